@@ -1,0 +1,141 @@
+//! The command line: clap types end here. `main` parses arguments, turns them into
+//! each command's own config (URLs parsed, `--var` pairs split), and runs it.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::conn_spec::ConnSpec;
+use crate::error::{Error, Result};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "ferry",
+    version,
+    about = "Move rows from one MySQL/MariaDB database into another, driven by Lua jobs"
+)]
+struct Args {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run a job: check every copy first (plan pass), then copy for real.
+    Run {
+        /// The Lua job script.
+        job: PathBuf,
+        /// Source database URL (overrides the script's `source`).
+        #[arg(long, env = "FERRY_SOURCE", hide_env_values = true)]
+        source: Option<String>,
+        /// Target database URL (overrides the script's `target`).
+        #[arg(long, env = "FERRY_TARGET", hide_env_values = true)]
+        target: Option<String>,
+        /// Log file to append to.
+        #[arg(long, default_value = "ferry.log")]
+        log: PathBuf,
+        /// A KEY=VALUE pair the script reads as `vars.KEY`; repeatable.
+        #[arg(long = "var", value_name = "KEY=VALUE")]
+        vars: Vec<String>,
+        /// Resolve every copy and print the plan; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Print only the summary.
+        #[arg(long, short)]
+        quiet: bool,
+    },
+    /// Explore both databases in a Lua prompt (`src`, `dst`, and the job API).
+    Repl {
+        /// A job script to load first (its `source`/`target` are opened, copies are not run).
+        job: Option<PathBuf>,
+        #[arg(long, env = "FERRY_SOURCE", hide_env_values = true)]
+        source: Option<String>,
+        #[arg(long, env = "FERRY_TARGET", hide_env_values = true)]
+        target: Option<String>,
+    },
+    /// List the tables of a database with estimated rows and size.
+    Tables {
+        /// mysql://user[:password]@host[:port]/database
+        url: String,
+    },
+    /// List a table's columns: name, type, nullable, default, key, extra.
+    Columns {
+        /// mysql://user[:password]@host[:port]/database
+        url: String,
+        /// The table.
+        table: String,
+    },
+    /// Run the demo job on two throwaway local servers.
+    Demo {
+        /// Rows to seed in the legacy shop (customers + orders).
+        #[arg(long, default_value_t = 100_000)]
+        rows: u64,
+    },
+}
+
+fn url(s: Option<String>, what: &str) -> Result<Option<ConnSpec>> {
+    s.filter(|s| !s.is_empty())
+        .map(|s| ConnSpec::parse(&s).map_err(|m| Error::usage(format!("--{what}: {m}"))))
+        .transpose()
+}
+
+fn vars(pairs: Vec<String>) -> Result<Vec<(String, String)>> {
+    pairs
+        .into_iter()
+        .map(|p| match p.split_once('=') {
+            Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
+            _ => Err(Error::usage(format!("--var expects KEY=VALUE, not `{p}`"))),
+        })
+        .collect()
+}
+
+/// Parses the command line and runs the command.
+pub fn main() -> Result<()> {
+    let args = match Args::try_parse() {
+        Ok(a) => a,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+                print!("{e}");
+                return Ok(());
+            }
+            // clap's own rendering, without the "error: " our main adds.
+            let text = e.render().to_string();
+            return Err(Error::usage(
+                text.trim_start_matches("error: ").trim_end().to_string(),
+            ));
+        }
+    };
+    match args.command {
+        Command::Run {
+            job,
+            source,
+            target,
+            log,
+            vars: v,
+            dry_run,
+            quiet,
+        } => crate::run::run(crate::run::RunConfig {
+            job,
+            source: url(source, "source")?,
+            target: url(target, "target")?,
+            log,
+            vars: vars(v)?,
+            dry_run,
+            quiet,
+        })
+        .map(|_| ()),
+        Command::Repl {
+            job,
+            source,
+            target,
+        } => crate::repl::run(job, url(source, "source")?, url(target, "target")?),
+        Command::Tables { url: u } => {
+            crate::introspect::tables(&url(Some(u), "url")?.expect("given"))
+        }
+        Command::Columns { url: u, table } => {
+            crate::introspect::columns(&url(Some(u), "url")?.expect("given"), &table)
+        }
+        Command::Demo { rows } => crate::demo::run(rows),
+    }
+}

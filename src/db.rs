@@ -1,0 +1,347 @@
+//! One MySQL/MariaDB session, set up the way ferry needs it (UTC, utf8mb4, and on the
+//! target an sql_mode that takes whatever the source holds, zero dates included), plus
+//! the reads every other layer builds on: table lists, table schemas, queries through
+//! the binary protocol (so FLOAT is exact) and statements. Server errors come back as
+//! `Error::Database` with what was being done; passwords never appear.
+
+use mysql::prelude::Queryable;
+use mysql::{Conn, Params, Value};
+
+use crate::conn_spec::ConnSpec;
+use crate::error::{Error, Result};
+use crate::schema::{quote_ident, ColumnInfo, IndexInfo, TableInfo};
+use crate::value::ColMeta;
+
+/// The target's sql_mode: strict, so a value that does not fit is an error instead of a
+/// silent change, but with no NO_ZERO_DATE / NO_ZERO_IN_DATE, so zero and partial dates
+/// the source holds are accepted; NO_AUTO_VALUE_ON_ZERO keeps an id of 0 as 0.
+pub const TARGET_SQL_MODE: &str =
+    "STRICT_ALL_TABLES,NO_AUTO_VALUE_ON_ZERO,NO_ENGINE_SUBSTITUTION,ALLOW_INVALID_DATES";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Source,
+    Target,
+}
+
+impl Role {
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Source => "source",
+            Role::Target => "target",
+        }
+    }
+}
+
+pub struct Db {
+    conn: Conn,
+    pub spec: ConnSpec,
+    pub role: Role,
+    /// The server's max_allowed_packet, to size multi-row statements under it.
+    pub max_packet: usize,
+    pub version: String,
+}
+
+/// A table as `ferry tables` lists it.
+#[derive(Debug, Clone)]
+pub struct TableSummary {
+    pub name: String,
+    pub rows: u64,
+    pub bytes: u64,
+}
+
+/// The result of a query: column metadata and rows.
+#[derive(Debug, Default)]
+pub struct Rows {
+    pub columns: Vec<ColMeta>,
+    pub rows: Vec<Vec<Value>>,
+}
+
+impl Db {
+    pub fn connect(spec: &ConnSpec, role: Role) -> Result<Db> {
+        let conn = Conn::new(spec.opts()).map_err(|e| Error::Connect {
+            url: spec.to_string(),
+            message: spec.scrub(&connect_message(&e)),
+        })?;
+        let mut db = Db {
+            conn,
+            spec: spec.clone(),
+            role,
+            max_packet: 4 << 20,
+            version: String::new(),
+        };
+        let mut setup = vec![
+            "SET time_zone = '+00:00'".to_string(),
+            "SET NAMES utf8mb4".to_string(),
+        ];
+        if role == Role::Target {
+            setup.push(format!("SET SESSION sql_mode = '{TARGET_SQL_MODE}'"));
+            setup.push("SET SESSION max_error_count = 65535".into());
+            setup.push("SET SESSION foreign_key_checks = 0".into());
+        }
+        for stmt in &setup {
+            db.conn.query_drop(stmt).map_err(|e| db.err("setting up the session", e))?;
+        }
+        let row: Option<(u64, String)> = db
+            .conn
+            .query_first("SELECT @@max_allowed_packet, VERSION()")
+            .map_err(|e| db.err("reading server settings", e))?;
+        if let Some((packet, version)) = row {
+            db.max_packet = packet as usize;
+            db.version = version;
+        }
+        Ok(db)
+    }
+
+    /// The database this session works in.
+    pub fn database(&self) -> &str {
+        &self.spec.database
+    }
+
+    /// Wraps a server error with what was being done and on which side.
+    pub fn err(&self, context: &str, e: mysql::Error) -> Error {
+        Error::Database {
+            context: format!("{} {}: {context}", self.role.name(), self.spec),
+            message: self.spec.scrub(&e.to_string()),
+        }
+    }
+
+    pub fn conn(&mut self) -> &mut Conn {
+        &mut self.conn
+    }
+
+    /// Base tables of the database, with estimated rows and size.
+    pub fn tables(&mut self) -> Result<Vec<TableSummary>> {
+        let db = self.database().to_string();
+        let rows: Vec<(String, Option<u64>, Option<u64>)> = self
+            .conn
+            .exec(
+                "SELECT TABLE_NAME, TABLE_ROWS, DATA_LENGTH + INDEX_LENGTH \
+                 FROM information_schema.TABLES \
+                 WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE' ORDER BY TABLE_NAME",
+                (db,),
+            )
+            .map_err(|e| self.err("listing tables", e))?;
+        Ok(rows
+            .into_iter()
+            .map(|(name, rows, bytes)| TableSummary {
+                name,
+                rows: rows.unwrap_or(0),
+                bytes: bytes.unwrap_or(0),
+            })
+            .collect())
+    }
+
+    /// The schema of `table`, or `None` when the database has no such table.
+    pub fn table_info(&mut self, table: &str) -> Result<Option<TableInfo>> {
+        let db = self.database().to_string();
+        let context = format!("reading the columns of {table}");
+        let est: Option<(String, Option<u64>)> = self
+            .conn
+            .exec_first(
+                "SELECT TABLE_NAME, TABLE_ROWS FROM information_schema.TABLES \
+                 WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?",
+                (&db, table),
+            )
+            .map_err(|e| self.err(&context, e))?;
+        let Some((name, estimated_rows)) = est else {
+            return Ok(None);
+        };
+        // Byte-exact name match: information_schema compares case-insensitively on
+        // some setups.
+        if name != table {
+            return Ok(None);
+        }
+        type ColRow = (
+            String,
+            String,
+            String,
+            String,
+            Option<String>,
+            String,
+            String,
+        );
+        let cols: Vec<ColRow> = self
+            .conn
+            .exec(
+                "SELECT COLUMN_NAME, COLUMN_TYPE, DATA_TYPE, IS_NULLABLE, COLUMN_DEFAULT, \
+                 COLUMN_KEY, EXTRA FROM information_schema.COLUMNS \
+                 WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION",
+                (&db, table),
+            )
+            .map_err(|e| self.err(&context, e))?;
+        let columns = cols
+            .into_iter()
+            .map(
+                |(name, column_type, data_type, nullable, default, key, extra)| ColumnInfo {
+                    name,
+                    column_type,
+                    data_type,
+                    nullable: nullable == "YES",
+                    default,
+                    key,
+                    extra,
+                },
+            )
+            .collect();
+        let sql = format!(
+            "SHOW INDEX FROM {}.{}",
+            quote_ident(&db),
+            quote_ident(table)
+        );
+        let result = self.query(&sql, vec![]).map_err(|e| match e {
+            Error::Database { message, .. } => Error::Database { context, message },
+            other => other,
+        })?;
+        let col = |name: &str| result.columns.iter().position(|c| c.name == name);
+        let (Some(ki), Some(ni), Some(ci), Some(nulli)) = (
+            col("Key_name"),
+            col("Non_unique"),
+            col("Column_name"),
+            col("Null"),
+        ) else {
+            return Err(Error::database(
+                "reading indexes",
+                "SHOW INDEX returned unexpected columns",
+            ));
+        };
+        let mut indexes: Vec<IndexInfo> = Vec::new();
+        for row in &result.rows {
+            let name = text(&row[ki]);
+            let unique = text(&row[ni]) == "0";
+            let column = text(&row[ci]);
+            let not_null = text(&row[nulli]) != "YES";
+            match indexes.iter_mut().find(|i| i.name == name) {
+                Some(i) => {
+                    i.columns.push(column);
+                    i.not_null &= not_null;
+                }
+                None => indexes.push(IndexInfo {
+                    name,
+                    unique,
+                    columns: vec![column],
+                    not_null,
+                }),
+            }
+        }
+        Ok(Some(TableInfo {
+            database: db,
+            name: table.to_string(),
+            columns,
+            indexes,
+            estimated_rows: estimated_rows.unwrap_or(0),
+        }))
+    }
+
+    /// Runs a query and collects its rows. Uses the binary protocol (exact FLOAT,
+    /// typed dates) and falls back to the text protocol for statements the server
+    /// cannot prepare.
+    pub fn query(&mut self, sql: &str, params: Vec<Value>) -> Result<Rows> {
+        let context = format!("running `{}`", short_sql(sql));
+        let params = if params.is_empty() {
+            Params::Empty
+        } else {
+            Params::Positional(params)
+        };
+        let no_params = matches!(params, Params::Empty);
+        match collect(self.conn.exec_iter(sql, params)) {
+            Err(mysql::Error::MySqlError(ref e)) if e.code == 1295 && no_params => {
+                collect(self.conn.query_iter(sql)).map_err(|e| self.err(&context, e))
+            }
+            other => other.map_err(|e| self.err(&context, e)),
+        }
+    }
+
+    /// Runs a statement; returns the affected-row count.
+    pub fn exec(&mut self, sql: &str, params: Vec<Value>) -> Result<u64> {
+        let context = format!("running `{}`", short_sql(sql));
+        let r = if params.is_empty() {
+            self.conn.query_drop(sql)
+        } else {
+            self.conn.exec_drop(sql, Params::Positional(params))
+        };
+        r.map_err(|e| self.err(&context, e))?;
+        Ok(self.conn.affected_rows())
+    }
+
+    /// `SELECT COUNT(*)` of a table, optionally filtered.
+    pub fn count(&mut self, table: &str, filter: Option<&str>) -> Result<u64> {
+        let mut sql = format!(
+            "SELECT COUNT(*) FROM {}.{}",
+            quote_ident(self.database()),
+            quote_ident(table)
+        );
+        if let Some(w) = filter {
+            sql.push_str(&format!(" WHERE ({w})"));
+        }
+        let n: Option<u64> = self
+            .conn
+            .query_first(&sql)
+            .map_err(|e| self.err(&format!("counting rows of {table}"), e))?;
+        Ok(n.unwrap_or(0))
+    }
+
+    /// The server's warnings for the last statement (level, code, message).
+    pub fn warnings(&mut self) -> Result<Vec<(String, u32, String)>> {
+        self.conn
+            .query("SHOW WARNINGS")
+            .map_err(|e| self.err("reading warnings", e))
+    }
+}
+
+fn collect<P: mysql::prelude::Protocol>(
+    result: mysql::Result<mysql::QueryResult<'_, '_, '_, P>>,
+) -> mysql::Result<Rows> {
+    let mut result = result?;
+    let mut out = Rows::default();
+    if let Some(set) = result.iter() {
+        out.columns = set.columns().as_ref().iter().map(ColMeta::from_column).collect();
+        for row in set {
+            out.rows.push(row?.unwrap());
+        }
+    }
+    Ok(out)
+}
+
+fn text(v: &Value) -> String {
+    match v {
+        Value::Bytes(b) => String::from_utf8_lossy(b).into_owned(),
+        Value::Int(i) => i.to_string(),
+        Value::UInt(u) => u.to_string(),
+        Value::NULL => String::new(),
+        other => format!("{other:?}"),
+    }
+}
+
+/// The first line of a statement, shortened for messages.
+pub fn short_sql(sql: &str) -> String {
+    let one_line: String = sql.split_whitespace().collect::<Vec<_>>().join(" ");
+    if one_line.chars().count() > 120 {
+        let s: String = one_line.chars().take(117).collect();
+        format!("{s}...")
+    } else {
+        one_line
+    }
+}
+
+fn connect_message(e: &mysql::Error) -> String {
+    match e {
+        mysql::Error::IoError(io) => {
+            let hint = match io.kind() {
+                std::io::ErrorKind::ConnectionRefused => {
+                    " (is the server running and listening on that host and port?)"
+                }
+                std::io::ErrorKind::TimedOut => " (is the host reachable?)",
+                _ => "",
+            };
+            format!("{io}{hint}")
+        }
+        mysql::Error::MySqlError(m) if m.code == 1045 => {
+            format!("{} (check the user and password)", m.message)
+        }
+        mysql::Error::MySqlError(m) if m.code == 1049 => {
+            format!("{} (create the database first, or fix its name in the URL)", m.message)
+        }
+        other => other.to_string(),
+    }
+}

@@ -1,0 +1,372 @@
+//! The copy engine: runs one `CopyPlan` from a source session into a target session.
+//! It reads the source in key order by keyset pages (or streams a keyless table in one
+//! pass), turns each source row into a target row (directly, or through a
+//! `RowProcessor` the caller supplies, e.g. Lua), writes each page in one transaction
+//! and reports progress. It knows nothing of Lua.
+
+use std::time::Instant;
+
+use mysql::prelude::Queryable;
+use mysql::{Params, Value};
+
+use crate::db::Db;
+use crate::error::{Error, Result};
+use crate::plan::{CopyPlan, Fill};
+use crate::progress::{CopyProgress, Display};
+use crate::schema::quote_ident;
+use crate::value::{show_key, Kind};
+use crate::writer::Writer;
+
+/// Turns one source row into the values of the plan's value columns
+/// (`CopyPlan::value_columns`, in order), or `None` to skip the row.
+pub trait RowProcessor {
+    fn process(&mut self, row: Vec<Value>) -> std::result::Result<Option<Vec<Value>>, String>;
+}
+
+/// What a copy did.
+#[derive(Debug, Default, Clone)]
+pub struct CopyStats {
+    pub read: u64,
+    pub written: u64,
+    pub inserted: u64,
+    pub updated: u64,
+    pub ignored: u64,
+    pub skipped: u64,
+    pub seconds: f64,
+}
+
+/// Builds target rows straight from source rows: source columns and fixed defaults.
+pub struct DirectProcessor {
+    cells: Vec<DirectCell>,
+}
+
+enum DirectCell {
+    Source(usize),
+    Value(Value),
+}
+
+impl DirectProcessor {
+    /// `None` when the plan needs a processor that runs code (transform, map functions).
+    pub fn new(plan: &CopyPlan) -> Option<DirectProcessor> {
+        let mut cells = Vec::new();
+        for c in plan.value_columns() {
+            cells.push(match &c.fill {
+                Fill::Source(i) => DirectCell::Source(*i),
+                Fill::Value(v) => DirectCell::Value(v.clone()),
+                _ => return None,
+            });
+        }
+        Some(DirectProcessor { cells })
+    }
+}
+
+impl RowProcessor for DirectProcessor {
+    fn process(&mut self, row: Vec<Value>) -> std::result::Result<Option<Vec<Value>>, String> {
+        Ok(Some(
+            self.cells
+                .iter()
+                .map(|c| match c {
+                    DirectCell::Source(i) => row[*i].clone(),
+                    DirectCell::Value(v) => v.clone(),
+                })
+                .collect(),
+        ))
+    }
+}
+
+/// The SELECT that reads the source, in key order when there is a key.
+pub struct SourceQuery {
+    columns: String,
+    table: String,
+    filter: Option<String>,
+    key: Vec<String>,
+    page: usize,
+}
+
+impl SourceQuery {
+    pub fn new(plan: &CopyPlan) -> SourceQuery {
+        SourceQuery {
+            columns: plan
+                .source
+                .columns
+                .iter()
+                .map(|c| quote_ident(&c.name))
+                .collect::<Vec<_>>()
+                .join(", "),
+            table: format!(
+                "{}.{}",
+                quote_ident(&plan.source.database),
+                quote_ident(&plan.source.name)
+            ),
+            filter: plan.filter.clone(),
+            key: plan.key_names().iter().map(|k| quote_ident(k)).collect(),
+            page: plan.page,
+        }
+    }
+
+    /// The first page (`after` = None) or the page after a key.
+    pub fn page_sql(&self, after: Option<&[Value]>, limit: usize) -> (String, Vec<Value>) {
+        let mut conds = Vec::new();
+        if let Some(f) = &self.filter {
+            conds.push(format!("({f})"));
+        }
+        let mut params = Vec::new();
+        if let Some(after) = after {
+            conds.push(keyset_condition(&self.key, after, &mut params));
+        }
+        let mut sql = format!("SELECT {} FROM {}", self.columns, self.table);
+        if !conds.is_empty() {
+            sql.push_str(" WHERE ");
+            sql.push_str(&conds.join(" AND "));
+        }
+        if !self.key.is_empty() {
+            sql.push_str(&format!(" ORDER BY {}", self.key.join(", ")));
+        }
+        sql.push_str(&format!(" LIMIT {limit}"));
+        (sql, params)
+    }
+
+    /// The whole table in one pass (no key).
+    pub fn stream_sql(&self) -> String {
+        let mut sql = format!("SELECT {} FROM {}", self.columns, self.table);
+        if let Some(f) = &self.filter {
+            sql.push_str(&format!(" WHERE ({f})"));
+        }
+        sql
+    }
+}
+
+/// `(k1 > ? OR (k1 = ? AND k2 > ?))`, with its parameters.
+fn keyset_condition(key: &[String], after: &[Value], params: &mut Vec<Value>) -> String {
+    let (first, rest) = (&key[0], &key[1..]);
+    params.push(after[0].clone());
+    if rest.is_empty() {
+        return format!("{first} > ?");
+    }
+    params.push(after[0].clone());
+    let inner = keyset_condition(rest, &after[1..], params);
+    format!("({first} > ? OR ({first} = ? AND {inner}))")
+}
+
+/// Runs one copy. `processor` turns source rows into target rows.
+pub fn run_copy(
+    plan: &CopyPlan,
+    src: &mut Db,
+    dst: &mut Db,
+    processor: &mut dyn RowProcessor,
+    display: Display,
+) -> Result<CopyStats> {
+    let start = Instant::now();
+    let total = {
+        let filter = plan.filter.as_deref();
+        if filter.is_some() || plan.source.estimated_rows < 1_000_000 {
+            src.count(&plan.source.name, filter)?
+        } else {
+            plan.source.estimated_rows
+        }
+    };
+    let mut progress = CopyProgress::start(&plan.name, total, display);
+    for w in &plan.warnings {
+        log::warn!("copy {}: {w}", plan.name);
+    }
+    let mut run = CopyRun {
+        plan,
+        writer: Writer::new(plan, dst.max_packet),
+        stats: CopyStats::default(),
+        page_no: 0,
+        key_names: plan.key_names(),
+        key_kinds: plan
+            .key
+            .as_ref()
+            .map(|k| k.iter().map(|&i| plan.source.columns[i].kind()).collect())
+            .unwrap_or_default(),
+    };
+    let result = if plan.key.is_some() {
+        run.keyset(src, dst, processor, &mut progress)
+    } else {
+        run.stream(src, dst, processor, &mut progress)
+    };
+    let mut stats = run.stats;
+    stats.seconds = start.elapsed().as_secs_f64();
+    match result {
+        Ok(()) => {
+            progress.finish(&format!(
+                "done: {} read, {} written ({} inserted, {} updated, {} ignored), {} skipped in {:.1}s",
+                stats.read,
+                stats.written,
+                stats.inserted,
+                stats.updated,
+                stats.ignored,
+                stats.skipped,
+                stats.seconds
+            ));
+            Ok(stats)
+        }
+        Err(e) => {
+            progress.abandon();
+            log::error!("{e}");
+            Err(e)
+        }
+    }
+}
+
+struct CopyRun<'a> {
+    plan: &'a CopyPlan,
+    writer: Writer,
+    stats: CopyStats,
+    page_no: u64,
+    key_names: Vec<String>,
+    key_kinds: Vec<Kind>,
+}
+
+impl CopyRun<'_> {
+    fn keyset(
+        &mut self,
+        src: &mut Db,
+        dst: &mut Db,
+        processor: &mut dyn RowProcessor,
+        progress: &mut CopyProgress,
+    ) -> Result<()> {
+        let query = SourceQuery::new(self.plan);
+        let key = self.plan.key.clone().unwrap_or_default();
+        let mut last: Option<Vec<Value>> = None;
+        loop {
+            let (sql, params) = query.page_sql(last.as_deref(), query.page);
+            let params = if params.is_empty() {
+                Params::Empty
+            } else {
+                Params::Positional(params)
+            };
+            let rows: Vec<mysql::Row> = src
+                .conn()
+                .exec(&sql, params)
+                .map_err(|e| src.err(&format!("reading {}", self.plan.source.name), e))?;
+            let n = rows.len();
+            if n == 0 {
+                break;
+            }
+            let rows: Vec<Vec<Value>> = rows.into_iter().map(|r| r.unwrap()).collect();
+            last = rows
+                .last()
+                .map(|r| key.iter().map(|&i| r[i].clone()).collect());
+            let keys: Vec<String> = Vec::new();
+            let _ = keys;
+            self.page(rows, dst, processor, progress, &key)?;
+            if n < query.page {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn stream(
+        &mut self,
+        src: &mut Db,
+        dst: &mut Db,
+        processor: &mut dyn RowProcessor,
+        progress: &mut CopyProgress,
+    ) -> Result<()> {
+        let sql = SourceQuery::new(self.plan).stream_sql();
+        let page = self.plan.page;
+        let table = self.plan.source.name.clone();
+        let src_err = |db: &Db, e: mysql::Error| db.err(&format!("reading {table}"), e);
+        let spec_for_err = src.spec.clone();
+        let role = src.role;
+        let mut result = src
+            .conn()
+            .exec_iter(&sql, Params::Empty)
+            .map_err(|e| Error::Database {
+                context: format!("{} {}: reading {table}", role.name(), spec_for_err),
+                message: spec_for_err.scrub(&e.to_string()),
+            })?;
+        let mut buf = Vec::with_capacity(page);
+        if let Some(set) = result.iter() {
+            for row in set {
+                let row = row.map_err(|e| Error::Database {
+                    context: format!("{} {}: reading {table}", role.name(), spec_for_err),
+                    message: spec_for_err.scrub(&e.to_string()),
+                })?;
+                buf.push(row.unwrap());
+                if buf.len() == page {
+                    self.page(std::mem::take(&mut buf), dst, processor, progress, &[])?;
+                }
+            }
+        }
+        let _ = src_err;
+        if !buf.is_empty() {
+            self.page(buf, dst, processor, progress, &[])?;
+        }
+        Ok(())
+    }
+
+    /// Processes and writes one page of source rows.
+    fn page(
+        &mut self,
+        rows: Vec<Vec<Value>>,
+        dst: &mut Db,
+        processor: &mut dyn RowProcessor,
+        progress: &mut CopyProgress,
+        key: &[usize],
+    ) -> Result<()> {
+        self.page_no += 1;
+        let first_ordinal = self.stats.read;
+        let mut out = Vec::with_capacity(rows.len());
+        let mut labels: Vec<String> = Vec::with_capacity(rows.len());
+        for (i, row) in rows.into_iter().enumerate() {
+            let label = if key.is_empty() {
+                format!("#{} (no key)", first_ordinal + i as u64 + 1)
+            } else {
+                let vals: Vec<Value> = key.iter().map(|&k| row[k].clone()).collect();
+                show_key(&self.key_names, &vals, &self.key_kinds)
+            };
+            self.stats.read += 1;
+            match processor.process(row) {
+                Ok(Some(values)) => {
+                    out.push(values);
+                    labels.push(label);
+                }
+                Ok(None) => self.stats.skipped += 1,
+                Err(message) => {
+                    return Err(Error::Row {
+                        copy: self.plan.name.clone(),
+                        page: self.page_no,
+                        key: label,
+                        message,
+                    })
+                }
+            }
+        }
+        let counts = self.writer.write_page(dst, out).map_err(|e| match e.row {
+            Some(r) if r < labels.len() => Error::Row {
+                copy: self.plan.name.clone(),
+                page: self.page_no,
+                key: labels[r].clone(),
+                message: e.error.to_string(),
+            },
+            _ => e.error,
+        })?;
+        self.stats.inserted += counts.inserted;
+        self.stats.updated += counts.updated;
+        self.stats.ignored += counts.ignored;
+        self.stats.written += counts.inserted + counts.updated + counts.ignored;
+        progress.page(self.page_no, self.stats.read, self.stats.written);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keyset_condition_for_composite_keys() {
+        let mut p = Vec::new();
+        let sql = keyset_condition(
+            &["`a`".into(), "`b`".into()],
+            &[Value::Int(1), Value::Int(2)],
+            &mut p,
+        );
+        assert_eq!(sql, "(`a` > ? OR (`a` = ? AND `b` > ?))");
+        assert_eq!(p, vec![Value::Int(1), Value::Int(1), Value::Int(2)]);
+    }
+}

@@ -1,0 +1,105 @@
+//! The one error type that reaches `main`. Each variant carries the facts its message
+//! needs, and the variant decides the exit status: 2 when the job is wrong (flags, script,
+//! plan), 1 when a database or the data is (connection, server error, a row that fails).
+//! No message ever holds a password: URLs are always shown through `ConnSpec`'s redacting
+//! `Display`.
+
+use std::fmt;
+
+#[derive(Debug, Clone)]
+pub enum Error {
+    /// Bad flags or arguments.
+    Usage { message: String },
+    /// A Lua error in the job script (syntax or runtime), already rendered with file:line.
+    Script { message: String },
+    /// Every problem the plan pass found, across all copies. `rows_only`: every
+    /// problem is a row the sample run rejected (a data problem, exit 1).
+    Plan {
+        problems: Vec<String>,
+        rows_only: bool,
+    },
+    /// Could not connect (refused, unreachable, access denied).
+    Connect { url: String, message: String },
+    /// A server error while doing `context`.
+    Database { context: String, message: String },
+    /// A row could not be copied (a transform raised, the target rejected a value).
+    Row {
+        copy: String,
+        page: u64,
+        key: String,
+        message: String,
+    },
+    /// A file could not be read or written.
+    Io { path: String, message: String },
+    /// The demo or another self-check saw something wrong.
+    Check { message: String },
+}
+
+impl Error {
+    /// The process exit status for this error.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::Plan { rows_only: true, .. } => 1,
+            Error::Usage { .. } | Error::Script { .. } | Error::Plan { .. } => 2,
+            Error::Connect { .. }
+            | Error::Database { .. }
+            | Error::Row { .. }
+            | Error::Io { .. }
+            | Error::Check { .. } => 1,
+        }
+    }
+
+    pub fn usage(message: impl Into<String>) -> Error {
+        Error::Usage {
+            message: message.into(),
+        }
+    }
+
+    pub fn database(context: impl Into<String>, err: impl fmt::Display) -> Error {
+        Error::Database {
+            context: context.into(),
+            message: err.to_string(),
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Usage { message } => write!(f, "{message}"),
+            Error::Script { message } => write!(f, "{message}"),
+            Error::Plan { problems, .. } => {
+                let n = problems.len();
+                write!(
+                    f,
+                    "the job has {n} problem{}; nothing was written:",
+                    if n == 1 { "" } else { "s" }
+                )?;
+                for p in problems {
+                    write!(f, "\n  - {p}")?;
+                }
+                Ok(())
+            }
+            Error::Connect { url, message } => {
+                write!(f, "cannot connect to {url}: {message}")
+            }
+            Error::Database { context, message } => write!(f, "{context}: {message}"),
+            Error::Row {
+                copy,
+                page,
+                key,
+                message,
+            } => write!(
+                f,
+                "copy {copy}, page {page}, row {key}: {message}; that page was rolled back, \
+                 earlier pages are committed"
+            ),
+            Error::Io { path, message } => write!(f, "{path}: {message}"),
+            Error::Check { message } => write!(f, "{message}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,26 @@
+//! ferry: moves rows from one MySQL/MariaDB database into another, driven by Lua jobs.
+//!
+//! Layers, each in its own module: the command line (`cli`), connection URLs
+//! (`conn_spec`), MySQL sessions and schema reads (`db`, `schema`, `value`), plans as
+//! plain data (`plan`), the copy engine (`engine`, `writer`, `progress`), the Lua job
+//! API (`lua`), the commands built on them (`run`, `introspect`, `demo`), and the
+//! throwaway servers shared by the demo and the tests (`throwaway`).
+
+pub mod cli;
+pub mod conn_spec;
+pub mod db;
+pub mod demo;
+pub mod engine;
+pub mod error;
+pub mod introspect;
+pub mod logging;
+pub mod lua;
+pub mod plan;
+pub mod progress;
+pub mod repl;
+pub mod run;
+pub mod schema;
+pub mod table_fmt;
+pub mod throwaway;
+pub mod value;
+pub mod writer;

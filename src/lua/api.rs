@@ -1,0 +1,687 @@
+//! The job API globals: `source`, `target`, `copy`, `map`, `default`, `null`, `sql`,
+//! `env`, `vars`, `log`, `planning`. `copy` turns its arguments into a `CopySpec`,
+//! resolves it into a `CopyPlan` and, in the real pass, hands the plan to the engine; in
+//! the plan pass it records the plan (or every problem) and returns zero counts.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use mlua::{AnyUserData, Function, Lua, Table, Value as LuaValue, Variadic};
+use mysql::Value;
+
+use crate::conn_spec::ConnSpec;
+use crate::db::{Db, Role};
+use crate::engine::{run_copy, CopyStats, DirectProcessor, RowProcessor, SourceQuery};
+use crate::error::Error;
+use crate::lua::handles::DbHandle;
+use crate::lua::processor::{LuaProcessor, RowBuilder};
+use crate::lua::values::{from_lua, Sentinels, Sql};
+use crate::lua::{CopyResult, JobContext, Pass, Problem};
+use crate::plan::{resolve, CopySpec, DefaultValue, MapSource, Mode};
+use crate::schema::{suggest, TableInfo};
+use crate::value::show_key;
+
+/// Rows the plan pass runs the transform and map functions on.
+const SAMPLE_ROWS: usize = 100;
+
+const COPY_OPTIONS: &[&str] = &[
+    "from",
+    "to",
+    "mode",
+    "page",
+    "where",
+    "map",
+    "default",
+    "transform",
+];
+
+pub fn register(lua: &Lua, ctx: Rc<JobContext>) -> mlua::Result<()> {
+    let g = lua.globals();
+    let null = Sentinels::get(lua).null;
+    g.set("null", null)?;
+    g.set("planning", ctx.pass == Pass::Plan)?;
+
+    for role in [Role::Source, Role::Target] {
+        let c = ctx.clone();
+        // Lua: source(url | {host=, port=, user=, password=, database=, socket=}) -> handle
+        // target(...) likewise; with no argument, the current handle.
+        g.set(
+            role.name(),
+            lua.create_function(move |lua, arg: LuaValue| open(lua, &c, role, arg))?,
+        )?;
+    }
+
+    // Lua: sql(expr) -> a raw SQL expression for default{...}
+    g.set(
+        "sql",
+        lua.create_function(|_, expr: String| Ok(Sql(expr)))?,
+    )?;
+
+    // Lua: map{target = "source" | function(row) ... end} -> the same table, checked
+    g.set(
+        "map",
+        lua.create_function(|_, t: Table| {
+            for pair in t.pairs::<LuaValue, LuaValue>() {
+                let (k, v) = pair?;
+                let key = key_name(&k, "map")?;
+                if !matches!(v, LuaValue::String(_) | LuaValue::Function(_)) {
+                    return Err(mlua::Error::runtime(format!(
+                        "map: `{key}` must name a source column (a string) or be a function of the row, not a {}",
+                        v.type_name()
+                    )));
+                }
+            }
+            Ok(t)
+        })?,
+    )?;
+
+    // Lua: default{target = value | null | sql "EXPR"} -> the same table, checked
+    g.set(
+        "default",
+        lua.create_function(|_, t: Table| {
+            for pair in t.pairs::<LuaValue, LuaValue>() {
+                let (k, v) = pair?;
+                let key = key_name(&k, "default")?;
+                default_value(&key, &v).map_err(mlua::Error::runtime)?;
+            }
+            Ok(t)
+        })?,
+    )?;
+
+    // Lua: env(name [, fallback]) -> the environment variable; an error if unset without fallback
+    g.set(
+        "env",
+        lua.create_function(|lua, (name, fallback): (String, Option<LuaValue>)| {
+            match std::env::var(&name) {
+                Ok(v) => Ok(LuaValue::String(lua.create_string(v)?)),
+                Err(_) => match fallback {
+                    Some(f) => Ok(f),
+                    None => Err(mlua::Error::runtime(format!(
+                        "environment variable {name} is not set (give env a fallback: env(\"{name}\", \"...\"))"
+                    ))),
+                },
+            }
+        })?,
+    )?;
+
+    let vars = lua.create_table()?;
+    for (k, v) in &ctx.vars {
+        vars.set(k.as_str(), v.as_str())?;
+    }
+    g.set("vars", vars)?;
+
+    let log_table = lua.create_table()?;
+    for level in ["info", "warn", "error"] {
+        let c = ctx.clone();
+        // Lua: log.info(fmt, ...), log.warn(fmt, ...), log.error(fmt, ...)
+        log_table.set(
+            level,
+            lua.create_function(move |lua, args: Variadic<LuaValue>| {
+                let format: Function = lua.globals().get::<Table>("string")?.get("format")?;
+                let msg: String = if args.len() == 1 {
+                    match &args[0] {
+                        LuaValue::String(s) => s.to_string_lossy(),
+                        other => lua
+                            .globals()
+                            .get::<Function>("tostring")?
+                            .call::<String>(other.clone())?,
+                    }
+                } else {
+                    format.call::<String>(args)?
+                };
+                if c.pass == Pass::Plan {
+                    return Ok(());
+                }
+                match level {
+                    "info" => log::info!(target: "ferry::job", "{msg}"),
+                    "warn" => log::warn!(target: "ferry::job", "{msg}"),
+                    _ => log::error!(target: "ferry::job", "{msg}"),
+                }
+                Ok(())
+            })?,
+        )?;
+    }
+    g.set("log", log_table)?;
+
+    let c = ctx.clone();
+    // Lua: copy(name) / copy{from=, to=, mode=, page=, where=, map=, default=, transform=}
+    //      -> {read, written, inserted, updated, ignored, skipped, seconds}
+    g.set(
+        "copy",
+        lua.create_function(move |lua, arg: LuaValue| copy(lua, &c, arg))?,
+    )?;
+    Ok(())
+}
+
+fn key_name(k: &LuaValue, what: &str) -> mlua::Result<String> {
+    match k {
+        LuaValue::String(s) => Ok(s.to_string_lossy()),
+        other => Err(mlua::Error::runtime(format!(
+            "{what}: keys must be target column names, not a {}",
+            other.type_name()
+        ))),
+    }
+}
+
+fn default_value(key: &str, v: &LuaValue) -> Result<DefaultValue, String> {
+    match v {
+        LuaValue::UserData(ud) if ud.is::<Sql>() => {
+            Ok(DefaultValue::Sql(ud.borrow::<Sql>().map_err(|e| e.to_string())?.0.clone()))
+        }
+        LuaValue::Function(_) => Err(format!(
+            "default: `{key}` is a function; put functions in map{{...}}"
+        )),
+        other => from_lua(other, &format!("default `{key}`")).map(DefaultValue::Value),
+    }
+}
+
+/// Opens (or returns) the source or target session.
+fn open(lua: &Lua, ctx: &Rc<JobContext>, role: Role, arg: LuaValue) -> mlua::Result<AnyUserData> {
+    let over = match role {
+        Role::Source => ctx.source_override.clone(),
+        Role::Target => ctx.target_override.clone(),
+    };
+    let asked = match &arg {
+        LuaValue::Nil => None,
+        LuaValue::String(s) => Some(
+            ConnSpec::parse(&s.to_string_lossy())
+                .map_err(|m| mlua::Error::external(Error::usage(format!("{}: {m}", role.name()))))?,
+        ),
+        LuaValue::Table(t) => Some(spec_from_table(t).map_err(|m| {
+            mlua::Error::external(Error::usage(format!("{}: {m}", role.name())))
+        })?),
+        other => {
+            return Err(mlua::Error::external(Error::usage(format!(
+                "{}: expected a URL string or a table, not a {}",
+                role.name(),
+                other.type_name()
+            ))))
+        }
+    };
+    let db = session(ctx, role, over.or(asked)).map_err(mlua::Error::external)?;
+    lua.create_userdata(DbHandle {
+        db,
+        pass: ctx.pass,
+    })
+}
+
+/// The session for `role`: reuses the open one when `spec` is the same (or absent).
+pub fn session(
+    ctx: &JobContext,
+    role: Role,
+    spec: Option<ConnSpec>,
+) -> Result<Rc<RefCell<Db>>, Error> {
+    let mut sessions = ctx.sessions.borrow_mut();
+    let slot = match role {
+        Role::Source => &mut sessions.source,
+        Role::Target => &mut sessions.target,
+    };
+    let fallback = match role {
+        Role::Source => ctx.source_override.clone(),
+        Role::Target => ctx.target_override.clone(),
+    };
+    match (slot.as_ref(), spec.or(fallback)) {
+        (Some(db), None) => Ok(db.clone()),
+        (Some(db), Some(s)) if db.borrow().spec == s => Ok(db.clone()),
+        (_, Some(s)) => {
+            let db = Rc::new(RefCell::new(Db::connect(&s, role)?));
+            log::info!("{} connected: {}", role.name(), s);
+            *slot = Some(db.clone());
+            Ok(db)
+        }
+        (None, None) => Err(Error::usage(format!(
+            "no {r} database: call {r} \"mysql://user@host/db\" in the job, or pass --{r} URL \
+             (or set FERRY_{R})",
+            r = role.name(),
+            R = role.name().to_uppercase()
+        ))),
+    }
+}
+
+fn spec_from_table(t: &Table) -> Result<ConnSpec, String> {
+    let get = |k: &str| -> Result<Option<String>, String> {
+        match t.get::<LuaValue>(k).map_err(|e| e.to_string())? {
+            LuaValue::Nil => Ok(None),
+            LuaValue::String(s) => Ok(Some(s.to_string_lossy())),
+            LuaValue::Integer(i) => Ok(Some(i.to_string())),
+            other => Err(format!("`{k}` must be a string, not a {}", other.type_name())),
+        }
+    };
+    for pair in t.pairs::<String, LuaValue>() {
+        let (k, _) = pair.map_err(|e| e.to_string())?;
+        if !["host", "port", "user", "password", "database", "socket"].contains(&k.as_str()) {
+            return Err(format!(
+                "unknown connection field `{k}` (known: host, port, user, password, database, socket)"
+            ));
+        }
+    }
+    let database = get("database")?.ok_or("the connection table needs `database`")?;
+    Ok(ConnSpec {
+        user: get("user")?.unwrap_or_else(|| "root".into()),
+        password: get("password")?,
+        host: get("host")?.unwrap_or_else(|| "localhost".into()),
+        port: match get("port")? {
+            Some(p) => p.parse().map_err(|_| format!("bad port `{p}`"))?,
+            None => 3306,
+        },
+        database,
+        socket: get("socket")?,
+    })
+}
+
+/// The `copy` arguments, parsed.
+struct CopyArgs {
+    spec: CopySpec,
+    transform: Option<Function>,
+    functions: Vec<(String, Function)>,
+}
+
+fn location(lua: &Lua) -> String {
+    lua.inspect_stack(1, |d| {
+        let src = d.source().short_src.map(|s| s.into_owned()).unwrap_or_default();
+        match d.current_line() {
+            Some(l) => format!("{src}:{l}"),
+            None => src,
+        }
+    })
+    .unwrap_or_else(|| "?".into())
+}
+
+fn function_label(f: &Function) -> String {
+    let info = f.info();
+    format!(
+        "function at {}:{}",
+        info.short_src.unwrap_or_default(),
+        info.line_defined.unwrap_or(0)
+    )
+}
+
+fn parse_copy_args(arg: &LuaValue, loc: &str) -> Result<CopyArgs, Vec<String>> {
+    let mut problems = Vec::new();
+    let mut spec = CopySpec {
+        from: String::new(),
+        to: String::new(),
+        mode: Mode::Insert,
+        page: 1000,
+        filter: None,
+        map: Vec::new(),
+        defaults: Vec::new(),
+        has_transform: false,
+        sample_fields: None,
+        location: loc.to_string(),
+    };
+    let mut transform = None;
+    let mut functions = Vec::new();
+    let t = match arg {
+        LuaValue::String(s) => {
+            spec.from = s.to_string_lossy();
+            spec.to = spec.from.clone();
+            return Ok(CopyArgs {
+                spec,
+                transform,
+                functions,
+            });
+        }
+        LuaValue::Table(t) => t,
+        other => {
+            return Err(vec![format!(
+                "copy takes a table name or a table of options, not a {}",
+                other.type_name()
+            )])
+        }
+    };
+    let string_opt = |k: &str, problems: &mut Vec<String>| -> Option<String> {
+        match t.get::<LuaValue>(k) {
+            Ok(LuaValue::String(s)) => Some(s.to_string_lossy()),
+            Ok(LuaValue::Nil) => None,
+            Ok(other) => {
+                problems.push(format!("copy: `{k}` must be a string, not a {}", other.type_name()));
+                None
+            }
+            Err(e) => {
+                problems.push(e.to_string());
+                None
+            }
+        }
+    };
+    for pair in t.pairs::<LuaValue, LuaValue>() {
+        match pair {
+            Ok((LuaValue::String(k), _)) => {
+                let k = k.to_string_lossy();
+                if !COPY_OPTIONS.contains(&k.as_str()) {
+                    let hint = suggest(&k, COPY_OPTIONS.iter().copied())
+                        .map(|s| format!(" (did you mean `{s}`?)"))
+                        .unwrap_or_default();
+                    problems.push(format!(
+                        "copy: unknown option `{k}`{hint}; known: {}",
+                        COPY_OPTIONS.join(", ")
+                    ));
+                }
+            }
+            Ok((LuaValue::Integer(1), _)) => {}
+            Ok((k, _)) => problems.push(format!("copy: unexpected key {k:?}")),
+            Err(e) => problems.push(e.to_string()),
+        }
+    }
+    spec.from = string_opt("from", &mut problems)
+        .or_else(|| t.raw_get::<Option<String>>(1).ok().flatten())
+        .unwrap_or_default();
+    if spec.from.is_empty() {
+        problems.push("copy: `from` (the source table) is missing".into());
+    }
+    spec.to = string_opt("to", &mut problems).unwrap_or_else(|| spec.from.clone());
+    if let Some(m) = string_opt("mode", &mut problems) {
+        match Mode::parse(&m) {
+            Some(mode) => spec.mode = mode,
+            None => problems.push(format!(
+                "copy: unknown mode `{m}` (use \"insert\", \"overwrite\" or \"upsert\")"
+            )),
+        }
+    }
+    match t.get::<LuaValue>("page") {
+        Ok(LuaValue::Integer(n)) if n >= 1 => spec.page = n as usize,
+        Ok(LuaValue::Number(n)) if n >= 1.0 && n.fract() == 0.0 => spec.page = n as usize,
+        Ok(LuaValue::Nil) => {}
+        Ok(other) => problems.push(format!(
+            "copy: `page` must be a whole number of rows >= 1, not {}",
+            show_lua(&other)
+        )),
+        Err(e) => problems.push(e.to_string()),
+    }
+    spec.filter = string_opt("where", &mut problems);
+    match t.get::<LuaValue>("map") {
+        Ok(LuaValue::Table(m)) => {
+            for pair in m.pairs::<LuaValue, LuaValue>() {
+                match pair {
+                    Ok((LuaValue::String(k), LuaValue::String(v))) => spec
+                        .map
+                        .push((k.to_string_lossy(), MapSource::Column(v.to_string_lossy()))),
+                    Ok((LuaValue::String(k), LuaValue::Function(f))) => {
+                        let k = k.to_string_lossy();
+                        spec.map.push((
+                            k.clone(),
+                            MapSource::Function {
+                                label: function_label(&f),
+                            },
+                        ));
+                        functions.push((k, f));
+                    }
+                    Ok((k, v)) => problems.push(format!(
+                        "map: {} -> {} is not a column name or a function",
+                        show_lua(&k),
+                        show_lua(&v)
+                    )),
+                    Err(e) => problems.push(e.to_string()),
+                }
+            }
+            spec.map.sort_by(|a, b| a.0.cmp(&b.0));
+        }
+        Ok(LuaValue::Nil) => {}
+        Ok(other) => problems.push(format!("copy: `map` must be a table, not a {}", other.type_name())),
+        Err(e) => problems.push(e.to_string()),
+    }
+    match t.get::<LuaValue>("default") {
+        Ok(LuaValue::Table(d)) => {
+            for pair in d.pairs::<LuaValue, LuaValue>() {
+                match pair {
+                    Ok((LuaValue::String(k), v)) => {
+                        let k = k.to_string_lossy();
+                        match default_value(&k, &v) {
+                            Ok(dv) => spec.defaults.push((k, dv)),
+                            Err(m) => problems.push(m),
+                        }
+                    }
+                    Ok((k, _)) => problems.push(format!("default: bad key {}", show_lua(&k))),
+                    Err(e) => problems.push(e.to_string()),
+                }
+            }
+            spec.defaults.sort_by(|a, b| a.0.cmp(&b.0));
+        }
+        Ok(LuaValue::Nil) => {}
+        Ok(other) => problems.push(format!(
+            "copy: `default` must be a table, not a {}",
+            other.type_name()
+        )),
+        Err(e) => problems.push(e.to_string()),
+    }
+    match t.get::<LuaValue>("transform") {
+        Ok(LuaValue::Function(f)) => {
+            spec.has_transform = true;
+            transform = Some(f);
+        }
+        Ok(LuaValue::Nil) => {}
+        Ok(other) => problems.push(format!(
+            "copy: `transform` must be a function, not a {}",
+            other.type_name()
+        )),
+        Err(e) => problems.push(e.to_string()),
+    }
+    if problems.is_empty() {
+        Ok(CopyArgs {
+            spec,
+            transform,
+            functions,
+        })
+    } else {
+        Err(problems)
+    }
+}
+
+fn show_lua(v: &LuaValue) -> String {
+    match v {
+        LuaValue::String(s) => format!("\"{}\"", s.to_string_lossy()),
+        LuaValue::Integer(i) => i.to_string(),
+        LuaValue::Number(n) => n.to_string(),
+        other => other.type_name().to_string(),
+    }
+}
+
+fn stats_table(lua: &Lua, s: &CopyStats) -> mlua::Result<Table> {
+    let t = lua.create_table()?;
+    t.set("read", s.read)?;
+    t.set("written", s.written)?;
+    t.set("inserted", s.inserted)?;
+    t.set("updated", s.updated)?;
+    t.set("ignored", s.ignored)?;
+    t.set("skipped", s.skipped)?;
+    t.set("seconds", s.seconds)?;
+    Ok(t)
+}
+
+fn table_or_problem(
+    db: &Rc<RefCell<Db>>,
+    name: &str,
+    role: Role,
+    problems: &mut Vec<String>,
+) -> Result<Option<TableInfo>, Error> {
+    let mut db = db.borrow_mut();
+    match db.table_info(name)? {
+        Some(t) => Ok(Some(t)),
+        None => {
+            let tables = db.tables()?;
+            let hint = suggest(name, tables.iter().map(|t| t.name.as_str()))
+                .map(|s| format!(" (did you mean `{s}`?)"))
+                .unwrap_or_default();
+            problems.push(format!(
+                "unknown {} table `{name}` in database {}{hint}",
+                role.name(),
+                db.database()
+            ));
+            Ok(None)
+        }
+    }
+}
+
+fn copy(lua: &Lua, ctx: &Rc<JobContext>, arg: LuaValue) -> mlua::Result<Table> {
+    let loc = location(lua);
+    let zero = CopyStats::default();
+    let fail = |ctx: &JobContext, name: &str, problems: Vec<String>| {
+        let mut list = ctx.problems.borrow_mut();
+        for p in problems {
+            list.push(Problem {
+                message: format!("{loc}: copy {name}: {p}"),
+                data: false,
+            });
+        }
+    };
+    let args = match parse_copy_args(&arg, &loc) {
+        Ok(a) => a,
+        Err(problems) => {
+            let name = match &arg {
+                LuaValue::Table(t) => t.get::<Option<String>>("from").ok().flatten().unwrap_or_default(),
+                _ => String::new(),
+            };
+            if ctx.pass == Pass::Real {
+                return Err(mlua::Error::external(Error::Plan { problems, rows_only: false }));
+            }
+            fail(ctx, &name, problems);
+            return stats_table(lua, &zero);
+        }
+    };
+    let mut spec = args.spec;
+    let name = spec.name();
+    let src = session(ctx, Role::Source, None).map_err(mlua::Error::external)?;
+    let dst = session(ctx, Role::Target, None).map_err(mlua::Error::external)?;
+    let mut problems = Vec::new();
+    let source = table_or_problem(&src, &spec.from, Role::Source, &mut problems)
+        .map_err(mlua::Error::external)?;
+    let target = table_or_problem(&dst, &spec.to, Role::Target, &mut problems)
+        .map_err(mlua::Error::external)?;
+    let (Some(source), Some(target)) = (source, target) else {
+        if ctx.pass == Pass::Real {
+            return Err(mlua::Error::external(Error::Plan { problems, rows_only: false }));
+        }
+        fail(ctx, &name, problems);
+        return stats_table(lua, &zero);
+    };
+
+    // The plan pass reads a sample page: it checks `where`, shows which fields the
+    // transform returns, and runs the transform and map functions before anything is
+    // written.
+    let mut sample = Vec::new();
+    if ctx.pass == Pass::Plan {
+        let mut q = format!(
+            "SELECT {} FROM {}.{}",
+            source
+                .columns
+                .iter()
+                .map(|c| crate::schema::quote_ident(&c.name))
+                .collect::<Vec<_>>()
+                .join(", "),
+            crate::schema::quote_ident(&source.database),
+            crate::schema::quote_ident(&source.name)
+        );
+        if let Some(w) = &spec.filter {
+            q.push_str(&format!(" WHERE ({w})"));
+        }
+        q.push_str(&format!(" LIMIT {}", SAMPLE_ROWS.min(spec.page.max(1))));
+        match src.borrow_mut().query(&q, vec![]) {
+            Ok(rows) => sample = rows.rows,
+            Err(Error::Database { message, .. }) => {
+                fail(
+                    ctx,
+                    &name,
+                    vec![format!(
+                        "reading the source failed{}: {message}",
+                        if spec.filter.is_some() { " (check `where`)" } else { "" }
+                    )],
+                );
+                return stats_table(lua, &zero);
+            }
+            Err(e) => return Err(mlua::Error::external(e)),
+        }
+        if let Some(tf) = &args.transform {
+            let names: Vec<String> = source.columns.iter().map(|c| c.name.clone()).collect();
+            let kinds: Vec<_> = source.columns.iter().map(|c| c.kind()).collect();
+            let builder = RowBuilder::new(lua, &names, &kinds)?;
+            for row in &sample {
+                let (t, _) = builder.build(row)?;
+                match tf.call::<LuaValue>(t) {
+                    Ok(LuaValue::Table(out)) => {
+                        let mut fields = Vec::new();
+                        for pair in out.pairs::<LuaValue, LuaValue>() {
+                            if let (LuaValue::String(k), _) = pair? {
+                                fields.push(k.to_string_lossy());
+                            }
+                        }
+                        spec.sample_fields = Some(fields);
+                        break;
+                    }
+                    // Skipped rows and errors are looked at below, with row keys.
+                    _ => continue,
+                }
+            }
+        }
+    }
+
+    let plan = match resolve(&spec, &source, &target) {
+        Ok(p) => p,
+        Err(problems) => {
+            if ctx.pass == Pass::Real {
+                return Err(mlua::Error::external(Error::Plan { problems, rows_only: false }));
+            }
+            fail(ctx, &name, problems);
+            return stats_table(lua, &zero);
+        }
+    };
+
+    let mut processor: Box<dyn RowProcessor> = match DirectProcessor::new(&plan) {
+        Some(p) if args.transform.is_none() => Box::new(p),
+        _ => Box::new(LuaProcessor::new(
+            lua,
+            &plan,
+            args.transform.clone(),
+            &args.functions,
+        )?),
+    };
+
+    if ctx.pass == Pass::Plan {
+        let key_names = plan.key_names();
+        let key_kinds: Vec<_> = plan
+            .key
+            .as_ref()
+            .map(|k| k.iter().map(|&i| plan.source.columns[i].kind()).collect())
+            .unwrap_or_default();
+        for (i, row) in sample.into_iter().enumerate() {
+            let key = match &plan.key {
+                Some(k) => {
+                    let vals: Vec<Value> = k.iter().map(|&j| row[j].clone()).collect();
+                    show_key(&key_names, &vals, &key_kinds)
+                }
+                None => format!("#{} (no key)", i + 1),
+            };
+            if let Err(message) = processor.process(row) {
+                ctx.problems.borrow_mut().push(Problem {
+                    message: format!("{loc}: copy {name}, row {key}: {message}"),
+                    data: true,
+                });
+                break;
+            }
+        }
+        // Check the generated SQL of the first page without running it.
+        let (sql, _) = SourceQuery::new(&plan).page_sql(None, 0);
+        if let Err(Error::Database { message, .. }) = src.borrow_mut().query(&sql, vec![]) {
+            fail(ctx, &name, vec![format!("reading the source failed: {message}")]);
+        }
+        ctx.plans.borrow_mut().push(plan);
+        return stats_table(lua, &zero);
+    }
+
+    let stats = {
+        let mut s = src.try_borrow_mut().map_err(|_| {
+            mlua::Error::runtime("copy cannot run inside another copy's transform")
+        })?;
+        let mut d = dst.try_borrow_mut().map_err(|_| {
+            mlua::Error::runtime("copy cannot run inside another copy's transform")
+        })?;
+        run_copy(&plan, &mut s, &mut d, processor.as_mut(), ctx.display)
+            .map_err(mlua::Error::external)?
+    };
+    ctx.results.borrow_mut().push(CopyResult {
+        name: plan.name.clone(),
+        mode: plan.mode,
+        stats: stats.clone(),
+    });
+    stats_table(lua, &stats)
+}
+

@@ -1,0 +1,55 @@
+//! `require` for jobs: the job's own directory first (`?.lua`, `?/init.lua`), then the
+//! Lua modules of `stdlib/`, compiled into the binary and loaded under chunk names like
+//! `@stdlib/ferry/text.lua`, so a user's file of the same name overrides a built-in one.
+
+use std::path::Path;
+
+use mlua::{Function, Lua, Table, Value as LuaValue};
+
+/// Built-in modules: (module name, chunk name, source).
+pub const MODULES: &[(&str, &str, &str)] = &[(
+    "ferry.text",
+    "@stdlib/ferry/text.lua",
+    include_str!("../../stdlib/ferry/text.lua"),
+)];
+
+pub fn register(lua: &Lua, script_dir: Option<&Path>) -> mlua::Result<()> {
+    let package: Table = lua.globals().get("package")?;
+    if let Some(dir) = script_dir {
+        let dir = if dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            dir
+        };
+        let path: String = package.get("path")?;
+        package.set(
+            "path",
+            format!(
+                "{d}/?.lua;{d}/?/init.lua;{path}",
+                d = dir.display().to_string().replace(';', "")
+            ),
+        )?;
+    }
+    let searchers: Table = package.get("searchers")?;
+    let searcher: Function = lua.create_function(|lua, name: String| {
+        match MODULES.iter().find(|(m, _, _)| *m == name) {
+            Some((_, chunk, src)) => {
+                let f = lua.load(*src).set_name(*chunk).into_function()?;
+                Ok((LuaValue::Function(f), LuaValue::String(lua.create_string(*chunk)?)))
+            }
+            None => Ok((
+                LuaValue::String(lua.create_string(format!(
+                    "\n\tno built-in module '{name}' (built in: {})",
+                    MODULES
+                        .iter()
+                        .map(|(m, _, _)| *m)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))?),
+                LuaValue::Nil,
+            )),
+        }
+    })?;
+    searchers.raw_push(searcher)?;
+    Ok(())
+}

@@ -1,0 +1,126 @@
+//! Values crossing between MySQL and Lua: the `null` sentinel, `sql "EXPR"` raw
+//! expressions, and the conversions SPEC.md fixes (integers as integers, BIGINT UNSIGNED
+//! above 2^63-1 and DECIMAL as exact strings, FLOAT/DOUBLE as numbers, dates and times as
+//! MySQL text, everything else as byte-exact strings, NULL as `null`).
+
+use mlua::{AnyUserData, Lua, MetaMethod, UserData, UserDataMethods, Value as LuaValue};
+use mysql::Value;
+
+use crate::value::{to_text, Kind};
+
+/// The SQL NULL sentinel. Every NULL is the same userdata, so `v == null` works.
+pub struct Null;
+
+impl UserData for Null {
+    fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
+        methods.add_meta_method(MetaMethod::ToString, |_, _, ()| Ok("null"));
+        methods.add_meta_function(MetaMethod::Eq, |_, (a, b): (LuaValue, LuaValue)| {
+            Ok(is_null(&a) && is_null(&b))
+        });
+    }
+}
+
+/// A raw SQL expression for `default`, e.g. `sql "NOW()"`.
+pub struct Sql(pub String);
+
+impl UserData for Sql {
+    fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
+        methods.add_meta_method(MetaMethod::ToString, |_, this, ()| {
+            Ok(format!("sql({})", this.0))
+        });
+    }
+}
+
+/// Lua-side constants made once per state.
+#[derive(Clone)]
+pub struct Sentinels {
+    pub null: AnyUserData,
+}
+
+impl Sentinels {
+    pub fn new(lua: &Lua) -> mlua::Result<Sentinels> {
+        Ok(Sentinels {
+            null: lua.create_userdata(Null)?,
+        })
+    }
+
+    pub fn get(lua: &Lua) -> Sentinels {
+        lua.app_data_ref::<Sentinels>()
+            .expect("sentinels registered")
+            .clone()
+    }
+}
+
+pub fn is_null(v: &LuaValue) -> bool {
+    matches!(v, LuaValue::UserData(ud) if ud.is::<Null>())
+}
+
+/// A MySQL value as Lua sees it.
+pub fn to_lua(lua: &Lua, null: &AnyUserData, v: &Value, kind: Kind) -> mlua::Result<LuaValue> {
+    Ok(match v {
+        Value::NULL => LuaValue::UserData(null.clone()),
+        Value::Int(i) => LuaValue::Integer(*i),
+        Value::UInt(u) => match i64::try_from(*u) {
+            Ok(i) => LuaValue::Integer(i),
+            Err(_) => LuaValue::String(lua.create_string(u.to_string())?),
+        },
+        Value::Float(f) => LuaValue::Number(*f as f64),
+        Value::Double(d) => LuaValue::Number(*d),
+        Value::Bytes(b) => match kind {
+            // Text protocol: integers and floats arrive as text.
+            Kind::Int => match std::str::from_utf8(b).ok().and_then(|s| s.parse::<i64>().ok()) {
+                Some(i) => LuaValue::Integer(i),
+                None => LuaValue::String(lua.create_string(b)?),
+            },
+            Kind::Float | Kind::Double => {
+                match std::str::from_utf8(b).ok().and_then(|s| s.parse::<f64>().ok()) {
+                    Some(f) => LuaValue::Number(f),
+                    None => LuaValue::String(lua.create_string(b)?),
+                }
+            }
+            _ => LuaValue::String(lua.create_string(b)?),
+        },
+        Value::Date(..) | Value::Time(..) => {
+            LuaValue::String(lua.create_string(to_text(v, kind).unwrap_or_default())?)
+        }
+    })
+}
+
+/// A Lua value as a statement parameter. `what` names the place for errors.
+pub fn from_lua(v: &LuaValue, what: &str) -> Result<Value, String> {
+    Ok(match v {
+        LuaValue::Nil => return Err(format!("{what} is nil (use null for SQL NULL)")),
+        LuaValue::Boolean(b) => Value::Int(i64::from(*b)),
+        LuaValue::Integer(i) => Value::Int(*i),
+        LuaValue::Number(n) => Value::Double(*n),
+        LuaValue::String(s) => Value::Bytes(s.as_bytes().to_vec()),
+        LuaValue::UserData(ud) if ud.is::<Null>() => Value::NULL,
+        LuaValue::UserData(ud) if ud.is::<Sql>() => {
+            return Err(format!(
+                "{what} is an sql(...) expression, which only default{{...}} accepts"
+            ))
+        }
+        other => {
+            return Err(format!(
+                "{what} is a {}, which cannot be stored in a column",
+                other.type_name()
+            ))
+        }
+    })
+}
+
+/// Raw equality of two Lua values (no metamethods), used to spot values a transform
+/// left alone so they are written back exactly as read.
+pub fn same(a: &LuaValue, b: &LuaValue) -> bool {
+    match (a, b) {
+        (LuaValue::String(x), LuaValue::String(y)) => x.as_bytes() == y.as_bytes(),
+        (LuaValue::Integer(x), LuaValue::Integer(y)) => x == y,
+        (LuaValue::Number(x), LuaValue::Number(y)) => x.to_bits() == y.to_bits(),
+        (LuaValue::Integer(x), LuaValue::Number(y)) | (LuaValue::Number(y), LuaValue::Integer(x)) => {
+            *y == *x as f64
+        }
+        (LuaValue::UserData(x), LuaValue::UserData(y)) => x.to_pointer() == y.to_pointer(),
+        (LuaValue::Boolean(x), LuaValue::Boolean(y)) => x == y,
+        _ => false,
+    }
+}

@@ -1,0 +1,435 @@
+//! Plans as plain data. A `CopySpec` is what a job asked for (tables, mode, page, map,
+//! defaults, whether a transform runs); `resolve` checks it against both tables' schemas
+//! and yields a `CopyPlan` that says, for every target column, where its value comes
+//! from, or every problem it found, all at once. No I/O and no Lua here.
+
+use std::fmt;
+
+use mysql::Value;
+
+use crate::schema::{suggest, TableInfo};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Insert,
+    Overwrite,
+    Upsert,
+}
+
+impl Mode {
+    pub fn parse(s: &str) -> Option<Mode> {
+        match s {
+            "insert" => Some(Mode::Insert),
+            "overwrite" => Some(Mode::Overwrite),
+            "upsert" => Some(Mode::Upsert),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Insert => "insert",
+            Mode::Overwrite => "overwrite",
+            Mode::Upsert => "upsert",
+        }
+    }
+}
+
+/// Where a `map` entry takes its value from.
+#[derive(Debug, Clone)]
+pub enum MapSource {
+    /// A source column (or a field the transform returns).
+    Column(String),
+    /// A Lua function of the row; `label` says where it is defined.
+    Function { label: String },
+}
+
+/// A `default` entry.
+#[derive(Debug, Clone)]
+pub enum DefaultValue {
+    Value(Value),
+    Sql(String),
+}
+
+/// What a job asked one copy to do.
+#[derive(Debug, Clone)]
+pub struct CopySpec {
+    pub from: String,
+    pub to: String,
+    pub mode: Mode,
+    pub page: usize,
+    pub filter: Option<String>,
+    pub map: Vec<(String, MapSource)>,
+    pub defaults: Vec<(String, DefaultValue)>,
+    pub has_transform: bool,
+    /// Field names of a source row after the transform, when one was tried in plan mode.
+    pub sample_fields: Option<Vec<String>>,
+    /// `file:line` of the `copy` call.
+    pub location: String,
+}
+
+impl CopySpec {
+    /// `users` or `users -> customers`.
+    pub fn name(&self) -> String {
+        if self.from == self.to {
+            self.from.clone()
+        } else {
+            format!("{} -> {}", self.from, self.to)
+        }
+    }
+}
+
+/// How one target column gets its value.
+#[derive(Debug, Clone)]
+pub enum Fill {
+    /// The source column at this index (no transform).
+    Source(usize),
+    /// A field of the row the transform returned.
+    Field(String),
+    /// A `map` function, by target column name.
+    Function,
+    /// A fixed value from `default`.
+    Value(Value),
+    /// A raw SQL expression from `default`.
+    Sql(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct TargetColumn {
+    pub name: String,
+    pub fill: Fill,
+    /// Named in `map` or auto-mapped by name (as opposed to a default); `upsert`
+    /// updates these.
+    pub mapped: bool,
+    /// How the plan shows where the value comes from.
+    pub origin: String,
+}
+
+impl TargetColumn {
+    /// Sent as a statement parameter (everything but raw SQL).
+    pub fn is_value(&self) -> bool {
+        !matches!(self.fill, Fill::Sql(_))
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct CopyPlan {
+    pub name: String,
+    pub location: String,
+    pub source: TableInfo,
+    pub target: TableInfo,
+    pub mode: Mode,
+    pub page: usize,
+    pub filter: Option<String>,
+    /// Target columns written, in target column order.
+    pub columns: Vec<TargetColumn>,
+    /// Indices of the source columns the source is paged on; `None`: streamed.
+    pub key: Option<Vec<usize>>,
+    pub has_transform: bool,
+    /// Target columns left to the server (nullable, a server default, auto_increment).
+    pub server_filled: Vec<String>,
+    pub unused_source: Vec<String>,
+    pub warnings: Vec<String>,
+}
+
+impl CopyPlan {
+    pub fn key_names(&self) -> Vec<String> {
+        self.key
+            .as_ref()
+            .map(|k| {
+                k.iter()
+                    .map(|&i| self.source.columns[i].name.clone())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    pub fn value_columns(&self) -> impl Iterator<Item = &TargetColumn> {
+        self.columns.iter().filter(|c| c.is_value())
+    }
+}
+
+/// Checks `spec` against both schemas. Returns the plan, or every problem found.
+pub fn resolve(
+    spec: &CopySpec,
+    source: &TableInfo,
+    target: &TableInfo,
+) -> Result<CopyPlan, Vec<String>> {
+    let mut problems = Vec::new();
+    let mut warnings = Vec::new();
+    let src_names = || source.columns.iter().map(|c| c.name.as_str());
+    let dst_names = || target.columns.iter().map(|c| c.name.as_str());
+    let hint = |name: &str, cands: &mut dyn Iterator<Item = &str>| -> String {
+        let v: Vec<&str> = cands.collect();
+        match suggest(name, v.iter().copied()) {
+            Some(s) => format!(" (did you mean `{s}`?)"),
+            None => format!(" (it has: {})", v.join(", ")),
+        }
+    };
+
+    if spec.page == 0 {
+        problems.push("page must be at least 1".to_string());
+    }
+
+    // Every map and default key must be a writable target column.
+    for (col, _) in &spec.map {
+        match target.column(col) {
+            None => problems.push(format!(
+                "map names target column `{col}`, but {}.{} has no such column{}",
+                target.database,
+                target.name,
+                hint(col, &mut dst_names())
+            )),
+            Some(c) if c.is_generated() => problems.push(format!(
+                "map names target column `{col}`, which is generated and cannot be written"
+            )),
+            _ => {}
+        }
+    }
+    for (col, _) in &spec.defaults {
+        match target.column(col) {
+            None => problems.push(format!(
+                "default names target column `{col}`, but {}.{} has no such column{}",
+                target.database,
+                target.name,
+                hint(col, &mut dst_names())
+            )),
+            Some(c) if c.is_generated() => problems.push(format!(
+                "default names target column `{col}`, which is generated and cannot be written"
+            )),
+            Some(_) => {
+                if spec.map.iter().any(|(m, _)| m == col) {
+                    problems.push(format!(
+                        "target column `{col}` is both in map and in default; keep one"
+                    ));
+                }
+            }
+        }
+    }
+
+    // Field lookup for a name: a source column, or (with a transform) a field of the
+    // transformed sample row. Exact name first, then case-insensitive.
+    let lookup = |name: &str, exact_only: bool| -> Option<Fill> {
+        if spec.has_transform {
+            if let Some(fields) = &spec.sample_fields {
+                if fields.iter().any(|f| f == name) {
+                    return Some(Fill::Field(name.to_string()));
+                }
+                if !exact_only {
+                    if let Some(f) = fields.iter().find(|f| f.to_lowercase() == name.to_lowercase())
+                    {
+                        return Some(Fill::Field(f.clone()));
+                    }
+                }
+                return None;
+            }
+            let c = if exact_only {
+                source.column(name)
+            } else {
+                source.find_column(name)
+            };
+            return c.map(|c| Fill::Field(c.name.clone()));
+        }
+        let c = if exact_only {
+            source.column(name)
+        } else {
+            source.find_column(name)
+        };
+        c.and_then(|c| source.position(&c.name)).map(Fill::Source)
+    };
+
+    let mut columns = Vec::new();
+    let mut server_filled = Vec::new();
+    let mut used_source: Vec<String> = Vec::new();
+    for col in &target.columns {
+        if col.is_generated() {
+            continue;
+        }
+        if let Some((_, src)) = spec.map.iter().find(|(m, _)| m == &col.name) {
+            match src {
+                MapSource::Column(name) => match lookup(name, false) {
+                    Some(fill) => {
+                        used_source.push(fill_field_name(&fill, source));
+                        columns.push(TargetColumn {
+                            name: col.name.clone(),
+                            origin: name.clone(),
+                            fill,
+                            mapped: true,
+                        });
+                    }
+                    None => {
+                        let what = if spec.has_transform && spec.sample_fields.is_some() {
+                            "the rows the transform returns have"
+                        } else {
+                            "the source table has"
+                        };
+                        problems.push(format!(
+                            "map: target column `{}` <- `{name}`, but {what} no column `{name}`{}",
+                            col.name,
+                            match &spec.sample_fields {
+                                Some(f) if spec.has_transform => hint(name, &mut f.iter().map(|s| s.as_str())),
+                                _ => hint(name, &mut src_names()),
+                            }
+                        ));
+                    }
+                },
+                MapSource::Function { label } => columns.push(TargetColumn {
+                    name: col.name.clone(),
+                    fill: Fill::Function,
+                    mapped: true,
+                    origin: label.clone(),
+                }),
+            }
+            continue;
+        }
+        if let Some((_, d)) = spec.defaults.iter().find(|(m, _)| m == &col.name) {
+            let (fill, origin) = match d {
+                DefaultValue::Value(v) => (
+                    Fill::Value(v.clone()),
+                    format!("default {}", crate::value::show(v, crate::value::Kind::Bytes)),
+                ),
+                DefaultValue::Sql(e) => (Fill::Sql(e.clone()), format!("default sql {e}")),
+            };
+            columns.push(TargetColumn {
+                name: col.name.clone(),
+                fill,
+                mapped: false,
+                origin,
+            });
+            continue;
+        }
+        if let Some(fill) = lookup(&col.name, false) {
+            let field = fill_field_name(&fill, source);
+            used_source.push(field.clone());
+            columns.push(TargetColumn {
+                name: col.name.clone(),
+                origin: if field == col.name {
+                    "same name".into()
+                } else {
+                    format!("{field} (same name, case-insensitive)")
+                },
+                fill,
+                mapped: true,
+            });
+            continue;
+        }
+        if col.server_fills() {
+            server_filled.push(col.name.clone());
+        } else {
+            problems.push(format!(
+                "target column `{}` ({}) is NOT NULL, has no default, and nothing maps it: \
+                 add it to map or default",
+                col.name, col.column_type
+            ));
+        }
+    }
+    if columns.is_empty() && problems.is_empty() {
+        problems.push(format!(
+            "no target column of {} gets a value: map at least one",
+            target.name
+        ));
+    }
+
+    let key = source.paging_key().map(|k| {
+        k.columns
+            .iter()
+            .filter_map(|c| source.position(c))
+            .collect::<Vec<_>>()
+    });
+    if key.is_none() {
+        warnings.push(format!(
+            "source table {} has no primary key or NOT NULL unique key: it is read in one \
+             pass and cannot be resumed part-way",
+            source.name
+        ));
+    }
+    if spec.mode != Mode::Insert && !target.has_unique_key() {
+        warnings.push(format!(
+            "target table {} has no primary or unique key: mode {} can only insert",
+            target.name,
+            spec.mode.name()
+        ));
+    }
+    let unused_source = if spec.has_transform {
+        Vec::new()
+    } else {
+        source
+            .columns
+            .iter()
+            .filter(|c| !used_source.contains(&c.name))
+            .map(|c| c.name.clone())
+            .collect()
+    };
+
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    Ok(CopyPlan {
+        name: spec.name(),
+        location: spec.location.clone(),
+        source: source.clone(),
+        target: target.clone(),
+        mode: spec.mode,
+        page: spec.page,
+        filter: spec.filter.clone(),
+        columns,
+        key,
+        has_transform: spec.has_transform,
+        server_filled,
+        unused_source,
+        warnings,
+    })
+}
+
+fn fill_field_name(fill: &Fill, source: &TableInfo) -> String {
+    match fill {
+        Fill::Source(i) => source.columns[*i].name.clone(),
+        Fill::Field(f) => f.clone(),
+        _ => String::new(),
+    }
+}
+
+impl fmt::Display for CopyPlan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let key = self.key_names();
+        writeln!(
+            f,
+            "copy {} ({})\n  {}.{} -> {}.{}, mode {}, page {}, {}, ~{} rows{}",
+            self.name,
+            self.location,
+            self.source.database,
+            self.source.name,
+            self.target.database,
+            self.target.name,
+            self.mode.name(),
+            self.page,
+            if key.is_empty() {
+                "no key: one pass".to_string()
+            } else {
+                format!("keyset on ({})", key.join(", "))
+            },
+            self.source.estimated_rows,
+            self.filter
+                .as_ref()
+                .map(|w| format!(", where {w}"))
+                .unwrap_or_default()
+        )?;
+        if self.has_transform {
+            writeln!(f, "  transform: runs on every row first")?;
+        }
+        let width = self.columns.iter().map(|c| c.name.len()).max().unwrap_or(0);
+        for c in &self.columns {
+            writeln!(f, "  {:width$} <- {}", c.name, c.origin)?;
+        }
+        for c in &self.server_filled {
+            writeln!(f, "  {c:width$} (left to the server: NULL, its default or auto_increment)")?;
+        }
+        if !self.unused_source.is_empty() {
+            writeln!(f, "  unused source columns: {}", self.unused_source.join(", "))?;
+        }
+        for w in &self.warnings {
+            writeln!(f, "  warning: {w}")?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,132 @@
+//! Progress of one copy: a line in the log file per page (rows so far, total, rows/s,
+//! ETA), and on the terminal either a live bar (stderr is a TTY) or a plain line every
+//! few seconds; nothing with `--quiet`.
+
+use std::io::IsTerminal;
+use std::time::{Duration, Instant};
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+/// Log target for lines that go to the log file only (per-page lines and the like).
+pub const FILE_ONLY: &str = "ferry::file";
+
+#[derive(Debug, Clone, Copy)]
+pub struct Display {
+    pub quiet: bool,
+    pub tty: bool,
+}
+
+impl Display {
+    pub fn detect(quiet: bool) -> Display {
+        Display {
+            quiet,
+            tty: std::io::stderr().is_terminal(),
+        }
+    }
+}
+
+pub struct CopyProgress {
+    name: String,
+    total: u64,
+    start: Instant,
+    bar: Option<ProgressBar>,
+    last_plain: Instant,
+    display: Display,
+}
+
+impl CopyProgress {
+    pub fn start(name: &str, total: u64, display: Display) -> CopyProgress {
+        let bar = if display.tty && !display.quiet {
+            let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "{prefix:.bold} [{bar:30.cyan/blue}] {human_pos}/{human_len} rows \
+                     {per_sec:.green} ETA {eta}",
+                )
+                .expect("valid template")
+                .progress_chars("=> "),
+            );
+            bar.set_prefix(name.to_string());
+            Some(bar)
+        } else {
+            None
+        };
+        log::info!("copy {name}: started, about {total} rows");
+        CopyProgress {
+            name: name.to_string(),
+            total,
+            start: Instant::now(),
+            bar,
+            last_plain: Instant::now(),
+            display,
+        }
+    }
+
+    /// After each committed page: `done` source rows read so far.
+    pub fn page(&mut self, page: u64, done: u64, written: u64) {
+        if done > self.total {
+            self.total = done;
+            if let Some(bar) = &self.bar {
+                bar.set_length(done);
+            }
+        }
+        let secs = self.start.elapsed().as_secs_f64().max(1e-6);
+        let rate = done as f64 / secs;
+        let eta = if rate > 0.0 && self.total > done {
+            format_secs((self.total - done) as f64 / rate)
+        } else {
+            "0s".into()
+        };
+        let pct = if self.total > 0 {
+            done as f64 * 100.0 / self.total as f64
+        } else {
+            100.0
+        };
+        let line = format!(
+            "copy {}: page {page}, {done}/{} rows ({pct:.1}%), {written} written, {:.0} rows/s, ETA {eta}",
+            self.name, self.total, rate
+        );
+        log::info!(target: FILE_ONLY, "{line}");
+        if let Some(bar) = &self.bar {
+            bar.set_position(done);
+        } else if !self.display.quiet && self.last_plain.elapsed() > Duration::from_secs(2) {
+            self.last_plain = Instant::now();
+            eprintln!("{line}");
+        }
+    }
+
+    pub fn finish(&mut self, summary: &str) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+        log::info!("copy {}: {summary}", self.name);
+        if !self.display.quiet && !self.display.tty {
+            eprintln!("copy {}: {summary}", self.name);
+        }
+    }
+
+    pub fn abandon(&mut self) {
+        if let Some(bar) = self.bar.take() {
+            bar.abandon();
+        }
+    }
+
+    /// Prints a message without tearing the bar.
+    pub fn println(&self, msg: &str) {
+        match &self.bar {
+            Some(bar) => bar.println(msg),
+            None => eprintln!("{msg}"),
+        }
+    }
+}
+
+pub fn format_secs(s: f64) -> String {
+    let s = s.round() as u64;
+    if s >= 3600 {
+        format!("{}h{:02}m", s / 3600, (s % 3600) / 60)
+    } else if s >= 60 {
+        format!("{}m{:02}s", s / 60, s % 60)
+    } else {
+        format!("{s}s")
+    }
+}

@@ -1,0 +1,304 @@
+//! `ferry repl`: a Lua prompt over both databases. `src` and `dst` are the source and
+//! target handles, the whole job API is there, results print as aligned tables.
+//! Unfinished input (an open `function`, a missing `end`) continues on the next line and
+//! is one history entry; Ctrl-C abandons the line, Ctrl-D leaves. History is kept in
+//! the user's data directory.
+
+use std::borrow::Cow;
+use std::path::PathBuf;
+use std::rc::Rc;
+
+use mlua::{Lua, Table, Value as LuaValue};
+use rustyline::completion::{Completer, Pair};
+use rustyline::error::ReadlineError;
+use rustyline::highlight::Highlighter;
+use rustyline::validate::{ValidationContext, ValidationResult, Validator};
+use rustyline::{Context, Editor, Helper, Hinter};
+
+use crate::conn_spec::ConnSpec;
+use crate::db::Role;
+use crate::error::{Error, Result};
+use crate::lua::handles::DbHandle;
+use crate::lua::{self, JobContext, Pass};
+use crate::progress::Display;
+use crate::table_fmt::render;
+
+const WORDS: &[&str] = &[
+    "src", "dst", "source", "target", "copy", "map", "default", "null", "sql", "env", "vars",
+    "log.info", "log.warn", "log.error", "require", "print", "tables()", "columns(",
+    "count(", "query(", "exec(", "peek(",
+];
+
+#[derive(Helper, Hinter)]
+struct LuaHelper {
+    checker: Lua,
+}
+
+impl Validator for LuaHelper {
+    fn validate(&self, ctx: &mut ValidationContext) -> rustyline::Result<ValidationResult> {
+        let input = ctx.input();
+        if self
+            .checker
+            .load(format!("return {input}"))
+            .into_function()
+            .is_ok()
+        {
+            return Ok(ValidationResult::Valid(None));
+        }
+        match self.checker.load(input).into_function() {
+            Err(mlua::Error::SyntaxError {
+                incomplete_input: true,
+                ..
+            }) => Ok(ValidationResult::Incomplete),
+            _ => Ok(ValidationResult::Valid(None)),
+        }
+    }
+}
+
+impl Completer for LuaHelper {
+    type Candidate = Pair;
+    fn complete(
+        &self,
+        line: &str,
+        pos: usize,
+        _ctx: &Context<'_>,
+    ) -> rustyline::Result<(usize, Vec<Pair>)> {
+        let start = line[..pos]
+            .rfind(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.'))
+            .map(|i| i + 1)
+            .unwrap_or(0);
+        let word = &line[start..pos];
+        let after_colon = start > 0 && line[..start].ends_with(':');
+        let pairs = WORDS
+            .iter()
+            .filter(|w| w.starts_with(word) && !word.is_empty())
+            .filter(|w| after_colon == w.contains('('))
+            .map(|w| Pair {
+                display: w.to_string(),
+                replacement: w.to_string(),
+            })
+            .collect();
+        Ok((start, pairs))
+    }
+}
+
+impl Highlighter for LuaHelper {
+    fn highlight_prompt<'b, 's: 'b, 'p: 'b>(
+        &'s self,
+        prompt: &'p str,
+        default: bool,
+    ) -> Cow<'b, str> {
+        if default {
+            Cow::Owned(format!("\x1b[1;36m{prompt}\x1b[0m"))
+        } else {
+            Cow::Borrowed(prompt)
+        }
+    }
+}
+
+fn history_path() -> Option<PathBuf> {
+    let base = std::env::var_os("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))?;
+    let dir = base.join("ferry");
+    std::fs::create_dir_all(&dir).ok()?;
+    Some(dir.join("history"))
+}
+
+pub fn run(job: Option<PathBuf>, source: Option<ConnSpec>, target: Option<ConnSpec>) -> Result<()> {
+    let display = Display::detect(false);
+    let ctx = Rc::new(JobContext::new(
+        Pass::Real,
+        source.clone(),
+        target.clone(),
+        Vec::new(),
+        display,
+    ));
+    if let Some(job) = &job {
+        // Load the job in the plan pass: it opens its connections, copies are only
+        // resolved, writes do not run.
+        let plan_ctx = Rc::new(JobContext::new(
+            Pass::Plan,
+            source,
+            target,
+            Vec::new(),
+            display,
+        ));
+        let state = lua::new_state(plan_ctx.clone(), job.parent())?;
+        lua::run_file(&state, job)?;
+        for p in plan_ctx.problems.take() {
+            eprintln!("plan problem: {}", p.message);
+        }
+        *ctx.sessions.borrow_mut() = plan_ctx.sessions.take();
+    }
+    let state = lua::new_state(ctx.clone(), Some(std::path::Path::new(".")))?;
+    bind(&state, &ctx);
+
+    let mut editor: Editor<LuaHelper, rustyline::history::DefaultHistory> =
+        Editor::new().map_err(|e| Error::usage(format!("cannot start the line editor: {e}")))?;
+    editor.set_helper(Some(LuaHelper {
+        checker: Lua::new(),
+    }));
+    let history = history_path();
+    if let Some(h) = &history {
+        let _ = editor.load_history(h);
+    }
+    println!("ferry repl: `src` and `dst` are the databases; try src:tables(), src:peek(\"t\"), dst:columns(\"t\"). Ctrl-D leaves.");
+    loop {
+        match editor.readline("ferry> ") {
+            Ok(line) => {
+                if line.trim().is_empty() {
+                    continue;
+                }
+                let _ = editor.add_history_entry(line.as_str());
+                eval(&state, &line);
+                bind(&state, &ctx);
+            }
+            Err(ReadlineError::Interrupted) => continue,
+            Err(ReadlineError::Eof) => break,
+            Err(e) => return Err(Error::usage(format!("line editor: {e}"))),
+        }
+    }
+    if let Some(h) = &history {
+        let _ = editor.save_history(h);
+    }
+    Ok(())
+}
+
+/// Binds `src` and `dst` to the open sessions (they open lazily from --source/--target).
+fn bind(state: &Lua, ctx: &Rc<JobContext>) {
+    let g = state.globals();
+    for (name, role) in [("src", Role::Source), ("dst", Role::Target)] {
+        if !matches!(g.get::<LuaValue>(name), Ok(LuaValue::Nil)) {
+            continue;
+        }
+        let sessions = ctx.sessions.borrow();
+        let db = match role {
+            Role::Source => sessions.source.clone(),
+            Role::Target => sessions.target.clone(),
+        };
+        drop(sessions);
+        let db = db.or_else(|| lua::api::session(ctx, role, None).ok());
+        if let Some(db) = db {
+            if let Ok(ud) = state.create_userdata(DbHandle {
+                db,
+                pass: Pass::Real,
+            }) {
+                let _ = g.set(name, ud);
+            }
+        }
+    }
+}
+
+/// Evaluates one chunk (as an expression first) and prints what it returns.
+pub fn eval(state: &Lua, line: &str) {
+    let result = match state
+        .load(format!("return {line}"))
+        .set_name("=repl")
+        .into_function()
+    {
+        Ok(f) => f.call::<mlua::MultiValue>(()),
+        Err(_) => state
+            .load(line)
+            .set_name("=repl")
+            .eval::<mlua::MultiValue>(),
+    };
+    match result {
+        Ok(values) => {
+            for v in values {
+                println!("{}", show(state, &v));
+            }
+        }
+        Err(e) => eprintln!("error: {}", lua::to_error(&e)),
+    }
+}
+
+/// How the REPL prints a value: arrays of rows as tables, other tables as `{k = v}`.
+pub fn show(state: &Lua, v: &LuaValue) -> String {
+    match v {
+        LuaValue::Table(t) => {
+            if let Some(s) = show_rows(t) {
+                return s;
+            }
+            let mut parts = Vec::new();
+            for (k, v) in t.pairs::<LuaValue, LuaValue>().flatten() {
+                let key = match &k {
+                    LuaValue::String(s) => s.to_string_lossy(),
+                    other => format!("[{}]", scalar(state, other)),
+                };
+                parts.push(format!("{key} = {}", scalar(state, &v)));
+            }
+            parts.sort();
+            format!("{{{}}}", parts.join(", "))
+        }
+        other => scalar(state, other),
+    }
+}
+
+fn scalar(state: &Lua, v: &LuaValue) -> String {
+    match v {
+        LuaValue::String(s) => {
+            let b = s.as_bytes();
+            match std::str::from_utf8(&b) {
+                Ok(s) => format!("{s:?}"),
+                Err(_) => format!("0x{}", crate::value::hex(&b)),
+            }
+        }
+        other => state
+            .globals()
+            .get::<mlua::Function>("tostring")
+            .and_then(|f| f.call::<String>(other.clone()))
+            .unwrap_or_else(|_| other.type_name().to_string()),
+    }
+}
+
+/// An array of row tables (from query/peek) as an aligned table.
+fn show_rows(t: &Table) -> Option<String> {
+    let n = t.raw_len();
+    let first: Table = t.raw_get(1).ok()?;
+    let columns: Vec<String> = match t.metatable().and_then(|m| m.raw_get::<Table>("__columns").ok()) {
+        Some(c) => c.sequence_values::<String>().flatten().collect(),
+        None => {
+            let mut c: Vec<String> = first
+                .pairs::<String, LuaValue>()
+                .flatten()
+                .map(|(k, _)| k)
+                .collect();
+            c.sort();
+            c
+        }
+    };
+    if columns.is_empty() {
+        return None;
+    }
+    let mut rows = Vec::new();
+    for i in 1..=n {
+        let row: Table = t.raw_get(i).ok()?;
+        rows.push(
+            columns
+                .iter()
+                .map(|c| match row.raw_get::<LuaValue>(c.as_str()) {
+                    Ok(LuaValue::String(s)) => {
+                        let b = s.as_bytes();
+                        match std::str::from_utf8(&b) {
+                            Ok(s) if !s.chars().any(|c| c.is_control()) => s.to_string(),
+                            _ => format!("0x{}", crate::value::hex(&b)),
+                        }
+                    }
+                    Ok(LuaValue::Integer(i)) => i.to_string(),
+                    Ok(LuaValue::Number(x)) => x.to_string(),
+                    Ok(LuaValue::Boolean(b)) => b.to_string(),
+                    Ok(LuaValue::UserData(_)) => "NULL".into(),
+                    _ => String::new(),
+                })
+                .collect(),
+        );
+    }
+    let headers: Vec<&str> = columns.iter().map(|s| s.as_str()).collect();
+    let right = vec![false; headers.len()];
+    Some(format!(
+        "{}({n} row{})",
+        render(&headers, &rows, &right),
+        if n == 1 { "" } else { "s" }
+    ))
+}

@@ -1,0 +1,159 @@
+//! `ferry run`: the plan pass (every copy resolved and checked, nothing written, every
+//! problem reported at once), then, for a clean job, the real pass, then the summary.
+
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+
+use crate::conn_spec::ConnSpec;
+use crate::error::{Error, Result};
+use crate::lua::{self, CopyResult, JobContext, Pass};
+use crate::progress::Display;
+use crate::table_fmt::render;
+
+pub struct RunConfig {
+    pub job: PathBuf,
+    pub source: Option<ConnSpec>,
+    pub target: Option<ConnSpec>,
+    pub log: PathBuf,
+    pub vars: Vec<(String, String)>,
+    pub dry_run: bool,
+    pub quiet: bool,
+}
+
+/// Where a job's code comes from: a file, or text built into the binary (the demo).
+pub struct JobSource<'a> {
+    pub name: String,
+    pub dir: Option<&'a Path>,
+    pub code: Vec<u8>,
+}
+
+pub fn run(cfg: RunConfig) -> Result<Vec<CopyResult>> {
+    crate::logging::init(&cfg.log, cfg.quiet)?;
+    let code = std::fs::read(&cfg.job).map_err(|e| Error::Io {
+        path: cfg.job.display().to_string(),
+        message: format!("cannot read the job script: {e}"),
+    })?;
+    let job = JobSource {
+        name: cfg.job.display().to_string(),
+        dir: cfg.job.parent(),
+        code,
+    };
+    run_job(&job, &cfg)
+}
+
+pub fn run_job(job: &JobSource, cfg: &RunConfig) -> Result<Vec<CopyResult>> {
+    let display = Display::detect(cfg.quiet);
+    log::info!(target: crate::progress::FILE_ONLY, "run {}: plan pass", job.name);
+    let plan_ctx = Rc::new(JobContext::new(
+        Pass::Plan,
+        cfg.source.clone(),
+        cfg.target.clone(),
+        cfg.vars.clone(),
+        display,
+    ));
+    {
+        let state = lua::new_state(plan_ctx.clone(), job.dir)?;
+        exec(&state, job).inspect_err(|e| log::error!("{e}"))?;
+    }
+    let problems = plan_ctx.problems.take();
+    if !problems.is_empty() {
+        let rows_only = problems.iter().all(|p| p.data);
+        let e = Error::Plan {
+            problems: problems.into_iter().map(|p| p.message).collect(),
+            rows_only,
+        };
+        log::error!("{e}");
+        return Err(e);
+    }
+    let plans = plan_ctx.plans.take();
+    if cfg.dry_run {
+        for p in &plans {
+            println!("{p}");
+        }
+        println!(
+            "plan OK: {} cop{}; nothing was written (dry run)",
+            plans.len(),
+            if plans.len() == 1 { "y" } else { "ies" }
+        );
+        return Ok(Vec::new());
+    }
+    for p in &plans {
+        for w in &p.warnings {
+            log::warn!("copy {}: {w}", p.name);
+        }
+    }
+    log::info!(
+        target: crate::progress::FILE_ONLY,
+        "run {}: plan OK ({} copies), real pass",
+        job.name,
+        plans.len()
+    );
+    let ctx = Rc::new(JobContext::new(
+        Pass::Real,
+        cfg.source.clone(),
+        cfg.target.clone(),
+        cfg.vars.clone(),
+        display,
+    ));
+    *ctx.sessions.borrow_mut() = plan_ctx.sessions.take();
+    let result = {
+        let state = lua::new_state(ctx.clone(), job.dir)?;
+        exec(&state, job)
+    };
+    let results = ctx.results.take();
+    let table = summary(&results);
+    if !results.is_empty() {
+        print!("{table}");
+    }
+    log::info!(target: crate::progress::FILE_ONLY, "summary:\n{table}");
+    match result {
+        Ok(()) => {
+            log::info!(target: crate::progress::FILE_ONLY, "run {}: done", job.name);
+            Ok(results)
+        }
+        Err(e) => {
+            log::error!("{e}");
+            Err(e)
+        }
+    }
+}
+
+fn exec(state: &mlua::Lua, job: &JobSource) -> Result<()> {
+    state
+        .load(job.code.as_slice())
+        .set_name(format!("@{}", job.name))
+        .exec()
+        .map_err(|e| lua::to_error(&e))
+}
+
+/// The end-of-run table: one line per copy.
+pub fn summary(results: &[CopyResult]) -> String {
+    let rows: Vec<Vec<String>> = results
+        .iter()
+        .map(|r| {
+            let s = &r.stats;
+            vec![
+                r.name.clone(),
+                r.mode.name().to_string(),
+                s.read.to_string(),
+                s.written.to_string(),
+                s.inserted.to_string(),
+                s.updated.to_string(),
+                s.ignored.to_string(),
+                s.skipped.to_string(),
+                format!("{:.2}", s.seconds),
+                format!("{:.0}", s.read as f64 / s.seconds.max(1e-6)),
+            ]
+        })
+        .collect();
+    render(
+        &[
+            "copy", "mode", "read", "written", "inserted", "updated", "ignored", "skipped",
+            "seconds", "rows/s",
+        ],
+        &rows,
+        &[
+            false, false, true, true, true, true, true, true, true, true,
+        ],
+    )
+}

@@ -1,0 +1,158 @@
+//! What ferry knows about a table: its columns (with type, nullability, default, key
+//! and generated flags) and the key it pages on. Read from `information_schema` and
+//! `SHOW INDEX` by `Db`, then used as plain data by plans and the engine.
+
+use crate::value::Kind;
+
+#[derive(Debug, Clone)]
+pub struct ColumnInfo {
+    pub name: String,
+    /// Full type, e.g. `decimal(65,30) unsigned`.
+    pub column_type: String,
+    /// Bare type name, e.g. `decimal`.
+    pub data_type: String,
+    pub nullable: bool,
+    /// The default as `information_schema` shows it (`NULL` text for DEFAULT NULL).
+    pub default: Option<String>,
+    /// `PRI`, `UNI`, `MUL` or empty.
+    pub key: String,
+    pub extra: String,
+}
+
+impl ColumnInfo {
+    pub fn is_generated(&self) -> bool {
+        let e = self.extra.to_ascii_uppercase();
+        e.contains("GENERATED") || e.contains("VIRTUAL") || e.contains("PERSISTENT")
+    }
+
+    pub fn is_auto_increment(&self) -> bool {
+        self.extra.to_ascii_lowercase().contains("auto_increment")
+    }
+
+    /// How values of this column read back (for Lua and messages).
+    pub fn kind(&self) -> Kind {
+        let fsp = || {
+            self.column_type
+                .split_once('(')
+                .and_then(|(_, r)| r.trim_end_matches(')').parse::<u8>().ok())
+                .unwrap_or(0)
+        };
+        match self.data_type.to_ascii_lowercase().as_str() {
+            "tinyint" | "smallint" | "mediumint" | "int" | "integer" | "bigint" | "year" => {
+                Kind::Int
+            }
+            "float" => Kind::Float,
+            "double" | "real" | "double precision" => Kind::Double,
+            "date" => Kind::Date,
+            "datetime" | "timestamp" => Kind::DateTime(fsp()),
+            "time" => Kind::Time(fsp()),
+            _ => Kind::Bytes,
+        }
+    }
+
+    /// The server fills this column when an INSERT leaves it out.
+    pub fn server_fills(&self) -> bool {
+        self.nullable || self.default.is_some() || self.is_auto_increment() || self.is_generated()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct IndexInfo {
+    pub name: String,
+    pub unique: bool,
+    pub columns: Vec<String>,
+    /// Every column of the index is NOT NULL.
+    pub not_null: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct TableInfo {
+    pub database: String,
+    pub name: String,
+    pub columns: Vec<ColumnInfo>,
+    pub indexes: Vec<IndexInfo>,
+    /// Estimated rows (from `information_schema.TABLES`).
+    pub estimated_rows: u64,
+}
+
+impl TableInfo {
+    pub fn column(&self, name: &str) -> Option<&ColumnInfo> {
+        self.columns.iter().find(|c| c.name == name)
+    }
+
+    /// Exact name first, then a case-insensitive match.
+    pub fn find_column(&self, name: &str) -> Option<&ColumnInfo> {
+        self.column(name).or_else(|| {
+            self.columns
+                .iter()
+                .find(|c| c.name.to_lowercase() == name.to_lowercase())
+        })
+    }
+
+    pub fn position(&self, name: &str) -> Option<usize> {
+        self.columns.iter().position(|c| c.name == name)
+    }
+
+    /// The key ferry pages on: the primary key, else the first unique index whose
+    /// columns are all NOT NULL.
+    pub fn paging_key(&self) -> Option<&IndexInfo> {
+        self.indexes
+            .iter()
+            .find(|i| i.name == "PRIMARY")
+            .or_else(|| self.indexes.iter().find(|i| i.unique && i.not_null))
+    }
+
+    /// Whether any unique index exists (so REPLACE / ON DUPLICATE KEY can match rows).
+    pub fn has_unique_key(&self) -> bool {
+        self.indexes.iter().any(|i| i.unique)
+    }
+}
+
+/// A closest-name suggestion for "did you mean" hints.
+pub fn suggest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    let lower = name.to_lowercase();
+    let mut best: Option<(usize, &str)> = None;
+    for c in candidates {
+        let d = edit_distance(&lower, &c.to_lowercase());
+        let limit = (name.chars().count() / 3).max(2);
+        if d <= limit && best.is_none_or(|(bd, _)| d < bd) {
+            best = Some((d, c));
+        }
+    }
+    best.map(|(_, c)| c)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for i in 1..=a.len() {
+        let mut cur = vec![i; b.len() + 1];
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            cur[j] = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+/// Quotes an identifier for MySQL: backticks, with embedded backticks doubled.
+pub fn quote_ident(name: &str) -> String {
+    format!("`{}`", name.replace('`', "``"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoting_and_suggestions() {
+        assert_eq!(quote_ident("a`b"), "`a``b`");
+        assert_eq!(
+            suggest("nmae", ["id", "name", "email"].into_iter()),
+            Some("name")
+        );
+        assert_eq!(suggest("zzzzzz", ["id", "name"].into_iter()), None);
+    }
+}

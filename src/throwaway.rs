@@ -1,0 +1,275 @@
+//! Throwaway MariaDB/MySQL servers: a private `mariadbd` (or `mysqld`) started from the
+//! installed binaries in a temp dir, on a free loopback port, with `root` and no password.
+//! `ferry demo` and the integration tests use it. A server is stopped and its files are
+//! removed when the value is dropped; the child is also told to die with the process
+//! (`PR_SET_PDEATHSIG`), so a server held in a `static` never outlives its test run.
+
+use std::fs;
+use std::io::{Read, Seek, SeekFrom};
+use std::net::{TcpListener, TcpStream};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+
+/// How long a server may take to answer before we give up and show its log.
+const READY_DEADLINE: Duration = Duration::from_secs(60);
+
+/// A running private server. Dropping it stops the server and deletes its data.
+pub struct ThrowawayServer {
+    child: Child,
+    dir: tempfile::TempDir,
+    port: u16,
+}
+
+impl ThrowawayServer {
+    /// Initialises a fresh data directory and starts a server on a free port.
+    /// `name` only labels the temp dir and error messages (e.g. "source").
+    pub fn start(name: &str) -> Result<ThrowawayServer> {
+        let server = find_binary(&["mariadbd", "mysqld"]).with_context(|| {
+            "no MariaDB/MySQL server binary (mariadbd or mysqld) found on PATH or in \
+             /usr/sbin, /usr/local/sbin, /usr/local/mysql/bin; install one, for example \
+             `apt-get install -y mariadb-server`"
+                .to_string()
+        })?;
+        let install = find_binary(&["mariadb-install-db", "mysql_install_db"]);
+        let dir = tempfile::Builder::new()
+            .prefix(&format!("ferry-{name}-"))
+            .tempdir()
+            .context("creating a temp dir for a throwaway server")?;
+        let data = dir.path().join("data");
+        let is_root = unsafe { libc::geteuid() } == 0;
+        let user = current_user();
+
+        // Initialise the data directory.
+        let mut cmd = match &install {
+            Some(install) => {
+                let mut cmd = Command::new(install);
+                cmd.arg("--no-defaults")
+                    .arg(format!("--datadir={}", data.display()))
+                    .arg("--auth-root-authentication-method=normal")
+                    .arg("--skip-test-db")
+                    .arg("--skip-name-resolve")
+                    .arg(format!("--user={user}"))
+                    .arg("--innodb-log-file-size=32M");
+                cmd
+            }
+            None => {
+                // MySQL 5.7+/8: the server initialises its own data directory.
+                let mut cmd = Command::new(&server);
+                cmd.arg("--no-defaults")
+                    .arg("--initialize-insecure")
+                    .arg(format!("--datadir={}", data.display()));
+                if is_root {
+                    cmd.arg("--user=root");
+                }
+                cmd
+            }
+        };
+        let out = cmd
+            .stdin(Stdio::null())
+            .output()
+            .with_context(|| format!("running {:?}", cmd.get_program()))?;
+        if !out.status.success() {
+            bail!(
+                "initialising the {name} server's data directory failed ({}):\n{}{}",
+                out.status,
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+
+        // A free port: bind :0, read it, let it go. Another process may take it in
+        // between, so a failed start is retried on a new port.
+        let mut last_err = None;
+        for _ in 0..3 {
+            let port = free_port()?;
+            let mut child = Self::launch(&server, dir.path(), &data, port, is_root, &user)?;
+            match wait_ready(&mut child, port, dir.path(), name) {
+                Ok(()) => return Ok(ThrowawayServer { child, dir, port }),
+                Err(e) => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    let log = log_tail(dir.path());
+                    if !log.contains("Address already in use") {
+                        return Err(e);
+                    }
+                    last_err = Some(e);
+                }
+            }
+        }
+        Err(last_err.unwrap_or_else(|| anyhow::anyhow!("could not start the {name} server")))
+    }
+
+    fn launch(
+        server: &Path,
+        dir: &Path,
+        data: &Path,
+        port: u16,
+        is_root: bool,
+        user: &str,
+    ) -> Result<Child> {
+        let mut cmd = Command::new(server);
+        cmd.arg("--no-defaults")
+            .arg(format!("--datadir={}", data.display()))
+            .arg(format!("--socket={}", dir.join("mysqld.sock").display()))
+            .arg(format!("--pid-file={}", dir.join("mysqld.pid").display()))
+            .arg(format!("--log-error={}", dir.join("error.log").display()))
+            .arg(format!("--port={port}"))
+            .arg("--bind-address=127.0.0.1")
+            .arg("--skip-name-resolve")
+            .arg("--skip-log-bin")
+            .arg("--local-infile=1")
+            .arg("--max-allowed-packet=64M")
+            .arg("--innodb-buffer-pool-size=256M")
+            .arg("--innodb-log-file-size=32M")
+            .arg("--innodb-flush-log-at-trx-commit=2")
+            .arg("--max-connections=500")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        if is_root {
+            cmd.arg(format!("--user={user}"));
+        }
+        unsafe {
+            cmd.pre_exec(|| {
+                // Die with the process that started us, whatever happens to it.
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                Ok(())
+            });
+        }
+        cmd.spawn()
+            .with_context(|| format!("starting {}", server.display()))
+    }
+
+    /// The TCP port the server listens on (127.0.0.1).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The unix socket of the server.
+    pub fn socket(&self) -> PathBuf {
+        self.dir.path().join("mysqld.sock")
+    }
+
+    /// A `mysql://root@127.0.0.1:PORT/DATABASE` URL for this server.
+    pub fn url(&self, database: &str) -> String {
+        format!("mysql://root@127.0.0.1:{}/{}", self.port, database)
+    }
+
+    /// The last lines of the server's error log.
+    pub fn log_tail(&self) -> String {
+        log_tail(self.dir.path())
+    }
+
+    /// Stops the server (SIGTERM, then SIGKILL after a grace period).
+    pub fn stop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            unsafe {
+                libc::kill(self.child.id() as i32, libc::SIGTERM);
+            }
+            let deadline = Instant::now() + Duration::from_secs(20);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = self.child.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+impl Drop for ThrowawayServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn wait_ready(child: &mut Child, port: u16, dir: &Path, name: &str) -> Result<()> {
+    let deadline = Instant::now() + READY_DEADLINE;
+    let url = format!("mysql://root@127.0.0.1:{port}/mysql");
+    loop {
+        if let Some(status) = child.try_wait()? {
+            bail!(
+                "the {name} server exited during start-up ({status}); the end of its log:\n{}",
+                log_tail(dir)
+            );
+        }
+        if TcpStream::connect(("127.0.0.1", port)).is_ok()
+            && mysql::Conn::new(mysql::Opts::from_url(&url)?).is_ok()
+        {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            bail!(
+                "the {name} server did not answer on port {port} within {}s; the end of its log:\n{}",
+                READY_DEADLINE.as_secs(),
+                log_tail(dir)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn log_tail(dir: &Path) -> String {
+    let path = dir.join("error.log");
+    let mut text = String::new();
+    if let Ok(mut f) = fs::File::open(&path) {
+        let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+        let _ = f.seek(SeekFrom::Start(len.saturating_sub(4000)));
+        let mut buf = Vec::new();
+        let _ = f.read_to_end(&mut buf);
+        text = String::from_utf8_lossy(&buf).into_owned();
+    }
+    if text.is_empty() {
+        format!("(no log at {})", path.display())
+    } else {
+        text
+    }
+}
+
+fn free_port() -> Result<u16> {
+    let listener = TcpListener::bind("127.0.0.1:0").context("finding a free port")?;
+    Ok(listener.local_addr()?.port())
+}
+
+fn current_user() -> String {
+    std::env::var("USER")
+        .ok()
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| {
+            if unsafe { libc::geteuid() } == 0 {
+                "root".into()
+            } else {
+                "mysql".into()
+            }
+        })
+}
+
+/// Finds the first of `names` on PATH or in the usual sbin directories.
+fn find_binary(names: &[&str]) -> Option<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect())
+        .unwrap_or_default();
+    for extra in [
+        "/usr/sbin",
+        "/usr/local/sbin",
+        "/usr/local/mysql/bin",
+        "/usr/bin",
+    ] {
+        dirs.push(PathBuf::from(extra));
+    }
+    for name in names {
+        for dir in &dirs {
+            let candidate = dir.join(name);
+            if candidate.is_file() {
+                return Some(candidate);
+            }
+        }
+    }
+    None
+}

@@ -1,0 +1,299 @@
+//! Writing pages into the target: one transaction per page, multi-row prepared
+//! statements sized under the server's max_allowed_packet and the 65,535-placeholder
+//! limit, the mode's SQL (`INSERT IGNORE`, `REPLACE`, `INSERT ... ON DUPLICATE KEY
+//! UPDATE`), inserted/updated/ignored counts from the server's own answers, and any
+//! warning other than a duplicate key turned into an error that names the row.
+
+use mysql::prelude::Queryable;
+use mysql::{Params, Value};
+
+use crate::db::Db;
+use crate::error::Error;
+use crate::plan::{CopyPlan, Fill, Mode};
+use crate::schema::quote_ident;
+use crate::value::wire_size;
+
+/// Counts from one page.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Counts {
+    pub inserted: u64,
+    pub updated: u64,
+    pub ignored: u64,
+}
+
+/// Why a page failed: the row (index in the page) when the server named one.
+#[derive(Debug)]
+pub struct WriteError {
+    pub row: Option<usize>,
+    pub error: Error,
+}
+
+pub struct Writer {
+    mode: Mode,
+    prefix: String,
+    row_template: String,
+    suffix: String,
+    params_per_row: usize,
+    max_bytes: usize,
+    target: String,
+}
+
+const MAX_PLACEHOLDERS: usize = 65_535;
+
+impl Writer {
+    pub fn new(plan: &CopyPlan, max_packet: usize) -> Writer {
+        let verb = match plan.mode {
+            Mode::Insert => "INSERT IGNORE INTO",
+            Mode::Overwrite => "REPLACE INTO",
+            Mode::Upsert => "INSERT INTO",
+        };
+        let table = format!(
+            "{}.{}",
+            quote_ident(&plan.target.database),
+            quote_ident(&plan.target.name)
+        );
+        let cols: Vec<String> = plan.columns.iter().map(|c| quote_ident(&c.name)).collect();
+        let prefix = format!("{verb} {table} ({}) VALUES ", cols.join(", "));
+        let cells: Vec<String> = plan
+            .columns
+            .iter()
+            .map(|c| match &c.fill {
+                Fill::Sql(expr) => format!("({expr})"),
+                _ => "?".to_string(),
+            })
+            .collect();
+        let row_template = format!("({})", cells.join(", "));
+        let suffix = if plan.mode == Mode::Upsert {
+            let mut sets: Vec<String> = plan
+                .columns
+                .iter()
+                .filter(|c| c.mapped)
+                .map(|c| {
+                    let q = quote_ident(&c.name);
+                    format!("{q} = VALUES({q})")
+                })
+                .collect();
+            if sets.is_empty() {
+                let q = quote_ident(&plan.columns[0].name);
+                sets.push(format!("{q} = {q}"));
+            }
+            format!(" ON DUPLICATE KEY UPDATE {}", sets.join(", "))
+        } else {
+            String::new()
+        };
+        Writer {
+            mode: plan.mode,
+            prefix,
+            row_template,
+            suffix,
+            params_per_row: plan.value_columns().count(),
+            // Leave room for the statement text and protocol overhead.
+            max_bytes: (max_packet / 2).clamp(64 << 10, 32 << 20),
+            target: format!("{}.{}", plan.target.database, plan.target.name),
+        }
+    }
+
+    /// Writes one page in one transaction; on error the page is rolled back.
+    pub fn write_page(&self, db: &mut Db, rows: Vec<Vec<Value>>) -> Result<Counts, WriteError> {
+        let plain = |db: &Db, ctx: &str, e: mysql::Error| WriteError {
+            row: None,
+            error: db.err(ctx, e),
+        };
+        db.conn()
+            .query_drop("START TRANSACTION")
+            .map_err(|e| plain(db, "starting a transaction", e))?;
+        match self.write_chunks(db, rows) {
+            Ok(c) => {
+                db.conn()
+                    .query_drop("COMMIT")
+                    .map_err(|e| plain(db, "committing a page", e))?;
+                Ok(c)
+            }
+            Err(e) => {
+                let _ = db.conn().query_drop("ROLLBACK");
+                Err(e)
+            }
+        }
+    }
+
+    fn write_chunks(&self, db: &mut Db, rows: Vec<Vec<Value>>) -> Result<Counts, WriteError> {
+        let mut total = Counts::default();
+        let max_rows = if self.params_per_row == 0 {
+            1000
+        } else {
+            (MAX_PLACEHOLDERS / self.params_per_row).max(1)
+        };
+        let mut chunk: Vec<Value> = Vec::new();
+        let mut chunk_rows = 0usize;
+        let mut chunk_bytes = 0usize;
+        let mut first_row = 0usize;
+        let n = rows.len();
+        for (i, row) in rows.into_iter().enumerate() {
+            let bytes: usize = row.iter().map(wire_size).sum::<usize>() + 8;
+            if chunk_rows > 0 && (chunk_rows >= max_rows || chunk_bytes + bytes > self.max_bytes)
+            {
+                let c = self.execute(db, std::mem::take(&mut chunk), chunk_rows, first_row)?;
+                add(&mut total, c);
+                chunk_rows = 0;
+                chunk_bytes = 0;
+                first_row = i;
+            }
+            chunk.extend(row);
+            chunk_rows += 1;
+            chunk_bytes += bytes;
+        }
+        if chunk_rows > 0 {
+            let c = self.execute(db, chunk, chunk_rows, first_row)?;
+            add(&mut total, c);
+        }
+        debug_assert_eq!(
+            (total.inserted + total.updated + total.ignored) as usize,
+            n,
+            "counts add up to the page"
+        );
+        Ok(total)
+    }
+
+    fn execute(
+        &self,
+        db: &mut Db,
+        params: Vec<Value>,
+        rows: usize,
+        first_row: usize,
+    ) -> Result<Counts, WriteError> {
+        let mut sql = String::with_capacity(
+            self.prefix.len() + rows * (self.row_template.len() + 2) + self.suffix.len(),
+        );
+        sql.push_str(&self.prefix);
+        for i in 0..rows {
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&self.row_template);
+        }
+        sql.push_str(&self.suffix);
+        let params = if params.is_empty() {
+            Params::Empty
+        } else {
+            Params::Positional(params)
+        };
+        let result = db.conn().exec_drop(&sql, params);
+        if let Err(e) = result {
+            let row = match &e {
+                mysql::Error::MySqlError(m) => row_in_message(&m.message).map(|r| first_row + r - 1),
+                _ => None,
+            };
+            return Err(WriteError {
+                row: row.or(if rows == 1 { Some(first_row) } else { None }),
+                error: db.err(&format!("writing into {}", self.target), e),
+            });
+        }
+        let affected = db.conn().affected_rows();
+        let info = db.conn().info_str().into_owned();
+        let warnings = db.conn().warnings();
+        if warnings > 0 {
+            self.check_warnings(db, rows, first_row)?;
+        }
+        Ok(self.counts(rows as u64, affected, &info))
+    }
+
+    fn counts(&self, n: u64, affected: u64, info: &str) -> Counts {
+        match self.mode {
+            Mode::Insert => Counts {
+                inserted: affected.min(n),
+                updated: 0,
+                ignored: n - affected.min(n),
+            },
+            Mode::Overwrite => {
+                // Each row adds 1, plus 1 per old row it replaced.
+                let replaced = affected.saturating_sub(n).min(n);
+                Counts {
+                    inserted: n - replaced,
+                    updated: replaced,
+                    ignored: 0,
+                }
+            }
+            Mode::Upsert => {
+                // affected = inserted + 2 * changed; unchanged rows count 0.
+                let changed = if n == 1 {
+                    u64::from(affected == 2)
+                } else {
+                    info_number(info, "Duplicates:").unwrap_or(0)
+                };
+                let inserted = affected.saturating_sub(2 * changed).min(n);
+                let changed = changed.min(n - inserted);
+                Counts {
+                    inserted,
+                    updated: changed,
+                    ignored: n - inserted - changed,
+                }
+            }
+        }
+    }
+
+    fn check_warnings(&self, db: &mut Db, rows: usize, first_row: usize) -> Result<(), WriteError> {
+        let warnings = db.warnings().map_err(|error| WriteError { row: None, error })?;
+        let bad: Vec<&(String, u32, String)> = warnings
+            .iter()
+            .filter(|(level, code, _)| {
+                level != "Note" && !(*code == 1062 && self.mode == Mode::Insert) && *code != 1287
+            })
+            .collect();
+        if let Some((level, code, message)) = bad.first() {
+            let row = row_in_message(message)
+                .filter(|r| *r >= 1 && *r <= rows)
+                .map(|r| first_row + r - 1);
+            let more = if bad.len() > 1 {
+                format!(" (and {} more warnings)", bad.len() - 1)
+            } else {
+                String::new()
+            };
+            return Err(WriteError {
+                row,
+                error: Error::Database {
+                    context: format!("writing into {}", self.target),
+                    message: format!(
+                        "the server changed a value instead of storing it as given: {level} {code}: \
+                         {message}{more}"
+                    ),
+                },
+            });
+        }
+        Ok(())
+    }
+}
+
+fn add(total: &mut Counts, c: Counts) {
+    total.inserted += c.inserted;
+    total.updated += c.updated;
+    total.ignored += c.ignored;
+}
+
+/// "... at row 3" -> 3
+fn row_in_message(message: &str) -> Option<usize> {
+    let idx = message.rfind("at row ")?;
+    message[idx + 7..]
+        .split(|c: char| !c.is_ascii_digit())
+        .next()?
+        .parse()
+        .ok()
+}
+
+fn info_number(info: &str, label: &str) -> Option<u64> {
+    let idx = info.find(label)?;
+    info[idx + label.len()..].split_whitespace().next()?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_server_texts() {
+        assert_eq!(row_in_message("Data truncated for column 's' at row 12"), Some(12));
+        assert_eq!(
+            info_number("Records: 3  Duplicates: 1  Warnings: 0", "Duplicates:"),
+            Some(1)
+        );
+    }
+}
