@@ -5,10 +5,8 @@
 use std::fs::OpenOptions;
 use std::path::Path;
 
-use simplelog::{
-    ColorChoice, CombinedLogger, ConfigBuilder, LevelFilter, SharedLogger, TermLogger,
-    TerminalMode, WriteLogger,
-};
+use log::{Level, Log, Metadata, Record};
+use simplelog::{CombinedLogger, Config, ConfigBuilder, LevelFilter, SharedLogger, WriteLogger};
 
 use crate::error::Error;
 use crate::progress::FILE_ONLY;
@@ -32,28 +30,59 @@ pub fn init(file: &Path, quiet: bool) -> Result<(), Error> {
         .set_location_level(LevelFilter::Off)
         .add_filter_allow_str("ferry")
         .build();
-    let term_config = ConfigBuilder::new()
-        .set_time_level(LevelFilter::Off)
-        .set_target_level(LevelFilter::Off)
-        .set_thread_level(LevelFilter::Off)
-        .set_location_level(LevelFilter::Off)
-        .add_filter_allow_str("ferry")
-        .add_filter_ignore_str(FILE_ONLY)
-        .build();
     let loggers: Vec<Box<dyn SharedLogger>> = vec![
         WriteLogger::new(LevelFilter::Info, file_config, f),
-        TermLogger::new(
-            if quiet {
+        Box::new(Terminal {
+            level: if quiet {
                 LevelFilter::Warn
             } else {
                 LevelFilter::Info
             },
-            term_config,
-            TerminalMode::Stderr,
-            ColorChoice::Auto,
-        ),
+            config: ConfigBuilder::new().build(),
+        }),
     ];
     // A second init in one process (tests) keeps the first logger.
     let _ = CombinedLogger::init(loggers);
     Ok(())
+}
+
+/// Job messages and warnings on stderr, as plain lines. Errors are left to `main`,
+/// which prints the one that ends the run; per-page lines are left to the progress
+/// display.
+struct Terminal {
+    level: LevelFilter,
+    config: Config,
+}
+
+impl Log for Terminal {
+    fn enabled(&self, m: &Metadata) -> bool {
+        m.level() <= self.level && m.level() != Level::Error && m.target().starts_with("ferry")
+            && !m.target().starts_with(FILE_ONLY)
+    }
+
+    fn log(&self, record: &Record) {
+        if !self.enabled(record.metadata()) {
+            return;
+        }
+        match record.level() {
+            Level::Warn => eprintln!("warning: {}", record.args()),
+            _ => eprintln!("{}", record.args()),
+        }
+    }
+
+    fn flush(&self) {}
+}
+
+impl SharedLogger for Terminal {
+    fn level(&self) -> LevelFilter {
+        self.level
+    }
+
+    fn config(&self) -> Option<&Config> {
+        Some(&self.config)
+    }
+
+    fn as_log(self: Box<Self>) -> Box<dyn Log> {
+        self
+    }
 }

@@ -51,7 +51,7 @@ impl CopyProgress {
         } else {
             None
         };
-        log::info!("copy {name}: started, about {total} rows");
+        log::info!(target: FILE_ONLY, "copy {name}: started, about {total} rows");
         CopyProgress {
             name: name.to_string(),
             total,
@@ -99,8 +99,8 @@ impl CopyProgress {
         if let Some(bar) = self.bar.take() {
             bar.finish_and_clear();
         }
-        log::info!("copy {}: {summary}", self.name);
-        if !self.display.quiet && !self.display.tty {
+        log::info!(target: FILE_ONLY, "copy {}: {summary}", self.name);
+        if !self.display.quiet {
             eprintln!("copy {}: {summary}", self.name);
         }
     }

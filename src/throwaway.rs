@@ -10,6 +10,7 @@ use std::net::{TcpListener, TcpStream};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::{mpsc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
@@ -140,8 +141,7 @@ impl ThrowawayServer {
                 Ok(())
             });
         }
-        cmd.spawn()
-            .with_context(|| format!("starting {}", server.display()))
+        spawn_from_keeper(cmd).with_context(|| format!("starting {}", server.display()))
     }
 
     /// The TCP port the server listens on (127.0.0.1).
@@ -187,6 +187,40 @@ impl Drop for ThrowawayServer {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+type SpawnRequest = (Command, mpsc::Sender<std::io::Result<Child>>);
+
+/// `PR_SET_PDEATHSIG` fires when the *thread* that forked the child ends, not the
+/// process. Test threads and helper threads end early, so every server is forked by one
+/// keeper thread that lives as long as the process.
+fn spawn_from_keeper(cmd: Command) -> std::io::Result<Child> {
+    static KEEPER: OnceLock<Mutex<mpsc::Sender<SpawnRequest>>> = OnceLock::new();
+    let keeper = KEEPER.get_or_init(|| {
+        let (tx, rx) = mpsc::channel::<SpawnRequest>();
+        std::thread::Builder::new()
+            .name("ferry-server-keeper".into())
+            .spawn(move || {
+                for (mut cmd, reply) in rx {
+                    let _ = reply.send(cmd.spawn());
+                }
+                // Keep the thread (and so the children) alive until the process ends.
+                loop {
+                    std::thread::park();
+                }
+            })
+            .expect("spawning the server keeper thread");
+        Mutex::new(tx)
+    });
+    let (reply_tx, reply_rx) = mpsc::channel();
+    keeper
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .send((cmd, reply_tx))
+        .map_err(|_| std::io::Error::other("server keeper thread is gone"))?;
+    reply_rx
+        .recv()
+        .map_err(|_| std::io::Error::other("server keeper thread is gone"))?
 }
 
 fn wait_ready(child: &mut Child, port: u16, dir: &Path, name: &str) -> Result<()> {

@@ -1,1 +1,12 @@
+//! Integration tests: the real `ferry` binary against two real MariaDB servers that
+//! the tests start themselves (or `FERRY_TEST_MYSQL_URL`, one existing server for
+//! both sides). Each test gets its own source and target databases.
 
+mod support;
+
+mod bad_input;
+mod cli;
+mod fidelity;
+mod mapping;
+mod modes;
+mod scripts;

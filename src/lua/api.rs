@@ -225,7 +225,7 @@ pub fn session(
         (Some(db), Some(s)) if db.borrow().spec == s => Ok(db.clone()),
         (_, Some(s)) => {
             let db = Rc::new(RefCell::new(Db::connect(&s, role)?));
-            log::info!("{} connected: {}", role.name(), s);
+            log::info!(target: crate::progress::FILE_ONLY, "{} connected: {}", role.name(), s);
             *slot = Some(db.clone());
             Ok(db)
         }

@@ -1,0 +1,1 @@
+// placeholder: tests for this module are being written elsewhere

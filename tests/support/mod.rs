@@ -1,0 +1,269 @@
+//! Test support: one source and one target throwaway server per test process, a
+//! fresh pair of databases per test, a scratch directory for job files and logs, and
+//! helpers that run the real binary and dump tables through the binary protocol so
+//! comparisons are byte-exact (FLOAT included).
+
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::OnceLock;
+
+use ferry::throwaway::ThrowawayServer;
+use mysql::prelude::Queryable;
+use mysql::{Conn, Opts, Value};
+
+/// `mysql://user[:pw]@host:port` of the source and target servers (no database).
+struct Servers {
+    source: String,
+    target: String,
+    _keep: Vec<ThrowawayServer>,
+}
+
+fn servers() -> &'static Servers {
+    static SERVERS: OnceLock<Servers> = OnceLock::new();
+    SERVERS.get_or_init(|| {
+        if let Ok(url) = std::env::var("FERRY_TEST_MYSQL_URL") {
+            let base = url.trim_end_matches('/').to_string();
+            let base = match base.rfind('/') {
+                Some(i) if i > "mysql://".len() => base[..i].to_string(),
+                _ => base,
+            };
+            return Servers {
+                source: base.clone(),
+                target: base,
+                _keep: Vec::new(),
+            };
+        }
+        let t = std::thread::spawn(|| ThrowawayServer::start("test-target"));
+        let source = ThrowawayServer::start("test-source")
+            .unwrap_or_else(|e| panic!("starting the source server: {e:#}"));
+        let target = t
+            .join()
+            .unwrap()
+            .unwrap_or_else(|e| panic!("starting the target server: {e:#}"));
+        Servers {
+            source: source.url("").trim_end_matches('/').to_string(),
+            target: target.url("").trim_end_matches('/').to_string(),
+            _keep: vec![source, target],
+        }
+    })
+}
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+/// A source and a target database for one test, dropped at the end.
+pub struct Dbs {
+    pub src_db: String,
+    pub dst_db: String,
+    pub src_url: String,
+    pub dst_url: String,
+    pub dir: tempfile::TempDir,
+    pub src: Conn,
+    pub dst: Conn,
+}
+
+fn connect(url: &str) -> Conn {
+    let mut c = Conn::new(Opts::from_url(url).unwrap()).unwrap_or_else(|e| panic!("{url}: {e}"));
+    c.query_drop("SET time_zone = '+00:00', NAMES utf8mb4, sql_mode = ''")
+        .unwrap();
+    c
+}
+
+impl Dbs {
+    pub fn new(test: &str) -> Dbs {
+        let s = servers();
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let tag = format!("{}_{}_{}", test, std::process::id(), n);
+        let src_db = format!("src_{tag}");
+        let dst_db = format!("dst_{tag}");
+        let mut admin = connect(&format!("{}/mysql", s.source));
+        admin
+            .query_drop(format!("DROP DATABASE IF EXISTS `{src_db}`"))
+            .unwrap();
+        admin
+            .query_drop(format!("CREATE DATABASE `{src_db}` CHARACTER SET utf8mb4"))
+            .unwrap();
+        let mut admin = connect(&format!("{}/mysql", s.target));
+        admin
+            .query_drop(format!("DROP DATABASE IF EXISTS `{dst_db}`"))
+            .unwrap();
+        admin
+            .query_drop(format!("CREATE DATABASE `{dst_db}` CHARACTER SET utf8mb4"))
+            .unwrap();
+        let src_url = format!("{}/{}", s.source, src_db);
+        let dst_url = format!("{}/{}", s.target, dst_db);
+        Dbs {
+            src: connect(&src_url),
+            dst: connect(&dst_url),
+            src_db,
+            dst_db,
+            src_url,
+            dst_url,
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    /// Runs statements on the source (`;`-separated is not supported: one per call).
+    pub fn src(&mut self, sql: &str) -> &mut Self {
+        self.src
+            .query_drop(sql)
+            .unwrap_or_else(|e| panic!("source: {sql}: {e}"));
+        self
+    }
+
+    pub fn dst(&mut self, sql: &str) -> &mut Self {
+        self.dst
+            .query_drop(sql)
+            .unwrap_or_else(|e| panic!("target: {sql}: {e}"));
+        self
+    }
+
+    /// Writes a job file into the scratch dir.
+    pub fn job(&self, name: &str, code: &str) -> PathBuf {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, code).unwrap();
+        path
+    }
+
+    /// `ferry run JOB --source .. --target .. --log ..` plus `extra` args.
+    pub fn run(&self, job: &PathBuf, extra: &[&str]) -> Run {
+        let mut args: Vec<String> = vec![
+            "run".into(),
+            job.display().to_string(),
+            "--source".into(),
+            self.src_url.clone(),
+            "--target".into(),
+            self.dst_url.clone(),
+            "--log".into(),
+            self.log_path().display().to_string(),
+        ];
+        args.extend(extra.iter().map(|s| s.to_string()));
+        ferry(&args, self.dir.path())
+    }
+
+    /// Writes `code` as a job and runs it.
+    pub fn run_code(&self, code: &str, extra: &[&str]) -> Run {
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let job = self.job(&format!("job{n}.lua"), code);
+        self.run(&job, extra)
+    }
+
+    pub fn log_path(&self) -> PathBuf {
+        self.dir.path().join("ferry.log")
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.log_path()).unwrap_or_default()
+    }
+
+    /// Every row of a table through the binary protocol, in `order` order.
+    pub fn dump_src(&mut self, table: &str, order: &str) -> Vec<Vec<Value>> {
+        dump(&mut self.src, table, order)
+    }
+
+    pub fn dump_dst(&mut self, table: &str, order: &str) -> Vec<Vec<Value>> {
+        dump(&mut self.dst, table, order)
+    }
+
+    pub fn count_dst(&mut self, table: &str) -> u64 {
+        self.dst
+            .query_first(format!("SELECT COUNT(*) FROM `{table}`"))
+            .unwrap()
+            .unwrap()
+    }
+
+    /// Target tables, to prove nothing was created or written.
+    pub fn dst_checksum(&mut self, table: &str) -> Vec<Vec<Value>> {
+        dump(&mut self.dst, table, "1")
+    }
+}
+
+impl Drop for Dbs {
+    fn drop(&mut self) {
+        let _ = self
+            .src
+            .query_drop(format!("DROP DATABASE IF EXISTS `{}`", self.src_db));
+        let _ = self
+            .dst
+            .query_drop(format!("DROP DATABASE IF EXISTS `{}`", self.dst_db));
+    }
+}
+
+pub fn dump(conn: &mut Conn, table: &str, order: &str) -> Vec<Vec<Value>> {
+    let rows: Vec<mysql::Row> = conn
+        .exec(format!("SELECT * FROM {table} ORDER BY {order}"), ())
+        .unwrap_or_else(|e| panic!("dump {table}: {e}"));
+    rows.into_iter().map(|r| r.unwrap()).collect()
+}
+
+/// The result of running the binary, with a readable panic on a wrong status.
+pub struct Run {
+    pub args: Vec<String>,
+    pub status: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn describe(&self) -> String {
+        format!(
+            "ferry {}\nstatus: {}\n--- stdout\n{}\n--- stderr\n{}",
+            self.args.join(" "),
+            self.status,
+            self.stdout,
+            self.stderr
+        )
+    }
+
+    pub fn ok(self) -> Run {
+        assert_eq!(self.status, 0, "{}", self.describe());
+        self
+    }
+
+    pub fn status(self, code: i32) -> Run {
+        assert_eq!(self.status, code, "{}", self.describe());
+        self
+    }
+
+    /// Asserts that stderr says `text`.
+    pub fn says(self, text: &str) -> Run {
+        assert!(
+            self.stderr.contains(text) || self.stdout.contains(text),
+            "expected output to contain {text:?}\n{}",
+            self.describe()
+        );
+        self
+    }
+
+    pub fn never_says(self, text: &str) -> Run {
+        assert!(
+            !self.stderr.contains(text) && !self.stdout.contains(text),
+            "output must not contain {text:?}\n{}",
+            self.describe()
+        );
+        self
+    }
+}
+
+/// Runs the real binary in `dir`.
+pub fn ferry<S: AsRef<str>>(args: &[S], dir: &std::path::Path) -> Run {
+    let args: Vec<String> = args.iter().map(|s| s.as_ref().to_string()).collect();
+    let out: Output = Command::new(env!("CARGO_BIN_EXE_ferry"))
+        .args(&args)
+        .current_dir(dir)
+        .env_remove("FERRY_SOURCE")
+        .env_remove("FERRY_TARGET")
+        .output()
+        .expect("running ferry");
+    Run {
+        args,
+        status: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// The job preamble tests use: URLs come from --source/--target.
+pub const PREAMBLE: &str = "";
