@@ -96,6 +96,7 @@ pub fn run_job(job: &JobSource, cfg: &RunConfig) -> Result<Vec<CopyResult>> {
         display,
     ));
     *ctx.sessions.borrow_mut() = plan_ctx.sessions.take();
+    *ctx.sample_fields.borrow_mut() = plan_ctx.sample_fields.take();
     let result = {
         let state = lua::new_state(ctx.clone(), job.dir)?;
         exec(&state, job)

@@ -69,10 +69,22 @@ impl ThrowawayServer {
                 cmd
             }
         };
-        let out = cmd
-            .stdin(Stdio::null())
+        cmd.stdin(Stdio::null());
+        let mut out = cmd
             .output()
             .with_context(|| format!("running {:?}", cmd.get_program()))?;
+        // Initialisation can fail on a busy machine (several test runs starting servers
+        // at once); it starts from scratch, so try again on a clean directory.
+        for _ in 0..2 {
+            if out.status.success() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(500));
+            let _ = fs::remove_dir_all(&data);
+            out = cmd
+                .output()
+                .with_context(|| format!("running {:?}", cmd.get_program()))?;
+        }
         if !out.status.success() {
             bail!(
                 "initialising the {name} server's data directory failed ({}):\n{}{}",

@@ -528,7 +528,13 @@ fn copy(lua: &Lua, ctx: &Rc<JobContext>, arg: LuaValue) -> mlua::Result<Table> {
         Ok(a) => a,
         Err(problems) => {
             let name = match &arg {
-                LuaValue::Table(t) => t.get::<Option<String>>("from").ok().flatten().unwrap_or_default(),
+                LuaValue::Table(t) => {
+                    let from = t.get::<Option<String>>("from").ok().flatten().unwrap_or_default();
+                    match t.get::<Option<String>>("to").ok().flatten() {
+                        Some(to) if to != from => format!("{from} -> {to}"),
+                        _ => from,
+                    }
+                }
                 _ => String::new(),
             };
             if ctx.pass == Pass::Real {
@@ -558,8 +564,12 @@ fn copy(lua: &Lua, ctx: &Rc<JobContext>, arg: LuaValue) -> mlua::Result<Table> {
     // The plan pass reads a sample page: it checks `where`, shows which fields the
     // transform returns, and runs the transform and map functions before anything is
     // written.
+    let fields_key = format!("{loc}|{}|{}", spec.from, spec.to);
+    let known = ctx.sample_fields.borrow().get(&fields_key).cloned();
     let mut sample = Vec::new();
-    if ctx.pass == Pass::Plan {
+    if let Some(fields) = known.filter(|_| ctx.pass == Pass::Real) {
+        spec.sample_fields = fields;
+    } else if ctx.pass == Pass::Plan || args.transform.is_some() {
         let mut q = format!(
             "SELECT {} FROM {}.{}",
             source
@@ -612,6 +622,9 @@ fn copy(lua: &Lua, ctx: &Rc<JobContext>, arg: LuaValue) -> mlua::Result<Table> {
                 }
             }
         }
+        ctx.sample_fields
+            .borrow_mut()
+            .insert(fields_key, spec.sample_fields.clone());
     }
 
     let plan = match resolve(&spec, &source, &target) {
@@ -642,7 +655,7 @@ fn copy(lua: &Lua, ctx: &Rc<JobContext>, arg: LuaValue) -> mlua::Result<Table> {
             .as_ref()
             .map(|k| k.iter().map(|&i| plan.source.columns[i].kind()).collect())
             .unwrap_or_default();
-        for (i, row) in sample.into_iter().enumerate() {
+        for (i, row) in sample.into_iter().enumerate().take(SAMPLE_ROWS) {
             let key = match &plan.key {
                 Some(k) => {
                     let vals: Vec<Value> = k.iter().map(|&j| row[j].clone()).collect();

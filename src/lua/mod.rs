@@ -11,6 +11,7 @@ pub mod stdlib;
 pub mod values;
 
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::path::Path;
 use std::rc::Rc;
 
@@ -64,6 +65,9 @@ pub struct JobContext {
     pub problems: RefCell<Vec<Problem>>,
     pub plans: RefCell<Vec<CopyPlan>>,
     pub results: RefCell<Vec<CopyResult>>,
+    /// Fields of the transformed sample row per copy (`file:line|from|to`), found in
+    /// the plan pass and reused by the real pass.
+    pub sample_fields: RefCell<HashMap<String, Option<Vec<String>>>>,
 }
 
 impl JobContext {
@@ -84,6 +88,7 @@ impl JobContext {
             problems: RefCell::new(Vec::new()),
             plans: RefCell::new(Vec::new()),
             results: RefCell::new(Vec::new()),
+            sample_fields: RefCell::new(HashMap::new()),
         }
     }
 }
