@@ -70,11 +70,7 @@ impl ConnSpec {
             _ => 3306,
         };
         let mut spec = ConnSpec {
-            user: if user.is_empty() {
-                "root".into()
-            } else {
-                user
-            },
+            user: if user.is_empty() { "root".into() } else { user },
             password,
             host: if host.is_empty() {
                 "localhost".into()
@@ -120,7 +116,9 @@ impl ConnSpec {
         if let Some(sock) = &self.socket {
             b = b.socket(Some(sock.clone()));
         } else {
-            b = b.ip_or_hostname(Some(self.host.clone())).tcp_port(self.port);
+            b = b
+                .ip_or_hostname(Some(self.host.clone()))
+                .tcp_port(self.port);
         }
         mysql::Opts::from(b)
     }

@@ -80,7 +80,9 @@ impl Db {
             setup.push("SET SESSION foreign_key_checks = 0".into());
         }
         for stmt in &setup {
-            db.conn.query_drop(stmt).map_err(|e| db.err("setting up the session", e))?;
+            db.conn
+                .query_drop(stmt)
+                .map_err(|e| db.err("setting up the session", e))?;
         }
         let row: Option<(u64, String)> = db
             .conn
@@ -295,7 +297,12 @@ fn collect<P: mysql::prelude::Protocol>(
     let mut result = result?;
     let mut out = Rows::default();
     if let Some(set) = result.iter() {
-        out.columns = set.columns().as_ref().iter().map(ColMeta::from_column).collect();
+        out.columns = set
+            .columns()
+            .as_ref()
+            .iter()
+            .map(ColMeta::from_column)
+            .collect();
         for row in set {
             out.rows.push(row?.unwrap());
         }
@@ -340,7 +347,10 @@ fn connect_message(e: &mysql::Error) -> String {
             format!("{} (check the user and password)", m.message)
         }
         mysql::Error::MySqlError(m) if m.code == 1049 => {
-            format!("{} (create the database first, or fix its name in the URL)", m.message)
+            format!(
+                "{} (create the database first, or fix its name in the URL)",
+                m.message
+            )
         }
         other => other.to_string(),
     }

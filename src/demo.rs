@@ -63,10 +63,32 @@ const TARGET_SCHEMA: &[&str] = &[
 ];
 
 const NAMES: &[&str] = &[
-    "张伟", "王芳", "李娜", "刘洋", "陈静", "Ana María", "Zoë", "Mikkel Ødegård", "O'Brien",
-    "Søren 😀", "田中 花子", "Иван", "محمد", "Chloé 🚀", "Łukasz", "Nguyễn Văn An",
+    "张伟",
+    "王芳",
+    "李娜",
+    "刘洋",
+    "陈静",
+    "Ana María",
+    "Zoë",
+    "Mikkel Ødegård",
+    "O'Brien",
+    "Søren 😀",
+    "田中 花子",
+    "Иван",
+    "محمد",
+    "Chloé 🚀",
+    "Łukasz",
+    "Nguyễn Văn An",
 ];
-const CITIES: &[&str] = &["Zürich", "Malmö", "São Paulo", "Reykjavík", "Köln", "Paris", "Oslo"];
+const CITIES: &[&str] = &[
+    "Zürich",
+    "Malmö",
+    "São Paulo",
+    "Reykjavík",
+    "Köln",
+    "Paris",
+    "Oslo",
+];
 
 /// A tiny deterministic generator, so every demo seeds the same rows.
 struct Lcg(u64);
@@ -152,7 +174,15 @@ pub fn seed_legacy_shop(conn: &mut Conn, rows: u64) -> mysql::Result<(u64, u64)>
         };
         let shipped = match (status, rng.below(10)) {
             ("shipped", 0) => Value::Date(0, 0, 0, 0, 0, 0, 0),
-            ("shipped", _) => Value::Date(2024, 1 + rng.below(12) as u8, 1 + rng.below(28) as u8, 0, 0, 0, 0),
+            ("shipped", _) => Value::Date(
+                2024,
+                1 + rng.below(12) as u8,
+                1 + rng.below(28) as u8,
+                0,
+                0,
+                0,
+                0,
+            ),
             _ => Value::NULL,
         };
         vec![
@@ -279,7 +309,10 @@ pub fn run(rows: u64) -> Result<()> {
     };
     let want_clients = count(&mut src, "SELECT COUNT(*) FROM customers WHERE is_test = 0")?;
     let got_clients = count(&mut dst, "SELECT COUNT(*) FROM clients")?;
-    let want_orders = count(&mut src, "SELECT COUNT(*) FROM orders WHERE status <> 'cancelled'")?;
+    let want_orders = count(
+        &mut src,
+        "SELECT COUNT(*) FROM orders WHERE status <> 'cancelled'",
+    )?;
     let got_orders = count(&mut dst, "SELECT COUNT(*) FROM orders")?;
     let same_names = count(
         &mut dst,

@@ -272,13 +272,13 @@ impl CopyRun<'_> {
         let src_err = |db: &Db, e: mysql::Error| db.err(&format!("reading {table}"), e);
         let spec_for_err = src.spec.clone();
         let role = src.role;
-        let mut result = src
-            .conn()
-            .exec_iter(&sql, Params::Empty)
-            .map_err(|e| Error::Database {
-                context: format!("{} {}: reading {table}", role.name(), spec_for_err),
-                message: spec_for_err.scrub(&e.to_string()),
-            })?;
+        let mut result =
+            src.conn()
+                .exec_iter(&sql, Params::Empty)
+                .map_err(|e| Error::Database {
+                    context: format!("{} {}: reading {table}", role.name(), spec_for_err),
+                    message: spec_for_err.scrub(&e.to_string()),
+                })?;
         let mut buf = Vec::with_capacity(page);
         if let Some(set) = result.iter() {
             for row in set {

@@ -39,7 +39,9 @@ impl Error {
     /// The process exit status for this error.
     pub fn exit_code(&self) -> u8 {
         match self {
-            Error::Plan { rows_only: true, .. } => 1,
+            Error::Plan {
+                rows_only: true, ..
+            } => 1,
             Error::Usage { .. } | Error::Script { .. } | Error::Plan { .. } => 2,
             Error::Connect { .. }
             | Error::Database { .. }

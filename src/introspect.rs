@@ -14,7 +14,10 @@ pub fn tables(spec: &ConnSpec) -> Result<()> {
         .iter()
         .map(|t| vec![t.name.clone(), format!("~{}", t.rows), human_bytes(t.bytes)])
         .collect();
-    print!("{}", render(&["table", "rows", "size"], &rows, &[false, true, true]));
+    print!(
+        "{}",
+        render(&["table", "rows", "size"], &rows, &[false, true, true])
+    );
     println!("{} tables in {}", tables.len(), spec);
     Ok(())
 }
@@ -26,9 +29,7 @@ pub fn columns(spec: &ConnSpec, table: &str) -> Result<()> {
         let hint = suggest(table, tables.iter().map(|t| t.name.as_str()))
             .map(|s| format!(" (did you mean `{s}`?)"))
             .unwrap_or_default();
-        return Err(Error::usage(format!(
-            "no table `{table}` in {spec}{hint}"
-        )));
+        return Err(Error::usage(format!("no table `{table}` in {spec}{hint}")));
     };
     let rows: Vec<Vec<String>> = info
         .columns
@@ -37,7 +38,11 @@ pub fn columns(spec: &ConnSpec, table: &str) -> Result<()> {
             vec![
                 c.name.clone(),
                 c.column_type.clone(),
-                if c.nullable { "YES".into() } else { "NO".into() },
+                if c.nullable {
+                    "YES".into()
+                } else {
+                    "NO".into()
+                },
                 c.default.clone().unwrap_or_default(),
                 c.key.clone(),
                 c.extra.clone(),

@@ -56,7 +56,9 @@ struct Terminal {
 
 impl Log for Terminal {
     fn enabled(&self, m: &Metadata) -> bool {
-        m.level() <= self.level && m.level() != Level::Error && m.target().starts_with("ferry")
+        m.level() <= self.level
+            && m.level() != Level::Error
+            && m.target().starts_with("ferry")
             && !m.target().starts_with(FILE_ONLY)
     }
 

@@ -216,7 +216,9 @@ pub fn resolve(
                     return Some(Fill::Field(name.to_string()));
                 }
                 if !exact_only {
-                    if let Some(f) = fields.iter().find(|f| f.to_lowercase() == name.to_lowercase())
+                    if let Some(f) = fields
+                        .iter()
+                        .find(|f| f.to_lowercase() == name.to_lowercase())
                     {
                         return Some(Fill::Field(f.clone()));
                     }
@@ -267,7 +269,8 @@ pub fn resolve(
                             "map: target column `{}` <- `{name}`, but {what} no column `{name}`{}",
                             col.name,
                             match &spec.sample_fields {
-                                Some(f) if spec.has_transform => hint(name, &mut f.iter().map(|s| s.as_str())),
+                                Some(f) if spec.has_transform =>
+                                    hint(name, &mut f.iter().map(|s| s.as_str())),
                                 _ => hint(name, &mut src_names()),
                             }
                         ));
@@ -286,7 +289,10 @@ pub fn resolve(
             let (fill, origin) = match d {
                 DefaultValue::Value(v) => (
                     Fill::Value(v.clone()),
-                    format!("default {}", crate::value::show(v, crate::value::Kind::Bytes)),
+                    format!(
+                        "default {}",
+                        crate::value::show(v, crate::value::Kind::Bytes)
+                    ),
                 ),
                 DefaultValue::Sql(e) => (Fill::Sql(e.clone()), format!("default sql {e}")),
             };
@@ -422,10 +428,17 @@ impl fmt::Display for CopyPlan {
             writeln!(f, "  {:width$} <- {}", c.name, c.origin)?;
         }
         for c in &self.server_filled {
-            writeln!(f, "  {c:width$} (left to the server: NULL, its default or auto_increment)")?;
+            writeln!(
+                f,
+                "  {c:width$} (left to the server: NULL, its default or auto_increment)"
+            )?;
         }
         if !self.unused_source.is_empty() {
-            writeln!(f, "  unused source columns: {}", self.unused_source.join(", "))?;
+            writeln!(
+                f,
+                "  unused source columns: {}",
+                self.unused_source.join(", ")
+            )?;
         }
         for w in &self.warnings {
             writeln!(f, "  warning: {w}")?;

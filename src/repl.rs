@@ -24,9 +24,28 @@ use crate::progress::Display;
 use crate::table_fmt::render;
 
 const WORDS: &[&str] = &[
-    "src", "dst", "source", "target", "copy", "map", "default", "null", "sql", "env", "vars",
-    "log.info", "log.warn", "log.error", "require", "print", "tables()", "columns(",
-    "count(", "query(", "exec(", "peek(",
+    "src",
+    "dst",
+    "source",
+    "target",
+    "copy",
+    "map",
+    "default",
+    "null",
+    "sql",
+    "env",
+    "vars",
+    "log.info",
+    "log.warn",
+    "log.error",
+    "require",
+    "print",
+    "tables()",
+    "columns(",
+    "count(",
+    "query(",
+    "exec(",
+    "peek(",
 ];
 
 #[derive(Helper, Hinter)]
@@ -256,7 +275,10 @@ fn scalar(state: &Lua, v: &LuaValue) -> String {
 fn show_rows(t: &Table) -> Option<String> {
     let n = t.raw_len();
     let first: Table = t.raw_get(1).ok()?;
-    let columns: Vec<String> = match t.metatable().and_then(|m| m.raw_get::<Table>("__columns").ok()) {
+    let columns: Vec<String> = match t
+        .metatable()
+        .and_then(|m| m.raw_get::<Table>("__columns").ok())
+    {
         Some(c) => c.sequence_values::<String>().flatten().collect(),
         None => {
             let mut c: Vec<String> = first

@@ -153,8 +153,6 @@ pub fn summary(results: &[CopyResult]) -> String {
             "seconds", "rows/s",
         ],
         &rows,
-        &[
-            false, false, true, true, true, true, true, true, true, true,
-        ],
+        &[false, false, true, true, true, true, true, true, true, true],
     )
 }

@@ -83,7 +83,10 @@ mod tests {
     fn aligns_wide_characters() {
         let t = render(
             &["name", "n"],
-            &[vec!["张三".into(), "1".into()], vec!["ab".into(), "22".into()]],
+            &[
+                vec!["张三".into(), "1".into()],
+                vec!["ab".into(), "22".into()],
+            ],
             &[false, true],
         );
         assert_eq!(t, "name   n\n----  --\n张三   1\nab    22\n");

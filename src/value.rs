@@ -85,10 +85,7 @@ pub fn to_text(v: &Value, kind: Kind) -> Option<Vec<u8>> {
         }
         Value::Time(neg, days, h, mi, s, us) => {
             let hours = *days as u64 * 24 + *h as u64;
-            let mut out = format!(
-                "{}{hours:02}:{mi:02}:{s:02}",
-                if *neg { "-" } else { "" }
-            );
+            let mut out = format!("{}{hours:02}:{mi:02}:{s:02}", if *neg { "-" } else { "" });
             let fsp = match kind {
                 Kind::Time(f) => f,
                 _ if *us != 0 => 6,

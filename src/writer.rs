@@ -118,11 +118,10 @@ impl Writer {
 
     fn write_chunks(&self, db: &mut Db, rows: Vec<Vec<Value>>) -> Result<Counts, WriteError> {
         let mut total = Counts::default();
-        let max_rows = if self.params_per_row == 0 {
-            1000
-        } else {
-            (MAX_PLACEHOLDERS / self.params_per_row).max(1)
-        };
+        let max_rows = MAX_PLACEHOLDERS
+            .checked_div(self.params_per_row)
+            .unwrap_or(1000)
+            .max(1);
         let mut chunk: Vec<Value> = Vec::new();
         let mut chunk_rows = 0usize;
         let mut chunk_bytes = 0usize;
@@ -130,8 +129,7 @@ impl Writer {
         let n = rows.len();
         for (i, row) in rows.into_iter().enumerate() {
             let bytes: usize = row.iter().map(wire_size).sum::<usize>() + 8;
-            if chunk_rows > 0 && (chunk_rows >= max_rows || chunk_bytes + bytes > self.max_bytes)
-            {
+            if chunk_rows > 0 && (chunk_rows >= max_rows || chunk_bytes + bytes > self.max_bytes) {
                 let c = self.execute(db, std::mem::take(&mut chunk), chunk_rows, first_row)?;
                 add(&mut total, c);
                 chunk_rows = 0;
@@ -180,7 +178,9 @@ impl Writer {
         let result = db.conn().exec_drop(&sql, params);
         if let Err(e) = result {
             let row = match &e {
-                mysql::Error::MySqlError(m) => row_in_message(&m.message).map(|r| first_row + r - 1),
+                mysql::Error::MySqlError(m) => {
+                    row_in_message(&m.message).map(|r| first_row + r - 1)
+                }
                 _ => None,
             };
             return Err(WriteError {
@@ -232,7 +232,9 @@ impl Writer {
     }
 
     fn check_warnings(&self, db: &mut Db, rows: usize, first_row: usize) -> Result<(), WriteError> {
-        let warnings = db.warnings().map_err(|error| WriteError { row: None, error })?;
+        let warnings = db
+            .warnings()
+            .map_err(|error| WriteError { row: None, error })?;
         let bad: Vec<&(String, u32, String)> = warnings
             .iter()
             .filter(|(level, code, _)| {
@@ -281,7 +283,11 @@ fn row_in_message(message: &str) -> Option<usize> {
 
 fn info_number(info: &str, label: &str) -> Option<u64> {
     let idx = info.find(label)?;
-    info[idx + label.len()..].split_whitespace().next()?.parse().ok()
+    info[idx + label.len()..]
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
 }
 
 #[cfg(test)]
@@ -290,7 +296,10 @@ mod tests {
 
     #[test]
     fn parses_server_texts() {
-        assert_eq!(row_in_message("Data truncated for column 's' at row 12"), Some(12));
+        assert_eq!(
+            row_in_message("Data truncated for column 's' at row 12"),
+            Some(12)
+        );
         assert_eq!(
             info_number("Records: 3  Duplicates: 1  Warnings: 0", "Duplicates:"),
             Some(1)

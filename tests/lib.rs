@@ -9,4 +9,5 @@ mod cli;
 mod fidelity;
 mod mapping;
 mod modes;
+mod readme;
 mod scripts;

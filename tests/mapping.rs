@@ -8,13 +8,16 @@ use mysql::prelude::Queryable;
 fn map_defaults_functions_transform_and_where() {
     let mut dbs = Dbs::new("mapping");
     dbs.src("CREATE TABLE users (id INT PRIMARY KEY, Name VARCHAR(50) NOT NULL, email VARCHAR(100) NULL, first VARCHAR(20), last VARCHAR(20), deleted_at DATETIME NULL, score INT)");
-    dbs.src("INSERT INTO users VALUES
+    dbs.src(
+        "INSERT INTO users VALUES
         (1, 'Ann', '  ANN@Example.com ', 'Ann', 'Lee', NULL, 10),
         (2, 'Bob', NULL, 'Bob', 'Ray', NULL, 20),
         (3, 'Gone', 'gone@x.org', 'G', 'One', '2020-01-01 00:00:00', 30),
         (4, 'Skip', 'skip@x.org', 'S', 'Kip', NULL, -1),
-        (5, '张三', 'zhang@例子.cn', '三', '张', NULL, 50)");
-    dbs.dst("CREATE TABLE customers (
+        (5, '张三', 'zhang@例子.cn', '三', '张', NULL, 50)",
+    );
+    dbs.dst(
+        "CREATE TABLE customers (
         id INT PRIMARY KEY,
         full_name VARCHAR(50) NOT NULL,
         email VARCHAR(100) NULL,
@@ -25,7 +28,8 @@ fn map_defaults_functions_transform_and_where() {
         created_at DATETIME NOT NULL,
         name VARCHAR(50) NOT NULL,
         doubled INT NOT NULL,
-        tier VARCHAR(10) NOT NULL)");
+        tier VARCHAR(10) NOT NULL)",
+    );
     let run = dbs
         .run_code(
             r#"
@@ -55,14 +59,63 @@ log.info("env %s %s", env("FERRY_TEST_UNSET_VAR", "fallback"), env("HOME"))
         .ok()
         .says("stats 4 3 1")
         .says("env fallback /");
-    let rows: Vec<(i32, String, Option<String>, String, String, Option<String>, Option<String>, String, String, i32, String)> = dbs
+    type Row = (
+        i32,
+        String,
+        Option<String>,
+        String,
+        String,
+        Option<String>,
+        Option<String>,
+        String,
+        String,
+        i32,
+        String,
+    );
+    let rows: Vec<Row> = dbs
         .dst
         .query("SELECT id, full_name, email, display, status, note, nulled, CAST(created_at AS CHAR), name, doubled, tier FROM customers ORDER BY id")
         .unwrap();
     let expect = vec![
-        (1, "Ann".to_string(), Some("ann@example.com".to_string()), "Ann Lee".to_string(), "active".to_string(), Some("server".to_string()), None, "2001-02-03 04:05:06".to_string(), "Ann".to_string(), 20, "basic".to_string()),
-        (2, "Bob".into(), None, "Bob Ray".into(), "active".into(), Some("server".into()), None, "2001-02-03 04:05:06".into(), "Bob".into(), 40, "gold".into()),
-        (5, "张三".into(), Some("zhang@例子.cn".into()), "三 张".into(), "active".into(), Some("server".into()), None, "2001-02-03 04:05:06".into(), "张三".into(), 100, "gold".into()),
+        (
+            1,
+            "Ann".to_string(),
+            Some("ann@example.com".to_string()),
+            "Ann Lee".to_string(),
+            "active".to_string(),
+            Some("server".to_string()),
+            None,
+            "2001-02-03 04:05:06".to_string(),
+            "Ann".to_string(),
+            20,
+            "basic".to_string(),
+        ),
+        (
+            2,
+            "Bob".into(),
+            None,
+            "Bob Ray".into(),
+            "active".into(),
+            Some("server".into()),
+            None,
+            "2001-02-03 04:05:06".into(),
+            "Bob".into(),
+            40,
+            "gold".into(),
+        ),
+        (
+            5,
+            "张三".into(),
+            Some("zhang@例子.cn".into()),
+            "三 张".into(),
+            "active".into(),
+            Some("server".into()),
+            None,
+            "2001-02-03 04:05:06".into(),
+            "张三".into(),
+            100,
+            "gold".into(),
+        ),
     ];
     assert_eq!(rows, expect, "{}", run.describe());
 }

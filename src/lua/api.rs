@@ -52,10 +52,7 @@ pub fn register(lua: &Lua, ctx: Rc<JobContext>) -> mlua::Result<()> {
     }
 
     // Lua: sql(expr) -> a raw SQL expression for default{...}
-    g.set(
-        "sql",
-        lua.create_function(|_, expr: String| Ok(Sql(expr)))?,
-    )?;
+    g.set("sql", lua.create_function(|_, expr: String| Ok(Sql(expr)))?)?;
 
     // Lua: map{target = "source" | function(row) ... end} -> the same table, checked
     g.set(
@@ -165,9 +162,9 @@ fn key_name(k: &LuaValue, what: &str) -> mlua::Result<String> {
 
 fn default_value(key: &str, v: &LuaValue) -> Result<DefaultValue, String> {
     match v {
-        LuaValue::UserData(ud) if ud.is::<Sql>() => {
-            Ok(DefaultValue::Sql(ud.borrow::<Sql>().map_err(|e| e.to_string())?.0.clone()))
-        }
+        LuaValue::UserData(ud) if ud.is::<Sql>() => Ok(DefaultValue::Sql(
+            ud.borrow::<Sql>().map_err(|e| e.to_string())?.0.clone(),
+        )),
         LuaValue::Function(_) => Err(format!(
             "default: `{key}` is a function; put functions in map{{...}}"
         )),
@@ -181,28 +178,25 @@ fn open(lua: &Lua, ctx: &Rc<JobContext>, role: Role, arg: LuaValue) -> mlua::Res
         Role::Source => ctx.source_override.clone(),
         Role::Target => ctx.target_override.clone(),
     };
-    let asked = match &arg {
-        LuaValue::Nil => None,
-        LuaValue::String(s) => Some(
-            ConnSpec::parse(&s.to_string_lossy())
-                .map_err(|m| mlua::Error::external(Error::usage(format!("{}: {m}", role.name()))))?,
-        ),
-        LuaValue::Table(t) => Some(spec_from_table(t).map_err(|m| {
-            mlua::Error::external(Error::usage(format!("{}: {m}", role.name())))
-        })?),
-        other => {
-            return Err(mlua::Error::external(Error::usage(format!(
-                "{}: expected a URL string or a table, not a {}",
-                role.name(),
-                other.type_name()
-            ))))
-        }
-    };
+    let asked =
+        match &arg {
+            LuaValue::Nil => None,
+            LuaValue::String(s) => Some(ConnSpec::parse(&s.to_string_lossy()).map_err(|m| {
+                mlua::Error::external(Error::usage(format!("{}: {m}", role.name())))
+            })?),
+            LuaValue::Table(t) => Some(spec_from_table(t).map_err(|m| {
+                mlua::Error::external(Error::usage(format!("{}: {m}", role.name())))
+            })?),
+            other => {
+                return Err(mlua::Error::external(Error::usage(format!(
+                    "{}: expected a URL string or a table, not a {}",
+                    role.name(),
+                    other.type_name()
+                ))))
+            }
+        };
     let db = session(ctx, role, over.or(asked)).map_err(mlua::Error::external)?;
-    lua.create_userdata(DbHandle {
-        db,
-        pass: ctx.pass,
-    })
+    lua.create_userdata(DbHandle { db, pass: ctx.pass })
 }
 
 /// The session for `role`: reuses the open one when `spec` is the same (or absent).
@@ -244,7 +238,10 @@ fn spec_from_table(t: &Table) -> Result<ConnSpec, String> {
             LuaValue::Nil => Ok(None),
             LuaValue::String(s) => Ok(Some(s.to_string_lossy())),
             LuaValue::Integer(i) => Ok(Some(i.to_string())),
-            other => Err(format!("`{k}` must be a string, not a {}", other.type_name())),
+            other => Err(format!(
+                "`{k}` must be a string, not a {}",
+                other.type_name()
+            )),
         }
     };
     for pair in t.pairs::<String, LuaValue>() {
@@ -278,7 +275,11 @@ struct CopyArgs {
 
 fn location(lua: &Lua) -> String {
     lua.inspect_stack(1, |d| {
-        let src = d.source().short_src.map(|s| s.into_owned()).unwrap_or_default();
+        let src = d
+            .source()
+            .short_src
+            .map(|s| s.into_owned())
+            .unwrap_or_default();
         match d.current_line() {
             Some(l) => format!("{src}:{l}"),
             None => src,
@@ -335,7 +336,10 @@ fn parse_copy_args(arg: &LuaValue, loc: &str) -> Result<CopyArgs, Vec<String>> {
             Ok(LuaValue::String(s)) => Some(s.to_string_lossy()),
             Ok(LuaValue::Nil) => None,
             Ok(other) => {
-                problems.push(format!("copy: `{k}` must be a string, not a {}", other.type_name()));
+                problems.push(format!(
+                    "copy: `{k}` must be a string, not a {}",
+                    other.type_name()
+                ));
                 None
             }
             Err(e) => {
@@ -417,7 +421,10 @@ fn parse_copy_args(arg: &LuaValue, loc: &str) -> Result<CopyArgs, Vec<String>> {
             spec.map.sort_by(|a, b| a.0.cmp(&b.0));
         }
         Ok(LuaValue::Nil) => {}
-        Ok(other) => problems.push(format!("copy: `map` must be a table, not a {}", other.type_name())),
+        Ok(other) => problems.push(format!(
+            "copy: `map` must be a table, not a {}",
+            other.type_name()
+        )),
         Err(e) => problems.push(e.to_string()),
     }
     match t.get::<LuaValue>("default") {
@@ -529,7 +536,11 @@ fn copy(lua: &Lua, ctx: &Rc<JobContext>, arg: LuaValue) -> mlua::Result<Table> {
         Err(problems) => {
             let name = match &arg {
                 LuaValue::Table(t) => {
-                    let from = t.get::<Option<String>>("from").ok().flatten().unwrap_or_default();
+                    let from = t
+                        .get::<Option<String>>("from")
+                        .ok()
+                        .flatten()
+                        .unwrap_or_default();
                     match t.get::<Option<String>>("to").ok().flatten() {
                         Some(to) if to != from => format!("{from} -> {to}"),
                         _ => from,
@@ -538,7 +549,10 @@ fn copy(lua: &Lua, ctx: &Rc<JobContext>, arg: LuaValue) -> mlua::Result<Table> {
                 _ => String::new(),
             };
             if ctx.pass == Pass::Real {
-                return Err(mlua::Error::external(Error::Plan { problems, rows_only: false }));
+                return Err(mlua::Error::external(Error::Plan {
+                    problems,
+                    rows_only: false,
+                }));
             }
             fail(ctx, &name, problems);
             return stats_table(lua, &zero);
@@ -555,7 +569,10 @@ fn copy(lua: &Lua, ctx: &Rc<JobContext>, arg: LuaValue) -> mlua::Result<Table> {
         .map_err(mlua::Error::external)?;
     let (Some(source), Some(target)) = (source, target) else {
         if ctx.pass == Pass::Real {
-            return Err(mlua::Error::external(Error::Plan { problems, rows_only: false }));
+            return Err(mlua::Error::external(Error::Plan {
+                problems,
+                rows_only: false,
+            }));
         }
         fail(ctx, &name, problems);
         return stats_table(lua, &zero);
@@ -593,7 +610,11 @@ fn copy(lua: &Lua, ctx: &Rc<JobContext>, arg: LuaValue) -> mlua::Result<Table> {
                     &name,
                     vec![format!(
                         "reading the source failed{}: {message}",
-                        if spec.filter.is_some() { " (check `where`)" } else { "" }
+                        if spec.filter.is_some() {
+                            " (check `where`)"
+                        } else {
+                            ""
+                        }
                     )],
                 );
                 return stats_table(lua, &zero);
@@ -631,7 +652,10 @@ fn copy(lua: &Lua, ctx: &Rc<JobContext>, arg: LuaValue) -> mlua::Result<Table> {
         Ok(p) => p,
         Err(problems) => {
             if ctx.pass == Pass::Real {
-                return Err(mlua::Error::external(Error::Plan { problems, rows_only: false }));
+                return Err(mlua::Error::external(Error::Plan {
+                    problems,
+                    rows_only: false,
+                }));
             }
             fail(ctx, &name, problems);
             return stats_table(lua, &zero);
@@ -674,19 +698,23 @@ fn copy(lua: &Lua, ctx: &Rc<JobContext>, arg: LuaValue) -> mlua::Result<Table> {
         // Check the generated SQL of the first page without running it.
         let (sql, _) = SourceQuery::new(&plan).page_sql(None, 0);
         if let Err(Error::Database { message, .. }) = src.borrow_mut().query(&sql, vec![]) {
-            fail(ctx, &name, vec![format!("reading the source failed: {message}")]);
+            fail(
+                ctx,
+                &name,
+                vec![format!("reading the source failed: {message}")],
+            );
         }
         ctx.plans.borrow_mut().push(plan);
         return stats_table(lua, &zero);
     }
 
     let stats = {
-        let mut s = src.try_borrow_mut().map_err(|_| {
-            mlua::Error::runtime("copy cannot run inside another copy's transform")
-        })?;
-        let mut d = dst.try_borrow_mut().map_err(|_| {
-            mlua::Error::runtime("copy cannot run inside another copy's transform")
-        })?;
+        let mut s = src
+            .try_borrow_mut()
+            .map_err(|_| mlua::Error::runtime("copy cannot run inside another copy's transform"))?;
+        let mut d = dst
+            .try_borrow_mut()
+            .map_err(|_| mlua::Error::runtime("copy cannot run inside another copy's transform"))?;
         run_copy(&plan, &mut s, &mut d, processor.as_mut(), ctx.display)
             .map_err(mlua::Error::external)?
     };
@@ -697,4 +725,3 @@ fn copy(lua: &Lua, ctx: &Rc<JobContext>, arg: LuaValue) -> mlua::Result<Table> {
     });
     stats_table(lua, &stats)
 }
-

@@ -60,9 +60,7 @@ pub fn rows_to_lua(lua: &Lua, rows: &Rows) -> mlua::Result<Table> {
 fn params(args: Variadic<LuaValue>) -> mlua::Result<Vec<mysql::Value>> {
     args.iter()
         .enumerate()
-        .map(|(i, v)| {
-            from_lua(v, &format!("parameter {}", i + 1)).map_err(mlua::Error::runtime)
-        })
+        .map(|(i, v)| from_lua(v, &format!("parameter {}", i + 1)).map_err(mlua::Error::runtime))
         .collect()
 }
 

@@ -104,12 +104,10 @@ impl LuaProcessor {
             Some(f) => match f.call::<LuaValue>(table).map_err(|e| render(&e))? {
                 LuaValue::Nil => return Ok(None),
                 LuaValue::Table(t) => t,
-                other => {
-                    return Err(format!(
-                        "transform returned a {}; it must return the row (a table) or nil to skip it",
-                        other.type_name()
-                    ))
-                }
+                other => return Err(format!(
+                    "transform returned a {}; it must return the row (a table) or nil to skip it",
+                    other.type_name()
+                )),
             },
             None => table,
         };
@@ -137,8 +135,11 @@ impl LuaProcessor {
                 }
                 Cell::Function(f, col) => {
                     let v: LuaValue = f.call(out.clone()).map_err(|e| render(&e))?;
-                    from_lua(&v, &format!("the map function for `{col}` returned a value that"))
-                        .map_err(|e| e.replace("returned a value that is", "returned"))?
+                    from_lua(
+                        &v,
+                        &format!("the map function for `{col}` returned a value that"),
+                    )
+                    .map_err(|e| e.replace("returned a value that is", "returned"))?
                 }
             });
         }

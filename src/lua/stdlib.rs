@@ -35,7 +35,10 @@ pub fn register(lua: &Lua, script_dir: Option<&Path>) -> mlua::Result<()> {
         match MODULES.iter().find(|(m, _, _)| *m == name) {
             Some((_, chunk, src)) => {
                 let f = lua.load(*src).set_name(*chunk).into_function()?;
-                Ok((LuaValue::Function(f), LuaValue::String(lua.create_string(*chunk)?)))
+                Ok((
+                    LuaValue::Function(f),
+                    LuaValue::String(lua.create_string(*chunk)?),
+                ))
             }
             None => Ok((
                 LuaValue::String(lua.create_string(format!(

@@ -68,12 +68,18 @@ pub fn to_lua(lua: &Lua, null: &AnyUserData, v: &Value, kind: Kind) -> mlua::Res
         Value::Double(d) => LuaValue::Number(*d),
         Value::Bytes(b) => match kind {
             // Text protocol: integers and floats arrive as text.
-            Kind::Int => match std::str::from_utf8(b).ok().and_then(|s| s.parse::<i64>().ok()) {
+            Kind::Int => match std::str::from_utf8(b)
+                .ok()
+                .and_then(|s| s.parse::<i64>().ok())
+            {
                 Some(i) => LuaValue::Integer(i),
                 None => LuaValue::String(lua.create_string(b)?),
             },
             Kind::Float | Kind::Double => {
-                match std::str::from_utf8(b).ok().and_then(|s| s.parse::<f64>().ok()) {
+                match std::str::from_utf8(b)
+                    .ok()
+                    .and_then(|s| s.parse::<f64>().ok())
+                {
                     Some(f) => LuaValue::Number(f),
                     None => LuaValue::String(lua.create_string(b)?),
                 }
@@ -116,9 +122,8 @@ pub fn same(a: &LuaValue, b: &LuaValue) -> bool {
         (LuaValue::String(x), LuaValue::String(y)) => x.as_bytes() == y.as_bytes(),
         (LuaValue::Integer(x), LuaValue::Integer(y)) => x == y,
         (LuaValue::Number(x), LuaValue::Number(y)) => x.to_bits() == y.to_bits(),
-        (LuaValue::Integer(x), LuaValue::Number(y)) | (LuaValue::Number(y), LuaValue::Integer(x)) => {
-            *y == *x as f64
-        }
+        (LuaValue::Integer(x), LuaValue::Number(y))
+        | (LuaValue::Number(y), LuaValue::Integer(x)) => *y == *x as f64,
         (LuaValue::UserData(x), LuaValue::UserData(y)) => x.to_pointer() == y.to_pointer(),
         (LuaValue::Boolean(x), LuaValue::Boolean(y)) => x == y,
         _ => false,

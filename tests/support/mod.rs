@@ -128,7 +128,7 @@ impl Dbs {
     }
 
     /// `ferry run JOB --source .. --target .. --log ..` plus `extra` args.
-    pub fn run(&self, job: &PathBuf, extra: &[&str]) -> Run {
+    pub fn run(&self, job: &std::path::Path, extra: &[&str]) -> Run {
         let mut args: Vec<String> = vec![
             "run".into(),
             job.display().to_string(),
