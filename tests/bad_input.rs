@@ -147,7 +147,9 @@ fn unreachable_host() {
         dbs.dir.path(),
     );
     run.status(1)
-        .says(&format!("cannot connect to mysql://app:***@127.0.0.1:{port}/legacy"))
+        .says(&format!(
+            "cannot connect to mysql://app:***@127.0.0.1:{port}/legacy"
+        ))
         .says("refused")
         .never_says("pw123");
     untouched(&mut dbs);
@@ -216,9 +218,12 @@ fn bad_flags_exit_2() {
     ferry(&["run", "x.lua", "--var", "novalue"], dbs.dir.path())
         .status(2)
         .says("--var expects KEY=VALUE");
-    ferry(&["run", "x.lua", "--source", "postgres://a:b@c/d"], dbs.dir.path())
-        .status(2)
-        .never_says(":b@");
+    ferry(
+        &["run", "x.lua", "--source", "postgres://a:b@c/d"],
+        dbs.dir.path(),
+    )
+    .status(2)
+    .never_says(":b@");
     ferry(&["run", "does-not-exist.lua"], dbs.dir.path())
         .status(1)
         .says("does-not-exist.lua");

@@ -151,7 +151,10 @@ end } }
     )
     .ok();
     use mysql::prelude::Queryable;
-    let rows: Vec<(i32, String)> = dbs.dst.query("SELECT id, what FROM seen ORDER BY id").unwrap();
+    let rows: Vec<(i32, String)> = dbs
+        .dst
+        .query("SELECT id, what FROM seen ORDER BY id")
+        .unwrap();
     let row1 = &rows[0].1;
     for want in [
         "biu:string:18446744073709551615",
@@ -169,7 +172,11 @@ end } }
         assert!(row1.contains(want), "{want} not in {row1}");
     }
     let row2 = &rows[1].1;
-    for want in ["dt:string:0000-00-00", "tm:string:-838:59:59", "biu:string:9223372036854775808"] {
+    for want in [
+        "dt:string:0000-00-00",
+        "tm:string:-838:59:59",
+        "biu:string:9223372036854775808",
+    ] {
         assert!(row2.contains(want), "{want} not in {row2}");
     }
     assert!(rows[3].1.contains("vc:userdata:null"), "{}", rows[3].1);
@@ -202,7 +209,9 @@ fn keys_of_every_shape() {
         ));
         dbs.src(&format!("INSERT INTO ukey VALUES ('c{i:02}', {i})"));
         dbs.src(&format!("INSERT INTO nokey VALUES ({}, 'v{}')", i % 3, i));
-        dbs.src(&format!("INSERT INTO gen (id, price, qty) VALUES ({i}, {i}.25, {i})"));
+        dbs.src(&format!(
+            "INSERT INTO gen (id, price, qty) VALUES ({i}, {i}.25, {i})"
+        ));
     }
     dbs.src("INSERT INTO nokey VALUES (NULL, NULL), (1, 'v1')");
     let run = dbs
@@ -243,8 +252,12 @@ fn identical_targets_for_page_sizes_1_7_and_5000() {
     let mut results = Vec::new();
     for page in [1, 7, 5000] {
         let mut dbs = Dbs::new("pages");
-        dbs.src("CREATE TABLE t (a INT NOT NULL, b VARCHAR(8) NOT NULL, v TEXT, PRIMARY KEY (a, b))");
-        dbs.dst("CREATE TABLE t (a INT NOT NULL, b VARCHAR(8) NOT NULL, v TEXT, PRIMARY KEY (a, b))");
+        dbs.src(
+            "CREATE TABLE t (a INT NOT NULL, b VARCHAR(8) NOT NULL, v TEXT, PRIMARY KEY (a, b))",
+        );
+        dbs.dst(
+            "CREATE TABLE t (a INT NOT NULL, b VARCHAR(8) NOT NULL, v TEXT, PRIMARY KEY (a, b))",
+        );
         dbs.src("INSERT INTO t SELECT seq DIV 10, CONCAT('b', seq MOD 10), REPEAT('x', seq MOD 17) FROM seq_1_to_1000");
         let run = dbs
             .run_code(

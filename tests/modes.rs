@@ -61,8 +61,7 @@ fn insert_keeps_existing_rows_and_counts_them_ignored() {
             "page {page}"
         );
         assert_eq!(
-            counts,
-            "counts read=5 written=5 inserted=3 updated=0 ignored=2 skipped=0",
+            counts, "counts read=5 written=5 inserted=3 updated=0 ignored=2 skipped=0",
             "page {page}"
         );
     }
@@ -85,8 +84,7 @@ fn overwrite_replaces_rows_and_resets_unmapped_columns() {
             "page {page}"
         );
         assert_eq!(
-            counts,
-            "counts read=5 written=5 inserted=3 updated=2 ignored=0 skipped=0",
+            counts, "counts read=5 written=5 inserted=3 updated=2 ignored=0 skipped=0",
             "page {page}"
         );
     }
@@ -110,8 +108,7 @@ fn upsert_updates_mapped_columns_and_keeps_the_rest() {
         );
         // Row 2 is identical in the target: left as it was, so counted ignored.
         assert_eq!(
-            counts,
-            "counts read=5 written=5 inserted=3 updated=1 ignored=1 skipped=0",
+            counts, "counts read=5 written=5 inserted=3 updated=1 ignored=1 skipped=0",
             "page {page}"
         );
     }
