@@ -352,6 +352,14 @@ fn connect_message(e: &mysql::Error) -> String {
                 m.message
             )
         }
+        mysql::Error::DriverError(d) => {
+            let text = d.to_string();
+            if text.contains("refused") {
+                format!("{text} (is the server running and listening on that host and port?)")
+            } else {
+                text
+            }
+        }
         other => other.to_string(),
     }
 }

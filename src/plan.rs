@@ -356,7 +356,12 @@ pub fn resolve(
             spec.mode.name()
         ));
     }
-    let unused_source = if spec.has_transform {
+    // Functions may read any column, so "unused" is only known without them.
+    let any_function = spec
+        .map
+        .iter()
+        .any(|(_, m)| matches!(m, MapSource::Function { .. }));
+    let unused_source = if spec.has_transform || any_function {
         Vec::new()
     } else {
         source
@@ -423,7 +428,13 @@ impl fmt::Display for CopyPlan {
         if self.has_transform {
             writeln!(f, "  transform: runs on every row first")?;
         }
-        let width = self.columns.iter().map(|c| c.name.len()).max().unwrap_or(0);
+        let width = self
+            .columns
+            .iter()
+            .map(|c| c.name.chars().count())
+            .chain(self.server_filled.iter().map(|c| c.chars().count()))
+            .max()
+            .unwrap_or(0);
         for c in &self.columns {
             writeln!(f, "  {:width$} <- {}", c.name, c.origin)?;
         }

@@ -41,6 +41,9 @@ impl ThrowawayServer {
             .tempdir()
             .context("creating a temp dir for a throwaway server")?;
         let data = dir.path().join("data");
+        // A private tmpdir: concurrent bootstraps sharing /tmp collide on temp tables.
+        let tmp = dir.path().join("tmp");
+        fs::create_dir_all(&tmp).context("creating the server's tmpdir")?;
         let is_root = unsafe { libc::geteuid() } == 0;
         let user = current_user();
 
@@ -52,6 +55,7 @@ impl ThrowawayServer {
                     .arg(format!("--datadir={}", data.display()))
                     .arg("--auth-root-authentication-method=normal")
                     .arg("--skip-test-db")
+                    .arg(format!("--tmpdir={}", tmp.display()))
                     .arg("--skip-name-resolve")
                     .arg(format!("--user={user}"))
                     .arg("--innodb-log-file-size=32M");
@@ -131,6 +135,7 @@ impl ThrowawayServer {
             .arg(format!("--pid-file={}", dir.join("mysqld.pid").display()))
             .arg(format!("--log-error={}", dir.join("error.log").display()))
             .arg(format!("--port={port}"))
+            .arg(format!("--tmpdir={}", dir.join("tmp").display()))
             .arg("--bind-address=127.0.0.1")
             .arg("--skip-name-resolve")
             .arg("--skip-log-bin")

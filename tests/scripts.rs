@@ -1,1 +1,432 @@
+//! The example jobs in `scripts/`: each one runs against the schema it expects, and the
+//! target must hold exactly what the script promises. Every script needs a test here
+//! (`every_script_has_a_test`); `scripts/demo.lua` is covered by `ferry demo`.
+
+use std::path::PathBuf;
+
+use mysql::prelude::Queryable;
+
 use crate::support::*;
+
+fn script(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("scripts")
+        .join(name)
+}
+
+fn s(v: &str) -> Option<String> {
+    Some(v.to_string())
+}
+
+/// Asserts the log file has a line containing `text`.
+fn logged(dbs: &Dbs, text: &str) {
+    let log = dbs.log();
+    assert!(
+        log.lines().any(|l| l.contains(text)),
+        "expected the log to contain {text:?}\n--- log\n{log}"
+    );
+}
+
+/// `--dry-run` of an example succeeds and leaves `tables` of the target as they were.
+fn dry_run(dbs: &mut Dbs, name: &str, tables: &[&str], extra: &[&str]) {
+    let before: Vec<_> = tables.iter().map(|t| dbs.dump_dst(t, "1")).collect();
+    let mut args = vec!["--dry-run"];
+    args.extend_from_slice(extra);
+    dbs.run(&script(name), &args)
+        .ok()
+        .says("nothing was written");
+    let after: Vec<_> = tables.iter().map(|t| dbs.dump_dst(t, "1")).collect();
+    assert_eq!(
+        before, after,
+        "--dry-run of scripts/{name} wrote to the target"
+    );
+}
+
+#[test]
+fn every_script_has_a_test() {
+    let this = include_str!("scripts.rs");
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts");
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".lua"))
+        .collect();
+    names.sort();
+    assert!(names.len() >= 4, "scripts/: {names:?}");
+    for name in &names {
+        let code = std::fs::read_to_string(dir.join(name)).unwrap();
+        assert!(
+            code.starts_with("--"),
+            "scripts/{name} must start with a comment saying what it shows"
+        );
+        assert!(
+            code.contains(&format!("ferry run scripts/{name}")),
+            "scripts/{name}: its header must say how to run it (`ferry run scripts/{name} ...`)"
+        );
+        assert!(
+            code.contains("\nsource \"mysql://") && code.contains("\ntarget \"mysql://"),
+            "scripts/{name} must name a source and a target URL"
+        );
+        if name == "demo.lua" {
+            continue; // run by `ferry demo`
+        }
+        assert!(
+            this.contains(&format!("script(\"{name}\")")),
+            "scripts/{name} has no test in tests/scripts.rs"
+        );
+    }
+}
+
+#[test]
+fn copy_all_tables() {
+    let mut dbs = Dbs::new("ex_all");
+    let customers = "CREATE TABLE customers (id INT PRIMARY KEY, name VARCHAR(100) NOT NULL, \
+                     email VARCHAR(200) NULL, balance DECIMAL(10,2) NULL)";
+    let orders = "CREATE TABLE orders (id INT PRIMARY KEY, customer_id INT NOT NULL, \
+                  note TEXT NULL, placed_at DATETIME(6) NOT NULL)";
+    dbs.src(customers)
+        .src(orders)
+        .src("CREATE TABLE audit_old (id INT PRIMARY KEY, msg VARCHAR(50))")
+        .src(
+            "INSERT INTO customers VALUES (1, 'Ada', 'ada@example.com', 10.50), \
+             (2, 'Zoë Ångström', NULL, NULL), (3, '李小龙', 'lee@example.cn', 0.00)",
+        )
+        .src(
+            "INSERT INTO orders VALUES (10, 1, 'first 🚀', '2024-02-29 13:45:00.123456'), \
+             (11, 3, NULL, '2024-03-01 00:00:00')",
+        )
+        .src("INSERT INTO audit_old VALUES (1, 'x')");
+    dbs.dst(customers)
+        .dst(orders)
+        .dst("CREATE TABLE only_here (id INT PRIMARY KEY)")
+        // Already in the target: mode insert leaves it as it is.
+        .dst("INSERT INTO customers VALUES (1, 'Ada (target)', NULL, 1.00)");
+
+    dry_run(
+        &mut dbs,
+        "copy_all_tables.lua",
+        &["customers", "orders"],
+        &[],
+    );
+    dbs.run(&script("copy_all_tables.lua"), &[]).ok();
+
+    let rows: Vec<(i32, String, Option<String>, Option<String>)> = dbs
+        .dst
+        .query("SELECT id, name, email, balance FROM customers ORDER BY id")
+        .unwrap();
+    assert_eq!(
+        rows,
+        vec![
+            (1, "Ada (target)".into(), None, s("1.00")),
+            (2, "Zoë Ångström".into(), None, None),
+            (3, "李小龙".into(), s("lee@example.cn"), s("0.00")),
+        ]
+    );
+    assert_eq!(dbs.dump_dst("orders", "id"), dbs.dump_src("orders", "id"));
+    assert_eq!(
+        dbs.dump_dst("customers", "id")[1..],
+        dbs.dump_src("customers", "id")[1..]
+    );
+    assert_eq!(dbs.count_dst("only_here"), 0);
+    let created: Option<String> = dbs
+        .dst
+        .exec_first(
+            "SELECT TABLE_NAME FROM information_schema.TABLES \
+             WHERE TABLE_SCHEMA = ? AND TABLE_NAME = 'audit_old'",
+            (dbs.dst_db.clone(),),
+        )
+        .unwrap();
+    assert_eq!(created, None, "ferry must not create tables");
+    logged(&dbs, "customers: 3 read, 2 inserted, 1 already there");
+    logged(&dbs, "orders: 2 read, 2 inserted, 0 already there");
+    logged(&dbs, "audit_old: not in the target database, skipped");
+    logged(&dbs, "copied 2 tables, 4 new rows");
+
+    // Again: nothing new, nothing changed.
+    let before = dbs.dump_dst("customers", "id");
+    dbs.run(&script("copy_all_tables.lua"), &[]).ok();
+    assert_eq!(dbs.dump_dst("customers", "id"), before);
+    assert_eq!(dbs.dump_dst("orders", "id"), dbs.dump_src("orders", "id"));
+    logged(&dbs, "customers: 3 read, 0 inserted, 3 already there");
+    logged(&dbs, "copied 2 tables, 0 new rows");
+}
+
+#[test]
+fn sample_for_test() {
+    let mut dbs = Dbs::new("ex_sample");
+    let customers = "CREATE TABLE customers (id INT PRIMARY KEY, name VARCHAR(100) NOT NULL, \
+                     email VARCHAR(200) NULL, phone VARCHAR(30) NULL, created_at DATETIME NOT NULL)";
+    let orders = "CREATE TABLE orders (id INT PRIMARY KEY, customer_id INT NOT NULL, \
+                  amount DECIMAL(10,2) NOT NULL, note VARCHAR(100) NULL)";
+    dbs.src(customers).src(orders).dst(customers).dst(orders);
+    dbs.src(
+        "INSERT INTO customers VALUES \
+         (1, 'Old Timer', 'old@example.com', '+1 555 0100', '2023-06-01 08:00:00'), \
+         (2, 'Zoë', 'zoe@example.de', '+49 170 1234567', '2024-01-05 10:00:00'), \
+         (3, 'Ünal', NULL, NULL, '2024-02-01 00:00:00'), \
+         (4, '王芳', 'wang@example.cn', '(030) 12-34', '2024-03-01 12:30:00'), \
+         (5, 'New Year', 'ny@example.com', '0', '2023-12-31 23:59:59')",
+    )
+    .src(
+        "INSERT INTO orders VALUES (100, 1, 5.00, NULL), (101, 2, 19.99, 'Geschenk 🎁'), \
+         (102, 3, 0.50, NULL), (103, 4, 88.00, '加急'), (104, 2, 1.00, NULL), (105, 5, 2.00, NULL)",
+    )
+    // A stale sample from an earlier run: overwritten.
+    .dst(
+        "INSERT INTO customers VALUES (2, 'stale', 'zoe@example.de', NULL, '2000-01-01 00:00:00')",
+    );
+
+    // The first 2 customers since 2024-01-01, and their orders.
+    let vars = ["--var", "limit=2", "--var", "since=2024-01-01"];
+    dry_run(
+        &mut dbs,
+        "sample_for_test.lua",
+        &["customers", "orders"],
+        &vars,
+    );
+    dbs.run(&script("sample_for_test.lua"), &vars).ok();
+    type Customer = (i32, String, Option<String>, Option<String>, String);
+    let customers_sql = "SELECT id, name, email, phone, CAST(created_at AS CHAR) \
+                         FROM customers ORDER BY id";
+    let rows: Vec<Customer> = dbs.dst.query(customers_sql).unwrap();
+    assert_eq!(
+        rows,
+        vec![
+            (
+                2,
+                "Zoë".into(),
+                s("user2@example.invalid"),
+                s("+xx xxx xxxxx67"),
+                "2024-01-05 10:00:00".into()
+            ),
+            (3, "Ünal".into(), None, None, "2024-02-01 00:00:00".into()),
+        ]
+    );
+    type Order = (i32, i32, String, Option<String>);
+    let orders_sql = "SELECT id, customer_id, CAST(amount AS CHAR), note FROM orders ORDER BY id";
+    let rows: Vec<Order> = dbs.dst.query(orders_sql).unwrap();
+    assert_eq!(
+        rows,
+        vec![
+            (101, 2, "19.99".into(), s("Geschenk 🎁")),
+            (102, 3, "0.50".into(), None),
+            (104, 2, "1.00".into(), None),
+        ]
+    );
+    logged(&dbs, "sample since 2024-01-01: 2 customers, 3 orders");
+
+    // Without --var: up to 1000 customers since 2024-01-01.
+    dbs.run(&script("sample_for_test.lua"), &[]).ok();
+    let rows: Vec<Customer> = dbs.dst.query(customers_sql).unwrap();
+    assert_eq!(
+        rows.iter()
+            .map(|r| (r.0, r.2.clone(), r.3.clone()))
+            .collect::<Vec<_>>(),
+        vec![
+            (2, s("user2@example.invalid"), s("+xx xxx xxxxx67")),
+            (3, None, None),
+            (4, s("user4@example.invalid"), s("(xxx) xx-34")),
+        ]
+    );
+    assert_eq!(rows[2].1, "王芳");
+    let rows: Vec<Order> = dbs.dst.query(orders_sql).unwrap();
+    assert_eq!(
+        rows.iter().map(|r| r.0).collect::<Vec<_>>(),
+        vec![101, 102, 103, 104]
+    );
+    assert_eq!(rows[2].3, s("加急"));
+    logged(&dbs, "sample since 2024-01-01: 3 customers, 4 orders");
+}
+
+#[test]
+fn upsert_daily() {
+    let mut dbs = Dbs::new("ex_upsert");
+    dbs.src(
+        "CREATE TABLE items (item_no VARCHAR(20) PRIMARY KEY, name VARCHAR(100) NOT NULL, \
+         price DECIMAL(10,2) NOT NULL, stock INT NULL, updated_at DATETIME NOT NULL)",
+    )
+    .src(
+        "INSERT INTO items VALUES \
+         ('A1', 'Kaffeebohnen Äthiopien', 12.90, 5, NOW()), \
+         ('B2', '抹茶 Matcha', 8.50, NULL, NOW() - INTERVAL 2 HOUR), \
+         ('C3', 'Old stock', 1.00, 0, NOW() - INTERVAL 10 DAY)",
+    );
+    dbs.dst(
+        "CREATE TABLE products (sku VARCHAR(20) PRIMARY KEY, name VARCHAR(100) NOT NULL, \
+         price DECIMAL(10,2) NOT NULL, stock INT NULL, \
+         promo_price DECIMAL(10,2) NULL DEFAULT 0.00, listed_at DATETIME NOT NULL)",
+    )
+    .dst(
+        "INSERT INTO products VALUES ('A1', 'Kaffee', 11.00, 9, 9.99, '2020-01-01 00:00:00'), \
+         ('Z9', 'Kept', 1.00, 1, NULL, '2019-05-05 05:05:05')",
+    );
+
+    dry_run(&mut dbs, "upsert_daily.lua", &["products"], &[]);
+    dbs.run(&script("upsert_daily.lua"), &[]).ok();
+
+    type Product = (String, String, String, Option<i32>, Option<String>, String);
+    let sql = "SELECT sku, name, CAST(price AS CHAR), stock, CAST(promo_price AS CHAR), \
+               CAST(listed_at AS CHAR) FROM products ORDER BY sku";
+    let rows: Vec<Product> = dbs.dst.query(sql).unwrap();
+    assert_eq!(rows.len(), 3, "{rows:?}");
+    // Updated: the mapped columns; promo_price and listed_at kept.
+    assert_eq!(
+        rows[0],
+        (
+            "A1".into(),
+            "Kaffeebohnen Äthiopien".into(),
+            "12.90".into(),
+            Some(5),
+            s("9.99"),
+            "2020-01-01 00:00:00".into()
+        )
+    );
+    // New: listed now, no promotion (NULL, not the server's 0.00).
+    let b2_listed = rows[1].5.clone();
+    assert_eq!(
+        rows[1],
+        (
+            "B2".into(),
+            "抹茶 Matcha".into(),
+            "8.50".into(),
+            None,
+            None,
+            b2_listed.clone()
+        )
+    );
+    let age: i64 = dbs
+        .dst
+        .query_first(
+            "SELECT TIMESTAMPDIFF(SECOND, listed_at, NOW()) FROM products WHERE sku = 'B2'",
+        )
+        .unwrap()
+        .unwrap();
+    assert!((0..600).contains(&age), "listed_at of B2 is {b2_listed}");
+    // Not in the source: untouched. C3 changed 10 days ago: not copied.
+    assert_eq!(
+        rows[2],
+        (
+            "Z9".into(),
+            "Kept".into(),
+            "1.00".into(),
+            Some(1),
+            None,
+            "2019-05-05 05:05:05".into()
+        )
+    );
+    logged(
+        &dbs,
+        "products: 2 changed in the last 1 day(s): 1 new, 1 updated, 0 unchanged",
+    );
+
+    // A wider window: C3 is new, A1 and B2 are already current.
+    dbs.run(&script("upsert_daily.lua"), &["--var", "days=30"])
+        .ok();
+    let again: Vec<Product> = dbs.dst.query(sql).unwrap();
+    assert_eq!(again.len(), 4, "{again:?}");
+    assert_eq!(again[0], rows[0]);
+    assert_eq!(again[1], rows[1], "an unchanged product keeps listed_at");
+    assert_eq!(
+        (
+            &again[2].0,
+            &again[2].1,
+            &again[2].2,
+            again[2].3,
+            &again[2].4
+        ),
+        (
+            &"C3".to_string(),
+            &"Old stock".to_string(),
+            &"1.00".to_string(),
+            Some(0),
+            &None
+        )
+    );
+    assert_eq!(again[3], rows[2]);
+    logged(
+        &dbs,
+        "products: 3 changed in the last 30 day(s): 1 new, 0 updated, 2 unchanged",
+    );
+}
+
+#[test]
+fn legacy_rename() {
+    let mut dbs = Dbs::new("ex_legacy");
+    dbs.src(
+        "CREATE TABLE tblMember (MemberID INT PRIMARY KEY, FName VARCHAR(50) NULL, \
+         LName VARCHAR(50) NULL, EMail VARCHAR(100) NULL, Phone VARCHAR(30) NULL, \
+         CountryCode CHAR(3) NULL, JoinDate VARCHAR(12) NULL, \
+         Deleted TINYINT NOT NULL DEFAULT 0)",
+    )
+    .src(
+        "INSERT INTO tblMember VALUES \
+         (1, '  José ', 'Núñez', '  José.Núñez@Example.COM ', '+34 600 000 000', 'es', '1.2.2003', 0), \
+         (2, 'Zoë', NULL, '   ', NULL, ' de', '31.12.1999', 0), \
+         (3, NULL, NULL, NULL, NULL, NULL, 'unknown', 0), \
+         (4, 'Gone', 'Away', 'gone@example.com', NULL, 'fr', '01.01.2010', 1), \
+         (5, '', '王', 'WANG@EXAMPLE.CN', '010-1234', 'CN', NULL, 0)",
+    );
+    dbs.dst(
+        "CREATE TABLE members (id INT PRIMARY KEY, full_name VARCHAR(100) NULL, \
+         email VARCHAR(100) NULL, phone VARCHAR(30) NULL, country CHAR(2) NULL, \
+         joined_on DATE NULL, status VARCHAR(10) NOT NULL, source_system VARCHAR(20) NOT NULL)",
+    );
+
+    dry_run(&mut dbs, "legacy_rename.lua", &["members"], &[]);
+    dbs.run(&script("legacy_rename.lua"), &[]).ok();
+
+    type Member = (
+        i32,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        String,
+        String,
+    );
+    let rows: Vec<Member> = dbs
+        .dst
+        .query(
+            "SELECT id, full_name, email, phone, country, CAST(joined_on AS CHAR), status, \
+             source_system FROM members ORDER BY id",
+        )
+        .unwrap();
+    let m = |id, name, email, phone, country, joined| -> Member {
+        (
+            id,
+            name,
+            email,
+            phone,
+            country,
+            joined,
+            "active".into(),
+            "legacy".into(),
+        )
+    };
+    assert_eq!(
+        rows,
+        vec![
+            m(
+                1,
+                s("José Núñez"),
+                // ASCII letters lowered; é, ñ and ú already lower-case
+                s("josé.núñez@example.com"),
+                s("+34 600 000 000"),
+                s("ES"),
+                s("2003-02-01")
+            ),
+            m(2, s("Zoë"), None, None, s("DE"), s("1999-12-31")),
+            m(3, None, None, None, None, None),
+            m(
+                5,
+                s("王"),
+                s("wang@example.cn"),
+                s("010-1234"),
+                s("CN"),
+                None
+            ),
+        ]
+    );
+    logged(&dbs, "members: 5 read, 4 written, 1 deleted ones skipped");
+}

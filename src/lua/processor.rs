@@ -104,10 +104,12 @@ impl LuaProcessor {
             Some(f) => match f.call::<LuaValue>(table).map_err(|e| render(&e))? {
                 LuaValue::Nil => return Ok(None),
                 LuaValue::Table(t) => t,
-                other => return Err(format!(
+                other => {
+                    return Err(format!(
                     "transform returned a {}; it must return the row (a table) or nil to skip it",
                     other.type_name()
-                )),
+                ))
+                }
             },
             None => table,
         };
