@@ -41,9 +41,15 @@ impl CopyProgress {
             bar.set_style(
                 ProgressStyle::with_template(
                     "{prefix:.bold} [{bar:30.cyan/blue}] {human_pos}/{human_len} rows \
-                     {per_sec:.green} ETA {eta}",
+                     {rate:.green} ETA {eta}",
                 )
                 .expect("valid template")
+                .with_key(
+                    "rate",
+                    |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                        let _ = write!(w, "{:.0} rows/s", state.per_sec());
+                    },
+                )
                 .progress_chars("=> "),
             );
             bar.set_prefix(name.to_string());
