@@ -104,7 +104,7 @@ impl Db {
     pub fn err(&self, context: &str, e: mysql::Error) -> Error {
         Error::Database {
             context: format!("{} {}: {context}", self.role.name(), self.spec),
-            message: self.spec.scrub(&e.to_string()),
+            message: self.spec.scrub(&error_text(&e)),
         }
     }
 
@@ -360,6 +360,17 @@ fn connect_message(e: &mysql::Error) -> String {
                 text
             }
         }
+        other => error_text(other),
+    }
+}
+
+/// A client error as a plain sentence (the mysql crate's Display shows Rust debug
+/// wrappers like `MySqlError { .. }`).
+pub fn error_text(e: &mysql::Error) -> String {
+    match e {
+        mysql::Error::MySqlError(m) => m.to_string(),
+        mysql::Error::DriverError(d) => d.to_string(),
+        mysql::Error::IoError(io) => io.to_string(),
         other => other.to_string(),
     }
 }

@@ -249,8 +249,6 @@ impl CopyRun<'_> {
             last = rows
                 .last()
                 .map(|r| key.iter().map(|&i| r[i].clone()).collect());
-            let keys: Vec<String> = Vec::new();
-            let _ = keys;
             self.page(rows, dst, processor, progress, &key)?;
             if n < query.page {
                 break;
@@ -269,30 +267,25 @@ impl CopyRun<'_> {
         let sql = SourceQuery::new(self.plan).stream_sql();
         let page = self.plan.page;
         let table = self.plan.source.name.clone();
-        let src_err = |db: &Db, e: mysql::Error| db.err(&format!("reading {table}"), e);
-        let spec_for_err = src.spec.clone();
-        let role = src.role;
-        let mut result =
-            src.conn()
-                .exec_iter(&sql, Params::Empty)
-                .map_err(|e| Error::Database {
-                    context: format!("{} {}: reading {table}", role.name(), spec_for_err),
-                    message: spec_for_err.scrub(&e.to_string()),
-                })?;
+        // The result set borrows the connection, so errors are built from a copy of
+        // its spec.
+        let spec = src.spec.clone();
+        let context = format!("{} {}: reading {table}", src.role.name(), spec);
+        let err = |e: mysql::Error| Error::Database {
+            context: context.clone(),
+            message: spec.scrub(&crate::db::error_text(&e)),
+        };
+        let mut result = src.conn().exec_iter(&sql, Params::Empty).map_err(err)?;
         let mut buf = Vec::with_capacity(page);
         if let Some(set) = result.iter() {
             for row in set {
-                let row = row.map_err(|e| Error::Database {
-                    context: format!("{} {}: reading {table}", role.name(), spec_for_err),
-                    message: spec_for_err.scrub(&e.to_string()),
-                })?;
+                let row = row.map_err(err)?;
                 buf.push(row.unwrap());
                 if buf.len() == page {
                     self.page(std::mem::take(&mut buf), dst, processor, progress, &[])?;
                 }
             }
         }
-        let _ = src_err;
         if !buf.is_empty() {
             self.page(buf, dst, processor, progress, &[])?;
         }
@@ -311,36 +304,36 @@ impl CopyRun<'_> {
         self.page_no += 1;
         let first_ordinal = self.stats.read;
         let mut out = Vec::with_capacity(rows.len());
-        let mut labels: Vec<String> = Vec::with_capacity(rows.len());
+        // Key values (or stream positions) of the rows written, to name a failing row.
+        let mut keys: Vec<RowKey> = Vec::with_capacity(rows.len());
         for (i, row) in rows.into_iter().enumerate() {
-            let label = if key.is_empty() {
-                format!("#{} (no key)", first_ordinal + i as u64 + 1)
+            let row_key = if key.is_empty() {
+                RowKey::Ordinal(first_ordinal + i as u64 + 1)
             } else {
-                let vals: Vec<Value> = key.iter().map(|&k| row[k].clone()).collect();
-                show_key(&self.key_names, &vals, &self.key_kinds)
+                RowKey::Values(key.iter().map(|&k| row[k].clone()).collect())
             };
             self.stats.read += 1;
             match processor.process(row) {
                 Ok(Some(values)) => {
                     out.push(values);
-                    labels.push(label);
+                    keys.push(row_key);
                 }
                 Ok(None) => self.stats.skipped += 1,
                 Err(message) => {
                     return Err(Error::Row {
                         copy: self.plan.name.clone(),
                         page: self.page_no,
-                        key: label,
+                        key: self.label(&row_key),
                         message,
                     })
                 }
             }
         }
         let counts = self.writer.write_page(dst, out).map_err(|e| match e.row {
-            Some(r) if r < labels.len() => Error::Row {
+            Some(r) if r < keys.len() => Error::Row {
                 copy: self.plan.name.clone(),
                 page: self.page_no,
-                key: labels[r].clone(),
+                key: self.label(&keys[r]),
                 message: e.error.to_string(),
             },
             _ => e.error,
@@ -352,6 +345,19 @@ impl CopyRun<'_> {
         progress.page(self.page_no, self.stats.read, self.stats.written);
         Ok(())
     }
+
+    fn label(&self, key: &RowKey) -> String {
+        match key {
+            RowKey::Ordinal(n) => format!("#{n} (no key)"),
+            RowKey::Values(v) => show_key(&self.key_names, v, &self.key_kinds),
+        }
+    }
+}
+
+enum RowKey {
+    /// Position in a keyless stream, from 1.
+    Ordinal(u64),
+    Values(Vec<Value>),
 }
 
 #[cfg(test)]
