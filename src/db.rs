@@ -10,7 +10,7 @@ use mysql::{Conn, Params, Value};
 use crate::conn_spec::ConnSpec;
 use crate::error::{Error, Result};
 use crate::schema::{quote_ident, ColumnInfo, IndexInfo, TableInfo};
-use crate::value::ColMeta;
+use crate::value::{to_text, ColMeta, Kind};
 
 /// The target's sql_mode: strict, so a value that does not fit is an error instead of a
 /// silent change, but with no NO_ZERO_DATE / NO_ZERO_IN_DATE, so zero and partial dates
@@ -311,13 +311,9 @@ fn collect<P: mysql::prelude::Protocol>(
 }
 
 fn text(v: &Value) -> String {
-    match v {
-        Value::Bytes(b) => String::from_utf8_lossy(b).into_owned(),
-        Value::Int(i) => i.to_string(),
-        Value::UInt(u) => u.to_string(),
-        Value::NULL => String::new(),
-        other => format!("{other:?}"),
-    }
+    to_text(v, Kind::Bytes)
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default()
 }
 
 /// The first line of a statement, shortened for messages.

@@ -13,8 +13,7 @@ use crate::db::Db;
 use crate::error::{Error, Result};
 use crate::plan::{CopyPlan, Fill};
 use crate::progress::{CopyProgress, Display};
-use crate::schema::quote_ident;
-use crate::value::{show_key, Kind};
+use crate::schema::{quote_ident, TableInfo};
 use crate::writer::Writer;
 
 /// Turns one source row into the values of the plan's value columns
@@ -36,12 +35,16 @@ pub struct CopyStats {
 }
 
 /// Builds target rows straight from source rows: source columns and fixed defaults.
+/// A source value is moved into its (last) target column rather than copied.
 pub struct DirectProcessor {
     cells: Vec<DirectCell>,
 }
 
 enum DirectCell {
-    Source(usize),
+    /// Copy source column i (a later cell still needs it).
+    Copy(usize),
+    /// Move source column i out of the row.
+    Take(usize),
     Value(Value),
 }
 
@@ -51,22 +54,34 @@ impl DirectProcessor {
         let mut cells = Vec::new();
         for c in plan.value_columns() {
             cells.push(match &c.fill {
-                Fill::Source(i) => DirectCell::Source(*i),
+                Fill::Source(i) => DirectCell::Take(*i),
                 Fill::Value(v) => DirectCell::Value(v.clone()),
                 _ => return None,
             });
+        }
+        // Every use of a column but its last copies it.
+        for i in 0..cells.len() {
+            if let DirectCell::Take(col) = cells[i] {
+                if cells[i + 1..]
+                    .iter()
+                    .any(|c| matches!(c, DirectCell::Take(later) if *later == col))
+                {
+                    cells[i] = DirectCell::Copy(col);
+                }
+            }
         }
         Some(DirectProcessor { cells })
     }
 }
 
 impl RowProcessor for DirectProcessor {
-    fn process(&mut self, row: Vec<Value>) -> std::result::Result<Option<Vec<Value>>, String> {
+    fn process(&mut self, mut row: Vec<Value>) -> std::result::Result<Option<Vec<Value>>, String> {
         Ok(Some(
             self.cells
                 .iter()
                 .map(|c| match c {
-                    DirectCell::Source(i) => row[*i].clone(),
+                    DirectCell::Copy(i) => row[*i].clone(),
+                    DirectCell::Take(i) => std::mem::replace(&mut row[*i], Value::NULL),
                     DirectCell::Value(v) => v.clone(),
                 })
                 .collect(),
@@ -85,9 +100,14 @@ pub struct SourceQuery {
 
 impl SourceQuery {
     pub fn new(plan: &CopyPlan) -> SourceQuery {
+        SourceQuery::for_table(&plan.source, plan.filter.clone(), plan.page)
+    }
+
+    /// Reads `table` (filtered by `filter`) in pages of `page` rows, in the order of
+    /// its paging key.
+    pub fn for_table(table: &TableInfo, filter: Option<String>, page: usize) -> SourceQuery {
         SourceQuery {
-            columns: plan
-                .source
+            columns: table
                 .columns
                 .iter()
                 .map(|c| quote_ident(&c.name))
@@ -95,12 +115,15 @@ impl SourceQuery {
                 .join(", "),
             table: format!(
                 "{}.{}",
-                quote_ident(&plan.source.database),
-                quote_ident(&plan.source.name)
+                quote_ident(&table.database),
+                quote_ident(&table.name)
             ),
-            filter: plan.filter.clone(),
-            key: plan.key_names().iter().map(|k| quote_ident(k)).collect(),
-            page: plan.page,
+            filter,
+            key: table
+                .paging_key()
+                .map(|k| k.columns.iter().map(|c| quote_ident(c)).collect())
+                .unwrap_or_default(),
+            page,
         }
     }
 
@@ -174,12 +197,6 @@ pub fn run_copy(
         writer: Writer::new(plan, dst.max_packet),
         stats: CopyStats::default(),
         page_no: 0,
-        key_names: plan.key_names(),
-        key_kinds: plan
-            .key
-            .as_ref()
-            .map(|k| k.iter().map(|&i| plan.source.columns[i].kind()).collect())
-            .unwrap_or_default(),
     };
     let result = if plan.key.is_some() {
         run.keyset(src, dst, processor, &mut progress)
@@ -203,8 +220,8 @@ pub fn run_copy(
             Ok(stats)
         }
         Err(e) => {
+            // The run logs the error once, with the script's context.
             progress.abandon();
-            log::error!("{e}");
             Err(e)
         }
     }
@@ -215,8 +232,6 @@ struct CopyRun<'a> {
     writer: Writer,
     stats: CopyStats,
     page_no: u64,
-    key_names: Vec<String>,
-    key_kinds: Vec<Kind>,
 }
 
 impl CopyRun<'_> {
@@ -228,7 +243,6 @@ impl CopyRun<'_> {
         progress: &mut CopyProgress,
     ) -> Result<()> {
         let query = SourceQuery::new(self.plan);
-        let key = self.plan.key.clone().unwrap_or_default();
         let mut last: Option<Vec<Value>> = None;
         loop {
             let (sql, params) = query.page_sql(last.as_deref(), query.page);
@@ -246,10 +260,8 @@ impl CopyRun<'_> {
                 break;
             }
             let rows: Vec<Vec<Value>> = rows.into_iter().map(|r| r.unwrap()).collect();
-            last = rows
-                .last()
-                .map(|r| key.iter().map(|&i| r[i].clone()).collect());
-            self.page(rows, dst, processor, progress, &key)?;
+            last = rows.last().map(|r| self.plan.key_values(r));
+            self.page(rows, dst, processor, progress)?;
             if n < query.page {
                 break;
             }
@@ -282,12 +294,12 @@ impl CopyRun<'_> {
                 let row = row.map_err(err)?;
                 buf.push(row.unwrap());
                 if buf.len() == page {
-                    self.page(std::mem::take(&mut buf), dst, processor, progress, &[])?;
+                    self.page(std::mem::take(&mut buf), dst, processor, progress)?;
                 }
             }
         }
         if !buf.is_empty() {
-            self.page(buf, dst, processor, progress, &[])?;
+            self.page(buf, dst, processor, progress)?;
         }
         Ok(())
     }
@@ -299,20 +311,14 @@ impl CopyRun<'_> {
         dst: &mut Db,
         processor: &mut dyn RowProcessor,
         progress: &mut CopyProgress,
-        key: &[usize],
     ) -> Result<()> {
         self.page_no += 1;
-        let first_ordinal = self.stats.read;
         let mut out = Vec::with_capacity(rows.len());
-        // Key values (or stream positions) of the rows written, to name a failing row.
-        let mut keys: Vec<RowKey> = Vec::with_capacity(rows.len());
-        for (i, row) in rows.into_iter().enumerate() {
-            let row_key = if key.is_empty() {
-                RowKey::Ordinal(first_ordinal + i as u64 + 1)
-            } else {
-                RowKey::Values(key.iter().map(|&k| row[k].clone()).collect())
-            };
+        // Key values and stream positions of the rows written, to name a failing row.
+        let mut keys: Vec<(Vec<Value>, u64)> = Vec::with_capacity(rows.len());
+        for row in rows {
             self.stats.read += 1;
+            let row_key = (self.plan.key_values(&row), self.stats.read);
             match processor.process(row) {
                 Ok(Some(values)) => {
                     out.push(values);
@@ -323,7 +329,7 @@ impl CopyRun<'_> {
                     return Err(Error::Row {
                         copy: self.plan.name.clone(),
                         page: self.page_no,
-                        key: self.label(&row_key),
+                        key: self.label(&row_key.0, row_key.1),
                         message,
                     })
                 }
@@ -333,7 +339,7 @@ impl CopyRun<'_> {
             Some(r) if r < keys.len() => Error::Row {
                 copy: self.plan.name.clone(),
                 page: self.page_no,
-                key: self.label(&keys[r]),
+                key: self.label(&keys[r].0, keys[r].1),
                 message: e.error.to_string(),
             },
             _ => e.error,
@@ -346,23 +352,71 @@ impl CopyRun<'_> {
         Ok(())
     }
 
-    fn label(&self, key: &RowKey) -> String {
-        match key {
-            RowKey::Ordinal(n) => format!("#{n} (no key)"),
-            RowKey::Values(v) => show_key(&self.key_names, v, &self.key_kinds),
-        }
+    fn label(&self, key: &[Value], ordinal: u64) -> String {
+        self.plan.row_label(Some(key), ordinal)
     }
-}
-
-enum RowKey {
-    /// Position in a keyless stream, from 1.
-    Ordinal(u64),
-    Values(Vec<Value>),
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::plan::{resolve, CopySpec, MapSource, Mode};
+    use crate::schema::{ColumnInfo, TableInfo};
+
+    fn table(name: &str, cols: &[&str]) -> TableInfo {
+        TableInfo {
+            database: "d".into(),
+            name: name.into(),
+            columns: cols
+                .iter()
+                .map(|c| ColumnInfo {
+                    name: c.to_string(),
+                    column_type: "varchar(10)".into(),
+                    data_type: "varchar".into(),
+                    nullable: true,
+                    default: None,
+                    key: String::new(),
+                    extra: String::new(),
+                })
+                .collect(),
+            indexes: Vec::new(),
+            estimated_rows: 0,
+        }
+    }
+
+    #[test]
+    fn direct_rows_copy_a_column_used_twice_and_move_the_rest() {
+        let spec = CopySpec {
+            from: "s".into(),
+            to: "t".into(),
+            mode: Mode::Insert,
+            page: 10,
+            filter: None,
+            map: vec![
+                ("a".into(), MapSource::Column("x".into())),
+                ("b".into(), MapSource::Column("x".into())),
+            ],
+            defaults: Vec::new(),
+            has_transform: false,
+            sample_fields: None,
+            location: "job.lua:1".into(),
+        };
+        let plan = resolve(
+            &spec,
+            &table("s", &["x", "y"]),
+            &table("t", &["a", "b", "y"]),
+        )
+        .unwrap();
+        let mut p = DirectProcessor::new(&plan).unwrap();
+        let out = p
+            .process(vec![Value::from("one"), Value::from("two")])
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            out,
+            vec![Value::from("one"), Value::from("one"), Value::from("two")]
+        );
+    }
 
     #[test]
     fn keyset_condition_for_composite_keys() {

@@ -4,7 +4,7 @@
 use crate::conn_spec::ConnSpec;
 use crate::db::{Db, Role};
 use crate::error::{Error, Result};
-use crate::schema::suggest;
+use crate::schema::did_you_mean;
 use crate::table_fmt::{human_bytes, render};
 
 pub fn tables(spec: &ConnSpec) -> Result<()> {
@@ -26,9 +26,7 @@ pub fn columns(spec: &ConnSpec, table: &str) -> Result<()> {
     let mut db = Db::connect(spec, Role::Source)?;
     let Some(info) = db.table_info(table)? else {
         let tables = db.tables()?;
-        let hint = suggest(table, tables.iter().map(|t| t.name.as_str()))
-            .map(|s| format!(" (did you mean `{s}`?)"))
-            .unwrap_or_default();
+        let hint = did_you_mean(table, tables.iter().map(|t| t.name.as_str()));
         return Err(Error::usage(format!("no table `{table}` in {spec}{hint}")));
     };
     let rows: Vec<Vec<String>> = info

@@ -8,6 +8,7 @@ use std::fmt;
 use mysql::Value;
 
 use crate::schema::{suggest, TableInfo};
+use crate::value::{show_key, Kind};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -141,6 +142,30 @@ impl CopyPlan {
                     .map(|&i| self.source.columns[i].name.clone())
                     .collect()
             })
+            .unwrap_or_default()
+    }
+
+    /// How a row is named in messages: `id=42`, `(a=1, b='x')`, or for a keyless
+    /// source its position in the stream, `#17 (no key)`.
+    pub fn row_label(&self, key_values: Option<&[Value]>, ordinal: u64) -> String {
+        match (&self.key, key_values) {
+            (Some(key), Some(values)) => {
+                let names: Vec<String> = key
+                    .iter()
+                    .map(|&i| self.source.columns[i].name.clone())
+                    .collect();
+                let kinds: Vec<Kind> = key.iter().map(|&i| self.source.columns[i].kind()).collect();
+                show_key(&names, values, &kinds)
+            }
+            _ => format!("#{ordinal} (no key)"),
+        }
+    }
+
+    /// The key values of a source row (empty for a keyless source).
+    pub fn key_values(&self, row: &[Value]) -> Vec<Value> {
+        self.key
+            .as_ref()
+            .map(|k| k.iter().map(|&i| row[i].clone()).collect())
             .unwrap_or_default()
     }
 

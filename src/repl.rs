@@ -300,13 +300,7 @@ fn show_rows(t: &Table) -> Option<String> {
             columns
                 .iter()
                 .map(|c| match row.raw_get::<LuaValue>(c.as_str()) {
-                    Ok(LuaValue::String(s)) => {
-                        let b = s.as_bytes();
-                        match std::str::from_utf8(&b) {
-                            Ok(s) if !s.chars().any(|c| c.is_control()) => s.to_string(),
-                            _ => format!("0x{}", crate::value::hex(&b)),
-                        }
-                    }
+                    Ok(LuaValue::String(s)) => crate::value::printable(&s.as_bytes()),
                     Ok(LuaValue::Integer(i)) => i.to_string(),
                     Ok(LuaValue::Number(x)) => x.to_string(),
                     Ok(LuaValue::Boolean(b)) => b.to_string(),

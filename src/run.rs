@@ -120,11 +120,7 @@ pub fn run_job(job: &JobSource, cfg: &RunConfig) -> Result<Vec<CopyResult>> {
 }
 
 fn exec(state: &mlua::Lua, job: &JobSource) -> Result<()> {
-    state
-        .load(job.code.as_slice())
-        .set_name(format!("@{}", job.name))
-        .exec()
-        .map_err(|e| lua::to_error(&e))
+    lua::run_chunk(state, &job.name, &job.code)
 }
 
 /// The end-of-run table: one line per copy.

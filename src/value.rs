@@ -4,7 +4,7 @@
 //! unsigned BIGINT above 2^63-1. Used for Lua conversion, row keys in messages and
 //! printing.
 
-use mysql::consts::{ColumnFlags, ColumnType};
+use mysql::consts::ColumnType;
 use mysql::Value;
 
 /// How to read one result column's values.
@@ -49,7 +49,6 @@ impl ColMeta {
             ColumnType::MYSQL_TYPE_TIME | ColumnType::MYSQL_TYPE_TIME2 => Kind::Time(fsp),
             _ => Kind::Bytes,
         };
-        let _ = c.flags().contains(ColumnFlags::UNSIGNED_FLAG);
         ColMeta {
             name: c.name_str().into_owned(),
             kind,
@@ -123,10 +122,7 @@ pub fn show(v: &Value, kind: Kind) -> String {
                 String::from_utf8_lossy(&bytes).into_owned()
             }
             _ => {
-                let text = match std::str::from_utf8(&bytes) {
-                    Ok(s) if !s.chars().any(|c| c.is_control()) => s.to_string(),
-                    _ => format!("0x{}", hex(&bytes)),
-                };
+                let text = printable(&bytes);
                 let short: String = text.chars().take(60).collect();
                 if short.len() < text.len() {
                     format!("'{short}…'")
@@ -150,6 +146,14 @@ pub fn show_key(names: &[String], values: &[Value], kinds: &[Kind]) -> String {
         parts.into_iter().next().unwrap()
     } else {
         format!("({})", parts.join(", "))
+    }
+}
+
+/// Text as it is when it is UTF-8 without control characters, else `0x` and hex.
+pub fn printable(bytes: &[u8]) -> String {
+    match std::str::from_utf8(bytes) {
+        Ok(s) if !s.chars().any(|c| c.is_control()) => s.to_string(),
+        _ => format!("0x{}", hex(bytes)),
     }
 }
 

@@ -38,80 +38,67 @@ fn run_mode(mode: &str, page: u32) -> (Vec<(i32, String, String)>, String) {
     (rows, counts)
 }
 
-fn rows(list: &[(i32, &str, &str)]) -> Vec<(i32, String, String)> {
-    list.iter()
+/// Runs `mode` at page sizes 1, 2 and 1000 (single- and multi-row statements) and
+/// checks the target's rows and the copy's counts each time.
+fn check_mode(mode: &str, expected: &[(i32, &str, &str)], expected_counts: &str) {
+    let expected: Vec<(i32, String, String)> = expected
+        .iter()
         .map(|(i, v, e)| (*i, v.to_string(), e.to_string()))
-        .collect()
+        .collect();
+    for page in [1, 2, 1000] {
+        let (got, counts) = run_mode(mode, page);
+        assert_eq!(got, expected, "page {page}");
+        assert_eq!(counts, expected_counts, "page {page}");
+    }
 }
 
 #[test]
 fn insert_keeps_existing_rows_and_counts_them_ignored() {
-    for page in [1, 2, 1000] {
-        let (got, counts) = run_mode("insert", page);
-        assert_eq!(
-            got,
-            rows(&[
-                (1, "old1", "kept"),
-                (2, "two", "kept"),
-                (3, "three", "dflt"),
-                (4, "four", "dflt"),
-                (5, "five", "dflt"),
-                (9, "nine", "kept"),
-            ]),
-            "page {page}"
-        );
-        assert_eq!(
-            counts, "counts read=5 written=5 inserted=3 updated=0 ignored=2 skipped=0",
-            "page {page}"
-        );
-    }
+    check_mode(
+        "insert",
+        &[
+            (1, "old1", "kept"),
+            (2, "two", "kept"),
+            (3, "three", "dflt"),
+            (4, "four", "dflt"),
+            (5, "five", "dflt"),
+            (9, "nine", "kept"),
+        ],
+        "counts read=5 written=5 inserted=3 updated=0 ignored=2 skipped=0",
+    );
 }
 
 #[test]
 fn overwrite_replaces_rows_and_resets_unmapped_columns() {
-    for page in [1, 2, 1000] {
-        let (got, counts) = run_mode("overwrite", page);
-        assert_eq!(
-            got,
-            rows(&[
-                (1, "one", "dflt"),
-                (2, "two", "dflt"),
-                (3, "three", "dflt"),
-                (4, "four", "dflt"),
-                (5, "five", "dflt"),
-                (9, "nine", "kept"),
-            ]),
-            "page {page}"
-        );
-        assert_eq!(
-            counts, "counts read=5 written=5 inserted=3 updated=2 ignored=0 skipped=0",
-            "page {page}"
-        );
-    }
+    check_mode(
+        "overwrite",
+        &[
+            (1, "one", "dflt"),
+            (2, "two", "dflt"),
+            (3, "three", "dflt"),
+            (4, "four", "dflt"),
+            (5, "five", "dflt"),
+            (9, "nine", "kept"),
+        ],
+        "counts read=5 written=5 inserted=3 updated=2 ignored=0 skipped=0",
+    );
 }
 
 #[test]
 fn upsert_updates_mapped_columns_and_keeps_the_rest() {
-    for page in [1, 2, 1000] {
-        let (got, counts) = run_mode("upsert", page);
-        assert_eq!(
-            got,
-            rows(&[
-                (1, "one", "kept"),
-                (2, "two", "kept"),
-                (3, "three", "dflt"),
-                (4, "four", "dflt"),
-                (5, "five", "dflt"),
-                (9, "nine", "kept"),
-            ]),
-            "page {page}"
-        );
-        // Row 2 is identical in the target: left as it was, so counted ignored.
-        assert_eq!(
-            counts, "counts read=5 written=5 inserted=3 updated=1 ignored=1 skipped=0",
-            "page {page}"
-        );
-    }
+    // Row 2 is identical in the target: left as it was, so counted ignored.
+    check_mode(
+        "upsert",
+        &[
+            (1, "one", "kept"),
+            (2, "two", "kept"),
+            (3, "three", "dflt"),
+            (4, "four", "dflt"),
+            (5, "five", "dflt"),
+            (9, "nine", "kept"),
+        ],
+        "counts read=5 written=5 inserted=3 updated=1 ignored=1 skipped=0",
+    );
 }
 
 #[test]

@@ -7,7 +7,6 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use mlua::{AnyUserData, Function, Lua, Table, Value as LuaValue, Variadic};
-use mysql::Value;
 
 use crate::conn_spec::ConnSpec;
 use crate::db::{Db, Role};
@@ -18,8 +17,7 @@ use crate::lua::processor::{LuaProcessor, RowBuilder};
 use crate::lua::values::{from_lua, Sentinels, Sql};
 use crate::lua::{CopyResult, JobContext, Pass, Problem};
 use crate::plan::{resolve, CopySpec, DefaultValue, MapSource, Mode};
-use crate::schema::{suggest, TableInfo};
-use crate::value::show_key;
+use crate::schema::{did_you_mean, TableInfo};
 
 /// Rows the plan pass runs the transform and map functions on.
 const SAMPLE_ROWS: usize = 100;
@@ -353,9 +351,7 @@ fn parse_copy_args(arg: &LuaValue, loc: &str) -> Result<CopyArgs, Vec<String>> {
             Ok((LuaValue::String(k), _)) => {
                 let k = k.to_string_lossy();
                 if !COPY_OPTIONS.contains(&k.as_str()) {
-                    let hint = suggest(&k, COPY_OPTIONS.iter().copied())
-                        .map(|s| format!(" (did you mean `{s}`?)"))
-                        .unwrap_or_default();
+                    let hint = did_you_mean(&k, COPY_OPTIONS.iter().copied());
                     problems.push(format!(
                         "copy: unknown option `{k}`{hint}; known: {}",
                         COPY_OPTIONS.join(", ")
@@ -506,9 +502,7 @@ fn table_or_problem(
         Some(t) => Ok(Some(t)),
         None => {
             let tables = db.tables()?;
-            let hint = suggest(name, tables.iter().map(|t| t.name.as_str()))
-                .map(|s| format!(" (did you mean `{s}`?)"))
-                .unwrap_or_default();
+            let hint = did_you_mean(name, tables.iter().map(|t| t.name.as_str()));
             problems.push(format!(
                 "unknown {} table `{name}` in database {}{hint}",
                 role.name(),
@@ -522,14 +516,22 @@ fn table_or_problem(
 fn copy(lua: &Lua, ctx: &Rc<JobContext>, arg: LuaValue) -> mlua::Result<Table> {
     let loc = location(lua);
     let zero = CopyStats::default();
-    let fail = |ctx: &JobContext, name: &str, problems: Vec<String>| {
-        let mut list = ctx.problems.borrow_mut();
-        for p in problems {
-            list.push(Problem {
+    // A problem ends the copy: recorded (with the rest) in the plan pass, raised in
+    // the real pass, where it can only mean the script took another path.
+    let reject = |name: &str, problems: Vec<String>| -> mlua::Result<Table> {
+        if ctx.pass == Pass::Real {
+            return Err(mlua::Error::external(Error::Plan {
+                problems,
+                rows_only: false,
+            }));
+        }
+        ctx.problems
+            .borrow_mut()
+            .extend(problems.into_iter().map(|p| Problem {
                 message: format!("{loc}: copy {name}: {p}"),
                 data: false,
-            });
-        }
+            }));
+        stats_table(lua, &zero)
     };
     let args = match parse_copy_args(&arg, &loc) {
         Ok(a) => a,
@@ -548,14 +550,7 @@ fn copy(lua: &Lua, ctx: &Rc<JobContext>, arg: LuaValue) -> mlua::Result<Table> {
                 }
                 _ => String::new(),
             };
-            if ctx.pass == Pass::Real {
-                return Err(mlua::Error::external(Error::Plan {
-                    problems,
-                    rows_only: false,
-                }));
-            }
-            fail(ctx, &name, problems);
-            return stats_table(lua, &zero);
+            return reject(&name, problems);
         }
     };
     let mut spec = args.spec;
@@ -568,14 +563,7 @@ fn copy(lua: &Lua, ctx: &Rc<JobContext>, arg: LuaValue) -> mlua::Result<Table> {
     let target = table_or_problem(&dst, &spec.to, Role::Target, &mut problems)
         .map_err(mlua::Error::external)?;
     let (Some(source), Some(target)) = (source, target) else {
-        if ctx.pass == Pass::Real {
-            return Err(mlua::Error::external(Error::Plan {
-                problems,
-                rows_only: false,
-            }));
-        }
-        fail(ctx, &name, problems);
-        return stats_table(lua, &zero);
+        return reject(&name, problems);
     };
 
     // The plan pass reads a sample page: it checks `where`, shows which fields the
@@ -587,26 +575,12 @@ fn copy(lua: &Lua, ctx: &Rc<JobContext>, arg: LuaValue) -> mlua::Result<Table> {
     if let Some(fields) = known.filter(|_| ctx.pass == Pass::Real) {
         spec.sample_fields = fields;
     } else if ctx.pass == Pass::Plan || args.transform.is_some() {
-        let mut q = format!(
-            "SELECT {} FROM {}.{}",
-            source
-                .columns
-                .iter()
-                .map(|c| crate::schema::quote_ident(&c.name))
-                .collect::<Vec<_>>()
-                .join(", "),
-            crate::schema::quote_ident(&source.database),
-            crate::schema::quote_ident(&source.name)
-        );
-        if let Some(w) = &spec.filter {
-            q.push_str(&format!(" WHERE ({w})"));
-        }
-        q.push_str(&format!(" LIMIT {}", SAMPLE_ROWS.min(spec.page.max(1))));
+        let (q, _) = SourceQuery::for_table(&source, spec.filter.clone(), spec.page)
+            .page_sql(None, SAMPLE_ROWS.min(spec.page));
         match src.borrow_mut().query(&q, vec![]) {
             Ok(rows) => sample = rows.rows,
             Err(Error::Database { message, .. }) => {
-                fail(
-                    ctx,
+                return reject(
                     &name,
                     vec![format!(
                         "reading the source failed{}: {message}",
@@ -617,7 +591,6 @@ fn copy(lua: &Lua, ctx: &Rc<JobContext>, arg: LuaValue) -> mlua::Result<Table> {
                         }
                     )],
                 );
-                return stats_table(lua, &zero);
             }
             Err(e) => return Err(mlua::Error::external(e)),
         }
@@ -650,16 +623,7 @@ fn copy(lua: &Lua, ctx: &Rc<JobContext>, arg: LuaValue) -> mlua::Result<Table> {
 
     let plan = match resolve(&spec, &source, &target) {
         Ok(p) => p,
-        Err(problems) => {
-            if ctx.pass == Pass::Real {
-                return Err(mlua::Error::external(Error::Plan {
-                    problems,
-                    rows_only: false,
-                }));
-            }
-            fail(ctx, &name, problems);
-            return stats_table(lua, &zero);
-        }
+        Err(problems) => return reject(&name, problems),
     };
 
     let mut processor: Box<dyn RowProcessor> = match DirectProcessor::new(&plan) {
@@ -673,20 +637,8 @@ fn copy(lua: &Lua, ctx: &Rc<JobContext>, arg: LuaValue) -> mlua::Result<Table> {
     };
 
     if ctx.pass == Pass::Plan {
-        let key_names = plan.key_names();
-        let key_kinds: Vec<_> = plan
-            .key
-            .as_ref()
-            .map(|k| k.iter().map(|&i| plan.source.columns[i].kind()).collect())
-            .unwrap_or_default();
-        for (i, row) in sample.into_iter().enumerate().take(SAMPLE_ROWS) {
-            let key = match &plan.key {
-                Some(k) => {
-                    let vals: Vec<Value> = k.iter().map(|&j| row[j].clone()).collect();
-                    show_key(&key_names, &vals, &key_kinds)
-                }
-                None => format!("#{} (no key)", i + 1),
-            };
+        for (i, row) in sample.into_iter().enumerate() {
+            let key = plan.row_label(Some(&plan.key_values(&row)), i as u64 + 1);
             if let Err(message) = processor.process(row) {
                 ctx.problems.borrow_mut().push(Problem {
                     message: format!("{loc}: copy {name}, row {key}: {message}"),
@@ -694,15 +646,6 @@ fn copy(lua: &Lua, ctx: &Rc<JobContext>, arg: LuaValue) -> mlua::Result<Table> {
                 });
                 break;
             }
-        }
-        // Check the generated SQL of the first page without running it.
-        let (sql, _) = SourceQuery::new(&plan).page_sql(None, 0);
-        if let Err(Error::Database { message, .. }) = src.borrow_mut().query(&sql, vec![]) {
-            fail(
-                ctx,
-                &name,
-                vec![format!("reading the source failed: {message}")],
-            );
         }
         ctx.plans.borrow_mut().push(plan);
         return stats_table(lua, &zero);

@@ -115,8 +115,13 @@ pub fn run_file(lua: &Lua, path: &Path) -> Result<(), Error> {
         path: path.display().to_string(),
         message: format!("cannot read the job script: {e}"),
     })?;
+    run_chunk(lua, &path.display().to_string(), &code)
+}
+
+/// Runs job code under the chunk name `@name`, so errors read `name:12:`.
+pub fn run_chunk(lua: &Lua, name: &str, code: &[u8]) -> Result<(), Error> {
     lua.load(code)
-        .set_name(format!("@{}", path.display()))
+        .set_name(format!("@{name}"))
         .exec()
         .map_err(|e| to_error(&e))
 }

@@ -7,6 +7,7 @@ use mlua::{AnyUserData, Function, Lua, LuaString, Table, Value as LuaValue};
 use mysql::Value;
 
 use crate::engine::RowProcessor;
+use crate::lua::render_error;
 use crate::lua::values::{from_lua, same, to_lua, Sentinels};
 use crate::plan::{CopyPlan, Fill};
 use crate::value::Kind;
@@ -101,7 +102,7 @@ impl LuaProcessor {
     fn run(&mut self, row: Vec<Value>) -> Result<Option<Vec<Value>>, String> {
         let (table, made) = self.builder.build(&row).map_err(|e| e.to_string())?;
         let out = match &self.transform {
-            Some(f) => match f.call::<LuaValue>(table).map_err(|e| render(&e))? {
+            Some(f) => match f.call::<LuaValue>(table).map_err(|e| render_error(&e))? {
                 LuaValue::Nil => return Ok(None),
                 LuaValue::Table(t) => t,
                 other => {
@@ -136,7 +137,7 @@ impl LuaProcessor {
                     from_lua(&v, &format!("target column `{col}`"))?
                 }
                 Cell::Function(f, col) => {
-                    let v: LuaValue = f.call(out.clone()).map_err(|e| render(&e))?;
+                    let v: LuaValue = f.call(out.clone()).map_err(|e| render_error(&e))?;
                     from_lua(
                         &v,
                         &format!("the map function for `{col}` returned a value that"),
@@ -153,9 +154,4 @@ impl RowProcessor for LuaProcessor {
     fn process(&mut self, row: Vec<Value>) -> Result<Option<Vec<Value>>, String> {
         self.run(row)
     }
-}
-
-/// A Lua error as one readable message (no Rust-side wrapping noise).
-pub fn render(e: &mlua::Error) -> String {
-    crate::lua::render_error(e)
 }

@@ -173,11 +173,6 @@ impl Dbs {
             .unwrap()
             .unwrap()
     }
-
-    /// Target tables, to prove nothing was created or written.
-    pub fn dst_checksum(&mut self, table: &str) -> Vec<Vec<Value>> {
-        dump(&mut self.dst, table, "1")
-    }
 }
 
 impl Drop for Dbs {
@@ -264,6 +259,3 @@ pub fn ferry<S: AsRef<str>>(args: &[S], dir: &std::path::Path) -> Run {
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
 }
-
-/// The job preamble tests use: URLs come from --source/--target.
-pub const PREAMBLE: &str = "";
