@@ -43,6 +43,32 @@ enum Command {
         /// Print only the summary.
         #[arg(long, short)]
         quiet: bool,
+        /// Continue each copy after its last committed page; skip finished copies.
+        #[arg(long)]
+        resume: bool,
+        /// With --resume: start over a copy whose plan changed since its state was
+        /// written, instead of refusing.
+        #[arg(long, requires = "resume")]
+        force: bool,
+        /// Ignore the high-water marks of incremental copies (`since`): copy every row.
+        #[arg(long)]
+        full: bool,
+    },
+    /// Show a job's saved state (where each copy got to), or drop it with --clear.
+    State {
+        /// The Lua job script.
+        job: PathBuf,
+        #[arg(long, env = "FERRY_SOURCE", hide_env_values = true)]
+        source: Option<String>,
+        #[arg(long, env = "FERRY_TARGET", hide_env_values = true)]
+        target: Option<String>,
+        /// A KEY=VALUE pair the script reads as `vars.KEY`; repeatable.
+        #[arg(long = "var", value_name = "KEY=VALUE")]
+        vars: Vec<String>,
+        /// Drop the job's state (the next run starts every copy over and forgets
+        /// incremental marks).
+        #[arg(long)]
+        clear: bool,
     },
     /// Explore both databases in a Lua prompt (`src`, `dst`, and the job API).
     Repl {
@@ -115,6 +141,9 @@ pub fn main() -> Result<()> {
             vars: v,
             dry_run,
             quiet,
+            resume,
+            force,
+            full,
         } => crate::run::run(crate::run::RunConfig {
             job,
             source: url(source, "source")?,
@@ -123,8 +152,32 @@ pub fn main() -> Result<()> {
             vars: vars(v)?,
             dry_run,
             quiet,
+            flags: crate::lua::job::RunFlags {
+                resume,
+                force,
+                full,
+            },
         })
         .map(|_| ()),
+        Command::State {
+            job,
+            source,
+            target,
+            vars: v,
+            clear,
+        } => crate::run::state(
+            crate::run::RunConfig {
+                job,
+                source: url(source, "source")?,
+                target: url(target, "target")?,
+                log: "ferry.log".into(),
+                vars: vars(v)?,
+                dry_run: true,
+                quiet: true,
+                flags: Default::default(),
+            },
+            clear,
+        ),
         Command::Repl {
             job,
             source,

@@ -138,15 +138,15 @@ impl Db {
     pub fn table_info(&mut self, table: &str) -> Result<Option<TableInfo>> {
         let db = self.database().to_string();
         let context = format!("reading the columns of {table}");
-        let est: Option<(String, Option<u64>)> = self
+        let est: Option<(String, Option<u64>, Option<u64>)> = self
             .conn
             .exec_first(
-                "SELECT TABLE_NAME, TABLE_ROWS FROM information_schema.TABLES \
+                "SELECT TABLE_NAME, TABLE_ROWS, AVG_ROW_LENGTH FROM information_schema.TABLES \
                  WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?",
                 (&db, table),
             )
             .map_err(|e| self.err(&context, e))?;
-        let Some((name, estimated_rows)) = est else {
+        let Some((name, estimated_rows, avg_row_bytes)) = est else {
             return Ok(None);
         };
         // Byte-exact name match: information_schema compares case-insensitively on
@@ -232,6 +232,7 @@ impl Db {
             columns,
             indexes,
             estimated_rows: estimated_rows.unwrap_or(0),
+            avg_row_bytes: avg_row_bytes.unwrap_or(0),
         }))
     }
 
@@ -369,4 +370,39 @@ pub fn error_text(e: &mysql::Error) -> String {
         mysql::Error::IoError(io) => io.to_string(),
         other => other.to_string(),
     }
+}
+
+/// Whether an error may pass if the page is tried again on a fresh connection: the
+/// connection was lost or refused (server gone away, killed, restarting), or the
+/// server chose this transaction as a deadlock victim or timed out a lock wait.
+pub fn is_transient(e: &mysql::Error) -> bool {
+    match e {
+        mysql::Error::MySqlError(m) => matches!(
+            m.code,
+            1213 // deadlock
+                | 1205 // lock wait timeout
+                | 1053 // server shutdown in progress
+                | 1927 // connection killed
+                | 1317 // query interrupted
+                | 2002 | 2003 | 2006 | 2013 | 2055 // lost / cannot connect
+                | 1040 // too many connections
+                | 1047 | 1180 | 4031 // unknown command during shutdown, commit failed, idle timeout
+        ),
+        mysql::Error::IoError(_) | mysql::Error::CodecError(_) => true,
+        mysql::Error::DriverError(d) => matches!(
+            d,
+            mysql::DriverError::ConnectTimeout
+                | mysql::DriverError::Timeout
+                | mysql::DriverError::CouldNotConnect(_)
+                | mysql::DriverError::PacketOutOfSync
+                | mysql::DriverError::UnexpectedPacket
+        ),
+        _ => false,
+    }
+}
+
+/// How long to wait before try `attempt` (1-based): 0.2 s doubling, at most 5 s.
+pub fn backoff(attempt: u32) -> std::time::Duration {
+    let ms = 200u64.saturating_mul(1 << attempt.saturating_sub(1).min(5));
+    std::time::Duration::from_millis(ms.min(5_000))
 }

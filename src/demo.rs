@@ -292,6 +292,7 @@ pub fn run(rows: u64) -> Result<()> {
         vars: Vec::new(),
         dry_run: false,
         quiet: false,
+        flags: Default::default(),
     };
     crate::logging::init(&cfg.log, cfg.quiet)?;
     let job = JobSource {

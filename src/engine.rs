@@ -1,19 +1,41 @@
-//! The copy engine: runs one `CopyPlan` from a source session into a target session.
-//! It reads the source in key order by keyset pages (or streams a keyless table in one
-//! pass), turns each source row into a target row (directly, or through a
-//! `RowProcessor` the caller supplies, e.g. Lua), writes each page in one transaction
-//! and reports progress. It knows nothing of Lua.
+//! The copy engine: runs `CopyPlan`s from a source server into a target server. It
+//! knows nothing of Lua.
+//!
+//! Each copy runs as one or more parts (key ranges, `workers`). A part is a pipeline
+//! of two threads with a bounded queue between them: a reader (its own source
+//! connection: keyset pages in key order, bounded by rows and bytes, or one streamed
+//! pass for a keyless table) and a writer (its own target connection: each page in one
+//! transaction together with the part's checkpoint). Rows are turned into target rows
+//! by the reader for direct copies, or, when a `RowProcessor` that must stay on the
+//! caller's thread (Lua) is involved, by the caller's thread while it waits, between
+//! reader and writer. So reading, converting and writing overlap, and a copy takes
+//! about as long as its slowest stage. Memory is bounded by pages in flight: each
+//! queue holds one page and each page is bounded in bytes.
+//!
+//! Faults: a lost connection, deadlock or lock wait timeout makes a part reconnect
+//! with backoff and replay the page in doubt; the checkpoint committed with each page
+//! tells whether that page landed. Ctrl-C/SIGTERM stop every part after its current
+//! page.
 
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use crossbeam_channel::{bounded, unbounded, Receiver, Sender};
 use mysql::prelude::Queryable;
-use mysql::{Params, Value};
+use mysql::Value;
 
-use crate::db::Db;
+use crate::conn_spec::ConnSpec;
+use crate::db::{backoff, is_transient, Db, Role};
 use crate::error::{Error, Result};
 use crate::plan::{CopyPlan, Fill};
 use crate::progress::{CopyProgress, Display};
-use crate::schema::{quote_ident, TableInfo};
+use crate::reader::{params, read_page, SourceQuery};
+use crate::schema::quote_ident;
+use crate::state::{key_from_state, key_to_state, CopyState, JobState, PartState, StateHandle};
+use crate::throttle::{Limits, Throttle};
+use crate::value::wire_size;
 use crate::writer::Writer;
 
 /// Turns one source row into the values of the plan's value columns
@@ -32,14 +54,20 @@ pub struct CopyStats {
     pub ignored: u64,
     pub skipped: u64,
     pub seconds: f64,
+    /// Rows copied by earlier runs this run resumed after.
+    pub resumed: u64,
+    /// The copy was finished by an earlier run (`--resume`): nothing was done.
+    pub already_done: bool,
 }
 
 /// Builds target rows straight from source rows: source columns and fixed defaults.
 /// A source value is moved into its (last) target column rather than copied.
+#[derive(Clone)]
 pub struct DirectProcessor {
     cells: Vec<DirectCell>,
 }
 
+#[derive(Clone)]
 enum DirectCell {
     /// Copy source column i (a later cell still needs it).
     Copy(usize),
@@ -89,271 +117,1071 @@ impl RowProcessor for DirectProcessor {
     }
 }
 
-/// The SELECT that reads the source, in key order when there is a key.
-pub struct SourceQuery {
-    columns: String,
-    table: String,
-    filter: Option<String>,
-    key: Vec<String>,
-    page: usize,
+/// Rows per key range at least: smaller tables are read by one worker.
+pub const MIN_RANGE_ROWS: u64 = 25_000;
+
+/// How a copy's rows become target rows.
+pub enum Processing {
+    /// In the reader threads.
+    Direct(DirectProcessor),
+    /// On the thread that owns the engine, while it waits (e.g. Lua, which is not Send).
+    Local(Box<dyn RowProcessor>),
 }
 
-impl SourceQuery {
-    pub fn new(plan: &CopyPlan) -> SourceQuery {
-        SourceQuery::for_table(&plan.source, plan.filter.clone(), plan.page)
+/// An incremental copy's window on its `since` column.
+#[derive(Debug, Clone)]
+pub struct Since {
+    pub column: String,
+    /// Rows with the column above this were not copied yet (`None`: all rows).
+    pub after: Option<String>,
+}
+
+/// One copy to run.
+pub struct CopyTask {
+    pub plan: CopyPlan,
+    /// The copy's id in the job state.
+    pub id: String,
+    pub processing: Processing,
+    /// Key ranges copied at once.
+    pub workers: usize,
+    pub limits: Limits,
+    pub since: Option<Since>,
+    /// Continue from this state (`--resume`); `None` starts over.
+    pub resume: Option<CopyState>,
+    /// The high-water mark kept from earlier runs (written back when `since` is unset
+    /// or `--full` ignored it).
+    pub kept_mark: Option<String>,
+}
+
+/// Settings shared by every copy of a run.
+#[derive(Clone)]
+pub struct EngineConfig {
+    pub source: ConnSpec,
+    pub target: ConnSpec,
+    pub state: Option<StateHandle>,
+    pub display: Display,
+    /// Tries for a page (or a connection) before a transient fault fails the copy.
+    pub retries: u32,
+    /// Upper bound of a page in bytes.
+    pub page_bytes: usize,
+    /// The job-wide rate limit, shared by every copy.
+    pub job_limit: Option<Arc<Throttle>>,
+}
+
+/// A page on its way from reader to writer.
+struct Page {
+    part: u32,
+    rows: Vec<Vec<Value>>,
+    /// Key and stream position of each row, to name a failing row.
+    keys: Vec<(Vec<Value>, u64)>,
+    /// Key of the last source row read (the checkpoint).
+    last_key: Option<Vec<Value>>,
+    read: u64,
+    skipped: u64,
+    /// The reader got to the end of its range: no rows, the part is done.
+    end: bool,
+}
+
+impl Page {
+    fn end(part: u32) -> Page {
+        Page {
+            part,
+            rows: Vec::new(),
+            keys: Vec::new(),
+            last_key: None,
+            read: 0,
+            skipped: 0,
+            end: true,
+        }
+    }
+}
+
+enum Event {
+    /// A part's writer finished (done or stopped).
+    PartEnded {
+        copy: usize,
+        part: u32,
+    },
+    Failed {
+        copy: usize,
+        error: Error,
+    },
+}
+
+/// A page for the copy with this handle, to be processed on the engine's thread.
+type RawPage = (usize, Page);
+
+/// Shared by the threads of one copy.
+struct Shared {
+    plan: CopyPlan,
+    id: String,
+    stats: Mutex<CopyStats>,
+    progress: Mutex<CopyProgress>,
+    cancel: AtomicBool,
+    /// Pages handed to the processor so far (to number a failing row's page).
+    pages_seen: AtomicU64,
+    limit: Option<Throttle>,
+    cfg: EngineConfig,
+    /// The whole job state, for a file store (saved after each page).
+    file_state: Option<Arc<Mutex<JobState>>>,
+    keyless_target: bool,
+}
+
+impl Shared {
+    fn stopping(&self) -> bool {
+        self.cancel.load(Ordering::SeqCst) || crate::signals::stopped().is_some()
     }
 
-    /// Reads `table` (filtered by `filter`) in pages of `page` rows, in the order of
-    /// its paging key.
-    pub fn for_table(table: &TableInfo, filter: Option<String>, page: usize) -> SourceQuery {
-        SourceQuery {
-            columns: table
-                .columns
-                .iter()
-                .map(|c| quote_ident(&c.name))
-                .collect::<Vec<_>>()
-                .join(", "),
-            table: format!(
-                "{}.{}",
-                quote_ident(&table.database),
-                quote_ident(&table.name)
-            ),
-            filter,
-            key: table
-                .paging_key()
-                .map(|k| k.columns.iter().map(|c| quote_ident(c)).collect())
-                .unwrap_or_default(),
+    fn row_error(&self, page: u64, key: &(Vec<Value>, u64), message: String) -> Error {
+        Error::Row {
+            copy: self.plan.name.clone(),
             page,
-        }
-    }
-
-    /// The first page (`after` = None) or the page after a key.
-    pub fn page_sql(&self, after: Option<&[Value]>, limit: usize) -> (String, Vec<Value>) {
-        let mut conds = Vec::new();
-        if let Some(f) = &self.filter {
-            conds.push(format!("({f})"));
-        }
-        let mut params = Vec::new();
-        if let Some(after) = after {
-            conds.push(keyset_condition(&self.key, after, &mut params));
-        }
-        let mut sql = format!("SELECT {} FROM {}", self.columns, self.table);
-        if !conds.is_empty() {
-            sql.push_str(" WHERE ");
-            sql.push_str(&conds.join(" AND "));
-        }
-        if !self.key.is_empty() {
-            sql.push_str(&format!(" ORDER BY {}", self.key.join(", ")));
-        }
-        sql.push_str(&format!(" LIMIT {limit}"));
-        (sql, params)
-    }
-
-    /// The whole table in one pass (no key).
-    pub fn stream_sql(&self) -> String {
-        let mut sql = format!("SELECT {} FROM {}", self.columns, self.table);
-        if let Some(f) = &self.filter {
-            sql.push_str(&format!(" WHERE ({f})"));
-        }
-        sql
-    }
-}
-
-/// `(k1 > ? OR (k1 = ? AND k2 > ?))`, with its parameters.
-fn keyset_condition(key: &[String], after: &[Value], params: &mut Vec<Value>) -> String {
-    let (first, rest) = (&key[0], &key[1..]);
-    params.push(after[0].clone());
-    if rest.is_empty() {
-        return format!("{first} > ?");
-    }
-    params.push(after[0].clone());
-    let inner = keyset_condition(rest, &after[1..], params);
-    format!("({first} > ? OR ({first} = ? AND {inner}))")
-}
-
-/// Runs one copy. `processor` turns source rows into target rows.
-pub fn run_copy(
-    plan: &CopyPlan,
-    src: &mut Db,
-    dst: &mut Db,
-    processor: &mut dyn RowProcessor,
-    display: Display,
-) -> Result<CopyStats> {
-    let start = Instant::now();
-    let total = {
-        let filter = plan.filter.as_deref();
-        if filter.is_some() || plan.source.estimated_rows < 1_000_000 {
-            src.count(&plan.source.name, filter)?
-        } else {
-            plan.source.estimated_rows
-        }
-    };
-    let mut progress = CopyProgress::start(&plan.name, total, display);
-    for w in &plan.warnings {
-        log::warn!("copy {}: {w}", plan.name);
-    }
-    let mut run = CopyRun {
-        plan,
-        writer: Writer::new(plan, dst.max_packet),
-        stats: CopyStats::default(),
-        page_no: 0,
-    };
-    let result = if plan.key.is_some() {
-        run.keyset(src, dst, processor, &mut progress)
-    } else {
-        run.stream(src, dst, processor, &mut progress)
-    };
-    let mut stats = run.stats;
-    stats.seconds = start.elapsed().as_secs_f64();
-    match result {
-        Ok(()) => {
-            progress.finish(&format!(
-                "done: {} read, {} written ({} inserted, {} updated, {} ignored), {} skipped in {:.1}s",
-                stats.read,
-                stats.written,
-                stats.inserted,
-                stats.updated,
-                stats.ignored,
-                stats.skipped,
-                stats.seconds
-            ));
-            Ok(stats)
-        }
-        Err(e) => {
-            // The run logs the error once, with the script's context.
-            progress.abandon();
-            Err(e)
+            key: self.plan.row_label(Some(&key.0), key.1),
+            message,
         }
     }
 }
 
-struct CopyRun<'a> {
-    plan: &'a CopyPlan,
-    writer: Writer,
-    stats: CopyStats,
-    page_no: u64,
+struct Running {
+    shared: Arc<Shared>,
+    processor: Option<Box<dyn RowProcessor>>,
+    writers: HashMap<u32, Sender<Page>>,
+    open_parts: usize,
+    error: Option<Error>,
+    start: Instant,
+    state: CopyState,
 }
 
-impl CopyRun<'_> {
-    fn keyset(
-        &mut self,
-        src: &mut Db,
-        dst: &mut Db,
-        processor: &mut dyn RowProcessor,
-        progress: &mut CopyProgress,
-    ) -> Result<()> {
-        let query = SourceQuery::new(self.plan);
-        let mut last: Option<Vec<Value>> = None;
-        loop {
-            let (sql, params) = query.page_sql(last.as_deref(), query.page);
-            let params = if params.is_empty() {
-                Params::Empty
-            } else {
-                Params::Positional(params)
+/// Runs copies: one at a time or several at once.
+pub struct Engine {
+    cfg: EngineConfig,
+    next: usize,
+    running: HashMap<usize, Running>,
+    finished: HashMap<usize, Result<CopyStats>>,
+    events: (Sender<Event>, Receiver<Event>),
+    /// Raw pages for copies processed on this thread.
+    raw: (Sender<RawPage>, Receiver<RawPage>),
+    control_src: Option<Db>,
+    control_dst: Option<Db>,
+    file_state: Option<Arc<Mutex<JobState>>>,
+}
+
+impl Engine {
+    pub fn new(cfg: EngineConfig, file_state: Option<JobState>) -> Engine {
+        Engine {
+            cfg,
+            next: 0,
+            running: HashMap::new(),
+            finished: HashMap::new(),
+            events: unbounded(),
+            raw: bounded(2),
+            control_src: None,
+            control_dst: None,
+            file_state: file_state.map(|s| Arc::new(Mutex::new(s))),
+        }
+    }
+
+    fn control(&mut self, role: Role) -> Result<&mut Db> {
+        let (slot, spec) = match role {
+            Role::Source => (&mut self.control_src, &self.cfg.source),
+            Role::Target => (&mut self.control_dst, &self.cfg.target),
+        };
+        if slot.is_none() {
+            *slot = Some(Db::connect(spec, role)?);
+        }
+        Ok(slot.as_mut().expect("connected"))
+    }
+
+    /// Copies running now.
+    pub fn running(&self) -> usize {
+        self.running.len()
+    }
+
+    /// Starts a copy and returns its handle. Its threads run until it is done; call
+    /// `wait` (or `wait_any`/`wait_all`) to process its rows when it needs this thread
+    /// and to collect its result.
+    pub fn start(&mut self, task: CopyTask) -> Result<usize> {
+        let handle = self.next;
+        self.next += 1;
+        let plan = &task.plan;
+        let resume = task.resume.clone();
+        if let Some(state) = &resume {
+            if state.done {
+                log::info!(
+                    "copy {}: already done by an earlier run, skipped (--resume)",
+                    plan.name
+                );
+                let resumed = state.parts.values().map(|p| p.read).sum();
+                self.finished.insert(
+                    handle,
+                    Ok(CopyStats {
+                        already_done: true,
+                        resumed,
+                        ..CopyStats::default()
+                    }),
+                );
+                return Ok(handle);
+            }
+        }
+        let start = Instant::now();
+        let mut query = SourceQuery::new(plan);
+
+        // The incremental window: rows past the last run's mark, up to the column's
+        // maximum now (rows changed while this run goes are the next run's).
+        let mut state = resume.clone().unwrap_or_default();
+        state.plan = plan.fingerprint();
+        state.mark = resume
+            .as_ref()
+            .and_then(|s| s.mark.clone())
+            .or(task.kept_mark.clone());
+        if let Some(since) = &task.since {
+            let col = quote_ident(&since.column);
+            let next_mark = match resume.as_ref().and_then(|s| s.next_mark.clone()) {
+                Some(m) => Some(m),
+                None => {
+                    let mut q = query.clone();
+                    if let Some(after) = &since.after {
+                        q.and(format!("{col} > ?"), vec![Value::from(after.as_str())]);
+                    }
+                    let (sql, p) = q.aggregate_sql(&format!("CAST(MAX({col}) AS CHAR)"));
+                    let src = self.control(Role::Source)?;
+                    let max: Option<Option<String>> =
+                        src.conn().exec_first(sql, params(p)).map_err(|e| {
+                            src.err(
+                                &format!("reading MAX({}) of {}", since.column, plan.source.name),
+                                e,
+                            )
+                        })?;
+                    max.flatten().or(since.after.clone())
+                }
             };
-            let rows: Vec<mysql::Row> = src
-                .conn()
-                .exec(&sql, params)
-                .map_err(|e| src.err(&format!("reading {}", self.plan.source.name), e))?;
-            let n = rows.len();
-            if n == 0 {
-                break;
+            if let Some(after) = &since.after {
+                query.and(format!("{col} > ?"), vec![Value::from(after.as_str())]);
             }
-            let rows: Vec<Vec<Value>> = rows.into_iter().map(|r| r.unwrap()).collect();
-            last = rows.last().map(|r| self.plan.key_values(r));
-            self.page(rows, dst, processor, progress)?;
-            if n < query.page {
-                break;
+            match &next_mark {
+                Some(m) => query.and(format!("{col} <= ?"), vec![Value::from(m.as_str())]),
+                None => query.and("FALSE".into(), vec![]),
             }
+            log::info!(
+                "copy {}: incremental on {}: rows after {} up to {}",
+                plan.name,
+                since.column,
+                since.after.as_deref().unwrap_or("the start"),
+                next_mark.as_deref().unwrap_or("(none)")
+            );
+            state.next_mark = next_mark;
+        }
+
+        let total = {
+            let filtered = plan.filter.is_some() || task.since.is_some();
+            if filtered || plan.source.estimated_rows < 1_000_000 {
+                let (sql, p) = query.aggregate_sql("COUNT(*)");
+                let src = self.control(Role::Source)?;
+                let n: Option<u64> = src
+                    .conn()
+                    .exec_first(sql, params(p))
+                    .map_err(|e| src.err(&format!("counting {}", plan.source.name), e))?;
+                n.unwrap_or(0)
+            } else {
+                plan.source.estimated_rows
+            }
+        };
+        // Key ranges: split on the first key column when it is an integer.
+        let splits = match &resume {
+            Some(s) if !s.bounds.is_empty() || !s.parts.is_empty() => s
+                .bounds
+                .iter()
+                .map(|b| b.as_ref().map(|k| key_from_state(k)))
+                .collect(),
+            // Ranges pay off on big tables only: at least MIN_RANGE_ROWS rows each.
+            _ => {
+                let workers = task.workers.min((total / MIN_RANGE_ROWS) as usize).max(1);
+                self.split(plan, &query, workers)?
+            }
+        };
+        state.bounds = splits
+            .iter()
+            .map(|b: &Option<Vec<Value>>| b.as_ref().map(|k| key_to_state(k)))
+            .collect();
+
+        let already: u64 = state.parts.values().map(|p| p.read).sum();
+        let mut progress = CopyProgress::start(&plan.name, total, self.cfg.display);
+        progress.parts = splits.len() as u32 + 1;
+        if already > 0 {
+            log::info!(
+                "copy {}: resuming: {already} rows were copied by an earlier run",
+                plan.name
+            );
+            progress.resume(already);
+        }
+        for w in &plan.warnings {
+            log::warn!("copy {}: {w}", plan.name);
+        }
+
+        // A keyless source cannot resume part-way.
+        if plan.key.is_none() {
+            if let Some(p) = state.parts.get(&0).filter(|p| p.pages > 0 && !p.done) {
+                if !plan.target.has_unique_key() {
+                    return Err(Error::usage(format!(
+                        "copy {}: cannot resume: its source table {} has no key, so it is read \
+                         in one pass and cannot continue part-way, and its target {} has no \
+                         unique key, so starting it over would duplicate the {} rows already \
+                         written; empty the target table and run without --resume",
+                        plan.name, plan.source.name, plan.target.name, p.written
+                    )));
+                }
+                log::warn!(
+                    "copy {}: its source has no key, so it cannot resume part-way: it starts \
+                     over (the target's unique key keeps rows from doubling)",
+                    plan.name
+                );
+                state.parts.clear();
+            }
+        }
+
+        let keyless_target = !plan.target.has_unique_key();
+        if let (Some(st), Some(_)) = (&self.cfg.state, &resume) {
+            if keyless_target && matches!(st.store, crate::state::StateStore::File(_)) {
+                let part_way = state.parts.values().any(|p| p.pages > 0);
+                if part_way {
+                    return Err(Error::usage(format!(
+                        "copy {}: cannot resume from a state file into {}, which has no unique \
+                         key: the last page may or may not have landed, and writing it again \
+                         would duplicate it; use the state table (the default), or empty the \
+                         target and run without --resume",
+                        plan.name, plan.target.name
+                    )));
+                }
+            }
+        }
+
+        if let Some(st) = self.cfg.state.clone() {
+            let dst = self.control(Role::Target)?;
+            st.ensure(dst)?;
+            st.save_copy(dst, &task.id, &state)?;
+            self.save_file_copy(&task.id, &state)?;
+        }
+
+        let shared = Arc::new(Shared {
+            plan: task.plan,
+            id: task.id,
+            stats: Mutex::new(CopyStats {
+                resumed: already,
+                ..CopyStats::default()
+            }),
+            progress: Mutex::new(progress),
+            cancel: AtomicBool::new(false),
+            pages_seen: AtomicU64::new(0),
+            limit: task.limits.is_set().then(|| Throttle::new(task.limits)),
+            cfg: self.cfg.clone(),
+            file_state: self.file_state.clone(),
+            keyless_target,
+        });
+        let (direct, processor) = match task.processing {
+            Processing::Direct(d) => (Some(d), None),
+            Processing::Local(p) => (None, Some(p)),
+        };
+        let mut running = Running {
+            shared: shared.clone(),
+            processor,
+            writers: HashMap::new(),
+            open_parts: 0,
+            error: None,
+            start,
+            state: state.clone(),
+        };
+        let nparts = splits.len() + 1;
+        for part in 0..nparts as u32 {
+            let ps = state.parts.get(&part).cloned().unwrap_or_default();
+            if ps.done {
+                continue;
+            }
+            let mut q = query.clone();
+            if let Some(first) = shared
+                .plan
+                .key
+                .as_ref()
+                .map(|k| &shared.plan.source.columns[k[0]].name)
+            {
+                let col = quote_ident(first);
+                if part > 0 {
+                    if let Some(lo) = &splits[part as usize - 1] {
+                        q.and(format!("{col} >= ?"), vec![lo[0].clone()]);
+                    }
+                }
+                if (part as usize) < splits.len() {
+                    if let Some(hi) = &splits[part as usize] {
+                        q.and(format!("{col} < ?"), vec![hi[0].clone()]);
+                    }
+                }
+            }
+            let (wtx, wrx) = bounded::<Page>(1);
+            running.writers.insert(part, wtx.clone());
+            running.open_parts += 1;
+            let after = ps.last_key.as_ref().map(|k| key_from_state(k));
+            let reader = ReaderCtx {
+                shared: shared.clone(),
+                copy: handle,
+                part,
+                query: q,
+                after,
+                ordinal: ps.read,
+                direct: direct.clone(),
+                to_writer: wtx,
+                raw: self.raw.0.clone(),
+                events: self.events.0.clone(),
+            };
+            let writer = WriterCtx {
+                shared: shared.clone(),
+                copy: handle,
+                part,
+                state: ps,
+                events: self.events.0.clone(),
+            };
+            // The threads end on their own: a writer when its part is done or stopped, a
+            // reader when its range is read or its copy stops.
+            std::thread::Builder::new()
+                .name(format!("ferry-w{handle}.{part}"))
+                .spawn(move || writer.run(wrx))
+                .map_err(|e| Error::usage(format!("cannot start a writer thread: {e}")))?;
+            std::thread::Builder::new()
+                .name(format!("ferry-r{handle}.{part}"))
+                .spawn(move || reader.run())
+                .map_err(|e| Error::usage(format!("cannot start a reader thread: {e}")))?;
+        }
+        if direct.is_some() {
+            // Readers feed their writers themselves; only a locally processed copy's
+            // pages go through this thread.
+            running.writers.clear();
+        }
+        if running.open_parts == 0 {
+            self.running.insert(handle, running);
+            self.finish(handle);
+        } else {
+            self.running.insert(handle, running);
+        }
+        Ok(handle)
+    }
+
+    /// Split points on the first key column for `workers` ranges (integer keys only).
+    fn split(
+        &mut self,
+        plan: &CopyPlan,
+        query: &SourceQuery,
+        workers: usize,
+    ) -> Result<Vec<Option<Vec<Value>>>> {
+        let Some(key) = &plan.key else {
+            return Ok(Vec::new());
+        };
+        if workers <= 1 {
+            return Ok(Vec::new());
+        }
+        let col = &plan.source.columns[key[0]];
+        if !col.data_type.ends_with("int") {
+            log::info!(
+                "copy {}: key column {} is not an integer; one worker reads it",
+                plan.name,
+                col.name
+            );
+            return Ok(Vec::new());
+        }
+        let q = quote_ident(&col.name);
+        let (sql, p) = query.aggregate_sql(&format!(
+            "CAST(MIN({q}) AS DECIMAL(20,0)), CAST(MAX({q}) AS DECIMAL(20,0))"
+        ));
+        let src = self.control(Role::Source)?;
+        let row: Option<(Option<String>, Option<String>)> =
+            src.conn().exec_first(sql, params(p)).map_err(|e| {
+                src.err(&format!("reading the key range of {}", plan.source.name), e)
+            })?;
+        let (Some(Some(lo)), Some(Some(hi))) =
+            (row.as_ref().map(|r| r.0.clone()), row.map(|r| r.1))
+        else {
+            return Ok(Vec::new());
+        };
+        let (lo, hi): (i128, i128) = match (lo.parse(), hi.parse()) {
+            (Ok(a), Ok(b)) => (a, b),
+            _ => return Ok(Vec::new()),
+        };
+        let span = hi - lo + 1;
+        let n = (workers as i128).min(span.max(1));
+        let mut splits = Vec::new();
+        for i in 1..n {
+            let at = lo + span * i / n;
+            let v = if at < 0 {
+                Value::Int(at as i64)
+            } else if at > i64::MAX as i128 {
+                Value::UInt(at as u64)
+            } else {
+                Value::Int(at as i64)
+            };
+            splits.push(Some(vec![v]));
+        }
+        Ok(splits)
+    }
+
+    fn save_file_copy(&self, id: &str, state: &CopyState) -> Result<()> {
+        if let (Some(fs), Some(st)) = (&self.file_state, &self.cfg.state) {
+            let mut js = fs.lock().unwrap_or_else(|e| e.into_inner());
+            js.copies.insert(id.to_string(), state.clone());
+            st.save_file(&js)?;
         }
         Ok(())
     }
 
-    fn stream(
-        &mut self,
-        src: &mut Db,
-        dst: &mut Db,
-        processor: &mut dyn RowProcessor,
-        progress: &mut CopyProgress,
-    ) -> Result<()> {
-        let sql = SourceQuery::new(self.plan).stream_sql();
-        let page = self.plan.page;
-        let table = self.plan.source.name.clone();
-        // The result set borrows the connection, so errors are built from a copy of
-        // its spec.
-        let spec = src.spec.clone();
-        let context = format!("{} {}: reading {table}", src.role.name(), spec);
+    /// Processes and routes pages and events until `handle` is finished; returns its
+    /// result.
+    pub fn wait(&mut self, handle: usize) -> Result<CopyStats> {
+        while !self.finished.contains_key(&handle) {
+            if !self.running.contains_key(&handle) {
+                return Err(Error::usage(format!("no copy #{handle}")));
+            }
+            self.pump();
+        }
+        self.finished.remove(&handle).expect("finished")
+    }
+
+    /// Waits until fewer than `n` copies run.
+    pub fn wait_below(&mut self, n: usize) {
+        while self.running.len() >= n.max(1) {
+            self.pump();
+        }
+    }
+
+    /// Whether `handle` has finished.
+    pub fn is_finished(&self, handle: usize) -> bool {
+        self.finished.contains_key(&handle)
+    }
+
+    /// One step: a raw page processed here, or an event.
+    fn pump(&mut self) {
+        crossbeam_channel::select! {
+            recv(self.raw.1) -> msg => {
+                if let Ok((copy, page)) = msg {
+                    self.process_local(copy, page);
+                }
+            }
+            recv(self.events.1) -> msg => {
+                if let Ok(ev) = msg {
+                    self.event(ev);
+                }
+            }
+        }
+    }
+
+    fn process_local(&mut self, copy: usize, page: Page) {
+        let Some(r) = self.running.get_mut(&copy) else {
+            return;
+        };
+        if r.error.is_some() {
+            return;
+        }
+        let processor = r.processor.as_mut().expect("a local copy has a processor");
+        let part = page.part;
+        match process_page(&r.shared, processor.as_mut(), page) {
+            Ok(out) => {
+                if let Some(w) = r.writers.get(&part) {
+                    // A writer that has failed is gone; its failure arrives as an event.
+                    let _ = w.send(out);
+                }
+            }
+            Err(e) => {
+                r.shared.cancel.store(true, Ordering::SeqCst);
+                r.writers.clear();
+                r.error.get_or_insert(e);
+            }
+        }
+    }
+
+    fn event(&mut self, ev: Event) {
+        match ev {
+            Event::Failed { copy, error } => {
+                if let Some(r) = self.running.get_mut(&copy) {
+                    r.shared.cancel.store(true, Ordering::SeqCst);
+                    r.writers.clear();
+                    r.error.get_or_insert(error);
+                }
+            }
+            Event::PartEnded { copy, part } => {
+                let done = match self.running.get_mut(&copy) {
+                    Some(r) => {
+                        r.writers.remove(&part);
+                        r.open_parts -= 1;
+                        r.open_parts == 0
+                    }
+                    None => false,
+                };
+                if done {
+                    self.finish(copy);
+                }
+            }
+        }
+    }
+
+    /// Records a copy's result once all its parts have ended.
+    fn finish(&mut self, copy: usize) {
+        let Some(mut r) = self.running.remove(&copy) else {
+            return;
+        };
+        let mut stats = r.shared.stats.lock().map(|s| s.clone()).unwrap_or_default();
+        stats.seconds = r.start.elapsed().as_secs_f64();
+        let result = match r.error.take() {
+            Some(e) => Err(e),
+            None => match crate::signals::stopped() {
+                Some(sig) => Err(Error::Interrupted { signal: sig }),
+                None => Ok(()),
+            },
+        };
+        let mut progress = r.shared.progress.lock().unwrap_or_else(|e| e.into_inner());
+        let result = match result {
+            Ok(()) => {
+                // All parts are done: the copy is, and its mark moves on.
+                let mut state = r.state.clone();
+                state.done = true;
+                state.read = stats.read + stats.resumed;
+                state.written =
+                    stats.written + r.state.parts.values().map(|p| p.written).sum::<u64>();
+                if state.next_mark.is_some() {
+                    state.mark = state.next_mark.take();
+                }
+                state.parts.clear();
+                let saved = match self.cfg.state.clone() {
+                    Some(st) => self
+                        .control(Role::Target)
+                        .and_then(|dst| st.save_copy(dst, &r.shared.id, &state))
+                        .and_then(|_| self.save_file_copy(&r.shared.id, &state)),
+                    None => Ok(()),
+                };
+                match saved {
+                    Ok(()) => {
+                        progress.finish(&format!(
+                            "done: {} read, {} written ({} inserted, {} updated, {} ignored), {} skipped in {:.1}s",
+                            stats.read,
+                            stats.written,
+                            stats.inserted,
+                            stats.updated,
+                            stats.ignored,
+                            stats.skipped,
+                            stats.seconds
+                        ));
+                        Ok(stats)
+                    }
+                    Err(e) => {
+                        progress.abandon();
+                        Err(e)
+                    }
+                }
+            }
+            Err(e) => {
+                progress.abandon();
+                Err(e)
+            }
+        };
+        drop(progress);
+        self.finished.insert(copy, result);
+    }
+}
+
+/// Turns a page of source rows into target rows with `processor`.
+fn process_page(shared: &Shared, processor: &mut dyn RowProcessor, page: Page) -> Result<Page> {
+    let page_no = shared.pages_seen.fetch_add(1, Ordering::SeqCst) + 1;
+    let mut out = Vec::with_capacity(page.rows.len());
+    let mut keys = Vec::with_capacity(page.rows.len());
+    let mut skipped = 0;
+    for (row, key) in page.rows.into_iter().zip(page.keys) {
+        match processor.process(row) {
+            Ok(Some(values)) => {
+                out.push(values);
+                keys.push(key);
+            }
+            Ok(None) => skipped += 1,
+            Err(message) => return Err(shared.row_error(page_no, &key, message)),
+        }
+    }
+    Ok(Page {
+        part: page.part,
+        rows: out,
+        keys,
+        last_key: page.last_key,
+        read: page.read,
+        skipped: page.skipped + skipped,
+        end: page.end,
+    })
+}
+
+struct ReaderCtx {
+    shared: Arc<Shared>,
+    copy: usize,
+    part: u32,
+    query: SourceQuery,
+    after: Option<Vec<Value>>,
+    /// Rows of this part read before (stream positions continue from here).
+    ordinal: u64,
+    direct: Option<DirectProcessor>,
+    to_writer: Sender<Page>,
+    raw: Sender<RawPage>,
+    events: Sender<Event>,
+}
+
+impl ReaderCtx {
+    fn run(mut self) {
+        if let Err(error) = self.read() {
+            let _ = self.events.send(Event::Failed {
+                copy: self.copy,
+                error,
+            });
+        }
+    }
+
+    fn connect(&self) -> Result<Db> {
+        let cfg = &self.shared.cfg;
+        retry_connect(&cfg.source, Role::Source, cfg.retries, &self.shared)
+    }
+
+    fn read(&mut self) -> Result<()> {
+        let mut db = self.connect()?;
+        let shared = self.shared.clone();
+        let plan = &shared.plan;
+        if plan.key.is_none() {
+            return self.stream(&mut db);
+        }
+        let page = plan.page;
+        let max_bytes = self.shared.cfg.page_bytes;
+        // Rows per read: the page, or fewer when rows are big (from the server's
+        // estimate at first, then from the rows read).
+        let est = plan.source.avg_row_bytes as usize;
+        let mut limit = max_bytes
+            .checked_div(est)
+            .map_or(page, |n| page.min(n.max(1)));
+        let mut tries = 0;
+        loop {
+            if self.shared.stopping() {
+                return Ok(());
+            }
+            let (rows, bytes) = match read_page(
+                &mut db,
+                &self.query,
+                self.after.as_deref(),
+                limit,
+                max_bytes,
+            ) {
+                Ok(r) => r,
+                Err(e) if is_transient(&e) && tries < self.shared.cfg.retries => {
+                    tries += 1;
+                    log::warn!(
+                        "copy {}: reading the source failed ({}); reconnecting, try {tries} of {}",
+                        plan.name,
+                        crate::db::error_text(&e),
+                        self.shared.cfg.retries
+                    );
+                    std::thread::sleep(backoff(tries));
+                    db = self.connect()?;
+                    continue;
+                }
+                Err(e) => return Err(db.err(&format!("reading {}", plan.source.name), e)),
+            };
+            tries = 0;
+            let n = rows.len();
+            let end = n < limit && bytes < max_bytes;
+            if let Some(avg) = bytes.checked_div(n) {
+                limit = page.min((max_bytes / avg.max(1)).max(1));
+                self.after = rows.last().map(|r| plan.key_values(r));
+                self.send(rows, bytes)?;
+            }
+            if end || n == 0 {
+                let _ = self.to_writer_end();
+                return Ok(());
+            }
+        }
+    }
+
+    fn stream(&mut self, db: &mut Db) -> Result<()> {
+        let plan = self.shared.plan.clone();
+        let (sql, p) = self.query.stream_sql();
+        let spec = db.spec.clone();
+        let context = format!("source {spec}: reading {}", plan.source.name);
         let err = |e: mysql::Error| Error::Database {
             context: context.clone(),
             message: spec.scrub(&crate::db::error_text(&e)),
         };
-        let mut result = src.conn().exec_iter(&sql, Params::Empty).map_err(err)?;
-        let mut buf = Vec::with_capacity(page);
+        let mut result = db.conn().exec_iter(sql, params(p)).map_err(err)?;
+        let mut buf = Vec::new();
+        let mut bytes = 0;
         if let Some(set) = result.iter() {
             for row in set {
-                let row = row.map_err(err)?;
-                buf.push(row.unwrap());
-                if buf.len() == page {
-                    self.page(std::mem::take(&mut buf), dst, processor, progress)?;
+                if self.shared.stopping() {
+                    return Ok(());
+                }
+                let row = row.map_err(err)?.unwrap();
+                bytes += row.iter().map(wire_size).sum::<usize>();
+                buf.push(row);
+                if buf.len() >= plan.page || bytes >= self.shared.cfg.page_bytes {
+                    self.send(std::mem::take(&mut buf), bytes)?;
+                    bytes = 0;
                 }
             }
         }
+        drop(result);
         if !buf.is_empty() {
-            self.page(buf, dst, processor, progress)?;
+            self.send(buf, bytes)?;
+        }
+        let _ = self.to_writer_end();
+        Ok(())
+    }
+
+    fn to_writer_end(&self) -> std::result::Result<(), ()> {
+        if self.direct.is_some() {
+            self.to_writer.send(Page::end(self.part)).map_err(|_| ())
+        } else {
+            // Through the local thread, so the end follows every page.
+            self.raw
+                .send((self.copy, Page::end(self.part)))
+                .map_err(|_| ())
+        }
+    }
+
+    fn send(&mut self, rows: Vec<Vec<Value>>, bytes: usize) -> Result<()> {
+        let plan = &self.shared.plan;
+        if let Some(t) = &self.shared.limit {
+            t.take(rows.len() as u64, bytes as u64);
+        }
+        if let Some(t) = &self.shared.cfg.job_limit {
+            t.take(rows.len() as u64, bytes as u64);
+        }
+        let read = rows.len() as u64;
+        let keys: Vec<(Vec<Value>, u64)> = rows
+            .iter()
+            .map(|r| {
+                self.ordinal += 1;
+                (plan.key_values(r), self.ordinal)
+            })
+            .collect();
+        let page = Page {
+            part: self.part,
+            rows,
+            keys,
+            last_key: self.after.clone(),
+            read,
+            skipped: 0,
+            end: false,
+        };
+        match &mut self.direct {
+            Some(d) => {
+                let out = process_page(&self.shared, d, page)?;
+                // A closed queue means the writer failed or stopped; it reports why.
+                let _ = self.to_writer.send(out);
+            }
+            None => {
+                let _ = self.raw.send((self.copy, page));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn retry_connect(spec: &ConnSpec, role: Role, retries: u32, shared: &Shared) -> Result<Db> {
+    let mut tries = 0;
+    loop {
+        match Db::connect(spec, role) {
+            Ok(db) => return Ok(db),
+            Err(e @ Error::Connect { .. }) | Err(e @ Error::Database { .. })
+                if tries < retries && !shared.stopping() =>
+            {
+                tries += 1;
+                log::warn!(
+                    "copy {}: {e}; trying again ({tries} of {retries})",
+                    shared.plan.name
+                );
+                std::thread::sleep(backoff(tries));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+struct WriterCtx {
+    shared: Arc<Shared>,
+    copy: usize,
+    part: u32,
+    state: PartState,
+    events: Sender<Event>,
+}
+
+impl WriterCtx {
+    fn run(mut self, rx: Receiver<Page>) {
+        let result = self.write(rx);
+        if let Err(error) = result {
+            let _ = self.events.send(Event::Failed {
+                copy: self.copy,
+                error,
+            });
+        }
+        let _ = self.events.send(Event::PartEnded {
+            copy: self.copy,
+            part: self.part,
+        });
+    }
+
+    fn write(&mut self, rx: Receiver<Page>) -> Result<()> {
+        let cfg = self.shared.cfg.clone();
+        let mut db = retry_connect(&cfg.target, Role::Target, cfg.retries, &self.shared)?;
+        let writer = Writer::new(&self.shared.plan, db.max_packet);
+        // Pages already queued are written even when the copy failed elsewhere (they
+        // are whole and good); only a signal stops a writer before its queue is empty.
+        while let Ok(msg) = rx.recv() {
+            if crate::signals::stopped().is_some() {
+                return Ok(());
+            }
+            if msg.end {
+                return self.end(&mut db);
+            }
+            self.page(&mut db, &writer, msg)?;
         }
         Ok(())
     }
 
-    /// Processes and writes one page of source rows.
-    fn page(
-        &mut self,
-        rows: Vec<Vec<Value>>,
-        dst: &mut Db,
-        processor: &mut dyn RowProcessor,
-        progress: &mut CopyProgress,
-    ) -> Result<()> {
-        self.page_no += 1;
-        let mut out = Vec::with_capacity(rows.len());
-        // Key values and stream positions of the rows written, to name a failing row.
-        let mut keys: Vec<(Vec<Value>, u64)> = Vec::with_capacity(rows.len());
-        for row in rows {
-            self.stats.read += 1;
-            let row_key = (self.plan.key_values(&row), self.stats.read);
-            match processor.process(row) {
-                Ok(Some(values)) => {
-                    out.push(values);
-                    keys.push(row_key);
+    fn end(&mut self, db: &mut Db) -> Result<()> {
+        self.state.done = true;
+        self.commit_state(db)
+    }
+
+    /// Records the part's state outside a page (its end).
+    fn commit_state(&mut self, db: &mut Db) -> Result<()> {
+        let Some(st) = self.shared.cfg.state.clone() else {
+            return Ok(());
+        };
+        if let Some((sql, p)) = st.checkpoint_sql(&self.shared.id, self.part, &self.state) {
+            let mut tries = 0;
+            loop {
+                match db.conn().exec_drop(&sql, p.clone()) {
+                    Ok(()) => break,
+                    Err(e) if is_transient(&e) && tries < self.shared.cfg.retries => {
+                        tries += 1;
+                        std::thread::sleep(backoff(tries));
+                        *db = retry_connect(
+                            &self.shared.cfg.target,
+                            Role::Target,
+                            self.shared.cfg.retries,
+                            &self.shared,
+                        )?;
+                    }
+                    Err(e) => return Err(db.err("writing the job state", e)),
                 }
-                Ok(None) => self.stats.skipped += 1,
-                Err(message) => {
-                    return Err(Error::Row {
-                        copy: self.plan.name.clone(),
-                        page: self.page_no,
-                        key: self.label(&row_key.0, row_key.1),
-                        message,
+            }
+        }
+        self.save_file()
+    }
+
+    fn save_file(&self) -> Result<()> {
+        if let (Some(fs), Some(st)) = (&self.shared.file_state, &self.shared.cfg.state) {
+            let mut js = fs.lock().unwrap_or_else(|e| e.into_inner());
+            js.copies
+                .entry(self.shared.id.clone())
+                .or_default()
+                .parts
+                .insert(self.part, self.state.clone());
+            st.save_file(&js)?;
+        }
+        Ok(())
+    }
+
+    fn page(&mut self, db: &mut Db, writer: &Writer, page: Page) -> Result<()> {
+        let shared = self.shared.clone();
+        let plan = &shared.plan;
+        let mut next = self.state.clone();
+        next.pages += 1;
+        if page.last_key.is_some() {
+            next.last_key = page.last_key.as_ref().map(|k| key_to_state(k));
+        }
+        next.read += page.read;
+        next.skipped += page.skipped;
+        next.written += page.rows.len() as u64;
+        let st = shared.cfg.state.clone();
+        let mut tries = 0;
+        let counts = loop {
+            let checkpoint = st
+                .as_ref()
+                .and_then(|s| s.checkpoint_sql(&shared.id, self.part, &next));
+            match writer.write_page(db, &page.rows, checkpoint) {
+                Ok(c) => break c,
+                Err(e) if e.transient && tries < shared.cfg.retries => {
+                    tries += 1;
+                    log::warn!(
+                        "copy {}: page {} failed ({}); reconnecting, try {tries} of {}",
+                        plan.name,
+                        next.pages,
+                        e.error,
+                        shared.cfg.retries
+                    );
+                    std::thread::sleep(backoff(tries));
+                    *db = retry_connect(
+                        &shared.cfg.target,
+                        Role::Target,
+                        shared.cfg.retries,
+                        &shared,
+                    )?;
+                    // Did the page in doubt land? Its checkpoint says.
+                    match st
+                        .as_ref()
+                        .map(|s| s.committed_pages(db, &shared.id, self.part))
+                    {
+                        Some(Ok(Some(pages))) if pages >= next.pages => {
+                            log::info!(
+                                "copy {}: page {} had landed before the connection was lost",
+                                plan.name,
+                                next.pages
+                            );
+                            // Its exact counts were lost with the connection.
+                            break crate::writer::Counts {
+                                inserted: page.rows.len() as u64,
+                                ..Default::default()
+                            };
+                        }
+                        Some(Ok(Some(_))) => {}
+                        Some(Err(e)) => return Err(e),
+                        _ if shared.keyless_target => {
+                            return Err(Error::Database {
+                                context: format!("copy {}, page {}", plan.name, next.pages),
+                                message: "the connection was lost while the page committed; \
+                                          without a state table ferry cannot tell whether it \
+                                          landed, and the target has no unique key"
+                                    .into(),
+                            })
+                        }
+                        _ => {}
+                    }
+                }
+                Err(e) => {
+                    return Err(match e.row {
+                        Some(r) if r < page.keys.len() => Error::Row {
+                            copy: plan.name.clone(),
+                            page: next.pages,
+                            key: plan.row_label(Some(&page.keys[r].0), page.keys[r].1),
+                            message: e.error.to_string(),
+                        },
+                        _ => e.error,
                     })
                 }
             }
-        }
-        let counts = self.writer.write_page(dst, out).map_err(|e| match e.row {
-            Some(r) if r < keys.len() => Error::Row {
-                copy: self.plan.name.clone(),
-                page: self.page_no,
-                key: self.label(&keys[r].0, keys[r].1),
-                message: e.error.to_string(),
-            },
-            _ => e.error,
-        })?;
-        self.stats.inserted += counts.inserted;
-        self.stats.updated += counts.updated;
-        self.stats.ignored += counts.ignored;
-        self.stats.written += counts.inserted + counts.updated + counts.ignored;
-        progress.page(self.page_no, self.stats.read, self.stats.written);
+        };
+        self.state = next;
+        self.save_file()?;
+        let (read, written) = {
+            let mut s = shared.stats.lock().unwrap_or_else(|e| e.into_inner());
+            s.read += page.read;
+            s.skipped += page.skipped;
+            s.inserted += counts.inserted;
+            s.updated += counts.updated;
+            s.ignored += counts.ignored;
+            s.written += counts.inserted + counts.updated + counts.ignored;
+            (s.read + s.resumed, s.written)
+        };
+        shared
+            .progress
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .page(self.part, self.state.pages, read, written);
         Ok(())
-    }
-
-    fn label(&self, key: &[Value], ordinal: u64) -> String {
-        self.plan.row_label(Some(key), ordinal)
     }
 }
 
@@ -381,6 +1209,7 @@ mod tests {
                 .collect(),
             indexes: Vec::new(),
             estimated_rows: 0,
+            avg_row_bytes: 0,
         }
     }
 
@@ -416,17 +1245,5 @@ mod tests {
             out,
             vec![Value::from("one"), Value::from("one"), Value::from("two")]
         );
-    }
-
-    #[test]
-    fn keyset_condition_for_composite_keys() {
-        let mut p = Vec::new();
-        let sql = keyset_condition(
-            &["`a`".into(), "`b`".into()],
-            &[Value::Int(1), Value::Int(2)],
-            &mut p,
-        );
-        assert_eq!(sql, "(`a` > ? OR (`a` = ? AND `b` > ?))");
-        assert_eq!(p, vec![Value::Int(1), Value::Int(1), Value::Int(2)]);
     }
 }

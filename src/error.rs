@@ -33,6 +33,8 @@ pub enum Error {
     Io { path: String, message: String },
     /// The demo or another self-check saw something wrong.
     Check { message: String },
+    /// Ctrl-C or SIGTERM stopped the run after the pages in flight; state is saved.
+    Interrupted { signal: i32 },
 }
 
 impl Error {
@@ -48,6 +50,7 @@ impl Error {
             | Error::Row { .. }
             | Error::Io { .. }
             | Error::Check { .. } => 1,
+            Error::Interrupted { signal } => (128 + signal).clamp(0, 255) as u8,
         }
     }
 
@@ -98,6 +101,16 @@ impl fmt::Display for Error {
             ),
             Error::Io { path, message } => write!(f, "{path}: {message}"),
             Error::Check { message } => write!(f, "{message}"),
+            Error::Interrupted { signal } => write!(
+                f,
+                "stopped by {} after the pages in flight; every committed page is \
+                 checkpointed: run again with --resume to continue",
+                match *signal {
+                    2 => "Ctrl-C (SIGINT)",
+                    15 => "SIGTERM",
+                    _ => "a signal",
+                }
+            ),
         }
     }
 }

@@ -67,8 +67,10 @@ impl Log for Terminal {
             return;
         }
         match record.level() {
-            Level::Warn => eprintln!("warning: {}", record.args()),
-            _ => eprintln!("{}", record.args()),
+            Level::Warn => {
+                crate::progress::CopyProgress::println(&format!("warning: {}", record.args()))
+            }
+            _ => crate::progress::CopyProgress::println(&record.args().to_string()),
         }
     }
 

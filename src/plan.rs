@@ -169,6 +169,38 @@ impl CopyPlan {
             .unwrap_or_default()
     }
 
+    /// What the job state records to recognise this copy on `--resume`: tables, mode,
+    /// key, filter and where every target column comes from (not the page size, nor
+    /// where in the script the copy or its functions are).
+    pub fn fingerprint(&self) -> String {
+        let cols: Vec<String> = self
+            .columns
+            .iter()
+            .map(|c| {
+                let from = match &c.fill {
+                    Fill::Source(i) => format!("source.{}", self.source.columns[*i].name),
+                    Fill::Field(f) => format!("field.{f}"),
+                    Fill::Function => "function".to_string(),
+                    Fill::Value(v) => format!("value {v:?}"),
+                    Fill::Sql(e) => format!("sql {e}"),
+                };
+                format!("{}<-{from}", c.name)
+            })
+            .collect();
+        format!(
+            "{}.{} -> {}.{}; mode {}; key ({}); where {}; transform {}; {}",
+            self.source.database,
+            self.source.name,
+            self.target.database,
+            self.target.name,
+            self.mode.name(),
+            self.key_names().join(", "),
+            self.filter.as_deref().unwrap_or("-"),
+            self.has_transform,
+            cols.join(", ")
+        )
+    }
+
     pub fn value_columns(&self) -> impl Iterator<Item = &TargetColumn> {
         self.columns.iter().filter(|c| c.is_value())
     }

@@ -5,7 +5,15 @@
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::sync::OnceLock;
+
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+/// All live bars share one terminal area, so copies running at once each keep a line.
+fn bars() -> &'static MultiProgress {
+    static BARS: OnceLock<MultiProgress> = OnceLock::new();
+    BARS.get_or_init(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr()))
+}
 
 /// Log target for lines that go to the log file only (per-page lines and the like).
 pub const FILE_ONLY: &str = "ferry::file";
@@ -32,12 +40,16 @@ pub struct CopyProgress {
     bar: Option<ProgressBar>,
     last_plain: Instant,
     display: Display,
+    /// Rows done by earlier runs.
+    base: u64,
+    /// Key ranges copied at once.
+    pub parts: u32,
 }
 
 impl CopyProgress {
     pub fn start(name: &str, total: u64, display: Display) -> CopyProgress {
         let bar = if display.tty && !display.quiet {
-            let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+            let bar = bars().add(ProgressBar::new(total));
             bar.set_style(
                 ProgressStyle::with_template(
                     "{prefix:.bold} [{bar:30.cyan/blue}] {human_pos}/{human_len} rows \
@@ -65,11 +77,24 @@ impl CopyProgress {
             bar,
             last_plain: Instant::now(),
             display,
+            base: 0,
+            parts: 1,
         }
     }
 
-    /// After each committed page: `done` source rows read so far.
-    pub fn page(&mut self, page: u64, done: u64, written: u64) {
+    /// Rows an earlier run copied (`--resume`): the bar starts there and rates count
+    /// only this run's rows.
+    pub fn resume(&mut self, done: u64) {
+        self.base = done;
+        if let Some(bar) = &self.bar {
+            bar.set_position(done);
+            bar.reset_eta();
+        }
+    }
+
+    /// After each committed page of `part` (its `page`th): `done` source rows read so
+    /// far, this run and earlier ones.
+    pub fn page(&mut self, part: u32, page: u64, done: u64, written: u64) {
         if done > self.total {
             self.total = done;
             if let Some(bar) = &self.bar {
@@ -77,7 +102,7 @@ impl CopyProgress {
             }
         }
         let secs = self.start.elapsed().as_secs_f64().max(1e-6);
-        let rate = done as f64 / secs;
+        let rate = done.saturating_sub(self.base) as f64 / secs;
         let eta = if rate > 0.0 && self.total > done {
             format_secs((self.total - done) as f64 / rate)
         } else {
@@ -89,8 +114,15 @@ impl CopyProgress {
             100.0
         };
         let line = format!(
-            "copy {}: page {page}, {done}/{} rows ({pct:.1}%), {written} written, {:.0} rows/s, ETA {eta}",
-            self.name, self.total, rate
+            "copy {}: page {page}{}, {done}/{} rows ({pct:.1}%), {written} written, {:.0} rows/s, ETA {eta}",
+            self.name,
+            if self.parts > 1 {
+                format!(" of range {}", part + 1)
+            } else {
+                String::new()
+            },
+            self.total,
+            rate
         );
         log::info!(target: FILE_ONLY, "{line}");
         if let Some(bar) = &self.bar {
@@ -117,11 +149,12 @@ impl CopyProgress {
         }
     }
 
-    /// Prints a message without tearing the bar.
-    pub fn println(&self, msg: &str) {
-        match &self.bar {
-            Some(bar) => bar.println(msg),
-            None => eprintln!("{msg}"),
+    /// Prints a message without tearing the bars.
+    pub fn println(msg: &str) {
+        if bars().is_hidden() {
+            eprintln!("{msg}");
+        } else {
+            let _ = bars().println(msg);
         }
     }
 }

@@ -6,6 +6,7 @@ use std::rc::Rc;
 
 use crate::conn_spec::ConnSpec;
 use crate::error::{Error, Result};
+use crate::lua::job::RunFlags;
 use crate::lua::{self, CopyResult, JobContext, Pass};
 use crate::progress::Display;
 use crate::table_fmt::render;
@@ -18,6 +19,7 @@ pub struct RunConfig {
     pub vars: Vec<(String, String)>,
     pub dry_run: bool,
     pub quiet: bool,
+    pub flags: RunFlags,
 }
 
 /// Where a job's code comes from: a file, or text built into the binary (the demo).
@@ -44,13 +46,16 @@ pub fn run(cfg: RunConfig) -> Result<Vec<CopyResult>> {
 pub fn run_job(job: &JobSource, cfg: &RunConfig) -> Result<Vec<CopyResult>> {
     let display = Display::detect(cfg.quiet);
     log::info!(target: crate::progress::FILE_ONLY, "run {}: plan pass", job.name);
-    let plan_ctx = Rc::new(JobContext::new(
-        Pass::Plan,
-        cfg.source.clone(),
-        cfg.target.clone(),
-        cfg.vars.clone(),
-        display,
-    ));
+    let plan_ctx = Rc::new(
+        JobContext::new(
+            Pass::Plan,
+            cfg.source.clone(),
+            cfg.target.clone(),
+            cfg.vars.clone(),
+            display,
+        )
+        .for_job(&job.name, job.dir, cfg.flags),
+    );
     {
         let state = lua::new_state(plan_ctx.clone(), job.dir)?;
         exec(&state, job).inspect_err(|e| log::error!("{e}"))?;
@@ -88,18 +93,28 @@ pub fn run_job(job: &JobSource, cfg: &RunConfig) -> Result<Vec<CopyResult>> {
         job.name,
         plans.len()
     );
-    let ctx = Rc::new(JobContext::new(
-        Pass::Real,
-        cfg.source.clone(),
-        cfg.target.clone(),
-        cfg.vars.clone(),
-        display,
-    ));
+    let ctx = Rc::new(
+        JobContext::new(
+            Pass::Real,
+            cfg.source.clone(),
+            cfg.target.clone(),
+            cfg.vars.clone(),
+            display,
+        )
+        .for_job(&job.name, job.dir, cfg.flags),
+    );
     *ctx.sessions.borrow_mut() = plan_ctx.sessions.take();
     *ctx.sample_fields.borrow_mut() = plan_ctx.sample_fields.take();
     let result = {
         let state = lua::new_state(ctx.clone(), job.dir)?;
-        exec(&state, job)
+        let ran = exec(&state, job);
+        // Copies still running in the background (parallel jobs) end with the script.
+        let waited = lua::job::wait_all(&ctx);
+        ran.and(waited)
+    };
+    let result = match (result, crate::signals::stopped()) {
+        (Err(_), Some(signal)) => Err(Error::Interrupted { signal }),
+        (r, _) => r,
     };
     let results = ctx.results.take();
     let table = summary(&results);
@@ -117,6 +132,101 @@ pub fn run_job(job: &JobSource, cfg: &RunConfig) -> Result<Vec<CopyResult>> {
             Err(e)
         }
     }
+}
+
+/// `ferry state JOB.lua [--clear]`: the job's saved state, one line per copy.
+pub fn state(cfg: RunConfig, clear: bool) -> Result<()> {
+    let code = std::fs::read(&cfg.job).map_err(|e| Error::Io {
+        path: cfg.job.display().to_string(),
+        message: format!("cannot read the job script: {e}"),
+    })?;
+    let job = JobSource {
+        name: cfg.job.display().to_string(),
+        dir: cfg.job.parent(),
+        code,
+    };
+    // The script runs in plan mode to learn its target and its job{} settings; its
+    // copies' problems do not matter here.
+    let ctx = Rc::new(
+        JobContext::new(
+            Pass::Plan,
+            cfg.source.clone(),
+            cfg.target.clone(),
+            cfg.vars.clone(),
+            Display::detect(true),
+        )
+        .for_job(&job.name, job.dir, cfg.flags),
+    );
+    {
+        let state = lua::new_state(ctx.clone(), job.dir)?;
+        exec(&state, &job)?;
+    }
+    let handle = lua::job::state_handle(&ctx)?;
+    let dst = lua::api::session(&ctx, crate::db::Role::Target, None)?;
+    let mut dst = dst.borrow_mut();
+    if clear {
+        let n = handle.clear(&mut dst)?;
+        println!(
+            "job {}: state dropped ({n} cop{}) from the {}",
+            handle.job,
+            if n == 1 { "y" } else { "ies" },
+            handle.store.describe()
+        );
+        return Ok(());
+    }
+    let saved = handle.load(&mut dst)?;
+    if saved.copies.is_empty() {
+        println!(
+            "job {}: no saved state in the {}",
+            handle.job,
+            handle.store.describe()
+        );
+        return Ok(());
+    }
+    let rows: Vec<Vec<String>> = saved
+        .copies
+        .iter()
+        .map(|(id, c)| {
+            let parts = c.bounds.len() + 1;
+            let done_parts = c.parts.values().filter(|p| p.done).count();
+            let (read, written) = if c.done {
+                (c.read, c.written)
+            } else {
+                (
+                    c.parts.values().map(|p| p.read).sum(),
+                    c.parts.values().map(|p| p.written).sum(),
+                )
+            };
+            let status = if c.done {
+                "done".to_string()
+            } else if c.parts.values().any(|p| p.pages > 0) {
+                format!("part-way ({done_parts}/{parts} ranges done)")
+            } else {
+                "not started".to_string()
+            };
+            vec![
+                id.clone(),
+                status,
+                read.to_string(),
+                written.to_string(),
+                c.mark.clone().unwrap_or_default(),
+            ]
+        })
+        .collect();
+    println!(
+        "job {}: state in the {}",
+        handle.job,
+        handle.store.describe()
+    );
+    print!(
+        "{}",
+        render(
+            &["copy", "status", "read", "written", "since mark"],
+            &rows,
+            &[false, false, true, true, false],
+        )
+    );
+    Ok(())
 }
 
 fn exec(state: &mlua::Lua, job: &JobSource) -> Result<()> {

@@ -73,6 +73,8 @@ pub struct TableInfo {
     pub indexes: Vec<IndexInfo>,
     /// Estimated rows (from `information_schema.TABLES`).
     pub estimated_rows: u64,
+    /// The server's estimate of a row's size (0: unknown).
+    pub avg_row_bytes: u64,
 }
 
 impl TableInfo {

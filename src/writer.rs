@@ -21,11 +21,14 @@ pub struct Counts {
     pub ignored: u64,
 }
 
-/// Why a page failed: the row (index in the page) when the server named one.
+/// Why a page failed: the row (index in the page) when the server named one, and
+/// whether trying the page again on a fresh connection may pass (connection lost,
+/// deadlock, lock wait timeout).
 #[derive(Debug)]
 pub struct WriteError {
     pub row: Option<usize>,
     pub error: Error,
+    pub transient: bool,
 }
 
 pub struct Writer {
@@ -93,16 +96,31 @@ impl Writer {
         }
     }
 
-    /// Writes one page in one transaction; on error the page is rolled back.
-    pub fn write_page(&self, db: &mut Db, rows: Vec<Vec<Value>>) -> Result<Counts, WriteError> {
+    /// Writes one page in one transaction, together with its checkpoint statement when
+    /// there is one; on error the page is rolled back.
+    pub fn write_page(
+        &self,
+        db: &mut Db,
+        rows: &[Vec<Value>],
+        checkpoint: Option<(String, Vec<Value>)>,
+    ) -> Result<Counts, WriteError> {
         let plain = |db: &Db, ctx: &str, e: mysql::Error| WriteError {
             row: None,
+            transient: crate::db::is_transient(&e),
             error: db.err(ctx, e),
         };
         db.conn()
             .query_drop("START TRANSACTION")
             .map_err(|e| plain(db, "starting a transaction", e))?;
-        match self.write_chunks(db, rows) {
+        let written = self.write_chunks(db, rows).and_then(|c| {
+            if let Some((sql, params)) = checkpoint {
+                db.conn()
+                    .exec_drop(sql, params)
+                    .map_err(|e| plain(db, "writing the checkpoint", e))?;
+            }
+            Ok(c)
+        });
+        match written {
             Ok(c) => {
                 db.conn()
                     .query_drop("COMMIT")
@@ -116,7 +134,7 @@ impl Writer {
         }
     }
 
-    fn write_chunks(&self, db: &mut Db, rows: Vec<Vec<Value>>) -> Result<Counts, WriteError> {
+    fn write_chunks(&self, db: &mut Db, rows: &[Vec<Value>]) -> Result<Counts, WriteError> {
         let mut total = Counts::default();
         let max_rows = MAX_PLACEHOLDERS
             .checked_div(self.params_per_row)
@@ -127,7 +145,7 @@ impl Writer {
         let mut chunk_bytes = 0usize;
         let mut first_row = 0usize;
         let n = rows.len();
-        for (i, row) in rows.into_iter().enumerate() {
+        for (i, row) in rows.iter().enumerate() {
             let bytes: usize = row.iter().map(wire_size).sum::<usize>() + 8;
             if chunk_rows > 0 && (chunk_rows >= max_rows || chunk_bytes + bytes > self.max_bytes) {
                 let c = self.execute(db, std::mem::take(&mut chunk), chunk_rows, first_row)?;
@@ -136,7 +154,7 @@ impl Writer {
                 chunk_bytes = 0;
                 first_row = i;
             }
-            chunk.extend(row);
+            chunk.extend(row.iter().cloned());
             chunk_rows += 1;
             chunk_bytes += bytes;
         }
@@ -185,6 +203,7 @@ impl Writer {
             };
             return Err(WriteError {
                 row: row.or(if rows == 1 { Some(first_row) } else { None }),
+                transient: crate::db::is_transient(&e),
                 error: db.err(&format!("writing into {}", self.target), e),
             });
         }
@@ -232,9 +251,11 @@ impl Writer {
     }
 
     fn check_warnings(&self, db: &mut Db, rows: usize, first_row: usize) -> Result<(), WriteError> {
-        let warnings = db
-            .warnings()
-            .map_err(|error| WriteError { row: None, error })?;
+        let warnings = db.warnings().map_err(|error| WriteError {
+            row: None,
+            error,
+            transient: false,
+        })?;
         let bad: Vec<&(String, u32, String)> = warnings
             .iter()
             .filter(|(level, code, _)| {
@@ -252,6 +273,7 @@ impl Writer {
             };
             return Err(WriteError {
                 row,
+                transient: false,
                 error: Error::Database {
                     context: format!("writing into {}", self.target),
                     message: format!(

@@ -10,14 +10,17 @@ use mlua::{AnyUserData, Function, Lua, Table, Value as LuaValue, Variadic};
 
 use crate::conn_spec::ConnSpec;
 use crate::db::{Db, Role};
-use crate::engine::{run_copy, CopyStats, DirectProcessor, RowProcessor, SourceQuery};
+use crate::engine::{CopyStats, CopyTask, DirectProcessor, Processing, RowProcessor, Since};
 use crate::error::Error;
 use crate::lua::handles::DbHandle;
+use crate::lua::job;
 use crate::lua::processor::{LuaProcessor, RowBuilder};
 use crate::lua::values::{from_lua, Sentinels, Sql};
-use crate::lua::{CopyResult, JobContext, Pass, Problem};
+use crate::lua::{JobContext, Pass, Problem};
 use crate::plan::{resolve, CopySpec, DefaultValue, MapSource, Mode};
+use crate::reader::SourceQuery;
 use crate::schema::{did_you_mean, TableInfo};
+use crate::throttle::Limits;
 
 /// Rows the plan pass runs the transform and map functions on.
 const SAMPLE_ROWS: usize = 100;
@@ -31,6 +34,10 @@ const COPY_OPTIONS: &[&str] = &[
     "map",
     "default",
     "transform",
+    "workers",
+    "since",
+    "max_rows_per_second",
+    "max_bytes_per_second",
 ];
 
 pub fn register(lua: &Lua, ctx: Rc<JobContext>) -> mlua::Result<()> {
@@ -137,6 +144,14 @@ pub fn register(lua: &Lua, ctx: Rc<JobContext>) -> mlua::Result<()> {
         )?;
     }
     g.set("log", log_table)?;
+
+    let c = ctx.clone();
+    // Lua: job{name=, state=, state_table=, state_file=, parallel=, workers=, retries=,
+    //          page_bytes=, max_rows_per_second=, max_bytes_per_second=}
+    g.set(
+        "job",
+        lua.create_function(move |_, t: Table| job::job(&c, t))?,
+    )?;
 
     let c = ctx.clone();
     // Lua: copy(name) / copy{from=, to=, mode=, page=, where=, map=, default=, transform=}
@@ -269,6 +284,15 @@ struct CopyArgs {
     spec: CopySpec,
     transform: Option<Function>,
     functions: Vec<(String, Function)>,
+    run: CopyOptions,
+}
+
+/// How a copy runs (as opposed to what it copies).
+#[derive(Debug, Clone, Default)]
+struct CopyOptions {
+    workers: Option<usize>,
+    since: Option<String>,
+    limits: Limits,
 }
 
 fn location(lua: &Lua) -> String {
@@ -319,6 +343,7 @@ fn parse_copy_args(arg: &LuaValue, loc: &str) -> Result<CopyArgs, Vec<String>> {
                 spec,
                 transform,
                 functions,
+                run: CopyOptions::default(),
             });
         }
         LuaValue::Table(t) => t,
@@ -459,11 +484,37 @@ fn parse_copy_args(arg: &LuaValue, loc: &str) -> Result<CopyArgs, Vec<String>> {
         )),
         Err(e) => problems.push(e.to_string()),
     }
+    let mut run = CopyOptions {
+        since: string_opt("since", &mut problems),
+        ..CopyOptions::default()
+    };
+    let mut number = |k: &str, min: f64| -> Option<f64> {
+        match t.get::<LuaValue>(k) {
+            Ok(LuaValue::Integer(n)) if n as f64 >= min => Some(n as f64),
+            Ok(LuaValue::Number(n)) if n >= min => Some(n),
+            Ok(LuaValue::Nil) => None,
+            Ok(other) => {
+                problems.push(format!(
+                    "copy: `{k}` must be a number >= {min}, not {}",
+                    show_lua(&other)
+                ));
+                None
+            }
+            Err(e) => {
+                problems.push(e.to_string());
+                None
+            }
+        }
+    };
+    run.workers = number("workers", 1.0).map(|n| n as usize);
+    run.limits.rows_per_second = number("max_rows_per_second", 1.0);
+    run.limits.bytes_per_second = number("max_bytes_per_second", 1.0);
     if problems.is_empty() {
         Ok(CopyArgs {
             spec,
             transform,
             functions,
+            run,
         })
     } else {
         Err(problems)
@@ -479,7 +530,7 @@ fn show_lua(v: &LuaValue) -> String {
     }
 }
 
-fn stats_table(lua: &Lua, s: &CopyStats) -> mlua::Result<Table> {
+pub fn stats_table(lua: &Lua, s: &CopyStats) -> mlua::Result<Table> {
     let t = lua.create_table()?;
     t.set("read", s.read)?;
     t.set("written", s.written)?;
@@ -488,6 +539,7 @@ fn stats_table(lua: &Lua, s: &CopyStats) -> mlua::Result<Table> {
     t.set("ignored", s.ignored)?;
     t.set("skipped", s.skipped)?;
     t.set("seconds", s.seconds)?;
+    t.set("resumed", s.resumed)?;
     Ok(t)
 }
 
@@ -626,17 +678,67 @@ fn copy(lua: &Lua, ctx: &Rc<JobContext>, arg: LuaValue) -> mlua::Result<Table> {
         Err(problems) => return reject(&name, problems),
     };
 
-    let mut processor: Box<dyn RowProcessor> = match DirectProcessor::new(&plan) {
-        Some(p) if args.transform.is_none() => Box::new(p),
-        _ => Box::new(LuaProcessor::new(
+    let direct = DirectProcessor::new(&plan).filter(|_| args.transform.is_none());
+    let local = || -> mlua::Result<Box<dyn RowProcessor>> {
+        Ok(Box::new(LuaProcessor::new(
             lua,
             &plan,
             args.transform.clone(),
             &args.functions,
-        )?),
+        )?))
     };
 
+    // How it runs: workers, the incremental column, rate limits, and its state.
+    let id = job::copy_id(ctx, &name);
+    let mut run_problems = Vec::new();
+    if let Some(col) = &args.run.since {
+        if !plan.source.columns.iter().any(|c| &c.name == col) {
+            let hint = did_you_mean(col, plan.source.columns.iter().map(|c| c.name.as_str()));
+            run_problems.push(format!(
+                "`since` names {col}, which is not a column of the source table {}{hint}",
+                plan.source.name
+            ));
+        }
+    }
+    let saved = job::saved_state(ctx)
+        .map_err(mlua::Error::external)?
+        .copies
+        .get(&id)
+        .cloned();
+    let resume = match saved.clone() {
+        Some(st) if ctx.flags.resume => {
+            if st.plan != plan.fingerprint() && !ctx.flags.force {
+                run_problems.push(format!(
+                    "it changed since its state was written, so it cannot resume \
+                     (state: {}; job now: {}); run with --force to start this copy over, or \
+                     without --resume to start the job over",
+                    st.plan,
+                    plan.fingerprint()
+                ));
+                None
+            } else if st.plan != plan.fingerprint() {
+                log::warn!(
+                    "copy {name}: changed since its state was written; --force: starting it over"
+                );
+                Some(crate::state::CopyState {
+                    mark: st.mark,
+                    ..Default::default()
+                })
+            } else {
+                Some(st)
+            }
+        }
+        _ => None,
+    };
+    if !run_problems.is_empty() {
+        return reject(&name, run_problems);
+    }
+
     if ctx.pass == Pass::Plan {
+        let mut processor: Box<dyn RowProcessor> = match &direct {
+            Some(p) => Box::new(p.clone()),
+            None => local()?,
+        };
         for (i, row) in sample.into_iter().enumerate() {
             let key = plan.row_label(Some(&plan.key_values(&row)), i as u64 + 1);
             if let Err(message) = processor.process(row) {
@@ -651,20 +753,41 @@ fn copy(lua: &Lua, ctx: &Rc<JobContext>, arg: LuaValue) -> mlua::Result<Table> {
         return stats_table(lua, &zero);
     }
 
-    let stats = {
-        let mut s = src
-            .try_borrow_mut()
-            .map_err(|_| mlua::Error::runtime("copy cannot run inside another copy's transform"))?;
-        let mut d = dst
-            .try_borrow_mut()
-            .map_err(|_| mlua::Error::runtime("copy cannot run inside another copy's transform"))?;
-        run_copy(&plan, &mut s, &mut d, processor.as_mut(), ctx.display)
-            .map_err(mlua::Error::external)?
-    };
-    ctx.results.borrow_mut().push(CopyResult {
-        name: plan.name.clone(),
-        mode: plan.mode,
-        stats: stats.clone(),
+    let kept_mark = saved.as_ref().and_then(|s| s.mark.clone());
+    let since = args.run.since.clone().map(|column| Since {
+        column,
+        after: if ctx.flags.full {
+            None
+        } else {
+            resume
+                .as_ref()
+                .and_then(|r| r.mark.clone())
+                .or(kept_mark.clone())
+        },
     });
+    let processing = match direct {
+        Some(d) => Processing::Direct(d),
+        None => Processing::Local(local()?),
+    };
+    let mode = plan.mode;
+    let workers = args
+        .run
+        .workers
+        .unwrap_or_else(|| ctx.settings.borrow().workers);
+    let task = CopyTask {
+        plan,
+        id,
+        processing,
+        workers,
+        limits: args.run.limits,
+        since,
+        resume,
+        kept_mark,
+    };
+    let handle = job::start(ctx, task)?;
+    if ctx.settings.borrow().parallel > 1 {
+        return job::lazy_stats(lua, ctx, handle, name, mode);
+    }
+    let stats = job::wait(ctx, handle, &name, mode).map_err(mlua::Error::external)?;
     stats_table(lua, &stats)
 }

@@ -6,13 +6,14 @@
 
 pub mod api;
 pub mod handles;
+pub mod job;
 pub mod processor;
 pub mod stdlib;
 pub mod values;
 
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
 use mlua::Lua;
@@ -68,6 +69,20 @@ pub struct JobContext {
     /// Fields of the transformed sample row per copy (`file:line|from|to`), found in
     /// the plan pass and reused by the real pass.
     pub sample_fields: RefCell<HashMap<String, Option<Vec<String>>>>,
+    /// `job{...}` settings.
+    pub settings: RefCell<job::JobSettings>,
+    pub flags: job::RunFlags,
+    /// The job script's directory (state files live there).
+    pub job_dir: Option<PathBuf>,
+    /// Copies seen so far in this pass, by name (for copy ids).
+    pub copy_ids: RefCell<HashMap<String, usize>>,
+    /// The state earlier runs left, loaded at the first copy.
+    pub saved: RefCell<Option<crate::state::JobState>>,
+    pub engine: RefCell<Option<crate::engine::Engine>>,
+    /// Copies started and not yet waited for: (handle, name, mode).
+    pub pending: RefCell<Vec<(usize, String, Mode)>>,
+    /// Results of copies waited for, by handle.
+    pub collected: RefCell<HashMap<usize, Result<CopyStats, Error>>>,
 }
 
 impl JobContext {
@@ -89,7 +104,23 @@ impl JobContext {
             plans: RefCell::new(Vec::new()),
             results: RefCell::new(Vec::new()),
             sample_fields: RefCell::new(HashMap::new()),
+            settings: RefCell::new(job::JobSettings::new("job", None)),
+            flags: job::RunFlags::default(),
+            job_dir: None,
+            copy_ids: RefCell::new(HashMap::new()),
+            saved: RefCell::new(None),
+            engine: RefCell::new(None),
+            pending: RefCell::new(Vec::new()),
+            collected: RefCell::new(HashMap::new()),
         }
+    }
+
+    /// For a job file: its name and directory (state), and the run's flags.
+    pub fn for_job(mut self, name: &str, dir: Option<&Path>, flags: job::RunFlags) -> JobContext {
+        self.settings = RefCell::new(job::JobSettings::new(name, dir));
+        self.job_dir = dir.map(Path::to_path_buf);
+        self.flags = flags;
+        self
     }
 }
 
