@@ -9,7 +9,7 @@ use mysql::{Conn, Params, Value};
 
 use crate::conn_spec::{tls_failure, ConnSpec, SslMode};
 use crate::error::{Error, Result};
-use crate::schema::{quote_ident, ColumnInfo, IndexInfo, TableInfo};
+use crate::schema::{is_possible_name, quote_ident, ColumnInfo, IndexInfo, TableInfo};
 use crate::value::{to_text, ColMeta, Kind};
 
 /// The target's sql_mode: strict, so a value that does not fit is an error instead of a
@@ -173,6 +173,10 @@ impl Db {
 
     /// The schema of `table`, or `None` when the database has no such table.
     pub fn table_info(&mut self, table: &str) -> Result<Option<TableInfo>> {
+        if !is_possible_name(table) {
+            // The server would only answer with a collation error.
+            return Ok(None);
+        }
         let db = self.database().to_string();
         let context = format!("reading the columns of {table}");
         let est: Option<(String, Option<u64>)> = self
