@@ -1,17 +1,121 @@
-//! Connection specs: `mysql://user[:password]@host[:port]/database[?socket=/path]` URLs and
-//! their Lua-table form, parsed into one `ConnSpec`. Its `Display` is the only way a spec
-//! is ever shown, and it always hides the password (`mysql://app:***@db1:3306/crm`).
+//! Connection specs: `mysql://user[:password]@host[:port]/database[?option=value&...]` URLs
+//! and their Lua-table form, parsed into one `ConnSpec`: where the server is, where the
+//! password comes from (the URL, `password-env`, `password-file`, or
+//! `FERRY_SOURCE_PASSWORD`/`FERRY_TARGET_PASSWORD`), and how TLS is used (`ssl-mode`,
+//! `ssl-ca`, `ssl-cert`, `ssl-key`). Parsing does no I/O; `resolve` reads the password and
+//! checks the TLS files right before connecting, and `connect` opens the session.
+//! `Display` is the only way a spec is ever shown, and it always hides the password
+//! (`mysql://app:***@db1:3306/crm`); `scrub` hides it in server messages too, wherever
+//! it came from.
 
 use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// The URL options, as written in a URL (`ssl-mode`) and in the table form (`ssl_mode`).
+const OPTIONS: &[&str] = &[
+    "socket",
+    "ssl-mode",
+    "ssl-ca",
+    "ssl-cert",
+    "ssl-key",
+    "password-env",
+    "password-file",
+];
+
+/// How the session uses TLS, as MySQL's own `--ssl-mode` says it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SslMode {
+    /// Never encrypted.
+    Disabled,
+    /// Encrypted when the server offers TLS, certificate not checked; otherwise plain.
+    Preferred,
+    /// Encrypted, certificate not checked; a server without TLS is an error.
+    Required,
+    /// Encrypted, the certificate chain checked against `ssl-ca`; not the host name.
+    VerifyCa,
+    /// Encrypted, the chain and the host name checked.
+    VerifyIdentity,
+}
+
+impl SslMode {
+    const ALL: [SslMode; 5] = [
+        SslMode::Disabled,
+        SslMode::Preferred,
+        SslMode::Required,
+        SslMode::VerifyCa,
+        SslMode::VerifyIdentity,
+    ];
+
+    /// `verify-ca`, `VERIFY_CA` and `verify_ca` are one mode.
+    pub fn parse(s: &str) -> Option<SslMode> {
+        let s = s.to_ascii_lowercase().replace('_', "-");
+        SslMode::ALL.into_iter().find(|m| m.name() == s)
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            SslMode::Disabled => "disabled",
+            SslMode::Preferred => "preferred",
+            SslMode::Required => "required",
+            SslMode::VerifyCa => "verify-ca",
+            SslMode::VerifyIdentity => "verify-identity",
+        }
+    }
+
+    /// The session must be encrypted (a server without TLS is an error).
+    pub fn requires_tls(self) -> bool {
+        matches!(
+            self,
+            SslMode::Required | SslMode::VerifyCa | SslMode::VerifyIdentity
+        )
+    }
+}
+
+/// TLS settings of one connection.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Tls {
+    /// As asked; `None` means `verify-ca` when `ca` is given (as MySQL's client does),
+    /// else `preferred`.
+    pub mode: Option<SslMode>,
+    /// CA certificates (PEM or DER) the server's certificate must chain to.
+    pub ca: Option<PathBuf>,
+    /// A client certificate (PEM) and its key (PEM), for accounts that `REQUIRE X509`.
+    pub cert: Option<PathBuf>,
+    pub key: Option<PathBuf>,
+}
+
+impl Tls {
+    /// The mode in force.
+    pub fn mode(&self) -> SslMode {
+        match self.mode {
+            Some(m) => m,
+            None if self.ca.is_some() => SslMode::VerifyCa,
+            None => SslMode::Preferred,
+        }
+    }
+}
+
+/// Where a password not written in the URL comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PasswordSource {
+    /// An environment variable, by name.
+    Env(String),
+    /// A file holding the password (one trailing newline dropped).
+    File(PathBuf),
+}
 
 #[derive(Clone, PartialEq, Eq)]
 pub struct ConnSpec {
     pub user: String,
+    /// The password: written in the URL or table, or read by `resolve`.
     pub password: Option<String>,
     pub host: String,
     pub port: u16,
     pub database: String,
     pub socket: Option<String>,
+    /// `password-env` / `password-file`, or the role's variable once `resolve` used it.
+    pub password_source: Option<PasswordSource>,
+    pub tls: Tls,
 }
 
 impl fmt::Debug for ConnSpec {
@@ -80,19 +184,14 @@ impl ConnSpec {
             port,
             database: decode(database.trim_end_matches('/'))?,
             socket: None,
+            password_source: None,
+            tls: Tls::default(),
         };
         if let Some(q) = query {
             for pair in q.split('&').filter(|p| !p.is_empty()) {
                 let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-                match k {
-                    "socket" => spec.socket = Some(decode(v)?),
-                    other => {
-                        return Err(format!(
-                            "unknown URL option `{other}` in `{}` (known: socket)",
-                            redact_raw(url)
-                        ))
-                    }
-                }
+                spec.set_option(k, &decode(v)?)
+                    .map_err(|m| format!("{m} in `{}`", redact_raw(url)))?;
             }
         }
         if spec.database.is_empty() {
@@ -101,11 +200,182 @@ impl ConnSpec {
                 spec
             ));
         }
+        spec.check().map_err(|m| format!("{spec}: {m}"))?;
         Ok(spec)
     }
 
-    /// mysql crate options for this spec.
+    /// Builds a spec from the Lua-table form's fields (`host`, `port`, `user`,
+    /// `password`, `database`, and every URL option, with `_` for `-`: `ssl_mode`).
+    pub fn from_fields(fields: &[(String, String)]) -> Result<ConnSpec, String> {
+        let get = |k: &str| {
+            fields
+                .iter()
+                .find(|(name, _)| name == k)
+                .map(|(_, v)| v.clone())
+        };
+        let database = get("database").ok_or("the connection table needs `database`")?;
+        let mut spec = ConnSpec {
+            user: get("user").unwrap_or_else(|| "root".into()),
+            password: get("password"),
+            host: get("host").unwrap_or_else(|| "localhost".into()),
+            port: match get("port") {
+                Some(p) => p.parse().map_err(|_| format!("bad port `{p}`"))?,
+                None => 3306,
+            },
+            database,
+            socket: None,
+            password_source: None,
+            tls: Tls::default(),
+        };
+        for (k, v) in fields {
+            if ["host", "port", "user", "password", "database"].contains(&k.as_str()) {
+                continue;
+            }
+            spec.set_option(k, v).map_err(|m| {
+                if m.starts_with("unknown URL option") {
+                    let known: Vec<String> = OPTIONS.iter().map(|o| o.replace('-', "_")).collect();
+                    format!(
+                        "unknown connection field `{k}` (known: host, port, user, password, \
+                         database, {})",
+                        known.join(", ")
+                    )
+                } else {
+                    m
+                }
+            })?;
+        }
+        spec.check().map_err(|m| format!("{spec}: {m}"))?;
+        Ok(spec)
+    }
+
+    /// Sets one option (`ssl-mode` or `ssl_mode`).
+    fn set_option(&mut self, key: &str, value: &str) -> Result<(), String> {
+        let path = || -> Result<PathBuf, String> {
+            if value.is_empty() {
+                Err(format!("`{key}` needs a file path"))
+            } else {
+                Ok(PathBuf::from(value))
+            }
+        };
+        let source = |s: PasswordSource, this: &ConnSpec| -> Result<PasswordSource, String> {
+            if this.password_source.is_some() {
+                Err("give one of password-env and password-file, not both".into())
+            } else {
+                Ok(s)
+            }
+        };
+        match key.replace('_', "-").as_str() {
+            "socket" => self.socket = Some(value.to_string()),
+            "ssl-mode" => {
+                self.tls.mode = Some(SslMode::parse(value).ok_or_else(|| {
+                    format!(
+                        "unknown ssl-mode `{value}` (known: {})",
+                        SslMode::ALL.map(|m| m.name()).join(", ")
+                    )
+                })?)
+            }
+            "ssl-ca" => self.tls.ca = Some(path()?),
+            "ssl-cert" => self.tls.cert = Some(path()?),
+            "ssl-key" => self.tls.key = Some(path()?),
+            "password-env" => {
+                if value.is_empty() {
+                    return Err("`password-env` needs the name of an environment variable".into());
+                }
+                self.password_source = Some(source(PasswordSource::Env(value.into()), self)?)
+            }
+            "password-file" => {
+                self.password_source = Some(source(PasswordSource::File(path()?), self)?)
+            }
+            _ => {
+                return Err(format!(
+                    "unknown URL option `{key}` (known: {})",
+                    OPTIONS.join(", ")
+                ))
+            }
+        }
+        Ok(())
+    }
+
+    /// Options that contradict each other.
+    fn check(&self) -> Result<(), String> {
+        if self.password.is_some() && self.password_source.is_some() {
+            return Err(
+                "the password is given twice: keep it in the URL, or in password-env, or in \
+                 password-file"
+                    .into(),
+            );
+        }
+        if self.tls.cert.is_some() != self.tls.key.is_some() {
+            return Err("ssl-cert and ssl-key go together: give both or neither".into());
+        }
+        let mode = self.tls.mode();
+        if mode == SslMode::Disabled && (self.tls.ca.is_some() || self.tls.cert.is_some()) {
+            return Err("ssl-mode=disabled with ssl-ca/ssl-cert: drop one".into());
+        }
+        if mode.requires_tls() && self.socket.is_some() {
+            return Err(format!(
+                "ssl-mode={} needs a TCP connection; a unix socket is not encrypted \
+                 (drop socket=, or use ssl-mode=preferred)",
+                mode.name()
+            ));
+        }
+        Ok(())
+    }
+
+    /// This spec, ready to connect: the password read from `password-env` or
+    /// `password-file`, or, when the spec names no password at all, from the variable
+    /// `fallback_env` (`FERRY_SOURCE_PASSWORD`) when it is set; and the TLS files checked
+    /// for readability. A spec that already holds its password is returned as it is.
+    /// Errors name the variable or the file, never the password.
+    pub fn resolve(&self, fallback_env: &str) -> Result<ConnSpec, String> {
+        for (what, file) in [
+            ("ssl-ca", &self.tls.ca),
+            ("ssl-cert", &self.tls.cert),
+            ("ssl-key", &self.tls.key),
+        ] {
+            if let Some(path) = file {
+                check_tls_file(what, path)?;
+            }
+        }
+        let mut spec = self.clone();
+        if spec.password.is_some() {
+            return Ok(spec);
+        }
+        match &self.password_source {
+            Some(PasswordSource::Env(name)) => match std::env::var(name) {
+                Ok(p) => spec.password = Some(p),
+                Err(std::env::VarError::NotPresent) => {
+                    return Err(format!(
+                        "password-env names the environment variable {name}, which is not set"
+                    ))
+                }
+                Err(std::env::VarError::NotUnicode(_)) => {
+                    return Err(format!(
+                        "the environment variable {name} (password-env) is not valid UTF-8"
+                    ))
+                }
+            },
+            Some(PasswordSource::File(path)) => {
+                spec.password = Some(read_password_file(path)?);
+            }
+            None => {
+                if let Ok(p) = std::env::var(fallback_env) {
+                    spec.password = Some(p);
+                    spec.password_source = Some(PasswordSource::Env(fallback_env.to_string()));
+                }
+            }
+        }
+        Ok(spec)
+    }
+
+    /// mysql crate options for this spec that connect to any server its mode accepts:
+    /// with TLS for `required` and `verify-*`, without for `disabled` and `preferred`.
+    /// `connect` is better: it also tries TLS first for `preferred`.
     pub fn opts(&self) -> mysql::Opts {
+        self.build_opts(self.tls.mode().requires_tls())
+    }
+
+    fn build_opts(&self, tls: bool) -> mysql::Opts {
         let mut b = mysql::OptsBuilder::new()
             .user(Some(self.user.clone()))
             .pass(self.password.clone())
@@ -119,8 +389,51 @@ impl ConnSpec {
             b = b
                 .ip_or_hostname(Some(self.host.clone()))
                 .tcp_port(self.port);
+            if tls {
+                b = b.ssl_opts(Some(self.ssl_opts()));
+            }
         }
         mysql::Opts::from(b)
+    }
+
+    fn ssl_opts(&self) -> mysql::SslOpts {
+        let mode = self.tls.mode();
+        let mut ssl = mysql::SslOpts::default()
+            .with_root_cert_path(self.tls.ca.clone())
+            .with_danger_accept_invalid_certs(matches!(
+                mode,
+                SslMode::Preferred | SslMode::Required
+            ))
+            .with_danger_skip_domain_validation(mode != SslMode::VerifyIdentity);
+        if let (Some(cert), Some(key)) = (&self.tls.cert, &self.tls.key) {
+            ssl = ssl
+                .with_client_identity(Some(mysql::ClientIdentity::new(cert.clone(), key.clone())));
+        }
+        ssl
+    }
+
+    /// Opens a session. With `preferred`, a server that offers no TLS, or whose TLS
+    /// handshake fails, is connected to without TLS, as before ferry had TLS.
+    pub fn connect(&self) -> mysql::Result<mysql::Conn> {
+        if self.tls.mode() != SslMode::Preferred || self.socket.is_some() {
+            return mysql::Conn::new(self.opts());
+        }
+        match mysql::Conn::new(self.build_opts(true)) {
+            Err(e) if tls_failure(&e) => {
+                if !matches!(
+                    e,
+                    mysql::Error::DriverError(mysql::DriverError::TlsNotSupported)
+                ) {
+                    log::warn!(
+                        "{self}: the TLS handshake failed ({}); connecting without TLS \
+                         (ssl-mode=preferred; use ssl-mode=required to refuse)",
+                        self.scrub(&crate::db::error_text(&e))
+                    );
+                }
+                mysql::Conn::new(self.opts())
+            }
+            other => other,
+        }
     }
 
     /// The password, if any, so callers can scrub it from server messages.
@@ -137,10 +450,60 @@ impl ConnSpec {
     }
 }
 
+/// An error that says the TLS part of a connection failed (not the server, the
+/// network or the login).
+pub fn tls_failure(e: &mysql::Error) -> bool {
+    match e {
+        mysql::Error::DriverError(mysql::DriverError::TlsNotSupported) => true,
+        mysql::Error::TlsError(_) => true,
+        e => crate::db::io_error(e).is_some_and(|io| {
+            matches!(
+                io.kind(),
+                std::io::ErrorKind::InvalidData | std::io::ErrorKind::InvalidInput
+            )
+        }),
+    }
+}
+
+fn check_tls_file(what: &str, path: &Path) -> Result<(), String> {
+    let data = std::fs::read(path).map_err(|e| format!("{what} file {}: {e}", path.display()))?;
+    let pem = String::from_utf8_lossy(&data);
+    let ok = match what {
+        "ssl-key" => pem.contains("PRIVATE KEY-----") || data.first() == Some(&0x30),
+        _ => pem.contains("-----BEGIN CERTIFICATE-----") || data.first() == Some(&0x30),
+    };
+    if !ok {
+        let expected = if what == "ssl-key" {
+            "private key"
+        } else {
+            "certificate"
+        };
+        return Err(format!(
+            "{what} file {} holds no {expected} (PEM or DER expected)",
+            path.display()
+        ));
+    }
+    Ok(())
+}
+
+fn read_password_file(path: &Path) -> Result<String, String> {
+    let data = std::fs::read(path)
+        .map_err(|e| format!("cannot read the password-file {}: {e}", path.display()))?;
+    let mut text = String::from_utf8(data)
+        .map_err(|_| format!("the password-file {} is not valid UTF-8", path.display()))?;
+    if text.ends_with('\n') {
+        text.pop();
+        if text.ends_with('\r') {
+            text.pop();
+        }
+    }
+    Ok(text)
+}
+
 impl fmt::Display for ConnSpec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "mysql://{}", self.user)?;
-        if self.password.is_some() {
+        if self.password.is_some() || self.password_source.is_some() {
             write!(f, ":***")?;
         }
         if self.host.contains(':') {
@@ -148,8 +511,29 @@ impl fmt::Display for ConnSpec {
         } else {
             write!(f, "@{}:{}/{}", self.host, self.port, self.database)?;
         }
+        let mut options: Vec<String> = Vec::new();
         if let Some(s) = &self.socket {
-            write!(f, "?socket={s}")?;
+            options.push(format!("socket={s}"));
+        }
+        if let Some(m) = self.tls.mode {
+            options.push(format!("ssl-mode={}", m.name()));
+        }
+        for (what, file) in [
+            ("ssl-ca", &self.tls.ca),
+            ("ssl-cert", &self.tls.cert),
+            ("ssl-key", &self.tls.key),
+        ] {
+            if let Some(p) = file {
+                options.push(format!("{what}={}", p.display()));
+            }
+        }
+        match &self.password_source {
+            Some(PasswordSource::Env(name)) => options.push(format!("password-env={name}")),
+            Some(PasswordSource::File(p)) => options.push(format!("password-file={}", p.display())),
+            None => {}
+        }
+        if !options.is_empty() {
+            write!(f, "?{}", options.join("&"))?;
         }
         Ok(())
     }
@@ -224,5 +608,152 @@ mod tests {
         assert!(ConnSpec::parse("mysql://root@localhost").is_err());
         let e = ConnSpec::parse("postgres://u:hunter2@h/d").unwrap_err();
         assert!(!e.contains("hunter2"), "{e}");
+    }
+
+    #[test]
+    fn tls_options() {
+        let s = ConnSpec::parse("mysql://app@db1/crm").unwrap();
+        assert_eq!(s.tls.mode(), SslMode::Preferred);
+        assert_eq!(s.to_string(), "mysql://app@db1:3306/crm");
+
+        let s = ConnSpec::parse("mysql://app@db1/crm?ssl-mode=VERIFY_IDENTITY&ssl-ca=/etc/ca.pem")
+            .unwrap();
+        assert_eq!(s.tls.mode(), SslMode::VerifyIdentity);
+        assert_eq!(s.tls.ca.as_deref(), Some(Path::new("/etc/ca.pem")));
+        assert_eq!(
+            s.to_string(),
+            "mysql://app@db1:3306/crm?ssl-mode=verify-identity&ssl-ca=/etc/ca.pem"
+        );
+        // Display round-trips.
+        assert_eq!(ConnSpec::parse(&s.to_string()).unwrap(), s);
+
+        // ssl-ca alone means verify-ca, as with MySQL's client.
+        let s = ConnSpec::parse("mysql://app@db1/crm?ssl_ca=/etc/ca.pem").unwrap();
+        assert_eq!(s.tls.mode(), SslMode::VerifyCa);
+
+        let e = ConnSpec::parse("mysql://app:hunter2@db1/crm?ssl-mode=strict").unwrap_err();
+        assert!(e.contains("unknown ssl-mode `strict`"), "{e}");
+        assert!(e.contains("verify-identity"), "{e}");
+        assert!(e.contains("mysql://app:***@db1/crm"), "{e}");
+        assert!(!e.contains("hunter2"), "{e}");
+
+        let e = ConnSpec::parse("mysql://app@db1/crm?ssl-cert=/c.pem").unwrap_err();
+        assert!(e.contains("ssl-cert and ssl-key go together"), "{e}");
+        let e = ConnSpec::parse("mysql://app@db1/crm?ssl-mode=required&socket=/s").unwrap_err();
+        assert!(e.contains("needs a TCP connection"), "{e}");
+        let e = ConnSpec::parse("mysql://app@db1/crm?ssl-mode=disabled&ssl-ca=/ca").unwrap_err();
+        assert!(e.contains("disabled"), "{e}");
+        let e = ConnSpec::parse("mysql://app@db1/crm?sslmode=required").unwrap_err();
+        assert!(e.contains("unknown URL option `sslmode`"), "{e}");
+    }
+
+    #[test]
+    fn passwords_from_env_and_file() {
+        let s = ConnSpec::parse("mysql://app@db1/crm?password-env=FERRY_UNIT_PW_1").unwrap();
+        assert_eq!(
+            s.password_source,
+            Some(PasswordSource::Env("FERRY_UNIT_PW_1".into()))
+        );
+        assert_eq!(s.password, None);
+        assert_eq!(
+            s.to_string(),
+            "mysql://app:***@db1:3306/crm?password-env=FERRY_UNIT_PW_1"
+        );
+        let e = s.resolve("FERRY_UNIT_NONE").unwrap_err();
+        assert!(
+            e.contains("FERRY_UNIT_PW_1") && e.contains("not set"),
+            "{e}"
+        );
+
+        std::env::set_var("FERRY_UNIT_PW_1", "t0p-s3cret");
+        let r = s.resolve("FERRY_UNIT_NONE").unwrap();
+        assert_eq!(r.password.as_deref(), Some("t0p-s3cret"));
+        assert_eq!(r.scrub("denied for t0p-s3cret"), "denied for ***");
+        assert!(!r.to_string().contains("t0p"));
+        assert!(!format!("{r:?}").contains("t0p"));
+        // Resolving again changes nothing.
+        assert_eq!(r.resolve("FERRY_UNIT_NONE").unwrap(), r);
+
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("pw");
+        std::fs::write(&file, "line one\r\n").unwrap();
+        let s = ConnSpec::parse(&format!(
+            "mysql://app@db1/crm?password-file={}",
+            file.display()
+        ))
+        .unwrap();
+        assert_eq!(
+            s.resolve("X").unwrap().password.as_deref(),
+            Some("line one")
+        );
+        let missing = dir.path().join("nope");
+        let s = ConnSpec::parse(&format!(
+            "mysql://app@db1/crm?password-file={}",
+            missing.display()
+        ))
+        .unwrap();
+        let e = s.resolve("X").unwrap_err();
+        assert!(e.contains(&missing.display().to_string()), "{e}");
+
+        // The role's variable only when nothing else names a password.
+        std::env::set_var("FERRY_UNIT_ROLE_PW", "r0le");
+        let s = ConnSpec::parse("mysql://app@db1/crm").unwrap();
+        let r = s.resolve("FERRY_UNIT_ROLE_PW").unwrap();
+        assert_eq!(r.password.as_deref(), Some("r0le"));
+        assert_eq!(
+            r.to_string(),
+            "mysql://app:***@db1:3306/crm?password-env=FERRY_UNIT_ROLE_PW"
+        );
+        let s = ConnSpec::parse("mysql://app:url@db1/crm").unwrap();
+        assert_eq!(
+            s.resolve("FERRY_UNIT_ROLE_PW").unwrap().password.as_deref(),
+            Some("url")
+        );
+
+        let e = ConnSpec::parse("mysql://app:x@db1/crm?password-env=A").unwrap_err();
+        assert!(e.contains("given twice"), "{e}");
+        let e = ConnSpec::parse("mysql://app@db1/crm?password-env=A&password-file=/f").unwrap_err();
+        assert!(e.contains("not both"), "{e}");
+    }
+
+    #[test]
+    fn table_form() {
+        let f = |pairs: &[(&str, &str)]| {
+            ConnSpec::from_fields(
+                &pairs
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect::<Vec<_>>(),
+            )
+        };
+        let s = f(&[
+            ("database", "crm"),
+            ("host", "db1"),
+            ("port", "3307"),
+            ("ssl_mode", "required"),
+            ("password_env", "PW"),
+        ])
+        .unwrap();
+        assert_eq!(s.port, 3307);
+        assert_eq!(s.tls.mode(), SslMode::Required);
+        assert_eq!(s.password_source, Some(PasswordSource::Env("PW".into())));
+        let e = f(&[("database", "crm"), ("ssl", "on")]).unwrap_err();
+        assert!(e.contains("unknown connection field `ssl`"), "{e}");
+        assert!(e.contains("ssl_mode"), "{e}");
+        let e = f(&[("database", "crm"), ("ssl_mode", "nope")]).unwrap_err();
+        assert!(e.contains("unknown ssl-mode `nope`"), "{e}");
+    }
+
+    #[test]
+    fn tls_files_are_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let junk = dir.path().join("junk.pem");
+        std::fs::write(&junk, "not a certificate").unwrap();
+        let s = ConnSpec::parse(&format!("mysql://app@db1/crm?ssl-ca={}", junk.display())).unwrap();
+        let e = s.resolve("X").unwrap_err();
+        assert!(e.contains("holds no certificate"), "{e}");
+        let s = ConnSpec::parse("mysql://app@db1/crm?ssl-ca=/no/such/ca.pem").unwrap();
+        let e = s.resolve("X").unwrap_err();
+        assert!(e.contains("ssl-ca file /no/such/ca.pem"), "{e}");
     }
 }

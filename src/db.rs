@@ -7,9 +7,9 @@
 use mysql::prelude::Queryable;
 use mysql::{Conn, Params, Value};
 
-use crate::conn_spec::ConnSpec;
+use crate::conn_spec::{tls_failure, ConnSpec, SslMode};
 use crate::error::{Error, Result};
-use crate::schema::{quote_ident, ColumnInfo, IndexInfo, TableInfo};
+use crate::schema::{is_possible_name, quote_ident, ColumnInfo, IndexInfo, TableInfo};
 use crate::value::{to_text, ColMeta, Kind};
 
 /// The target's sql_mode: strict, so a value that does not fit is an error instead of a
@@ -31,6 +31,14 @@ impl Role {
             Role::Target => "target",
         }
     }
+
+    /// The variable a password comes from when the URL names none.
+    pub fn password_env(self) -> &'static str {
+        match self {
+            Role::Source => "FERRY_SOURCE_PASSWORD",
+            Role::Target => "FERRY_TARGET_PASSWORD",
+        }
+    }
 }
 
 pub struct Db {
@@ -40,6 +48,8 @@ pub struct Db {
     /// The server's max_allowed_packet, to size multi-row statements under it.
     pub max_packet: usize,
     pub version: String,
+    /// The TLS cipher of the session (`TLS_AES_256_GCM_SHA384`), `None` when plain.
+    pub cipher: Option<String>,
 }
 
 /// A table as `ferry tables` lists it.
@@ -58,18 +68,42 @@ pub struct Rows {
 }
 
 impl Db {
+    /// Opens a session for `role`. The spec's password is read first (see
+    /// `ConnSpec::resolve`); a missing variable or an unreadable file is a usage error.
     pub fn connect(spec: &ConnSpec, role: Role) -> Result<Db> {
-        let conn = Conn::new(spec.opts()).map_err(|e| Error::Connect {
+        let spec = spec
+            .resolve(role.password_env())
+            .map_err(|m| Error::usage(format!("{} {spec}: {m}", role.name())))?;
+        let conn = spec.connect().map_err(|e| Error::Connect {
             url: spec.to_string(),
-            message: spec.scrub(&connect_message(&e)),
+            message: spec.scrub(&connect_message(&e, &spec)),
         })?;
         let mut db = Db {
             conn,
-            spec: spec.clone(),
+            spec,
             role,
             max_packet: 4 << 20,
             version: String::new(),
+            cipher: None,
         };
+        if db.spec.tls.mode() != SslMode::Disabled && db.spec.socket.is_none() {
+            let row: Option<(String, String)> = db
+                .conn
+                .query_first("SHOW SESSION STATUS LIKE 'Ssl_cipher'")
+                .map_err(|e| db.err("reading the TLS status", e))?;
+            db.cipher = row.map(|(_, c)| c).filter(|c| !c.is_empty());
+            // Belt and braces: the driver never sends a TLS-required session in the
+            // clear, and this proves it from the server's side.
+            if db.cipher.is_none() && db.spec.tls.mode().requires_tls() {
+                return Err(Error::Connect {
+                    url: db.spec.to_string(),
+                    message: format!(
+                        "ssl-mode={} was asked, but the server reports a session without TLS",
+                        db.spec.tls.mode().name()
+                    ),
+                });
+            }
+        }
         let mut setup = vec![
             "SET time_zone = '+00:00'".to_string(),
             "SET NAMES utf8mb4".to_string(),
@@ -102,8 +136,11 @@ impl Db {
 
     /// Wraps a server error with what was being done and on which side.
     pub fn err(&self, context: &str, e: mysql::Error) -> Error {
+        // The context may quote SQL the job built, password and all.
         Error::Database {
-            context: format!("{} {}: {context}", self.role.name(), self.spec),
+            context: self
+                .spec
+                .scrub(&format!("{} {}: {context}", self.role.name(), self.spec)),
             message: self.spec.scrub(&error_text(&e)),
         }
     }
@@ -136,6 +173,10 @@ impl Db {
 
     /// The schema of `table`, or `None` when the database has no such table.
     pub fn table_info(&mut self, table: &str) -> Result<Option<TableInfo>> {
+        if !is_possible_name(table) {
+            // The server would only answer with a collation error.
+            return Ok(None);
+        }
         let db = self.database().to_string();
         let context = format!("reading the columns of {table}");
         let est: Option<(String, Option<u64>, Option<u64>)> = self
@@ -328,8 +369,36 @@ pub fn short_sql(sql: &str) -> String {
     }
 }
 
-fn connect_message(e: &mysql::Error) -> String {
+fn connect_message(e: &mysql::Error, spec: &ConnSpec) -> String {
+    let mode = spec.tls.mode();
     match e {
+        mysql::Error::DriverError(mysql::DriverError::TlsNotSupported) => format!(
+            "ssl-mode={} asks for TLS, but the server does not offer it (enable TLS on the \
+             server with its ssl_cert and ssl_key settings, or use ssl-mode=preferred)",
+            mode.name()
+        ),
+        e if tls_failure(e) && mode != SslMode::Preferred => {
+            let text = error_text(e);
+            let ca = match &spec.tls.ca {
+                Some(p) => format!("the CA in ssl-ca {}", p.display()),
+                None => "the built-in public CAs (no ssl-ca given)".to_string(),
+            };
+            let hint = if text.contains("NotValidForName") || text.contains("not valid for name") {
+                format!(
+                    "the server's certificate does not name the host `{}` \
+                     (ssl-mode=verify-identity; connect by a name the certificate holds, \
+                     or use verify-ca)",
+                    spec.host
+                )
+            } else if text.contains("UnknownIssuer") || text.contains("BadSignature") {
+                format!("the server's certificate is not signed by {ca}")
+            } else if text.contains("Expired") || text.contains("NotValidYet") {
+                "the server's certificate is outside its validity dates".to_string()
+            } else {
+                format!("the TLS handshake with ssl-mode={} failed", mode.name())
+            };
+            format!("{hint}: {text}")
+        }
         mysql::Error::IoError(io) => {
             let hint = match io.kind() {
                 std::io::ErrorKind::ConnectionRefused => {
@@ -361,13 +430,26 @@ fn connect_message(e: &mysql::Error) -> String {
     }
 }
 
+/// The I/O error under a client error, also when it is wrapped in a codec error (as
+/// TLS handshake failures are).
+pub fn io_error(e: &mysql::Error) -> Option<&std::io::Error> {
+    match e {
+        mysql::Error::IoError(io) => Some(io),
+        mysql::Error::CodecError(c) => std::error::Error::source(c)?.downcast_ref(),
+        _ => None,
+    }
+}
+
 /// A client error as a plain sentence (the mysql crate's Display shows Rust debug
 /// wrappers like `MySqlError { .. }`).
 pub fn error_text(e: &mysql::Error) -> String {
+    if let Some(io) = io_error(e) {
+        return io.to_string();
+    }
     match e {
         mysql::Error::MySqlError(m) => m.to_string(),
         mysql::Error::DriverError(d) => d.to_string(),
-        mysql::Error::IoError(io) => io.to_string(),
+        mysql::Error::TlsError(t) => format!("TLS: {t}"),
         other => other.to_string(),
     }
 }

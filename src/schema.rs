@@ -124,11 +124,23 @@ pub fn suggest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Opt
     best.map(|(_, c)| c)
 }
 
-/// ` (did you mean `x`?)` when a close name exists, else an empty string.
+/// ` (did you mean `x`?)` when a close name exists, else an empty string. A name no
+/// server can hold says so instead.
 pub fn did_you_mean<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> String {
+    if !is_possible_name(name) {
+        return " (MariaDB and MySQL names cannot hold characters outside Unicode's Basic \
+                 Multilingual Plane, such as most emoji)"
+            .to_string();
+    }
     suggest(name, candidates)
         .map(|s| format!(" (did you mean `{s}`?)"))
         .unwrap_or_default()
+}
+
+/// Whether a server can have a table or column of this name: MariaDB and MySQL store
+/// names as utf8mb3, so characters past U+FFFF (most emoji) cannot occur.
+pub fn is_possible_name(name: &str) -> bool {
+    name.chars().all(|c| (c as u32) <= 0xFFFF)
 }
 
 fn edit_distance(a: &str, b: &str) -> usize {
@@ -163,5 +175,8 @@ mod tests {
             Some("name")
         );
         assert_eq!(suggest("zzzzzz", ["id", "name"].into_iter()), None);
+        assert!(is_possible_name("表 ☃ ⚡"));
+        assert!(!is_possible_name("x🚀"));
+        assert!(did_you_mean("x🚀", ["x"].into_iter()).contains("Basic Multilingual Plane"));
     }
 }

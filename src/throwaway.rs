@@ -23,12 +23,21 @@ pub struct ThrowawayServer {
     child: Child,
     dir: tempfile::TempDir,
     port: u16,
+    /// The extra server arguments it was started with (`start_with`).
+    extra_args: Vec<String>,
 }
 
 impl ThrowawayServer {
     /// Initialises a fresh data directory and starts a server on a free port.
     /// `name` only labels the temp dir and error messages (e.g. "source").
     pub fn start(name: &str) -> Result<ThrowawayServer> {
+        Self::start_with(name, &[])
+    }
+
+    /// Like `start`, with extra `mariadbd` arguments after ferry's own (a later
+    /// argument wins), e.g. `--ssl-cert=...` or `--require-secure-transport=ON`.
+    pub fn start_with(name: &str, extra_args: &[&str]) -> Result<ThrowawayServer> {
+        let extra_args: Vec<String> = extra_args.iter().map(|a| a.to_string()).collect();
         let server = find_binary(&["mariadbd", "mysqld"]).with_context(|| {
             "no MariaDB/MySQL server binary (mariadbd or mysqld) found on PATH or in \
              /usr/sbin, /usr/local/sbin, /usr/local/mysql/bin; install one, for example \
@@ -103,9 +112,24 @@ impl ThrowawayServer {
         let mut last_err = None;
         for _ in 0..3 {
             let port = free_port()?;
-            let mut child = Self::launch(&server, dir.path(), &data, port, is_root, &user)?;
+            let mut child = Self::launch(
+                &server,
+                dir.path(),
+                &data,
+                port,
+                is_root,
+                &user,
+                &extra_args,
+            )?;
             match wait_ready(&mut child, port, dir.path(), name) {
-                Ok(()) => return Ok(ThrowawayServer { child, dir, port }),
+                Ok(()) => {
+                    return Ok(ThrowawayServer {
+                        child,
+                        dir,
+                        port,
+                        extra_args,
+                    })
+                }
                 Err(e) => {
                     let _ = child.kill();
                     let _ = child.wait();
@@ -127,6 +151,7 @@ impl ThrowawayServer {
         port: u16,
         is_root: bool,
         user: &str,
+        extra_args: &[String],
     ) -> Result<Child> {
         let mut cmd = Command::new(server);
         cmd.arg("--no-defaults")
@@ -151,6 +176,7 @@ impl ThrowawayServer {
         if is_root {
             cmd.arg(format!("--user={user}"));
         }
+        cmd.args(extra_args);
         unsafe {
             cmd.pre_exec(|| {
                 // Die with the process that started us, whatever happens to it.
@@ -174,6 +200,11 @@ impl ThrowawayServer {
     /// A `mysql://root@127.0.0.1:PORT/DATABASE` URL for this server.
     pub fn url(&self, database: &str) -> String {
         format!("mysql://root@127.0.0.1:{}/{}", self.port, database)
+    }
+
+    /// The extra arguments the server was started with.
+    pub fn extra_args(&self) -> &[String] {
+        &self.extra_args
     }
 
     /// The last lines of the server's error log.

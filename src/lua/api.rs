@@ -48,7 +48,8 @@ pub fn register(lua: &Lua, ctx: Rc<JobContext>) -> mlua::Result<()> {
 
     for role in [Role::Source, Role::Target] {
         let c = ctx.clone();
-        // Lua: source(url | {host=, port=, user=, password=, database=, socket=}) -> handle
+        // Lua: source(url | {host=, port=, user=, password=, database=, socket=,
+        //     password_env=, password_file=, ssl_mode=, ssl_ca=, ssl_cert=, ssl_key=}) -> handle
         // target(...) likewise; with no argument, the current handle.
         g.set(
             role.name(),
@@ -229,10 +230,22 @@ pub fn session(
     };
     match (slot.as_ref(), spec.or(fallback)) {
         (Some(db), None) => Ok(db.clone()),
-        (Some(db), Some(s)) if db.borrow().spec == s => Ok(db.clone()),
+        // The open session holds its spec with the password read: compare like with like.
+        (Some(db), Some(s))
+            if s.resolve(role.password_env()).ok().as_ref() == Some(&db.borrow().spec) =>
+        {
+            Ok(db.clone())
+        }
         (_, Some(s)) => {
             let db = Rc::new(RefCell::new(Db::connect(&s, role)?));
-            log::info!(target: crate::progress::FILE_ONLY, "{} connected: {}", role.name(), s);
+            {
+                let d = db.borrow();
+                let tls = match &d.cipher {
+                    Some(c) => format!(" (TLS, {c})"),
+                    None => String::new(),
+                };
+                log::info!(target: crate::progress::FILE_ONLY, "{} connected: {}{tls}", role.name(), d.spec);
+            }
             *slot = Some(db.clone());
             Ok(db)
         }
@@ -246,37 +259,22 @@ pub fn session(
 }
 
 fn spec_from_table(t: &Table) -> Result<ConnSpec, String> {
-    let get = |k: &str| -> Result<Option<String>, String> {
-        match t.get::<LuaValue>(k).map_err(|e| e.to_string())? {
-            LuaValue::Nil => Ok(None),
-            LuaValue::String(s) => Ok(Some(s.to_string_lossy())),
-            LuaValue::Integer(i) => Ok(Some(i.to_string())),
-            other => Err(format!(
-                "`{k}` must be a string, not a {}",
-                other.type_name()
-            )),
-        }
-    };
+    let mut fields = Vec::new();
     for pair in t.pairs::<String, LuaValue>() {
-        let (k, _) = pair.map_err(|e| e.to_string())?;
-        if !["host", "port", "user", "password", "database", "socket"].contains(&k.as_str()) {
-            return Err(format!(
-                "unknown connection field `{k}` (known: host, port, user, password, database, socket)"
-            ));
-        }
+        let (k, v) = pair.map_err(|e| e.to_string())?;
+        let v = match v {
+            LuaValue::String(s) => s.to_string_lossy(),
+            LuaValue::Integer(i) => i.to_string(),
+            other => {
+                return Err(format!(
+                    "`{k}` must be a string, not a {}",
+                    other.type_name()
+                ))
+            }
+        };
+        fields.push((k, v));
     }
-    let database = get("database")?.ok_or("the connection table needs `database`")?;
-    Ok(ConnSpec {
-        user: get("user")?.unwrap_or_else(|| "root".into()),
-        password: get("password")?,
-        host: get("host")?.unwrap_or_else(|| "localhost".into()),
-        port: match get("port")? {
-            Some(p) => p.parse().map_err(|_| format!("bad port `{p}`"))?,
-            None => 3306,
-        },
-        database,
-        socket: get("socket")?,
-    })
+    ConnSpec::from_fields(&fields)
 }
 
 /// The `copy` arguments, parsed.

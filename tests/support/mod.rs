@@ -244,12 +244,21 @@ impl Run {
 
 /// Runs the real binary in `dir`.
 pub fn ferry<S: AsRef<str>>(args: &[S], dir: &std::path::Path) -> Run {
+    ferry_env(args, dir, &[])
+}
+
+/// Runs the real binary in `dir` with `env` added to a clean ferry environment (no
+/// FERRY_SOURCE/FERRY_TARGET or their passwords from the caller's shell).
+pub fn ferry_env<S: AsRef<str>>(args: &[S], dir: &std::path::Path, env: &[(&str, &str)]) -> Run {
     let args: Vec<String> = args.iter().map(|s| s.as_ref().to_string()).collect();
     let out: Output = Command::new(env!("CARGO_BIN_EXE_ferry"))
         .args(&args)
         .current_dir(dir)
         .env_remove("FERRY_SOURCE")
         .env_remove("FERRY_TARGET")
+        .env_remove("FERRY_SOURCE_PASSWORD")
+        .env_remove("FERRY_TARGET_PASSWORD")
+        .envs(env.iter().copied())
         .output()
         .expect("running ferry");
     Run {
