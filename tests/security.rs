@@ -910,7 +910,9 @@ if not planning then log.info("copied %d", stats.written) end
     ferry(&["tables", &dst_url], dbs.dir.path())
         .ok()
         .says(DST_TABLE)
-        .says("1 tables in mysql://root@");
+        // The copied table and the job state the copies checkpointed into.
+        .says("_ferry_state")
+        .says("2 tables in mysql://root@");
     let cols = ferry(&["columns", &dst_url, DST_TABLE], dbs.dir.path()).ok();
     for c in [ID, K2, FULL, LOUD, STATUS, MADE, SPARE] {
         assert!(cols.stdout.contains(c), "{c}\n{}", cols.describe());
