@@ -625,10 +625,22 @@ fn copy(lua: &Lua, ctx: &Rc<JobContext>, arg: LuaValue) -> mlua::Result<Table> {
     if let Some(fields) = known.filter(|_| ctx.pass == Pass::Real) {
         spec.sample_fields = fields;
     } else if ctx.pass == Pass::Plan || args.transform.is_some() {
-        let (q, _) = SourceQuery::for_table(&source, spec.filter.clone(), spec.page)
-            .page_sql(None, SAMPLE_ROWS.min(spec.page));
-        match src.borrow_mut().query(&q, vec![]) {
-            Ok(rows) => sample = rows.rows,
+        let query = SourceQuery::for_table(&source, spec.filter.clone(), spec.page);
+        // Bounded by bytes as well as rows: 100 rows of 4 MB BLOBs are not a sample.
+        let page_bytes = ctx.settings.borrow().page_bytes;
+        let read = {
+            let mut db = src.borrow_mut();
+            crate::reader::read_page(
+                &mut db,
+                &query,
+                None,
+                SAMPLE_ROWS.min(spec.page),
+                page_bytes,
+            )
+            .map_err(|e| db.err(&format!("reading {}", source.name), e))
+        };
+        match read {
+            Ok((rows, _)) => sample = rows,
             Err(Error::Database { message, .. }) => {
                 return reject(
                     &name,
