@@ -27,30 +27,54 @@ pub struct JobSource<'a> {
     pub code: Vec<u8>,
 }
 
-pub fn run(cfg: RunConfig) -> Result<Vec<CopyResult>> {
-    crate::logging::init(&cfg.log, cfg.quiet)?;
-    let code = std::fs::read(&cfg.job).map_err(|e| Error::Io {
-        path: cfg.job.display().to_string(),
-        message: format!("cannot read the job script: {e}"),
-    })?;
-    let job = JobSource {
-        name: cfg.job.display().to_string(),
-        dir: cfg.job.parent(),
-        code,
-    };
-    run_job(&job, &cfg)
+impl JobSource<'_> {
+    /// A job script file.
+    pub fn read(path: &Path) -> Result<JobSource<'_>> {
+        let code = std::fs::read(path).map_err(|e| Error::Io {
+            path: path.display().to_string(),
+            message: format!("cannot read the job script: {e}"),
+        })?;
+        Ok(JobSource {
+            name: path.display().to_string(),
+            dir: path.parent(),
+            code,
+        })
+    }
 }
 
-pub fn run_job(job: &JobSource, cfg: &RunConfig) -> Result<Vec<CopyResult>> {
-    let display = Display::detect(cfg.quiet);
-    log::info!(target: crate::progress::FILE_ONLY, "run {}: plan pass", job.name);
-    let plan_ctx = Rc::new(JobContext::new(
-        Pass::Plan,
-        cfg.source.clone(),
-        cfg.target.clone(),
-        cfg.vars.clone(),
-        display,
-    ));
+/// What every pass of a job gets: the connection overrides and the `--var` pairs.
+pub struct JobArgs<'a> {
+    /// The command (`run`), for the log.
+    pub command: &'static str,
+    pub source: &'a Option<ConnSpec>,
+    pub target: &'a Option<ConnSpec>,
+    pub vars: &'a [(String, String)],
+    pub display: Display,
+}
+
+impl JobArgs<'_> {
+    fn context(&self, pass: Pass) -> Rc<JobContext> {
+        Rc::new(JobContext::new(
+            pass,
+            self.source.clone(),
+            self.target.clone(),
+            self.vars.to_vec(),
+            self.display,
+        ))
+    }
+}
+
+/// Runs the job in plan mode: copies are resolved, reads run, writes do not; every
+/// problem of every copy is reported at once (`Error::Plan`). Returns the plan pass's
+/// context: its plans, and the sessions and sample fields the next pass reuses.
+pub fn plan_pass(job: &JobSource, args: &JobArgs) -> Result<Rc<JobContext>> {
+    log::info!(
+        target: crate::progress::FILE_ONLY,
+        "{} {}: plan pass",
+        args.command,
+        job.name
+    );
+    let plan_ctx = args.context(Pass::Plan);
     {
         let state = lua::new_state(plan_ctx.clone(), job.dir)?;
         exec(&state, job).inspect_err(|e| log::error!("{e}"))?;
@@ -65,6 +89,31 @@ pub fn run_job(job: &JobSource, cfg: &RunConfig) -> Result<Vec<CopyResult>> {
         log::error!("{e}");
         return Err(e);
     }
+    Ok(plan_ctx)
+}
+
+/// The context of the pass after the plan pass, on the plan pass's connections.
+fn next_pass(plan_ctx: &JobContext, args: &JobArgs, pass: Pass) -> Rc<JobContext> {
+    let ctx = args.context(pass);
+    *ctx.sessions.borrow_mut() = plan_ctx.sessions.take();
+    *ctx.sample_fields.borrow_mut() = plan_ctx.sample_fields.take();
+    ctx
+}
+
+pub fn run(cfg: RunConfig) -> Result<Vec<CopyResult>> {
+    crate::logging::init(&cfg.log, cfg.quiet)?;
+    run_job(&JobSource::read(&cfg.job)?, &cfg)
+}
+
+pub fn run_job(job: &JobSource, cfg: &RunConfig) -> Result<Vec<CopyResult>> {
+    let args = JobArgs {
+        command: "run",
+        source: &cfg.source,
+        target: &cfg.target,
+        vars: &cfg.vars,
+        display: Display::detect(cfg.quiet),
+    };
+    let plan_ctx = plan_pass(job, &args)?;
     let plans = plan_ctx.plans.take();
     if cfg.dry_run {
         for p in &plans {
@@ -88,15 +137,7 @@ pub fn run_job(job: &JobSource, cfg: &RunConfig) -> Result<Vec<CopyResult>> {
         job.name,
         plans.len()
     );
-    let ctx = Rc::new(JobContext::new(
-        Pass::Real,
-        cfg.source.clone(),
-        cfg.target.clone(),
-        cfg.vars.clone(),
-        display,
-    ));
-    *ctx.sessions.borrow_mut() = plan_ctx.sessions.take();
-    *ctx.sample_fields.borrow_mut() = plan_ctx.sample_fields.take();
+    let ctx = next_pass(&plan_ctx, &args, Pass::Real);
     let result = {
         let state = lua::new_state(ctx.clone(), job.dir)?;
         exec(&state, job)
