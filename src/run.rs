@@ -1,5 +1,7 @@
 //! `ferry run`: the plan pass (every copy resolved and checked, nothing written, every
 //! problem reported at once), then, for a clean job, the real pass, then the summary.
+//! `ferry verify`: the same plan pass, then the verify pass, in which each copy compares
+//! its source and target (`crate::verify`), then the report's summary.
 
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
@@ -44,7 +46,7 @@ impl JobSource<'_> {
 
 /// What every pass of a job gets: the connection overrides and the `--var` pairs.
 pub struct JobArgs<'a> {
-    /// The command (`run`), for the log.
+    /// `run` or `verify`, for the log.
     pub command: &'static str,
     pub source: &'a Option<ConnSpec>,
     pub target: &'a Option<ConnSpec>,
@@ -158,6 +160,68 @@ pub fn run_job(job: &JobSource, cfg: &RunConfig) -> Result<Vec<CopyResult>> {
             Err(e)
         }
     }
+}
+
+pub struct VerifyConfig {
+    pub job: PathBuf,
+    pub source: Option<ConnSpec>,
+    pub target: Option<ConnSpec>,
+    pub log: PathBuf,
+    pub vars: Vec<(String, String)>,
+    /// Check only this many chunks per copy.
+    pub sample: Option<u64>,
+    pub quiet: bool,
+}
+
+/// `ferry verify`: the plan pass, then the verify pass; prints each copy's report as it
+/// is done and the summary. Differences are an error (exit 1) after the report.
+pub fn verify(cfg: VerifyConfig) -> Result<Vec<crate::verify::CopyReport>> {
+    crate::logging::init(&cfg.log, cfg.quiet)?;
+    let job = JobSource::read(&cfg.job)?;
+    let args = JobArgs {
+        command: "verify",
+        source: &cfg.source,
+        target: &cfg.target,
+        vars: &cfg.vars,
+        display: Display::detect(cfg.quiet),
+    };
+    let plan_ctx = plan_pass(&job, &args)?;
+    log::info!(
+        target: crate::progress::FILE_ONLY,
+        "verify {}: plan OK ({} copies), verify pass",
+        job.name,
+        plan_ctx.plans.borrow().len()
+    );
+    let ctx = next_pass(&plan_ctx, &args, Pass::Verify);
+    ctx.verify.borrow_mut().options = crate::verify::VerifyOptions {
+        sample: cfg.sample,
+        display: args.display,
+        ..Default::default()
+    };
+    let result = {
+        let state = lua::new_state(ctx.clone(), job.dir)?;
+        exec(&state, &job)
+    };
+    let reports = std::mem::take(&mut ctx.verify.borrow_mut().reports);
+    if let Err(e) = result {
+        log::error!("{e}");
+        return Err(e);
+    }
+    let summary = crate::verify::summary(&reports);
+    println!("{summary}");
+    log::info!(target: crate::progress::FILE_ONLY, "{summary}");
+    let differ = reports.iter().filter(|r| !r.is_equal()).count();
+    if differ > 0 {
+        return Err(Error::Check {
+            message: format!(
+                "{differ} of {} cop{} differ{} between source and target",
+                reports.len(),
+                if reports.len() == 1 { "y" } else { "ies" },
+                if differ == 1 { "s" } else { "" }
+            ),
+        });
+    }
+    Ok(reports)
 }
 
 fn exec(state: &mlua::Lua, job: &JobSource) -> Result<()> {
