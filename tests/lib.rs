@@ -11,3 +11,4 @@ mod mapping;
 mod modes;
 mod readme;
 mod scripts;
+mod verify;
