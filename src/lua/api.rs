@@ -1,7 +1,8 @@
 //! The job API globals: `source`, `target`, `copy`, `map`, `default`, `null`, `sql`,
 //! `env`, `vars`, `log`, `planning`. `copy` turns its arguments into a `CopySpec`,
 //! resolves it into a `CopyPlan` and, in the real pass, hands the plan to the engine; in
-//! the plan pass it records the plan (or every problem) and returns zero counts.
+//! the plan pass it records the plan (or every problem) and returns zero counts; in the
+//! verify pass it hands the plan to the verifier.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -555,7 +556,7 @@ fn copy(lua: &Lua, ctx: &Rc<JobContext>, arg: LuaValue) -> mlua::Result<Table> {
     let loc = location(lua);
     let zero = CopyStats::default();
     // A problem ends the copy: recorded (with the rest) in the plan pass, raised in
-    // the real pass, where it can only mean the script took another path.
+    // a later pass, where it can only mean the script took another path.
     let reject = |name: &str, problems: Vec<String>| -> mlua::Result<Table> {
         if ctx.pass != Pass::Plan {
             return Err(mlua::Error::external(Error::Plan {
