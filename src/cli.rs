@@ -70,6 +70,29 @@ enum Command {
         #[arg(long)]
         clear: bool,
     },
+    /// Compare each copy of a job, source vs target: equal, or the keys that differ.
+    Verify {
+        /// The Lua job script.
+        job: PathBuf,
+        /// Source database URL (overrides the script's `source`).
+        #[arg(long, env = "FERRY_SOURCE", hide_env_values = true)]
+        source: Option<String>,
+        /// Target database URL (overrides the script's `target`).
+        #[arg(long, env = "FERRY_TARGET", hide_env_values = true)]
+        target: Option<String>,
+        /// Log file to append to.
+        #[arg(long, default_value = "ferry.log")]
+        log: PathBuf,
+        /// A KEY=VALUE pair the script reads as `vars.KEY`; repeatable.
+        #[arg(long = "var", value_name = "KEY=VALUE")]
+        vars: Vec<String>,
+        /// Check only N chunks per copy, spread over the key range (for very large tables).
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+        sample: Option<u64>,
+        /// Print only the report.
+        #[arg(long, short)]
+        quiet: bool,
+    },
     /// Explore both databases in a Lua prompt (`src`, `dst`, and the job API).
     Repl {
         /// A job script to load first (its `source`/`target` are opened, copies are not run).
@@ -178,6 +201,24 @@ pub fn main() -> Result<()> {
             },
             clear,
         ),
+        Command::Verify {
+            job,
+            source,
+            target,
+            log,
+            vars: v,
+            sample,
+            quiet,
+        } => crate::run::verify(crate::run::VerifyConfig {
+            job,
+            source: url(source, "source")?,
+            target: url(target, "target")?,
+            log,
+            vars: vars(v)?,
+            sample,
+            quiet,
+        })
+        .map(|_| ()),
         Command::Repl {
             job,
             source,

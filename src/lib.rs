@@ -3,7 +3,7 @@
 //! Layers, each in its own module: the command line (`cli`), connection URLs
 //! (`conn_spec`), MySQL sessions and schema reads (`db`, `schema`, `value`), plans as
 //! plain data (`plan`), the copy engine (`engine`, `writer`, `progress`), the Lua job
-//! API (`lua`), the commands built on them (`run`, `introspect`, `demo`), and the
+//! API (`lua`), the commands built on them (`run`, `verify`, `introspect`, `demo`), and the
 //! throwaway servers shared by the demo and the tests (`throwaway`).
 
 pub mod cli;
@@ -27,4 +27,5 @@ pub mod table_fmt;
 pub mod throttle;
 pub mod throwaway;
 pub mod value;
+pub mod verify;
 pub mod writer;

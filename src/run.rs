@@ -1,5 +1,7 @@
 //! `ferry run`: the plan pass (every copy resolved and checked, nothing written, every
 //! problem reported at once), then, for a clean job, the real pass, then the summary.
+//! `ferry verify`: the same plan pass, then the verify pass, in which each copy compares
+//! its source and target (`crate::verify`), then the report's summary.
 
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
@@ -29,33 +31,59 @@ pub struct JobSource<'a> {
     pub code: Vec<u8>,
 }
 
-pub fn run(cfg: RunConfig) -> Result<Vec<CopyResult>> {
-    crate::logging::init(&cfg.log, cfg.quiet)?;
-    let code = std::fs::read(&cfg.job).map_err(|e| Error::Io {
-        path: cfg.job.display().to_string(),
-        message: format!("cannot read the job script: {e}"),
-    })?;
-    let job = JobSource {
-        name: cfg.job.display().to_string(),
-        dir: cfg.job.parent(),
-        code,
-    };
-    run_job(&job, &cfg)
+impl JobSource<'_> {
+    /// A job script file.
+    pub fn read(path: &Path) -> Result<JobSource<'_>> {
+        let code = std::fs::read(path).map_err(|e| Error::Io {
+            path: path.display().to_string(),
+            message: format!("cannot read the job script: {e}"),
+        })?;
+        Ok(JobSource {
+            name: path.display().to_string(),
+            dir: path.parent(),
+            code,
+        })
+    }
 }
 
-pub fn run_job(job: &JobSource, cfg: &RunConfig) -> Result<Vec<CopyResult>> {
-    let display = Display::detect(cfg.quiet);
-    log::info!(target: crate::progress::FILE_ONLY, "run {}: plan pass", job.name);
-    let plan_ctx = Rc::new(
-        JobContext::new(
-            Pass::Plan,
-            cfg.source.clone(),
-            cfg.target.clone(),
-            cfg.vars.clone(),
-            display,
+/// What every pass of a job gets: the connection overrides and the `--var` pairs.
+pub struct JobArgs<'a> {
+    /// `run` or `verify`, for the log.
+    pub command: &'static str,
+    pub source: &'a Option<ConnSpec>,
+    pub target: &'a Option<ConnSpec>,
+    pub vars: &'a [(String, String)],
+    pub display: Display,
+    /// `--resume`, `--force`, `--full`.
+    pub flags: RunFlags,
+}
+
+impl JobArgs<'_> {
+    fn context(&self, job: &JobSource, pass: Pass) -> Rc<JobContext> {
+        Rc::new(
+            JobContext::new(
+                pass,
+                self.source.clone(),
+                self.target.clone(),
+                self.vars.to_vec(),
+                self.display,
+            )
+            .for_job(&job.name, job.dir, self.flags),
         )
-        .for_job(&job.name, job.dir, cfg.flags),
+    }
+}
+
+/// Runs the job in plan mode: copies are resolved, reads run, writes do not; every
+/// problem of every copy is reported at once (`Error::Plan`). Returns the plan pass's
+/// context: its plans, and the sessions and sample fields the next pass reuses.
+pub fn plan_pass(job: &JobSource, args: &JobArgs) -> Result<Rc<JobContext>> {
+    log::info!(
+        target: crate::progress::FILE_ONLY,
+        "{} {}: plan pass",
+        args.command,
+        job.name
     );
+    let plan_ctx = args.context(job, Pass::Plan);
     {
         let state = lua::new_state(plan_ctx.clone(), job.dir)?;
         exec(&state, job).inspect_err(|e| log::error!("{e}"))?;
@@ -70,6 +98,32 @@ pub fn run_job(job: &JobSource, cfg: &RunConfig) -> Result<Vec<CopyResult>> {
         log::error!("{e}");
         return Err(e);
     }
+    Ok(plan_ctx)
+}
+
+/// The context of the pass after the plan pass, on the plan pass's connections.
+fn next_pass(job: &JobSource, plan_ctx: &JobContext, args: &JobArgs, pass: Pass) -> Rc<JobContext> {
+    let ctx = args.context(job, pass);
+    *ctx.sessions.borrow_mut() = plan_ctx.sessions.take();
+    *ctx.sample_fields.borrow_mut() = plan_ctx.sample_fields.take();
+    ctx
+}
+
+pub fn run(cfg: RunConfig) -> Result<Vec<CopyResult>> {
+    crate::logging::init(&cfg.log, cfg.quiet)?;
+    run_job(&JobSource::read(&cfg.job)?, &cfg)
+}
+
+pub fn run_job(job: &JobSource, cfg: &RunConfig) -> Result<Vec<CopyResult>> {
+    let args = JobArgs {
+        command: "run",
+        source: &cfg.source,
+        target: &cfg.target,
+        vars: &cfg.vars,
+        display: Display::detect(cfg.quiet),
+        flags: cfg.flags,
+    };
+    let plan_ctx = plan_pass(job, &args)?;
     let plans = plan_ctx.plans.take();
     if cfg.dry_run {
         for p in &plans {
@@ -93,18 +147,7 @@ pub fn run_job(job: &JobSource, cfg: &RunConfig) -> Result<Vec<CopyResult>> {
         job.name,
         plans.len()
     );
-    let ctx = Rc::new(
-        JobContext::new(
-            Pass::Real,
-            cfg.source.clone(),
-            cfg.target.clone(),
-            cfg.vars.clone(),
-            display,
-        )
-        .for_job(&job.name, job.dir, cfg.flags),
-    );
-    *ctx.sessions.borrow_mut() = plan_ctx.sessions.take();
-    *ctx.sample_fields.borrow_mut() = plan_ctx.sample_fields.take();
+    let ctx = next_pass(job, &plan_ctx, &args, Pass::Real);
     let result = {
         let state = lua::new_state(ctx.clone(), job.dir)?;
         let ran = exec(&state, job);
@@ -136,15 +179,7 @@ pub fn run_job(job: &JobSource, cfg: &RunConfig) -> Result<Vec<CopyResult>> {
 
 /// `ferry state JOB.lua [--clear]`: the job's saved state, one line per copy.
 pub fn state(cfg: RunConfig, clear: bool) -> Result<()> {
-    let code = std::fs::read(&cfg.job).map_err(|e| Error::Io {
-        path: cfg.job.display().to_string(),
-        message: format!("cannot read the job script: {e}"),
-    })?;
-    let job = JobSource {
-        name: cfg.job.display().to_string(),
-        dir: cfg.job.parent(),
-        code,
-    };
+    let job = JobSource::read(&cfg.job)?;
     // The script runs in plan mode to learn its target and its job{} settings; its
     // copies' problems do not matter here.
     let ctx = Rc::new(
@@ -227,6 +262,69 @@ pub fn state(cfg: RunConfig, clear: bool) -> Result<()> {
         )
     );
     Ok(())
+}
+
+pub struct VerifyConfig {
+    pub job: PathBuf,
+    pub source: Option<ConnSpec>,
+    pub target: Option<ConnSpec>,
+    pub log: PathBuf,
+    pub vars: Vec<(String, String)>,
+    /// Check only this many chunks per copy.
+    pub sample: Option<u64>,
+    pub quiet: bool,
+}
+
+/// `ferry verify`: the plan pass, then the verify pass; prints each copy's report as it
+/// is done and the summary. Differences are an error (exit 1) after the report.
+pub fn verify(cfg: VerifyConfig) -> Result<Vec<crate::verify::CopyReport>> {
+    crate::logging::init(&cfg.log, cfg.quiet)?;
+    let job = JobSource::read(&cfg.job)?;
+    let args = JobArgs {
+        command: "verify",
+        source: &cfg.source,
+        target: &cfg.target,
+        vars: &cfg.vars,
+        display: Display::detect(cfg.quiet),
+        flags: RunFlags::default(),
+    };
+    let plan_ctx = plan_pass(&job, &args)?;
+    log::info!(
+        target: crate::progress::FILE_ONLY,
+        "verify {}: plan OK ({} copies), verify pass",
+        job.name,
+        plan_ctx.plans.borrow().len()
+    );
+    let ctx = next_pass(&job, &plan_ctx, &args, Pass::Verify);
+    ctx.verify.borrow_mut().options = crate::verify::VerifyOptions {
+        sample: cfg.sample,
+        display: args.display,
+        ..Default::default()
+    };
+    let result = {
+        let state = lua::new_state(ctx.clone(), job.dir)?;
+        exec(&state, &job)
+    };
+    let reports = std::mem::take(&mut ctx.verify.borrow_mut().reports);
+    if let Err(e) = result {
+        log::error!("{e}");
+        return Err(e);
+    }
+    let summary = crate::verify::summary(&reports);
+    println!("{summary}");
+    log::info!(target: crate::progress::FILE_ONLY, "{summary}");
+    let differ = reports.iter().filter(|r| !r.is_equal()).count();
+    if differ > 0 {
+        return Err(Error::Check {
+            message: format!(
+                "{differ} of {} cop{} differ{} between source and target",
+                reports.len(),
+                if reports.len() == 1 { "y" } else { "ies" },
+                if differ == 1 { "s" } else { "" }
+            ),
+        });
+    }
+    Ok(reports)
 }
 
 fn exec(state: &mlua::Lua, job: &JobSource) -> Result<()> {

@@ -232,8 +232,7 @@ fn columns_of_an_unknown_table() {
 fn help_lists_the_commands() {
     let dir = tempfile::tempdir().unwrap();
     let out = ferry(&["--help"], dir.path()).ok();
-    // `verify` arrives with the crash-safety work (resume, retries, verify).
-    for cmd in ["run", "repl", "tables", "columns", "demo"] {
+    for cmd in ["run", "verify", "repl", "tables", "columns", "demo"] {
         assert!(
             out.stdout
                 .lines()

@@ -12,3 +12,4 @@ mod modes;
 mod readme;
 mod scripts;
 mod security;
+mod verify;

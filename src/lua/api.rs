@@ -1,7 +1,8 @@
 //! The job API globals: `source`, `target`, `copy`, `map`, `default`, `null`, `sql`,
 //! `env`, `vars`, `log`, `planning`. `copy` turns its arguments into a `CopySpec`,
 //! resolves it into a `CopyPlan` and, in the real pass, hands the plan to the engine; in
-//! the plan pass it records the plan (or every problem) and returns zero counts.
+//! the plan pass it records the plan (or every problem) and returns zero counts; in the
+//! verify pass it hands the plan to the verifier.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -17,7 +18,7 @@ use crate::lua::job;
 use crate::lua::processor::{LuaProcessor, RowBuilder};
 use crate::lua::values::{from_lua, Sentinels, Sql};
 use crate::lua::{JobContext, Pass, Problem};
-use crate::plan::{resolve, CopySpec, DefaultValue, MapSource, Mode};
+use crate::plan::{resolve, CopyPlan, CopySpec, DefaultValue, MapSource, Mode};
 use crate::reader::SourceQuery;
 use crate::schema::{did_you_mean, TableInfo};
 use crate::throttle::Limits;
@@ -44,7 +45,7 @@ pub fn register(lua: &Lua, ctx: Rc<JobContext>) -> mlua::Result<()> {
     let g = lua.globals();
     let null = Sentinels::get(lua).null;
     g.set("null", null)?;
-    g.set("planning", ctx.pass == Pass::Plan)?;
+    g.set("planning", ctx.pass != Pass::Real)?;
 
     for role in [Role::Source, Role::Target] {
         let c = ctx.clone();
@@ -132,7 +133,7 @@ pub fn register(lua: &Lua, ctx: Rc<JobContext>) -> mlua::Result<()> {
                 } else {
                     format.call::<String>(args)?
                 };
-                if c.pass == Pass::Plan {
+                if c.pass != Pass::Real {
                     return Ok(());
                 }
                 match level {
@@ -541,6 +542,44 @@ pub fn stats_table(lua: &Lua, s: &CopyStats) -> mlua::Result<Table> {
     Ok(t)
 }
 
+/// The verify pass's `copy`: compares the copy's source and target and returns
+/// `{read, written, skipped, seconds}` (source rows, target rows, rows the transform
+/// skipped) plus `equal`, `missing`, `extra` and `changed`.
+fn verify(
+    lua: &Lua,
+    ctx: &JobContext,
+    plan: &CopyPlan,
+    src: &Rc<RefCell<Db>>,
+    dst: &Rc<RefCell<Db>>,
+    processor: &mut dyn RowProcessor,
+) -> mlua::Result<Table> {
+    let busy = |_| mlua::Error::runtime("copy cannot run inside another copy's transform");
+    let report = {
+        let mut s = src.try_borrow_mut().map_err(busy)?;
+        let mut d = dst.try_borrow_mut().map_err(busy)?;
+        let options = ctx.verify.borrow().options;
+        let processor = crate::verify::needs_processor(plan).then_some(processor);
+        crate::verify::verify_copy(plan, &mut s, &mut d, processor, &options)
+            .map_err(mlua::Error::external)?
+    };
+    let t = stats_table(
+        lua,
+        &CopyStats {
+            read: report.source_rows,
+            written: report.target_rows,
+            skipped: report.skipped,
+            seconds: report.seconds,
+            ..CopyStats::default()
+        },
+    )?;
+    t.set("equal", report.is_equal())?;
+    t.set("missing", report.missing.count)?;
+    t.set("extra", report.extra.count)?;
+    t.set("changed", report.changed.count)?;
+    ctx.verify.borrow_mut().record(report);
+    Ok(t)
+}
+
 fn table_or_problem(
     db: &Rc<RefCell<Db>>,
     name: &str,
@@ -567,9 +606,9 @@ fn copy(lua: &Lua, ctx: &Rc<JobContext>, arg: LuaValue) -> mlua::Result<Table> {
     let loc = location(lua);
     let zero = CopyStats::default();
     // A problem ends the copy: recorded (with the rest) in the plan pass, raised in
-    // the real pass, where it can only mean the script took another path.
+    // a later pass, where it can only mean the script took another path.
     let reject = |name: &str, problems: Vec<String>| -> mlua::Result<Table> {
-        if ctx.pass == Pass::Real {
+        if ctx.pass != Pass::Plan {
             return Err(mlua::Error::external(Error::Plan {
                 problems,
                 rows_only: false,
@@ -622,7 +661,7 @@ fn copy(lua: &Lua, ctx: &Rc<JobContext>, arg: LuaValue) -> mlua::Result<Table> {
     let fields_key = format!("{loc}|{}|{}", spec.from, spec.to);
     let known = ctx.sample_fields.borrow().get(&fields_key).cloned();
     let mut sample = Vec::new();
-    if let Some(fields) = known.filter(|_| ctx.pass == Pass::Real) {
+    if let Some(fields) = known.filter(|_| ctx.pass != Pass::Plan) {
         spec.sample_fields = fields;
     } else if ctx.pass == Pass::Plan || args.transform.is_some() {
         let query = SourceQuery::for_table(&source, spec.filter.clone(), spec.page);
@@ -761,6 +800,13 @@ fn copy(lua: &Lua, ctx: &Rc<JobContext>, arg: LuaValue) -> mlua::Result<Table> {
         }
         ctx.plans.borrow_mut().push(plan);
         return stats_table(lua, &zero);
+    }
+    if ctx.pass == Pass::Verify {
+        let mut processor: Box<dyn RowProcessor> = match &direct {
+            Some(p) => Box::new(p.clone()),
+            None => local()?,
+        };
+        return verify(lua, ctx, &plan, &src, &dst, processor.as_mut());
     }
 
     let kept_mark = saved.as_ref().and_then(|s| s.mark.clone());

@@ -1,7 +1,7 @@
 //! Database handles in Lua (`source()`, `target()`, and `src`/`dst` in the REPL):
 //! `tables`, `columns`, `count`, `query`, `exec`, `peek`. Rows come back as Lua tables
-//! keyed by column name, with SPEC.md's value conversions. In the plan pass `exec`
-//! does not run.
+//! keyed by column name, with SPEC.md's value conversions. In the plan and verify
+//! passes `exec` does not run.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -112,12 +112,12 @@ impl UserData for DbHandle {
                 rows_to_lua(lua, &rows)
             },
         );
-        // Lua: db:exec(sql, ...) -> affected rows; does not run in the plan pass
+        // Lua: db:exec(sql, ...) -> affected rows; does not run in the plan or verify pass
         methods.add_method(
             "exec",
             |_, this, (sql, args): (String, Variadic<LuaValue>)| {
                 let p = params(args)?;
-                if this.pass == Pass::Plan {
+                if this.pass != Pass::Real {
                     log::debug!("plan pass: not running `{}`", crate::db::short_sql(&sql));
                     return Ok(0);
                 }

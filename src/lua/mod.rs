@@ -32,6 +32,9 @@ pub enum Pass {
     Plan,
     /// Everything runs.
     Real,
+    /// `ferry verify`: copies compare source and target instead of copying; reads
+    /// run, writes do not.
+    Verify,
 }
 
 /// The open sessions, kept across the plan and the real pass.
@@ -66,6 +69,8 @@ pub struct JobContext {
     pub problems: RefCell<Vec<Problem>>,
     pub plans: RefCell<Vec<CopyPlan>>,
     pub results: RefCell<Vec<CopyResult>>,
+    /// The verify pass's options and reports.
+    pub verify: RefCell<crate::verify::Verification>,
     /// Fields of the transformed sample row per copy (`file:line|from|to`), found in
     /// the plan pass and reused by the real pass.
     pub sample_fields: RefCell<HashMap<String, Option<Vec<String>>>>,
@@ -103,6 +108,7 @@ impl JobContext {
             problems: RefCell::new(Vec::new()),
             plans: RefCell::new(Vec::new()),
             results: RefCell::new(Vec::new()),
+            verify: RefCell::default(),
             sample_fields: RefCell::new(HashMap::new()),
             settings: RefCell::new(job::JobSettings::new("job", None)),
             flags: job::RunFlags::default(),

@@ -150,6 +150,22 @@ impl Dbs {
         self.run(&job, extra)
     }
 
+    /// `ferry verify JOB --source .. --target .. --log ..` plus `extra` args.
+    pub fn verify(&self, job: &std::path::Path, extra: &[&str]) -> Run {
+        let mut args: Vec<String> = vec![
+            "verify".into(),
+            job.display().to_string(),
+            "--source".into(),
+            self.src_url.clone(),
+            "--target".into(),
+            self.dst_url.clone(),
+            "--log".into(),
+            self.log_path().display().to_string(),
+        ];
+        args.extend(extra.iter().map(|s| s.to_string()));
+        ferry(&args, self.dir.path())
+    }
+
     pub fn log_path(&self) -> PathBuf {
         self.dir.path().join("ferry.log")
     }
