@@ -36,7 +36,7 @@ use crate::schema::quote_ident;
 use crate::state::{key_from_state, key_to_state, CopyState, JobState, PartState, StateHandle};
 use crate::throttle::{Limits, Throttle};
 use crate::value::wire_size;
-use crate::writer::Writer;
+use crate::writer::{Method, Writer};
 
 /// Turns one source row into the values of the plan's value columns
 /// (`CopyPlan::value_columns`, in order), or `None` to skip the row.
@@ -151,6 +151,8 @@ pub struct CopyTask {
     /// The high-water mark kept from earlier runs (written back when `since` is unset
     /// or `--full` ignored it).
     pub kept_mark: Option<String>,
+    /// How pages reach the target.
+    pub method: Method,
 }
 
 /// Settings shared by every copy of a run.
@@ -225,6 +227,7 @@ struct Shared {
     /// The whole job state, for a file store (saved after each page).
     file_state: Option<Arc<Mutex<JobState>>>,
     keyless_target: bool,
+    method: Method,
 }
 
 impl Shared {
@@ -476,6 +479,7 @@ impl Engine {
             cfg: self.cfg.clone(),
             file_state: self.file_state.clone(),
             keyless_target,
+            method: task.method,
         });
         let (direct, processor) = match task.processing {
             Processing::Direct(d) => (Some(d), None),
@@ -1025,7 +1029,7 @@ impl WriterCtx {
     fn write(&mut self, rx: Receiver<Page>) -> Result<()> {
         let cfg = self.shared.cfg.clone();
         let mut db = retry_connect(&cfg.target, Role::Target, cfg.retries, &self.shared)?;
-        let writer = Writer::new(&self.shared.plan, db.max_packet);
+        let writer = Writer::new(&self.shared.plan, db.max_packet, self.shared.method);
         // Pages already queued are written even when the copy failed elsewhere (they
         // are whole and good); only a signal stops a writer before its queue is empty.
         while let Ok(msg) = rx.recv() {

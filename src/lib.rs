@@ -13,6 +13,7 @@ pub mod demo;
 pub mod engine;
 pub mod error;
 pub mod introspect;
+pub mod load_data;
 pub mod logging;
 pub mod lua;
 pub mod plan;

@@ -9,6 +9,7 @@ use mysql::{Params, Value};
 
 use crate::db::Db;
 use crate::error::Error;
+use crate::load_data::LoadData;
 use crate::plan::{CopyPlan, Fill, Mode};
 use crate::schema::quote_ident;
 use crate::value::wire_size;
@@ -31,8 +32,28 @@ pub struct WriteError {
     pub transient: bool,
 }
 
+/// How a page reaches the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    /// Multi-row prepared INSERT / REPLACE / INSERT ... ON DUPLICATE KEY UPDATE.
+    Prepared,
+    /// LOAD DATA LOCAL INFILE streamed from memory (insert and overwrite).
+    Load,
+}
+
+impl Method {
+    pub fn parse(s: &str) -> Option<Method> {
+        match s {
+            "prepared" | "insert" => Some(Method::Prepared),
+            "load" | "load-data" => Some(Method::Load),
+            _ => None,
+        }
+    }
+}
+
 pub struct Writer {
     mode: Mode,
+    load: Option<LoadData>,
     prefix: String,
     row_template: String,
     suffix: String,
@@ -44,7 +65,9 @@ pub struct Writer {
 const MAX_PLACEHOLDERS: usize = 65_535;
 
 impl Writer {
-    pub fn new(plan: &CopyPlan, max_packet: usize) -> Writer {
+    /// A writer using `method` where the copy allows it (LOAD DATA has no upsert form
+    /// and cannot carry BIT or spatial values: those copies use prepared INSERTs).
+    pub fn new(plan: &CopyPlan, max_packet: usize, method: Method) -> Writer {
         let verb = match plan.mode {
             Mode::Insert => "INSERT IGNORE INTO",
             Mode::Overwrite => "REPLACE INTO",
@@ -86,6 +109,10 @@ impl Writer {
         };
         Writer {
             mode: plan.mode,
+            load: match method {
+                Method::Load => LoadData::new(plan),
+                Method::Prepared => None,
+            },
             prefix,
             row_template,
             suffix,
@@ -134,7 +161,19 @@ impl Writer {
         }
     }
 
+    /// The method this writer uses.
+    pub fn method(&self) -> Method {
+        if self.load.is_some() {
+            Method::Load
+        } else {
+            Method::Prepared
+        }
+    }
+
     fn write_chunks(&self, db: &mut Db, rows: &[Vec<Value>]) -> Result<Counts, WriteError> {
+        if let Some(load) = &self.load {
+            return self.load_page(db, load, rows);
+        }
         let mut total = Counts::default();
         let max_rows = MAX_PLACEHOLDERS
             .checked_div(self.params_per_row)
@@ -214,6 +253,38 @@ impl Writer {
             self.check_warnings(db, rows, first_row)?;
         }
         Ok(self.counts(rows as u64, affected, &info))
+    }
+
+    fn load_page(
+        &self,
+        db: &mut Db,
+        load: &LoadData,
+        rows: &[Vec<Value>],
+    ) -> Result<Counts, WriteError> {
+        if rows.is_empty() {
+            return Ok(Counts::default());
+        }
+        load.encode(rows);
+        db.conn().set_local_infile_handler(Some(load.handler()));
+        if let Err(e) = db.conn().query_drop(&load.sql) {
+            let row = match &e {
+                mysql::Error::MySqlError(m) => row_in_message(&m.message)
+                    .filter(|r| *r >= 1 && *r <= rows.len())
+                    .map(|r| r - 1),
+                _ => None,
+            };
+            return Err(WriteError {
+                row,
+                transient: crate::db::is_transient(&e),
+                error: db.err(&format!("writing into {}", self.target), e),
+            });
+        }
+        let affected = db.conn().affected_rows();
+        let info = db.conn().info_str().into_owned();
+        if db.conn().warnings() > 0 {
+            self.check_warnings(db, rows.len(), 0)?;
+        }
+        Ok(self.counts(rows.len() as u64, affected, &info))
     }
 
     fn counts(&self, n: u64, affected: u64, info: &str) -> Counts {

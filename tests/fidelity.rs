@@ -66,6 +66,12 @@ fn seed_types(dbs: &mut Dbs) {
 }
 
 fn check_types_copy(transform: &str, page: u32) {
+    check_types_copy_of(transform, page, None)
+}
+
+/// Copies the types table (after `alter`, run on both sides) with `options` and
+/// compares both sides value by value and as server-rendered text.
+fn check_types_copy_of(transform: &str, page: u32, alter: Option<&str>) {
     let mut dbs = Dbs::new("types");
     // The source must be able to hold zero and invalid dates; the target gets the
     // same table, created in a strict session.
@@ -73,6 +79,10 @@ fn check_types_copy(transform: &str, page: u32) {
     seed_types(&mut dbs);
     dbs.dst("SET SESSION sql_mode = 'STRICT_ALL_TABLES'");
     dbs.dst(TYPES_TABLE);
+    if let Some(alter) = alter {
+        dbs.src(alter);
+        dbs.dst(alter);
+    }
     let run = dbs
         .run_code(
             &format!("copy {{ from = 'types', page = {page}, {transform} }}\n"),
@@ -89,7 +99,12 @@ fn check_types_copy(transform: &str, page: u32) {
         }
     }
     // And as text, through the server's own rendering of every column.
-    let cols = "CONCAT_WS('|', id, ti, tiu, si, mi, i, iu, bi, biu, HEX(f), d, dec65, dec5, dt, dtm, dtm6, ts, ts6, tm, tm6, yr, HEX(ch), HEX(vc), HEX(lat), HEX(emoji), HEX(txt), HEX(bin), HEX(vb), MD5(bl), MD5(lb), LENGTH(lb), HEX(b1), HEX(b64), HEX(j), e, st, ISNULL(vc))";
+    let bits = if alter.is_some_and(|a| a.contains("b64")) {
+        ""
+    } else {
+        "HEX(b1), HEX(b64), "
+    };
+    let cols = format!("CONCAT_WS('|', id, ti, tiu, si, mi, i, iu, bi, biu, HEX(f), d, dec65, dec5, dt, dtm, dtm6, ts, ts6, tm, tm6, yr, HEX(ch), HEX(vc), HEX(lat), HEX(emoji), HEX(txt), HEX(bin), HEX(vb), MD5(bl), MD5(lb), LENGTH(lb), {bits}HEX(j), e, st, ISNULL(vc))");
     let q = format!("SELECT {cols} FROM types ORDER BY id");
     use mysql::prelude::Queryable;
     let a: Vec<String> = dbs.src.query(&q).unwrap();
@@ -100,6 +115,17 @@ fn check_types_copy(transform: &str, page: u32) {
 #[test]
 fn every_type_round_trips_directly() {
     check_types_copy("", 1000);
+}
+
+#[test]
+fn every_type_round_trips_through_load_data() {
+    // LOAD DATA cannot carry BIT values: with BIT columns the copy falls back to
+    // prepared INSERTs; without them every other type goes through LOAD DATA, in
+    // both of its modes, on one page and on pages of one row.
+    check_types_copy("write = 'load'", 1000);
+    let no_bits = Some("ALTER TABLE types DROP COLUMN b1, DROP COLUMN b64");
+    check_types_copy_of("write = 'load'", 1000, no_bits);
+    check_types_copy_of("write = 'load', mode = 'overwrite'", 1, no_bits);
 }
 
 #[test]

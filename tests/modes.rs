@@ -13,12 +13,12 @@ fn setup(name: &str) -> Dbs {
     dbs
 }
 
-fn run_mode(mode: &str, page: u32) -> (Vec<(i32, String, String)>, String) {
+fn run_mode(mode: &str, page: u32, write: &str) -> (Vec<(i32, String, String)>, String) {
     let mut dbs = setup(mode);
     let run = dbs
         .run_code(
             &format!(
-                "local s = copy {{ from = 't', mode = '{mode}', page = {page} }}\n\
+                "local s = copy {{ from = 't', mode = '{mode}', page = {page}, write = '{write}' }}\n\
                  log.info('counts read=%d written=%d inserted=%d updated=%d ignored=%d skipped=%d', \
                  s.read, s.written, s.inserted, s.updated, s.ignored, s.skipped)\n"
             ),
@@ -45,10 +45,13 @@ fn check_mode(mode: &str, expected: &[(i32, &str, &str)], expected_counts: &str)
         .iter()
         .map(|(i, v, e)| (*i, v.to_string(), e.to_string()))
         .collect();
-    for page in [1, 2, 1000] {
-        let (got, counts) = run_mode(mode, page);
-        assert_eq!(got, expected, "page {page}");
-        assert_eq!(counts, expected_counts, "page {page}");
+    // Prepared INSERTs and LOAD DATA (upsert has no LOAD DATA form: it falls back).
+    for write in ["prepared", "load"] {
+        for page in [1, 2, 1000] {
+            let (got, counts) = run_mode(mode, page, write);
+            assert_eq!(got, expected, "page {page}, write {write}");
+            assert_eq!(counts, expected_counts, "page {page}, write {write}");
+        }
     }
 }
 

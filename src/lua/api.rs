@@ -22,6 +22,7 @@ use crate::plan::{resolve, CopyPlan, CopySpec, DefaultValue, MapSource, Mode};
 use crate::reader::SourceQuery;
 use crate::schema::{did_you_mean, TableInfo};
 use crate::throttle::Limits;
+use crate::writer::Method;
 
 /// Rows the plan pass runs the transform and map functions on.
 const SAMPLE_ROWS: usize = 100;
@@ -39,6 +40,7 @@ const COPY_OPTIONS: &[&str] = &[
     "since",
     "max_rows_per_second",
     "max_bytes_per_second",
+    "write",
 ];
 
 pub fn register(lua: &Lua, ctx: Rc<JobContext>) -> mlua::Result<()> {
@@ -292,6 +294,7 @@ struct CopyOptions {
     workers: Option<usize>,
     since: Option<String>,
     limits: Limits,
+    method: Option<Method>,
 }
 
 fn location(lua: &Lua) -> String {
@@ -487,6 +490,14 @@ fn parse_copy_args(arg: &LuaValue, loc: &str) -> Result<CopyArgs, Vec<String>> {
         since: string_opt("since", &mut problems),
         ..CopyOptions::default()
     };
+    if let Some(w) = string_opt("write", &mut problems) {
+        match Method::parse(&w) {
+            Some(m) => run.method = Some(m),
+            None => problems.push(format!(
+                "copy: unknown `write` method `{w}` (use \"prepared\" or \"load\")"
+            )),
+        }
+    }
     let mut number = |k: &str, min: f64| -> Option<f64> {
         match t.get::<LuaValue>(k) {
             Ok(LuaValue::Integer(n)) if n as f64 >= min => Some(n as f64),
@@ -839,6 +850,10 @@ fn copy(lua: &Lua, ctx: &Rc<JobContext>, arg: LuaValue) -> mlua::Result<Table> {
         since,
         resume,
         kept_mark,
+        method: args
+            .run
+            .method
+            .unwrap_or_else(|| ctx.settings.borrow().method),
     };
     let handle = job::start(ctx, task)?;
     if ctx.settings.borrow().parallel > 1 {

@@ -17,11 +17,14 @@ use crate::lua::{api, CopyResult, JobContext};
 use crate::plan::Mode;
 use crate::state::{JobState, StateHandle, StateStore, DEFAULT_TABLE};
 use crate::throttle::{Limits, Throttle};
+use crate::writer::Method;
 
 /// Key ranges a copy reads and writes at once unless it says otherwise.
 pub const DEFAULT_WORKERS: usize = 2;
 /// Tries for a page or a connection before a transient fault fails the copy.
 pub const DEFAULT_RETRIES: u32 = 10;
+/// How pages reach the target unless a copy says otherwise.
+pub const DEFAULT_METHOD: Method = Method::Prepared;
 /// Upper bound of a page in bytes (pages are bounded by rows and by bytes).
 pub const DEFAULT_PAGE_BYTES: usize = 8 << 20;
 
@@ -36,6 +39,7 @@ const JOB_OPTIONS: &[&str] = &[
     "page_bytes",
     "max_rows_per_second",
     "max_bytes_per_second",
+    "write",
 ];
 
 /// What `job{...}` set, with defaults.
@@ -49,6 +53,7 @@ pub struct JobSettings {
     pub retries: u32,
     pub page_bytes: usize,
     pub limits: Limits,
+    pub method: Method,
 }
 
 impl JobSettings {
@@ -67,6 +72,7 @@ impl JobSettings {
             retries: DEFAULT_RETRIES,
             page_bytes: DEFAULT_PAGE_BYTES,
             limits: Limits::default(),
+            method: DEFAULT_METHOD,
         }
     }
 }
@@ -151,6 +157,12 @@ pub fn job(ctx: &Rc<JobContext>, t: Table) -> mlua::Result<()> {
                 "page_bytes" => s.page_bytes = num(1024.0)? as usize,
                 "max_rows_per_second" => s.limits.rows_per_second = Some(num(1.0)?),
                 "max_bytes_per_second" => s.limits.bytes_per_second = Some(num(1.0)?),
+                "write" => {
+                    let w = text()?;
+                    s.method = Method::parse(&w).ok_or_else(|| {
+                        format!("job: unknown `write` method `{w}` (use \"prepared\" or \"load\")")
+                    })?
+                }
                 _ => {
                     let hint = crate::schema::did_you_mean(&k, JOB_OPTIONS.iter().copied());
                     return Err(format!(
