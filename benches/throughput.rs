@@ -195,8 +195,10 @@ fn run(mut args: Args) -> Result<()> {
         }
     }
 
-    for (name, why) in &skipped {
-        println!("skipping {name}: {why}");
+    for m in &methods {
+        if let Some(why) = skipped.get(m.name()) {
+            println!("skipping {}: {why}", m.name());
+        }
     }
     let runnable = |table: Table| -> Vec<Method> {
         methods

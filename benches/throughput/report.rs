@@ -188,7 +188,7 @@ impl Results {
         }
         out.push_str(
             "MB/s: 10^6 bytes of values (the sum of LENGTH() of every column) per second; \
-             peak RSS: the largest of the client processes'\n",
+             peak RSS: the largest of any client process (for a pipe, the larger side)\n",
         );
         out
     }
