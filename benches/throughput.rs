@@ -170,27 +170,12 @@ fn run(mut args: Args) -> Result<()> {
         work: work.path().to_path_buf(),
         workers_supported: false,
     };
-    if methods.iter().any(|m| {
-        matches!(
-            m,
-            Method::Ferry {
-                workers: Some(_),
-                ..
-            }
-        )
-    }) {
+    if methods.iter().any(|m| m.workers().is_some()) {
         env.workers_supported = env.probe_workers(&mut src, &mut dst)?;
         if !env.workers_supported {
-            for m in &methods {
-                if let Method::Ferry {
-                    workers: Some(_), ..
-                } = m
-                {
-                    skipped.insert(
-                        m.name(),
-                        "this ferry has no copy{workers = N} option yet".into(),
-                    );
-                }
+            for m in methods.iter().filter(|m| m.workers().is_some()) {
+                let why = "this ferry has no copy{workers = N} option yet";
+                skipped.insert(m.name(), why.into());
             }
         }
     }
@@ -305,18 +290,37 @@ fn run_one(
     // server-side copy, next to the source table).
     let on_source = method == Method::InsertSelect;
     let target_table = if on_source {
-        let copy = methods::copy_of(s.table);
-        src.query_drop(format!("DROP TABLE IF EXISTS `{copy}`"))?;
-        src.query_drop(format!("CREATE TABLE `{copy}` LIKE `{name}`"))?;
-        copy
+        methods::copy_of(s.table)
     } else {
-        dst.query_drop(format!("DROP TABLE IF EXISTS `{name}`"))?;
-        dst.query_drop(&s.create)?;
         name.to_string()
     };
-    settle(src)?;
-    settle(dst)?;
-    let measured = env.run(method, s.table, src);
+    let mut retries = 0;
+    let measured = loop {
+        if on_source {
+            src.query_drop(format!("DROP TABLE IF EXISTS `{target_table}`"))?;
+            src.query_drop(format!("CREATE TABLE `{target_table}` LIKE `{name}`"))?;
+        } else {
+            dst.query_drop(format!("DROP TABLE IF EXISTS `{target_table}`"))?;
+            dst.query_drop(&s.create)?;
+        }
+        settle(src)?;
+        settle(dst)?;
+        match env.run(method, s.table, src) {
+            // myloader's threads can deadlock on their first inserts into the empty
+            // table (MariaDB locks a table being bulk-loaded from empty); a user would
+            // run it again, and so do we, from a fresh table, saying so.
+            Err(e)
+                if method == Method::Mydumper
+                    && retries < MYLOADER_RETRIES
+                    && format!("{e:#}").contains("Deadlock found") =>
+            {
+                retries += 1;
+                print!("(myloader deadlocked; again) ");
+                flush();
+            }
+            result => break result,
+        }
+    };
     let conn = if on_source { src } else { dst };
     let outcome = match measured {
         Err(e) => Outcome::failed(format!("{e:#}")),
@@ -337,6 +341,11 @@ fn run_one(
             };
             Outcome::measured(m, status)
         }
+    };
+    let outcome = if retries > 0 {
+        outcome.with_note(format!("retried {retries}x after a myloader deadlock"))
+    } else {
+        outcome
     };
     conn.query_drop(format!("DROP TABLE IF EXISTS `{target_table}`"))?;
     Ok(outcome)
@@ -374,6 +383,9 @@ fn connect(port: u16) -> Result<Conn> {
     conn.query_drop("SET time_zone = '+00:00', NAMES utf8mb4")?;
     Ok(conn)
 }
+
+/// Fresh attempts mydumper/myloader get after myloader deadlocks on itself.
+const MYLOADER_RETRIES: usize = 2;
 
 /// The same settings on both servers, for every method.
 fn tune(conn: &mut Conn, side: &str) -> Result<()> {

@@ -127,6 +127,14 @@ impl Method {
         Method::ALL.into_iter().find(|m| m.name() == s)
     }
 
+    /// The `workers = N` a ferry method passes to `copy{}`.
+    pub fn workers(self) -> Option<u32> {
+        match self {
+            Method::Ferry { workers, .. } => workers,
+            _ => None,
+        }
+    }
+
     pub fn is_ferry(self) -> bool {
         matches!(self, Method::Ferry { .. })
     }
@@ -238,7 +246,7 @@ impl Env {
 
     /// Asks this ferry whether `copy{}` takes `workers`: a dry run of a job that passes
     /// it, on a one-row table present on both sides.
-    pub fn probe_workers(&mut self, src: &mut Conn, dst: &mut Conn) -> Result<bool> {
+    pub fn probe_workers(&self, src: &mut Conn, dst: &mut Conn) -> Result<bool> {
         for conn in [&mut *src, &mut *dst] {
             conn.query_drop("DROP TABLE IF EXISTS probe")?;
             conn.query_drop("CREATE TABLE probe (id INT NOT NULL PRIMARY KEY)")?;
@@ -338,12 +346,12 @@ impl Env {
                     .args(["--database", DB, "--tables-list", name])
                     .args(["--threads", "2", "--rows"])
                     .arg(chunk.to_string())
-                    .args(["--no-schemas", "--verbose", "1", "--outputdir"])
+                    .args(["--no-schemas", "--verbose", "3", "--outputdir"])
                     .arg(&dir);
                 let mut load = Command::new("myloader");
                 load.args(["--host", "127.0.0.1", "--user", "root", "--port"])
                     .arg(self.dst_port.to_string())
-                    .args(["--database", DB, "--threads", "2", "--verbose", "1"])
+                    .args(["--database", DB, "--threads", "2", "--verbose", "3"])
                     .arg("--directory")
                     .arg(&dir);
                 let measured = run_stages(vec![vec![dump], vec![load]], &log);
@@ -450,7 +458,8 @@ pub fn run_stages(stages: Vec<Vec<Command>>, log: &Path) -> Result<Measured> {
 fn wait_rusage(child: &Child) -> Result<(ExitStatus, u64)> {
     let pid = child.id() as libc::pid_t;
     let mut status = 0;
-    // SAFETY: rusage is plain data; wait4 fills it for our own child.
+    // SAFETY: rusage is plain integers (all-zero is valid); wait4 fills it for our own
+    // child, which no one else reaps (Child::wait is never called on it).
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
     loop {
         let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };

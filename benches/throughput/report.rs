@@ -29,6 +29,8 @@ pub enum Status {
 pub struct Outcome {
     measured: Option<Measured>,
     status: Status,
+    /// Something the reader should know about the run (e.g. a retry).
+    note: Option<String>,
 }
 
 impl Outcome {
@@ -36,6 +38,7 @@ impl Outcome {
         Outcome {
             measured: Some(m),
             status,
+            note: None,
         }
     }
 
@@ -43,6 +46,7 @@ impl Outcome {
         Outcome {
             measured: None,
             status: Status::Failed(message),
+            note: None,
         }
     }
 
@@ -50,6 +54,14 @@ impl Outcome {
         Outcome {
             measured: None,
             status: Status::Skipped(why),
+            note: None,
+        }
+    }
+
+    pub fn with_note(self, note: String) -> Outcome {
+        Outcome {
+            note: Some(note),
+            ..self
         }
     }
 
@@ -60,9 +72,14 @@ impl Outcome {
             .and_then(|m| m.peak_rss_kb)
             .map(|kb| format!(", peak RSS {:.0} MiB", kb as f64 / 1024.0))
             .unwrap_or_default();
+        let note = self
+            .note
+            .as_ref()
+            .map(|n| format!(" ({n})"))
+            .unwrap_or_default();
         match (&self.status, self.measured) {
             (Status::Ok, Some(m)) => format!(
-                "{:.2}s, {} rows/s{rss}, checked",
+                "{:.2}s, {} rows/s{rss}, checked{note}",
                 m.secs,
                 thousands(s.rows as f64 / m.secs)
             ),
@@ -101,6 +118,17 @@ impl Entry {
 
     fn ok(&self) -> bool {
         matches!(self.status(), Status::Ok)
+    }
+
+    /// The runs' notes, each once.
+    fn notes(&self) -> String {
+        let mut notes: Vec<&str> = Vec::new();
+        for n in self.runs.iter().filter_map(|o| o.note.as_deref()) {
+            if !notes.contains(&n) {
+                notes.push(n);
+            }
+        }
+        notes.join("; ")
     }
 
     /// Median wall-clock seconds of the measured runs.
@@ -253,6 +281,10 @@ impl Results {
             Status::Failed(why) => format!("FAILED: {}", why.lines().next().unwrap_or("")),
             Status::Skipped(why) => format!("skipped: {why}"),
         };
+        let check = match e.notes() {
+            n if n.is_empty() => check,
+            n => format!("{check} ({n})"),
+        };
         vec![
             e.method.name().to_string(),
             e.table.name().to_string(),
@@ -394,12 +426,17 @@ impl Results {
                 .iter()
                 .filter_map(|o| o.measured.map(|m| format!("{:.3}", m.secs)))
                 .collect();
-            let (status, note) = match e.status() {
+            let (status, why) = match e.status() {
                 Status::Ok => ("ok", String::new()),
                 Status::Wrong(w) => ("wrong", w),
                 Status::Failed(w) => ("failed", w),
                 Status::Skipped(w) => ("skipped", w),
             };
+            let note = [why, e.notes()]
+                .into_iter()
+                .filter(|n| !n.is_empty())
+                .collect::<Vec<_>>()
+                .join("; ");
             let _ = writeln!(
                 out,
                 "{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
