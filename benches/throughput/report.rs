@@ -1,0 +1,589 @@
+//! The benchmark's results: every run's outcome, the medians, the table printed on
+//! stdout, the issue's goals checked against them, and the files written to the output
+//! directory (`results.csv`, `results.md`, `rows_per_s.svg`).
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use ferry::table_fmt::render;
+
+use crate::data::{SourceTable, Table};
+use crate::methods::{Measured, Method};
+
+/// Peak RSS the memory check allows (issue 4, item 4).
+const RSS_LIMIT_MIB: f64 = 100.0;
+
+/// Whether a run's target matched its source.
+#[derive(Clone, Debug)]
+pub enum Status {
+    Ok,
+    /// Ran, but the target is not the source: its time does not count.
+    Wrong(String),
+    Failed(String),
+    Skipped(String),
+}
+
+/// One run of one method on one table.
+#[derive(Clone, Debug)]
+pub struct Outcome {
+    measured: Option<Measured>,
+    status: Status,
+    /// Something the reader should know about the run (e.g. a retry).
+    note: Option<String>,
+}
+
+impl Outcome {
+    pub fn measured(m: Measured, status: Status) -> Outcome {
+        Outcome {
+            measured: Some(m),
+            status,
+            note: None,
+        }
+    }
+
+    pub fn failed(message: String) -> Outcome {
+        Outcome {
+            measured: None,
+            status: Status::Failed(message),
+            note: None,
+        }
+    }
+
+    pub fn skipped(why: String) -> Outcome {
+        Outcome {
+            measured: None,
+            status: Status::Skipped(why),
+            note: None,
+        }
+    }
+
+    pub fn with_note(self, note: String) -> Outcome {
+        Outcome {
+            note: Some(note),
+            ..self
+        }
+    }
+
+    /// The progress line's ending: the time and rate, or what went wrong.
+    pub fn summary(&self, s: &SourceTable) -> String {
+        let rss = self
+            .measured
+            .and_then(|m| m.peak_rss_kb)
+            .map(|kb| format!(", peak RSS {:.0} MiB", kb as f64 / 1024.0))
+            .unwrap_or_default();
+        let note = self
+            .note
+            .as_ref()
+            .map(|n| format!(" ({n})"))
+            .unwrap_or_default();
+        match (&self.status, self.measured) {
+            (Status::Ok, Some(m)) => format!(
+                "{:.2}s, {} rows/s{rss}, checked{note}",
+                m.secs,
+                thousands(s.rows as f64 / m.secs)
+            ),
+            (Status::Wrong(why), Some(m)) => format!("{:.2}s{rss}, WRONG DATA: {why}", m.secs),
+            (Status::Failed(why), _) => format!("FAILED: {why}"),
+            (Status::Skipped(why), _) => format!("skipped: {why}"),
+            (status, None) => format!("{status:?}"),
+        }
+    }
+}
+
+/// Every run of one method on one table.
+struct Entry {
+    method: Method,
+    table: Table,
+    rows: u64,
+    bytes: u64,
+    runs: Vec<Outcome>,
+}
+
+impl Entry {
+    /// The worst status of the runs: one failure or wrong target spoils the entry.
+    fn status(&self) -> Status {
+        let find = |f: fn(&Status) -> bool| self.runs.iter().find(|o| f(&o.status));
+        if let Some(o) = find(|s| matches!(s, Status::Failed(_))) {
+            return o.status.clone();
+        }
+        if let Some(o) = find(|s| matches!(s, Status::Wrong(_))) {
+            return o.status.clone();
+        }
+        if let Some(o) = find(|s| matches!(s, Status::Skipped(_))) {
+            return o.status.clone();
+        }
+        Status::Ok
+    }
+
+    fn ok(&self) -> bool {
+        matches!(self.status(), Status::Ok)
+    }
+
+    /// The runs' notes, each once.
+    fn notes(&self) -> String {
+        let mut notes: Vec<&str> = Vec::new();
+        for n in self.runs.iter().filter_map(|o| o.note.as_deref()) {
+            if !notes.contains(&n) {
+                notes.push(n);
+            }
+        }
+        notes.join("; ")
+    }
+
+    /// Median wall-clock seconds of the measured runs.
+    fn secs(&self) -> Option<f64> {
+        let mut secs: Vec<f64> = self
+            .runs
+            .iter()
+            .filter_map(|o| o.measured.map(|m| m.secs))
+            .collect();
+        if secs.is_empty() {
+            return None;
+        }
+        secs.sort_by(|a, b| a.total_cmp(b));
+        let n = secs.len();
+        Some(if n % 2 == 1 {
+            secs[n / 2]
+        } else {
+            (secs[n / 2 - 1] + secs[n / 2]) / 2.0
+        })
+    }
+
+    /// Rows per second, only for a correct target.
+    fn rows_per_s(&self) -> Option<f64> {
+        self.secs()
+            .filter(|_| self.ok())
+            .map(|s| self.rows as f64 / s)
+    }
+
+    fn mb_per_s(&self) -> Option<f64> {
+        self.secs()
+            .filter(|_| self.ok())
+            .map(|s| self.bytes as f64 / 1e6 / s)
+    }
+
+    /// The largest peak RSS of any run, in MiB.
+    fn rss_mib(&self) -> Option<f64> {
+        self.runs
+            .iter()
+            .filter_map(|o| o.measured.and_then(|m| m.peak_rss_kb))
+            .max()
+            .map(|kb| kb as f64 / 1024.0)
+    }
+}
+
+/// All the runs of one benchmark.
+pub struct Results {
+    rows: u64,
+    reps: usize,
+    date: String,
+    /// Lines about the machine and the run, printed above the table.
+    context: Vec<String>,
+    entries: Vec<Entry>,
+}
+
+impl Results {
+    pub fn new(rows: u64, reps: usize) -> Results {
+        let date = std::process::Command::new("date")
+            .args(["-u", "+%Y-%m-%d %H:%M UTC"])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+            .unwrap_or_default();
+        Results {
+            rows,
+            reps,
+            date,
+            context: Vec::new(),
+            entries: Vec::new(),
+        }
+    }
+
+    pub fn context(&mut self, line: String) {
+        self.context.push(line);
+    }
+
+    /// What the figures are: size, repetitions, date, machine, units.
+    pub fn header(&self) -> String {
+        let mut out = format!(
+            "{} rows per main table, {} rep(s) (median seconds), {}\n",
+            thousands(self.rows as f64),
+            self.reps,
+            self.date
+        );
+        for line in &self.context {
+            let _ = writeln!(out, "{line}");
+        }
+        out.push_str(
+            "MB/s: 10^6 bytes of values (the sum of LENGTH() of every column) per second; \
+             peak RSS: the largest of any client process (for a pipe, the larger side)\n",
+        );
+        out
+    }
+
+    pub fn push(&mut self, method: Method, s: &SourceTable, outcome: Outcome) {
+        match self
+            .entries
+            .iter_mut()
+            .find(|e| e.method == method && e.table == s.table)
+        {
+            Some(e) => e.runs.push(outcome),
+            None => self.entries.push(Entry {
+                method,
+                table: s.table,
+                rows: s.rows,
+                bytes: s.bytes,
+                runs: vec![outcome],
+            }),
+        }
+    }
+
+    /// Entries in table order, then method order (as `Method::ALL` lists them).
+    fn sorted(&self) -> Vec<&Entry> {
+        let mut v: Vec<&Entry> = self.entries.iter().collect();
+        let rank = |e: &Entry| {
+            (
+                Table::ALL.iter().position(|t| *t == e.table),
+                Method::ALL.iter().position(|m| *m == e.method),
+            )
+        };
+        v.sort_by_key(|e| rank(e));
+        v
+    }
+
+    /// The ferry run other methods on `table` are compared with: plain `ferry` when it
+    /// ran correctly, else the fastest correct ferry variant.
+    fn reference(&self, table: Table) -> Option<&Entry> {
+        let ferries = || {
+            self.entries
+                .iter()
+                .filter(move |e| e.table == table && e.method.is_ferry() && e.ok())
+        };
+        ferries().find(|e| e.method.name() == "ferry").or_else(|| {
+            ferries().max_by(|a, b| {
+                a.rows_per_s()
+                    .unwrap_or(0.0)
+                    .total_cmp(&b.rows_per_s().unwrap_or(0.0))
+            })
+        })
+    }
+
+    /// ferry's rows/s over the entry's rows/s.
+    fn ratio(&self, e: &Entry) -> Option<f64> {
+        let ferry = self.reference(e.table)?.rows_per_s()?;
+        e.rows_per_s().map(|r| ferry / r)
+    }
+
+    fn cells(&self, e: &Entry) -> Vec<String> {
+        let check = match e.status() {
+            Status::Ok => "ok".to_string(),
+            Status::Wrong(why) => format!("WRONG DATA: {why}"),
+            Status::Failed(why) => format!("FAILED: {}", why.lines().next().unwrap_or("")),
+            Status::Skipped(why) => format!("skipped: {why}"),
+        };
+        let check = match e.notes() {
+            n if n.is_empty() => check,
+            n => format!("{check} ({n})"),
+        };
+        vec![
+            e.method.name().to_string(),
+            e.table.name().to_string(),
+            thousands(e.rows as f64),
+            e.secs().map(|s| format!("{s:.2}")).unwrap_or_default(),
+            e.rows_per_s().map(thousands).unwrap_or_default(),
+            e.mb_per_s().map(|m| format!("{m:.1}")).unwrap_or_default(),
+            e.rss_mib()
+                .map(|m| format!("{m:.0} MiB"))
+                .unwrap_or_else(|| {
+                    if e.method == Method::InsertSelect && e.ok() {
+                        "(no client)".into()
+                    } else {
+                        String::new()
+                    }
+                }),
+            self.ratio(e)
+                .map(|r| format!("{r:.2}x"))
+                .unwrap_or_default(),
+            check,
+        ]
+    }
+
+    const HEADERS: [&'static str; 9] = [
+        "method", "table", "rows", "seconds", "rows/s", "MB/s", "peak RSS", "ferry x", "check",
+    ];
+
+    /// The results table for the terminal.
+    pub fn render(&self) -> String {
+        let rows: Vec<Vec<String>> = self.sorted().iter().map(|e| self.cells(e)).collect();
+        let right = [false, false, true, true, true, true, true, true, false];
+        let mut out = render(&Self::HEADERS, &rows, &right);
+        out.push_str(
+            "\nferry x: ferry's rows/s over the method's, same table (plain `ferry`, else the \
+             fastest ferry variant run)\n",
+        );
+        out
+    }
+
+    /// The results table in Markdown, for the README.
+    pub fn markdown(&self) -> String {
+        let mut out = format!("| {} |\n", Self::HEADERS.join(" | "));
+        out.push_str("|---|---|--:|--:|--:|--:|--:|--:|---|\n");
+        for e in self.sorted() {
+            let cells = self.cells(e);
+            let _ = writeln!(out, "| {} |", cells.join(" | ").replace('\n', " "));
+        }
+        out
+    }
+
+    /// The issue's goals, each with the measured figure and whether it is met.
+    pub fn goals(&self) -> String {
+        let mut out = String::from("goals (issue 4):\n");
+        let verdict = |ok: bool| if ok { "met" } else { "NOT met" };
+        let find = |t: Table, name: &str| {
+            self.entries
+                .iter()
+                .find(|e| e.table == t && e.method.name() == name && e.ok())
+        };
+        for table in [Table::Wide, Table::Sysbench] {
+            let Some(ferry) = self.reference(table) else {
+                continue;
+            };
+            for (peer, need) in [("insert-select", 1.0), ("mydumper", 1.3)] {
+                if let Some(r) = find(table, peer).and_then(|e| self.ratio(e)) {
+                    let _ = writeln!(
+                        out,
+                        "  {:<7} {} vs {peer}: {r:.2}x (needs >= {need:.1}x) {}",
+                        table.name(),
+                        ferry.method.name(),
+                        verdict(r >= need)
+                    );
+                }
+            }
+            let plain = find(table, "ferry").and_then(|e| e.secs());
+            let transform = find(table, "ferry-transform").and_then(|e| e.secs());
+            if let (Some(p), Some(t)) = (plain, transform) {
+                let cost = (t / p - 1.0) * 100.0;
+                let _ = writeln!(
+                    out,
+                    "  {:<7} trivial transform costs {cost:+.1}% (needs <= 10%) {}",
+                    table.name(),
+                    verdict(cost <= 10.0)
+                );
+            }
+        }
+        if let Some(rss) = find(Table::Blobs, "ferry").and_then(|e| e.rss_mib()) {
+            let _ = writeln!(
+                out,
+                "  blobs   ferry peak RSS with 4 MiB BLOBs: {rss:.0} MiB (needs < {RSS_LIMIT_MIB:.0} MiB) {}",
+                verdict(rss < RSS_LIMIT_MIB)
+            );
+        }
+        out
+    }
+
+    /// Entries whose run failed or left a target unlike the source: every such ferry
+    /// entry, or with `all`, every entry.
+    pub fn problems(&self, all: bool) -> Vec<String> {
+        self.sorted()
+            .into_iter()
+            .filter(|e| all || e.method.is_ferry())
+            .filter_map(|e| match e.status() {
+                Status::Wrong(w) | Status::Failed(w) => Some(format!(
+                    "{} on {}: {}",
+                    e.method.name(),
+                    e.table.name(),
+                    w.lines().next().unwrap_or("")
+                )),
+                Status::Ok | Status::Skipped(_) => None,
+            })
+            .collect()
+    }
+
+    /// `results.csv`, `results.md` and `rows_per_s.svg` in `dir`.
+    pub fn write(&self, dir: &Path) -> Result<()> {
+        let csv = dir.join("results.csv");
+        std::fs::write(&csv, self.csv()).with_context(|| format!("writing {}", csv.display()))?;
+        let md = dir.join("results.md");
+        // Markdown joins adjacent lines: one paragraph per header line.
+        let header = self.header().replace('\n', "\n\n");
+        let text = format!("{header}{}\n```\n{}```\n", self.markdown(), self.goals());
+        std::fs::write(&md, text).with_context(|| format!("writing {}", md.display()))?;
+        let svg = dir.join("rows_per_s.svg");
+        std::fs::write(&svg, self.svg()).with_context(|| format!("writing {}", svg.display()))?;
+        Ok(())
+    }
+
+    fn csv(&self) -> String {
+        let mut out = String::from(
+            "date,method,table,rows,bytes,reps,seconds_median,seconds_each,rows_per_s,\
+             mb_per_s,peak_rss_mib,ferry_ratio,status,note\n",
+        );
+        let num =
+            |v: Option<f64>, digits: usize| v.map(|x| format!("{x:.digits$}")).unwrap_or_default();
+        for e in self.sorted() {
+            let each: Vec<String> = e
+                .runs
+                .iter()
+                .filter_map(|o| o.measured.map(|m| format!("{:.3}", m.secs)))
+                .collect();
+            let (status, why) = match e.status() {
+                Status::Ok => ("ok", String::new()),
+                Status::Wrong(w) => ("wrong", w),
+                Status::Failed(w) => ("failed", w),
+                Status::Skipped(w) => ("skipped", w),
+            };
+            let note = [why, e.notes()]
+                .into_iter()
+                .filter(|n| !n.is_empty())
+                .collect::<Vec<_>>()
+                .join("; ");
+            let _ = writeln!(
+                out,
+                "{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+                self.date,
+                e.method.name(),
+                e.table.name(),
+                e.rows,
+                e.bytes,
+                e.runs.len(),
+                num(e.secs(), 3),
+                each.join(";"),
+                num(e.rows_per_s(), 0),
+                num(e.mb_per_s(), 2),
+                num(e.rss_mib(), 1),
+                num(self.ratio(e), 3),
+                status,
+                csv_field(&note),
+            );
+        }
+        out
+    }
+
+    /// Horizontal bars of rows/s, one group per table, each group on its own scale.
+    fn svg(&self) -> String {
+        const WIDTH: f64 = 960.0;
+        const LABEL: f64 = 150.0;
+        const BAR_MAX: f64 = 560.0;
+        const ROW: f64 = 24.0;
+        const HEAD: f64 = 34.0;
+        let entries = self.sorted();
+        let mut body = String::new();
+        let mut y = 50.0;
+        for table in Table::ALL {
+            let group: Vec<&&Entry> = entries.iter().filter(|e| e.table == table).collect();
+            if group.is_empty() {
+                continue;
+            }
+            let max = group
+                .iter()
+                .filter_map(|e| e.rows_per_s())
+                .fold(0.0, f64::max)
+                .max(1.0);
+            let _ = writeln!(
+                body,
+                r#"<text x="10" y="{:.0}" class="head">{} ({} rows, {} bytes/row)</text>"#,
+                y + 16.0,
+                table.name(),
+                thousands(group[0].rows as f64),
+                thousands(group[0].bytes as f64 / group[0].rows.max(1) as f64)
+            );
+            y += HEAD;
+            for e in group {
+                let _ = writeln!(
+                    body,
+                    r#"<text x="{:.0}" y="{:.0}" text-anchor="end">{}</text>"#,
+                    LABEL - 8.0,
+                    y + 15.0,
+                    e.method.name()
+                );
+                match e.rows_per_s() {
+                    Some(r) => {
+                        let w = (r / max * BAR_MAX).max(1.0);
+                        let class = if e.method.is_ferry() { "ferry" } else { "peer" };
+                        let rss = e
+                            .rss_mib()
+                            .map(|m| format!(", {m:.0} MiB"))
+                            .unwrap_or_default();
+                        let _ = writeln!(
+                            body,
+                            r#"<rect x="{LABEL:.0}" y="{:.0}" width="{w:.1}" height="{:.0}" class="{class}"/>"#,
+                            y + 2.0,
+                            ROW - 6.0
+                        );
+                        let _ = writeln!(
+                            body,
+                            r#"<text x="{:.1}" y="{:.0}">{} rows/s, {:.2}s{rss}</text>"#,
+                            LABEL + w + 6.0,
+                            y + 15.0,
+                            thousands(r),
+                            e.secs().unwrap_or(0.0)
+                        );
+                    }
+                    None => {
+                        let why = match e.status() {
+                            Status::Wrong(_) => "wrong data: not counted".to_string(),
+                            Status::Failed(_) => "failed".to_string(),
+                            Status::Skipped(w) => format!("skipped: {w}"),
+                            Status::Ok => String::new(),
+                        };
+                        let _ = writeln!(
+                            body,
+                            r#"<text x="{LABEL:.0}" y="{:.0}" class="note">{}</text>"#,
+                            y + 15.0,
+                            xml(&why)
+                        );
+                    }
+                }
+                y += ROW;
+            }
+            y += 10.0;
+        }
+        let height = y + 30.0;
+        format!(
+            r##"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH:.0}" height="{height:.0}" viewBox="0 0 {WIDTH:.0} {height:.0}" font-family="sans-serif" font-size="13">
+<style>
+.head {{ font-weight: bold; font-size: 15px; }}
+.ferry {{ fill: #d9480f; }}
+.peer {{ fill: #4a6fa5; }}
+.note {{ fill: #888; font-style: italic; }}
+</style>
+<rect width="100%" height="100%" fill="white"/>
+<text x="10" y="24" class="head">rows/s by method: {} rows per main table, {} rep(s), medians, {}</text>
+{body}<text x="10" y="{:.0}" class="note">each table's bars on its own scale; a method whose target differed from the source has no bar</text>
+</svg>
+"##,
+            thousands(self.rows as f64),
+            self.reps,
+            xml(&self.date),
+            height - 12.0
+        )
+    }
+}
+
+/// 1234567.8 -> "1,234,568".
+pub fn thousands(x: f64) -> String {
+    let digits = format!("{:.0}", x.max(0.0));
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+fn xml(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
