@@ -150,3 +150,64 @@ fn dry_run_prints_the_plan_and_writes_nothing() {
     .says("nothing was written");
     assert_eq!(dbs.count_dst("b"), 0);
 }
+
+#[test]
+fn row_tables_list_set_and_delete_fields_and_do_not_outlive_their_call() {
+    let mut dbs = Dbs::new("rowtables");
+    dbs.src("CREATE TABLE t (id INT PRIMARY KEY, a VARCHAR(10), b VARCHAR(10), gone INT)");
+    dbs.src("INSERT INTO t VALUES (1, 'x', NULL, 7), (2, 'y', 'z', 8)");
+    dbs.dst("CREATE TABLE t (id INT PRIMARY KEY, a VARCHAR(10), b VARCHAR(10), fields VARCHAR(100), added VARCHAR(10))");
+    dbs.run_code(
+        r#"
+copy { from = "t", transform = function(r)
+  r.gone = nil                      -- deleted: pairs no longer lists it
+  r.added = "new"
+  local names = {}
+  for k, v in pairs(r) do names[#names + 1] = k end
+  table.sort(names)
+  r.fields = table.concat(names, ",")
+  if r.id == 2 then r.a = r.a .. "!" end
+  return r
+end }
+"#,
+        &[],
+    )
+    .ok();
+    let rows: Vec<(i32, String, Option<String>, String, String)> = dbs
+        .dst
+        .query("SELECT id, a, b, fields, added FROM t ORDER BY id")
+        .unwrap();
+    assert_eq!(
+        rows,
+        vec![
+            (1, "x".into(), None, "a,added,b,id".into(), "new".into()),
+            (
+                2,
+                "y!".into(),
+                Some("z".into()),
+                "a,added,b,id".into(),
+                "new".into()
+            ),
+        ]
+    );
+
+    // A row kept past its own transform call is an error that says so.
+    let mut dbs = Dbs::new("rowkept");
+    dbs.src("CREATE TABLE t (id INT PRIMARY KEY, a VARCHAR(10))");
+    dbs.src("INSERT INTO t VALUES (1, 'x'), (2, 'y')");
+    dbs.dst("CREATE TABLE t (id INT PRIMARY KEY, a VARCHAR(10))");
+    dbs.run_code(
+        r#"
+local last
+copy { from = "t", transform = function(r)
+  if last then r.a = last.a end
+  last = r
+  return r
+end }
+"#,
+        &[],
+    )
+    .status(1)
+    .says("row id=2")
+    .says("a row table can only be used during its own transform call");
+}

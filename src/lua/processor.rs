@@ -3,6 +3,8 @@
 //! `map` function, or a default). A value the transform left alone is written back as
 //! the exact value read, never a re-encoding of it.
 
+use std::cell::RefCell;
+
 use mlua::{AnyUserData, Function, Lua, LuaString, Table, Value as LuaValue};
 use mysql::Value;
 
@@ -54,8 +56,142 @@ enum Cell {
     Value(Value),
 }
 
+/// The row a transform is looking at, behind its row table. Values become Lua values
+/// only when the transform reads them, and fields it sets are kept aside, so a
+/// transform that reads two fields of a row pays for two, and one that returns the row
+/// untouched pays for none.
+struct RowState {
+    /// The row table now in use (its identity), or null between rows.
+    table: *const std::ffi::c_void,
+    values: Vec<Value>,
+    /// Lua values made for source columns so far.
+    made: Vec<Option<LuaValue>>,
+    /// Fields the transform set (a nil value deletes the field), in the order set.
+    set: Vec<(Vec<u8>, LuaValue)>,
+}
+
+impl RowState {
+    fn field_set(&self, key: &[u8]) -> Option<&LuaValue> {
+        self.set
+            .iter()
+            .rev()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v)
+    }
+}
+
+struct Shared {
+    lua: Lua,
+    null: AnyUserData,
+    names: Vec<Vec<u8>>,
+    kinds: Vec<Kind>,
+    state: RefCell<RowState>,
+}
+
+impl Shared {
+    fn column(&self, key: &[u8]) -> Option<usize> {
+        self.names.iter().position(|n| n == key)
+    }
+
+    /// The Lua value of source column `i` of the current row (made once).
+    fn value(&self, st: &mut RowState, i: usize) -> mlua::Result<LuaValue> {
+        if let Some(v) = &st.made[i] {
+            return Ok(v.clone());
+        }
+        let v = to_lua(&self.lua, &self.null, &st.values[i], self.kinds[i])?;
+        st.made[i] = Some(v.clone());
+        Ok(v)
+    }
+
+    fn check(&self, st: &RowState, t: &Table) -> mlua::Result<()> {
+        if st.table != t.to_pointer() {
+            return Err(mlua::Error::runtime(
+                "a row table can only be used during its own transform call (copy the fields \
+                 you need into a table of your own to keep them)",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Lua: row[key]
+    fn index(&self, t: &Table, key: &LuaValue) -> mlua::Result<LuaValue> {
+        let mut st = self.state.borrow_mut();
+        self.check(&st, t)?;
+        let LuaValue::String(k) = key else {
+            return Ok(LuaValue::Nil);
+        };
+        let k = k.as_bytes();
+        if let Some(v) = st.field_set(&k) {
+            return Ok(v.clone());
+        }
+        match self.column(&k) {
+            Some(i) => self.value(&mut st, i),
+            None => Ok(LuaValue::Nil),
+        }
+    }
+
+    /// Lua: row[key] = value
+    fn new_index(&self, t: &Table, key: LuaValue, value: LuaValue) -> mlua::Result<()> {
+        let mut st = self.state.borrow_mut();
+        self.check(&st, t)?;
+        let LuaValue::String(k) = key else {
+            return Err(mlua::Error::runtime(format!(
+                "a row's fields are named by strings, not by a {}",
+                key.type_name()
+            )));
+        };
+        st.set.push((k.as_bytes().to_vec(), value));
+        Ok(())
+    }
+
+    /// The fields of the current row in order: source columns still there, then
+    /// fields the transform added.
+    fn fields(&self, st: &RowState) -> Vec<Vec<u8>> {
+        let mut out: Vec<Vec<u8>> = Vec::new();
+        for n in &self.names {
+            match st.field_set(n) {
+                Some(LuaValue::Nil) => {}
+                _ => out.push(n.clone()),
+            }
+        }
+        for (k, v) in &st.set {
+            if !v.is_nil() && !out.contains(k) {
+                out.push(k.clone());
+            }
+        }
+        out
+    }
+
+    /// Lua: next(row, key) as `pairs` sees it.
+    fn next(&self, t: &Table, key: &LuaValue) -> mlua::Result<(LuaValue, LuaValue)> {
+        let fields = {
+            let st = self.state.borrow();
+            self.check(&st, t)?;
+            self.fields(&st)
+        };
+        let pos = match key {
+            LuaValue::Nil => 0,
+            LuaValue::String(k) => {
+                let k = k.as_bytes();
+                match fields.iter().position(|f| *f == *k) {
+                    Some(p) => p + 1,
+                    None => return Ok((LuaValue::Nil, LuaValue::Nil)),
+                }
+            }
+            _ => return Ok((LuaValue::Nil, LuaValue::Nil)),
+        };
+        let Some(f) = fields.get(pos) else {
+            return Ok((LuaValue::Nil, LuaValue::Nil));
+        };
+        let k = LuaValue::String(self.lua.create_string(f)?);
+        let v = self.index(t, &k)?;
+        Ok((k, v))
+    }
+}
+
 pub struct LuaProcessor {
-    builder: RowBuilder,
+    shared: std::rc::Rc<Shared>,
+    meta: Table,
     transform: Option<Function>,
     cells: Vec<Cell>,
 }
@@ -92,17 +228,76 @@ impl LuaProcessor {
                 Fill::Sql(_) => unreachable!("value columns exclude sql defaults"),
             });
         }
+        let shared = std::rc::Rc::new(Shared {
+            lua: lua.clone(),
+            null: Sentinels::get(lua).null,
+            names: names.iter().map(|n| n.as_bytes().to_vec()).collect(),
+            kinds,
+            state: RefCell::new(RowState {
+                table: std::ptr::null(),
+                values: Vec::new(),
+                made: Vec::new(),
+                set: Vec::new(),
+            }),
+        });
+        let meta = lua.create_table()?;
+        let s = shared.clone();
+        meta.raw_set(
+            "__index",
+            lua.create_function(move |_, (t, k): (Table, LuaValue)| s.index(&t, &k))?,
+        )?;
+        let s = shared.clone();
+        meta.raw_set(
+            "__newindex",
+            lua.create_function(move |_, (t, k, v): (Table, LuaValue, LuaValue)| {
+                s.new_index(&t, k, v)
+            })?,
+        )?;
+        let s = shared.clone();
+        let next = lua.create_function(move |_, (t, k): (Table, LuaValue)| s.next(&t, &k))?;
+        meta.raw_set(
+            "__pairs",
+            lua.create_function(move |_, t: Table| Ok((next.clone(), t, LuaValue::Nil)))?,
+        )?;
+        meta.raw_set("__metatable", "ferry row")?;
         Ok(LuaProcessor {
-            builder: RowBuilder::new(lua, &names, &kinds)?,
+            shared,
+            meta,
             transform,
             cells,
         })
     }
 
     fn run(&mut self, row: Vec<Value>) -> Result<Option<Vec<Value>>, String> {
-        let (table, made) = self.builder.build(&row).map_err(|e| e.to_string())?;
+        let table = self
+            .shared
+            .lua
+            .create_table()
+            .and_then(|t| {
+                t.set_metatable(Some(self.meta.clone()))?;
+                Ok(t)
+            })
+            .map_err(|e| e.to_string())?;
+        {
+            let mut st = self.shared.state.borrow_mut();
+            st.table = table.to_pointer();
+            st.made.clear();
+            st.made.resize(row.len(), None);
+            st.set.clear();
+            st.values = row;
+        }
+        let result = self.fill(table);
+        // The row table is done with: reading it later is an error, not another row.
+        self.shared.state.borrow_mut().table = std::ptr::null();
+        result
+    }
+
+    fn fill(&mut self, table: Table) -> Result<Option<Vec<Value>>, String> {
         let out = match &self.transform {
-            Some(f) => match f.call::<LuaValue>(table).map_err(|e| render_error(&e))? {
+            Some(f) => match f
+                .call::<LuaValue>(table.clone())
+                .map_err(|e| render_error(&e))?
+            {
                 LuaValue::Nil => return Ok(None),
                 LuaValue::Table(t) => t,
                 other => {
@@ -112,18 +307,36 @@ impl LuaProcessor {
                 ))
                 }
             },
-            None => table,
+            None => table.clone(),
         };
+        let is_row = out.to_pointer() == table.to_pointer();
         let mut values = Vec::with_capacity(self.cells.len());
         for cell in &self.cells {
             values.push(match cell {
-                Cell::Source(i) => row[*i].clone(),
+                Cell::Source(i) => self.shared.state.borrow().values[*i].clone(),
                 Cell::Value(v) => v.clone(),
                 Cell::Field(key, col, src) => {
-                    let v: LuaValue = out.raw_get(key.clone()).map_err(|e| e.to_string())?;
+                    let k = key.as_bytes();
+                    let v: LuaValue = if is_row {
+                        let st = self.shared.state.borrow();
+                        match st.field_set(&k) {
+                            Some(v) => v.clone(),
+                            None => match src {
+                                // Untouched: the value exactly as read.
+                                Some(i) => {
+                                    values.push(st.values[*i].clone());
+                                    continue;
+                                }
+                                None => LuaValue::Nil,
+                            },
+                        }
+                    } else {
+                        out.raw_get(key.clone()).map_err(|e| e.to_string())?
+                    };
                     if let Some(i) = src {
-                        if same(&v, &made[*i]) {
-                            values.push(row[*i].clone());
+                        let st = self.shared.state.borrow();
+                        if st.made[*i].as_ref().is_some_and(|m| same(&v, m)) {
+                            values.push(st.values[*i].clone());
                             continue;
                         }
                     }
