@@ -2,15 +2,17 @@
 //! knows nothing of Lua.
 //!
 //! Each copy runs as one or more parts (key ranges, `workers`). A part is a pipeline
-//! of two threads with a bounded queue between them: a reader (its own source
+//! of two threads with a queue between them: a reader (its own source
 //! connection: keyset pages in key order, bounded by rows and bytes, or one streamed
 //! pass for a keyless table) and a writer (its own target connection: each page in one
 //! transaction together with the part's checkpoint). Rows are turned into target rows
 //! by the reader for direct copies, or, when a `RowProcessor` that must stay on the
 //! caller's thread (Lua) is involved, by the caller's thread while it waits, between
 //! reader and writer. So reading, converting and writing overlap, and a copy takes
-//! about as long as its slowest stage. Memory is bounded by pages in flight: each
-//! queue holds one page and each page is bounded in bytes.
+//! about as long as its slowest stage. Memory is bounded by pages in flight: a reader
+//! takes a slot before it reads a page and the writer gives it back once the page is
+//! written, with `PAGES_IN_FLIGHT` slots per part, and each page is bounded in bytes.
+//! No stage ever waits on another part's stage, so parts do not hold each other up.
 //!
 //! Faults: a lost connection, deadlock or lock wait timeout makes a part reconnect
 //! with backoff and replay the page in doubt; the checkpoint committed with each page
@@ -116,6 +118,9 @@ impl RowProcessor for DirectProcessor {
         ))
     }
 }
+
+/// Pages of one part between its reader and the end of its writer.
+pub const PAGES_IN_FLIGHT: usize = 3;
 
 /// Rows per key range at least: smaller tables are read by one worker.
 pub const MIN_RANGE_ROWS: u64 = 25_000;
@@ -277,7 +282,7 @@ impl Engine {
             running: HashMap::new(),
             finished: HashMap::new(),
             events: unbounded(),
-            raw: bounded(2),
+            raw: unbounded(),
             control_src: None,
             control_dst: None,
             file_state: file_state.map(|s| Arc::new(Mutex::new(s))),
@@ -519,7 +524,11 @@ impl Engine {
                     }
                 }
             }
-            let (wtx, wrx) = bounded::<Page>(1);
+            let (wtx, wrx) = unbounded::<Page>();
+            let (slot_tx, slot_rx) = bounded::<()>(PAGES_IN_FLIGHT);
+            for _ in 0..PAGES_IN_FLIGHT {
+                let _ = slot_tx.send(());
+            }
             running.writers.insert(part, wtx.clone());
             running.open_parts += 1;
             let after = ps.last_key.as_ref().map(|k| key_from_state(k));
@@ -532,6 +541,7 @@ impl Engine {
                 ordinal: ps.read,
                 direct: direct.clone(),
                 to_writer: wtx,
+                slots: slot_rx,
                 raw: self.raw.0.clone(),
                 events: self.events.0.clone(),
             };
@@ -541,6 +551,7 @@ impl Engine {
                 part,
                 state: ps,
                 events: self.events.0.clone(),
+                slots: slot_tx,
             };
             // The threads end on their own: a writer when its part is done or stopped, a
             // reader when its range is read or its copy stops.
@@ -668,6 +679,15 @@ impl Engine {
             recv(self.events.1) -> msg => {
                 if let Ok(ev) = msg {
                     self.event(ev);
+                }
+            }
+            default(std::time::Duration::from_millis(200)) => {
+                // Stopped by a signal: readers stop by themselves; the writers this
+                // thread feeds end once their queues close.
+                if crate::signals::stopped().is_some() {
+                    for r in self.running.values_mut() {
+                        r.writers.clear();
+                    }
                 }
             }
         }
@@ -823,6 +843,8 @@ struct ReaderCtx {
     ordinal: u64,
     direct: Option<DirectProcessor>,
     to_writer: Sender<Page>,
+    /// A slot per page in flight; the writer gives them back.
+    slots: Receiver<()>,
     raw: Sender<RawPage>,
     events: Sender<Event>,
 }
@@ -945,6 +967,13 @@ impl ReaderCtx {
     }
 
     fn send(&mut self, rows: Vec<Vec<Value>>, bytes: usize) -> Result<()> {
+        // Wait for a slot: at most PAGES_IN_FLIGHT pages of this part between here and
+        // the end of its writer. A writer that is gone (failed or stopped) leaves
+        // none: stop quietly, it reports why.
+        if self.slots.recv().is_err() {
+            self.shared.cancel.store(true, Ordering::SeqCst);
+            return Ok(());
+        }
         let plan = &self.shared.plan;
         if let Some(t) = &self.shared.limit {
             t.take(rows.len() as u64, bytes as u64);
@@ -1009,6 +1038,8 @@ struct WriterCtx {
     part: u32,
     state: PartState,
     events: Sender<Event>,
+    /// Gives a page's slot back to the reader once the page is written.
+    slots: Sender<()>,
 }
 
 impl WriterCtx {
@@ -1040,6 +1071,7 @@ impl WriterCtx {
                 return self.end(&mut db);
             }
             self.page(&mut db, &writer, msg)?;
+            let _ = self.slots.send(());
         }
         Ok(())
     }

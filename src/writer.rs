@@ -5,7 +5,10 @@
 //! warning other than a duplicate key turned into an error that names the row.
 
 use mysql::prelude::Queryable;
-use mysql::{Params, Value};
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use mysql::{Params, Statement, Value};
 
 use crate::db::Db;
 use crate::error::Error;
@@ -52,6 +55,8 @@ impl Method {
 }
 
 pub struct Writer {
+    /// Prepared statements by row count, with the connection they belong to.
+    statements: RefCell<HashMap<usize, (u32, Statement)>>,
     mode: Mode,
     load: Option<LoadData>,
     prefix: String,
@@ -108,6 +113,7 @@ impl Writer {
             String::new()
         };
         Writer {
+            statements: RefCell::new(HashMap::new()),
             mode: plan.mode,
             load: match method {
                 Method::Load => LoadData::new(plan),
@@ -216,23 +222,46 @@ impl Writer {
         rows: usize,
         first_row: usize,
     ) -> Result<Counts, WriteError> {
-        let mut sql = String::with_capacity(
-            self.prefix.len() + rows * (self.row_template.len() + 2) + self.suffix.len(),
-        );
-        sql.push_str(&self.prefix);
-        for i in 0..rows {
-            if i > 0 {
-                sql.push_str(", ");
-            }
-            sql.push_str(&self.row_template);
-        }
-        sql.push_str(&self.suffix);
         let params = if params.is_empty() {
             Params::Empty
         } else {
             Params::Positional(params)
         };
-        let result = db.conn().exec_drop(&sql, params);
+        // Statements are prepared once per connection and row count: the crate would
+        // otherwise hash and scan the whole statement text on every execution.
+        let conn_id = db.conn().connection_id();
+        let cached = self
+            .statements
+            .borrow()
+            .get(&rows)
+            .filter(|(id, _)| *id == conn_id)
+            .map(|(_, st)| st.clone());
+        let stmt = match cached {
+            Some(st) => st,
+            None => {
+                let sql = self.statement_sql(rows);
+                match db.conn().prep(&sql) {
+                    Ok(st) => {
+                        let mut cache = self.statements.borrow_mut();
+                        // Stay well inside the crate's own statement cache (32), which
+                        // closes what it evicts.
+                        if cache.len() >= 16 {
+                            cache.clear();
+                        }
+                        cache.insert(rows, (conn_id, st.clone()));
+                        st
+                    }
+                    Err(e) => {
+                        return Err(WriteError {
+                            row: None,
+                            transient: crate::db::is_transient(&e),
+                            error: db.err(&format!("writing into {}", self.target), e),
+                        })
+                    }
+                }
+            }
+        };
+        let result = db.conn().exec_drop(&stmt, params);
         if let Err(e) = result {
             let row = match &e {
                 mysql::Error::MySqlError(m) => {
@@ -285,6 +314,22 @@ impl Writer {
             self.check_warnings(db, rows.len(), 0)?;
         }
         Ok(self.counts(rows.len() as u64, affected, &info))
+    }
+
+    /// The multi-row statement for `rows` rows.
+    fn statement_sql(&self, rows: usize) -> String {
+        let mut sql = String::with_capacity(
+            self.prefix.len() + rows * (self.row_template.len() + 2) + self.suffix.len(),
+        );
+        sql.push_str(&self.prefix);
+        for i in 0..rows {
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&self.row_template);
+        }
+        sql.push_str(&self.suffix);
+        sql
     }
 
     fn counts(&self, n: u64, affected: u64, info: &str) -> Counts {
