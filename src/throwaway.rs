@@ -23,6 +23,9 @@ pub struct ThrowawayServer {
     child: Child,
     dir: tempfile::TempDir,
     port: u16,
+    /// The server binary and the `--user` it runs as, to start it again (`restart`).
+    binary: PathBuf,
+    user: String,
 }
 
 impl ThrowawayServer {
@@ -105,7 +108,15 @@ impl ThrowawayServer {
             let port = free_port()?;
             let mut child = Self::launch(&server, dir.path(), &data, port, is_root, &user)?;
             match wait_ready(&mut child, port, dir.path(), name) {
-                Ok(()) => return Ok(ThrowawayServer { child, dir, port }),
+                Ok(()) => {
+                    return Ok(ThrowawayServer {
+                        child,
+                        dir,
+                        port,
+                        binary: server,
+                        user,
+                    })
+                }
                 Err(e) => {
                     let _ = child.kill();
                     let _ = child.wait();
@@ -197,6 +208,38 @@ impl ThrowawayServer {
             let _ = self.child.kill();
             let _ = self.child.wait();
         }
+    }
+}
+
+impl ThrowawayServer {
+    /// Kills the server at once (SIGKILL), as a crash would, and waits until it is gone.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts the server again on the same data directory and port (after `kill` or
+    /// `stop`; a running server is killed first) and waits until it answers, crash
+    /// recovery included.
+    pub fn restart(&mut self) -> Result<()> {
+        self.kill();
+        let is_root = unsafe { libc::geteuid() } == 0;
+        let dir = self.dir.path();
+        let mut child = Self::launch(
+            &self.binary,
+            dir,
+            &dir.join("data"),
+            self.port,
+            is_root,
+            &self.user,
+        )?;
+        if let Err(e) = wait_ready(&mut child, self.port, dir, "restarted") {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(e);
+        }
+        self.child = child;
+        Ok(())
     }
 }
 
