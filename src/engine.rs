@@ -286,8 +286,23 @@ impl Engine {
             Role::Source => (&mut self.control_src, &self.cfg.source),
             Role::Target => (&mut self.control_dst, &self.cfg.target),
         };
+        // A server restarted since this session's last use (a copy ago) left it dead.
+        if slot.as_mut().is_some_and(|db| db.conn().ping().is_err()) {
+            *slot = None;
+        }
         if slot.is_none() {
-            *slot = Some(Db::connect(spec, role)?);
+            let mut tries = 0;
+            *slot = Some(loop {
+                match Db::connect(spec, role) {
+                    Ok(db) => break db,
+                    Err(e) if tries < self.cfg.retries && crate::signals::stopped().is_none() => {
+                        tries += 1;
+                        log::warn!("{e}; trying again ({tries} of {})", self.cfg.retries);
+                        std::thread::sleep(backoff(tries));
+                    }
+                    Err(e) => return Err(e),
+                }
+            });
         }
         Ok(slot.as_mut().expect("connected"))
     }
