@@ -457,7 +457,12 @@ impl Engine {
         let keyless_target = !plan.target.has_unique_key();
         if let (Some(st), Some(_)) = (&self.cfg.state, &resume) {
             if keyless_target && matches!(st.store, crate::state::StateStore::File(_)) {
-                let part_way = state.parts.values().any(|p| p.pages > 0);
+                // The file is saved after each page commits, so whatever it says (no
+                // page yet included), one more page may have landed. Only `--force`
+                // starting a changed copy over (an empty state) is not a resume.
+                let part_way = resume
+                    .as_ref()
+                    .is_some_and(|r| r.plan == plan.fingerprint());
                 if part_way {
                     return Err(Error::usage(format!(
                         "copy {}: cannot resume from a state file into {}, which has no unique \
