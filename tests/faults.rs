@@ -801,3 +801,192 @@ fn a_job_rate_limit_is_shared_by_its_copies() {
         run.describe()
     );
 }
+
+/// kill -9 and resume where rows go through a Lua transform (processed on the main
+/// thread) and the key is a composite of utf8mb4 text and an integer (checkpoints
+/// hold text keys): the target equals the transformed source.
+#[test]
+fn kill_9_with_a_transform_and_a_text_key() {
+    let mut rng = Rng::new("kill_9_with_a_transform_and_a_text_key");
+    let mut dbs = Dbs::new("kill9tf");
+    let rows = 60_000;
+    let ddl =
+        "CREATE TABLE items (k VARCHAR(20) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL, \
+               n INT NOT NULL, v VARCHAR(40) CHARACTER SET utf8mb4 NULL, b VARBINARY(20) NULL, \
+               PRIMARY KEY (k, n))";
+    dbs.src(ddl);
+    dbs.dst(&ddl.replace(", PRIMARY KEY (k, n)", ""));
+    dbs.src(&format!(
+        "INSERT INTO items SELECT CONCAT(ELT(1 + seq % 5, 'ä', 'b', 'ß', '😀', 'z'), seq % 97), \
+           seq, IF(seq % 10 = 0, NULL, CONCAT('v', seq)), UNHEX(MD5(seq)) FROM seq_1_to_{rows}"
+    ));
+    let job = dbs.job(
+        "kill9tf.lua",
+        "local s = copy { from = 'items', page = 999, transform = function(r)\n\
+           if r.v ~= null then r.v = r.v .. '!' end\n\
+           return r\n\
+         end }\n\
+         log.info('stats read=%d resumed=%d', s.read, s.resumed)\n",
+    );
+    let watch = Watch::Table {
+        job: "kill9tf",
+        copy: None,
+    };
+    let what = format!("transform (seed {})", rng.seed);
+    let mut at = 0;
+    for round in 0..3 {
+        let rows_at = rng.range(at, rows * (3 + 2 * round) / 10);
+        let mut run = dbs.spawn(&job, if round == 0 { &[] } else { &["--resume"] });
+        at = when_committed(&mut dbs.dst, &mut run, &watch, rows_at, &what);
+        std::thread::sleep(Duration::from_millis(rng.range(0, 25)));
+        run.signal(libc::SIGKILL);
+        run.wait_within(RUN_LIMIT).status(-libc::SIGKILL);
+        println!("{what}: killed at {at}");
+    }
+    let run = dbs.run(&job, &["--resume"]).ok();
+    let (read, resumed) = (
+        stat(&run, "stats ", "read"),
+        stat(&run, "stats ", "resumed"),
+    );
+    assert_eq!(read + resumed, rows, "{what}\n{}", run.describe());
+    let expected = dump(
+        &mut dbs.src,
+        "(SELECT k, n, CONCAT(v, '!') AS v, b FROM items) AS x",
+        "k, n",
+    );
+    assert_same(&expected, &dbs.dump_dst("items", "k, n"), &what);
+}
+
+/// An incremental copy killed part-way resumes up to the mark its first run chose
+/// (rows changed meanwhile are the next run's), and the next plain run takes those.
+#[test]
+fn an_incremental_copy_resumes_within_its_window() {
+    let mut dbs = Dbs::new("sinceresume");
+    let rows = 20_000;
+    seed_mixed(&mut dbs, "items", rows);
+    dbs.dst(&mixed_ddl("items", true));
+    let job = dbs.job(
+        "sinceresume.lua",
+        "local s = copy { from = 'items', mode = 'upsert', since = 'updated_at', page = 500, \
+           workers = 1, max_rows_per_second = 20000 }\n\
+         log.info('stats read=%d resumed=%d', s.read, s.resumed)\n",
+    );
+    let watch = Watch::Table {
+        job: "sinceresume",
+        copy: None,
+    };
+    let mut run = dbs.spawn(&job, &[]);
+    when_committed(&mut dbs.dst, &mut run, &watch, 5000, "since");
+    run.signal(libc::SIGKILL);
+    run.wait_within(RUN_LIMIT).status(-libc::SIGKILL);
+    // Changed after the window was set: an early row and a new one.
+    dbs.src("UPDATE items SET name = 'late', updated_at = '2031-01-01' WHERE id = 3");
+    dbs.src(
+        "INSERT INTO items SELECT 100000, 1, 2.5, NULL, NOW(6), 'newer', NULL, '2031-01-02' \
+         FROM DUAL",
+    );
+    let run = dbs.run(&job, &["--resume"]).ok();
+    let (read, resumed) = (
+        stat(&run, "stats ", "read"),
+        stat(&run, "stats ", "resumed"),
+    );
+    assert_eq!(read + resumed, rows, "{}", run.describe());
+    let run = dbs.run(&job, &[]).ok();
+    assert_eq!(stat(&run, "stats ", "read"), 2, "{}", run.describe());
+    let src = dbs.dump_src("items", "id");
+    assert_same(&src, &dbs.dump_dst("items", "id"), "since resumed");
+}
+
+/// A source without a key is read in one pass: after a kill, `--resume` starts it over
+/// when the target's key keeps rows from doubling, and refuses, naming the copy, when
+/// the target has no key either.
+#[test]
+fn a_keyless_source_starts_over_or_refuses_on_resume() {
+    let mut dbs = Dbs::new("keylesssrc");
+    let rows = 30_000;
+    dbs.src(&format!("CREATE TABLE items ({MIXED_COLUMNS})"));
+    dbs.src(&format!(
+        "INSERT INTO items SELECT seq, NULL, seq, NULL, NOW(6), CONCAT('n', seq), NULL, NOW(6) \
+         FROM seq_1_to_{rows}"
+    ));
+    for keyed in [true, false] {
+        let table = if keyed { "t_keyed" } else { "t_keyless" };
+        dbs.dst(&mixed_ddl(table, keyed));
+        let name = format!("keylesssrc_{table}");
+        let job = dbs.job(
+            &format!("{name}.lua"),
+            &format!(
+                "local s = copy {{ from = 'items', to = '{table}', page = 500, \
+                   max_rows_per_second = 20000 }}\n\
+                 log.info('stats read=%d resumed=%d', s.read, s.resumed)\n"
+            ),
+        );
+        let watch = Watch::Table {
+            job: &name,
+            copy: None,
+        };
+        let mut run = dbs.spawn(&job, &[]);
+        when_committed(&mut dbs.dst, &mut run, &watch, 5000, &name);
+        run.signal(libc::SIGKILL);
+        run.wait_within(RUN_LIMIT).status(-libc::SIGKILL);
+        let before = dbs.count_dst(table);
+        if keyed {
+            let run = dbs
+                .run(&job, &["--resume"])
+                .ok()
+                .says("cannot resume part-way");
+            assert_eq!(stat(&run, "stats ", "read"), rows, "{}", run.describe());
+            let src = dbs.dump_src("items", "id");
+            assert_same(&src, &dbs.dump_dst(table, "id"), table);
+        } else {
+            dbs.run(&job, &["--resume"])
+                .status(2)
+                .says(&format!("copy items -> {table}"))
+                .says("no key");
+            assert_eq!(dbs.count_dst(table), before, "the refused run wrote");
+        }
+    }
+}
+
+/// The state file is written after each page commits, so even a run stopped before its
+/// first save may have landed a page: into a keyless target, `--resume` from a file
+/// must refuse whatever the file says. The gap is made exact here: the first page waits
+/// on a table lock while the state file is swapped for a directory, so the page
+/// commits and saving its checkpoint fails; the file is then put back as it was.
+#[test]
+fn file_state_into_a_keyless_target_refuses_even_before_the_first_save() {
+    let mut dbs = Dbs::new("filegap");
+    let rows = 5000;
+    seed_mixed(&mut dbs, "items", rows);
+    dbs.dst(&mixed_ddl("items", false));
+    let job = dbs.job(
+        "filegap.lua",
+        "job { state = 'file' }\n\
+         copy { from = 'items', page = 1000, workers = 1 }\n",
+    );
+    let path = dbs.dir.path().join("filegap.state.json");
+    let mut lock = mysql::Conn::new(mysql::Opts::from_url(&dbs.dst_url).unwrap()).unwrap();
+    lock.query_drop("LOCK TABLES items WRITE").unwrap();
+    let mut run = dbs.spawn(&job, &[]);
+    let deadline = Instant::now() + RUN_LIMIT;
+    while committed(&mut dbs.dst, &Watch::File(&path)).is_none() {
+        assert!(!run.ended(), "{}", run.describe());
+        assert!(Instant::now() < deadline, "no state file");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let saved = std::fs::read(&path).unwrap();
+    std::fs::remove_file(&path).unwrap();
+    std::fs::create_dir(&path).unwrap();
+    std::fs::write(path.join("in-the-way"), "").unwrap();
+    lock.query_drop("UNLOCK TABLES").unwrap();
+    run.wait_within(RUN_LIMIT).status(1);
+    let landed = dbs.count_dst("items");
+    assert!(landed > 0, "no page landed");
+    std::fs::remove_dir_all(&path).unwrap();
+    std::fs::write(&path, saved).unwrap();
+    dbs.run(&job, &["--resume"])
+        .status(2)
+        .says("copy items")
+        .says("no unique key");
+    assert_eq!(dbs.count_dst("items"), landed, "the refused run wrote");
+}
