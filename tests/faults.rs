@@ -296,9 +296,11 @@ fn base(server: &ferry::throwaway::ThrowawayServer) -> String {
     server.url("").trim_end_matches('/').to_string()
 }
 
-/// The target server is killed (SIGKILL) mid-copy into a keyless table and started
-/// again: with retries the run rides through; with `retries = 0` it exits 1 and
-/// `--resume` finishes it. Either way the target equals the source.
+/// The target server is killed (SIGKILL) mid-copy into a keyless table (two key
+/// ranges, so two writers in doubt) and started again: with retries the run rides
+/// through; with `retries = 0` it exits 1 and
+/// `--resume` finishes it. Either way the target equals the source. Then, on the same
+/// private target, a lock wait timeout (1205) is ridden through too.
 #[test]
 fn target_server_killed_mid_copy_and_started_again() {
     let mut rng = Rng::new("target_server_killed_mid_copy_and_started_again");
@@ -322,7 +324,7 @@ fn target_server_killed_mid_copy_and_started_again() {
             &format!("{name}.lua"),
             &format!(
                 "job {{ retries = {retries} }}\n\
-                 local s = copy {{ from = 'big', to = '{table}', page = 1000, workers = 1, \
+                 local s = copy {{ from = 'big', to = '{table}', page = 1000, workers = 2, \
                    max_rows_per_second = 30000 }}\n\
                  log.info('stats read=%d resumed=%d', s.read, s.resumed)\n"
             ),
@@ -359,6 +361,39 @@ fn target_server_killed_mid_copy_and_started_again() {
         dbs.reconnect_dst();
         assert_same(&src, &dbs.dump_dst(&table, "id"), &what);
     }
+
+    // A lock wait timeout (1205) on a row another session holds: the page is rolled
+    // back and tried again until the lock goes. (The timeout is global, and this
+    // server is ours alone.)
+    dbs.dst("SET GLOBAL innodb_lock_wait_timeout = 1");
+    dbs.dst(&mixed_ddl("t_locked", true));
+    let mut holder = mysql::Conn::new(mysql::Opts::from_url(&dbs.dst_url).unwrap()).unwrap();
+    holder.query_drop("START TRANSACTION").unwrap();
+    holder
+        .query_drop(
+            "INSERT INTO t_locked (id, amount, at, name, updated_at) \
+             VALUES (30000, 0, NOW(), 'held', NOW())",
+        )
+        .unwrap();
+    let run = dbs.spawn(
+        &dbs.job(
+            "locked.lua",
+            "copy { from = 'big', to = 't_locked', page = 1000, workers = 1 }\n",
+        ),
+        &[],
+    );
+    let deadline = Instant::now() + RUN_LIMIT;
+    while !dbs.log().contains("Lock wait timeout") {
+        assert!(
+            Instant::now() < deadline,
+            "no lock wait timeout:\n{}",
+            dbs.log()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    holder.query_drop("ROLLBACK").unwrap();
+    run.wait_within(RUN_LIMIT).ok();
+    assert_same(&src, &dbs.dump_dst("t_locked", "id"), "lock wait timeout");
 }
 
 /// Ids of ferry's connections to a database (every one but ours).
@@ -989,4 +1024,45 @@ fn file_state_into_a_keyless_target_refuses_even_before_the_first_save() {
         .says("copy items")
         .says("no unique key");
     assert_eq!(dbs.count_dst("items"), landed, "the refused run wrote");
+}
+
+/// A parallel job (two copies at once, one in two key ranges, keyless targets) stopped
+/// by SIGTERM, then killed with SIGKILL while resuming, then resumed: both exact.
+#[test]
+fn a_parallel_job_stopped_and_killed_resumes_exactly() {
+    let mut dbs = Dbs::new("parstop");
+    seed_mixed(&mut dbs, "a", 60_000);
+    seed_mixed(&mut dbs, "b", 20_000);
+    dbs.dst(&mixed_ddl("a", false));
+    dbs.dst(&mixed_ddl("b", false));
+    let job = dbs.job(
+        "parstop.lua",
+        "job { parallel = 2 }\n\
+         local a = copy { from = 'a', page = 700, workers = 2, max_rows_per_second = 30000 }\n\
+         local b = copy { from = 'b', page = 300, max_rows_per_second = 10000 }\n\
+         log.info('stats a=%d b=%d', a.read + a.resumed, b.read + b.resumed)\n",
+    );
+    let watch = Watch::Table {
+        job: "parstop",
+        copy: None,
+    };
+    let mut run = dbs.spawn(&job, &[]);
+    let at = when_committed(&mut dbs.dst, &mut run, &watch, 15_000, "parstop");
+    run.signal(libc::SIGTERM);
+    run.wait_within(RUN_LIMIT).status(143).says("--resume");
+    let mut run = dbs.spawn(&job, &["--resume"]);
+    when_committed(&mut dbs.dst, &mut run, &watch, at + 10_000, "parstop");
+    run.signal(libc::SIGKILL);
+    run.wait_within(RUN_LIMIT).status(-libc::SIGKILL);
+    let run = dbs.run(&job, &["--resume"]).ok();
+    assert_eq!(
+        (stat(&run, "stats ", "a"), stat(&run, "stats ", "b")),
+        (60_000, 20_000),
+        "{}",
+        run.describe()
+    );
+    for t in ["a", "b"] {
+        let src = dbs.dump_src(t, "id");
+        assert_same(&src, &dbs.dump_dst(t, "id"), t);
+    }
 }
