@@ -22,7 +22,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use crossbeam_channel::{bounded, unbounded, Receiver, Sender};
+use crossbeam_channel::{bounded, unbounded, Receiver, RecvTimeoutError, Sender};
 use mysql::prelude::Queryable;
 use mysql::Value;
 
@@ -927,10 +927,13 @@ impl ReaderCtx {
         let mut result = db.conn().exec_iter(sql, params(p)).map_err(err)?;
         let mut buf = Vec::new();
         let mut bytes = 0;
-        if let Some(set) = result.iter() {
-            for row in set {
+        let mut stopped = false;
+        if let Some(mut set) = result.iter() {
+            while let Some(row) = set.next() {
                 if self.shared.stopping() {
-                    return Ok(());
+                    stopped = true;
+                    std::mem::forget(set);
+                    break;
                 }
                 let row = row.map_err(err)?.unwrap();
                 bytes += row.iter().map(wire_size).sum::<usize>();
@@ -940,6 +943,13 @@ impl ReaderCtx {
                     bytes = 0;
                 }
             }
+        }
+        if stopped {
+            // Dropping an unfinished result makes the driver read the rest of the
+            // table first; abandon it (and its connection, which the caller drops)
+            // instead, so a stop takes a page, not the rest of the table.
+            std::mem::forget(result);
+            return Ok(());
         }
         drop(result);
         if !buf.is_empty() {
@@ -1048,7 +1058,15 @@ impl WriterCtx {
         let writer = Writer::new(&self.shared.plan, db.max_packet);
         // Pages already queued are written even when the copy failed elsewhere (they
         // are whole and good); only a signal stops a writer before its queue is empty.
-        while let Ok(msg) = rx.recv() {
+        loop {
+            // A signal also stops a writer that waits: a stopped reader sends nothing
+            // more, and a locally processed copy's queue stays open on the engine's
+            // thread, so waiting for the queue to close would never end.
+            let msg = match rx.recv_timeout(std::time::Duration::from_millis(100)) {
+                Ok(msg) => msg,
+                Err(RecvTimeoutError::Timeout) if crate::signals::stopped().is_none() => continue,
+                Err(_) => return Ok(()),
+            };
             if crate::signals::stopped().is_some() {
                 return Ok(());
             }
@@ -1057,7 +1075,6 @@ impl WriterCtx {
             }
             self.page(&mut db, &writer, msg)?;
         }
-        Ok(())
     }
 
     fn end(&mut self, db: &mut Db) -> Result<()> {
