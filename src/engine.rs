@@ -24,7 +24,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use crossbeam_channel::{bounded, unbounded, Receiver, Sender};
+use crossbeam_channel::{bounded, unbounded, Receiver, RecvTimeoutError, Sender};
 use mysql::prelude::Queryable;
 use mysql::Value;
 
@@ -294,8 +294,23 @@ impl Engine {
             Role::Source => (&mut self.control_src, &self.cfg.source),
             Role::Target => (&mut self.control_dst, &self.cfg.target),
         };
+        // A server restarted since this session's last use (a copy ago) left it dead.
+        if slot.as_mut().is_some_and(|db| db.conn().ping().is_err()) {
+            *slot = None;
+        }
         if slot.is_none() {
-            *slot = Some(Db::connect(spec, role)?);
+            let mut tries = 0;
+            *slot = Some(loop {
+                match Db::connect(spec, role) {
+                    Ok(db) => break db,
+                    Err(e) if tries < self.cfg.retries && crate::signals::stopped().is_none() => {
+                        tries += 1;
+                        log::warn!("{e}; trying again ({tries} of {})", self.cfg.retries);
+                        std::thread::sleep(backoff(tries));
+                    }
+                    Err(e) => return Err(e),
+                }
+            });
         }
         Ok(slot.as_mut().expect("connected"))
     }
@@ -450,7 +465,12 @@ impl Engine {
         let keyless_target = !plan.target.has_unique_key();
         if let (Some(st), Some(_)) = (&self.cfg.state, &resume) {
             if keyless_target && matches!(st.store, crate::state::StateStore::File(_)) {
-                let part_way = state.parts.values().any(|p| p.pages > 0);
+                // The file is saved after each page commits, so whatever it says (no
+                // page yet included), one more page may have landed. Only `--force`
+                // starting a changed copy over (an empty state) is not a resume.
+                let part_way = resume
+                    .as_ref()
+                    .is_some_and(|r| r.plan == plan.fingerprint());
                 if part_way {
                     return Err(Error::usage(format!(
                         "copy {}: cannot resume from a state file into {}, which has no unique \
@@ -933,10 +953,13 @@ impl ReaderCtx {
         let mut result = db.conn().exec_iter(sql, params(p)).map_err(err)?;
         let mut buf = Vec::new();
         let mut bytes = 0;
-        if let Some(set) = result.iter() {
-            for row in set {
+        let mut stopped = false;
+        if let Some(mut set) = result.iter() {
+            while let Some(row) = set.next() {
                 if self.shared.stopping() {
-                    return Ok(());
+                    stopped = true;
+                    std::mem::forget(set);
+                    break;
                 }
                 let row = row.map_err(err)?.unwrap();
                 bytes += row.iter().map(wire_size).sum::<usize>();
@@ -946,6 +969,13 @@ impl ReaderCtx {
                     bytes = 0;
                 }
             }
+        }
+        if stopped {
+            // Dropping an unfinished result makes the driver read the rest of the
+            // table first; abandon it (and its connection, which the caller drops)
+            // instead, so a stop takes a page, not the rest of the table.
+            std::mem::forget(result);
+            return Ok(());
         }
         drop(result);
         if !buf.is_empty() {
@@ -1063,7 +1093,15 @@ impl WriterCtx {
         let writer = Writer::new(&self.shared.plan, db.max_packet, self.shared.method);
         // Pages already queued are written even when the copy failed elsewhere (they
         // are whole and good); only a signal stops a writer before its queue is empty.
-        while let Ok(msg) = rx.recv() {
+        loop {
+            // A signal also stops a writer that waits: a stopped reader sends nothing
+            // more, and a locally processed copy's queue stays open on the engine's
+            // thread, so waiting for the queue to close would never end.
+            let msg = match rx.recv_timeout(std::time::Duration::from_millis(100)) {
+                Ok(msg) => msg,
+                Err(RecvTimeoutError::Timeout) if crate::signals::stopped().is_none() => continue,
+                Err(_) => return Ok(()),
+            };
             if crate::signals::stopped().is_some() {
                 return Ok(());
             }
@@ -1073,7 +1111,6 @@ impl WriterCtx {
             self.page(&mut db, &writer, msg)?;
             let _ = self.slots.send(());
         }
-        Ok(())
     }
 
     fn end(&mut self, db: &mut Db) -> Result<()> {

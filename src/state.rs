@@ -314,7 +314,9 @@ impl StateHandle {
         let text: Option<String> = db
             .conn()
             .exec_first(
-                format!("SELECT state FROM {t} WHERE job = ? AND copy_id = ? AND part = ?"),
+                // A locking read: if the lost connection's transaction is still alive on
+                // the server, this waits for it to end, so the answer is final.
+                format!("SELECT state FROM {t} WHERE job = ? AND copy_id = ? AND part = ? LOCK IN SHARE MODE"),
                 (&self.job, id, part),
             )
             .map_err(|e| db.err("reading the job state", e))?;

@@ -25,6 +25,9 @@ pub struct ThrowawayServer {
     port: u16,
     /// The extra server arguments it was started with (`start_with`).
     extra_args: Vec<String>,
+    /// The server binary and the `--user` it runs as, to start it again (`restart`).
+    binary: PathBuf,
+    user: String,
 }
 
 impl ThrowawayServer {
@@ -128,6 +131,8 @@ impl ThrowawayServer {
                         dir,
                         port,
                         extra_args,
+                        binary: server,
+                        user,
                     })
                 }
                 Err(e) => {
@@ -228,6 +233,39 @@ impl ThrowawayServer {
             let _ = self.child.kill();
             let _ = self.child.wait();
         }
+    }
+}
+
+impl ThrowawayServer {
+    /// Kills the server at once (SIGKILL), as a crash would, and waits until it is gone.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts the server again on the same data directory and port (after `kill` or
+    /// `stop`; a running server is killed first) and waits until it answers, crash
+    /// recovery included.
+    pub fn restart(&mut self) -> Result<()> {
+        self.kill();
+        let is_root = unsafe { libc::geteuid() } == 0;
+        let dir = self.dir.path();
+        let mut child = Self::launch(
+            &self.binary,
+            dir,
+            &dir.join("data"),
+            self.port,
+            is_root,
+            &self.user,
+            &self.extra_args,
+        )?;
+        if let Err(e) = wait_ready(&mut child, self.port, dir, "restarted") {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(e);
+        }
+        self.child = child;
+        Ok(())
     }
 }
 

@@ -217,6 +217,34 @@ fn open(lua: &Lua, ctx: &Rc<JobContext>, role: Role, arg: LuaValue) -> mlua::Res
 }
 
 /// The session for `role`: reuses the open one when `spec` is the same (or absent).
+/// The open session, reconnected (with the engine's retries and backoff) when its
+/// server went away since it was last used, e.g. a target that restarted mid-job.
+fn alive(db: &Rc<RefCell<Db>>, role: Role) -> Result<Rc<RefCell<Db>>, Error> {
+    let Ok(mut d) = db.try_borrow_mut() else {
+        return Ok(db.clone());
+    };
+    if d.conn().ping().is_ok() {
+        return Ok(db.clone());
+    }
+    let spec = d.spec.clone();
+    let mut tries = 0;
+    loop {
+        match Db::connect(&spec, role) {
+            Ok(new) => {
+                log::warn!("{} connection was lost; reconnected", role.name());
+                *d = new;
+                return Ok(db.clone());
+            }
+            Err(e) if tries < crate::lua::job::DEFAULT_RETRIES => {
+                tries += 1;
+                std::thread::sleep(crate::db::backoff(tries));
+                let _ = e;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 pub fn session(
     ctx: &JobContext,
     role: Role,
@@ -232,12 +260,12 @@ pub fn session(
         Role::Target => ctx.target_override.clone(),
     };
     match (slot.as_ref(), spec.or(fallback)) {
-        (Some(db), None) => Ok(db.clone()),
+        (Some(db), None) => alive(db, role),
         // The open session holds its spec with the password read: compare like with like.
         (Some(db), Some(s))
             if s.resolve(role.password_env()).ok().as_ref() == Some(&db.borrow().spec) =>
         {
-            Ok(db.clone())
+            alive(db, role)
         }
         (_, Some(s)) => {
             let db = Rc::new(RefCell::new(Db::connect(&s, role)?));

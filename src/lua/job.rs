@@ -95,6 +95,7 @@ pub fn job(ctx: &Rc<JobContext>, t: Table) -> mlua::Result<()> {
     }
     let mut s = ctx.settings.borrow_mut();
     let mut problems = Vec::new();
+    let mut default_file = false;
     for pair in t.pairs::<LuaValue, LuaValue>() {
         let (k, v) = pair?;
         let k = match k {
@@ -132,11 +133,8 @@ pub fn job(ctx: &Rc<JobContext>, t: Table) -> mlua::Result<()> {
                             s.store = StateStore::Table(DEFAULT_TABLE.into())
                         }
                     }
-                    "file" => {
-                        if !matches!(s.store, StateStore::File(_)) {
-                            s.store = StateStore::File(default_state_file(ctx))
-                        }
-                    }
+                    // Named after the job once every option is read (`name` may follow).
+                    "file" => default_file = true,
                     other => {
                         return Err(format!(
                             "job: unknown state store `{other}` (use \"table\" or \"file\")"
@@ -177,6 +175,9 @@ pub fn job(ctx: &Rc<JobContext>, t: Table) -> mlua::Result<()> {
             problems.push(p);
         }
     }
+    if default_file && !matches!(s.store, StateStore::File(_)) {
+        s.store = StateStore::File(default_state_file(ctx, &s.name));
+    }
     if problems.is_empty() {
         Ok(())
     } else {
@@ -185,8 +186,8 @@ pub fn job(ctx: &Rc<JobContext>, t: Table) -> mlua::Result<()> {
 }
 
 /// `<dir>/<job>.state.json`: the state file next to the job.
-fn default_state_file(ctx: &JobContext) -> PathBuf {
-    let name = format!("{}.state.json", ctx.settings.borrow().name);
+fn default_state_file(ctx: &JobContext, job: &str) -> PathBuf {
+    let name = format!("{job}.state.json");
     match &ctx.job_dir {
         Some(d) => d.join(name),
         None => PathBuf::from(name),

@@ -74,26 +74,31 @@ fn connect(url: &str) -> Conn {
 impl Dbs {
     pub fn new(test: &str) -> Dbs {
         let s = servers();
+        Dbs::on(test, &s.source, &s.target)
+    }
+
+    /// A pair of databases on other servers (`mysql://user@host:port`, no database).
+    pub fn on(test: &str, source: &str, target: &str) -> Dbs {
         let n = COUNTER.fetch_add(1, Ordering::SeqCst);
         let tag = format!("{}_{}_{}", test, std::process::id(), n);
         let src_db = format!("src_{tag}");
         let dst_db = format!("dst_{tag}");
-        let mut admin = connect(&format!("{}/mysql", s.source));
+        let mut admin = connect(&format!("{source}/mysql"));
         admin
             .query_drop(format!("DROP DATABASE IF EXISTS `{src_db}`"))
             .unwrap();
         admin
             .query_drop(format!("CREATE DATABASE `{src_db}` CHARACTER SET utf8mb4"))
             .unwrap();
-        let mut admin = connect(&format!("{}/mysql", s.target));
+        let mut admin = connect(&format!("{target}/mysql"));
         admin
             .query_drop(format!("DROP DATABASE IF EXISTS `{dst_db}`"))
             .unwrap();
         admin
             .query_drop(format!("CREATE DATABASE `{dst_db}` CHARACTER SET utf8mb4"))
             .unwrap();
-        let src_url = format!("{}/{}", s.source, src_db);
-        let dst_url = format!("{}/{}", s.target, dst_db);
+        let src_url = format!("{source}/{src_db}");
+        let dst_url = format!("{target}/{dst_db}");
         Dbs {
             src: connect(&src_url),
             dst: connect(&dst_url),
@@ -129,6 +134,15 @@ impl Dbs {
 
     /// `ferry run JOB --source .. --target .. --log ..` plus `extra` args.
     pub fn run(&self, job: &std::path::Path, extra: &[&str]) -> Run {
+        ferry(&self.run_args(job, extra), self.dir.path())
+    }
+
+    /// `ferry run JOB ...` started in the background, to be signalled or killed.
+    pub fn spawn(&self, job: &std::path::Path, extra: &[&str]) -> Spawned {
+        Spawned::start(self.run_args(job, extra), self.dir.path())
+    }
+
+    fn run_args(&self, job: &std::path::Path, extra: &[&str]) -> Vec<String> {
         let mut args: Vec<String> = vec![
             "run".into(),
             job.display().to_string(),
@@ -140,7 +154,7 @@ impl Dbs {
             self.log_path().display().to_string(),
         ];
         args.extend(extra.iter().map(|s| s.to_string()));
-        ferry(&args, self.dir.path())
+        args
     }
 
     /// Writes `code` as a job and runs it.
@@ -181,6 +195,11 @@ impl Dbs {
 
     pub fn dump_dst(&mut self, table: &str, order: &str) -> Vec<Vec<Value>> {
         dump(&mut self.dst, table, order)
+    }
+
+    /// Opens the target connection again (after its server was restarted).
+    pub fn reconnect_dst(&mut self) {
+        self.dst = connect(&self.dst_url);
     }
 
     pub fn count_dst(&mut self, table: &str) -> u64 {
@@ -282,5 +301,99 @@ pub fn ferry_env<S: AsRef<str>>(args: &[S], dir: &std::path::Path, env: &[(&str,
         status: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// The real binary running in the background, its output going to files.
+pub struct Spawned {
+    pub args: Vec<String>,
+    child: std::process::Child,
+    out: PathBuf,
+    err: PathBuf,
+}
+
+impl Spawned {
+    pub fn start(args: Vec<String>, dir: &std::path::Path) -> Spawned {
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let out = dir.join(format!("spawned{n}.out"));
+        let err = dir.join(format!("spawned{n}.err"));
+        let child = Command::new(env!("CARGO_BIN_EXE_ferry"))
+            .args(&args)
+            .current_dir(dir)
+            .env_remove("FERRY_SOURCE")
+            .env_remove("FERRY_TARGET")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::fs::File::create(&out).unwrap())
+            .stderr(std::fs::File::create(&err).unwrap())
+            .spawn()
+            .expect("starting ferry");
+        Spawned {
+            args,
+            child,
+            out,
+            err,
+        }
+    }
+
+    /// Sends `signal` (libc::SIGKILL, SIGTERM, ...).
+    pub fn signal(&self, signal: i32) {
+        unsafe {
+            libc::kill(self.child.id() as i32, signal);
+        }
+    }
+
+    /// Whether it has ended.
+    pub fn ended(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(Some(_)))
+    }
+
+    /// The command, status so far and output so far, for a failure message.
+    pub fn describe(&mut self) -> String {
+        format!(
+            "ferry {}\nstatus: {:?}\n--- stdout\n{}\n--- stderr\n{}",
+            self.args.join(" "),
+            self.child.try_wait(),
+            std::fs::read_to_string(&self.out).unwrap_or_default(),
+            std::fs::read_to_string(&self.err).unwrap_or_default()
+        )
+    }
+
+    /// Waits for the end, at most `limit`: a run still going then is killed and the
+    /// test fails.
+    pub fn wait_within(mut self, limit: std::time::Duration) -> Run {
+        let deadline = std::time::Instant::now() + limit;
+        while !self.ended() {
+            if std::time::Instant::now() > deadline {
+                let _ = self.child.kill();
+                let run = self.wait();
+                panic!("still running after {limit:?}, killed\n{}", run.describe());
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        self.wait()
+    }
+
+    /// Waits for the end; a process ended by a signal has status -signal.
+    pub fn wait(mut self) -> Run {
+        use std::os::unix::process::ExitStatusExt;
+        let status = self.child.wait().expect("waiting for ferry");
+        Run {
+            args: std::mem::take(&mut self.args),
+            status: status
+                .code()
+                .unwrap_or_else(|| -status.signal().unwrap_or(1)),
+            stdout: std::fs::read_to_string(&self.out).unwrap_or_default(),
+            stderr: std::fs::read_to_string(&self.err).unwrap_or_default(),
+        }
+    }
+}
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        // A failing test must not leave a copy running.
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
     }
 }
