@@ -310,25 +310,31 @@ impl LuaProcessor {
             None => table.clone(),
         };
         let is_row = out.to_pointer() == table.to_pointer();
-        let mut values = Vec::with_capacity(self.cells.len());
-        for cell in &self.cells {
+        // Values computed here; cells that take a source value as read are filled
+        // last, by moving the value out of the row (copied only when another cell
+        // takes the same one), after every function has seen the row.
+        let mut values: Vec<Option<Value>> = Vec::with_capacity(self.cells.len());
+        let mut as_read: Vec<(usize, usize)> = Vec::new();
+        for (ci, cell) in self.cells.iter().enumerate() {
             values.push(match cell {
-                Cell::Source(i) => self.shared.state.borrow().values[*i].clone(),
-                Cell::Value(v) => v.clone(),
+                Cell::Source(i) => {
+                    as_read.push((ci, *i));
+                    None
+                }
+                Cell::Value(v) => Some(v.clone()),
                 Cell::Field(key, col, src) => {
                     let k = key.as_bytes();
                     let v: LuaValue = if is_row {
                         let st = self.shared.state.borrow();
-                        match st.field_set(&k) {
-                            Some(v) => v.clone(),
-                            None => match src {
-                                // Untouched: the value exactly as read.
-                                Some(i) => {
-                                    values.push(st.values[*i].clone());
-                                    continue;
-                                }
-                                None => LuaValue::Nil,
-                            },
+                        match (st.field_set(&k), src) {
+                            (Some(v), _) => v.clone(),
+                            // Untouched: the value exactly as read.
+                            (None, Some(i)) => {
+                                as_read.push((ci, *i));
+                                values.push(None);
+                                continue;
+                            }
+                            (None, None) => LuaValue::Nil,
                         }
                     } else {
                         out.raw_get(key.clone()).map_err(|e| e.to_string())?
@@ -336,7 +342,8 @@ impl LuaProcessor {
                     if let Some(i) = src {
                         let st = self.shared.state.borrow();
                         if st.made[*i].as_ref().is_some_and(|m| same(&v, m)) {
-                            values.push(st.values[*i].clone());
+                            as_read.push((ci, *i));
+                            values.push(None);
                             continue;
                         }
                     }
@@ -347,19 +354,35 @@ impl LuaProcessor {
                             key.to_string_lossy()
                         ));
                     }
-                    from_lua(&v, &format!("target column `{col}`"))?
+                    Some(from_lua(&v, &format!("target column `{col}`"))?)
                 }
                 Cell::Function(f, col) => {
                     let v: LuaValue = f.call(out.clone()).map_err(|e| render_error(&e))?;
-                    from_lua(
-                        &v,
-                        &format!("the map function for `{col}` returned a value that"),
+                    Some(
+                        from_lua(
+                            &v,
+                            &format!("the map function for `{col}` returned a value that"),
+                        )
+                        .map_err(|e| e.replace("returned a value that is", "returned"))?,
                     )
-                    .map_err(|e| e.replace("returned a value that is", "returned"))?
                 }
             });
         }
-        Ok(Some(values))
+        let mut st = self.shared.state.borrow_mut();
+        for (n, &(ci, i)) in as_read.iter().enumerate() {
+            let again = as_read[n + 1..].iter().any(|&(_, j)| j == i);
+            values[ci] = Some(if again {
+                st.values[i].clone()
+            } else {
+                std::mem::replace(&mut st.values[i], Value::NULL)
+            });
+        }
+        Ok(Some(
+            values
+                .into_iter()
+                .map(|v| v.unwrap_or(Value::NULL))
+                .collect(),
+        ))
     }
 }
 
