@@ -129,6 +129,11 @@ impl Db {
         Ok(db)
     }
 
+    /// Whether the server is MariaDB (which has bulk execution of prepared statements).
+    pub fn is_mariadb(&self) -> bool {
+        self.version.contains("MariaDB")
+    }
+
     /// The database this session works in.
     pub fn database(&self) -> &str {
         &self.spec.database

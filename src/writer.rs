@@ -42,6 +42,9 @@ pub enum Method {
     Prepared,
     /// LOAD DATA LOCAL INFILE streamed from memory (insert and overwrite).
     Load,
+    /// One single-row prepared statement executed for every row of the page in one
+    /// round trip (MariaDB's COM_STMT_BULK_EXECUTE, array binding).
+    Bulk,
 }
 
 impl Method {
@@ -49,12 +52,14 @@ impl Method {
         match s {
             "prepared" | "insert" => Some(Method::Prepared),
             "load" | "load-data" => Some(Method::Load),
+            "bulk" => Some(Method::Bulk),
             _ => None,
         }
     }
 }
 
 pub struct Writer {
+    bulk: bool,
     /// Prepared statements by row count, with the connection they belong to.
     statements: RefCell<HashMap<usize, (u32, Statement)>>,
     mode: Mode,
@@ -113,11 +118,12 @@ impl Writer {
             String::new()
         };
         Writer {
+            bulk: method == Method::Bulk,
             statements: RefCell::new(HashMap::new()),
             mode: plan.mode,
             load: match method {
                 Method::Load => LoadData::new(plan),
-                Method::Prepared => None,
+                Method::Prepared | Method::Bulk => None,
             },
             prefix,
             row_template,
@@ -137,6 +143,22 @@ impl Writer {
         rows: &[Vec<Value>],
         checkpoint: Option<(String, Vec<Value>)>,
     ) -> Result<Counts, WriteError> {
+        let bulk = self.bulk && db.is_mariadb();
+        match self.try_page(db, rows, checkpoint.clone(), bulk) {
+            // A bulk execution does not say which row failed or warned: the page is
+            // rolled back and written again with multi-row statements, which do.
+            Err(e) if bulk && !e.transient => self.try_page(db, rows, checkpoint, false),
+            r => r,
+        }
+    }
+
+    fn try_page(
+        &self,
+        db: &mut Db,
+        rows: &[Vec<Value>],
+        checkpoint: Option<(String, Vec<Value>)>,
+        bulk: bool,
+    ) -> Result<Counts, WriteError> {
         let plain = |db: &Db, ctx: &str, e: mysql::Error| WriteError {
             row: None,
             transient: crate::db::is_transient(&e),
@@ -145,7 +167,12 @@ impl Writer {
         db.conn()
             .query_drop("START TRANSACTION")
             .map_err(|e| plain(db, "starting a transaction", e))?;
-        let written = self.write_chunks(db, rows).and_then(|c| {
+        let written = if bulk {
+            self.bulk_page(db, rows)
+        } else {
+            self.write_chunks(db, rows)
+        };
+        let written = written.and_then(|c| {
             if let Some((sql, params)) = checkpoint {
                 db.conn()
                     .exec_drop(sql, params)
@@ -171,6 +198,8 @@ impl Writer {
     pub fn method(&self) -> Method {
         if self.load.is_some() {
             Method::Load
+        } else if self.bulk {
+            Method::Bulk
         } else {
             Method::Prepared
         }
@@ -282,6 +311,47 @@ impl Writer {
             self.check_warnings(db, rows, first_row)?;
         }
         Ok(self.counts(rows as u64, affected, &info))
+    }
+
+    fn bulk_page(&self, db: &mut Db, rows: &[Vec<Value>]) -> Result<Counts, WriteError> {
+        if rows.is_empty() {
+            return Ok(Counts::default());
+        }
+        let plain = |db: &Db, e: mysql::Error| WriteError {
+            row: None,
+            transient: crate::db::is_transient(&e),
+            error: db.err(&format!("writing into {}", self.target), e),
+        };
+        let conn_id = db.conn().connection_id();
+        let cached = self
+            .statements
+            .borrow()
+            .get(&0)
+            .filter(|(id, _)| *id == conn_id)
+            .map(|(_, st)| st.clone());
+        let stmt = match cached {
+            Some(st) => st,
+            None => {
+                let st = db
+                    .conn()
+                    .prep(self.statement_sql(1))
+                    .map_err(|e| plain(db, e))?;
+                // Key 0: the single-row statement of bulk execution.
+                self.statements
+                    .borrow_mut()
+                    .insert(0, (conn_id, st.clone()));
+                st
+            }
+        };
+        db.conn()
+            .exec_batch(&stmt, rows.iter().map(|r| Params::Positional(r.clone())))
+            .map_err(|e| plain(db, e))?;
+        let affected = db.conn().affected_rows();
+        let info = db.conn().info_str().into_owned();
+        if db.conn().warnings() > 0 {
+            self.check_warnings(db, rows.len(), 0)?;
+        }
+        Ok(self.counts(rows.len() as u64, affected, &info))
     }
 
     fn load_page(

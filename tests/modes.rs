@@ -45,8 +45,9 @@ fn check_mode(mode: &str, expected: &[(i32, &str, &str)], expected_counts: &str)
         .iter()
         .map(|(i, v, e)| (*i, v.to_string(), e.to_string()))
         .collect();
-    // Prepared INSERTs and LOAD DATA (upsert has no LOAD DATA form: it falls back).
-    for write in ["prepared", "load"] {
+    // Bulk execution (the default), multi-row prepared INSERTs and LOAD DATA (upsert
+    // has no LOAD DATA form: it falls back).
+    for write in ["bulk", "prepared", "load"] {
         for page in [1, 2, 1000] {
             let (got, counts) = run_mode(mode, page, write);
             assert_eq!(got, expected, "page {page}, write {write}");

@@ -24,7 +24,7 @@ pub const DEFAULT_WORKERS: usize = 2;
 /// Tries for a page or a connection before a transient fault fails the copy.
 pub const DEFAULT_RETRIES: u32 = 10;
 /// How pages reach the target unless a copy says otherwise.
-pub const DEFAULT_METHOD: Method = Method::Prepared;
+pub const DEFAULT_METHOD: Method = Method::Bulk;
 /// Upper bound of a page in bytes (pages are bounded by rows and by bytes).
 pub const DEFAULT_PAGE_BYTES: usize = 8 << 20;
 
