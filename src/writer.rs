@@ -33,6 +33,8 @@ pub struct WriteError {
     pub row: Option<usize>,
     pub error: Error,
     pub transient: bool,
+    /// The server refused LOAD DATA LOCAL INFILE (disabled there).
+    pub refused: bool,
 }
 
 /// How a page reaches the server.
@@ -60,6 +62,8 @@ impl Method {
 
 pub struct Writer {
     bulk: bool,
+    /// The server refused LOAD DATA LOCAL: prepared statements instead.
+    load_refused: std::cell::Cell<bool>,
     /// Prepared statements by row count, with the connection they belong to.
     statements: RefCell<HashMap<usize, (u32, Statement)>>,
     mode: Mode,
@@ -119,6 +123,7 @@ impl Writer {
         };
         Writer {
             bulk: method == Method::Bulk,
+            load_refused: std::cell::Cell::new(false),
             statements: RefCell::new(HashMap::new()),
             mode: plan.mode,
             load: match method {
@@ -160,6 +165,7 @@ impl Writer {
         bulk: bool,
     ) -> Result<Counts, WriteError> {
         let plain = |db: &Db, ctx: &str, e: mysql::Error| WriteError {
+            refused: false,
             row: None,
             transient: crate::db::is_transient(&e),
             error: db.err(ctx, e),
@@ -206,8 +212,21 @@ impl Writer {
     }
 
     fn write_chunks(&self, db: &mut Db, rows: &[Vec<Value>]) -> Result<Counts, WriteError> {
-        if let Some(load) = &self.load {
-            return self.load_page(db, load, rows);
+        if let Some(load) = self.load.as_ref().filter(|_| !self.load_refused.get()) {
+            match self.load_page(db, load, rows) {
+                Err(e) if e.refused => {
+                    // The server (or its settings) does not take LOAD DATA LOCAL: this
+                    // writer uses prepared statements from now on.
+                    self.load_refused.set(true);
+                    log::warn!(
+                        "writing into {}: the server refuses LOAD DATA LOCAL INFILE ({}); \
+                         using prepared statements instead",
+                        self.target,
+                        e.error
+                    );
+                }
+                r => return r,
+            }
         }
         let mut total = Counts::default();
         let max_rows = MAX_PLACEHOLDERS
@@ -282,6 +301,7 @@ impl Writer {
                     }
                     Err(e) => {
                         return Err(WriteError {
+                            refused: false,
                             row: None,
                             transient: crate::db::is_transient(&e),
                             error: db.err(&format!("writing into {}", self.target), e),
@@ -299,6 +319,7 @@ impl Writer {
                 _ => None,
             };
             return Err(WriteError {
+                refused: false,
                 row: row.or(if rows == 1 { Some(first_row) } else { None }),
                 transient: crate::db::is_transient(&e),
                 error: db.err(&format!("writing into {}", self.target), e),
@@ -318,6 +339,7 @@ impl Writer {
             return Ok(Counts::default());
         }
         let plain = |db: &Db, e: mysql::Error| WriteError {
+            refused: false,
             row: None,
             transient: crate::db::is_transient(&e),
             error: db.err(&format!("writing into {}", self.target), e),
@@ -372,10 +394,13 @@ impl Writer {
                     .map(|r| r - 1),
                 _ => None,
             };
+            let refused = matches!(&e, mysql::Error::MySqlError(m)
+                if matches!(m.code, 1148 | 3948 | 2068 | 4166));
             return Err(WriteError {
                 row,
                 transient: crate::db::is_transient(&e),
                 error: db.err(&format!("writing into {}", self.target), e),
+                refused,
             });
         }
         let affected = db.conn().affected_rows();
@@ -438,6 +463,7 @@ impl Writer {
 
     fn check_warnings(&self, db: &mut Db, rows: usize, first_row: usize) -> Result<(), WriteError> {
         let warnings = db.warnings().map_err(|error| WriteError {
+            refused: false,
             row: None,
             error,
             transient: false,
@@ -458,6 +484,7 @@ impl Writer {
                 String::new()
             };
             return Err(WriteError {
+                refused: false,
                 row,
                 transient: false,
                 error: Error::Database {

@@ -117,3 +117,25 @@ fn overwrite_into_a_keyless_target_only_inserts() {
         .says("has no primary or unique key: mode overwrite can only insert");
     assert_eq!(dbs.count_dst("t"), 3);
 }
+
+/// A server that refuses LOAD DATA LOCAL INFILE (`local_infile` off): a copy asking
+/// for `write = "load"` says so once and writes with prepared statements instead.
+#[test]
+fn load_data_falls_back_to_prepared_statements_when_the_server_refuses_it() {
+    let server = ferry::throwaway::ThrowawayServer::start_with("noinfile", &["--local-infile=0"])
+        .unwrap_or_else(|e| panic!("starting a server without local_infile: {e:#}"));
+    let base = server.url("").trim_end_matches('/').to_string();
+    let mut dbs = Dbs::on("noinfile", &base, &base);
+    dbs.src("CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(20) NOT NULL)");
+    dbs.src("INSERT INTO t VALUES (1,'one'),(2,'two'),(3,'three')");
+    dbs.dst("CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(20) NOT NULL)");
+    let run = dbs
+        .run_code("copy { from = 't', write = 'load', page = 2 }", &[])
+        .ok();
+    run.says("refuses LOAD DATA LOCAL INFILE");
+    let rows: Vec<(i32, String)> = dbs.dst.query("SELECT id, v FROM t ORDER BY id").unwrap();
+    assert_eq!(
+        rows,
+        vec![(1, "one".into()), (2, "two".into()), (3, "three".into())]
+    );
+}
