@@ -19,24 +19,51 @@ struct Args {
     command: Command,
 }
 
+/// What every command that runs a job takes: the script, connection overrides and
+/// `--var` pairs.
+#[derive(clap::Args, Debug)]
+struct JobArgs {
+    /// The Lua job script.
+    job: PathBuf,
+    /// Source database URL (overrides the script's `source`).
+    #[arg(long, env = "FERRY_SOURCE", hide_env_values = true)]
+    source: Option<String>,
+    /// Target database URL (overrides the script's `target`).
+    #[arg(long, env = "FERRY_TARGET", hide_env_values = true)]
+    target: Option<String>,
+    /// A KEY=VALUE pair the script reads as `vars.KEY`; repeatable.
+    #[arg(long = "var", value_name = "KEY=VALUE")]
+    vars: Vec<String>,
+}
+
+/// A job's script, overrides and vars, parsed.
+struct Job {
+    path: PathBuf,
+    source: Option<ConnSpec>,
+    target: Option<ConnSpec>,
+    vars: Vec<(String, String)>,
+}
+
+impl JobArgs {
+    fn parse(self) -> Result<Job> {
+        Ok(Job {
+            path: self.job,
+            source: url(self.source, "source")?,
+            target: url(self.target, "target")?,
+            vars: vars(self.vars)?,
+        })
+    }
+}
+
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Run a job: check every copy first (plan pass), then copy for real.
     Run {
-        /// The Lua job script.
-        job: PathBuf,
-        /// Source database URL (overrides the script's `source`).
-        #[arg(long, env = "FERRY_SOURCE", hide_env_values = true)]
-        source: Option<String>,
-        /// Target database URL (overrides the script's `target`).
-        #[arg(long, env = "FERRY_TARGET", hide_env_values = true)]
-        target: Option<String>,
+        #[command(flatten)]
+        job: JobArgs,
         /// Log file to append to.
         #[arg(long, default_value = "ferry.log")]
         log: PathBuf,
-        /// A KEY=VALUE pair the script reads as `vars.KEY`; repeatable.
-        #[arg(long = "var", value_name = "KEY=VALUE")]
-        vars: Vec<String>,
         /// Resolve every copy and print the plan; write nothing.
         #[arg(long)]
         dry_run: bool,
@@ -56,15 +83,8 @@ enum Command {
     },
     /// Show a job's saved state (where each copy got to), or drop it with --clear.
     State {
-        /// The Lua job script.
-        job: PathBuf,
-        #[arg(long, env = "FERRY_SOURCE", hide_env_values = true)]
-        source: Option<String>,
-        #[arg(long, env = "FERRY_TARGET", hide_env_values = true)]
-        target: Option<String>,
-        /// A KEY=VALUE pair the script reads as `vars.KEY`; repeatable.
-        #[arg(long = "var", value_name = "KEY=VALUE")]
-        vars: Vec<String>,
+        #[command(flatten)]
+        job: JobArgs,
         /// Drop the job's state (the next run starts every copy over and forgets
         /// incremental marks).
         #[arg(long)]
@@ -72,20 +92,11 @@ enum Command {
     },
     /// Compare each copy of a job, source vs target: equal, or the keys that differ.
     Verify {
-        /// The Lua job script.
-        job: PathBuf,
-        /// Source database URL (overrides the script's `source`).
-        #[arg(long, env = "FERRY_SOURCE", hide_env_values = true)]
-        source: Option<String>,
-        /// Target database URL (overrides the script's `target`).
-        #[arg(long, env = "FERRY_TARGET", hide_env_values = true)]
-        target: Option<String>,
+        #[command(flatten)]
+        job: JobArgs,
         /// Log file to append to.
         #[arg(long, default_value = "ferry.log")]
         log: PathBuf,
-        /// A KEY=VALUE pair the script reads as `vars.KEY`; repeatable.
-        #[arg(long = "var", value_name = "KEY=VALUE")]
-        vars: Vec<String>,
         /// Check only N chunks per copy, spread over the key range (for very large tables).
         #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
         sample: Option<u64>,
@@ -158,67 +169,64 @@ pub fn main() -> Result<()> {
     match args.command {
         Command::Run {
             job,
-            source,
-            target,
             log,
-            vars: v,
             dry_run,
             quiet,
             resume,
             force,
             full,
-        } => crate::run::run(crate::run::RunConfig {
-            job,
-            source: url(source, "source")?,
-            target: url(target, "target")?,
-            log,
-            vars: vars(v)?,
-            dry_run,
-            quiet,
-            flags: crate::lua::job::RunFlags {
-                resume,
-                force,
-                full,
-            },
-        })
-        .map(|_| ()),
-        Command::State {
-            job,
-            source,
-            target,
-            vars: v,
-            clear,
-        } => crate::run::state(
-            crate::run::RunConfig {
-                job,
-                source: url(source, "source")?,
-                target: url(target, "target")?,
-                log: "ferry.log".into(),
-                vars: vars(v)?,
-                dry_run: true,
-                quiet: true,
-                flags: Default::default(),
-            },
-            clear,
-        ),
+        } => {
+            let job = job.parse()?;
+            crate::run::run(crate::run::RunConfig {
+                job: job.path,
+                source: job.source,
+                target: job.target,
+                log,
+                vars: job.vars,
+                dry_run,
+                quiet,
+                flags: crate::lua::job::RunFlags {
+                    resume,
+                    force,
+                    full,
+                },
+            })
+            .map(|_| ())
+        }
+        Command::State { job, clear } => {
+            let job = job.parse()?;
+            crate::run::state(
+                crate::run::RunConfig {
+                    job: job.path,
+                    source: job.source,
+                    target: job.target,
+                    log: "ferry.log".into(),
+                    vars: job.vars,
+                    dry_run: true,
+                    quiet: true,
+                    flags: Default::default(),
+                },
+                clear,
+            )
+        }
         Command::Verify {
             job,
-            source,
-            target,
             log,
-            vars: v,
             sample,
             quiet,
-        } => crate::run::verify(crate::run::VerifyConfig {
-            job,
-            source: url(source, "source")?,
-            target: url(target, "target")?,
-            log,
-            vars: vars(v)?,
-            sample,
-            quiet,
-        })
-        .map(|_| ()),
+        } => {
+            let job = job.parse()?;
+            crate::run::verify(crate::run::VerifyConfig {
+                job: job.path,
+                source: job.source,
+                target: job.target,
+                log,
+                vars: job.vars,
+                sample,
+                quiet,
+            })
+            .map(|_| ())
+        }
         Command::Repl {
             job,
             source,

@@ -31,12 +31,7 @@ impl SourceQuery {
     /// its paging key.
     pub fn for_table(table: &TableInfo, filter: Option<String>, page: usize) -> SourceQuery {
         SourceQuery {
-            columns: table
-                .columns
-                .iter()
-                .map(|c| quote_ident(&c.name))
-                .collect::<Vec<_>>()
-                .join(", "),
+            columns: table.quoted_columns().join(", "),
             table: format!(
                 "{}.{}",
                 quote_ident(&table.database),

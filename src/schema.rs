@@ -163,6 +163,13 @@ pub fn quote_ident(name: &str) -> String {
     format!("`{}`", name.replace('`', "``"))
 }
 
+impl TableInfo {
+    /// Every column, quoted, in table order: `a`, `b`, ...
+    pub fn quoted_columns(&self) -> Vec<String> {
+        self.columns.iter().map(|c| quote_ident(&c.name)).collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

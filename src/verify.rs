@@ -36,7 +36,7 @@ use crate::engine::RowProcessor;
 use crate::error::{Error, Result};
 use crate::plan::{CopyPlan, Fill};
 use crate::progress::{Display, FILE_ONLY};
-use crate::schema::{quote_ident, ColumnInfo};
+use crate::schema::ColumnInfo;
 use crate::value::{printable, show, to_text, Kind};
 use progress::ChunkProgress;
 use rowtext::{Common, Family};
@@ -433,13 +433,7 @@ impl Verifier<'_> {
     ) -> std::result::Result<(), Stop> {
         let keys = self.keys.as_ref().expect("keyed");
         let (cond, params) = self.src_side.conditions(range);
-        let all: Vec<String> = self
-            .plan
-            .source
-            .columns
-            .iter()
-            .map(|c| quote_ident(&c.name))
-            .collect();
+        let all = self.plan.source.quoted_columns();
         let sql = format!(
             "SELECT {} FROM {}{cond}{}",
             all.join(", "),

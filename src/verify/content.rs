@@ -14,7 +14,6 @@ use super::{shown_value, CopyReport, Matching, Rows, Verifier, RENDER_BATCH, SHO
 use crate::db::Db;
 use crate::engine::RowProcessor;
 use crate::error::{Error, Result};
-use crate::schema::quote_ident;
 
 impl Verifier<'_> {
     pub(super) fn whole_direct(&self, src: &mut Db, dst: &mut Db) -> Result<CopyReport> {
@@ -64,13 +63,7 @@ impl Verifier<'_> {
                 }
                 Ok(())
             };
-        let all: Vec<String> = self
-            .plan
-            .source
-            .columns
-            .iter()
-            .map(|c| quote_ident(&c.name))
-            .collect();
+        let all = self.plan.source.quoted_columns();
         let (cond, params) = self.src_side.conditions(&Range::default());
         let sql = format!(
             "SELECT {} FROM {}{cond}",

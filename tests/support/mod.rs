@@ -143,8 +143,13 @@ impl Dbs {
     }
 
     fn run_args(&self, job: &std::path::Path, extra: &[&str]) -> Vec<String> {
+        self.job_args("run", job, extra)
+    }
+
+    /// `ferry COMMAND JOB --source .. --target .. --log ..` plus `extra` args.
+    fn job_args(&self, command: &str, job: &std::path::Path, extra: &[&str]) -> Vec<String> {
         let mut args: Vec<String> = vec![
-            "run".into(),
+            command.into(),
             job.display().to_string(),
             "--source".into(),
             self.src_url.clone(),
@@ -166,17 +171,7 @@ impl Dbs {
 
     /// `ferry verify JOB --source .. --target .. --log ..` plus `extra` args.
     pub fn verify(&self, job: &std::path::Path, extra: &[&str]) -> Run {
-        let mut args: Vec<String> = vec![
-            "verify".into(),
-            job.display().to_string(),
-            "--source".into(),
-            self.src_url.clone(),
-            "--target".into(),
-            self.dst_url.clone(),
-            "--log".into(),
-            self.log_path().display().to_string(),
-        ];
-        args.extend(extra.iter().map(|s| s.to_string()));
+        let args = self.job_args("verify", job, extra);
         ferry(&args, self.dir.path())
     }
 
