@@ -636,10 +636,11 @@ impl Verifier<'_> {
             .filter(|(_, (x, y))| x != y)
             .map(|(c, (x, y))| {
                 format!(
-                    "{}: {} -> {}",
+                    "{}: {} -> {}{}",
                     c.target.name,
                     shown_value(c, x.as_deref()),
-                    shown_value(c, y.as_deref())
+                    shown_value(c, y.as_deref()),
+                    where_they_differ(x.as_deref(), y.as_deref())
                 )
             })
             .collect::<Vec<_>>()
@@ -666,6 +667,24 @@ fn shown_value(c: &Compared, v: Option<&[u8]>) -> String {
     }
 }
 
+/// For long values, where the first differing byte is: ` (bytes differ from byte
+/// 5001; 64000 and 64000 bytes)`; nothing for short ones, which show whole.
+fn where_they_differ(a: Option<&[u8]>, b: Option<&[u8]>) -> String {
+    let (Some(a), Some(b)) = (a, b) else {
+        return String::new();
+    };
+    if a.len().max(b.len()) <= 30 {
+        return String::new();
+    }
+    let at = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+    format!(
+        " (bytes differ from byte {}; {} and {} bytes)",
+        at + 1,
+        a.len(),
+        b.len()
+    )
+}
+
 fn cut(s: &str, max: usize) -> String {
     if s.chars().count() <= max {
         s.to_string()
@@ -689,6 +708,19 @@ fn pick(total: usize, n: u64) -> Option<Vec<usize>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_values_say_where_they_first_differ() {
+        let a = vec![7u8; 64];
+        let mut b = a.clone();
+        b[40] = 8;
+        assert_eq!(
+            where_they_differ(Some(&a), Some(&b)),
+            " (bytes differ from byte 41; 64 and 64 bytes)"
+        );
+        assert_eq!(where_they_differ(Some(b"ab"), Some(b"ac")), "");
+        assert_eq!(where_they_differ(None, Some(&a)), "");
+    }
 
     fn entry(key: i64, hash: u8) -> Entry {
         Entry {
