@@ -444,7 +444,7 @@ impl Engine {
         // A keyless source cannot resume part-way.
         if plan.key.is_none() {
             if let Some(p) = state.parts.get(&0).filter(|p| p.pages > 0 && !p.done) {
-                if !plan.target.has_unique_key() {
+                if !plan.target.has_not_null_unique_key() {
                     return Err(Error::usage(format!(
                         "copy {}: cannot resume: its source table {} has no key, so it is read \
                          in one pass and cannot continue part-way, and its target {} has no \
@@ -462,7 +462,8 @@ impl Engine {
             }
         }
 
-        let keyless_target = !plan.target.has_unique_key();
+        // A page written twice doubles its rows unless a NOT NULL unique key stops it.
+        let keyless_target = !plan.target.has_not_null_unique_key();
         if let (Some(st), Some(_)) = (&self.cfg.state, &resume) {
             if keyless_target && matches!(st.store, crate::state::StateStore::File(_)) {
                 // The file is saved after each page commits, so whatever it says (no

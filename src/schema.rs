@@ -104,6 +104,12 @@ impl TableInfo {
             .or_else(|| self.indexes.iter().find(|i| i.unique && i.not_null))
     }
 
+    /// Whether a unique index over NOT NULL columns exists: then writing a row twice
+    /// cannot make two rows (a unique key with a NULL in it can hold many).
+    pub fn has_not_null_unique_key(&self) -> bool {
+        self.indexes.iter().any(|i| i.unique && i.not_null)
+    }
+
     /// Whether any unique index exists (so REPLACE / ON DUPLICATE KEY can match rows).
     pub fn has_unique_key(&self) -> bool {
         self.indexes.iter().any(|i| i.unique)
