@@ -20,8 +20,8 @@ fn main() -> ExitCode {
         libc::mallopt(libc::M_MMAP_THRESHOLD, 256 << 10);
         // Rows come and go by the million: keep some freed heap instead of returning
         // it to the system and faulting it back in at the next page.
-        libc::mallopt(libc::M_TRIM_THRESHOLD, 32 << 20);
-        libc::mallopt(libc::M_TOP_PAD, 8 << 20);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 16 << 20);
+        libc::mallopt(libc::M_TOP_PAD, 2 << 20);
     }
     match ferry::cli::main() {
         Ok(()) => ExitCode::SUCCESS,
