@@ -104,18 +104,23 @@ impl DirectProcessor {
     }
 }
 
+impl DirectProcessor {
+    /// The target row of a source row (a direct copy never skips or fails a row).
+    pub fn convert(&self, mut row: Vec<Value>) -> Vec<Value> {
+        self.cells
+            .iter()
+            .map(|c| match c {
+                DirectCell::Copy(i) => row[*i].clone(),
+                DirectCell::Take(i) => std::mem::replace(&mut row[*i], Value::NULL),
+                DirectCell::Value(v) => v.clone(),
+            })
+            .collect()
+    }
+}
+
 impl RowProcessor for DirectProcessor {
-    fn process(&mut self, mut row: Vec<Value>) -> std::result::Result<Option<Vec<Value>>, String> {
-        Ok(Some(
-            self.cells
-                .iter()
-                .map(|c| match c {
-                    DirectCell::Copy(i) => row[*i].clone(),
-                    DirectCell::Take(i) => std::mem::replace(&mut row[*i], Value::NULL),
-                    DirectCell::Value(v) => v.clone(),
-                })
-                .collect(),
-        ))
+    fn process(&mut self, row: Vec<Value>) -> std::result::Result<Option<Vec<Value>>, String> {
+        Ok(Some(self.convert(row)))
     }
 }
 
@@ -179,8 +184,11 @@ pub struct EngineConfig {
 struct Page {
     part: u32,
     rows: Vec<Vec<Value>>,
-    /// Key and stream position of each row, to name a failing row.
+    /// Key and stream position of each row, to name a failing row; empty when the
+    /// key can be read from the target row (`Shared::key_in_row`).
     keys: Vec<(Vec<Value>, u64)>,
+    /// Stream position of the page's first row.
+    first_ordinal: u64,
     /// Key of the last source row read (the checkpoint).
     last_key: Option<Vec<Value>>,
     read: u64,
@@ -195,6 +203,7 @@ impl Page {
             part,
             rows: Vec::new(),
             keys: Vec::new(),
+            first_ordinal: 0,
             last_key: None,
             read: 0,
             skipped: 0,
@@ -233,6 +242,9 @@ struct Shared {
     file_state: Option<Arc<Mutex<JobState>>>,
     keyless_target: bool,
     method: Method,
+    /// For a direct copy whose every key column is written as is: where each key
+    /// column is in the target row (so pages need not carry keys to name a row).
+    key_in_row: Option<Vec<usize>>,
 }
 
 impl Shared {
@@ -491,6 +503,10 @@ impl Engine {
             self.save_file_copy(&task.id, &state)?;
         }
 
+        let key_in_row = match &task.processing {
+            Processing::Direct(_) => key_in_row(&task.plan),
+            Processing::Local(_) => None,
+        };
         let shared = Arc::new(Shared {
             plan: task.plan,
             id: task.id,
@@ -506,6 +522,7 @@ impl Engine {
             file_state: self.file_state.clone(),
             keyless_target,
             method: task.method,
+            key_in_row,
         });
         let (direct, processor) = match task.processing {
             Processing::Direct(d) => (Some(d), None),
@@ -827,6 +844,17 @@ impl Engine {
     }
 }
 
+/// Where each source key column is in the target row, when all are written as is.
+fn key_in_row(plan: &CopyPlan) -> Option<Vec<usize>> {
+    let key = plan.key.as_ref()?;
+    key.iter()
+        .map(|&k| {
+            plan.value_columns()
+                .position(|c| matches!(c.fill, Fill::Source(i) if i == k))
+        })
+        .collect()
+}
+
 /// Turns a page of source rows into target rows with `processor`.
 fn process_page(shared: &Shared, processor: &mut dyn RowProcessor, page: Page) -> Result<Page> {
     let page_no = shared.pages_seen.fetch_add(1, Ordering::SeqCst) + 1;
@@ -847,6 +875,7 @@ fn process_page(shared: &Shared, processor: &mut dyn RowProcessor, page: Page) -
         part: page.part,
         rows: out,
         keys,
+        first_ordinal: page.first_ordinal,
         last_key: page.last_key,
         read: page.read,
         skipped: page.skipped + skipped,
@@ -1013,6 +1042,24 @@ impl ReaderCtx {
             t.take(rows.len() as u64, bytes as u64);
         }
         let read = rows.len() as u64;
+        let first_ordinal = self.ordinal + 1;
+        if let (Some(d), Some(_)) = (&mut self.direct, &self.shared.key_in_row) {
+            // Direct rows name themselves: their key is in the target row.
+            self.ordinal += read;
+            let page = Page {
+                part: self.part,
+                rows: rows.into_iter().map(|r| d.convert(r)).collect(),
+                keys: Vec::new(),
+                first_ordinal,
+                last_key: self.after.clone(),
+                read,
+                skipped: 0,
+                end: false,
+            };
+            // A closed queue means the writer failed or stopped; it reports why.
+            let _ = self.to_writer.send(page);
+            return Ok(());
+        }
         let keys: Vec<(Vec<Value>, u64)> = rows
             .iter()
             .map(|r| {
@@ -1024,6 +1071,7 @@ impl ReaderCtx {
             part: self.part,
             rows,
             keys,
+            first_ordinal,
             last_key: self.after.clone(),
             read,
             skipped: 0,
@@ -1226,15 +1274,26 @@ impl WriterCtx {
                     }
                 }
                 Err(e) => {
-                    return Err(match e.row {
-                        Some(r) if r < page.keys.len() => Error::Row {
+                    let key = e.row.and_then(|r| {
+                        if let Some((k, n)) = page.keys.get(r) {
+                            return Some((k.clone(), *n));
+                        }
+                        let at = shared.key_in_row.as_ref()?;
+                        let row = page.rows.get(r)?;
+                        Some((
+                            at.iter().map(|&j| row[j].clone()).collect(),
+                            page.first_ordinal + r as u64,
+                        ))
+                    });
+                    return Err(match key {
+                        Some((k, n)) => Error::Row {
                             copy: plan.name.clone(),
                             page: next.pages,
-                            key: plan.row_label(Some(&page.keys[r].0), page.keys[r].1),
+                            key: plan.row_label(Some(&k), n),
                             message: e.error.to_string(),
                         },
-                        _ => e.error,
-                    })
+                        None => e.error,
+                    });
                 }
             }
         };
