@@ -24,6 +24,11 @@ use crate::schema::{did_you_mean, TableInfo};
 use crate::throttle::Limits;
 use crate::writer::Method;
 
+/// Rows per page (one transaction each) unless a copy says otherwise: measured, 5000
+/// costs the target server less per row than 1000 (fewer commits and checkpoints)
+/// while a page stays a few MB.
+pub const DEFAULT_PAGE: usize = 5000;
+
 /// Rows the plan pass runs the transform and map functions on.
 const SAMPLE_ROWS: usize = 100;
 
@@ -355,7 +360,7 @@ fn parse_copy_args(arg: &LuaValue, loc: &str) -> Result<CopyArgs, Vec<String>> {
         from: String::new(),
         to: String::new(),
         mode: Mode::Insert,
-        page: 1000,
+        page: DEFAULT_PAGE,
         filter: None,
         map: Vec::new(),
         defaults: Vec::new(),
