@@ -327,11 +327,6 @@ impl Engine {
         Ok(slot.as_mut().expect("connected"))
     }
 
-    /// Copies running now.
-    pub fn running(&self) -> usize {
-        self.running.len()
-    }
-
     /// Starts a copy and returns its handle. Its threads run until it is done; call
     /// `wait` (or `wait_any`/`wait_all`) to process its rows when it needs this thread
     /// and to collect its result.
@@ -699,11 +694,6 @@ impl Engine {
         while self.running.len() >= n.max(1) {
             self.pump();
         }
-    }
-
-    /// Whether `handle` has finished.
-    pub fn is_finished(&self, handle: usize) -> bool {
-        self.finished.contains_key(&handle)
     }
 
     /// One step: a raw page processed here, or an event.

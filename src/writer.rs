@@ -200,17 +200,6 @@ impl Writer {
         }
     }
 
-    /// The method this writer uses.
-    pub fn method(&self) -> Method {
-        if self.load.is_some() {
-            Method::Load
-        } else if self.bulk {
-            Method::Bulk
-        } else {
-            Method::Prepared
-        }
-    }
-
     fn write_chunks(&self, db: &mut Db, rows: &[Vec<Value>]) -> Result<Counts, WriteError> {
         if let Some(load) = self.load.as_ref().filter(|_| !self.load_refused.get()) {
             match self.load_page(db, load, rows) {
@@ -365,6 +354,8 @@ impl Writer {
                 st
             }
         };
+        // The rows are copied into the request, not moved: a page that fails is written
+        // again (after a reconnect, or with multi-row statements to name the row).
         db.conn()
             .exec_batch(&stmt, rows.iter().map(|r| Params::Positional(r.clone())))
             .map_err(|e| plain(db, e))?;
