@@ -248,6 +248,21 @@ struct Shared {
 }
 
 impl Shared {
+    /// A new session for one of this copy's threads, riding out a restarting server.
+    fn connect(&self, role: Role) -> Result<Db> {
+        let spec = match role {
+            Role::Source => &self.cfg.source,
+            Role::Target => &self.cfg.target,
+        };
+        Db::connect_retrying(
+            spec,
+            role,
+            self.cfg.retries,
+            &format!("copy {}", self.plan.name),
+            &|| !self.stopping(),
+        )
+    }
+
     fn stopping(&self) -> bool {
         self.cancel.load(Ordering::SeqCst) || crate::signals::stopped().is_some()
     }
@@ -311,24 +326,19 @@ impl Engine {
             *slot = None;
         }
         if slot.is_none() {
-            let mut tries = 0;
-            *slot = Some(loop {
-                match Db::connect(spec, role) {
-                    Ok(db) => break db,
-                    Err(e) if tries < self.cfg.retries && crate::signals::stopped().is_none() => {
-                        tries += 1;
-                        log::warn!("{e}; trying again ({tries} of {})", self.cfg.retries);
-                        std::thread::sleep(backoff(tries));
-                    }
-                    Err(e) => return Err(e),
-                }
-            });
+            *slot = Some(Db::connect_retrying(
+                spec,
+                role,
+                self.cfg.retries,
+                role.name(),
+                &|| crate::signals::stopped().is_none(),
+            )?);
         }
         Ok(slot.as_mut().expect("connected"))
     }
 
     /// Starts a copy and returns its handle. Its threads run until it is done; call
-    /// `wait` (or `wait_any`/`wait_all`) to process its rows when it needs this thread
+    /// `wait` (or `wait_below`) to process its rows when it needs this thread
     /// and to collect its result.
     pub fn start(&mut self, task: CopyTask) -> Result<usize> {
         let handle = self.next;
@@ -562,7 +572,11 @@ impl Engine {
             for _ in 0..PAGES_IN_FLIGHT {
                 let _ = slot_tx.send(());
             }
-            running.writers.insert(part, wtx.clone());
+            if direct.is_none() {
+                // A locally processed copy's pages reach its writers through this
+                // thread; a direct copy's readers feed their writers themselves.
+                running.writers.insert(part, wtx.clone());
+            }
             running.open_parts += 1;
             let after = ps.last_key.as_ref().map(|k| key_from_state(k));
             let reader = ReaderCtx {
@@ -597,16 +611,10 @@ impl Engine {
                 .spawn(move || reader.run())
                 .map_err(|e| Error::usage(format!("cannot start a reader thread: {e}")))?;
         }
-        if direct.is_some() {
-            // Readers feed their writers themselves; only a locally processed copy's
-            // pages go through this thread.
-            running.writers.clear();
-        }
-        if running.open_parts == 0 {
-            self.running.insert(handle, running);
+        let nothing_left = running.open_parts == 0;
+        self.running.insert(handle, running);
+        if nothing_left {
             self.finish(handle);
-        } else {
-            self.running.insert(handle, running);
         }
         Ok(handle)
     }
@@ -899,13 +907,8 @@ impl ReaderCtx {
         }
     }
 
-    fn connect(&self) -> Result<Db> {
-        let cfg = &self.shared.cfg;
-        retry_connect(&cfg.source, Role::Source, cfg.retries, &self.shared)
-    }
-
     fn read(&mut self) -> Result<()> {
-        let mut db = self.connect()?;
+        let mut db = self.shared.connect(Role::Source)?;
         let shared = self.shared.clone();
         let plan = &shared.plan;
         if plan.key.is_none() {
@@ -941,7 +944,7 @@ impl ReaderCtx {
                         self.shared.cfg.retries
                     );
                     std::thread::sleep(backoff(tries));
-                    db = self.connect()?;
+                    db = self.shared.connect(Role::Source)?;
                     continue;
                 }
                 Err(e) => return Err(db.err(&format!("reading {}", plan.source.name), e)),
@@ -1081,26 +1084,6 @@ impl ReaderCtx {
     }
 }
 
-fn retry_connect(spec: &ConnSpec, role: Role, retries: u32, shared: &Shared) -> Result<Db> {
-    let mut tries = 0;
-    loop {
-        match Db::connect(spec, role) {
-            Ok(db) => return Ok(db),
-            Err(e @ Error::Connect { .. }) | Err(e @ Error::Database { .. })
-                if tries < retries && !shared.stopping() =>
-            {
-                tries += 1;
-                log::warn!(
-                    "copy {}: {e}; trying again ({tries} of {retries})",
-                    shared.plan.name
-                );
-                std::thread::sleep(backoff(tries));
-            }
-            Err(e) => return Err(e),
-        }
-    }
-}
-
 struct WriterCtx {
     shared: Arc<Shared>,
     copy: usize,
@@ -1127,8 +1110,7 @@ impl WriterCtx {
     }
 
     fn write(&mut self, rx: Receiver<Page>) -> Result<()> {
-        let cfg = self.shared.cfg.clone();
-        let mut db = retry_connect(&cfg.target, Role::Target, cfg.retries, &self.shared)?;
+        let mut db = self.shared.connect(Role::Target)?;
         let writer = Writer::new(&self.shared.plan, db.max_packet, self.shared.method);
         // Pages already queued are written even when the copy failed elsewhere (they
         // are whole and good); only a signal stops a writer before its queue is empty.
@@ -1170,12 +1152,7 @@ impl WriterCtx {
                     Err(e) if is_transient(&e) && tries < self.shared.cfg.retries => {
                         tries += 1;
                         std::thread::sleep(backoff(tries));
-                        *db = retry_connect(
-                            &self.shared.cfg.target,
-                            Role::Target,
-                            self.shared.cfg.retries,
-                            &self.shared,
-                        )?;
+                        *db = self.shared.connect(Role::Target)?;
                     }
                     Err(e) => return Err(db.err("writing the job state", e)),
                 }
@@ -1226,12 +1203,7 @@ impl WriterCtx {
                         shared.cfg.retries
                     );
                     std::thread::sleep(backoff(tries));
-                    *db = retry_connect(
-                        &shared.cfg.target,
-                        Role::Target,
-                        shared.cfg.retries,
-                        &shared,
-                    )?;
+                    *db = shared.connect(Role::Target)?;
                     // Did the page in doubt land? Its checkpoint says.
                     match st
                         .as_ref()

@@ -37,6 +37,20 @@ pub struct WriteError {
     pub refused: bool,
 }
 
+impl WriteError {
+    /// A server or connection error while doing `context`, about `row` if known.
+    fn server(db: &Db, context: &str, e: mysql::Error, row: Option<usize>) -> WriteError {
+        WriteError {
+            row,
+            transient: crate::db::is_transient(&e),
+            // LOAD DATA LOCAL disabled on the server or in its settings.
+            refused: matches!(&e, mysql::Error::MySqlError(m)
+                if matches!(m.code, 1148 | 3948 | 2068 | 4166)),
+            error: db.err(context, e),
+        }
+    }
+}
+
 /// How a page reaches the server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Method {
@@ -164,12 +178,7 @@ impl Writer {
         checkpoint: Option<(String, Vec<Value>)>,
         bulk: bool,
     ) -> Result<Counts, WriteError> {
-        let plain = |db: &Db, ctx: &str, e: mysql::Error| WriteError {
-            refused: false,
-            row: None,
-            transient: crate::db::is_transient(&e),
-            error: db.err(ctx, e),
-        };
+        let plain = |db: &Db, ctx: &str, e| WriteError::server(db, ctx, e, None);
         db.conn()
             .query_drop("START TRANSACTION")
             .map_err(|e| plain(db, "starting a transaction", e))?;
@@ -264,41 +273,7 @@ impl Writer {
         } else {
             Params::Positional(params)
         };
-        // Statements are prepared once per connection and row count: the crate would
-        // otherwise hash and scan the whole statement text on every execution.
-        let conn_id = db.conn().connection_id();
-        let cached = self
-            .statements
-            .borrow()
-            .get(&rows)
-            .filter(|(id, _)| *id == conn_id)
-            .map(|(_, st)| st.clone());
-        let stmt = match cached {
-            Some(st) => st,
-            None => {
-                let sql = self.statement_sql(rows);
-                match db.conn().prep(&sql) {
-                    Ok(st) => {
-                        let mut cache = self.statements.borrow_mut();
-                        // Stay well inside the crate's own statement cache (32), which
-                        // closes what it evicts.
-                        if cache.len() >= 16 {
-                            cache.clear();
-                        }
-                        cache.insert(rows, (conn_id, st.clone()));
-                        st
-                    }
-                    Err(e) => {
-                        return Err(WriteError {
-                            refused: false,
-                            row: None,
-                            transient: crate::db::is_transient(&e),
-                            error: db.err(&format!("writing into {}", self.target), e),
-                        })
-                    }
-                }
-            }
-        };
+        let stmt = self.statement(db, rows)?;
         let result = db.conn().exec_drop(&stmt, params);
         if let Err(e) = result {
             let row = match &e {
@@ -307,12 +282,8 @@ impl Writer {
                 }
                 _ => None,
             };
-            return Err(WriteError {
-                refused: false,
-                row: row.or(if rows == 1 { Some(first_row) } else { None }),
-                transient: crate::db::is_transient(&e),
-                error: db.err(&format!("writing into {}", self.target), e),
-            });
+            let row = row.or(if rows == 1 { Some(first_row) } else { None });
+            return Err(WriteError::server(db, &self.writing(), e, row));
         }
         let affected = db.conn().affected_rows();
         let info = db.conn().info_str().into_owned();
@@ -327,38 +298,13 @@ impl Writer {
         if rows.is_empty() {
             return Ok(Counts::default());
         }
-        let plain = |db: &Db, e: mysql::Error| WriteError {
-            refused: false,
-            row: None,
-            transient: crate::db::is_transient(&e),
-            error: db.err(&format!("writing into {}", self.target), e),
-        };
-        let conn_id = db.conn().connection_id();
-        let cached = self
-            .statements
-            .borrow()
-            .get(&0)
-            .filter(|(id, _)| *id == conn_id)
-            .map(|(_, st)| st.clone());
-        let stmt = match cached {
-            Some(st) => st,
-            None => {
-                let st = db
-                    .conn()
-                    .prep(self.statement_sql(1))
-                    .map_err(|e| plain(db, e))?;
-                // Key 0: the single-row statement of bulk execution.
-                self.statements
-                    .borrow_mut()
-                    .insert(0, (conn_id, st.clone()));
-                st
-            }
-        };
+        // The single-row statement, executed for every row of the page.
+        let stmt = self.statement(db, 1)?;
         // The rows are copied into the request, not moved: a page that fails is written
         // again (after a reconnect, or with multi-row statements to name the row).
         db.conn()
             .exec_batch(&stmt, rows.iter().map(|r| Params::Positional(r.clone())))
-            .map_err(|e| plain(db, e))?;
+            .map_err(|e| WriteError::server(db, &self.writing(), e, None))?;
         let affected = db.conn().affected_rows();
         let info = db.conn().info_str().into_owned();
         if db.conn().warnings() > 0 {
@@ -385,14 +331,7 @@ impl Writer {
                     .map(|r| r - 1),
                 _ => None,
             };
-            let refused = matches!(&e, mysql::Error::MySqlError(m)
-                if matches!(m.code, 1148 | 3948 | 2068 | 4166));
-            return Err(WriteError {
-                row,
-                transient: crate::db::is_transient(&e),
-                error: db.err(&format!("writing into {}", self.target), e),
-                refused,
-            });
+            return Err(WriteError::server(db, &self.writing(), e, row));
         }
         let affected = db.conn().affected_rows();
         let info = db.conn().info_str().into_owned();
@@ -400,6 +339,39 @@ impl Writer {
             self.check_warnings(db, rows.len(), 0)?;
         }
         Ok(self.counts(rows.len() as u64, affected, &info))
+    }
+
+    /// The prepared statement for `rows` rows. Statements are prepared once per
+    /// connection and row count: the crate would otherwise hash and scan the whole
+    /// statement text on every execution.
+    fn statement(&self, db: &mut Db, rows: usize) -> Result<Statement, WriteError> {
+        let conn_id = db.conn().connection_id();
+        let cached = self
+            .statements
+            .borrow()
+            .get(&rows)
+            .filter(|(id, _)| *id == conn_id)
+            .map(|(_, st)| st.clone());
+        if let Some(st) = cached {
+            return Ok(st);
+        }
+        let st = db
+            .conn()
+            .prep(self.statement_sql(rows))
+            .map_err(|e| WriteError::server(db, &self.writing(), e, None))?;
+        let mut cache = self.statements.borrow_mut();
+        // Stay well inside the crate's own statement cache (32), which closes what it
+        // evicts.
+        if cache.len() >= 16 {
+            cache.clear();
+        }
+        cache.insert(rows, (conn_id, st.clone()));
+        Ok(st)
+    }
+
+    /// What a server error happened doing.
+    fn writing(&self) -> String {
+        format!("writing into {}", self.target)
     }
 
     /// The multi-row statement for `rows` rows.
@@ -479,7 +451,7 @@ impl Writer {
                 row,
                 transient: false,
                 error: Error::Database {
-                    context: format!("writing into {}", self.target),
+                    context: self.writing(),
                     message: format!(
                         "the server changed a value instead of storing it as given: {level} {code}: \
                          {message}{more}"

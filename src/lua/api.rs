@@ -221,7 +221,6 @@ fn open(lua: &Lua, ctx: &Rc<JobContext>, role: Role, arg: LuaValue) -> mlua::Res
     lua.create_userdata(DbHandle { db, pass: ctx.pass })
 }
 
-/// The session for `role`: reuses the open one when `spec` is the same (or absent).
 /// The open session, reconnected (with the engine's retries and backoff) when its
 /// server went away since it was last used, e.g. a target that restarted mid-job.
 fn alive(db: &Rc<RefCell<Db>>, role: Role) -> Result<Rc<RefCell<Db>>, Error> {
@@ -232,24 +231,18 @@ fn alive(db: &Rc<RefCell<Db>>, role: Role) -> Result<Rc<RefCell<Db>>, Error> {
         return Ok(db.clone());
     }
     let spec = d.spec.clone();
-    let mut tries = 0;
-    loop {
-        match Db::connect(&spec, role) {
-            Ok(new) => {
-                log::warn!("{} connection was lost; reconnected", role.name());
-                *d = new;
-                return Ok(db.clone());
-            }
-            Err(e) if tries < crate::lua::job::DEFAULT_RETRIES => {
-                tries += 1;
-                std::thread::sleep(crate::db::backoff(tries));
-                let _ = e;
-            }
-            Err(e) => return Err(e),
-        }
-    }
+    *d = Db::connect_retrying(
+        &spec,
+        role,
+        crate::lua::job::DEFAULT_RETRIES,
+        role.name(),
+        &|| true,
+    )?;
+    log::warn!("{} connection was lost; reconnected", role.name());
+    Ok(db.clone())
 }
 
+/// The session for `role`: reuses the open one when `spec` is the same (or absent).
 pub fn session(
     ctx: &JobContext,
     role: Role,

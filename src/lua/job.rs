@@ -57,13 +57,12 @@ pub struct JobSettings {
 }
 
 impl JobSettings {
-    pub fn new(job_path: &str, dir: Option<&Path>) -> JobSettings {
+    pub fn new(job_path: &str) -> JobSettings {
         let path = Path::new(job_path);
         let name = path
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_else(|| "job".into());
-        let _ = dir;
         JobSettings {
             name,
             store: StateStore::Table(DEFAULT_TABLE.into()),

@@ -110,7 +110,7 @@ impl JobContext {
             results: RefCell::new(Vec::new()),
             verify: RefCell::default(),
             sample_fields: RefCell::new(HashMap::new()),
-            settings: RefCell::new(job::JobSettings::new("job", None)),
+            settings: RefCell::new(job::JobSettings::new("job")),
             flags: job::RunFlags::default(),
             job_dir: None,
             copy_ids: RefCell::new(HashMap::new()),
@@ -123,7 +123,7 @@ impl JobContext {
 
     /// For a job file: its name and directory (state), and the run's flags.
     pub fn for_job(mut self, name: &str, dir: Option<&Path>, flags: job::RunFlags) -> JobContext {
-        self.settings = RefCell::new(job::JobSettings::new(name, dir));
+        self.settings = RefCell::new(job::JobSettings::new(name));
         self.job_dir = dir.map(Path::to_path_buf);
         self.flags = flags;
         self
