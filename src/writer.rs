@@ -64,12 +64,15 @@ pub enum Method {
 }
 
 impl Method {
-    pub fn parse(s: &str) -> Option<Method> {
+    /// `"bulk"`, `"prepared"` or `"load"`; otherwise a message naming them.
+    pub fn parse(s: &str) -> Result<Method, String> {
         match s {
-            "prepared" | "insert" => Some(Method::Prepared),
-            "load" | "load-data" => Some(Method::Load),
-            "bulk" => Some(Method::Bulk),
-            _ => None,
+            "bulk" => Ok(Method::Bulk),
+            "prepared" | "insert" => Ok(Method::Prepared),
+            "load" | "load-data" => Ok(Method::Load),
+            _ => Err(format!(
+                "unknown `write` method `{s}` (use \"bulk\", \"prepared\" or \"load\")"
+            )),
         }
     }
 }

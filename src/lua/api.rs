@@ -518,10 +518,8 @@ fn parse_copy_args(arg: &LuaValue, loc: &str) -> Result<CopyArgs, Vec<String>> {
     };
     if let Some(w) = string_opt("write", &mut problems) {
         match Method::parse(&w) {
-            Some(m) => run.method = Some(m),
-            None => problems.push(format!(
-                "copy: unknown `write` method `{w}` (use \"prepared\" or \"load\")"
-            )),
+            Ok(m) => run.method = Some(m),
+            Err(m) => problems.push(format!("copy: {m}")),
         }
     }
     let mut number = |k: &str, min: f64| -> Option<f64> {

@@ -156,9 +156,7 @@ pub fn job(ctx: &Rc<JobContext>, t: Table) -> mlua::Result<()> {
                 "max_bytes_per_second" => s.limits.bytes_per_second = Some(num(1.0)?),
                 "write" => {
                     let w = text()?;
-                    s.method = Method::parse(&w).ok_or_else(|| {
-                        format!("job: unknown `write` method `{w}` (use \"prepared\" or \"load\")")
-                    })?
+                    s.method = Method::parse(&w).map_err(|m| format!("job: {m}"))?
                 }
                 _ => {
                     let hint = crate::schema::did_you_mean(&k, JOB_OPTIONS.iter().copied());
