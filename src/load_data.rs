@@ -68,10 +68,9 @@ impl LoadData {
             }
         }
         let mut sql = format!(
-            "LOAD DATA LOCAL INFILE 'ferry-page' {verb} INTO TABLE {}.{} CHARACTER SET utf8mb4 \
+            "LOAD DATA LOCAL INFILE 'ferry-page' {verb} INTO TABLE {} CHARACTER SET utf8mb4 \
              FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' ({})",
-            quote_ident(&plan.target.database),
-            quote_ident(&plan.target.name),
+            plan.target.quoted_name(),
             cols.join(", ")
         );
         if !sets.is_empty() {

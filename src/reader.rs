@@ -32,11 +32,7 @@ impl SourceQuery {
     pub fn for_table(table: &TableInfo, filter: Option<String>, page: usize) -> SourceQuery {
         SourceQuery {
             columns: table.quoted_columns().join(", "),
-            table: format!(
-                "{}.{}",
-                quote_ident(&table.database),
-                quote_ident(&table.name)
-            ),
+            table: table.quoted_name(),
             conds: filter.map(|f| format!("({f})")).into_iter().collect(),
             params: Vec::new(),
             key: table

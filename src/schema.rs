@@ -170,6 +170,15 @@ pub fn quote_ident(name: &str) -> String {
 }
 
 impl TableInfo {
+    /// `db`.`table`, quoted.
+    pub fn quoted_name(&self) -> String {
+        format!(
+            "{}.{}",
+            quote_ident(&self.database),
+            quote_ident(&self.name)
+        )
+    }
+
     /// Every column, quoted, in table order: `a`, `b`, ...
     pub fn quoted_columns(&self) -> Vec<String> {
         self.columns.iter().map(|c| quote_ident(&c.name)).collect()

@@ -104,11 +104,7 @@ impl Writer {
             Mode::Overwrite => "REPLACE INTO",
             Mode::Upsert => "INSERT INTO",
         };
-        let table = format!(
-            "{}.{}",
-            quote_ident(&plan.target.database),
-            quote_ident(&plan.target.name)
-        );
+        let table = plan.target.quoted_name();
         let cols: Vec<String> = plan.columns.iter().map(|c| quote_ident(&c.name)).collect();
         let prefix = format!("{verb} {table} ({}) VALUES ", cols.join(", "));
         let cells: Vec<String> = plan

@@ -59,7 +59,7 @@ impl Side {
             .map(|i| tokens[i].clone())
             .collect();
         Side {
-            table: qualified(&plan.source.database, &plan.source.name),
+            table: plan.source.quoted_name(),
             filter: plan.filter.clone(),
             key: key
                 .iter()
@@ -83,7 +83,7 @@ impl Side {
             .map(|k| k.compared.iter().map(|&i| &cols[i].target).collect())
             .unwrap_or_default();
         Side {
-            table: qualified(&plan.target.database, &plan.target.name),
+            table: plan.target.quoted_name(),
             filter: None,
             key: key_cols.iter().map(|c| quote_ident(&c.name)).collect(),
             null_key: key_cols.iter().any(|c| c.nullable),
@@ -267,11 +267,8 @@ impl Side {
     }
 }
 
-fn qualified(db: &str, table: &str) -> String {
-    format!("{}.{}", quote_ident(db), quote_ident(table))
-}
-
-/// `(k1 > ? OR (k1 = ? AND k2 > ?))`, with its parameters.
+/// `((k1 > ?) OR (k1 = ? AND (k2 > ?)))`: the reader's keyset condition with every
+/// comparison in parentheses, so `NOT` can stand in front of it.
 fn after(key: &[String], values: &[Value], params: &mut Vec<Value>) -> String {
     let (first, rest) = (&key[0], &key[1..]);
     params.push(values[0].clone());
