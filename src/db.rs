@@ -50,6 +50,9 @@ pub struct Db {
     pub version: String,
     /// The TLS cipher of the session (`TLS_AES_256_GCM_SHA384`), `None` when plain.
     pub cipher: Option<String>,
+    /// String parameters arrive as binary strings (`character_set_client = binary`);
+    /// see `Writer`.
+    pub binary_params: bool,
 }
 
 /// A table as `ferry tables` lists it.
@@ -85,6 +88,7 @@ impl Db {
             max_packet: 4 << 20,
             version: String::new(),
             cipher: None,
+            binary_params: false,
         };
         if db.spec.tls.mode() != SslMode::Disabled && db.spec.socket.is_none() {
             let row: Option<(String, String)> = db
@@ -234,12 +238,13 @@ impl Db {
             Option<String>,
             String,
             String,
+            Option<String>,
         );
         let cols: Vec<ColRow> = self
             .conn
             .exec(
                 "SELECT COLUMN_NAME, COLUMN_TYPE, DATA_TYPE, IS_NULLABLE, COLUMN_DEFAULT, \
-                 COLUMN_KEY, EXTRA FROM information_schema.COLUMNS \
+                 COLUMN_KEY, EXTRA, CHARACTER_SET_NAME FROM information_schema.COLUMNS \
                  WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION",
                 (&db, table),
             )
@@ -247,14 +252,17 @@ impl Db {
         let columns = cols
             .into_iter()
             .map(
-                |(name, column_type, data_type, nullable, default, key, extra)| ColumnInfo {
-                    name,
-                    column_type,
-                    data_type,
-                    nullable: nullable == "YES",
-                    default,
-                    key,
-                    extra,
+                |(name, column_type, data_type, nullable, default, key, extra, charset)| {
+                    ColumnInfo {
+                        name,
+                        column_type,
+                        data_type,
+                        nullable: nullable == "YES",
+                        default,
+                        key,
+                        extra,
+                        charset: charset.filter(|c| c != "binary"),
+                    }
                 },
             )
             .collect();

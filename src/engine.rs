@@ -1300,6 +1300,7 @@ mod tests {
                     default: None,
                     key: String::new(),
                     extra: String::new(),
+                    charset: Some("utf8mb4".into()),
                 })
                 .collect(),
             indexes: Vec::new(),

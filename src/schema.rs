@@ -17,6 +17,9 @@ pub struct ColumnInfo {
     /// `PRI`, `UNI`, `MUL` or empty.
     pub key: String,
     pub extra: String,
+    /// The character set of a text column (`utf8mb4`, `latin1`, ...); `None` for
+    /// numbers, dates and binary strings.
+    pub charset: Option<String>,
 }
 
 impl ColumnInfo {

@@ -91,6 +91,33 @@ pub struct Writer {
     params_per_row: usize,
     max_bytes: usize,
     target: String,
+    /// Send string values as binary strings (see `binary_params`).
+    binary_params: bool,
+}
+
+/// Whether the server may take a copy's string values as binary strings, which spares
+/// it a character-set pass over every string parameter (a tenth of its work on text-
+/// heavy rows). The bytes are UTF-8 (every session reads in utf8mb4), so this is exact
+/// for utf8mb4 columns (still checked as UTF-8 when stored), binary columns and
+/// non-text columns; a column in another character set is given its value through
+/// `CONVERT(? USING utf8mb4)`, so the server converts it as before. A copy with SQL
+/// defaults keeps a utf8mb4 session: their literals must be read as text.
+fn binary_params(plan: &CopyPlan) -> bool {
+    !plan.columns.iter().any(|c| matches!(c.fill, Fill::Sql(_)))
+}
+
+/// The placeholder for a value of target column `name` (see `binary_params`).
+fn placeholder(plan: &CopyPlan, name: &str, binary: bool) -> &'static str {
+    let charset = plan
+        .target
+        .columns
+        .iter()
+        .find(|c| c.name == name)
+        .and_then(|c| c.charset.as_deref());
+    match charset {
+        Some(cs) if binary && cs != "utf8mb4" => "CONVERT(? USING utf8mb4)",
+        _ => "?",
+    }
 }
 
 const MAX_PLACEHOLDERS: usize = 65_535;
@@ -107,12 +134,13 @@ impl Writer {
         let table = plan.target.quoted_name();
         let cols: Vec<String> = plan.columns.iter().map(|c| quote_ident(&c.name)).collect();
         let prefix = format!("{verb} {table} ({}) VALUES ", cols.join(", "));
+        let binary = binary_params(plan);
         let cells: Vec<String> = plan
             .columns
             .iter()
             .map(|c| match &c.fill {
                 Fill::Sql(expr) => format!("({expr})"),
-                _ => "?".to_string(),
+                _ => placeholder(plan, &c.name, binary).to_string(),
             })
             .collect();
         let row_template = format!("({})", cells.join(", "));
@@ -150,6 +178,7 @@ impl Writer {
             // Leave room for the statement text and protocol overhead.
             max_bytes: (max_packet / 2).clamp(64 << 10, 32 << 20),
             target: format!("{}.{}", plan.target.database, plan.target.name),
+            binary_params: binary,
         }
     }
 
@@ -178,6 +207,12 @@ impl Writer {
         bulk: bool,
     ) -> Result<Counts, WriteError> {
         let plain = |db: &Db, ctx: &str, e| WriteError::server(db, ctx, e, None);
+        if self.binary_params && !db.binary_params {
+            db.conn()
+                .query_drop("SET character_set_client = binary")
+                .map_err(|e| plain(db, "setting up the session", e))?;
+            db.binary_params = true;
+        }
         db.conn()
             .query_drop("START TRANSACTION")
             .map_err(|e| plain(db, "starting a transaction", e))?;

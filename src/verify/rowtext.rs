@@ -226,6 +226,7 @@ mod tests {
             default: None,
             key: String::new(),
             extra: String::new(),
+            charset: None,
         }
     }
 
