@@ -194,6 +194,16 @@ pub struct LuaProcessor {
     meta: Table,
     transform: Option<Function>,
     cells: Vec<Cell>,
+    /// For each cell, the source column it takes as read when the transform returned
+    /// its row without setting a field (`None`: the cell needs the slow path).
+    untouched: Option<Vec<Untouched>>,
+}
+
+/// How a cell is filled when the transform returned its own row and set nothing.
+enum Untouched {
+    /// Source column `i`, moved out of the row (`true`: copied, another cell takes it too).
+    Column(usize, bool),
+    Value(Value),
 }
 
 impl LuaProcessor {
@@ -260,11 +270,13 @@ impl LuaProcessor {
             lua.create_function(move |_, t: Table| Ok((next.clone(), t, LuaValue::Nil)))?,
         )?;
         meta.raw_set("__metatable", "ferry row")?;
+        let untouched = untouched_plan(&cells);
         Ok(LuaProcessor {
             shared,
             meta,
             transform,
             cells,
+            untouched,
         })
     }
 
@@ -310,6 +322,24 @@ impl LuaProcessor {
             None => table.clone(),
         };
         let is_row = out.to_pointer() == table.to_pointer();
+        if let Some(plan) = self.untouched.as_ref().filter(|_| is_row) {
+            let mut st = self.shared.state.borrow_mut();
+            if st.set.is_empty() {
+                // The common case (a transform that only reads, or skips rows): every
+                // value exactly as read, without looking at a single field.
+                return Ok(Some(
+                    plan.iter()
+                        .map(|u| match u {
+                            Untouched::Column(i, true) => st.values[*i].clone(),
+                            Untouched::Column(i, false) => {
+                                std::mem::replace(&mut st.values[*i], Value::NULL)
+                            }
+                            Untouched::Value(v) => v.clone(),
+                        })
+                        .collect(),
+                ));
+            }
+        }
         // Values computed here; cells that take a source value as read are filled
         // last, by moving the value out of the row (copied only when another cell
         // takes the same one), after every function has seen the row.
@@ -384,6 +414,28 @@ impl LuaProcessor {
                 .collect(),
         ))
     }
+}
+
+/// The fast path's plan (see `Untouched`): only for copies without map functions (they
+/// must see the row before its values are moved out) and whose every field comes from
+/// a source column.
+fn untouched_plan(cells: &[Cell]) -> Option<Vec<Untouched>> {
+    let source = |c: &Cell| match c {
+        Cell::Source(i) | Cell::Field(_, _, Some(i)) => Some(*i),
+        _ => None,
+    };
+    cells
+        .iter()
+        .map(|c| match c {
+            Cell::Value(v) => Some(Untouched::Value(v.clone())),
+            Cell::Function(..) | Cell::Field(_, _, None) => None,
+            _ => {
+                let i = source(c)?;
+                let shared = cells.iter().filter(|o| source(o) == Some(i)).count() > 1;
+                Some(Untouched::Column(i, shared))
+            }
+        })
+        .collect()
 }
 
 impl RowProcessor for LuaProcessor {
