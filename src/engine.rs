@@ -1174,7 +1174,7 @@ impl WriterCtx {
         Ok(())
     }
 
-    fn page(&mut self, db: &mut Db, writer: &Writer, page: Page) -> Result<()> {
+    fn page(&mut self, db: &mut Db, writer: &Writer, mut page: Page) -> Result<()> {
         let shared = self.shared.clone();
         let plan = &shared.plan;
         let mut next = self.state.clone();
@@ -1191,7 +1191,7 @@ impl WriterCtx {
             let checkpoint = st
                 .as_ref()
                 .and_then(|s| s.checkpoint_sql(&shared.id, self.part, &next));
-            match writer.write_page(db, &page.rows, checkpoint) {
+            match writer.write_page(db, &mut page.rows, checkpoint) {
                 Ok(c) => break c,
                 Err(e) if e.transient && tries < shared.cfg.retries => {
                     tries += 1;

@@ -16,6 +16,7 @@ pub mod introspect;
 pub mod load_data;
 pub mod logging;
 pub mod lua;
+pub mod packed;
 pub mod plan;
 pub mod progress;
 pub mod reader;

@@ -93,6 +93,8 @@ pub struct Writer {
     target: String,
     /// Send string values as binary strings (see `binary_params`).
     binary_params: bool,
+    /// The packed copy of the page in a bulk request (see `packed`).
+    spare: RefCell<Vec<u8>>,
 }
 
 /// Whether the server may take a copy's string values as binary strings, which spares
@@ -179,15 +181,19 @@ impl Writer {
             max_bytes: (max_packet / 2).clamp(64 << 10, 32 << 20),
             target: format!("{}.{}", plan.target.database, plan.target.name),
             binary_params: binary,
+            spare: RefCell::new(Vec::new()),
         }
     }
 
     /// Writes one page in one transaction, together with its checkpoint statement when
     /// there is one; on error the page is rolled back.
+    ///
+    /// A bulk write takes the rows out of `rows`; they are put back when the page fails,
+    /// so a caller that tries again, or names a row, has them.
     pub fn write_page(
         &self,
         db: &mut Db,
-        rows: &[Vec<Value>],
+        rows: &mut Vec<Vec<Value>>,
         checkpoint: Option<(String, Vec<Value>)>,
     ) -> Result<Counts, WriteError> {
         let bulk = self.bulk && db.is_mariadb();
@@ -202,7 +208,21 @@ impl Writer {
     fn try_page(
         &self,
         db: &mut Db,
-        rows: &[Vec<Value>],
+        rows: &mut Vec<Vec<Value>>,
+        checkpoint: Option<(String, Vec<Value>)>,
+        bulk: bool,
+    ) -> Result<Counts, WriteError> {
+        let result = self.try_page_once(db, rows, checkpoint, bulk);
+        if result.is_err() && bulk && rows.is_empty() {
+            *rows = crate::packed::unpack(&self.spare.borrow());
+        }
+        result
+    }
+
+    fn try_page_once(
+        &self,
+        db: &mut Db,
+        rows: &mut Vec<Vec<Value>>,
         checkpoint: Option<(String, Vec<Value>)>,
         bulk: bool,
     ) -> Result<Counts, WriteError> {
@@ -328,23 +348,28 @@ impl Writer {
         Ok(self.counts(rows as u64, affected, &info))
     }
 
-    fn bulk_page(&self, db: &mut Db, rows: &[Vec<Value>]) -> Result<Counts, WriteError> {
+    fn bulk_page(&self, db: &mut Db, rows: &mut Vec<Vec<Value>>) -> Result<Counts, WriteError> {
         if rows.is_empty() {
             return Ok(Counts::default());
         }
         // The single-row statement, executed for every row of the page.
         let stmt = self.statement(db, 1)?;
-        // The rows are copied into the request, not moved: a page that fails is written
-        // again (after a reconnect, or with multi-row statements to name the row).
+        // The rows move into the request; a packed copy stays behind for a page that
+        // fails and is written again (see `try_page`).
+        crate::packed::pack(rows, &mut self.spare.borrow_mut());
+        let n = rows.len();
         db.conn()
-            .exec_batch(&stmt, rows.iter().map(|r| Params::Positional(r.clone())))
+            .exec_batch(
+                &stmt,
+                std::mem::take(rows).into_iter().map(Params::Positional),
+            )
             .map_err(|e| WriteError::server(db, &self.writing(), e, None))?;
         let affected = db.conn().affected_rows();
         let info = db.conn().info_str().into_owned();
         if db.conn().warnings() > 0 {
-            self.check_warnings(db, rows.len(), 0)?;
+            self.check_warnings(db, n, 0)?;
         }
-        Ok(self.counts(rows.len() as u64, affected, &info))
+        Ok(self.counts(n as u64, affected, &info))
     }
 
     fn load_page(
