@@ -1117,7 +1117,7 @@ impl WriterCtx {
 
     fn write(&mut self, rx: Receiver<Page>) -> Result<()> {
         let mut db = self.shared.connect(Role::Target)?;
-        let writer = Writer::new(&self.shared.plan, db.max_packet, self.shared.method);
+        let writer = Writer::new(&self.shared.plan, &db, self.shared.method);
         // Pages already queued are written even when the copy failed elsewhere (they
         // are whole and good); only a signal stops a writer before its queue is empty.
         loop {

@@ -103,9 +103,10 @@ pub struct Writer {
 /// for utf8mb4 columns (still checked as UTF-8 when stored), binary columns and
 /// non-text columns; a column in another character set is given its value through
 /// `CONVERT(? USING utf8mb4)`, so the server converts it as before. A copy with SQL
-/// defaults keeps a utf8mb4 session: their literals must be read as text.
-fn binary_params(plan: &CopyPlan) -> bool {
-    !plan.columns.iter().any(|c| matches!(c.fill, Fill::Sql(_)))
+/// defaults keeps a utf8mb4 session: their literals must be read as text. MariaDB
+/// only: MySQL refuses binary strings for its JSON columns.
+fn binary_params(plan: &CopyPlan, mariadb: bool) -> bool {
+    mariadb && !plan.columns.iter().any(|c| matches!(c.fill, Fill::Sql(_)))
 }
 
 /// The placeholder for a value of target column `name` (see `binary_params`).
@@ -127,7 +128,8 @@ const MAX_PLACEHOLDERS: usize = 65_535;
 impl Writer {
     /// A writer using `method` where the copy allows it (LOAD DATA has no upsert form
     /// and cannot carry BIT or spatial values: those copies use prepared INSERTs).
-    pub fn new(plan: &CopyPlan, max_packet: usize, method: Method) -> Writer {
+    pub fn new(plan: &CopyPlan, db: &Db, method: Method) -> Writer {
+        let max_packet = db.max_packet;
         let verb = match plan.mode {
             Mode::Insert => "INSERT IGNORE INTO",
             Mode::Overwrite => "REPLACE INTO",
@@ -136,7 +138,7 @@ impl Writer {
         let table = plan.target.quoted_name();
         let cols: Vec<String> = plan.columns.iter().map(|c| quote_ident(&c.name)).collect();
         let prefix = format!("{verb} {table} ({}) VALUES ", cols.join(", "));
-        let binary = binary_params(plan);
+        let binary = binary_params(plan, db.is_mariadb());
         let cells: Vec<String> = plan
             .columns
             .iter()
