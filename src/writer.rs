@@ -93,8 +93,10 @@ pub struct Writer {
     target: String,
     /// Send string values as binary strings (see `binary_params`).
     binary_params: bool,
-    /// The packed copy of the page in a bulk request (see `packed`).
+    /// The packed copy of the page in a bulk request (see `packed`), and whether the
+    /// request took the page's rows.
     spare: RefCell<Vec<u8>>,
+    taken: std::cell::Cell<bool>,
 }
 
 /// Whether the server may take a copy's string values as binary strings, which spares
@@ -184,6 +186,7 @@ impl Writer {
             target: format!("{}.{}", plan.target.database, plan.target.name),
             binary_params: binary,
             spare: RefCell::new(Vec::new()),
+            taken: std::cell::Cell::new(false),
         }
     }
 
@@ -199,7 +202,13 @@ impl Writer {
         checkpoint: Option<(String, Vec<Value>)>,
     ) -> Result<Counts, WriteError> {
         let bulk = self.bulk && db.is_mariadb();
-        match self.try_page(db, rows, checkpoint.clone(), bulk) {
+        let first = self.try_page(db, rows, checkpoint.clone(), bulk);
+        // Rows a failed bulk request took come back from the packed copy (only then:
+        // an empty page, all skipped by a transform, took nothing).
+        if self.taken.replace(false) && first.is_err() {
+            *rows = crate::packed::unpack(&self.spare.borrow());
+        }
+        match first {
             // A bulk execution does not say which row failed or warned: the page is
             // rolled back and written again with multi-row statements, which do.
             Err(e) if bulk && !e.transient => self.try_page(db, rows, checkpoint, false),
@@ -208,20 +217,6 @@ impl Writer {
     }
 
     fn try_page(
-        &self,
-        db: &mut Db,
-        rows: &mut Vec<Vec<Value>>,
-        checkpoint: Option<(String, Vec<Value>)>,
-        bulk: bool,
-    ) -> Result<Counts, WriteError> {
-        let result = self.try_page_once(db, rows, checkpoint, bulk);
-        if result.is_err() && bulk && rows.is_empty() {
-            *rows = crate::packed::unpack(&self.spare.borrow());
-        }
-        result
-    }
-
-    fn try_page_once(
         &self,
         db: &mut Db,
         rows: &mut Vec<Vec<Value>>,
@@ -359,6 +354,7 @@ impl Writer {
         // The rows move into the request; a packed copy stays behind for a page that
         // fails and is written again (see `try_page`).
         crate::packed::pack(rows, &mut self.spare.borrow_mut());
+        self.taken.set(true);
         let n = rows.len();
         db.conn()
             .exec_batch(
