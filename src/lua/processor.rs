@@ -325,8 +325,8 @@ impl LuaProcessor {
         if let Some(plan) = self.untouched.as_ref().filter(|_| is_row) {
             let mut st = self.shared.state.borrow_mut();
             if st.set.is_empty() {
-                // The common case (a transform that only reads, or skips rows): every
-                // value exactly as read, without looking at a single field.
+                // The common case (a transform that reads fields, or none, and returns
+                // its row): every value exactly as read, without looking up a field.
                 return Ok(Some(
                     plan.iter()
                         .map(|u| match u {
