@@ -64,8 +64,9 @@ struct RowState {
     /// The row table now in use (its identity), or null between rows.
     table: *const std::ffi::c_void,
     values: Vec<Value>,
-    /// Lua values made for source columns so far.
+    /// Lua values made for source columns so far, and whether there are any.
     made: Vec<Option<LuaValue>>,
+    made_any: bool,
     /// Fields the transform set (a nil value deletes the field), in the order set.
     set: Vec<(Vec<u8>, LuaValue)>,
 }
@@ -100,6 +101,7 @@ impl Shared {
         }
         let v = to_lua(&self.lua, &self.null, &st.values[i], self.kinds[i])?;
         st.made[i] = Some(v.clone());
+        st.made_any = true;
         Ok(v)
     }
 
@@ -247,6 +249,7 @@ impl LuaProcessor {
                 table: std::ptr::null(),
                 values: Vec::new(),
                 made: Vec::new(),
+                made_any: false,
                 set: Vec::new(),
             }),
         });
@@ -290,26 +293,31 @@ impl LuaProcessor {
                 Ok(t)
             })
             .map_err(|e| e.to_string())?;
+        let ptr = table.to_pointer();
         {
             let mut st = self.shared.state.borrow_mut();
-            st.table = table.to_pointer();
-            st.made.clear();
-            st.made.resize(row.len(), None);
+            st.table = ptr;
+            if st.made_any || st.made.len() != row.len() {
+                st.made.clear();
+                st.made.resize(row.len(), None);
+                st.made_any = false;
+            }
             st.set.clear();
             st.values = row;
         }
-        let result = self.fill(table);
+        let result = self.fill(table, ptr);
         // The row table is done with: reading it later is an error, not another row.
         self.shared.state.borrow_mut().table = std::ptr::null();
         result
     }
 
-    fn fill(&mut self, table: Table) -> Result<Option<Vec<Value>>, String> {
+    fn fill(
+        &mut self,
+        table: Table,
+        ptr: *const std::ffi::c_void,
+    ) -> Result<Option<Vec<Value>>, String> {
         let out = match &self.transform {
-            Some(f) => match f
-                .call::<LuaValue>(table.clone())
-                .map_err(|e| render_error(&e))?
-            {
+            Some(f) => match f.call::<LuaValue>(&table).map_err(|e| render_error(&e))? {
                 LuaValue::Nil => return Ok(None),
                 LuaValue::Table(t) => t,
                 other => {
@@ -321,7 +329,7 @@ impl LuaProcessor {
             },
             None => table.clone(),
         };
-        let is_row = out.to_pointer() == table.to_pointer();
+        let is_row = out.to_pointer() == ptr;
         if let Some(plan) = self.untouched.as_ref().filter(|_| is_row) {
             let mut st = self.shared.state.borrow_mut();
             if st.set.is_empty() {
