@@ -67,6 +67,8 @@ pub struct CopyStats {
 #[derive(Clone)]
 pub struct DirectProcessor {
     cells: Vec<DirectCell>,
+    /// Every source column once, in order: the source row is the target row.
+    identity: bool,
 }
 
 #[derive(Clone)]
@@ -100,13 +102,20 @@ impl DirectProcessor {
                 }
             }
         }
-        Some(DirectProcessor { cells })
+        let identity = cells
+            .iter()
+            .enumerate()
+            .all(|(n, c)| matches!(c, DirectCell::Take(i) if *i == n));
+        Some(DirectProcessor { cells, identity })
     }
 }
 
 impl DirectProcessor {
     /// The target row of a source row (a direct copy never skips or fails a row).
     pub fn convert(&self, mut row: Vec<Value>) -> Vec<Value> {
+        if self.identity && row.len() == self.cells.len() {
+            return row;
+        }
         self.cells
             .iter()
             .map(|c| match c {
@@ -1347,5 +1356,38 @@ mod tests {
             out,
             vec![Value::from("one"), Value::from("one"), Value::from("two")]
         );
+    }
+
+    #[test]
+    fn direct_rows_pass_through_only_when_the_columns_line_up() {
+        let spec = |from: &str, to: &str| CopySpec {
+            from: from.into(),
+            to: to.into(),
+            mode: Mode::Insert,
+            page: 10,
+            filter: None,
+            map: Vec::new(),
+            defaults: Vec::new(),
+            has_transform: false,
+            sample_fields: None,
+            location: "job.lua:1".into(),
+        };
+        let row = || vec![Value::from("x1"), Value::from("y1")];
+        let same = resolve(
+            &spec("s", "t"),
+            &table("s", &["x", "y"]),
+            &table("t", &["x", "y"]),
+        );
+        let p = DirectProcessor::new(&same.unwrap()).unwrap();
+        assert!(p.identity);
+        assert_eq!(p.convert(row()), row());
+        let swapped = resolve(
+            &spec("s", "t"),
+            &table("s", &["x", "y"]),
+            &table("t", &["y", "x"]),
+        );
+        let p = DirectProcessor::new(&swapped.unwrap()).unwrap();
+        assert!(!p.identity);
+        assert_eq!(p.convert(row()), vec![Value::from("y1"), Value::from("x1")]);
     }
 }
