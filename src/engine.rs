@@ -11,7 +11,8 @@
 //! reader and writer. So reading, converting and writing overlap, and a copy takes
 //! about as long as its slowest stage. Memory is bounded by pages in flight: a reader
 //! takes a slot before it reads a page and the writer gives it back once the page is
-//! written, with `PAGES_IN_FLIGHT` slots per part, and each page is bounded in bytes.
+//! written, with `PAGES_PER_COPY` slots shared out among a copy's parts (at most
+//! `PAGES_IN_FLIGHT` each), and each page is bounded in bytes.
 //! No stage ever waits on another part's stage, so parts do not hold each other up.
 //!
 //! Faults: a lost connection, deadlock or lock wait timeout makes a part reconnect
@@ -133,8 +134,12 @@ impl RowProcessor for DirectProcessor {
     }
 }
 
-/// Pages of one part between its reader and the end of its writer.
+/// Pages of one part between its reader and the end of its writer, at most.
 pub const PAGES_IN_FLIGHT: usize = 3;
+
+/// Pages of one copy between its readers and the end of its writers, at most (but one
+/// per key range at least).
+const PAGES_PER_COPY: usize = 6;
 
 /// Rows per key range at least: smaller tables are read by one worker.
 pub const MIN_RANGE_ROWS: u64 = 25_000;
@@ -558,6 +563,9 @@ impl Engine {
             state: state.clone(),
         };
         let nparts = splits.len() + 1;
+        // Pages in flight are shared out among a copy's key ranges, so memory does not
+        // grow with `workers`: 3 each for one or two ranges, fewer for more.
+        let slots = (PAGES_PER_COPY / nparts).clamp(1, PAGES_IN_FLIGHT);
         for part in 0..nparts as u32 {
             let ps = state.parts.get(&part).cloned().unwrap_or_default();
             if ps.done {
@@ -583,8 +591,8 @@ impl Engine {
                 }
             }
             let (wtx, wrx) = unbounded::<Page>();
-            let (slot_tx, slot_rx) = bounded::<()>(PAGES_IN_FLIGHT);
-            for _ in 0..PAGES_IN_FLIGHT {
+            let (slot_tx, slot_rx) = bounded::<()>(slots);
+            for _ in 0..slots {
                 let _ = slot_tx.send(());
             }
             if direct.is_none() {
@@ -1035,7 +1043,7 @@ impl ReaderCtx {
     }
 
     fn send(&mut self, rows: Vec<Vec<Value>>, bytes: usize) -> Result<()> {
-        // Wait for a slot: at most PAGES_IN_FLIGHT pages of this part between here and
+        // Wait for a slot: at most this part's share of pages between here and
         // the end of its writer. A writer that is gone (failed or stopped) leaves
         // none: stop quietly, it reports why.
         if self.slots.recv().is_err() {
