@@ -360,3 +360,29 @@ fn text_crosses_character_sets_both_ways() {
         .says("`c`.`b`");
     assert_eq!(dbs.count_dst("c"), 0);
 }
+
+/// Value defaults and upserts reach latin1 columns as text too (binary-string
+/// sessions give such columns their values through CONVERT).
+#[test]
+fn defaults_and_upserts_cross_character_sets() {
+    let mut dbs = Dbs::new("charsets_upsert");
+    dbs.src("CREATE TABLE u (id INT PRIMARY KEY, name VARCHAR(40)) DEFAULT CHARSET=utf8mb4");
+    dbs.src("INSERT INTO u VALUES (1, 'Zoë'), (2, 'Ærø')");
+    dbs.dst(
+        "CREATE TABLE u (id INT PRIMARY KEY, name VARCHAR(40) CHARACTER SET latin1, \
+         note VARCHAR(40) CHARACTER SET latin1 NOT NULL) DEFAULT CHARSET=utf8mb4",
+    );
+    dbs.dst("INSERT INTO u VALUES (1, 'old', 'old')");
+    dbs.run_code(
+        "copy { from = 'u', mode = 'upsert', default = { note = 'café Ø' } }",
+        &["--quiet"],
+    )
+    .ok();
+    let rows: Vec<String> = dbs
+        .dst
+        .query("SELECT CONCAT_WS('|', id, HEX(name), HEX(note)) FROM u ORDER BY id")
+        .unwrap();
+    // latin1: ë = EB, Æ = C6, ø = F8, é = E9, Ø = D8. An upsert updates mapped
+    // columns only: row 1 keeps its note, row 2 is new and takes the default.
+    assert_eq!(rows, vec!["1|5A6FEB|6F6C64", "2|C672F8|636166E920D8"]);
+}
