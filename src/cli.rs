@@ -44,6 +44,28 @@ struct Job {
     vars: Vec<(String, String)>,
 }
 
+impl Job {
+    /// What `ferry run` (and `ferry state`, which runs the plan pass) needs.
+    fn run_config(
+        self,
+        log: PathBuf,
+        dry_run: bool,
+        quiet: bool,
+        flags: crate::lua::job::RunFlags,
+    ) -> crate::run::RunConfig {
+        crate::run::RunConfig {
+            job: self.path,
+            source: self.source,
+            target: self.target,
+            log,
+            vars: self.vars,
+            dry_run,
+            quiet,
+            flags,
+        }
+    }
+}
+
 impl JobArgs {
     fn parse(self) -> Result<Job> {
         Ok(Job {
@@ -176,38 +198,18 @@ pub fn main() -> Result<()> {
             force,
             full,
         } => {
-            let job = job.parse()?;
-            crate::run::run(crate::run::RunConfig {
-                job: job.path,
-                source: job.source,
-                target: job.target,
-                log,
-                vars: job.vars,
-                dry_run,
-                quiet,
-                flags: crate::lua::job::RunFlags {
-                    resume,
-                    force,
-                    full,
-                },
-            })
-            .map(|_| ())
+            let flags = crate::lua::job::RunFlags {
+                resume,
+                force,
+                full,
+            };
+            crate::run::run(job.parse()?.run_config(log, dry_run, quiet, flags)).map(|_| ())
         }
         Command::State { job, clear } => {
-            let job = job.parse()?;
-            crate::run::state(
-                crate::run::RunConfig {
-                    job: job.path,
-                    source: job.source,
-                    target: job.target,
-                    log: "ferry.log".into(),
-                    vars: job.vars,
-                    dry_run: true,
-                    quiet: true,
-                    flags: Default::default(),
-                },
-                clear,
-            )
+            let config =
+                job.parse()?
+                    .run_config("ferry.log".into(), true, true, Default::default());
+            crate::run::state(config, clear)
         }
         Command::Verify {
             job,

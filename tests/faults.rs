@@ -87,6 +87,12 @@ fn seed_mixed(dbs: &mut Dbs, table: &str, rows: u64) {
     ));
 }
 
+/// `assert_same` on one table of both sides, ordered by id.
+fn assert_copied(dbs: &mut Dbs, table: &str, what: &str) {
+    let src = dbs.dump_src(table, "id");
+    assert_same(&src, &dbs.dump_dst(table, "id"), what);
+}
+
 /// Panics unless `dst` holds exactly the rows of `src` (both ordered by id), naming
 /// missing, doubled and extra ids and the first differing row.
 fn assert_same(src: &[Vec<Value>], dst: &[Vec<Value>], what: &str) {
@@ -440,12 +446,7 @@ fn source_connections_killed_mid_copy_are_replaced() {
         log.contains("reading the source failed") && log.contains("reconnecting"),
         "the log does not show the reconnect:\n{log}"
     );
-    let src = dbs.dump_src("items", "id");
-    assert_same(
-        &src,
-        &dbs.dump_dst("items", "id"),
-        "source connections killed",
-    );
+    assert_copied(&mut dbs, "items", "source connections killed");
 }
 
 /// SIGTERM mid-copy exits 143 and says how to resume; SIGINT during the resumed run
@@ -506,12 +507,7 @@ fn sigterm_and_sigint_stop_after_the_page_and_resume_exactly() {
         "{}",
         run.describe()
     );
-    let src = dbs.dump_src("items", "id");
-    assert_same(
-        &src,
-        &dbs.dump_dst("items", "id"),
-        "after SIGTERM and SIGINT",
-    );
+    assert_copied(&mut dbs, "items", "after SIGTERM and SIGINT");
 }
 
 /// `job{state = "file"}`: kill -9 and `--resume` into a keyed target gives an exact
@@ -620,8 +616,7 @@ fn a_changed_job_is_refused_on_resume_unless_forced() {
     assert_eq!(dbs.count_dst("items"), before, "the refused run wrote");
     let run = dbs.run(&job, &["--resume", "--force"]).ok();
     assert_eq!(stat(&run, "stats ", "read"), rows, "{}", run.describe());
-    let src = dbs.dump_src("items", "id");
-    assert_same(&src, &dbs.dump_dst("items", "id"), "forced");
+    assert_copied(&mut dbs, "items", "forced");
 }
 
 /// `since = "updated_at"` with mode upsert: the first run copies all rows, the next
@@ -645,8 +640,7 @@ fn incremental_runs_read_only_rows_past_the_mark() {
             "{what}\n{}",
             run.describe()
         );
-        let src = dbs.dump_src("items", "id");
-        assert_same(&src, &dbs.dump_dst("items", "id"), what);
+        assert_copied(dbs, "items", what);
     };
     check(&mut dbs, &[], 1000, "first run");
     dbs.src(
@@ -730,8 +724,7 @@ fn ferry_state_shows_and_clears_a_jobs_state() {
         run.describe()
     );
     for t in ["a", "b"] {
-        let src = dbs.dump_src(t, "id");
-        assert_same(&src, &dbs.dump_dst(t, "id"), t);
+        assert_copied(&mut dbs, t, t);
     }
 }
 
@@ -785,8 +778,7 @@ fn parallel_copies_with_key_ranges_are_exact() {
         "the copies did not overlap:\n{log}"
     );
     for t in ["big", "small"] {
-        let src = dbs.dump_src(t, "id");
-        assert_same(&src, &dbs.dump_dst(t, "id"), t);
+        assert_copied(&mut dbs, t, t);
     }
 }
 
@@ -806,7 +798,7 @@ fn a_copy_rate_limit_is_honoured() {
     let ms = stat(&run, "stats ", "ms");
     assert_eq!(stat(&run, "stats ", "read"), 60_000);
     assert!((2850..30_000).contains(&ms), "{ms} ms\n{}", run.describe());
-    assert_same(&dbs.dump_src("t", "id"), &dbs.dump_dst("t", "id"), "rate");
+    assert_copied(&mut dbs, "t", "rate");
 }
 
 /// `job{max_rows_per_second = 20000}` is shared by every copy of the job: two copies
@@ -927,8 +919,7 @@ fn an_incremental_copy_resumes_within_its_window() {
     assert_eq!(read + resumed, rows, "{}", run.describe());
     let run = dbs.run(&job, &[]).ok();
     assert_eq!(stat(&run, "stats ", "read"), 2, "{}", run.describe());
-    let src = dbs.dump_src("items", "id");
-    assert_same(&src, &dbs.dump_dst("items", "id"), "since resumed");
+    assert_copied(&mut dbs, "items", "since resumed");
 }
 
 /// A source without a key is read in one pass: after a kill, `--resume` starts it over
@@ -1061,8 +1052,7 @@ fn a_parallel_job_stopped_and_killed_resumes_exactly() {
         run.describe()
     );
     for t in ["a", "b"] {
-        let src = dbs.dump_src(t, "id");
-        assert_same(&src, &dbs.dump_dst(t, "id"), t);
+        assert_copied(&mut dbs, t, t);
     }
 }
 
