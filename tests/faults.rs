@@ -132,6 +132,11 @@ fn assert_same(src: &[Vec<Value>], dst: &[Vec<Value>], what: &str) {
     );
 }
 
+/// The job's `stats` line: rows read by this run, and rows earlier runs committed.
+fn read_and_resumed(run: &Run) -> (u64, u64) {
+    (stat(run, "stats ", "read"), stat(run, "stats ", "resumed"))
+}
+
 /// `name=NUMBER` from the line of the run's output that starts with `prefix`.
 fn stat(run: &Run, prefix: &str, name: &str) -> u64 {
     let line = run
@@ -270,10 +275,7 @@ fn kill_and_resume(
         println!("{what}: killed at {at} committed rows (kill point {rows}, +{delay:?})");
     }
     let run = dbs.run(&job, &["--resume"]).ok();
-    let (read, resumed) = (
-        stat(&run, "stats ", "read"),
-        stat(&run, "stats ", "resumed"),
-    );
+    let (read, resumed) = read_and_resumed(&run);
     assert_eq!(
         (read + resumed, read > 0),
         (BIG, true),
@@ -357,10 +359,7 @@ fn target_server_killed_mid_copy_and_started_again() {
             run.wait_within(RUN_LIMIT).status(1);
             target.restart().unwrap();
             let run = dbs.run(&job, &["--resume"]).ok();
-            let (read, resumed) = (
-                stat(&run, "stats ", "read"),
-                stat(&run, "stats ", "resumed"),
-            );
+            let (read, resumed) = read_and_resumed(&run);
             assert_eq!(read + resumed, rows, "{what}\n{}", run.describe());
         }
         dbs.reconnect_dst();
@@ -497,10 +496,7 @@ fn sigterm_and_sigint_stop_after_the_page_and_resume_exactly() {
         );
     }
     let run = dbs.run(&job, &["--resume"]).ok();
-    let (read, resumed) = (
-        stat(&run, "stats ", "read"),
-        stat(&run, "stats ", "resumed"),
-    );
+    let (read, resumed) = read_and_resumed(&run);
     assert_eq!(
         (read + resumed, read > 0),
         (rows, true),
@@ -551,10 +547,7 @@ fn file_state_resumes_keyed_targets_and_refuses_keyless_ones() {
         let in_target = dbs.count_dst(&table);
         if keyed {
             let run = dbs.run(&job, &["--resume"]).ok();
-            let (read, resumed) = (
-                stat(&run, "stats ", "read"),
-                stat(&run, "stats ", "resumed"),
-            );
+            let (read, resumed) = read_and_resumed(&run);
             assert!(read > 0 && resumed >= at, "{what}\n{}", run.describe());
             assert_same(&src, &dbs.dump_dst(&table, "id"), &what);
         } else {
@@ -870,10 +863,7 @@ fn kill_9_with_a_transform_and_a_text_key() {
         println!("{what}: killed at {at}");
     }
     let run = dbs.run(&job, &["--resume"]).ok();
-    let (read, resumed) = (
-        stat(&run, "stats ", "read"),
-        stat(&run, "stats ", "resumed"),
-    );
+    let (read, resumed) = read_and_resumed(&run);
     assert_eq!(read + resumed, rows, "{what}\n{}", run.describe());
     let expected = dump(
         &mut dbs.src,
@@ -912,10 +902,7 @@ fn an_incremental_copy_resumes_within_its_window() {
          FROM DUAL",
     );
     let run = dbs.run(&job, &["--resume"]).ok();
-    let (read, resumed) = (
-        stat(&run, "stats ", "read"),
-        stat(&run, "stats ", "resumed"),
-    );
+    let (read, resumed) = read_and_resumed(&run);
     assert_eq!(read + resumed, rows, "{}", run.describe());
     let run = dbs.run(&job, &[]).ok();
     assert_eq!(stat(&run, "stats ", "read"), 2, "{}", run.describe());
