@@ -34,7 +34,8 @@ use crate::db::{backoff, is_transient, Db, Role};
 use crate::error::{Error, Result};
 use crate::plan::{CopyPlan, Fill};
 use crate::progress::{CopyProgress, Display};
-use crate::reader::{params, read_page, SourceQuery};
+use crate::raw::{raw_sources, RawLayout, RawRows, RawSource};
+use crate::reader::{params, read_page, read_raw_page, RawReadError, SourceQuery};
 use crate::schema::quote_ident;
 use crate::state::{key_from_state, key_to_state, CopyState, JobState, PartState, StateHandle};
 use crate::throttle::{Limits, Throttle};
@@ -201,6 +202,9 @@ pub struct EngineConfig {
 struct Page {
     part: u32,
     rows: Vec<Vec<Value>>,
+    /// The rows as bulk parameter rows, never decoded (`rows` is then empty until a
+    /// writer needs values; see `raw`).
+    undecoded: Option<RawRows>,
     /// Key and stream position of each row, to name a failing row; empty when the
     /// key can be read from the target row (`Shared::key_in_row`).
     keys: Vec<(Vec<Value>, u64)>,
@@ -215,10 +219,18 @@ struct Page {
 }
 
 impl Page {
+    /// Rows in the page, decoded or not.
+    fn len(&self) -> usize {
+        self.undecoded
+            .as_ref()
+            .map_or(self.rows.len(), |r| r.len().max(self.rows.len()))
+    }
+
     fn end(part: u32) -> Page {
         Page {
             part,
             rows: Vec::new(),
+            undecoded: None,
             keys: Vec::new(),
             first_ordinal: 0,
             last_key: None,
@@ -262,6 +274,9 @@ struct Shared {
     /// For a direct copy whose every key column is written as is: where each key
     /// column is in the target row (so pages need not carry keys to name a row).
     key_in_row: Option<Vec<usize>>,
+    /// For a direct copy into a MariaDB target written in bulk: the target values'
+    /// sources, and pages cross undecoded (see `raw`).
+    passthrough: Option<Vec<RawSource>>,
 }
 
 impl Shared {
@@ -532,6 +547,23 @@ impl Engine {
             Processing::Direct(_) => key_in_row(&task.plan),
             Processing::Local(_) => None,
         };
+        // Rows cross undecoded when nothing looks at them on the way: a direct copy
+        // read in key order (its rows name themselves) into a MariaDB target written
+        // in bulk.
+        let passthrough = if key_in_row.is_some()
+            && task.method == Method::Bulk
+            && self.control(Role::Target)?.is_mariadb()
+        {
+            raw_sources(&task.plan)
+        } else {
+            None
+        };
+        if passthrough.is_some() {
+            log::info!(
+                "copy {}: rows cross undecoded (bulk requests built from the source's row packets)",
+                plan.name
+            );
+        }
         let shared = Arc::new(Shared {
             plan: task.plan,
             id: task.id,
@@ -548,6 +580,7 @@ impl Engine {
             keyless_target,
             method: task.method,
             key_in_row,
+            passthrough,
         });
         let (direct, processor) = match task.processing {
             Processing::Direct(d) => (Some(d), None),
@@ -610,6 +643,7 @@ impl Engine {
                 after,
                 ordinal: ps.read,
                 direct: direct.clone(),
+                layout: None,
                 to_writer: wtx,
                 slots: slot_rx,
                 raw: self.raw.0.clone(),
@@ -895,6 +929,7 @@ fn process_page(shared: &Shared, processor: &mut dyn RowProcessor, page: Page) -
     Ok(Page {
         part: page.part,
         rows: out,
+        undecoded: None,
         keys,
         first_ordinal: page.first_ordinal,
         last_key: page.last_key,
@@ -913,6 +948,8 @@ struct ReaderCtx {
     /// Rows of this part read before (stream positions continue from here).
     ordinal: u64,
     direct: Option<DirectProcessor>,
+    /// The raw layout of this part's result, once known (see `Shared::passthrough`).
+    layout: Option<Arc<RawLayout>>,
     to_writer: Sender<Page>,
     /// A slot per page in flight; the writer gives them back.
     slots: Receiver<()>,
@@ -950,15 +987,36 @@ impl ReaderCtx {
             if self.shared.stopping() {
                 return Ok(());
             }
-            let (rows, bytes) = match read_page(
-                &mut db,
-                &self.query,
-                self.after.as_deref(),
-                limit,
-                max_bytes,
-            ) {
+            let read = match &shared.passthrough {
+                Some(sources) => read_raw_page(
+                    &mut db,
+                    &self.query,
+                    self.after.as_deref(),
+                    limit,
+                    max_bytes,
+                    sources,
+                    &mut self.layout,
+                )
+                .map(|(rows, bytes)| (Vec::new(), Some(rows), bytes)),
+                None => read_page(
+                    &mut db,
+                    &self.query,
+                    self.after.as_deref(),
+                    limit,
+                    max_bytes,
+                )
+                .map(|(rows, bytes)| (rows, None, bytes))
+                .map_err(RawReadError::Db),
+            };
+            let (rows, undecoded, bytes) = match read {
                 Ok(r) => r,
-                Err(e) if is_transient(&e) && tries < self.shared.cfg.retries => {
+                Err(RawReadError::Layout(message)) => {
+                    return Err(Error::Database {
+                        context: format!("source {}: reading {}", db.spec, plan.source.name),
+                        message,
+                    })
+                }
+                Err(RawReadError::Db(e)) if is_transient(&e) && tries < self.shared.cfg.retries => {
                     tries += 1;
                     log::warn!(
                         "copy {}: reading the source failed ({}); reconnecting, try {tries} of {}",
@@ -970,21 +1028,43 @@ impl ReaderCtx {
                     db = self.shared.connect(Role::Source)?;
                     continue;
                 }
-                Err(e) => return Err(db.err(&format!("reading {}", plan.source.name), e)),
+                Err(RawReadError::Db(e)) => {
+                    return Err(db.err(&format!("reading {}", plan.source.name), e))
+                }
             };
             tries = 0;
-            let n = rows.len();
+            let n = undecoded.as_ref().map_or(rows.len(), |r| r.len());
             let end = n < limit && bytes < max_bytes;
             if let Some(avg) = bytes.checked_div(n) {
                 limit = page.min((max_bytes / avg.max(1)).max(1));
-                self.after = rows.last().map(|r| plan.key_values(r));
-                self.send(rows, bytes)?;
+                self.after = match &undecoded {
+                    Some(raw) => Some(self.last_key(raw)?),
+                    None => rows.last().map(|r| plan.key_values(r)),
+                };
+                self.send(rows, undecoded, bytes)?;
             }
             if end || n == 0 {
                 let _ = self.to_writer_end();
                 return Ok(());
             }
         }
+    }
+
+    /// The key of an undecoded page's last row (its key columns are in the row).
+    fn last_key(&self, raw: &RawRows) -> Result<Vec<Value>> {
+        let at = self
+            .shared
+            .key_in_row
+            .as_ref()
+            .expect("undecoded pages carry their key");
+        let row = raw
+            .layout
+            .decode(raw.row(raw.len() - 1))
+            .map_err(|message| Error::Database {
+                context: format!("reading {}", self.shared.plan.source.name),
+                message,
+            })?;
+        Ok(at.iter().map(|&j| row[j].clone()).collect())
     }
 
     fn stream(&mut self, db: &mut Db) -> Result<()> {
@@ -1011,7 +1091,7 @@ impl ReaderCtx {
                 bytes += row.iter().map(wire_size).sum::<usize>();
                 buf.push(row);
                 if buf.len() >= plan.page || bytes >= self.shared.cfg.page_bytes {
-                    self.send(std::mem::take(&mut buf), bytes)?;
+                    self.send(std::mem::take(&mut buf), None, bytes)?;
                     bytes = 0;
                 }
             }
@@ -1025,7 +1105,7 @@ impl ReaderCtx {
         }
         drop(result);
         if !buf.is_empty() {
-            self.send(buf, bytes)?;
+            self.send(buf, None, bytes)?;
         }
         let _ = self.to_writer_end();
         Ok(())
@@ -1042,7 +1122,12 @@ impl ReaderCtx {
         }
     }
 
-    fn send(&mut self, rows: Vec<Vec<Value>>, bytes: usize) -> Result<()> {
+    fn send(
+        &mut self,
+        rows: Vec<Vec<Value>>,
+        undecoded: Option<RawRows>,
+        bytes: usize,
+    ) -> Result<()> {
         // Wait for a slot: at most this part's share of pages between here and
         // the end of its writer. A writer that is gone (failed or stopped) leaves
         // none: stop quietly, it reports why.
@@ -1051,13 +1136,13 @@ impl ReaderCtx {
             return Ok(());
         }
         let plan = &self.shared.plan;
+        let read = undecoded.as_ref().map_or(rows.len(), |r| r.len()) as u64;
         if let Some(t) = &self.shared.limit {
-            t.take(rows.len() as u64, bytes as u64);
+            t.take(read, bytes as u64);
         }
         if let Some(t) = &self.shared.cfg.job_limit {
-            t.take(rows.len() as u64, bytes as u64);
+            t.take(read, bytes as u64);
         }
-        let read = rows.len() as u64;
         let first_ordinal = self.ordinal + 1;
         if let (Some(d), Some(_)) = (&mut self.direct, &self.shared.key_in_row) {
             // Direct rows name themselves: their key is in the target row.
@@ -1065,6 +1150,7 @@ impl ReaderCtx {
             let page = Page {
                 part: self.part,
                 rows: rows.into_iter().map(|r| d.convert(r)).collect(),
+                undecoded,
                 keys: Vec::new(),
                 first_ordinal,
                 last_key: self.after.clone(),
@@ -1086,6 +1172,7 @@ impl ReaderCtx {
         let page = Page {
             part: self.part,
             rows,
+            undecoded: None,
             keys,
             first_ordinal,
             last_key: self.after.clone(),
@@ -1207,14 +1294,14 @@ impl WriterCtx {
         }
         next.read += page.read;
         next.skipped += page.skipped;
-        next.written += page.rows.len() as u64;
+        next.written += page.len() as u64;
         let st = shared.cfg.state.clone();
         let mut tries = 0;
         let counts = loop {
             let checkpoint = st
                 .as_ref()
                 .and_then(|s| s.checkpoint_sql(&shared.id, self.part, &next));
-            match writer.write_page(db, &mut page.rows, checkpoint) {
+            match writer.write_page(db, &mut page.rows, page.undecoded.as_ref(), checkpoint) {
                 Ok(c) => break c,
                 Err(e) if e.transient && tries < shared.cfg.retries => {
                     tries += 1;
@@ -1240,7 +1327,7 @@ impl WriterCtx {
                             );
                             // Its exact counts were lost with the connection.
                             break crate::writer::Counts {
-                                inserted: page.rows.len() as u64,
+                                inserted: page.len() as u64,
                                 ..Default::default()
                             };
                         }

@@ -19,6 +19,7 @@ pub mod lua;
 pub mod packed;
 pub mod plan;
 pub mod progress;
+pub mod raw;
 pub mod reader;
 pub mod repl;
 pub mod run;

@@ -4,8 +4,11 @@
 use mysql::prelude::Queryable;
 use mysql::{Params, Value};
 
+use std::sync::Arc;
+
 use crate::db::Db;
 use crate::plan::CopyPlan;
+use crate::raw::{RawLayout, RawRows, RawSource};
 use crate::schema::{quote_ident, TableInfo};
 use crate::value::wire_size;
 
@@ -152,6 +155,67 @@ pub fn read_page(
         }
     }
     drop(result);
+    Ok((rows, bytes))
+}
+
+/// Why an undecoded page could not be read.
+#[derive(Debug)]
+pub enum RawReadError {
+    Db(mysql::Error),
+    /// The result did not fit the raw layout (a message for the log).
+    Layout(String),
+}
+
+/// Reads one keyset page like `read_page`, as parameter rows for a bulk request (see
+/// `raw`) rather than values. `layout` is made from the first result's columns and
+/// kept for the next pages.
+pub fn read_raw_page(
+    db: &mut Db,
+    query: &SourceQuery,
+    after: Option<&[Value]>,
+    limit: usize,
+    max_bytes: usize,
+    sources: &[RawSource],
+    layout: &mut Option<Arc<RawLayout>>,
+) -> Result<(RawRows, usize), RawReadError> {
+    let (sql, p) = query.page_sql(after, limit);
+    let mut rows: Option<RawRows> = None;
+    let mut bytes = 0usize;
+    let mut failed: Option<String> = None;
+    db.conn()
+        .exec_raw_rows(sql, params(p), |columns, packet| {
+            // Past the byte bound (or a bad row) the rest is read and dropped.
+            if failed.is_some() || bytes >= max_bytes {
+                return;
+            }
+            if layout.is_none() {
+                match RawLayout::new(sources, columns) {
+                    Ok(l) => *layout = Some(Arc::new(l)),
+                    Err(e) => {
+                        failed = Some(e);
+                        return;
+                    }
+                }
+            }
+            let l = layout.as_ref().expect("made above");
+            let rows = rows.get_or_insert_with(|| RawRows::new(l.clone()));
+            match l.push_row(packet, rows) {
+                Ok(n) => bytes += n,
+                Err(e) => failed = Some(e),
+            }
+        })
+        .map_err(RawReadError::Db)?;
+    if let Some(e) = failed {
+        return Err(RawReadError::Layout(e));
+    }
+    let rows = match (rows, layout.as_ref()) {
+        (Some(r), _) => r,
+        (None, Some(l)) => RawRows::new(l.clone()),
+        // No row and no layout yet: an empty page of an empty layout.
+        (None, None) => RawRows::new(Arc::new(
+            RawLayout::new(&[], &[]).map_err(RawReadError::Layout)?,
+        )),
+    };
     Ok((rows, bytes))
 }
 

@@ -14,6 +14,7 @@ use crate::db::Db;
 use crate::error::Error;
 use crate::load_data::LoadData;
 use crate::plan::{CopyPlan, Fill, Mode};
+use crate::raw::{RawRows, RequestError};
 use crate::schema::quote_ident;
 use crate::value::wire_size;
 
@@ -195,14 +196,45 @@ impl Writer {
     ///
     /// A bulk write takes the rows out of `rows`; they are put back when the page fails,
     /// so a caller that tries again, or names a row, has them.
+    ///
+    /// An undecoded page (`undecoded`, with `rows` empty) goes out as it is in one bulk
+    /// request (or a few, by size); when that fails, or the writer does not bulk-
+    /// execute, its rows are decoded into `rows` and written as any other page.
     pub fn write_page(
         &self,
         db: &mut Db,
         rows: &mut Vec<Vec<Value>>,
+        undecoded: Option<&RawRows>,
         checkpoint: Option<(String, Vec<Value>)>,
     ) -> Result<Counts, WriteError> {
         let bulk = self.bulk && db.is_mariadb();
-        let first = self.try_page(db, rows, checkpoint.clone(), bulk);
+        if let Some(raw) = undecoded.filter(|_| rows.is_empty()) {
+            if bulk {
+                match self.try_page(db, Body::Raw(raw), checkpoint.clone()) {
+                    // Written again row by row, which names the row at fault.
+                    Err(e) if !e.transient => {}
+                    r => return r,
+                }
+            }
+            *rows = raw.decode().map_err(|message| WriteError {
+                row: None,
+                transient: false,
+                refused: false,
+                error: Error::Database {
+                    context: self.writing(),
+                    message,
+                },
+            })?;
+            if bulk {
+                return self.try_page(db, Body::Chunks(rows), checkpoint);
+            }
+        }
+        let body = if bulk {
+            Body::Bulk(rows)
+        } else {
+            Body::Chunks(rows)
+        };
+        let first = self.try_page(db, body, checkpoint.clone());
         // Rows a failed bulk request took come back from the packed copy (only then:
         // an empty page, all skipped by a transform, took nothing).
         if self.taken.replace(false) && first.is_err() {
@@ -211,7 +243,7 @@ impl Writer {
         match first {
             // A bulk execution does not say which row failed or warned: the page is
             // rolled back and written again with multi-row statements, which do.
-            Err(e) if bulk && !e.transient => self.try_page(db, rows, checkpoint, false),
+            Err(e) if bulk && !e.transient => self.try_page(db, Body::Chunks(rows), checkpoint),
             r => r,
         }
     }
@@ -219,9 +251,8 @@ impl Writer {
     fn try_page(
         &self,
         db: &mut Db,
-        rows: &mut Vec<Vec<Value>>,
+        body: Body<'_>,
         checkpoint: Option<(String, Vec<Value>)>,
-        bulk: bool,
     ) -> Result<Counts, WriteError> {
         let plain = |db: &Db, ctx: &str, e| WriteError::server(db, ctx, e, None);
         if self.binary_params && !db.binary_params {
@@ -233,10 +264,10 @@ impl Writer {
         db.conn()
             .query_drop("START TRANSACTION")
             .map_err(|e| plain(db, "starting a transaction", e))?;
-        let written = if bulk {
-            self.bulk_page(db, rows)
-        } else {
-            self.write_chunks(db, rows)
+        let written = match body {
+            Body::Bulk(rows) => self.bulk_page(db, rows),
+            Body::Chunks(rows) => self.write_chunks(db, rows),
+            Body::Raw(raw) => self.raw_page(db, raw),
         };
         let written = written.and_then(|c| {
             if let Some((sql, params)) = checkpoint {
@@ -343,6 +374,45 @@ impl Writer {
             self.check_warnings(db, rows, first_row)?;
         }
         Ok(self.counts(rows as u64, affected, &info))
+    }
+
+    /// An undecoded page in bulk requests below `max_allowed_packet`, with each
+    /// request's counts and warnings checked as `bulk_page` checks the page's.
+    fn raw_page(&self, db: &mut Db, raw: &RawRows) -> Result<Counts, WriteError> {
+        if raw.is_empty() {
+            return Ok(Counts::default());
+        }
+        let stmt = self.statement(db, 1)?;
+        let mut total = Counts::default();
+        let mut buf = self.spare.borrow_mut();
+        let max_packet = db.max_packet;
+        let sent = raw.requests(stmt.id(), max_packet, &mut buf, |packet, n| {
+            db.conn()
+                .exec_bulk_raw(packet)
+                .map_err(|e| WriteError::server(db, &self.writing(), e, None))?;
+            let affected = db.conn().affected_rows();
+            let info = db.conn().info_str().into_owned();
+            if db.conn().warnings() > 0 {
+                self.check_warnings(db, n, 0)?;
+            }
+            add(&mut total, self.counts(n as u64, affected, &info));
+            Ok(())
+        });
+        match sent {
+            Ok(()) => Ok(total),
+            Err(RequestError::Write(e)) => Err(e),
+            Err(RequestError::TooBig(i)) => Err(WriteError {
+                row: Some(i),
+                transient: false,
+                refused: false,
+                error: Error::Database {
+                    context: self.writing(),
+                    message: format!(
+                        "a row does not fit one request under max_allowed_packet ({max_packet} bytes)"
+                    ),
+                },
+            }),
+        }
     }
 
     fn bulk_page(&self, db: &mut Db, rows: &mut Vec<Vec<Value>>) -> Result<Counts, WriteError> {
@@ -518,6 +588,14 @@ impl Writer {
         }
         Ok(())
     }
+}
+
+/// What a page attempt sends: values in bulk (the request takes them) or in multi-row
+/// statements, or undecoded rows in bulk.
+enum Body<'a> {
+    Bulk(&'a mut Vec<Vec<Value>>),
+    Chunks(&'a [Vec<Value>]),
+    Raw(&'a RawRows),
 }
 
 fn add(total: &mut Counts, c: Counts) {
