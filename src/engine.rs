@@ -46,6 +46,33 @@ use crate::writer::{Method, Writer};
 /// (`CopyPlan::value_columns`, in order), or `None` to skip the row.
 pub trait RowProcessor {
     fn process(&mut self, row: Vec<Value>) -> std::result::Result<Option<Vec<Value>>, String>;
+
+    /// The same for an undecoded source row: a parameter row of `layout`, every source
+    /// column in order (see `raw`).
+    fn process_undecoded(
+        &mut self,
+        layout: &Arc<RawLayout>,
+        row: &[u8],
+    ) -> std::result::Result<Processed, String> {
+        Ok(match self.process(layout.decode(row)?)? {
+            Some(values) => Processed::Row(values),
+            None => Processed::Skip,
+        })
+    }
+
+    /// Where the target values of a row that comes back `Processed::Untouched` come
+    /// from; `None` when rows never do.
+    fn untouched(&self) -> Option<Vec<RawSource>> {
+        None
+    }
+}
+
+/// What a processor made of an undecoded row.
+pub enum Processed {
+    Row(Vec<Value>),
+    /// The source row as read, its values arranged by `RowProcessor::untouched`.
+    Untouched,
+    Skip,
 }
 
 /// What a copy did.
@@ -274,9 +301,15 @@ struct Shared {
     /// For a direct copy whose every key column is written as is: where each key
     /// column is in the target row (so pages need not carry keys to name a row).
     key_in_row: Option<Vec<usize>>,
-    /// For a direct copy into a MariaDB target written in bulk: the target values'
-    /// sources, and pages cross undecoded (see `raw`).
-    passthrough: Option<Vec<RawSource>>,
+    /// What the readers make of undecoded rows (see `raw`): for a direct copy, the
+    /// target values; for a processed one, every source column. `None`: rows are
+    /// decoded as read.
+    undecoded: Option<Vec<RawSource>>,
+    /// Where the key columns are in the readers' undecoded rows.
+    undecoded_key: Vec<usize>,
+    /// For a processed copy read undecoded: where an untouched row's target values
+    /// come from, and where its key columns land in the target row.
+    untouched: Option<(Vec<RawSource>, Vec<usize>)>,
 }
 
 impl Shared {
@@ -317,6 +350,9 @@ struct Running {
     error: Option<Error>,
     start: Instant,
     state: CopyState,
+    /// How untouched undecoded rows are arranged for the target (made from the first
+    /// undecoded page).
+    out_layout: Option<Arc<RawLayout>>,
 }
 
 /// Runs copies: one at a time or several at once.
@@ -547,18 +583,44 @@ impl Engine {
             Processing::Direct(_) => key_in_row(&task.plan),
             Processing::Local(_) => None,
         };
-        // Rows cross undecoded when nothing looks at them on the way: a direct copy
-        // read in key order (its rows name themselves) into a MariaDB target written
-        // in bulk.
-        let passthrough = if key_in_row.is_some()
-            && task.method == Method::Bulk
-            && self.control(Role::Target)?.is_mariadb()
-        {
-            raw_sources(&task.plan)
-        } else {
-            None
+        // Rows cross undecoded into a MariaDB target written in bulk, read in key
+        // order: a direct copy's always (its rows name themselves), a processed
+        // copy's when its processor can hand rows back untouched, which are then
+        // written as read (a transform that returns its row without setting a field).
+        let bulk_target = task.method == Method::Bulk
+            && task.plan.key.is_some()
+            && self.control(Role::Target)?.is_mariadb();
+        let (undecoded, undecoded_key, untouched) = match &task.processing {
+            Processing::Direct(_) if bulk_target => match (&key_in_row, raw_sources(&task.plan)) {
+                (Some(at), Some(sources)) => (Some(sources), at.clone(), None),
+                _ => (None, Vec::new(), None),
+            },
+            Processing::Local(p) if bulk_target => {
+                let key = task.plan.key.clone().unwrap_or_default();
+                let untouched = p.untouched().and_then(|sources| {
+                    let at: Option<Vec<usize>> = key
+                        .iter()
+                        .map(|k| {
+                            sources
+                                .iter()
+                                .position(|s| matches!(s, RawSource::Column(i) if i == k))
+                        })
+                        .collect();
+                    at.map(|at| (sources, at))
+                });
+                match untouched {
+                    Some(u) => {
+                        let all = (0..task.plan.source.columns.len())
+                            .map(RawSource::Column)
+                            .collect();
+                        (Some(all), key, Some(u))
+                    }
+                    None => (None, Vec::new(), None),
+                }
+            }
+            _ => (None, Vec::new(), None),
         };
-        if passthrough.is_some() {
+        if undecoded.is_some() {
             log::info!(
                 "copy {}: rows cross undecoded (bulk requests built from the source's row packets)",
                 plan.name
@@ -580,7 +642,9 @@ impl Engine {
             keyless_target,
             method: task.method,
             key_in_row,
-            passthrough,
+            undecoded,
+            undecoded_key,
+            untouched,
         });
         let (direct, processor) = match task.processing {
             Processing::Direct(d) => (Some(d), None),
@@ -594,6 +658,7 @@ impl Engine {
             error: None,
             start,
             state: state.clone(),
+            out_layout: None,
         };
         let nparts = splits.len() + 1;
         // Pages in flight are shared out among a copy's key ranges, so memory does not
@@ -795,7 +860,12 @@ impl Engine {
         }
         let processor = r.processor.as_mut().expect("a local copy has a processor");
         let part = page.part;
-        match process_page(&r.shared, processor.as_mut(), page) {
+        let out = if page.undecoded.is_some() {
+            process_undecoded_page(&r.shared, processor.as_mut(), page, &mut r.out_layout)
+        } else {
+            process_page(&r.shared, processor.as_mut(), page)
+        };
+        match out {
             Ok(out) => {
                 if let Some(w) = r.writers.get(&part) {
                     // A writer that has failed is gone; its failure arrives as an event.
@@ -939,6 +1009,98 @@ fn process_page(shared: &Shared, processor: &mut dyn RowProcessor, page: Page) -
     })
 }
 
+/// Turns an undecoded page of source rows into target rows: still undecoded when every
+/// row came back untouched (the common case of a transform that only reads, or skips),
+/// as values otherwise.
+fn process_undecoded_page(
+    shared: &Shared,
+    processor: &mut dyn RowProcessor,
+    mut page: Page,
+    out_layout: &mut Option<Arc<RawLayout>>,
+) -> Result<Page> {
+    let page_no = shared.pages_seen.fetch_add(1, Ordering::SeqCst) + 1;
+    let raw = page.undecoded.take().expect("an undecoded page");
+    let first = page.first_ordinal;
+    let broken = |message: String| Error::Database {
+        context: format!("copy {}, page {page_no}", shared.plan.name),
+        message,
+    };
+    let source_row = |i: usize| raw.layout.decode(raw.row(i)).map_err(broken);
+    let key_of = |i: usize| -> Result<(Vec<Value>, u64)> {
+        let row = source_row(i)?;
+        let key = shared
+            .undecoded_key
+            .iter()
+            .map(|&j| row[j].clone())
+            .collect();
+        Ok((key, first + i as u64))
+    };
+    let n = raw.len();
+    // Per kept row: its values, or None when it came back untouched.
+    let mut kept: Vec<(usize, Option<Vec<Value>>)> = Vec::with_capacity(n);
+    let mut skipped = 0;
+    for i in 0..n {
+        match processor.process_undecoded(&raw.layout, raw.row(i)) {
+            Ok(Processed::Untouched) => kept.push((i, None)),
+            Ok(Processed::Row(values)) => kept.push((i, Some(values))),
+            Ok(Processed::Skip) => skipped += 1,
+            Err(message) => return Err(shared.row_error(page_no, &key_of(i)?, message)),
+        }
+    }
+    let (sources, _) = shared
+        .untouched
+        .as_ref()
+        .expect("undecoded pages are processed by processors that leave rows untouched");
+    let layout = match out_layout {
+        Some(l) => l.clone(),
+        None => {
+            let l = Arc::new(raw.layout.remap(sources).map_err(broken)?);
+            *out_layout = Some(l.clone());
+            l
+        }
+    };
+    let (rows, undecoded, keys) = if kept.iter().all(|(_, v)| v.is_none()) {
+        let out = if layout.is_identity() && kept.len() == n {
+            raw.with_layout(layout)
+        } else {
+            raw.remapped(kept.iter().map(|(i, _)| *i), &layout)
+                .map_err(broken)?
+        };
+        (Vec::new(), Some(out), Vec::new())
+    } else {
+        let mut rows = Vec::with_capacity(kept.len());
+        let mut keys = Vec::with_capacity(kept.len());
+        for (i, values) in kept {
+            rows.push(match values {
+                Some(v) => v,
+                None => {
+                    let src = source_row(i)?;
+                    sources
+                        .iter()
+                        .map(|s| match s {
+                            RawSource::Column(c) => src[*c].clone(),
+                            RawSource::Value(v) => v.clone(),
+                        })
+                        .collect()
+                }
+            });
+            keys.push(key_of(i)?);
+        }
+        (rows, None, keys)
+    };
+    Ok(Page {
+        part: page.part,
+        rows,
+        undecoded,
+        keys,
+        first_ordinal: page.first_ordinal,
+        last_key: page.last_key,
+        read: page.read,
+        skipped: page.skipped + skipped,
+        end: page.end,
+    })
+}
+
 struct ReaderCtx {
     shared: Arc<Shared>,
     copy: usize,
@@ -987,7 +1149,7 @@ impl ReaderCtx {
             if self.shared.stopping() {
                 return Ok(());
             }
-            let read = match &shared.passthrough {
+            let read = match &shared.undecoded {
                 Some(sources) => read_raw_page(
                     &mut db,
                     &self.query,
@@ -1052,11 +1214,7 @@ impl ReaderCtx {
 
     /// The key of an undecoded page's last row (its key columns are in the row).
     fn last_key(&self, raw: &RawRows) -> Result<Vec<Value>> {
-        let at = self
-            .shared
-            .key_in_row
-            .as_ref()
-            .expect("undecoded pages carry their key");
+        let at = &self.shared.undecoded_key;
         let row = raw
             .layout
             .decode(raw.row(raw.len() - 1))
@@ -1162,6 +1320,8 @@ impl ReaderCtx {
             let _ = self.to_writer.send(page);
             return Ok(());
         }
+        // Undecoded rows get their keys when they need them (see
+        // `process_undecoded_page`).
         let keys: Vec<(Vec<Value>, u64)> = rows
             .iter()
             .map(|r| {
@@ -1169,10 +1329,13 @@ impl ReaderCtx {
                 (plan.key_values(r), self.ordinal)
             })
             .collect();
+        if undecoded.is_some() {
+            self.ordinal += read;
+        }
         let page = Page {
             part: self.part,
             rows,
-            undecoded: None,
+            undecoded,
             keys,
             first_ordinal,
             last_key: self.after.clone(),
@@ -1350,7 +1513,10 @@ impl WriterCtx {
                         if let Some((k, n)) = page.keys.get(r) {
                             return Some((k.clone(), *n));
                         }
-                        let at = shared.key_in_row.as_ref()?;
+                        let at = shared
+                            .key_in_row
+                            .as_ref()
+                            .or(shared.untouched.as_ref().map(|u| &u.1))?;
                         let row = page.rows.get(r)?;
                         Some((
                             at.iter().map(|&j| row[j].clone()).collect(),

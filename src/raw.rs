@@ -113,6 +113,8 @@ fn column_kind(t: ColumnType, flags: ColumnFlags) -> Result<(Width, ColumnType, 
 /// A copy's raw layout: how each source row becomes a parameter row.
 #[derive(Debug)]
 pub struct RawLayout {
+    /// What rows come in as: result row packets, or parameter rows of another layout.
+    input: Input,
     /// Per source column: its layout.
     widths: Vec<Width>,
     /// Per target value: a source column, or a fixed value already encoded
@@ -124,6 +126,12 @@ pub struct RawLayout {
     params: Vec<(ColumnType, ColumnFlags)>,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Input {
+    Packets,
+    Params,
+}
+
 impl RawLayout {
     /// The layout for `sources` over a result with `columns`.
     pub fn new(sources: &[RawSource], columns: &[Column]) -> Result<RawLayout, String> {
@@ -131,6 +139,51 @@ impl RawLayout {
             .iter()
             .map(|c| column_kind(c.column_type(), c.flags()))
             .collect::<Result<Vec<_>, _>>()?;
+        RawLayout::build(Input::Packets, kinds, sources)
+    }
+
+    /// Every column of a result with `columns`, in order.
+    pub fn all(columns: &[Column]) -> Result<RawLayout, String> {
+        let sources: Vec<RawSource> = (0..columns.len()).map(RawSource::Column).collect();
+        RawLayout::new(&sources, columns)
+    }
+
+    /// The layout that takes this layout's parameter rows and arranges them for
+    /// `sources` (indices into this layout's parameters).
+    pub fn remap(&self, sources: &[RawSource]) -> Result<RawLayout, String> {
+        use ColumnType::*;
+        let kinds = self
+            .params
+            .iter()
+            .zip(self.types.chunks(2))
+            .map(|((t, _), ty)| {
+                let width = match t {
+                    MYSQL_TYPE_LONGLONG | MYSQL_TYPE_DOUBLE => Width::Fixed(8),
+                    MYSQL_TYPE_FLOAT => Width::Fixed(4),
+                    MYSQL_TYPE_DATETIME | MYSQL_TYPE_TIME => Width::Counted,
+                    MYSQL_TYPE_VAR_STRING => Width::LenEnc,
+                    MYSQL_TYPE_NULL => Width::Empty,
+                    other => return Err(format!("parameter type {other:?} cannot be remapped")),
+                };
+                Ok((width, *t, ty[1]))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        RawLayout::build(Input::Params, kinds, sources)
+    }
+
+    /// Whether this layout passes its input through unchanged (parameter rows in,
+    /// every one of them out, in order).
+    pub fn is_identity(&self) -> bool {
+        self.input == Input::Params
+            && self.cells.len() == self.widths.len()
+            && self.cells.iter().enumerate().all(|(n, c)| *c == Ok(n))
+    }
+
+    fn build(
+        input: Input,
+        kinds: Vec<(Width, ColumnType, u8)>,
+        sources: &[RawSource],
+    ) -> Result<RawLayout, String> {
         let mut cells = Vec::with_capacity(sources.len());
         let mut types = Vec::with_capacity(2 * sources.len());
         let mut params = Vec::with_capacity(sources.len());
@@ -167,6 +220,7 @@ impl RawLayout {
             params.push((ty, cf));
         }
         Ok(RawLayout {
+            input,
             widths: kinds.into_iter().map(|k| k.0).collect(),
             cells,
             types,
@@ -180,39 +234,9 @@ impl RawLayout {
     pub fn push_row(&self, packet: &[u8], rows: &mut RawRows) -> Result<usize, String> {
         let spans = &mut rows.spans;
         spans.clear();
-        let n = self.widths.len();
-        let bitmap_len = (n + 7 + 2) / 8;
-        let short = || {
-            format!(
-                "a row packet of {} bytes is shorter than its values",
-                packet.len()
-            )
-        };
-        if packet.first() != Some(&0) || packet.len() < 1 + bitmap_len {
-            return Err("not a binary-protocol row packet".into());
-        }
-        let bitmap = &packet[1..1 + bitmap_len];
-        let mut pos = 1 + bitmap_len;
-        for (i, w) in self.widths.iter().enumerate() {
-            let bit = i + 2;
-            if bitmap[bit / 8] & (1 << (bit % 8)) != 0 {
-                spans.push(None);
-                continue;
-            }
-            let len = match *w {
-                Width::Int(k, _) | Width::Fixed(k) => k,
-                Width::Counted => 1 + *packet.get(pos).ok_or_else(short)? as usize,
-                Width::LenEnc => {
-                    let (head, len) = lenenc(&packet[pos.min(packet.len())..]).ok_or_else(short)?;
-                    head + len
-                }
-                Width::Empty => 0,
-            };
-            if pos + len > packet.len() {
-                return Err(short());
-            }
-            spans.push(Some((pos, len)));
-            pos += len;
+        match self.input {
+            Input::Packets => self.packet_spans(packet, spans)?,
+            Input::Params => self.param_spans(packet, spans)?,
         }
         let data = &mut rows.data;
         let start = data.len();
@@ -244,6 +268,61 @@ impl RawLayout {
         Ok(data.len() - start)
     }
 
+    /// The value spans of a parameter row: an indicator byte, then (unless NULL) the
+    /// value.
+    fn param_spans(
+        &self,
+        row: &[u8],
+        spans: &mut Vec<Option<(usize, usize)>>,
+    ) -> Result<(), String> {
+        let short = || format!("a parameter row of {} bytes ends early", row.len());
+        let mut pos = 0;
+        for w in &self.widths {
+            let ind = *row.get(pos).ok_or_else(short)?;
+            pos += 1;
+            if ind == INDICATOR_NULL {
+                spans.push(None);
+                continue;
+            }
+            let len = value_len(*w, row, pos).ok_or_else(short)?;
+            spans.push(Some((pos, len)));
+            pos += len;
+        }
+        Ok(())
+    }
+
+    /// The value spans of a binary-protocol row packet.
+    fn packet_spans(
+        &self,
+        packet: &[u8],
+        spans: &mut Vec<Option<(usize, usize)>>,
+    ) -> Result<(), String> {
+        let n = self.widths.len();
+        let bitmap_len = (n + 7 + 2) / 8;
+        let short = || {
+            format!(
+                "a row packet of {} bytes is shorter than its values",
+                packet.len()
+            )
+        };
+        if packet.first() != Some(&0) || packet.len() < 1 + bitmap_len {
+            return Err("not a binary-protocol row packet".into());
+        }
+        let bitmap = &packet[1..1 + bitmap_len];
+        let mut pos = 1 + bitmap_len;
+        for (i, w) in self.widths.iter().enumerate() {
+            let bit = i + 2;
+            if bitmap[bit / 8] & (1 << (bit % 8)) != 0 {
+                spans.push(None);
+                continue;
+            }
+            let len = value_len(*w, packet, pos).ok_or_else(short)?;
+            spans.push(Some((pos, len)));
+            pos += len;
+        }
+        Ok(())
+    }
+
     /// The values of a parameter row, as the crate would have decoded the source row
     /// and arranged it for the target.
     pub fn decode(&self, row: &[u8]) -> Result<Vec<Value>, String> {
@@ -261,6 +340,20 @@ impl RawLayout {
         }
         Ok(out)
     }
+}
+
+/// The length of the value of width `w` at `pos` in `b`, if it is all there.
+fn value_len(w: Width, b: &[u8], pos: usize) -> Option<usize> {
+    let len = match w {
+        Width::Int(k, _) | Width::Fixed(k) => k,
+        Width::Counted => 1 + *b.get(pos)? as usize,
+        Width::LenEnc => {
+            let (head, len) = lenenc(b.get(pos..)?)?;
+            head.checked_add(len)?
+        }
+        Width::Empty => 0,
+    };
+    (pos.checked_add(len)? <= b.len()).then_some(len)
 }
 
 /// `(header bytes, length)` of a length-encoded string at the start of `b`.
@@ -312,6 +405,27 @@ impl RawRows {
     pub fn row(&self, i: usize) -> &[u8] {
         let start = if i == 0 { 0 } else { self.ends[i - 1] };
         &self.data[start..self.ends[i]]
+    }
+
+    /// These rows under another layout that reads them the same (an identity `remap`).
+    pub fn with_layout(self, layout: Arc<RawLayout>) -> RawRows {
+        debug_assert!(layout.is_identity() && layout.types == self.layout.types);
+        RawRows { layout, ..self }
+    }
+
+    /// Rows `keep` of this page arranged by `layout` (made by `remap` from this page's
+    /// layout).
+    pub fn remapped(
+        &self,
+        keep: impl Iterator<Item = usize>,
+        layout: &Arc<RawLayout>,
+    ) -> Result<RawRows, String> {
+        let mut out = RawRows::new(layout.clone());
+        out.data.reserve(self.data.len());
+        for i in keep {
+            layout.push_row(self.row(i), &mut out)?;
+        }
+        Ok(out)
     }
 
     /// Every row as values.
@@ -571,6 +685,76 @@ mod tests {
             raw.requests(7, head + 8, &mut buf, |_, _| Ok(())),
             Err(RequestError::TooBig(0))
         ));
+    }
+
+    #[test]
+    fn parameter_rows_remap_reorder_repeat_and_drop() {
+        use ColumnType::*;
+        let cols = [
+            (MYSQL_TYPE_LONG, ColumnFlags::UNSIGNED_FLAG),
+            (MYSQL_TYPE_VAR_STRING, ColumnFlags::empty()),
+            (MYSQL_TYPE_DATETIME, ColumnFlags::empty()),
+            (MYSQL_TYPE_DOUBLE, ColumnFlags::empty()),
+        ];
+        let columns: Vec<Column> = cols.iter().map(|(t, f)| column(*t, *f)).collect();
+        let all = Arc::new(RawLayout::all(&columns).unwrap());
+        let mut raw = RawRows::new(all.clone());
+        let packets = [
+            packet(
+                &cols,
+                &[
+                    Some(&4_000_000_000u32.to_le_bytes()),
+                    Some(&lenenc_str("ü".as_bytes())),
+                    Some(&[4, 0xe8, 0x07, 2, 29]),
+                    None,
+                ],
+            ),
+            packet(
+                &cols,
+                &[
+                    Some(&7u32.to_le_bytes()),
+                    None,
+                    Some(&[0]),
+                    Some(&0.5f64.to_le_bytes()),
+                ],
+            ),
+        ];
+        for p in &packets {
+            all.push_row(p, &mut raw).unwrap();
+        }
+        let source = raw.decode().unwrap();
+        assert_eq!(source[0][0], Value::Int(4_000_000_000));
+        assert_eq!(source[1][3], Value::Double(0.5));
+
+        let same = Arc::new(
+            all.remap(&(0..4).map(RawSource::Column).collect::<Vec<_>>())
+                .unwrap(),
+        );
+        assert!(same.is_identity());
+        assert!(!all.is_identity());
+        let sources = [
+            RawSource::Column(2),
+            RawSource::Value(Value::from("x")),
+            RawSource::Column(0),
+            RawSource::Column(2),
+        ];
+        let moved = Arc::new(all.remap(&sources).unwrap());
+        assert!(!moved.is_identity());
+        let out = raw.remapped([1, 0].into_iter(), &moved).unwrap();
+        let want =
+            |r: &Vec<Value>| vec![r[2].clone(), Value::from("x"), r[0].clone(), r[2].clone()];
+        assert_eq!(
+            out.decode().unwrap(),
+            vec![want(&source[1]), want(&source[0])]
+        );
+        let none = raw.remapped(std::iter::empty(), &moved).unwrap();
+        assert!(none.is_empty());
+        // The remapped rows are the same request as rows made from the packets directly.
+        let direct = Arc::new(RawLayout::new(&sources, &columns).unwrap());
+        let mut again = RawRows::new(direct.clone());
+        direct.push_row(&packets[1], &mut again).unwrap();
+        assert_eq!(again.row(0), out.row(0));
+        assert_eq!(direct.types, moved.types);
     }
 
     #[test]

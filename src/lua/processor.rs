@@ -4,14 +4,16 @@
 //! the exact value read, never a re-encoding of it.
 
 use std::cell::RefCell;
+use std::sync::Arc;
 
 use mlua::{AnyUserData, Function, Lua, LuaString, Table, Value as LuaValue};
 use mysql::Value;
 
-use crate::engine::RowProcessor;
+use crate::engine::{Processed, RowProcessor};
 use crate::lua::render_error;
 use crate::lua::values::{from_lua, same, to_lua, Sentinels};
 use crate::plan::{CopyPlan, Fill};
+use crate::raw::{RawLayout, RawSource};
 use crate::value::Kind;
 
 /// Turns source rows into Lua tables keyed by column name.
@@ -64,6 +66,11 @@ struct RowState {
     /// The row table now in use (its identity), or null between rows.
     table: *const std::ffi::c_void,
     values: Vec<Value>,
+    /// An undecoded row (a parameter row of `layout`), decoded into `values` when a
+    /// value is first needed.
+    raw: Vec<u8>,
+    layout: Option<Arc<RawLayout>>,
+    decoded: bool,
     /// Lua values made for source columns so far, and whether there are any.
     made: Vec<Option<LuaValue>>,
     made_any: bool,
@@ -79,6 +86,17 @@ impl RowState {
             .find(|(k, _)| k == key)
             .map(|(_, v)| v)
     }
+}
+
+/// Decodes the current row if it came undecoded and is not yet.
+fn decode(st: &mut RowState) -> Result<(), String> {
+    if !st.decoded {
+        if let Some(layout) = &st.layout {
+            st.values = layout.decode(&st.raw)?;
+        }
+        st.decoded = true;
+    }
+    Ok(())
 }
 
 struct Shared {
@@ -99,6 +117,7 @@ impl Shared {
         if let Some(v) = &st.made[i] {
             return Ok(v.clone());
         }
+        decode(st).map_err(mlua::Error::runtime)?;
         let v = to_lua(&self.lua, &self.null, &st.values[i], self.kinds[i])?;
         st.made[i] = Some(v.clone());
         st.made_any = true;
@@ -248,6 +267,9 @@ impl LuaProcessor {
             state: RefCell::new(RowState {
                 table: std::ptr::null(),
                 values: Vec::new(),
+                raw: Vec::new(),
+                layout: None,
+                decoded: true,
                 made: Vec::new(),
                 made_any: false,
                 set: Vec::new(),
@@ -284,6 +306,54 @@ impl LuaProcessor {
     }
 
     fn run(&mut self, row: Vec<Value>) -> Result<Option<Vec<Value>>, String> {
+        let (table, ptr) = self.start_row(|st| {
+            st.values = row;
+            st.decoded = true;
+        })?;
+        let result = self.call(&table).and_then(|out| match out {
+            None => Ok(None),
+            Some(out) => self.fill(out, ptr).map(Some),
+        });
+        // The row table is done with: reading it later is an error, not another row.
+        self.shared.state.borrow_mut().table = std::ptr::null();
+        result
+    }
+
+    /// The same for an undecoded row, which comes back `Untouched` when the transform
+    /// returned it without setting a field.
+    fn run_undecoded(&mut self, layout: &Arc<RawLayout>, row: &[u8]) -> Result<Processed, String> {
+        let (table, ptr) = self.start_row(|st| {
+            st.raw.clear();
+            st.raw.extend_from_slice(row);
+            if !st.layout.as_ref().is_some_and(|l| Arc::ptr_eq(l, layout)) {
+                st.layout = Some(layout.clone());
+            }
+            st.decoded = false;
+        })?;
+        let result = self.call(&table).and_then(|out| {
+            let Some(out) = out else {
+                return Ok(Processed::Skip);
+            };
+            if self.untouched.is_some() && out.to_pointer() == ptr {
+                let mut st = self.shared.state.borrow_mut();
+                if st.set.is_empty() {
+                    return Ok(Processed::Untouched);
+                }
+                decode(&mut st)?;
+            } else {
+                decode(&mut self.shared.state.borrow_mut())?;
+            }
+            self.fill(out, ptr).map(Processed::Row)
+        });
+        self.shared.state.borrow_mut().table = std::ptr::null();
+        result
+    }
+
+    /// A fresh row table for the row `load` puts in the state.
+    fn start_row(
+        &mut self,
+        load: impl FnOnce(&mut RowState),
+    ) -> Result<(Table, *const std::ffi::c_void), String> {
         let table = self
             .shared
             .lua
@@ -297,27 +367,22 @@ impl LuaProcessor {
         {
             let mut st = self.shared.state.borrow_mut();
             st.table = ptr;
-            if st.made_any || st.made.len() != row.len() {
+            let n = self.shared.names.len();
+            if st.made_any || st.made.len() != n {
                 st.made.clear();
-                st.made.resize(row.len(), None);
+                st.made.resize(n, None);
                 st.made_any = false;
             }
             st.set.clear();
-            st.values = row;
+            load(&mut st);
         }
-        let result = self.fill(table, ptr);
-        // The row table is done with: reading it later is an error, not another row.
-        self.shared.state.borrow_mut().table = std::ptr::null();
-        result
+        Ok((table, ptr))
     }
 
-    fn fill(
-        &mut self,
-        table: Table,
-        ptr: *const std::ffi::c_void,
-    ) -> Result<Option<Vec<Value>>, String> {
-        let out = match &self.transform {
-            Some(f) => match f.call::<LuaValue>(&table).map_err(|e| render_error(&e))? {
+    /// Runs the transform on a row table: the table it returned, or None to skip.
+    fn call(&self, table: &Table) -> Result<Option<Table>, String> {
+        Ok(Some(match &self.transform {
+            Some(f) => match f.call::<LuaValue>(table).map_err(|e| render_error(&e))? {
                 LuaValue::Nil => return Ok(None),
                 LuaValue::Table(t) => t,
                 other => {
@@ -328,24 +393,27 @@ impl LuaProcessor {
                 }
             },
             None => table.clone(),
-        };
+        }))
+    }
+
+    /// The target values from the table the transform returned.
+    fn fill(&mut self, out: Table, ptr: *const std::ffi::c_void) -> Result<Vec<Value>, String> {
         let is_row = out.to_pointer() == ptr;
         if let Some(plan) = self.untouched.as_ref().filter(|_| is_row) {
             let mut st = self.shared.state.borrow_mut();
             if st.set.is_empty() {
                 // The common case (a transform that reads fields, or none, and returns
                 // its row): every value exactly as read, without looking up a field.
-                return Ok(Some(
-                    plan.iter()
-                        .map(|u| match u {
-                            Untouched::Column(i, true) => st.values[*i].clone(),
-                            Untouched::Column(i, false) => {
-                                std::mem::replace(&mut st.values[*i], Value::NULL)
-                            }
-                            Untouched::Value(v) => v.clone(),
-                        })
-                        .collect(),
-                ));
+                return Ok(plan
+                    .iter()
+                    .map(|u| match u {
+                        Untouched::Column(i, true) => st.values[*i].clone(),
+                        Untouched::Column(i, false) => {
+                            std::mem::replace(&mut st.values[*i], Value::NULL)
+                        }
+                        Untouched::Value(v) => v.clone(),
+                    })
+                    .collect());
             }
         }
         // Values computed here; cells that take a source value as read are filled
@@ -415,12 +483,10 @@ impl LuaProcessor {
                 std::mem::replace(&mut st.values[i], Value::NULL)
             });
         }
-        Ok(Some(
-            values
-                .into_iter()
-                .map(|v| v.unwrap_or(Value::NULL))
-                .collect(),
-        ))
+        Ok(values
+            .into_iter()
+            .map(|v| v.unwrap_or(Value::NULL))
+            .collect())
     }
 }
 
@@ -449,5 +515,24 @@ fn untouched_plan(cells: &[Cell]) -> Option<Vec<Untouched>> {
 impl RowProcessor for LuaProcessor {
     fn process(&mut self, row: Vec<Value>) -> Result<Option<Vec<Value>>, String> {
         self.run(row)
+    }
+
+    fn process_undecoded(
+        &mut self,
+        layout: &Arc<RawLayout>,
+        row: &[u8],
+    ) -> Result<Processed, String> {
+        self.run_undecoded(layout, row)
+    }
+
+    fn untouched(&self) -> Option<Vec<RawSource>> {
+        self.untouched.as_ref().map(|plan| {
+            plan.iter()
+                .map(|u| match u {
+                    Untouched::Column(i, _) => RawSource::Column(*i),
+                    Untouched::Value(v) => RawSource::Value(v.clone()),
+                })
+                .collect()
+        })
     }
 }
