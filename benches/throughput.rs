@@ -305,6 +305,7 @@ fn run_one(
         }
         settle(src)?;
         settle(dst)?;
+        quiet_machine();
         match env.run(method, s.table, src) {
             // myloader's threads can deadlock on their first inserts into the empty
             // table (MariaDB locks a table being bulk-loaded from empty); a user would
@@ -435,6 +436,44 @@ fn settle(conn: &mut Conn) -> Result<()> {
         pct.unwrap_or_else(|| "90".into())
     ))?;
     Ok(())
+}
+
+/// Waits until the machine is idle: the kernel has written out its dirty file pages
+/// (a method's redo log and files, written back later, would land on the next
+/// method's clock) and the CPUs are at least 90% idle over a quarter of a second (the
+/// servers' background work, purge and the like, has ended), for at most 20 seconds.
+/// On two cores, whatever still runs takes a share from whichever method comes next.
+fn quiet_machine() {
+    // SAFETY: sync(2) takes no arguments and cannot fail.
+    unsafe { libc::sync() };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut last = cpu_times();
+    loop {
+        std::thread::sleep(Duration::from_millis(250));
+        let now = cpu_times();
+        let (busy, idle) = match (last, now) {
+            (Some((b0, i0)), Some((b1, i1))) => (b1.saturating_sub(b0), i1.saturating_sub(i0)),
+            _ => return,
+        };
+        if idle * 10 >= (busy + idle) * 9 || Instant::now() > deadline {
+            return;
+        }
+        last = now;
+    }
+}
+
+/// (busy, idle) jiffies of all CPUs, from /proc/stat.
+fn cpu_times() -> Option<(u64, u64)> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let line = stat.lines().next()?.strip_prefix("cpu ")?;
+    let v: Vec<u64> = line
+        .split_whitespace()
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    // user nice system idle iowait irq softirq steal ...
+    let idle = v.get(3)? + v.get(4).copied().unwrap_or(0);
+    let total: u64 = v.iter().take(8).sum();
+    Some((total - idle, idle))
 }
 
 /// The 1-, 5- and 15-minute load averages: how busy the machine was around the run.
