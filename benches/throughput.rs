@@ -234,7 +234,10 @@ fn run(mut args: Args) -> Result<()> {
             }
         }
         for rep in 1..=args.reps {
-            for &method in &todo {
+            // Each rep starts one method further down the list, so no method is always
+            // the first after a table is generated, or always follows the same one.
+            let shift = (rep - 1) % todo.len().max(1);
+            for &method in todo[shift..].iter().chain(&todo[..shift]) {
                 done += 1;
                 let rep = if args.reps > 1 {
                     format!(" rep {rep}")
