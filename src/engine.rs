@@ -253,6 +253,24 @@ impl Page {
             .map_or(self.rows.len(), |r| r.len().max(self.rows.len()))
     }
 
+    /// This page with its rows replaced by what a processor made of them, `skipped`
+    /// rows fewer.
+    fn processed(
+        self,
+        rows: Vec<Vec<Value>>,
+        undecoded: Option<RawRows>,
+        keys: Vec<(Vec<Value>, u64)>,
+        skipped: u64,
+    ) -> Page {
+        Page {
+            rows,
+            undecoded,
+            keys,
+            skipped: self.skipped + skipped,
+            ..self
+        }
+    }
+
     fn end(part: u32) -> Page {
         Page {
             part,
@@ -981,12 +999,13 @@ fn key_in_row(plan: &CopyPlan) -> Option<Vec<usize>> {
 }
 
 /// Turns a page of source rows into target rows with `processor`.
-fn process_page(shared: &Shared, processor: &mut dyn RowProcessor, page: Page) -> Result<Page> {
+fn process_page(shared: &Shared, processor: &mut dyn RowProcessor, mut page: Page) -> Result<Page> {
     let page_no = shared.pages_seen.fetch_add(1, Ordering::SeqCst) + 1;
-    let mut out = Vec::with_capacity(page.rows.len());
-    let mut keys = Vec::with_capacity(page.rows.len());
+    let rows = std::mem::take(&mut page.rows);
+    let mut out = Vec::with_capacity(rows.len());
+    let mut keys = Vec::with_capacity(rows.len());
     let mut skipped = 0;
-    for (row, key) in page.rows.into_iter().zip(page.keys) {
+    for (row, key) in rows.into_iter().zip(std::mem::take(&mut page.keys)) {
         match processor.process(row) {
             Ok(Some(values)) => {
                 out.push(values);
@@ -996,17 +1015,7 @@ fn process_page(shared: &Shared, processor: &mut dyn RowProcessor, page: Page) -
             Err(message) => return Err(shared.row_error(page_no, &key, message)),
         }
     }
-    Ok(Page {
-        part: page.part,
-        rows: out,
-        undecoded: None,
-        keys,
-        first_ordinal: page.first_ordinal,
-        last_key: page.last_key,
-        read: page.read,
-        skipped: page.skipped + skipped,
-        end: page.end,
-    })
+    Ok(page.processed(out, None, keys, skipped))
 }
 
 /// Turns an undecoded page of source rows into target rows: still undecoded when every
@@ -1088,17 +1097,7 @@ fn process_undecoded_page(
         }
         (rows, None, keys)
     };
-    Ok(Page {
-        part: page.part,
-        rows,
-        undecoded,
-        keys,
-        first_ordinal: page.first_ordinal,
-        last_key: page.last_key,
-        read: page.read,
-        skipped: page.skipped + skipped,
-        end: page.end,
-    })
+    Ok(page.processed(rows, undecoded, keys, skipped))
 }
 
 struct ReaderCtx {
