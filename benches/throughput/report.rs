@@ -352,7 +352,7 @@ impl Results {
                 if let Some(r) = find(table, peer).and_then(|e| self.ratio(e)) {
                     let _ = writeln!(
                         out,
-                        "  {:<7} {} vs {peer}: {r:.2}x (needs >= {need:.1}x) {}",
+                        "  {:<7} {} vs {peer}: {r:.3}x (needs >= {need:.1}x) {}",
                         table.name(),
                         ferry.method.name(),
                         verdict(r >= need)
