@@ -212,7 +212,7 @@ impl Writer {
             if bulk {
                 match self.try_page(db, Body::Raw(raw), checkpoint.clone()) {
                     // Written again row by row, which names the row at fault.
-                    Err(e) if !e.transient => {}
+                    Err(e) if !e.transient => self.rewriting(&e),
                     r => return r,
                 }
             }
@@ -243,9 +243,22 @@ impl Writer {
         match first {
             // A bulk execution does not say which row failed or warned: the page is
             // rolled back and written again with multi-row statements, which do.
-            Err(e) if bulk && !e.transient => self.try_page(db, Body::Chunks(rows), checkpoint),
+            Err(e) if bulk && !e.transient => {
+                self.rewriting(&e);
+                self.try_page(db, Body::Chunks(rows), checkpoint)
+            }
             r => r,
         }
+    }
+
+    /// Logs that a bulk page failed and is written again with multi-row statements.
+    fn rewriting(&self, e: &WriteError) {
+        log::info!(
+            "{}: a bulk request failed ({}); the page is written again with multi-row \
+             statements, which name the row",
+            self.writing(),
+            e.error
+        );
     }
 
     fn try_page(

@@ -139,3 +139,50 @@ fn load_data_falls_back_to_prepared_statements_when_the_server_refuses_it() {
         vec![(1, "one".into()), (2, "two".into()), (3, "three".into())]
     );
 }
+
+/// A target with a small `max_allowed_packet` (1 MiB): a page of 3 MB crosses undecoded
+/// in several bulk requests, each under the limit, with every request's counts added
+/// up (rows already in the target are ignored in every one of them), and no request is
+/// refused and written again row by row.
+#[test]
+fn a_page_bigger_than_max_allowed_packet_goes_in_several_bulk_requests() {
+    let server =
+        ferry::throwaway::ThrowawayServer::start_with("smallpacket", &["--max-allowed-packet=1M"])
+            .unwrap_or_else(|e| panic!("starting a server with a 1 MiB max_allowed_packet: {e:#}"));
+    let base = server.url("").trim_end_matches('/').to_string();
+    let mut dbs = Dbs::on("smallpacket", &base, &base);
+    let table = "CREATE TABLE t (id INT PRIMARY KEY, v MEDIUMBLOB NOT NULL)";
+    dbs.src(table);
+    dbs.src("INSERT INTO t SELECT seq, REPEAT(UNHEX(SHA2(seq, 256)), 320) FROM seq_1_to_300");
+    dbs.dst(table);
+    // Rows spread over the page, so each request meets some of them.
+    dbs.dst("INSERT INTO t SELECT seq * 6, 'old' FROM seq_1_to_50");
+    let run = dbs
+        .run_code(
+            "local s = copy { from = 't' }\n\
+             log.info('counts read=%d inserted=%d ignored=%d', s.read, s.inserted, s.ignored)\n",
+            &[],
+        )
+        .ok();
+    let run = run.says("counts read=300 inserted=250 ignored=50");
+    let log = dbs.log();
+    assert!(log.contains("rows cross undecoded"), "{}", run.describe());
+    assert!(!log.contains("a bulk request failed"), "{log}");
+    let kept: u64 = dbs
+        .dst
+        .query_first("SELECT COUNT(*) FROM t WHERE v = 'old'")
+        .unwrap()
+        .unwrap();
+    assert_eq!(kept, 50);
+    let sum = |conn: &mut mysql::Conn| -> Vec<(i32, String)> {
+        conn.query("SELECT id, MD5(v) FROM t WHERE v <> 'old' ORDER BY id")
+            .unwrap()
+    };
+    let copied = sum(&mut dbs.dst);
+    assert_eq!(copied.len(), 250);
+    let source: Vec<(i32, String)> = sum(&mut dbs.src)
+        .into_iter()
+        .filter(|(id, _)| id % 6 != 0 || *id > 300)
+        .collect();
+    assert_eq!(copied, source);
+}
