@@ -250,7 +250,7 @@ impl Page {
     fn len(&self) -> usize {
         self.undecoded
             .as_ref()
-            .map_or(self.rows.len(), |r| r.len().max(self.rows.len()))
+            .map_or(self.rows.len(), RawRows::len)
     }
 
     /// This page with its rows replaced by what a processor made of them, `skipped`
@@ -316,8 +316,9 @@ struct Shared {
     file_state: Option<Arc<Mutex<JobState>>>,
     keyless_target: bool,
     method: Method,
-    /// For a direct copy whose every key column is written as is: where each key
-    /// column is in the target row (so pages need not carry keys to name a row).
+    /// Where each key column is in a target row, when every key column is written as
+    /// is: for a direct copy, and for a processed one read undecoded (its untouched
+    /// pages). Pages with such rows need not carry keys to name a row.
     key_in_row: Option<Vec<usize>>,
     /// What the readers make of undecoded rows (see `raw`): for a direct copy, the
     /// target values; for a processed one, every source column. `None`: rows are
@@ -326,8 +327,8 @@ struct Shared {
     /// Where the key columns are in the readers' undecoded rows.
     undecoded_key: Vec<usize>,
     /// For a processed copy read undecoded: where an untouched row's target values
-    /// come from, and where its key columns land in the target row.
-    untouched: Option<(Vec<RawSource>, Vec<usize>)>,
+    /// come from.
+    untouched: Option<Vec<RawSource>>,
 }
 
 impl Shared {
@@ -597,10 +598,6 @@ impl Engine {
             self.save_file_copy(&task.id, &state)?;
         }
 
-        let key_in_row = match &task.processing {
-            Processing::Direct(_) => key_in_row(&task.plan),
-            Processing::Local(_) => None,
-        };
         // Rows cross undecoded into a MariaDB target written in bulk, read in key
         // order: a direct copy's always (its rows name themselves), a processed
         // copy's when its processor can hand rows back untouched, which are then
@@ -608,35 +605,35 @@ impl Engine {
         let bulk_target = task.method == Method::Bulk
             && task.plan.key.is_some()
             && self.control(Role::Target)?.is_mariadb();
-        let (undecoded, undecoded_key, untouched) = match &task.processing {
-            Processing::Direct(_) if bulk_target => match (&key_in_row, raw_sources(&task.plan)) {
-                (Some(at), Some(sources)) => (Some(sources), at.clone(), None),
-                _ => (None, Vec::new(), None),
-            },
-            Processing::Local(p) if bulk_target => {
-                let key = task.plan.key.clone().unwrap_or_default();
-                let untouched = p.untouched().and_then(|sources| {
-                    let at: Option<Vec<usize>> = key
-                        .iter()
-                        .map(|k| {
-                            sources
-                                .iter()
-                                .position(|s| matches!(s, RawSource::Column(i) if i == k))
-                        })
-                        .collect();
-                    at.map(|at| (sources, at))
-                });
-                match untouched {
-                    Some(u) => {
-                        let all = (0..task.plan.source.columns.len())
-                            .map(RawSource::Column)
-                            .collect();
-                        (Some(all), key, Some(u))
+        let plan = &task.plan;
+        let (key_in_row, undecoded, undecoded_key, untouched) = match &task.processing {
+            Processing::Direct(_) => {
+                let at = key_in_row(plan, &plan_sources(plan));
+                match (&at, raw_sources(plan)) {
+                    (Some(k), Some(sources)) if bulk_target => {
+                        let k = k.clone();
+                        (at, Some(sources), k, None)
                     }
-                    None => (None, Vec::new(), None),
+                    _ => (at, None, Vec::new(), None),
                 }
             }
-            _ => (None, Vec::new(), None),
+            Processing::Local(p) if bulk_target => {
+                // Keys are read from the target rows of untouched pages.
+                let untouched = p.untouched().and_then(|sources| {
+                    key_in_row(plan, &raw_columns(&sources)).map(|at| (at, sources))
+                });
+                match untouched {
+                    Some((at, sources)) => {
+                        let all = (0..plan.source.columns.len())
+                            .map(RawSource::Column)
+                            .collect();
+                        let key = plan.key.clone().unwrap_or_default();
+                        (Some(at), Some(all), key, Some(sources))
+                    }
+                    None => (None, None, Vec::new(), None),
+                }
+            }
+            Processing::Local(_) => (None, None, Vec::new(), None),
         };
         if undecoded.is_some() {
             log::info!(
@@ -987,13 +984,32 @@ impl Engine {
     }
 }
 
-/// Where each source key column is in the target row, when all are written as is.
-fn key_in_row(plan: &CopyPlan) -> Option<Vec<usize>> {
+/// Where each source key column is in a target row whose values come from `sources`
+/// (the source column of each target value, if any), when all are written as is.
+fn key_in_row(plan: &CopyPlan, sources: &[Option<usize>]) -> Option<Vec<usize>> {
     let key = plan.key.as_ref()?;
     key.iter()
-        .map(|&k| {
-            plan.value_columns()
-                .position(|c| matches!(c.fill, Fill::Source(i) if i == k))
+        .map(|&k| sources.iter().position(|s| *s == Some(k)))
+        .collect()
+}
+
+/// The source column of each of a plan's target values, if any.
+fn plan_sources(plan: &CopyPlan) -> Vec<Option<usize>> {
+    plan.value_columns()
+        .map(|c| match c.fill {
+            Fill::Source(i) => Some(i),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The source column of each target value an untouched row gets, if any.
+fn raw_columns(sources: &[RawSource]) -> Vec<Option<usize>> {
+    sources
+        .iter()
+        .map(|s| match s {
+            RawSource::Column(i) => Some(*i),
+            RawSource::Value(_) => None,
         })
         .collect()
 }
@@ -1035,14 +1051,14 @@ fn process_undecoded_page(
         message,
     };
     let source_row = |i: usize| raw.layout.decode(raw.row(i)).map_err(broken);
-    let key_of = |i: usize| -> Result<(Vec<Value>, u64)> {
-        let row = source_row(i)?;
+    // Row i's key and stream position, from its decoded source values.
+    let key_of = |i: usize, row: &[Value]| -> (Vec<Value>, u64) {
         let key = shared
             .undecoded_key
             .iter()
             .map(|&j| row[j].clone())
             .collect();
-        Ok((key, first + i as u64))
+        (key, first + i as u64)
     };
     let n = raw.len();
     // Per kept row: its values, or None when it came back untouched.
@@ -1053,10 +1069,13 @@ fn process_undecoded_page(
             Ok(Processed::Untouched) => kept.push((i, None)),
             Ok(Processed::Row(values)) => kept.push((i, Some(values))),
             Ok(Processed::Skip) => skipped += 1,
-            Err(message) => return Err(shared.row_error(page_no, &key_of(i)?, message)),
+            Err(message) => {
+                let key = key_of(i, &source_row(i)?);
+                return Err(shared.row_error(page_no, &key, message));
+            }
         }
     }
-    let (sources, _) = shared
+    let sources = shared
         .untouched
         .as_ref()
         .expect("undecoded pages are processed by processors that leave rows untouched");
@@ -1080,20 +1099,17 @@ fn process_undecoded_page(
         let mut rows = Vec::with_capacity(kept.len());
         let mut keys = Vec::with_capacity(kept.len());
         for (i, values) in kept {
-            rows.push(match values {
-                Some(v) => v,
-                None => {
-                    let src = source_row(i)?;
-                    sources
-                        .iter()
-                        .map(|s| match s {
-                            RawSource::Column(c) => src[*c].clone(),
-                            RawSource::Value(v) => v.clone(),
-                        })
-                        .collect()
-                }
-            });
-            keys.push(key_of(i)?);
+            let src = source_row(i)?;
+            keys.push(key_of(i, &src));
+            rows.push(values.unwrap_or_else(|| {
+                sources
+                    .iter()
+                    .map(|s| match s {
+                        RawSource::Column(c) => src[*c].clone(),
+                        RawSource::Value(v) => v.clone(),
+                    })
+                    .collect()
+            }));
         }
         (rows, None, keys)
     };
@@ -1512,10 +1528,7 @@ impl WriterCtx {
                         if let Some((k, n)) = page.keys.get(r) {
                             return Some((k.clone(), *n));
                         }
-                        let at = shared
-                            .key_in_row
-                            .as_ref()
-                            .or(shared.untouched.as_ref().map(|u| &u.1))?;
+                        let at = shared.key_in_row.as_ref()?;
                         let row = page.rows.get(r)?;
                         Some((
                             at.iter().map(|&j| row[j].clone()).collect(),

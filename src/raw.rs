@@ -275,52 +275,56 @@ impl RawLayout {
         row: &[u8],
         spans: &mut Vec<Option<(usize, usize)>>,
     ) -> Result<(), String> {
-        let short = || format!("a parameter row of {} bytes ends early", row.len());
-        let mut pos = 0;
-        for w in &self.widths {
-            let ind = *row.get(pos).ok_or_else(short)?;
-            pos += 1;
-            if ind == INDICATOR_NULL {
-                spans.push(None);
-                continue;
-            }
-            let len = value_len(*w, row, pos).ok_or_else(short)?;
-            spans.push(Some((pos, len)));
-            pos += len;
-        }
-        Ok(())
+        self.walk(row, 0, spans, |_, pos| {
+            let ind = *row.get(*pos)?;
+            *pos += 1;
+            Some(ind == INDICATOR_NULL)
+        })
+        .ok_or_else(|| format!("a parameter row of {} bytes ends early", row.len()))
     }
 
-    /// The value spans of a binary-protocol row packet.
+    /// The value spans of a binary-protocol row packet: a 0x00 header, a NULL bitmap
+    /// (from bit 2), then the values that are not NULL.
     fn packet_spans(
         &self,
         packet: &[u8],
         spans: &mut Vec<Option<(usize, usize)>>,
     ) -> Result<(), String> {
-        let n = self.widths.len();
-        let bitmap_len = (n + 7 + 2) / 8;
-        let short = || {
-            format!(
-                "a row packet of {} bytes is shorter than its values",
-                packet.len()
-            )
-        };
+        let bitmap_len = (self.widths.len() + 7 + 2) / 8;
         if packet.first() != Some(&0) || packet.len() < 1 + bitmap_len {
             return Err("not a binary-protocol row packet".into());
         }
         let bitmap = &packet[1..1 + bitmap_len];
-        let mut pos = 1 + bitmap_len;
+        self.walk(packet, 1 + bitmap_len, spans, |i, _| {
+            Some(bitmap[(i + 2) / 8] & (1 << ((i + 2) % 8)) != 0)
+        })
+        .ok_or_else(|| {
+            format!(
+                "a row packet of {} bytes is shorter than its values",
+                packet.len()
+            )
+        })
+    }
+
+    /// Walks the values of `b` from `pos`, column by column: `null(i, &mut pos)` says
+    /// whether column i is NULL (moving past any indicator); `None` when `b` ends early.
+    fn walk(
+        &self,
+        b: &[u8],
+        mut pos: usize,
+        spans: &mut Vec<Option<(usize, usize)>>,
+        mut null: impl FnMut(usize, &mut usize) -> Option<bool>,
+    ) -> Option<()> {
         for (i, w) in self.widths.iter().enumerate() {
-            let bit = i + 2;
-            if bitmap[bit / 8] & (1 << (bit % 8)) != 0 {
+            if null(i, &mut pos)? {
                 spans.push(None);
                 continue;
             }
-            let len = value_len(*w, packet, pos).ok_or_else(short)?;
+            let len = value_len(*w, b, pos)?;
             spans.push(Some((pos, len)));
             pos += len;
         }
-        Ok(())
+        Some(())
     }
 
     /// The values of a parameter row, as the crate would have decoded the source row
