@@ -208,6 +208,12 @@ pub struct CopyTask {
     pub kept_mark: Option<String>,
     /// How pages reach the target.
     pub method: Method,
+    /// Whether to build the target's plain secondary indexes after the load (`None`:
+    /// when the target is empty and the copy is big, `DEFER_FROM_ROWS`).
+    pub defer_indexes: Option<bool>,
+    /// Indexes an earlier run of this copy took off and did not add back (from its
+    /// state, resumed or not): added back when this run ends.
+    pub deferred_before: Option<crate::indexes::Deferred>,
 }
 
 /// Settings shared by every copy of a run.
@@ -591,11 +597,57 @@ impl Engine {
             }
         }
 
+        // Secondary indexes: an earlier run's that are still off the table come back
+        // when this run ends; else an empty target may load without its plain ones.
+        state.deferred = task.deferred_before.clone();
+        let mut newly_deferred = false;
+        if state.deferred.is_none() {
+            let wanted = task
+                .defer_indexes
+                .unwrap_or(total >= crate::indexes::DEFER_FROM_ROWS);
+            if wanted {
+                let dst = self.control(Role::Target)?;
+                match crate::indexes::deferrable(dst, &plan.target)? {
+                    Ok(d) => {
+                        log::info!(
+                            "copy {}: {} of {} built after the load (index{} {})",
+                            plan.name,
+                            match d.indexes.len() {
+                                1 => "1 secondary index".to_string(),
+                                n => format!("{n} secondary indexes"),
+                            },
+                            plan.target.name,
+                            if d.indexes.len() == 1 { "" } else { "es" },
+                            d.names()
+                        );
+                        state.deferred = Some(d);
+                        newly_deferred = true;
+                    }
+                    Err(why) if task.defer_indexes == Some(true) => log::info!(
+                        "copy {}: the indexes of {} are kept during the load: {why}",
+                        plan.name,
+                        plan.target.name
+                    ),
+                    Err(why) => log::debug!(
+                        "copy {}: indexes of {} kept: {why}",
+                        plan.name,
+                        plan.target.name
+                    ),
+                }
+            }
+        }
+
         if let Some(st) = self.cfg.state.clone() {
             let dst = self.control(Role::Target)?;
             st.ensure(dst)?;
             st.save_copy(dst, &task.id, &state)?;
             self.save_file_copy(&task.id, &state)?;
+        }
+        // Recorded first, taken off second: a run that dies in between finds them
+        // recorded and present, and adds back none.
+        if let (true, Some(d)) = (newly_deferred, &state.deferred) {
+            let dst = self.control(Role::Target)?;
+            crate::indexes::drop_indexes(dst, d)?;
         }
 
         // Rows cross undecoded into a MariaDB target written in bulk, read in key
@@ -813,6 +865,42 @@ impl Engine {
         Ok(splits)
     }
 
+    /// Adds back the secondary indexes a copy took off its target.
+    fn add_back(&mut self, copy: &str, d: &crate::indexes::Deferred) -> Result<()> {
+        log::info!(
+            "copy {copy}: building the secondary indexes {} ...",
+            d.names()
+        );
+        let t = Instant::now();
+        let dst = self.control(Role::Target)?;
+        let added = crate::indexes::rebuild(dst, d)?;
+        if !added.is_empty() {
+            log::info!(
+                "copy {copy}: built {} in {:.1}s",
+                added.join(", "),
+                t.elapsed().as_secs_f64()
+            );
+        }
+        Ok(())
+    }
+
+    /// Rewrites a copy's own state, not its parts' (which its writers keep).
+    fn save_head(&mut self, id: &str, state: &CopyState) -> Result<()> {
+        if let Some(st) = self.cfg.state.clone() {
+            let dst = self.control(Role::Target)?;
+            st.save_head(dst, id, state)?;
+            if let Some(fs) = &self.file_state {
+                let mut js = fs.lock().unwrap_or_else(|e| e.into_inner());
+                let entry = js.copies.entry(id.to_string()).or_default();
+                let parts = std::mem::take(&mut entry.parts);
+                *entry = state.clone();
+                entry.parts = parts;
+                st.save_file(&js)?;
+            }
+        }
+        Ok(())
+    }
+
     fn save_file_copy(&self, id: &str, state: &CopyState) -> Result<()> {
         if let (Some(fs), Some(st)) = (&self.file_state, &self.cfg.state) {
             let mut js = fs.lock().unwrap_or_else(|e| e.into_inner());
@@ -925,15 +1013,41 @@ impl Engine {
         let Some(mut r) = self.running.remove(&copy) else {
             return;
         };
-        let mut stats = r.shared.stats.lock().map(|s| s.clone()).unwrap_or_default();
-        stats.seconds = r.start.elapsed().as_secs_f64();
-        let result = match r.error.take() {
+        let mut result = match r.error.take() {
             Some(e) => Err(e),
             None => match crate::signals::stopped() {
                 Some(sig) => Err(Error::Interrupted { signal: sig }),
                 None => Ok(()),
             },
         };
+        // Indexes taken off for the load come back however the copy ended: a failed
+        // or stopped copy leaves its committed pages, on a table defined as before.
+        if let Some(d) = r.state.deferred.clone() {
+            match self.add_back(&r.shared.plan.name, &d) {
+                Ok(()) => {
+                    r.state.deferred = None;
+                    if result.is_err() {
+                        if let Err(e) = self.save_head(&r.shared.id, &r.state) {
+                            log::warn!("copy {}: {e}", r.shared.plan.name);
+                        }
+                    }
+                }
+                Err(e) => {
+                    log::error!(
+                        "copy {}: the secondary indexes {} are still off {}: {e}; the next \
+                         run of this job adds them back, and so does `ferry state --clear`",
+                        r.shared.plan.name,
+                        d.names(),
+                        r.shared.plan.target.name
+                    );
+                    if result.is_ok() {
+                        result = Err(e);
+                    }
+                }
+            }
+        }
+        let mut stats = r.shared.stats.lock().map(|s| s.clone()).unwrap_or_default();
+        stats.seconds = r.start.elapsed().as_secs_f64();
         let mut progress = r.shared.progress.lock().unwrap_or_else(|e| e.into_inner());
         let result = match result {
             Ok(()) => {

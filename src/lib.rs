@@ -2,7 +2,7 @@
 //!
 //! Layers, each in its own module: the command line (`cli`), connection URLs
 //! (`conn_spec`), MySQL sessions and schema reads (`db`, `schema`, `value`), plans as
-//! plain data (`plan`), the copy engine (`engine`, `reader`, `writer`, `raw`, `progress`), the Lua job
+//! plain data (`plan`), the copy engine (`engine`, `reader`, `writer`, `raw`, `progress`, `indexes`), the Lua job
 //! API (`lua`), the commands built on them (`run`, `verify`, `introspect`, `demo`), and the
 //! throwaway servers shared by the demo and the tests (`throwaway`).
 
@@ -12,6 +12,7 @@ pub mod db;
 pub mod demo;
 pub mod engine;
 pub mod error;
+pub mod indexes;
 pub mod introspect;
 pub mod load_data;
 pub mod logging;

@@ -200,6 +200,20 @@ pub fn state(cfg: RunConfig, clear: bool) -> Result<()> {
     let dst = lua::api::session(&ctx, crate::db::Role::Target, None)?;
     let mut dst = dst.borrow_mut();
     if clear {
+        // Indexes a dead run took off for its load come back before the record of
+        // them goes.
+        for (id, c) in handle.load(&mut dst)?.copies {
+            if let Some(d) = &c.deferred {
+                let added = crate::indexes::rebuild(&mut dst, d)?;
+                if !added.is_empty() {
+                    println!(
+                        "copy {id}: added the secondary indexes {} back to {}",
+                        added.join(", "),
+                        d.table
+                    );
+                }
+            }
+        }
         let n = handle.clear(&mut dst)?;
         println!(
             "job {}: state dropped ({n} cop{}) from the {}",
@@ -232,13 +246,16 @@ pub fn state(cfg: RunConfig, clear: bool) -> Result<()> {
                     c.parts.values().map(|p| p.written).sum(),
                 )
             };
-            let status = if c.done {
+            let mut status = if c.done {
                 "done".to_string()
             } else if c.parts.values().any(|p| p.pages > 0) {
                 format!("part-way ({done_parts}/{parts} ranges done)")
             } else {
                 "not started".to_string()
             };
+            if let Some(d) = &c.deferred {
+                status.push_str(&format!("; indexes off the table: {}", d.names()));
+            }
             vec![
                 id.clone(),
                 status,

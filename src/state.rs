@@ -73,6 +73,10 @@ pub struct CopyState {
     pub read: u64,
     #[serde(default)]
     pub written: u64,
+    /// Secondary indexes the copy took off its target table for the load and has not
+    /// added back yet (`indexes.rs`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deferred: Option<crate::indexes::Deferred>,
 }
 
 /// A key value as stored in the state: exact for every type a key can have.
@@ -257,6 +261,23 @@ impl StateHandle {
     /// Writes a copy's own row (not its parts) outside any page: at the start and the
     /// end of a copy.
     pub fn save_copy(&self, db: &mut Db, id: &str, copy: &CopyState) -> Result<()> {
+        self.save_head(db, id, copy)?;
+        if let Some(t) = self.table() {
+            if copy.parts.is_empty() {
+                db.conn()
+                    .exec_drop(
+                        format!("DELETE FROM {t} WHERE job = ? AND copy_id = ? AND part >= 0"),
+                        (&self.job, id),
+                    )
+                    .map_err(|e| db.err("writing the job state", e))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes a copy's own row only, leaving its parts' rows as they are (a copy that
+    /// ends with an error, whose parts recorded where they got to).
+    pub fn save_head(&self, db: &mut Db, id: &str, copy: &CopyState) -> Result<()> {
         if let Some(t) = self.table() {
             let mut head = copy.clone();
             head.parts.clear();
@@ -270,14 +291,6 @@ impl StateHandle {
                     (&self.job, id, text),
                 )
                 .map_err(|e| db.err("writing the job state", e))?;
-            if copy.parts.is_empty() {
-                db.conn()
-                    .exec_drop(
-                        format!("DELETE FROM {t} WHERE job = ? AND copy_id = ? AND part >= 0"),
-                        (&self.job, id),
-                    )
-                    .map_err(|e| db.err("writing the job state", e))?;
-            }
         }
         Ok(())
     }

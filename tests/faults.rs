@@ -1092,3 +1092,85 @@ fn a_stop_takes_a_page_not_the_rest_of_a_keyless_source() {
         );
     }
 }
+
+/// What follows a load killed with its indexes off.
+#[derive(Clone, Copy, Debug)]
+enum AfterKill {
+    Resume,
+    RunAgain,
+    ClearState,
+}
+
+/// kill -9 while a copy loads with its secondary indexes off: `ferry state` says so,
+/// and `--resume`, a plain re-run and `ferry state --clear` each put them back, the
+/// table defined exactly as before and its rows exact.
+#[test]
+fn a_load_killed_with_its_indexes_off_gets_them_back() {
+    let mut dbs = Dbs::new("defer_kill");
+    let rows = 60_000;
+    seed_mixed(&mut dbs, "big", rows);
+    let src = dbs.dump_src("big", "id");
+    for after in [
+        AfterKill::Resume,
+        AfterKill::RunAgain,
+        AfterKill::ClearState,
+    ] {
+        let name = format!("{after:?}").to_lowercase();
+        let table = format!("t_{name}");
+        dbs.dst(&mixed_ddl(&table, true));
+        dbs.dst(&format!(
+            "ALTER TABLE {table} ADD KEY k_at (at), ADD KEY k_name (name(8), n DESC)"
+        ));
+        let before = create_table(&mut dbs.dst, &table);
+        let job = dbs.job(
+            &format!("{name}.lua"),
+            &format!(
+                "copy {{ from = 'big', to = '{table}', page = 1000, workers = 1, \
+                 max_rows_per_second = 20000, defer_indexes = true }}\n"
+            ),
+        );
+        let mut run = dbs.spawn(&job, &[]);
+        let watch = Watch::Table {
+            job: &name,
+            copy: None,
+        };
+        when_committed(&mut dbs.dst, &mut run, &watch, 5000, &name);
+        assert_eq!(
+            index_names(&mut dbs.dst, &table),
+            ["PRIMARY"],
+            "{name}: the plain indexes are off while it loads"
+        );
+        run.signal(libc::SIGKILL);
+        run.wait_within(RUN_LIMIT).status(-libc::SIGKILL);
+        let state = |extra: &[&str]| {
+            let mut args = vec![
+                "state".to_string(),
+                job.display().to_string(),
+                "--source".into(),
+                dbs.src_url.clone(),
+                "--target".into(),
+                dbs.dst_url.clone(),
+            ];
+            args.extend(extra.iter().map(|s| s.to_string()));
+            ferry(&args, dbs.dir.path()).ok()
+        };
+        state(&[]).says("indexes off the table: k_at, k_name");
+        match after {
+            AfterKill::Resume => {
+                dbs.run(&job, &["--resume"]).ok().says("built k_at, k_name");
+            }
+            AfterKill::RunAgain => {
+                dbs.run(&job, &[]).ok().says("built k_at, k_name");
+            }
+            AfterKill::ClearState => {
+                state(&["--clear"]).says("added the secondary indexes k_at, k_name back to");
+                assert_eq!(create_table(&mut dbs.dst, &table), before, "{name}");
+                dbs.run(&job, &[])
+                    .ok()
+                    .says("kept during the load: it is not empty");
+            }
+        }
+        assert_eq!(create_table(&mut dbs.dst, &table), before, "{name}");
+        assert_same(&src, &dbs.dump_dst(&table, "id"), &name);
+    }
+}

@@ -46,6 +46,7 @@ const COPY_OPTIONS: &[&str] = &[
     "max_rows_per_second",
     "max_bytes_per_second",
     "write",
+    "defer_indexes",
 ];
 
 pub fn register(lua: &Lua, ctx: Rc<JobContext>) -> mlua::Result<()> {
@@ -321,6 +322,7 @@ struct CopyOptions {
     since: Option<String>,
     limits: Limits,
     method: Option<Method>,
+    defer_indexes: Option<bool>,
 }
 
 fn location(lua: &Lua) -> String {
@@ -543,6 +545,15 @@ fn parse_copy_args(arg: &LuaValue, loc: &str) -> Result<CopyArgs, Vec<String>> {
     run.workers = number("workers", 1.0).map(|n| n as usize);
     run.limits.rows_per_second = number("max_rows_per_second", 1.0);
     run.limits.bytes_per_second = number("max_bytes_per_second", 1.0);
+    match t.get::<LuaValue>("defer_indexes") {
+        Ok(LuaValue::Boolean(b)) => run.defer_indexes = Some(b),
+        Ok(LuaValue::Nil) => {}
+        Ok(other) => problems.push(format!(
+            "copy: `defer_indexes` must be true or false, not {}",
+            show_lua(&other)
+        )),
+        Err(e) => problems.push(e.to_string()),
+    }
     if problems.is_empty() {
         Ok(CopyArgs {
             spec,
@@ -555,7 +566,7 @@ fn parse_copy_args(arg: &LuaValue, loc: &str) -> Result<CopyArgs, Vec<String>> {
     }
 }
 
-fn show_lua(v: &LuaValue) -> String {
+pub(crate) fn show_lua(v: &LuaValue) -> String {
     match v {
         LuaValue::String(s) => format!("\"{}\"", s.to_string_lossy()),
         LuaValue::Integer(i) => i.to_string(),
@@ -878,6 +889,11 @@ fn copy(lua: &Lua, ctx: &Rc<JobContext>, arg: LuaValue) -> mlua::Result<Table> {
             .run
             .method
             .unwrap_or_else(|| ctx.settings.borrow().method),
+        defer_indexes: args
+            .run
+            .defer_indexes
+            .or(ctx.settings.borrow().defer_indexes),
+        deferred_before: saved.as_ref().and_then(|s| s.deferred.clone()),
     };
     let handle = job::start(ctx, task)?;
     if ctx.settings.borrow().parallel > 1 {

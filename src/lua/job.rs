@@ -40,6 +40,7 @@ const JOB_OPTIONS: &[&str] = &[
     "max_rows_per_second",
     "max_bytes_per_second",
     "write",
+    "defer_indexes",
 ];
 
 /// What `job{...}` set, with defaults.
@@ -54,6 +55,8 @@ pub struct JobSettings {
     pub page_bytes: usize,
     pub limits: Limits,
     pub method: Method,
+    /// `defer_indexes` for every copy that does not say (`None`: decided per copy).
+    pub defer_indexes: Option<bool>,
 }
 
 impl JobSettings {
@@ -72,6 +75,7 @@ impl JobSettings {
             page_bytes: DEFAULT_PAGE_BYTES,
             limits: Limits::default(),
             method: DEFAULT_METHOD,
+            defer_indexes: None,
         }
     }
 }
@@ -85,7 +89,8 @@ pub struct RunFlags {
 }
 
 /// Lua: job{name=, state="table"|"file", state_table=, state_file=, parallel=, workers=,
-/// retries=, page_bytes=, max_rows_per_second=, max_bytes_per_second=}
+/// retries=, page_bytes=, max_rows_per_second=, max_bytes_per_second=, write=,
+/// defer_indexes=}
 pub fn job(ctx: &Rc<JobContext>, t: Table) -> mlua::Result<()> {
     if !ctx.copy_ids.borrow().is_empty() {
         return Err(mlua::Error::runtime(
@@ -154,6 +159,15 @@ pub fn job(ctx: &Rc<JobContext>, t: Table) -> mlua::Result<()> {
                 "page_bytes" => s.page_bytes = num(1024.0)? as usize,
                 "max_rows_per_second" => s.limits.rows_per_second = Some(num(1.0)?),
                 "max_bytes_per_second" => s.limits.bytes_per_second = Some(num(1.0)?),
+                "defer_indexes" => match &v {
+                    LuaValue::Boolean(b) => s.defer_indexes = Some(*b),
+                    other => {
+                        return Err(format!(
+                            "job: `defer_indexes` must be true or false, not {}",
+                            crate::lua::api::show_lua(other)
+                        ))
+                    }
+                },
                 "write" => {
                     let w = text()?;
                     s.method = Method::parse(&w).map_err(|m| format!("job: {m}"))?

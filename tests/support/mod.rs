@@ -392,3 +392,22 @@ impl Drop for Spawned {
         }
     }
 }
+
+/// `SHOW CREATE TABLE` of a table: its whole definition, indexes included.
+pub fn create_table(conn: &mut Conn, table: &str) -> String {
+    let row: Option<(String, String)> = conn
+        .query_first(format!("SHOW CREATE TABLE {table}"))
+        .unwrap();
+    row.unwrap().1
+}
+
+/// The names of a table's indexes, in the server's order.
+pub fn index_names(conn: &mut Conn, table: &str) -> Vec<String> {
+    let rows: Vec<mysql::Row> = conn.query(format!("SHOW INDEX FROM {table}")).unwrap();
+    let mut names: Vec<String> = rows
+        .into_iter()
+        .map(|r| r.get::<String, _>("Key_name").unwrap())
+        .collect();
+    names.dedup();
+    names
+}
