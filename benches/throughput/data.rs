@@ -157,6 +157,8 @@ pub struct SourceTable {
     pub checksum: u64,
     /// `SHOW CREATE TABLE` on the source: every target table is created from it.
     pub create: String,
+    /// Its indexes (`indexes`): every target must end with the same.
+    pub indexes: Vec<String>,
 }
 
 /// Creates `table` in the source connection's database and fills it with `rows` rows.
@@ -197,7 +199,38 @@ pub fn describe(src: &mut Conn, table: Table) -> Result<SourceTable> {
         bytes: bytes.unwrap_or(0),
         checksum,
         create: create.context("SHOW CREATE TABLE returned nothing")?.1,
+        indexes: indexes(src, name)?,
     })
+}
+
+/// A table's indexes, one line per indexed column: name, position, column, uniqueness,
+/// prefix length and order. A method that builds indexes after its load (ferry does)
+/// must leave the same as the source has.
+pub fn indexes(conn: &mut Conn, name: &str) -> Result<Vec<String>> {
+    let rows: Vec<mysql::Row> = conn.query(format!("SHOW INDEX FROM `{name}`"))?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let field = |c: &str| -> String {
+                match r.get_opt::<Option<String>, _>(c) {
+                    Some(Ok(Some(v))) => v,
+                    _ => "NULL".into(),
+                }
+            };
+            [
+                "Key_name",
+                "Seq_in_index",
+                "Column_name",
+                "Non_unique",
+                "Sub_part",
+                "Collation",
+            ]
+            .iter()
+            .map(|c| field(c))
+            .collect::<Vec<_>>()
+            .join(" ")
+        })
+        .collect())
 }
 
 /// `COUNT(*)` and `CHECKSUM TABLE` of a table in the connection's database.

@@ -67,6 +67,21 @@ impl Method {
         Method::PtArchiver,
     ];
 
+    /// The methods the goals compare, in the order a rep runs them: ferry next
+    /// to each method it is measured against (mydumper, the widest margin, furthest).
+    pub const GOALS: [Method; 4] = [
+        Method::InsertSelect,
+        Method::Ferry {
+            transform: false,
+            workers: None,
+        },
+        Method::Ferry {
+            transform: true,
+            workers: None,
+        },
+        Method::Mydumper,
+    ];
+
     /// The method's name on the command line and in the results.
     pub fn name(self) -> &'static str {
         match self {
