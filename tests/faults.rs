@@ -664,18 +664,7 @@ fn ferry_state_shows_and_clears_a_jobs_state() {
          local b = copy { from = 'b', page = 500, workers = 1, max_rows_per_second = 10000 }\n\
          log.info('stats a=%d b=%d', a.read, b.read)\n",
     );
-    let state = |dbs: &Dbs, extra: &[&str]| {
-        let mut args = vec![
-            "state".to_string(),
-            job.display().to_string(),
-            "--source".into(),
-            dbs.src_url.clone(),
-            "--target".into(),
-            dbs.dst_url.clone(),
-        ];
-        args.extend(extra.iter().map(|s| s.to_string()));
-        ferry(&args, dbs.dir.path()).ok()
-    };
+    let state = |dbs: &Dbs, extra: &[&str]| dbs.state(&job, extra).ok();
     let mut run = dbs.spawn(&job, &[]);
     let watch = Watch::Table {
         job: "twocopies",
@@ -1142,19 +1131,9 @@ fn a_load_killed_with_its_indexes_off_gets_them_back() {
         );
         run.signal(libc::SIGKILL);
         run.wait_within(RUN_LIMIT).status(-libc::SIGKILL);
-        let state = |extra: &[&str]| {
-            let mut args = vec![
-                "state".to_string(),
-                job.display().to_string(),
-                "--source".into(),
-                dbs.src_url.clone(),
-                "--target".into(),
-                dbs.dst_url.clone(),
-            ];
-            args.extend(extra.iter().map(|s| s.to_string()));
-            ferry(&args, dbs.dir.path()).ok()
-        };
-        state(&[]).says("indexes off the table: k_at, k_name");
+        dbs.state(&job, &[])
+            .ok()
+            .says("indexes off the table: k_at, k_name");
         match after {
             AfterKill::Resume => {
                 dbs.run(&job, &["--resume"]).ok().says("built k_at, k_name");
@@ -1163,7 +1142,9 @@ fn a_load_killed_with_its_indexes_off_gets_them_back() {
                 dbs.run(&job, &[]).ok().says("built k_at, k_name");
             }
             AfterKill::ClearState => {
-                state(&["--clear"]).says("added the secondary indexes k_at, k_name back to");
+                dbs.state(&job, &["--clear"])
+                    .ok()
+                    .says("added the secondary indexes k_at, k_name back to");
                 assert_eq!(create_table(&mut dbs.dst, &table), before, "{name}");
                 dbs.run(&job, &[])
                     .ok()

@@ -169,6 +169,20 @@ impl Dbs {
         self.run(&job, extra)
     }
 
+    /// `ferry state JOB --source .. --target ..` plus `extra` args (it takes no --log).
+    pub fn state(&self, job: &std::path::Path, extra: &[&str]) -> Run {
+        let mut args = vec![
+            "state".to_string(),
+            job.display().to_string(),
+            "--source".into(),
+            self.src_url.clone(),
+            "--target".into(),
+            self.dst_url.clone(),
+        ];
+        args.extend(extra.iter().map(|s| s.to_string()));
+        ferry(&args, self.dir.path())
+    }
+
     /// `ferry verify JOB --source .. --target .. --log ..` plus `extra` args.
     pub fn verify(&self, job: &std::path::Path, extra: &[&str]) -> Run {
         let args = self.job_args("verify", job, extra);
