@@ -206,13 +206,13 @@ fn run(mut args: Args) -> Result<()> {
     };
     // Each rep runs the goal methods back to back, in the order of `Method::GOALS` in
     // odd reps and the reverse in even ones (so neither side of a comparison always
-    // runs first), then, in the first `other_reps` reps, the other methods.
+    // runs first), for `reps` reps; then, in the first `other_reps` reps, the others.
     let order = |table: Table, rep: usize| -> Vec<Method> {
         let todo = runnable(table);
         let mut goals: Vec<Method> = Method::GOALS
             .iter()
             .copied()
-            .filter(|m| todo.contains(m))
+            .filter(|m| todo.contains(m) && rep <= args.reps)
             .collect();
         if rep.is_multiple_of(2) {
             goals.reverse();
