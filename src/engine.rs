@@ -532,7 +532,7 @@ impl Engine {
             // Ranges pay off on big tables only: at least MIN_RANGE_ROWS rows each.
             _ => {
                 let workers = task.workers.min((total / MIN_RANGE_ROWS) as usize).max(1);
-                self.split(plan, &query, workers)?
+                self.split(plan, &query, workers, total)?
             }
         };
         state.bounds = splits
@@ -814,6 +814,7 @@ impl Engine {
         plan: &CopyPlan,
         query: &SourceQuery,
         workers: usize,
+        total: u64,
     ) -> Result<Vec<Option<Vec<Value>>>> {
         let Some(key) = &plan.key else {
             return Ok(Vec::new());
@@ -823,12 +824,7 @@ impl Engine {
         }
         let col = &plan.source.columns[key[0]];
         if !col.data_type.ends_with("int") {
-            log::info!(
-                "copy {}: key column {} is not an integer; one worker reads it",
-                plan.name,
-                col.name
-            );
-            return Ok(Vec::new());
+            return self.split_by_rows(plan, query, workers, total);
         }
         let q = quote_ident(&col.name);
         let (sql, p) = query.aggregate_sql(&format!(
@@ -862,6 +858,47 @@ impl Engine {
             };
             splits.push(Some(vec![v]));
         }
+        Ok(splits)
+    }
+
+    /// Split points for a key whose first column is not an integer (text, bytes, dates,
+    /// decimals): the first column's value every `total / workers` rows in key order,
+    /// read with `LIMIT 1 OFFSET n` on the key's index (a walk over that many index
+    /// entries, far less than a worker's share of the copy). A value equal to the one
+    /// before is dropped, so ranges never overlap; `total` is an estimate, so a point
+    /// past the end is dropped too.
+    fn split_by_rows(
+        &mut self,
+        plan: &CopyPlan,
+        query: &SourceQuery,
+        workers: usize,
+        total: u64,
+    ) -> Result<Vec<Option<Vec<Value>>>> {
+        let t = Instant::now();
+        let src = self.control(Role::Source)?;
+        let mut splits: Vec<Option<Vec<Value>>> = Vec::new();
+        for i in 1..workers as u64 {
+            let (sql, p) = query.key_at_sql(total * i / workers as u64);
+            let at: Option<Value> = src.conn().exec_first(sql, params(p)).map_err(|e| {
+                src.err(
+                    &format!("splitting {} into key ranges", plan.source.name),
+                    e,
+                )
+            })?;
+            let Some(at) = at.filter(|v| *v != Value::NULL) else {
+                break;
+            };
+            if splits.last().and_then(|s| s.as_ref()).map(|s| &s[0]) != Some(&at) {
+                splits.push(Some(vec![at]));
+            }
+        }
+        log::info!(
+            "copy {}: {} key ranges by rows on {} (split in {:.2}s)",
+            plan.name,
+            splits.len() + 1,
+            plan.source.columns[plan.key.as_ref().map_or(0, |k| k[0])].name,
+            t.elapsed().as_secs_f64()
+        );
         Ok(splits)
     }
 

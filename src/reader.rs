@@ -97,6 +97,21 @@ impl SourceQuery {
         )
     }
 
+    /// The first key column's value `offset` rows into the key order, with this
+    /// query's conditions: where to split a key that cannot be divided by arithmetic.
+    pub fn key_at_sql(&self, offset: u64) -> (String, Vec<Value>) {
+        (
+            format!(
+                "SELECT {} FROM {}{} ORDER BY {} LIMIT 1 OFFSET {offset}",
+                self.key[0],
+                self.table,
+                self.where_clause(None),
+                self.key.join(", ")
+            ),
+            self.params.clone(),
+        )
+    }
+
     /// `SELECT <expr> FROM table WHERE ...` with this query's conditions.
     pub fn aggregate_sql(&self, expr: &str) -> (String, Vec<Value>) {
         (
