@@ -808,7 +808,8 @@ impl Engine {
         Ok(handle)
     }
 
-    /// Split points on the first key column for `workers` ranges (integer keys only).
+    /// Split points on the first key column for `workers` ranges: evenly between the
+    /// smallest and largest value of an integer, by rows for any other type.
     fn split(
         &mut self,
         plan: &CopyPlan,
@@ -824,7 +825,8 @@ impl Engine {
         }
         let col = &plan.source.columns[key[0]];
         if !col.data_type.ends_with("int") {
-            return self.split_by_rows(plan, query, workers, total);
+            let name = col.name.clone();
+            return self.split_by_rows(plan, query, workers, total, &name);
         }
         let q = quote_ident(&col.name);
         let (sql, p) = query.aggregate_sql(&format!(
@@ -873,6 +875,7 @@ impl Engine {
         query: &SourceQuery,
         workers: usize,
         total: u64,
+        column: &str,
     ) -> Result<Vec<Option<Vec<Value>>>> {
         let t = Instant::now();
         let src = self.control(Role::Source)?;
@@ -893,10 +896,9 @@ impl Engine {
             }
         }
         log::info!(
-            "copy {}: {} key ranges by rows on {} (split in {:.2}s)",
+            "copy {}: {} key ranges by rows on {column} (split in {:.2}s)",
             plan.name,
             splits.len() + 1,
-            plan.source.columns[plan.key.as_ref().map_or(0, |k| k[0])].name,
             t.elapsed().as_secs_f64()
         );
         Ok(splits)
