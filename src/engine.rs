@@ -609,17 +609,7 @@ impl Engine {
                 let dst = self.control(Role::Target)?;
                 match crate::indexes::deferrable(dst, &plan.target)? {
                     Ok(d) => {
-                        log::info!(
-                            "copy {}: {} of {} built after the load (index{} {})",
-                            plan.name,
-                            match d.indexes.len() {
-                                1 => "1 secondary index".to_string(),
-                                n => format!("{n} secondary indexes"),
-                            },
-                            plan.target.name,
-                            if d.indexes.len() == 1 { "" } else { "es" },
-                            d.names()
-                        );
+                        log::info!("copy {}: {}", plan.name, d.describe(&plan.target.name));
                         state.deferred = Some(d);
                         newly_deferred = true;
                     }
@@ -906,10 +896,6 @@ impl Engine {
 
     /// Adds back the secondary indexes a copy took off its target.
     fn add_back(&mut self, copy: &str, d: &crate::indexes::Deferred) -> Result<()> {
-        log::info!(
-            "copy {copy}: building the secondary indexes {} ...",
-            d.names()
-        );
         let t = Instant::now();
         let dst = self.control(Role::Target)?;
         let added = crate::indexes::rebuild(dst, d)?;
@@ -1062,6 +1048,11 @@ impl Engine {
         // Indexes taken off for the load come back however the copy ended: a failed
         // or stopped copy leaves its committed pages, on a table defined as before.
         if let Some(d) = r.state.deferred.clone() {
+            r.shared
+                .progress
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .phase(&format!("building the secondary indexes {} ...", d.names()));
             match self.add_back(&r.shared.plan.name, &d) {
                 Ok(()) => {
                     r.state.deferred = None;

@@ -50,6 +50,18 @@ impl Deferred {
             .collect::<Vec<_>>()
             .join(", ")
     }
+
+    /// For the log: "2 secondary indexes of t built after the load (indexes a, b)".
+    pub fn describe(&self, table: &str) -> String {
+        let (what, index) = match self.indexes.len() {
+            1 => ("1 secondary index".to_string(), "index"),
+            n => (format!("{n} secondary indexes"), "indexes"),
+        };
+        format!(
+            "{what} of {table} built after the load ({index} {})",
+            self.names()
+        )
+    }
 }
 
 /// The plain secondary indexes of `create` (a `SHOW CREATE TABLE` text): lines of the
@@ -164,35 +176,26 @@ pub fn drop_indexes(db: &mut Db, d: &Deferred) -> Result<()> {
 /// the rows for all of them). Returns the names it added.
 pub fn rebuild(db: &mut Db, d: &Deferred) -> Result<Vec<String>> {
     let have = present(db, d)?;
-    let missing: Vec<&DeferredIndex> = d
+    let (names, adds): (Vec<String>, Vec<String>) = d
         .indexes
         .iter()
         .filter(|i| !have.contains(&i.name))
-        .collect();
-    if missing.is_empty() {
-        return Ok(Vec::new());
+        .map(|i| (i.name.clone(), format!("ADD {}", i.definition)))
+        .unzip();
+    if names.is_empty() {
+        return Ok(names);
     }
-    let adds: Vec<String> = missing
-        .iter()
-        .map(|i| format!("ADD {}", i.definition))
-        .collect();
     db.conn()
         .query_drop(format!("ALTER TABLE {} {}", d.table, adds.join(", ")))
         .map_err(|e| {
-            db.err(
-                &format!(
-                    "adding the secondary indexes of {} back ({})",
-                    d.table,
-                    missing
-                        .iter()
-                        .map(|i| i.name.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-                e,
-            )
+            let what = format!(
+                "adding the secondary indexes of {} back ({})",
+                d.table,
+                names.join(", ")
+            );
+            db.err(&what, e)
         })?;
-    Ok(missing.into_iter().map(|i| i.name.clone()).collect())
+    Ok(names)
 }
 
 #[cfg(test)]

@@ -133,6 +133,22 @@ impl CopyProgress {
         }
     }
 
+    /// A step after the rows that has no row count (building indexes): the bar shows
+    /// what is being done and for how long; without a bar, a line says it.
+    pub fn phase(&mut self, what: &str) {
+        log::info!(target: FILE_ONLY, "copy {}: {what}", self.name);
+        if let Some(bar) = &self.bar {
+            bar.set_style(
+                ProgressStyle::with_template("{prefix:.bold} {msg} {elapsed}")
+                    .expect("valid template"),
+            );
+            bar.set_message(what.to_string());
+            bar.enable_steady_tick(Duration::from_millis(500));
+        } else if !self.display.quiet {
+            eprintln!("copy {}: {what}", self.name);
+        }
+    }
+
     pub fn finish(&mut self, summary: &str) {
         if let Some(bar) = self.bar.take() {
             bar.finish_and_clear();

@@ -546,12 +546,10 @@ fn parse_copy_args(arg: &LuaValue, loc: &str) -> Result<CopyArgs, Vec<String>> {
     run.limits.rows_per_second = number("max_rows_per_second", 1.0);
     run.limits.bytes_per_second = number("max_bytes_per_second", 1.0);
     match t.get::<LuaValue>("defer_indexes") {
-        Ok(LuaValue::Boolean(b)) => run.defer_indexes = Some(b),
-        Ok(LuaValue::Nil) => {}
-        Ok(other) => problems.push(format!(
-            "copy: `defer_indexes` must be true or false, not {}",
-            show_lua(&other)
-        )),
+        Ok(v) => match boolean_opt("copy", "defer_indexes", &v) {
+            Ok(b) => run.defer_indexes = b,
+            Err(m) => problems.push(m),
+        },
         Err(e) => problems.push(e.to_string()),
     }
     if problems.is_empty() {
@@ -566,7 +564,19 @@ fn parse_copy_args(arg: &LuaValue, loc: &str) -> Result<CopyArgs, Vec<String>> {
     }
 }
 
-pub(crate) fn show_lua(v: &LuaValue) -> String {
+/// An optional true/false option of `copy{}` or `job{}` (`what`): `None` when unset.
+pub(crate) fn boolean_opt(what: &str, key: &str, v: &LuaValue) -> Result<Option<bool>, String> {
+    match v {
+        LuaValue::Boolean(b) => Ok(Some(*b)),
+        LuaValue::Nil => Ok(None),
+        other => Err(format!(
+            "{what}: `{key}` must be true or false, not {}",
+            show_lua(other)
+        )),
+    }
+}
+
+fn show_lua(v: &LuaValue) -> String {
     match v {
         LuaValue::String(s) => format!("\"{}\"", s.to_string_lossy()),
         LuaValue::Integer(i) => i.to_string(),

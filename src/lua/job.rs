@@ -159,15 +159,7 @@ pub fn job(ctx: &Rc<JobContext>, t: Table) -> mlua::Result<()> {
                 "page_bytes" => s.page_bytes = num(1024.0)? as usize,
                 "max_rows_per_second" => s.limits.rows_per_second = Some(num(1.0)?),
                 "max_bytes_per_second" => s.limits.bytes_per_second = Some(num(1.0)?),
-                "defer_indexes" => match &v {
-                    LuaValue::Boolean(b) => s.defer_indexes = Some(*b),
-                    other => {
-                        return Err(format!(
-                            "job: `defer_indexes` must be true or false, not {}",
-                            crate::lua::api::show_lua(other)
-                        ))
-                    }
-                },
+                "defer_indexes" => s.defer_indexes = crate::lua::api::boolean_opt("job", &k, &v)?,
                 "write" => {
                     let w = text()?;
                     s.method = Method::parse(&w).map_err(|m| format!("job: {m}"))?
