@@ -364,6 +364,7 @@ fn run_one(
         Err(e) => Outcome::failed(format!("{e:#}")),
         Ok(m) => {
             let (rows, checksum) = data::count_and_checksum(conn, &target_table)?;
+            let indexes = data::indexes(conn, &target_table)?;
             let status = if rows != s.rows {
                 Status::Wrong(format!(
                     "{rows} rows in the target, {} in the source",
@@ -374,10 +375,9 @@ fn run_one(
                     "CHECKSUM TABLE differs: target {checksum}, source {}",
                     s.checksum
                 ))
-            } else if data::indexes(conn, &target_table)? != s.indexes {
+            } else if indexes != s.indexes {
                 Status::Wrong(format!(
-                    "the target's indexes differ from the source's: {:?} vs {:?}",
-                    data::indexes(conn, &target_table)?,
+                    "the target's indexes differ from the source's: {indexes:?} vs {:?}",
                     s.indexes
                 ))
             } else {

@@ -631,7 +631,7 @@ impl Engine {
             let dst = self.control(Role::Target)?;
             st.ensure(dst)?;
             st.save_copy(dst, &task.id, &state)?;
-            self.save_file_copy(&task.id, &state)?;
+            self.save_file_copy(&task.id, &state, false)?;
         }
         // Recorded first, taken off second: a run that dies in between finds them
         // recorded and present, and adds back none.
@@ -914,22 +914,20 @@ impl Engine {
         if let Some(st) = self.cfg.state.clone() {
             let dst = self.control(Role::Target)?;
             st.save_head(dst, id, state)?;
-            if let Some(fs) = &self.file_state {
-                let mut js = fs.lock().unwrap_or_else(|e| e.into_inner());
-                let entry = js.copies.entry(id.to_string()).or_default();
-                let parts = std::mem::take(&mut entry.parts);
-                *entry = state.clone();
-                entry.parts = parts;
-                st.save_file(&js)?;
-            }
+            self.save_file_copy(id, state, true)?;
         }
         Ok(())
     }
 
-    fn save_file_copy(&self, id: &str, state: &CopyState) -> Result<()> {
+    /// Writes a copy's state into the state file (`state = "file"`); `keep_parts` keeps
+    /// the parts the file already holds instead of `state`'s.
+    fn save_file_copy(&self, id: &str, state: &CopyState, keep_parts: bool) -> Result<()> {
         if let (Some(fs), Some(st)) = (&self.file_state, &self.cfg.state) {
             let mut js = fs.lock().unwrap_or_else(|e| e.into_inner());
-            js.copies.insert(id.to_string(), state.clone());
+            let old = js.copies.insert(id.to_string(), state.clone());
+            if let (true, Some(old), Some(new)) = (keep_parts, old, js.copies.get_mut(id)) {
+                new.parts = old.parts;
+            }
             st.save_file(&js)?;
         }
         Ok(())
@@ -1095,7 +1093,7 @@ impl Engine {
                     Some(st) => self
                         .control(Role::Target)
                         .and_then(|dst| st.save_copy(dst, &r.shared.id, &state))
-                        .and_then(|_| self.save_file_copy(&r.shared.id, &state)),
+                        .and_then(|_| self.save_file_copy(&r.shared.id, &state, false)),
                     None => Ok(()),
                 };
                 match saved {

@@ -24,20 +24,23 @@ const INDEXED: &str = "CREATE TABLE t (\
     FULLTEXT KEY ft_body (body)\
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4";
 
-fn seed(dbs: &mut Dbs, rows: u64) {
+/// A pair of databases for test `name`: `t` (`INDEXED`) with `rows` rows on the source,
+/// and empty on the target.
+fn indexed_pair(name: &str, rows: u64) -> Dbs {
+    let mut dbs = Dbs::new(name);
     dbs.src(INDEXED);
+    dbs.dst(INDEXED);
     dbs.src(&format!(
         "INSERT INTO t SELECT seq, CONCAT('名前 ', seq % 977, ' 😀'), seq * 7, \
            IF(seq % 5 = 0, NULL, TIMESTAMP'2024-01-01 00:00:00' + INTERVAL seq * 1001 MICROSECOND), \
            CONCAT('body ', seq) FROM seq_1_to_{rows}"
     ));
+    dbs
 }
 
 #[test]
 fn deferred_indexes_come_back_exactly_as_defined() {
-    let mut dbs = Dbs::new("defer_exact");
-    seed(&mut dbs, 3000);
-    dbs.dst(INDEXED);
+    let mut dbs = indexed_pair("defer_exact", 3000);
     let before = create_table(&mut dbs.dst, "t");
     dbs.run_code("copy { from = 't', page = 500, defer_indexes = true }", &[])
         .ok()
@@ -68,11 +71,9 @@ fn deferred_indexes_come_back_exactly_as_defined() {
 
 #[test]
 fn big_copies_defer_by_default_and_small_ones_do_not() {
-    let mut dbs = Dbs::new("defer_default");
-    seed(&mut dbs, 60_000);
+    let mut dbs = indexed_pair("defer_default", 60_000);
     dbs.src("CREATE TABLE small LIKE t");
     dbs.src("INSERT INTO small SELECT * FROM t WHERE id <= 2000");
-    dbs.dst(INDEXED);
     dbs.dst(&INDEXED.replace("CREATE TABLE t ", "CREATE TABLE small "));
     let before = create_table(&mut dbs.dst, "t");
     let run = dbs
@@ -91,15 +92,13 @@ fn big_copies_defer_by_default_and_small_ones_do_not() {
 
 #[test]
 fn indexes_stay_on_a_non_empty_target_a_foreign_key_or_when_told() {
-    let mut dbs = Dbs::new("defer_kept");
-    seed(&mut dbs, 2000);
+    let mut dbs = indexed_pair("defer_kept", 2000);
     dbs.src("CREATE TABLE parent (id INT NOT NULL PRIMARY KEY)");
     dbs.src("INSERT INTO parent SELECT seq FROM seq_1_to_10");
     dbs.src("CREATE TABLE child (id INT NOT NULL PRIMARY KEY, p INT NOT NULL, KEY k_p (p))");
     dbs.src("INSERT INTO child SELECT seq, 1 + seq % 10 FROM seq_1_to_500");
 
     // Not empty: one row is there before the copy.
-    dbs.dst(INDEXED);
     dbs.dst("INSERT INTO t VALUES (1, 'x', 7, NULL, NULL)");
     dbs.run_code(
         "copy { from = 't', mode = 'upsert', defer_indexes = true }",
@@ -142,9 +141,7 @@ fn indexes_stay_on_a_non_empty_target_a_foreign_key_or_when_told() {
 
 #[test]
 fn a_copy_that_fails_puts_its_indexes_back_and_keeps_its_whole_pages() {
-    let mut dbs = Dbs::new("defer_fail");
-    seed(&mut dbs, 3000);
-    dbs.dst(INDEXED);
+    let mut dbs = indexed_pair("defer_fail", 3000);
     let before = create_table(&mut dbs.dst, "t");
     let run = dbs
         .run_code(
@@ -171,9 +168,7 @@ fn a_copy_that_fails_puts_its_indexes_back_and_keeps_its_whole_pages() {
 
 #[test]
 fn a_bad_defer_indexes_value_is_a_plan_error() {
-    let mut dbs = Dbs::new("defer_bad");
-    seed(&mut dbs, 10);
-    dbs.dst(INDEXED);
+    let mut dbs = indexed_pair("defer_bad", 10);
     dbs.run_code("copy { from = 't', defer_indexes = 'yes' }", &[])
         .status(2)
         .says("`defer_indexes` must be true or false, not \"yes\"");

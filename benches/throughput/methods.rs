@@ -39,15 +39,20 @@ pub enum Method {
 }
 
 impl Method {
+    /// `ferry`: plain, no transform, the default workers.
+    pub const FERRY: Method = Method::Ferry {
+        transform: false,
+        workers: None,
+    };
+    /// `ferry-transform`: `function(r) return r end`.
+    pub const FERRY_TRANSFORM: Method = Method::Ferry {
+        transform: true,
+        workers: None,
+    };
+
     pub const ALL: [Method; 10] = [
-        Method::Ferry {
-            transform: false,
-            workers: None,
-        },
-        Method::Ferry {
-            transform: true,
-            workers: None,
-        },
+        Method::FERRY,
+        Method::FERRY_TRANSFORM,
         Method::Ferry {
             transform: false,
             workers: Some(1),
@@ -71,14 +76,8 @@ impl Method {
     /// to each method it is measured against (mydumper, the widest margin, furthest).
     pub const GOALS: [Method; 4] = [
         Method::InsertSelect,
-        Method::Ferry {
-            transform: false,
-            workers: None,
-        },
-        Method::Ferry {
-            transform: true,
-            workers: None,
-        },
+        Method::FERRY,
+        Method::FERRY_TRANSFORM,
         Method::Mydumper,
     ];
 
