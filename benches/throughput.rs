@@ -27,7 +27,7 @@ use mysql::prelude::Queryable;
 use mysql::{Conn, Opts};
 
 use data::{SourceTable, Table};
-use methods::{Env, Method, DB};
+use methods::{process_cpu, Env, Method, DB};
 use report::{Outcome, Results, Status};
 
 /// Rows in each of the two main tables by default: the whole default run (generation,
@@ -173,6 +173,7 @@ fn run(mut args: Args) -> Result<()> {
         conn.query_drop(format!("USE {DB}"))?;
     }
     let version: Option<String> = src.query_first("SELECT VERSION()")?;
+    let (src_pid, dst_pid) = (server_pid(&mut src)?, server_pid(&mut dst)?);
 
     let mut env = Env {
         ferry,
@@ -181,6 +182,8 @@ fn run(mut args: Args) -> Result<()> {
         logs: logs.clone(),
         work: work.path().to_path_buf(),
         workers_supported: false,
+        src_pid,
+        dst_pid,
     };
     if methods.iter().any(|m| m.workers().is_some()) {
         env.workers_supported = env.probe_workers(&mut src, &mut dst)?;
@@ -343,7 +346,13 @@ fn run_one(
         settle(src)?;
         settle(dst)?;
         quiet_machine();
-        match env.run(method, s.table, src) {
+        let before = (process_cpu(env.src_pid)?, process_cpu(env.dst_pid)?);
+        let result = env.run(method, s.table, src).and_then(|mut m| {
+            m.cpu.source = process_cpu(env.src_pid)? - before.0;
+            m.cpu.target = process_cpu(env.dst_pid)? - before.1;
+            Ok(m)
+        });
+        match result {
             // myloader's threads can deadlock on their first inserts into the empty
             // table (MariaDB locks a table being bulk-loaded from empty); a user would
             // run it again, and so do we, from a fresh table, saying so.
@@ -517,6 +526,16 @@ fn cpu_times() -> Option<(u64, u64)> {
     let idle = v.get(3)? + v.get(4).copied().unwrap_or(0);
     let total: u64 = v.iter().take(8).sum();
     Some((total - idle, idle))
+}
+
+/// The process id of the server `conn` is connected to, from its pid file.
+fn server_pid(conn: &mut Conn) -> Result<u32> {
+    let file: Option<String> = conn.query_first("SELECT @@pid_file")?;
+    let file = file.context("the server has no pid file")?;
+    let text = std::fs::read_to_string(&file).with_context(|| format!("reading {file}"))?;
+    text.trim()
+        .parse()
+        .with_context(|| format!("no process id in {file}: {text:?}"))
 }
 
 /// The 1-, 5- and 15-minute load averages: how busy the machine was around the run.

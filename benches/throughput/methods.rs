@@ -193,6 +193,9 @@ pub struct Env {
     pub work: PathBuf,
     /// Whether this ferry accepts `workers` in `copy{}`.
     pub workers_supported: bool,
+    /// The servers' process ids, for their CPU time.
+    pub src_pid: u32,
+    pub dst_pid: u32,
 }
 
 /// What one timed run took. `peak_rss_kb` is `None` when no client process ran.
@@ -200,6 +203,46 @@ pub struct Env {
 pub struct Measured {
     pub secs: f64,
     pub peak_rss_kb: Option<u64>,
+    pub cpu: Cpu,
+}
+
+/// CPU seconds (user + system) a run cost: the two servers' processes over the run's
+/// window (every thread, background ones included), and its client processes' own.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Cpu {
+    pub source: f64,
+    pub target: f64,
+    pub client: f64,
+}
+
+impl Cpu {
+    pub fn total(&self) -> f64 {
+        self.source + self.target + self.client
+    }
+}
+
+/// CPU seconds (user + system) process `pid` has used so far, from /proc/PID/stat.
+pub fn process_cpu(pid: u32) -> Result<f64> {
+    let path = format!("/proc/{pid}/stat");
+    let stat = fs::read_to_string(&path).with_context(|| format!("reading {path}"))?;
+    // The command name (field 2) is in parentheses and may hold spaces: count from
+    // after its closing one. utime and stime are fields 14 and 15.
+    let rest = stat
+        .rsplit_once(')')
+        .map(|(_, r)| r)
+        .with_context(|| format!("no command name in {path}"))?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| -> Result<f64> {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<u64>().ok())
+            .map(|t| t as f64)
+            .with_context(|| format!("no CPU times in {path}"))
+    };
+    // SAFETY: sysconf takes an integer and returns one.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+    // Fields after the name start at 3 (state), so utime (14) is index 11.
+    Ok((ticks(11)? + ticks(12)?) / hz)
 }
 
 impl Env {
@@ -336,6 +379,7 @@ impl Env {
                 Ok(Measured {
                     secs: start.elapsed().as_secs_f64(),
                     peak_rss_kb: None,
+                    cpu: Cpu::default(),
                 })
             }
             Method::MariadbDump => {
@@ -421,11 +465,13 @@ pub fn copy_of(table: Table) -> String {
 /// Runs `stages` one after another, each a pipeline of commands (stdout into the next
 /// one's stdin); every command's stderr, and the last one's stdout, go to `log`.
 /// Wall-clock is from the first spawn to the last exit; peak RSS is the largest of all
-/// the processes' own (`wait4`), which for a pipeline is the max of both sides.
+/// the processes' own (`wait4`), which for a pipeline is the max of both sides; client
+/// CPU is the sum of all of theirs.
 pub fn run_stages(stages: Vec<Vec<Command>>, log: &Path) -> Result<Measured> {
     let out = File::create(log).with_context(|| format!("creating {}", log.display()))?;
     let start = Instant::now();
     let mut peak = 0u64;
+    let mut client_cpu = 0.0;
     for stage in stages {
         let mut children: Vec<(String, Child)> = Vec::new();
         let mut feed: Option<Stdio> = None;
@@ -447,8 +493,9 @@ pub fn run_stages(stages: Vec<Vec<Command>>, log: &Path) -> Result<Measured> {
         }
         let mut failed = Vec::new();
         for (program, child) in children {
-            let (status, rss_kb) = wait_rusage(&child)?;
+            let (status, rss_kb, cpu) = wait_rusage(&child)?;
             peak = peak.max(rss_kb);
+            client_cpu += cpu;
             if !status.success() {
                 failed.push(format!("{program} {status}"));
             }
@@ -465,11 +512,16 @@ pub fn run_stages(stages: Vec<Vec<Command>>, log: &Path) -> Result<Measured> {
     Ok(Measured {
         secs: start.elapsed().as_secs_f64(),
         peak_rss_kb: Some(peak),
+        cpu: Cpu {
+            client: client_cpu,
+            ..Cpu::default()
+        },
     })
 }
 
-/// Reaps `child` with `wait4`, returning its exit status and peak RSS in KiB.
-fn wait_rusage(child: &Child) -> Result<(ExitStatus, u64)> {
+/// Reaps `child` with `wait4`, returning its exit status, peak RSS in KiB and CPU
+/// seconds (user + system).
+fn wait_rusage(child: &Child) -> Result<(ExitStatus, u64, f64)> {
     let pid = child.id() as libc::pid_t;
     let mut status = 0;
     // SAFETY: rusage is plain integers (all-zero is valid); wait4 fills it for our own
@@ -485,7 +537,12 @@ fn wait_rusage(child: &Child) -> Result<(ExitStatus, u64)> {
             return Err(err).context(format!("waiting for process {pid}"));
         }
     }
-    Ok((ExitStatus::from_raw(status), usage.ru_maxrss.max(0) as u64))
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    Ok((
+        ExitStatus::from_raw(status),
+        usage.ru_maxrss.max(0) as u64,
+        secs(usage.ru_utime) + secs(usage.ru_stime),
+    ))
 }
 
 /// The last few KiB of a file, for error messages.

@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use ferry::table_fmt::render;
 
 use crate::data::{SourceTable, Table};
-use crate::methods::{Measured, Method};
+use crate::methods::{Cpu, Measured, Method};
 
 /// Peak RSS the memory check allows (issue 4, item 4).
 const RSS_LIMIT_MIB: f64 = 100.0;
@@ -152,10 +152,7 @@ impl Entry {
 
     /// Seconds of the run in `rep`, when it was measured.
     fn secs_in(&self, rep: usize) -> Option<f64> {
-        self.runs
-            .iter()
-            .find(|o| o.rep == rep)
-            .and_then(|o| o.measured.map(|m| m.secs))
+        self.measured_in(rep).map(|m| m.secs)
     }
 
     /// Rows per second, only for a correct target.
@@ -171,6 +168,31 @@ impl Entry {
             .map(|s| self.bytes as f64 / 1e6 / s)
     }
 
+    /// Median CPU seconds of the measured runs, each part on its own.
+    fn cpu(&self) -> Option<Cpu> {
+        let part = |f: fn(&Cpu) -> f64| {
+            median(
+                self.runs
+                    .iter()
+                    .filter_map(|o| o.measured.map(|m| f(&m.cpu)))
+                    .collect(),
+            )
+        };
+        Some(Cpu {
+            source: part(|c| c.source)?,
+            target: part(|c| c.target)?,
+            client: part(|c| c.client)?,
+        })
+    }
+
+    /// The run of `rep`, when it was measured.
+    fn measured_in(&self, rep: usize) -> Option<Measured> {
+        self.runs
+            .iter()
+            .find(|o| o.rep == rep)
+            .and_then(|o| o.measured)
+    }
+
     /// The largest peak RSS of any run, in MiB.
     fn rss_mib(&self) -> Option<f64> {
         self.runs
@@ -184,6 +206,8 @@ impl Entry {
 /// All the runs of one benchmark.
 pub struct Results {
     rows: u64,
+    /// The machine's cores (for what the CPU time allows).
+    cores: usize,
     reps: usize,
     other_reps: usize,
     date: String,
@@ -201,6 +225,7 @@ impl Results {
             .unwrap_or_default();
         Results {
             rows,
+            cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
             reps,
             other_reps,
             date,
@@ -228,7 +253,9 @@ impl Results {
         }
         out.push_str(
             "MB/s: 10^6 bytes of values (the sum of LENGTH() of every column) per second; \
-             peak RSS: the largest of any client process (for a pipe, the larger side)\n",
+             peak RSS: the largest of any client process (for a pipe, the larger side); \
+             CPU s: seconds of CPU that the source server, the target server and the client \
+             processes used in all, from the method's start to its end\n",
         );
         out
     }
@@ -313,6 +340,9 @@ impl Results {
                         String::new()
                     }
                 }),
+            e.cpu()
+                .map(|c| format!("{:.2}", c.total()))
+                .unwrap_or_default(),
             self.ratio(e)
                 .map(|r| format!("{r:.2}x"))
                 .unwrap_or_default(),
@@ -320,14 +350,17 @@ impl Results {
         ]
     }
 
-    const HEADERS: [&'static str; 9] = [
-        "method", "table", "rows", "seconds", "rows/s", "MB/s", "peak RSS", "ferry x", "check",
+    const HEADERS: [&'static str; 10] = [
+        "method", "table", "rows", "seconds", "rows/s", "MB/s", "peak RSS", "CPU s", "ferry x",
+        "check",
     ];
 
     /// The results table for the terminal.
     pub fn render(&self) -> String {
         let rows: Vec<Vec<String>> = self.sorted().iter().map(|e| self.cells(e)).collect();
-        let right = [false, false, true, true, true, true, true, true, false];
+        let right = [
+            false, false, true, true, true, true, true, true, true, false,
+        ];
         let mut out = render(&Self::HEADERS, &rows, &right);
         out.push_str(
             "\nferry x: ferry's rows/s over the method's, same table (plain `ferry`, else the \
@@ -339,7 +372,7 @@ impl Results {
     /// The results table in Markdown, for the README.
     pub fn markdown(&self) -> String {
         let mut out = format!("| {} |\n", Self::HEADERS.join(" | "));
-        out.push_str("|---|---|--:|--:|--:|--:|--:|--:|---|\n");
+        out.push_str("|---|---|--:|--:|--:|--:|--:|--:|--:|---|\n");
         for e in self.sorted() {
             let cells = self.cells(e);
             let _ = writeln!(out, "| {} |", cells.join(" | ").replace('\n', " "));
@@ -393,6 +426,11 @@ impl Results {
                         list(&each, &|x| format!("{x:.2}")),
                     );
                 }
+                if peer == "insert-select" {
+                    if let Some(line) = self.cpu_ceiling(ferry, p) {
+                        let _ = writeln!(out, "  {:<7} {line}", table.name());
+                    }
+                }
             }
             if let (Some(p), Some(t)) = (find(table, "ferry"), find(table, "ferry-transform")) {
                 let each: Vec<f64> = paired(t, p).iter().map(|r| (r - 1.0) * 100.0).collect();
@@ -417,6 +455,40 @@ impl Results {
             );
         }
         out
+    }
+
+    /// What the CPU time allows: `INSERT ... SELECT` runs on one thread, while ferry's
+    /// copy keeps three processes busy (source server, target server, ferry), and a
+    /// copy cannot take less wall-clock time than its CPU seconds over the machine's
+    /// cores. So ferry's speed over `INSERT ... SELECT`'s is at most, rep by rep,
+    /// insert-select's seconds times the cores over ferry's CPU seconds.
+    fn cpu_ceiling(&self, ferry: &Entry, is: &Entry) -> Option<String> {
+        let (fc, ic) = (ferry.cpu()?, is.cpu()?);
+        let mut reps: Vec<usize> = ferry.runs.iter().map(|o| o.rep).collect();
+        reps.dedup();
+        let each: Vec<f64> = reps
+            .into_iter()
+            .filter_map(|r| {
+                let (f, i) = (ferry.measured_in(r)?, is.measured_in(r)?);
+                (f.cpu.total() > 0.0).then(|| i.secs * self.cores as f64 / f.cpu.total())
+            })
+            .collect();
+        let ceiling = median(each.clone())?;
+        let list: Vec<String> = each.iter().map(|x| format!("{x:.2}")).collect();
+        Some(format!(
+            "CPU: {} {:.2} s (source server {:.2}, target server {:.2}, ferry {:.2}), \
+             insert-select {:.2} s: {:.2}x the CPU, so on {} cores at most {ceiling:.3}x \
+             insert-select's speed; reps {}",
+            ferry.method.name(),
+            fc.total(),
+            fc.source,
+            fc.target,
+            fc.client,
+            ic.total(),
+            fc.total() / ic.total().max(f64::MIN_POSITIVE),
+            self.cores,
+            list.join(" "),
+        ))
     }
 
     /// Entries whose run failed or left a target unlike the source: every such ferry
@@ -454,7 +526,8 @@ impl Results {
     fn csv(&self) -> String {
         let mut out = String::from(
             "date,method,table,rows,bytes,reps,seconds_median,seconds_each,rows_per_s,\
-             mb_per_s,peak_rss_mib,ferry_ratio,status,note\n",
+             mb_per_s,peak_rss_mib,cpu_source_s,cpu_target_s,cpu_client_s,ferry_ratio,\
+             status,note\n",
         );
         let num =
             |v: Option<f64>, digits: usize| v.map(|x| format!("{x:.digits$}")).unwrap_or_default();
@@ -475,9 +548,10 @@ impl Results {
                 .filter(|n| !n.is_empty())
                 .collect::<Vec<_>>()
                 .join("; ");
+            let cpu = e.cpu();
             let _ = writeln!(
                 out,
-                "{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+                "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
                 self.date,
                 e.method.name(),
                 e.table.name(),
@@ -489,6 +563,9 @@ impl Results {
                 num(e.rows_per_s(), 0),
                 num(e.mb_per_s(), 2),
                 num(e.rss_mib(), 1),
+                num(cpu.map(|c| c.source), 3),
+                num(cpu.map(|c| c.target), 3),
+                num(cpu.map(|c| c.client), 3),
                 num(self.ratio(e), 3),
                 status,
                 csv_field(&note),
