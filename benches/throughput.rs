@@ -27,7 +27,7 @@ use mysql::prelude::Queryable;
 use mysql::{Conn, Opts};
 
 use data::{SourceTable, Table};
-use methods::{process_cpu, Env, Method, DB};
+use methods::{Env, Method, DB};
 use report::{Outcome, Results, Status};
 
 /// Rows in each of the two main tables by default: the whole default run (generation,
@@ -346,13 +346,7 @@ fn run_one(
         settle(src)?;
         settle(dst)?;
         quiet_machine();
-        let before = (process_cpu(env.src_pid)?, process_cpu(env.dst_pid)?);
-        let result = env.run(method, s.table, src).and_then(|mut m| {
-            m.cpu.source = process_cpu(env.src_pid)? - before.0;
-            m.cpu.target = process_cpu(env.dst_pid)? - before.1;
-            Ok(m)
-        });
-        match result {
+        match env.run(method, s.table, src) {
             // myloader's threads can deadlock on their first inserts into the empty
             // table (MariaDB locks a table being bulk-loaded from empty); a user would
             // run it again, and so do we, from a fresh table, saying so.

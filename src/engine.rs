@@ -599,33 +599,11 @@ impl Engine {
 
         // Secondary indexes: an earlier run's that are still off the table come back
         // when this run ends; else an empty target may load without its plain ones.
-        state.deferred = task.deferred_before.clone();
-        let mut newly_deferred = false;
-        if state.deferred.is_none() {
-            let wanted = task
-                .defer_indexes
-                .unwrap_or(total >= crate::indexes::DEFER_FROM_ROWS);
-            if wanted {
-                let dst = self.control(Role::Target)?;
-                match crate::indexes::deferrable(dst, &plan.target)? {
-                    Ok(d) => {
-                        log::info!("copy {}: {}", plan.name, d.describe(&plan.target.name));
-                        state.deferred = Some(d);
-                        newly_deferred = true;
-                    }
-                    Err(why) if task.defer_indexes == Some(true) => log::info!(
-                        "copy {}: the indexes of {} are kept during the load: {why}",
-                        plan.name,
-                        plan.target.name
-                    ),
-                    Err(why) => log::debug!(
-                        "copy {}: indexes of {} kept: {why}",
-                        plan.name,
-                        plan.target.name
-                    ),
-                }
-            }
-        }
+        let newly_deferred = match &task.deferred_before {
+            Some(_) => None,
+            None => self.indexes_to_defer(plan, task.defer_indexes, total)?,
+        };
+        state.deferred = task.deferred_before.clone().or(newly_deferred.clone());
 
         if let Some(st) = self.cfg.state.clone() {
             let dst = self.control(Role::Target)?;
@@ -635,7 +613,7 @@ impl Engine {
         }
         // Recorded first, taken off second: a run that dies in between finds them
         // recorded and present, and adds back none.
-        if let (true, Some(d)) = (newly_deferred, &state.deferred) {
+        if let Some(d) = &newly_deferred {
             let dst = self.control(Role::Target)?;
             crate::indexes::drop_indexes(dst, d)?;
         }
@@ -894,6 +872,43 @@ impl Engine {
         Ok(splits)
     }
 
+    /// The plain secondary indexes a copy into an empty target should take off for its
+    /// load: `defer` as the copy or job says, else when it is big (`DEFER_FROM_ROWS`).
+    /// `None` when it keeps them; the log says why when it was told to defer.
+    fn indexes_to_defer(
+        &mut self,
+        plan: &CopyPlan,
+        defer: Option<bool>,
+        total: u64,
+    ) -> Result<Option<crate::indexes::Deferred>> {
+        if !defer.unwrap_or(total >= crate::indexes::DEFER_FROM_ROWS) {
+            return Ok(None);
+        }
+        let dst = self.control(Role::Target)?;
+        Ok(match crate::indexes::deferrable(dst, &plan.target)? {
+            Ok(d) => {
+                log::info!("copy {}: {}", plan.name, d.describe(&plan.target.name));
+                Some(d)
+            }
+            Err(why) => {
+                if defer == Some(true) {
+                    log::info!(
+                        "copy {}: the indexes of {} are kept during the load: {why}",
+                        plan.name,
+                        plan.target.name
+                    );
+                } else {
+                    log::debug!(
+                        "copy {}: indexes of {} kept: {why}",
+                        plan.name,
+                        plan.target.name
+                    );
+                }
+                None
+            }
+        })
+    }
+
     /// Adds back the secondary indexes a copy took off its target.
     fn add_back(&mut self, copy: &str, d: &crate::indexes::Deferred) -> Result<()> {
         let t = Instant::now();
@@ -1031,6 +1046,37 @@ impl Engine {
         }
     }
 
+    /// Adds back the indexes a running copy took off its target, if any, and forgets
+    /// them. A copy that `failed` saves that now (a copy that succeeds saves its whole
+    /// state next); when they cannot be added back, the log says how they will be.
+    fn restore_indexes(&mut self, r: &mut Running, failed: bool) -> Result<()> {
+        let Some(d) = r.state.deferred.clone() else {
+            return Ok(());
+        };
+        let name = &r.shared.plan.name;
+        r.shared
+            .progress
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .phase(&format!("building the secondary indexes {} ...", d.names()));
+        if let Err(e) = self.add_back(name, &d) {
+            log::error!(
+                "copy {name}: the secondary indexes {} are still off {}: {e}; the next \
+                 run of this job adds them back, and so does `ferry state --clear`",
+                d.names(),
+                r.shared.plan.target.name
+            );
+            return Err(e);
+        }
+        r.state.deferred = None;
+        if failed {
+            if let Err(e) = self.save_head(&r.shared.id, &r.state) {
+                log::warn!("copy {name}: {e}");
+            }
+        }
+        Ok(())
+    }
+
     /// Records a copy's result once all its parts have ended.
     fn finish(&mut self, copy: usize) {
         let Some(mut r) = self.running.remove(&copy) else {
@@ -1045,33 +1091,9 @@ impl Engine {
         };
         // Indexes taken off for the load come back however the copy ended: a failed
         // or stopped copy leaves its committed pages, on a table defined as before.
-        if let Some(d) = r.state.deferred.clone() {
-            r.shared
-                .progress
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .phase(&format!("building the secondary indexes {} ...", d.names()));
-            match self.add_back(&r.shared.plan.name, &d) {
-                Ok(()) => {
-                    r.state.deferred = None;
-                    if result.is_err() {
-                        if let Err(e) = self.save_head(&r.shared.id, &r.state) {
-                            log::warn!("copy {}: {e}", r.shared.plan.name);
-                        }
-                    }
-                }
-                Err(e) => {
-                    log::error!(
-                        "copy {}: the secondary indexes {} are still off {}: {e}; the next \
-                         run of this job adds them back, and so does `ferry state --clear`",
-                        r.shared.plan.name,
-                        d.names(),
-                        r.shared.plan.target.name
-                    );
-                    if result.is_ok() {
-                        result = Err(e);
-                    }
-                }
+        if let Err(e) = self.restore_indexes(&mut r, result.is_err()) {
+            if result.is_ok() {
+                result = Err(e);
             }
         }
         let mut stats = r.shared.stats.lock().map(|s| s.clone()).unwrap_or_default();

@@ -222,7 +222,7 @@ impl Cpu {
 }
 
 /// CPU seconds (user + system) process `pid` has used so far, from /proc/PID/stat.
-pub fn process_cpu(pid: u32) -> Result<f64> {
+fn process_cpu(pid: u32) -> Result<f64> {
     let path = format!("/proc/{pid}/stat");
     let stat = fs::read_to_string(&path).with_context(|| format!("reading {path}"))?;
     // The command name (field 2) is in parentheses and may hold spaces: count from
@@ -356,8 +356,19 @@ impl Env {
         let _ = fs::remove_file(self.work.join(format!("{}.tsv", table.name())));
     }
 
-    /// Runs `method` on `table`; the target table exists and is empty.
+    /// Runs `method` on `table` (the target table exists and is empty), with the CPU
+    /// both servers used meanwhile.
     pub fn run(&self, method: Method, table: Table, src: &mut Conn) -> Result<Measured> {
+        let before = (process_cpu(self.src_pid)?, process_cpu(self.dst_pid)?);
+        let mut m = self.run_method(method, table, src)?;
+        m.cpu.source = process_cpu(self.src_pid)? - before.0;
+        m.cpu.target = process_cpu(self.dst_pid)? - before.1;
+        Ok(m)
+    }
+
+    /// Times `method` on `table`: its wall-clock, and its client processes' peak RSS
+    /// and CPU.
+    fn run_method(&self, method: Method, table: Table, src: &mut Conn) -> Result<Measured> {
         let name = table.name();
         let log = self.logs.join(format!("{}-{name}.out", method.name()));
         let src_args = Self::client_args(self.src_port);

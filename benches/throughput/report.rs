@@ -164,11 +164,6 @@ impl Entry {
         )
     }
 
-    /// Seconds of the run in `rep`, when it was measured.
-    fn secs_in(&self, rep: usize) -> Option<f64> {
-        self.measured_in(rep).map(|m| m.secs)
-    }
-
     /// Rows per second, only for a correct target.
     fn rows_per_s(&self) -> Option<f64> {
         self.secs()
@@ -197,6 +192,21 @@ impl Entry {
             target: part(|c| c.target)?,
             client: part(|c| c.client)?,
         })
+    }
+
+    /// The reps this entry ran in, in order.
+    fn reps(&self) -> Vec<usize> {
+        let mut reps: Vec<usize> = self.runs.iter().map(|o| o.rep).collect();
+        reps.dedup();
+        reps
+    }
+
+    /// `f` of this entry's run and `other`'s in each rep where both were measured.
+    fn per_rep(&self, other: &Entry, f: impl Fn(Measured, Measured) -> Option<f64>) -> Vec<f64> {
+        self.reps()
+            .into_iter()
+            .filter_map(|r| f(self.measured_in(r)?, other.measured_in(r)?))
+            .collect()
     }
 
     /// The run of `rep`, when it was measured.
@@ -411,16 +421,7 @@ impl Results {
                 .find(|e| e.table == t && e.method.name() == name && e.ok())
         };
         // `a`'s seconds over `b`'s, rep by rep.
-        let paired = |a: &Entry, b: &Entry| -> Vec<f64> {
-            let mut reps: Vec<usize> = a.runs.iter().map(|o| o.rep).collect();
-            reps.dedup();
-            reps.into_iter()
-                .filter_map(|r| Some(a.secs_in(r)? / b.secs_in(r)?))
-                .collect()
-        };
-        let list = |v: &[f64], f: &dyn Fn(f64) -> String| {
-            v.iter().map(|x| f(*x)).collect::<Vec<_>>().join(" ")
-        };
+        let paired = |a: &Entry, b: &Entry| a.per_rep(b, |x, y| Some(x.secs / y.secs));
         for table in [Table::Wide, Table::Sysbench] {
             let Some(ferry) = self.reference(table) else {
                 continue;
@@ -479,17 +480,10 @@ impl Results {
     /// insert-select's seconds times the cores over ferry's CPU seconds.
     fn cpu_ceiling(&self, ferry: &Entry, is: &Entry) -> Option<String> {
         let (fc, ic) = (ferry.cpu()?, is.cpu()?);
-        let mut reps: Vec<usize> = ferry.runs.iter().map(|o| o.rep).collect();
-        reps.dedup();
-        let each: Vec<f64> = reps
-            .into_iter()
-            .filter_map(|r| {
-                let (f, i) = (ferry.measured_in(r)?, is.measured_in(r)?);
-                (f.cpu.total() > 0.0).then(|| i.secs * self.cores as f64 / f.cpu.total())
-            })
-            .collect();
+        let each = ferry.per_rep(is, |f, i| {
+            (f.cpu.total() > 0.0).then(|| i.secs * self.cores as f64 / f.cpu.total())
+        });
         let ceiling = median(each.clone())?;
-        let list: Vec<String> = each.iter().map(|x| format!("{x:.2}")).collect();
         Some(format!(
             "CPU: {} {:.2} s (source server {:.2}, target server {:.2}, ferry {:.2}), \
              insert-select {:.2} s: {:.2}x the CPU, so on {} cores at most {ceiling:.3}x \
@@ -502,7 +496,7 @@ impl Results {
             ic.total(),
             fc.total() / ic.total().max(f64::MIN_POSITIVE),
             self.cores,
-            list.join(" "),
+            list(&each, &|x| format!("{x:.2}")),
         ))
     }
 
@@ -688,6 +682,11 @@ impl Results {
             height - 12.0
         )
     }
+}
+
+/// Each of `v` as `f` shows it, joined by spaces.
+fn list(v: &[f64], f: &dyn Fn(f64) -> String) -> String {
+    v.iter().map(|x| f(*x)).collect::<Vec<_>>().join(" ")
 }
 
 /// The median of `v` (the mean of the middle two for an even count).

@@ -147,17 +147,21 @@ impl Dbs {
     }
 
     /// `ferry COMMAND JOB --source .. --target .. --log ..` plus `extra` args.
-    fn job_args(&self, command: &str, job: &std::path::Path, extra: &[&str]) -> Vec<String> {
-        let mut args: Vec<String> = vec![
+    /// `command JOB --source .. --target ..`.
+    fn session_args(&self, command: &str, job: &std::path::Path) -> Vec<String> {
+        vec![
             command.into(),
             job.display().to_string(),
             "--source".into(),
             self.src_url.clone(),
             "--target".into(),
             self.dst_url.clone(),
-            "--log".into(),
-            self.log_path().display().to_string(),
-        ];
+        ]
+    }
+
+    fn job_args(&self, command: &str, job: &std::path::Path, extra: &[&str]) -> Vec<String> {
+        let mut args = self.session_args(command, job);
+        args.extend(["--log".into(), self.log_path().display().to_string()]);
         args.extend(extra.iter().map(|s| s.to_string()));
         args
     }
@@ -171,14 +175,7 @@ impl Dbs {
 
     /// `ferry state JOB --source .. --target ..` plus `extra` args (it takes no --log).
     pub fn state(&self, job: &std::path::Path, extra: &[&str]) -> Run {
-        let mut args = vec![
-            "state".to_string(),
-            job.display().to_string(),
-            "--source".into(),
-            self.src_url.clone(),
-            "--target".into(),
-            self.dst_url.clone(),
-        ];
+        let mut args = self.session_args("state", job);
         args.extend(extra.iter().map(|s| s.to_string()));
         ferry(&args, self.dir.path())
     }
