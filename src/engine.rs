@@ -1777,6 +1777,7 @@ mod tests {
             has_transform: false,
             sample_fields: None,
             location: "job.lua:1".into(),
+            accept: Default::default(),
         };
         let plan = resolve(
             &spec,
@@ -1808,6 +1809,7 @@ mod tests {
             has_transform: false,
             sample_fields: None,
             location: "job.lua:1".into(),
+            accept: Default::default(),
         };
         let row = || vec![Value::from("x1"), Value::from("y1")];
         let same = resolve(

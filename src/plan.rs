@@ -67,6 +67,43 @@ pub struct CopySpec {
     pub sample_fields: Option<Vec<String>>,
     /// `file:line` of the `copy` call.
     pub location: String,
+    /// Hazards the job accepted by name (`accept = {...}`).
+    pub accept: Accept,
+}
+
+/// Hazards a copy may accept by name (`accept = {"triggers", ...}`): each stops the copy
+/// unless named.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Accept {
+    /// Write into a target table with BEFORE INSERT / BEFORE UPDATE triggers, which may
+    /// rewrite what ferry writes.
+    pub triggers: bool,
+    /// Let a row collide with a *different* target row through a unique key other than
+    /// the one the mode resolves on (insert: the row is dropped; overwrite: the other
+    /// row is deleted; upsert: the other row is rewritten); such rows are counted and
+    /// logged apart.
+    pub unique_conflicts: bool,
+}
+
+impl Accept {
+    /// The names `accept` takes.
+    pub const NAMES: &'static [&'static str] = &["triggers", "unique_conflicts"];
+
+    /// Adds the hazard `name`; a message naming the known ones when it is unknown.
+    pub fn add(&mut self, name: &str) -> Result<(), String> {
+        match name {
+            "triggers" => self.triggers = true,
+            "unique_conflicts" => self.unique_conflicts = true,
+            _ => {
+                return Err(format!(
+                    "unknown hazard `{name}` in `accept`{}; known: {}",
+                    crate::schema::did_you_mean(name, Accept::NAMES.iter().copied()),
+                    Accept::NAMES.join(", ")
+                ))
+            }
+        }
+        Ok(())
+    }
 }
 
 impl CopySpec {
@@ -131,6 +168,8 @@ pub struct CopyPlan {
     pub server_filled: Vec<String>,
     pub unused_source: Vec<String>,
     pub warnings: Vec<String>,
+    /// Hazards the job accepted by name.
+    pub accept: Accept,
 }
 
 impl CopyPlan {
@@ -446,6 +485,7 @@ pub fn resolve(
         server_filled,
         unused_source,
         warnings,
+        accept: spec.accept,
     })
 }
 

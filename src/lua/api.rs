@@ -47,6 +47,8 @@ const COPY_OPTIONS: &[&str] = &[
     "max_bytes_per_second",
     "write",
     "defer_indexes",
+    "accept",
+    "since_overlap",
 ];
 
 pub fn register(lua: &Lua, ctx: Rc<JobContext>) -> mlua::Result<()> {
@@ -362,6 +364,7 @@ fn parse_copy_args(arg: &LuaValue, loc: &str) -> Result<CopyArgs, Vec<String>> {
         has_transform: false,
         sample_fields: None,
         location: loc.to_string(),
+        accept: Default::default(),
     };
     let mut transform = None;
     let mut functions = Vec::new();
@@ -444,6 +447,36 @@ fn parse_copy_args(arg: &LuaValue, loc: &str) -> Result<CopyArgs, Vec<String>> {
         Err(e) => problems.push(e.to_string()),
     }
     spec.filter = string_opt("where", &mut problems);
+    match t.get::<LuaValue>("accept") {
+        Ok(LuaValue::Nil) => {}
+        Ok(LuaValue::String(s)) => {
+            if let Err(m) = spec.accept.add(&s.to_string_lossy()) {
+                problems.push(format!("copy: {m}"));
+            }
+        }
+        Ok(LuaValue::Table(list)) => {
+            for v in list.sequence_values::<LuaValue>() {
+                match v {
+                    Ok(LuaValue::String(s)) => {
+                        if let Err(m) = spec.accept.add(&s.to_string_lossy()) {
+                            problems.push(format!("copy: {m}"));
+                        }
+                    }
+                    Ok(other) => problems.push(format!(
+                        "copy: `accept` lists hazard names, not {}",
+                        show_lua(&other)
+                    )),
+                    Err(e) => problems.push(e.to_string()),
+                }
+            }
+        }
+        Ok(other) => problems.push(format!(
+            "copy: `accept` must be a list of hazard names ({}), not {}",
+            crate::plan::Accept::NAMES.join(", "),
+            show_lua(&other)
+        )),
+        Err(e) => problems.push(e.to_string()),
+    }
     match t.get::<LuaValue>("map") {
         Ok(LuaValue::Table(m)) => {
             for pair in m.pairs::<LuaValue, LuaValue>() {
