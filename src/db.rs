@@ -239,12 +239,13 @@ impl Db {
             String,
             String,
             Option<String>,
+            Option<String>,
         );
         let cols: Vec<ColRow> = self
             .conn
             .exec(
                 "SELECT COLUMN_NAME, COLUMN_TYPE, DATA_TYPE, IS_NULLABLE, COLUMN_DEFAULT, \
-                 COLUMN_KEY, EXTRA, CHARACTER_SET_NAME FROM information_schema.COLUMNS \
+                 COLUMN_KEY, EXTRA, CHARACTER_SET_NAME, COLLATION_NAME FROM information_schema.COLUMNS \
                  WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION",
                 (&db, table),
             )
@@ -252,7 +253,17 @@ impl Db {
         let columns = cols
             .into_iter()
             .map(
-                |(name, column_type, data_type, nullable, default, key, extra, charset)| {
+                |(
+                    name,
+                    column_type,
+                    data_type,
+                    nullable,
+                    default,
+                    key,
+                    extra,
+                    charset,
+                    collation,
+                )| {
                     ColumnInfo {
                         name,
                         column_type,
@@ -262,6 +273,7 @@ impl Db {
                         key,
                         extra,
                         charset: charset.filter(|c| c != "binary"),
+                        collation: collation.filter(|c| c != "binary"),
                     }
                 },
             )

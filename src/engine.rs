@@ -32,6 +32,7 @@ use mysql::Value;
 use crate::conn_spec::ConnSpec;
 use crate::db::{backoff, is_transient, Db, Role};
 use crate::error::{Error, Result};
+use crate::keyset::Op;
 use crate::plan::{CopyPlan, Fill};
 use crate::progress::{CopyProgress, Display};
 use crate::raw::{raw_sources, RawLayout, RawRows, RawSource};
@@ -187,8 +188,43 @@ pub enum Processing {
 #[derive(Debug, Clone)]
 pub struct Since {
     pub column: String,
-    /// Rows with the column above this were not copied yet (`None`: all rows).
+    /// The last run's mark: rows at it or above it are read (`None`: all rows).
     pub after: Option<String>,
+    /// How far below the mark to read again, for rows whose transactions committed
+    /// after the last run read past their value (`since_overlap`).
+    pub overlap: Option<Overlap>,
+}
+
+/// `since_overlap`: a window below the mark.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Overlap {
+    /// A number subtracted from the mark (integer or decimal columns), or seconds for
+    /// a temporal column.
+    Amount(String),
+    /// `N UNIT` (`SECOND`, `MINUTE`, `HOUR`, `DAY`, `WEEK`) for a temporal column.
+    Interval(u64, &'static str),
+}
+
+impl Since {
+    /// `col >= mark` (less the overlap), with its parameter; `None` with no mark.
+    fn condition(&self, temporal: bool) -> Option<(String, Vec<Value>)> {
+        let after = self.after.as_ref()?;
+        let col = quote_ident(&self.column);
+        let bound = match (&self.overlap, temporal) {
+            (None, _) => "?".to_string(),
+            (Some(Overlap::Amount(n)), false) => format!("CAST(? AS DECIMAL(65,30)) - {n}"),
+            (Some(Overlap::Amount(n)), true) => {
+                format!("CAST(? AS DATETIME(6)) - INTERVAL {n} SECOND")
+            }
+            (Some(Overlap::Interval(n, unit)), _) => {
+                format!("CAST(? AS DATETIME(6)) - INTERVAL {n} {unit}")
+            }
+        };
+        Some((
+            format!("{col} >= {bound}"),
+            vec![Value::from(after.as_str())],
+        ))
+    }
 }
 
 /// One copy to run.
@@ -469,12 +505,17 @@ impl Engine {
             .or(task.kept_mark.clone());
         if let Some(since) = &task.since {
             let col = quote_ident(&since.column);
+            let temporal = plan
+                .source
+                .column(&since.column)
+                .is_some_and(|c| c.kind().is_temporal());
+            let from = since.condition(temporal);
             let next_mark = match resume.as_ref().and_then(|s| s.next_mark.clone()) {
                 Some(m) => Some(m),
                 None => {
                     let mut q = query.clone();
-                    if let Some(after) = &since.after {
-                        q.and(format!("{col} > ?"), vec![Value::from(after.as_str())]);
+                    if let Some((cond, p)) = from.clone() {
+                        q.and(cond, p);
                     }
                     let (sql, p) = q.aggregate_sql(&format!("CAST(MAX({col}) AS CHAR)"));
                     let src = self.control(Role::Source)?;
@@ -488,15 +529,20 @@ impl Engine {
                     max.flatten().or(since.after.clone())
                 }
             };
-            if let Some(after) = &since.after {
-                query.and(format!("{col} > ?"), vec![Value::from(after.as_str())]);
+            if let Some((cond, p)) = from {
+                query.and(cond, p);
             }
             match &next_mark {
                 Some(m) => query.and(format!("{col} <= ?"), vec![Value::from(m.as_str())]),
                 None => query.and("FALSE".into(), vec![]),
             }
+            let overlap = match &since.overlap {
+                Some(Overlap::Amount(n)) => format!(" less {n}"),
+                Some(Overlap::Interval(n, u)) => format!(" less {n} {u}"),
+                None => String::new(),
+            };
             log::info!(
-                "copy {}: incremental on {}: rows after {} up to {}",
+                "copy {}: incremental on {}: rows from {}{overlap} up to {}",
                 plan.name,
                 since.column,
                 since.after.as_deref().unwrap_or("the start"),
@@ -696,6 +742,19 @@ impl Engine {
             out_layout: None,
         };
         let nparts = splits.len() + 1;
+        // Each key range: its first key column from the split before it (included) up
+        // to the next (excluded), compared in the key's order.
+        let mut part_queries = Vec::with_capacity(nparts);
+        for part in 0..nparts {
+            let mut q = query.clone();
+            if let Some(Some(lo)) = part.checked_sub(1).map(|i| &splits[i]) {
+                q.and_key(Op::Ge, &lo[0])?;
+            }
+            if let Some(Some(hi)) = splits.get(part) {
+                q.and_key(Op::Lt, &hi[0])?;
+            }
+            part_queries.push(q);
+        }
         // Pages in flight are shared out among a copy's key ranges, so memory does not
         // grow with `workers`: 3 each for one or two ranges, fewer for more.
         let slots = (PAGES_PER_COPY / nparts).clamp(1, PAGES_IN_FLIGHT);
@@ -704,25 +763,7 @@ impl Engine {
             if ps.done {
                 continue;
             }
-            let mut q = query.clone();
-            if let Some(first) = shared
-                .plan
-                .key
-                .as_ref()
-                .map(|k| &shared.plan.source.columns[k[0]].name)
-            {
-                let col = quote_ident(first);
-                if part > 0 {
-                    if let Some(lo) = &splits[part as usize - 1] {
-                        q.and(format!("{col} >= ?"), vec![lo[0].clone()]);
-                    }
-                }
-                if (part as usize) < splits.len() {
-                    if let Some(hi) = &splits[part as usize] {
-                        q.and(format!("{col} < ?"), vec![hi[0].clone()]);
-                    }
-                }
-            }
+            let q = part_queries[part as usize].clone();
             let (wtx, wrx) = unbounded::<Page>();
             let (slot_tx, slot_rx) = bounded::<()>(slots);
             for _ in 0..slots {
@@ -1328,26 +1369,13 @@ impl ReaderCtx {
             if self.shared.stopping() {
                 return Ok(());
             }
+            let sql = self.query.page_sql(self.after.as_deref(), limit)?;
             let read = match &shared.undecoded {
-                Some(sources) => read_raw_page(
-                    &mut db,
-                    &self.query,
-                    self.after.as_deref(),
-                    limit,
-                    max_bytes,
-                    sources,
-                    &mut self.layout,
-                )
-                .map(|(rows, bytes)| (Vec::new(), Some(rows), bytes)),
-                None => read_page(
-                    &mut db,
-                    &self.query,
-                    self.after.as_deref(),
-                    limit,
-                    max_bytes,
-                )
-                .map(|(rows, bytes)| (rows, None, bytes))
-                .map_err(RawReadError::Db),
+                Some(sources) => read_raw_page(&mut db, sql, max_bytes, sources, &mut self.layout)
+                    .map(|(rows, bytes)| (Vec::new(), Some(rows), bytes)),
+                None => read_page(&mut db, sql, max_bytes)
+                    .map(|(rows, bytes)| (rows, None, bytes))
+                    .map_err(RawReadError::Db),
             };
             let (rows, undecoded, bytes) = match read {
                 Ok(r) => r,
@@ -1378,8 +1406,9 @@ impl ReaderCtx {
             let end = n < limit && bytes < max_bytes;
             if let Some(avg) = bytes.checked_div(n) {
                 limit = page.min((max_bytes / avg.max(1)).max(1));
+                self.guard(&mut db, &rows, undecoded.as_ref())?;
                 self.after = match &undecoded {
-                    Some(raw) => Some(self.last_key(raw)?),
+                    Some(raw) => Some(self.key_at(raw, raw.len() - 1)?),
                     None => rows.last().map(|r| plan.key_values(r)),
                 };
                 self.send(rows, undecoded, bytes)?;
@@ -1391,12 +1420,44 @@ impl ReaderCtx {
         }
     }
 
-    /// The key of an undecoded page's last row (its key columns are in the row).
-    fn last_key(&self, raw: &RawRows) -> Result<Vec<Value>> {
+    /// The page guard: a page must start after the last key of the page before, in
+    /// the key's order, or paging would repeat rows (or never end).
+    fn guard(&self, db: &mut Db, rows: &[Vec<Value>], undecoded: Option<&RawRows>) -> Result<()> {
+        let Some(before) = &self.after else {
+            return Ok(());
+        };
+        let plan = &self.shared.plan;
+        let first = match undecoded {
+            Some(raw) => self.key_at(raw, 0)?,
+            None => match rows.first() {
+                Some(r) => plan.key_values(r),
+                None => return Ok(()),
+            },
+        };
+        if crate::keyset::order(self.query.key(), &first, before, db)?
+            == std::cmp::Ordering::Greater
+        {
+            return Ok(());
+        }
+        Err(Error::Database {
+            context: format!(
+                "copy {} ({}), reading {}",
+                plan.name, plan.location, plan.source.name
+            ),
+            message: format!(
+                "paging does not advance: a page starts at {}, which is not after {}, the last                  key of the page before; the copy stopped so that no row is read twice. Check                  the copy's `where` (it must be one predicate) and the key's collation",
+                plan.row_label(Some(&first), 0),
+                plan.row_label(Some(before), 0),
+            ),
+        })
+    }
+
+    /// The key of an undecoded page's row `i` (its key columns are in the row).
+    fn key_at(&self, raw: &RawRows, i: usize) -> Result<Vec<Value>> {
         let at = &self.shared.undecoded_key;
         let row = raw
             .layout
-            .decode(raw.row(raw.len() - 1))
+            .decode(raw.row(i))
             .map_err(|message| Error::Database {
                 context: format!("reading {}", self.shared.plan.source.name),
                 message,
@@ -1753,6 +1814,7 @@ mod tests {
                     key: String::new(),
                     extra: String::new(),
                     charset: Some("utf8mb4".into()),
+                    collation: None,
                 })
                 .collect(),
             indexes: Vec::new(),

@@ -14,6 +14,7 @@ pub mod engine;
 pub mod error;
 pub mod indexes;
 pub mod introspect;
+pub mod keyset;
 pub mod load_data;
 pub mod logging;
 pub mod lua;

@@ -7,9 +7,11 @@ use mysql::{Params, Value};
 use std::sync::Arc;
 
 use crate::db::Db;
+use crate::error::Result;
+use crate::keyset::{KeyColumn, Op};
 use crate::plan::CopyPlan;
 use crate::raw::{RawLayout, RawRows, RawSource};
-use crate::schema::{quote_ident, TableInfo};
+use crate::schema::TableInfo;
 use crate::value::wire_size;
 
 /// The SELECT that reads the source, in key order when there is a key.
@@ -21,7 +23,7 @@ pub struct SourceQuery {
     /// range), with their parameters in order.
     conds: Vec<String>,
     params: Vec<Value>,
-    key: Vec<String>,
+    key: Vec<KeyColumn>,
     pub page: usize,
 }
 
@@ -40,7 +42,13 @@ impl SourceQuery {
             params: Vec::new(),
             key: table
                 .paging_key()
-                .map(|k| k.columns.iter().map(|c| quote_ident(c)).collect())
+                .map(|k| {
+                    k.columns
+                        .iter()
+                        .filter_map(|c| table.column(c))
+                        .map(KeyColumn::new)
+                        .collect()
+                })
                 .unwrap_or_default(),
             page,
         }
@@ -57,6 +65,25 @@ impl SourceQuery {
         &self.table
     }
 
+    /// The paging key's columns.
+    pub fn key(&self) -> &[KeyColumn] {
+        &self.key
+    }
+
+    /// Keeps the rows whose first key column is `op` `value` in the key's order (a key
+    /// range's bound).
+    pub fn and_key(&mut self, op: Op, value: &Value) -> Result<()> {
+        let mut p = Vec::new();
+        let cond = self.key[0].compare(op, value, &mut p)?;
+        self.and(cond, p);
+        Ok(())
+    }
+
+    fn order_by(&self) -> String {
+        let cols: Vec<&str> = self.key.iter().map(|k| k.quoted()).collect();
+        cols.join(", ")
+    }
+
     fn where_clause(&self, extra: Option<String>) -> String {
         let mut conds = self.conds.clone();
         conds.extend(extra);
@@ -68,9 +95,12 @@ impl SourceQuery {
     }
 
     /// The first page (`after` = None) or the page after a key.
-    pub fn page_sql(&self, after: Option<&[Value]>, limit: usize) -> (String, Vec<Value>) {
+    pub fn page_sql(&self, after: Option<&[Value]>, limit: usize) -> Result<(String, Vec<Value>)> {
         let mut params = self.params.clone();
-        let extra = after.map(|after| keyset_condition(&self.key, after, &mut params));
+        let extra = match after {
+            Some(after) => Some(crate::keyset::after(&self.key, after, &mut params)?),
+            None => None,
+        };
         let mut sql = format!(
             "SELECT {} FROM {}{}",
             self.columns,
@@ -78,10 +108,10 @@ impl SourceQuery {
             self.where_clause(extra)
         );
         if !self.key.is_empty() {
-            sql.push_str(&format!(" ORDER BY {}", self.key.join(", ")));
+            sql.push_str(&format!(" ORDER BY {}", self.order_by()));
         }
         sql.push_str(&format!(" LIMIT {limit}"));
-        (sql, params)
+        Ok((sql, params))
     }
 
     /// The whole table in one pass (no key).
@@ -103,10 +133,10 @@ impl SourceQuery {
         (
             format!(
                 "SELECT {} FROM {}{} ORDER BY {} LIMIT 1 OFFSET {offset}",
-                self.key[0],
+                self.key[0].quoted(),
                 self.table,
                 self.where_clause(None),
-                self.key.join(", ")
+                self.order_by()
             ),
             self.params.clone(),
         )
@@ -125,18 +155,6 @@ impl SourceQuery {
     }
 }
 
-/// `(k1 > ? OR (k1 = ? AND k2 > ?))`, with its parameters.
-pub fn keyset_condition(key: &[String], after: &[Value], params: &mut Vec<Value>) -> String {
-    let (first, rest) = (&key[0], &key[1..]);
-    params.push(after[0].clone());
-    if rest.is_empty() {
-        return format!("{first} > ?");
-    }
-    params.push(after[0].clone());
-    let inner = keyset_condition(rest, &after[1..], params);
-    format!("({first} > ? OR ({first} = ? AND {inner}))")
-}
-
 pub fn params(values: Vec<Value>) -> Params {
     if values.is_empty() {
         Params::Empty
@@ -150,12 +168,9 @@ pub fn params(values: Vec<Value>) -> Params {
 /// when a row estimate was wrong). Returns the rows and their size in bytes.
 pub fn read_page(
     db: &mut Db,
-    query: &SourceQuery,
-    after: Option<&[Value]>,
-    limit: usize,
+    (sql, p): (String, Vec<Value>),
     max_bytes: usize,
-) -> Result<(Vec<Vec<Value>>, usize), mysql::Error> {
-    let (sql, p) = query.page_sql(after, limit);
+) -> std::result::Result<(Vec<Vec<Value>>, usize), mysql::Error> {
     let mut result = db.conn().exec_iter(sql, params(p))?;
     let mut rows = Vec::new();
     let mut bytes = 0usize;
@@ -186,14 +201,11 @@ pub enum RawReadError {
 /// kept for the next pages.
 pub fn read_raw_page(
     db: &mut Db,
-    query: &SourceQuery,
-    after: Option<&[Value]>,
-    limit: usize,
+    (sql, p): (String, Vec<Value>),
     max_bytes: usize,
     sources: &[RawSource],
     layout: &mut Option<Arc<RawLayout>>,
-) -> Result<(RawRows, usize), RawReadError> {
-    let (sql, p) = query.page_sql(after, limit);
+) -> std::result::Result<(RawRows, usize), RawReadError> {
     let mut rows: Option<RawRows> = None;
     let mut bytes = 0usize;
     let mut failed: Option<String> = None;
@@ -232,21 +244,4 @@ pub fn read_raw_page(
         )),
     };
     Ok((rows, bytes))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn keyset_condition_for_composite_keys() {
-        let mut p = Vec::new();
-        let sql = keyset_condition(
-            &["`a`".into(), "`b`".into()],
-            &[Value::Int(1), Value::Int(2)],
-            &mut p,
-        );
-        assert_eq!(sql, "(`a` > ? OR (`a` = ? AND `b` > ?))");
-        assert_eq!(p, vec![Value::Int(1), Value::Int(1), Value::Int(2)]);
-    }
 }

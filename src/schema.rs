@@ -20,6 +20,8 @@ pub struct ColumnInfo {
     /// The character set of a text column (`utf8mb4`, `latin1`, ...); `None` for
     /// numbers, dates and binary strings.
     pub charset: Option<String>,
+    /// The collation of a text column (`utf8mb4_general_ci`, ...); `None` otherwise.
+    pub collation: Option<String>,
 }
 
 impl ColumnInfo {

@@ -28,6 +28,13 @@ pub enum Kind {
     Bytes,
 }
 
+impl Kind {
+    /// DATE, DATETIME, TIMESTAMP or TIME.
+    pub fn is_temporal(self) -> bool {
+        matches!(self, Kind::Date | Kind::DateTime(_) | Kind::Time(_))
+    }
+}
+
 impl ColMeta {
     pub fn from_column(c: &mysql::Column) -> ColMeta {
         let decimals = c.decimals();

@@ -372,7 +372,7 @@ impl Verifier<'_> {
                 lower: out.last().cloned(),
                 upper: None,
             };
-            let (cond, params) = side.conditions(&range);
+            let (cond, params) = side.conditions(&range)?;
             let sql = format!(
                 "SELECT {keys} FROM {}{cond} ORDER BY {keys} LIMIT 1 OFFSET {}",
                 side.table,
@@ -389,7 +389,7 @@ impl Verifier<'_> {
             let (cond, params) = side.conditions(&Range {
                 lower: Some(last.clone()),
                 upper: None,
-            });
+            })?;
             let sql = format!("SELECT 1 FROM {}{cond} LIMIT 1", side.table);
             if query(src, "finding chunk boundaries", &sql, params)?
                 .rows
@@ -432,7 +432,7 @@ impl Verifier<'_> {
         report: &mut CopyReport,
     ) -> std::result::Result<(), Stop> {
         let keys = self.keys.as_ref().expect("keyed");
-        let (cond, params) = self.src_side.conditions(range);
+        let (cond, params) = self.src_side.conditions(range)?;
         let all = self.plan.source.quoted_columns();
         let sql = format!(
             "SELECT {} FROM {}{cond}{}",

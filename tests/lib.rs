@@ -11,6 +11,7 @@ mod fidelity;
 mod indexes;
 mod mapping;
 mod modes;
+mod paging;
 mod readme;
 mod scripts;
 mod security;

@@ -11,7 +11,9 @@ use mlua::{AnyUserData, Function, Lua, Table, Value as LuaValue, Variadic};
 
 use crate::conn_spec::ConnSpec;
 use crate::db::{Db, Role};
-use crate::engine::{CopyStats, CopyTask, DirectProcessor, Processing, RowProcessor, Since};
+use crate::engine::{
+    CopyStats, CopyTask, DirectProcessor, Overlap, Processing, RowProcessor, Since,
+};
 use crate::error::Error;
 use crate::lua::handles::DbHandle;
 use crate::lua::job;
@@ -322,6 +324,7 @@ struct CopyArgs {
 struct CopyOptions {
     workers: Option<usize>,
     since: Option<String>,
+    since_overlap: Option<Overlap>,
     limits: Limits,
     method: Option<Method>,
     defer_indexes: Option<bool>,
@@ -551,6 +554,15 @@ fn parse_copy_args(arg: &LuaValue, loc: &str) -> Result<CopyArgs, Vec<String>> {
         since: string_opt("since", &mut problems),
         ..CopyOptions::default()
     };
+    match t.get::<LuaValue>("since_overlap") {
+        Ok(LuaValue::Nil) => {}
+        Ok(v) => match overlap(&v) {
+            Ok(o) if run.since.is_some() => run.since_overlap = Some(o),
+            Ok(_) => problems.push("copy: `since_overlap` needs `since`".into()),
+            Err(m) => problems.push(format!("copy: {m}")),
+        },
+        Err(e) => problems.push(e.to_string()),
+    }
     if let Some(w) = string_opt("write", &mut problems) {
         match Method::parse(&w) {
             Ok(m) => run.method = Some(m),
@@ -594,6 +606,40 @@ fn parse_copy_args(arg: &LuaValue, loc: &str) -> Result<CopyArgs, Vec<String>> {
         })
     } else {
         Err(problems)
+    }
+}
+
+/// `since_overlap`: a number (`5`, `0.5`) or an interval (`"10 minutes"`).
+fn overlap(v: &LuaValue) -> Result<Overlap, String> {
+    let bad = || {
+        format!(
+            "`since_overlap` must be a number >= 0 or an interval such as \"10 minutes\" \
+             (second, minute, hour, day, week), not {}",
+            show_lua(v)
+        )
+    };
+    match v {
+        LuaValue::Integer(n) if *n >= 0 => Ok(Overlap::Amount(n.to_string())),
+        LuaValue::Number(n) if *n >= 0.0 && n.is_finite() => Ok(Overlap::Amount(n.to_string())),
+        LuaValue::String(s) => {
+            let s = s.to_string_lossy();
+            let mut words = s.split_whitespace();
+            let (Some(n), Some(unit), None) = (words.next(), words.next(), words.next()) else {
+                return Err(bad());
+            };
+            let n: u64 = n.parse().map_err(|_| bad())?;
+            let unit = unit.to_ascii_lowercase();
+            let unit = match unit.trim_end_matches('s') {
+                "second" | "sec" => "SECOND",
+                "minute" | "min" => "MINUTE",
+                "hour" => "HOUR",
+                "day" => "DAY",
+                "week" => "WEEK",
+                _ => return Err(bad()),
+            };
+            Ok(Overlap::Interval(n, unit))
+        }
+        _ => Err(bad()),
     }
 }
 
@@ -758,14 +804,12 @@ fn copy(lua: &Lua, ctx: &Rc<JobContext>, arg: LuaValue) -> mlua::Result<Table> {
         let page_bytes = ctx.settings.borrow().page_bytes;
         let read = {
             let mut db = src.borrow_mut();
-            crate::reader::read_page(
-                &mut db,
-                &query,
-                None,
-                SAMPLE_ROWS.min(spec.page),
-                page_bytes,
-            )
-            .map_err(|e| db.err(&format!("reading {}", source.name), e))
+            query
+                .page_sql(None, SAMPLE_ROWS.min(spec.page))
+                .and_then(|sql| {
+                    crate::reader::read_page(&mut db, sql, page_bytes)
+                        .map_err(|e| db.err(&format!("reading {}", source.name), e))
+                })
         };
         match read {
             Ok((rows, _)) => sample = rows,
@@ -830,12 +874,34 @@ fn copy(lua: &Lua, ctx: &Rc<JobContext>, arg: LuaValue) -> mlua::Result<Table> {
     let id = job::copy_id(ctx, &name);
     let mut run_problems = Vec::new();
     if let Some(col) = &args.run.since {
-        if !plan.source.columns.iter().any(|c| &c.name == col) {
-            let hint = did_you_mean(col, plan.source.columns.iter().map(|c| c.name.as_str()));
-            run_problems.push(format!(
-                "`since` names {col}, which is not a column of the source table {}{hint}",
-                plan.source.name
-            ));
+        match plan.source.column(col) {
+            None => {
+                let hint = did_you_mean(col, plan.source.columns.iter().map(|c| c.name.as_str()));
+                run_problems.push(format!(
+                    "`since` names {col}, which is not a column of the source table {}{hint}",
+                    plan.source.name
+                ));
+            }
+            Some(c) => {
+                let temporal = c.kind().is_temporal();
+                let numeric = !matches!(c.kind(), crate::value::Kind::Bytes)
+                    || c.data_type.eq_ignore_ascii_case("decimal");
+                match &args.run.since_overlap {
+                    Some(Overlap::Interval(..)) if !temporal => run_problems.push(format!(
+                        "`since_overlap` is an interval, but `since` column {col} is a {}: \
+                         give a number to subtract from the mark",
+                        c.column_type
+                    )),
+                    Some(Overlap::Amount(_)) if !temporal && !numeric => {
+                        run_problems.push(format!(
+                            "`since_overlap` needs a number or date/time `since` column; \
+                             {col} is a {}",
+                            c.column_type
+                        ))
+                    }
+                    _ => {}
+                }
+            }
         }
     }
     let saved = job::saved_state(ctx)
@@ -901,6 +967,7 @@ fn copy(lua: &Lua, ctx: &Rc<JobContext>, arg: LuaValue) -> mlua::Result<Table> {
     let kept_mark = saved.as_ref().and_then(|s| s.mark.clone());
     let since = args.run.since.clone().map(|column| Since {
         column,
+        overlap: args.run.since_overlap.clone(),
         after: if ctx.flags.full {
             None
         } else {

@@ -64,7 +64,7 @@ impl Verifier<'_> {
                 Ok(())
             };
         let all = self.plan.source.quoted_columns();
-        let (cond, params) = self.src_side.conditions(&Range::default());
+        let (cond, params) = self.src_side.conditions(&Range::default())?;
         let sql = format!(
             "SELECT {} FROM {}{cond}",
             all.join(", "),
@@ -141,7 +141,7 @@ impl Verifier<'_> {
         if shown.is_empty() || side.tokens.is_empty() {
             return Ok(());
         }
-        let (cond, mut params) = side.conditions(&Range::default());
+        let (cond, mut params) = side.conditions(&Range::default())?;
         let holes = vec!["?"; shown.len()].join(", ");
         let sql = format!(
             "SELECT {}, {} FROM {}{} {} {} IN ({holes})",

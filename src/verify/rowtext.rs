@@ -227,6 +227,7 @@ mod tests {
             key: String::new(),
             extra: String::new(),
             charset: None,
+            collation: None,
         }
     }
 

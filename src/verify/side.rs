@@ -12,6 +12,7 @@ use super::rowtext::{self, Common, Family};
 use super::{Compared, KeyMap};
 use crate::db::{Db, Rows as DbRows};
 use crate::error::{Error, Result};
+use crate::keyset::{self, KeyColumn};
 use crate::plan::CopyPlan;
 use crate::schema::{quote_ident, ColumnInfo};
 use crate::value::{to_text, Kind};
@@ -34,6 +35,8 @@ pub(super) struct Side {
     pub(super) filter: Option<String>,
     /// Key columns, quoted; empty without a key.
     pub(super) key: Vec<String>,
+    /// How the key columns compare (see `keyset`).
+    pub(super) key_cols: Vec<KeyColumn>,
     /// Some key column may hold NULL (a target without a matching key): such rows go
     /// to the first chunk so they are not missed.
     pub(super) null_key: bool,
@@ -65,6 +68,10 @@ impl Side {
                 .iter()
                 .map(|&k| quote_ident(&plan.source.columns[k].name))
                 .collect(),
+            key_cols: key
+                .iter()
+                .map(|&k| KeyColumn::new(&plan.source.columns[k]))
+                .collect(),
             null_key: false,
             tokens,
             key_tokens,
@@ -86,6 +93,7 @@ impl Side {
             table: plan.target.quoted_name(),
             filter: None,
             key: key_cols.iter().map(|c| quote_ident(&c.name)).collect(),
+            key_cols: key_cols.iter().map(|c| KeyColumn::new(c)).collect(),
             null_key: key_cols.iter().any(|c| c.nullable),
             key_tokens: keys
                 .map(|k| k.compared.iter().map(|&i| tokens[i].clone()).collect())
@@ -95,28 +103,28 @@ impl Side {
     }
 
     /// ` WHERE ...` for the copy's `where` and a key range, with its parameters.
-    pub(super) fn conditions(&self, range: &Range) -> (String, Vec<Value>) {
+    pub(super) fn conditions(&self, range: &Range) -> Result<(String, Vec<Value>)> {
         let mut conds = Vec::new();
         let mut params = Vec::new();
         if let Some(f) = &self.filter {
             conds.push(format!("({f})"));
         }
         if let Some(lower) = &range.lower {
-            conds.push(after(&self.key, lower, &mut params));
+            conds.push(keyset::after(&self.key_cols, lower, &mut params)?);
         }
         if let Some(upper) = &range.upper {
-            let mut c = format!("NOT {}", after(&self.key, upper, &mut params));
+            let mut c = format!("NOT {}", keyset::after(&self.key_cols, upper, &mut params)?);
             if self.null_key && range.lower.is_none() {
                 let nulls: Vec<String> = self.key.iter().map(|k| format!("{k} IS NULL")).collect();
                 c = format!("({c} OR {})", nulls.join(" OR "));
             }
             conds.push(c);
         }
-        if conds.is_empty() {
+        Ok(if conds.is_empty() {
             (String::new(), params)
         } else {
             (format!(" WHERE {}", conds.join(" AND ")), params)
-        }
+        })
     }
 
     pub(super) fn order_by(&self) -> String {
@@ -137,7 +145,7 @@ impl Side {
 
     /// Count and hash sums of a range, computed by the server.
     pub(super) fn summary(&self, db: &mut Db, range: &Range, what: &str) -> Result<Summary> {
-        let (cond, params) = self.conditions(range);
+        let (cond, params) = self.conditions(range)?;
         // For a key range, LIMIT keeps the derived table from being merged into the
         // outer query, so each row's hash is computed once (a small in-memory table); a
         // whole table is left merged rather than materialised.
@@ -166,7 +174,7 @@ impl Side {
 
     /// (key, key text, hash) of every row of a range, in key order.
     pub(super) fn entries(&self, db: &mut Db, range: &Range, what: &str) -> Result<Vec<Entry>> {
-        let (cond, params) = self.conditions(range);
+        let (cond, params) = self.conditions(range)?;
         let n = self.key.len();
         let key_cols = if n == 0 {
             String::new()
@@ -239,7 +247,7 @@ impl Side {
 
     /// Streams every row hash of the whole table (the copy's `where` applied).
     pub(super) fn each_hash(&self, db: &mut Db, mut f: impl FnMut(RowHash)) -> Result<()> {
-        let (cond, params) = self.conditions(&Range::default());
+        let (cond, params) = self.conditions(&Range::default())?;
         let sql = format!("SELECT {} FROM {}{cond}", self.hash(), self.table);
         let spec = db.spec.clone();
         let context = format!("{} {spec}: reading row hashes", db.role.name());
@@ -265,19 +273,6 @@ impl Side {
         }
         Ok(())
     }
-}
-
-/// `((k1 > ?) OR (k1 = ? AND (k2 > ?)))`: the reader's keyset condition with every
-/// comparison in parentheses, so `NOT` can stand in front of it.
-fn after(key: &[String], values: &[Value], params: &mut Vec<Value>) -> String {
-    let (first, rest) = (&key[0], &key[1..]);
-    params.push(values[0].clone());
-    if rest.is_empty() {
-        return format!("({first} > ?)");
-    }
-    params.push(values[0].clone());
-    let inner = after(rest, &values[1..], params);
-    format!("({first} > ? OR ({first} = ? AND {inner}))")
 }
 
 /// A row's SHA-256, from the 64 hex digits the server returns.
@@ -365,29 +360,51 @@ pub(super) fn query(db: &mut Db, what: &str, sql: &str, params: Vec<Value>) -> R
 mod tests {
     use super::*;
 
+    fn int_col(name: &str) -> ColumnInfo {
+        ColumnInfo {
+            name: name.into(),
+            column_type: "int(11)".into(),
+            data_type: "int".into(),
+            nullable: false,
+            default: None,
+            key: "PRI".into(),
+            extra: String::new(),
+            charset: None,
+            collation: None,
+        }
+    }
+
     #[test]
     fn chunk_ranges_use_keyset_conditions() {
         let side = Side {
             table: "`d`.`t`".into(),
             filter: Some("x > 1".into()),
             key: vec!["`a`".into(), "`b`".into()],
+            key_cols: ["a", "b"]
+                .iter()
+                .map(|n| KeyColumn::new(&int_col(n)))
+                .collect(),
             null_key: true,
             tokens: vec![],
             key_tokens: vec![],
         };
-        let (sql, params) = side.conditions(&Range {
-            lower: None,
-            upper: Some(vec![Value::Int(5), Value::Int(6)]),
-        });
+        let (sql, params) = side
+            .conditions(&Range {
+                lower: None,
+                upper: Some(vec![Value::Int(5), Value::Int(6)]),
+            })
+            .unwrap();
         assert_eq!(
             sql,
-            " WHERE (x > 1) AND (NOT (`a` > ? OR (`a` = ? AND (`b` > ?))) OR `a` IS NULL OR `b` IS NULL)"
+            " WHERE (x > 1) AND (NOT ((`a` > ?) OR ((`a` = ?) AND (`b` > ?))) OR `a` IS NULL OR `b` IS NULL)"
         );
         assert_eq!(params, vec![Value::Int(5), Value::Int(5), Value::Int(6)]);
-        let (sql, _) = side.conditions(&Range {
-            lower: Some(vec![Value::Int(1), Value::Int(2)]),
-            upper: Some(vec![Value::Int(5), Value::Int(6)]),
-        });
+        let (sql, _) = side
+            .conditions(&Range {
+                lower: Some(vec![Value::Int(1), Value::Int(2)]),
+                upper: Some(vec![Value::Int(5), Value::Int(6)]),
+            })
+            .unwrap();
         assert!(!sql.contains("IS NULL"), "{sql}");
     }
 
