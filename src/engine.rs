@@ -950,11 +950,30 @@ impl Engine {
         })
     }
 
-    /// Adds back the secondary indexes a copy took off its target.
+    /// Adds back the secondary indexes a copy took off its target. A lost connection
+    /// (or a restarted server) is ridden out like a page's: reconnect with backoff and
+    /// add what is still missing (`rebuild` skips indexes that are present, so an ALTER
+    /// that finished as the connection went is not run twice).
     fn add_back(&mut self, copy: &str, d: &crate::indexes::Deferred) -> Result<()> {
         let t = Instant::now();
-        let dst = self.control(Role::Target)?;
-        let added = crate::indexes::rebuild(dst, d)?;
+        let mut tries = 0;
+        let added = loop {
+            let dst = self.control(Role::Target)?;
+            match crate::indexes::rebuild(dst, d) {
+                Ok(added) => break added,
+                Err(crate::indexes::RebuildError::Transient(e)) if tries < self.cfg.retries => {
+                    tries += 1;
+                    log::warn!(
+                        "copy {copy}: adding the secondary indexes back failed ({e}); \
+                         reconnecting, try {tries} of {}",
+                        self.cfg.retries
+                    );
+                    std::thread::sleep(backoff(tries));
+                    self.control_dst = None;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        };
         if !added.is_empty() {
             log::info!(
                 "copy {copy}: built {} in {:.1}s",

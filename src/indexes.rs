@@ -174,8 +174,8 @@ pub fn drop_indexes(db: &mut Db, d: &Deferred) -> Result<()> {
 
 /// Adds back the deferred indexes the table lacks, in one `ALTER TABLE` (one pass over
 /// the rows for all of them). Returns the names it added.
-pub fn rebuild(db: &mut Db, d: &Deferred) -> Result<Vec<String>> {
-    let have = present(db, d)?;
+pub fn rebuild(db: &mut Db, d: &Deferred) -> std::result::Result<Vec<String>, RebuildError> {
+    let have = present(db, d).map_err(RebuildError::Other)?;
     let (names, adds): (Vec<String>, Vec<String>) = d
         .indexes
         .iter()
@@ -193,9 +193,34 @@ pub fn rebuild(db: &mut Db, d: &Deferred) -> Result<Vec<String>> {
                 d.table,
                 names.join(", ")
             );
-            db.err(&what, e)
+            // An ALTER cut off with its connection may still be running on the server:
+            // the next try waits for its lock and finds the indexes there, or finds a
+            // duplicate name (1061) when they came back meanwhile.
+            let transient = crate::db::is_transient(&e)
+                || matches!(&e, mysql::Error::MySqlError(m) if m.code == 1061);
+            let err = db.err(&what, e);
+            if transient {
+                RebuildError::Transient(err)
+            } else {
+                RebuildError::Other(err)
+            }
         })?;
     Ok(names)
+}
+
+/// Why `rebuild` failed: a fault worth trying again after a reconnect, or not.
+#[derive(Debug)]
+pub enum RebuildError {
+    Transient(crate::error::Error),
+    Other(crate::error::Error),
+}
+
+impl From<RebuildError> for crate::error::Error {
+    fn from(e: RebuildError) -> Self {
+        match e {
+            RebuildError::Transient(e) | RebuildError::Other(e) => e,
+        }
+    }
 }
 
 #[cfg(test)]

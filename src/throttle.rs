@@ -31,17 +31,17 @@ impl Throttle {
         }
     }
 
-    /// Takes `rows` and `bytes` from the allowance, sleeping first when they are not
-    /// due yet.
+    /// Takes `rows` and `bytes` from the allowance, sleeping until they are due: the
+    /// first page too, so no page goes faster than the rate.
     pub fn take(&self, rows: u64, bytes: u64) {
         let wait = {
             let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
             let due = |taken: f64, rate: Option<f64>| rate.map(|r| taken / r).unwrap_or(0.0);
-            let before =
-                due(s.1, self.limits.rows_per_second).max(due(s.2, self.limits.bytes_per_second));
             s.1 += rows as f64;
             s.2 += bytes as f64;
-            before - s.0.elapsed().as_secs_f64()
+            let until =
+                due(s.1, self.limits.rows_per_second).max(due(s.2, self.limits.bytes_per_second));
+            until - s.0.elapsed().as_secs_f64()
         };
         if wait > 0.0 {
             std::thread::sleep(Duration::from_secs_f64(wait));
@@ -63,8 +63,21 @@ mod tests {
         for _ in 0..4 {
             t.take(100, 0);
         }
-        // 300 rows were due before the 4th page could go: 0.3 s.
+        // The 4th page's 100 rows are due at 400 rows: 0.4 s, the first page's wait
+        // included.
         let s = start.elapsed().as_secs_f64();
-        assert!((0.29..0.45).contains(&s), "{s}");
+        assert!((0.39..0.55).contains(&s), "{s}");
+    }
+
+    #[test]
+    fn the_first_page_waits_for_its_own_rows() {
+        let t = Throttle::new(Limits {
+            rows_per_second: None,
+            bytes_per_second: Some(1000.0),
+        });
+        let start = Instant::now();
+        t.take(1, 200);
+        let s = start.elapsed().as_secs_f64();
+        assert!((0.19..0.35).contains(&s), "{s}");
     }
 }

@@ -177,3 +177,46 @@ fn a_bad_defer_indexes_value_is_a_plan_error() {
         .says("`defer_indexes` must be true or false, not 1");
     assert_eq!(dbs.count_dst("t"), 0);
 }
+
+/// The connection building the indexes back is killed mid-ALTER: the copy reconnects
+/// and adds what is missing, as a page would; the run succeeds and the table ends
+/// defined exactly as it began.
+#[test]
+fn a_connection_lost_while_indexes_build_is_ridden_out() {
+    let mut dbs = indexed_pair("defer_kill", 200_000);
+    let before = create_table(&mut dbs.dst, "t");
+    let job = dbs.job(
+        "defer_kill.lua",
+        "copy { from = 't', defer_indexes = true }\n",
+    );
+    let mut run = dbs.spawn(&job, &[]);
+    let dst_db = dbs.dst_db.clone();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    let mut killed = 0;
+    while killed == 0 && !run.ended() && std::time::Instant::now() < deadline {
+        let ids: Vec<u64> = dbs
+            .dst
+            .exec(
+                "SELECT ID FROM information_schema.PROCESSLIST WHERE DB = ? \
+                 AND INFO LIKE 'ALTER TABLE%ADD KEY%'",
+                (&dst_db,),
+            )
+            .unwrap();
+        for id in ids {
+            if dbs.dst.query_drop(format!("KILL CONNECTION {id}")).is_ok() {
+                killed += 1;
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    assert!(killed > 0, "the index build was not seen running");
+    let run = run.wait_within(std::time::Duration::from_secs(120)).ok();
+    let log = dbs.log();
+    assert!(
+        log.contains("adding the secondary indexes back failed") && log.contains("reconnecting"),
+        "the log does not show the reconnect:\n{log}\n{}",
+        run.describe()
+    );
+    assert_eq!(create_table(&mut dbs.dst, "t"), before);
+    assert_eq!(dbs.dump_src("t", "id"), dbs.dump_dst("t", "id"));
+}

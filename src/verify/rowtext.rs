@@ -191,7 +191,12 @@ pub fn cast_param(family: &Family) -> String {
 
 /// The token of a `?` parameter bound for a target column of `family`.
 pub fn param_token(family: &Family) -> String {
-    token(&text(&cast_param(family), family, Common::AsIs))
+    match family {
+        // CONV gives the decimal text already; `+ 0` would make it a DOUBLE, which
+        // rounds BIT(64) values of 2^53 and more.
+        Family::Bit => token(&cast_param(family)),
+        _ => token(&text(&cast_param(family), family, Common::AsIs)),
+    }
 }
 
 /// The row text: tokens joined with commas.
