@@ -15,6 +15,7 @@ pub mod error;
 pub mod indexes;
 pub mod introspect;
 pub mod load_data;
+pub mod lock;
 pub mod logging;
 pub mod lua;
 pub mod packed;
