@@ -151,12 +151,13 @@ pub fn run_job(job: &JobSource, cfg: &RunConfig) -> Result<Vec<CopyResult>> {
         job.name,
         plans.len()
     );
-    let ctx = next_pass(job, &plan_ctx, &args, Pass::Real);
     // Taken at the plan pass's first copy; a script whose copies all failed in a
-    // pcall took none yet, and the real pass writes nothing without it.
-    if !plans.is_empty() {
-        crate::lock::hold(&ctx).inspect_err(|e| log::error!("{e}"))?;
+    // pcall took none yet, and the real pass writes nothing without it. (On the plan
+    // pass's context, whose job{} settings are known.)
+    if !plans.is_empty() || plan_ctx.sessions.borrow().target.is_some() {
+        crate::lock::hold(&plan_ctx).inspect_err(|e| log::error!("{e}"))?;
     }
+    let ctx = next_pass(job, &plan_ctx, &args, Pass::Real);
     let result = {
         let state = lua::new_state(ctx.clone(), job.dir)?;
         let ran = exec(&state, job);

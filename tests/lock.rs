@@ -157,10 +157,42 @@ fn a_second_run_is_refused_and_nothing_is_doubled() {
         } else {
             second.says("lockjob.state.json.lock");
         }
+        // A script that catches the copy's error (pcall) is refused all the same.
+        let caught = dbs.job(
+            "caught.lua",
+            &format!(
+                "job {{ name = 'lockjob'{} }}\n\
+                 local ok, err = pcall(copy, {{ from = 'items', to = 't', page = 200 }})\n\
+                 log.info('caught: %s', tostring(err))\n",
+                if store == Store::File {
+                    ", state_file = 'lockjob.state.json'"
+                } else {
+                    ""
+                }
+            ),
+        );
+        dbs.run(&caught, &[])
+            .status(1)
+            .says("already running")
+            .says(&format!("pid {}", first.pid()));
+        if store == Store::File {
+            // A file-state job takes the file lock only, and makes no state table.
+            assert!(!held(&mut dbs, Store::Table), "{what}: a named lock too");
+        }
         assert!(!first.ended(), "{what}: the first run ended too soon");
         first.wait_within(LIMIT).ok();
         assert_exact(&mut dbs, &what);
         assert!(!held(&mut dbs, store), "{what}: the lock outlived its run");
+        if store == Store::File {
+            let tables: Vec<String> = dbs
+                .dst
+                .query("SHOW TABLES LIKE '\\_ferry\\_state'")
+                .unwrap();
+            assert!(
+                tables.is_empty(),
+                "{what}: a file-state job made the state table"
+            );
+        }
     }
 }
 
