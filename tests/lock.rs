@@ -374,3 +374,85 @@ fn dry_runs_and_verify_take_no_lock() {
     run.wait_within(LIMIT).ok();
     assert_exact(&mut dbs, "after the dry run and verify");
 }
+
+/// The session holding the named lock is killed mid-run: the run takes the lock again
+/// on a new session and finishes exactly; if another session takes the lock first, the
+/// run stops after its pages in flight (exit 143, as on SIGTERM), says why, and
+/// `--resume` finishes the copy exactly.
+#[test]
+fn a_lost_lock_session_is_replaced_or_stops_the_run() {
+    let mut dbs = Dbs::new("locklost");
+    let rows = 24_000;
+    seed(&mut dbs, rows, false);
+    let job = job(&dbs, Store::Table, 2000);
+    let name = format!("ferry:{}:lockjob", dbs.dst_db);
+    let session = |dbs: &mut Dbs| -> Option<u64> {
+        let s: Option<Option<u64>> = dbs
+            .dst
+            .exec_first("SELECT IS_USED_LOCK(?)", (&name,))
+            .unwrap();
+        s.flatten()
+    };
+
+    // Killed: taken again.
+    let mut run = dbs.spawn(&job, &[]);
+    wait_held(&mut dbs, Store::Table, &mut run);
+    let first = session(&mut dbs).unwrap();
+    dbs.dst(&format!("KILL {first}"));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        assert!(!run.ended(), "the run ended early\n{}", run.describe());
+        if session(&mut dbs).is_some_and(|s| s != first) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the lock was not taken again");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    run.wait_within(LIMIT).ok();
+    assert!(dbs.log().contains("took the job's lock"), "{}", dbs.log());
+    assert_exact(&mut dbs, "after the lock session was killed");
+
+    // Killed, and another session takes the lock first: the run stops.
+    dbs.dst("TRUNCATE TABLE t");
+    let mut run = dbs.spawn(&job, &[]);
+    wait_held(&mut dbs, Store::Table, &mut run);
+    wait_rows(&mut dbs, 400, &mut run);
+    let holder = session(&mut dbs).unwrap();
+    let mut thief = mysql::Conn::new(mysql::Opts::from_url(&dbs.dst_url).unwrap()).unwrap();
+    dbs.dst(&format!("KILL {holder}"));
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let got: Option<i64> = thief
+            .exec_first("SELECT GET_LOCK(?, 0)", (&name,))
+            .unwrap()
+            .flatten();
+        if got == Some(1) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the killed session kept the lock"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let stopped = run.wait_within(LIMIT).status(143);
+    assert!(
+        dbs.log().contains("another run took it meanwhile"),
+        "{}\n{}",
+        stopped.describe(),
+        dbs.log()
+    );
+    assert!(dbs.count_dst("t") < rows, "the run did not stop");
+    // While the other session holds it, a run is refused; once it lets go, --resume
+    // finishes exactly.
+    dbs.run(&job, &["--resume"])
+        .status(1)
+        .says("already running")
+        .says("records no holder");
+    let _: Option<i64> = thief
+        .exec_first("SELECT RELEASE_LOCK(?)", (&name,))
+        .unwrap()
+        .flatten();
+    dbs.run(&job, &["--resume"]).ok();
+    assert_exact(&mut dbs, "after the lock was lost to another session");
+}
