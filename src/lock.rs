@@ -331,7 +331,17 @@ impl RunLock {
                     .truncate(false)
                     .open(&path)
                     .map_err(|e| io_error(&path, "cannot open the job's lock file", e))?;
-                match file.try_lock() {
+                // `ferry state` looks with a shared lock for an instant: a clash with
+                // it is not a refusal.
+                let mut locked = file.try_lock();
+                let deadline = Instant::now() + Duration::from_millis(300);
+                while matches!(locked, Err(std::fs::TryLockError::WouldBlock))
+                    && Instant::now() < deadline
+                {
+                    std::thread::sleep(Duration::from_millis(20));
+                    locked = file.try_lock();
+                }
+                match locked {
                     Ok(()) => {
                         let text = serde_json::to_string(&holder_now(None)).expect("holder");
                         file.set_len(0)

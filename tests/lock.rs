@@ -95,7 +95,19 @@ fn wait_held(dbs: &mut Dbs, store: Store, run: &mut Spawned) {
     loop {
         assert!(!run.ended(), "the run ended early\n{}", run.describe());
         let recorded = match store {
-            Store::Table => true,
+            Store::Table => {
+                let name = format!("ferry:{}:lockjob", dbs.dst_db);
+                // Until the first run makes it, the state table may not be there.
+                let n: Option<u64> = dbs
+                    .dst
+                    .exec_first(
+                        "SELECT COUNT(*) FROM _ferry_state WHERE job = 'lockjob' AND part = -2 \
+                         AND JSON_VALUE(state, '$.session') = IS_USED_LOCK(?)",
+                        (&name,),
+                    )
+                    .unwrap_or(None);
+                n == Some(1)
+            }
             Store::File => std::fs::read_to_string(lock_file(dbs))
                 .map(|t| t.contains("pid"))
                 .unwrap_or(false),
