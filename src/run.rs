@@ -151,10 +151,10 @@ pub fn run_job(job: &JobSource, cfg: &RunConfig) -> Result<Vec<CopyResult>> {
         job.name,
         plans.len()
     );
-    // Taken at the plan pass's first copy; a script whose copies all failed in a
-    // pcall took none yet, and the real pass writes nothing without it. (On the plan
-    // pass's context, whose job{} settings are known.)
-    if !plans.is_empty() || plan_ctx.sessions.borrow().target.is_some() {
+    // Taken at the plan pass's first copy; a script that caught (pcall) the refusal
+    // must not go on to the real pass without it. (On the plan pass's context, whose
+    // job{} settings are known.) A job without copies keeps no state and takes none.
+    if !plans.is_empty() || !plan_ctx.copy_ids.borrow().is_empty() {
         crate::lock::hold(&plan_ctx).inspect_err(|e| log::error!("{e}"))?;
     }
     let ctx = next_pass(job, &plan_ctx, &args, Pass::Real);
