@@ -9,7 +9,9 @@
 //! `<state file>.lock`, which holds the holder's JSON. Either dies with its holder: a
 //! named lock when its session ends, a flock when its process does, so a run killed
 //! with kill -9 blocks nothing, and the holder record it leaves is only believed while
-//! the lock is really held (`running`). A watchdog pings the lock's session every few
+//! the lock is really held (`running`); a holder of this host whose process is gone is
+//! not believed either, and a run waits a few seconds for the server to end its
+//! session. A watchdog pings the lock's session every few
 //! seconds; if the session is lost (a target restart, a KILL) it reconnects and takes
 //! the lock again, and if another run took it meanwhile, this run stops after the pages
 //! in flight, as on SIGTERM. `--dry-run` and `ferry verify` write nothing and take no
@@ -269,8 +271,9 @@ enum Held {
 
 impl RunLock {
     /// Takes the job's lock, or fails at once (exit 1) naming the run that holds it.
-    /// `doing` says what came of the refused command (`this run wrote nothing`). `record`: write the holder
-    /// into the state table (a run does; `--clear`, which may find no table, does not).
+    /// `doing` says what came of the refused command (`this run wrote nothing`).
+    /// `record`: write the holder into the state table (a run does; `--clear`, which may
+    /// find no table, does not).
     pub fn acquire(
         handle: &StateHandle,
         target: &ConnSpec,
@@ -280,11 +283,15 @@ impl RunLock {
         let refused = |who: Option<Running>| Error::Check {
             message: format!(
                 "job {} is already running: {}; one run of a job at a time, so {doing}: \
-                 wait for that run to end (or stop it), then try again (a run with \
-                 --resume continues where the job got to)",
+                 wait for that run to end (or stop it), then try again{}",
                 handle.job,
                 who.map(|r| r.describe())
-                    .unwrap_or_else(|| "another run holds its lock".into())
+                    .unwrap_or_else(|| "another run holds its lock".into()),
+                if record {
+                    " (with --resume to continue where the job got to)"
+                } else {
+                    ""
+                }
             ),
         };
         match &handle.store {
