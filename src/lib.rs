@@ -16,6 +16,7 @@ pub mod indexes;
 pub mod introspect;
 pub mod keyset;
 pub mod load_data;
+pub mod lock;
 pub mod logging;
 pub mod lua;
 pub mod packed;

@@ -56,20 +56,22 @@ pub struct JobArgs<'a> {
     pub display: Display,
     /// `--resume`, `--force`, `--full`.
     pub flags: RunFlags,
+    /// Take the job's run lock (`crate::lock`): `ferry run`, not a dry run.
+    pub lock: bool,
 }
 
 impl JobArgs<'_> {
     fn context(&self, job: &JobSource, pass: Pass) -> Rc<JobContext> {
-        Rc::new(
-            JobContext::new(
-                pass,
-                self.source.clone(),
-                self.target.clone(),
-                self.vars.to_vec(),
-                self.display,
-            )
-            .for_job(&job.name, job.dir, self.flags),
+        let mut ctx = JobContext::new(
+            pass,
+            self.source.clone(),
+            self.target.clone(),
+            self.vars.to_vec(),
+            self.display,
         )
+        .for_job(&job.name, job.dir, self.flags);
+        ctx.locking = self.lock;
+        Rc::new(ctx)
     }
 }
 
@@ -106,6 +108,7 @@ fn next_pass(job: &JobSource, plan_ctx: &JobContext, args: &JobArgs, pass: Pass)
     let ctx = args.context(job, pass);
     *ctx.sessions.borrow_mut() = plan_ctx.sessions.take();
     *ctx.sample_fields.borrow_mut() = plan_ctx.sample_fields.take();
+    *ctx.locks.borrow_mut() = plan_ctx.locks.take();
     ctx
 }
 
@@ -122,6 +125,7 @@ pub fn run_job(job: &JobSource, cfg: &RunConfig) -> Result<Vec<CopyResult>> {
         vars: &cfg.vars,
         display: Display::detect(cfg.quiet),
         flags: cfg.flags,
+        lock: !cfg.dry_run,
     };
     let plan_ctx = plan_pass(job, &args)?;
     let plans = plan_ctx.plans.take();
@@ -147,6 +151,12 @@ pub fn run_job(job: &JobSource, cfg: &RunConfig) -> Result<Vec<CopyResult>> {
         job.name,
         plans.len()
     );
+    // Taken at the plan pass's first copy; a script that caught (pcall) the refusal
+    // must not go on to the real pass without it. (On the plan pass's context, whose
+    // job{} settings are known.) A job without copies keeps no state and takes none.
+    if !plans.is_empty() || !plan_ctx.copy_ids.borrow().is_empty() {
+        crate::lock::hold(&plan_ctx).inspect_err(|e| log::error!("{e}"))?;
+    }
     let ctx = next_pass(job, &plan_ctx, &args, Pass::Real);
     let result = {
         let state = lua::new_state(ctx.clone(), job.dir)?;
@@ -160,6 +170,8 @@ pub fn run_job(job: &JobSource, cfg: &RunConfig) -> Result<Vec<CopyResult>> {
         (r, _) => r,
     };
     let results = ctx.results.take();
+    // Every copy has ended: the next run of the job may start.
+    drop(ctx.locks.take());
     let table = summary(&results);
     if !results.is_empty() {
         print!("{table}");
@@ -200,6 +212,9 @@ pub fn state(cfg: RunConfig, clear: bool) -> Result<()> {
     let dst = lua::api::session(&ctx, crate::db::Role::Target, None)?;
     let mut dst = dst.borrow_mut();
     if clear {
+        // Held for the clear: refused while a run holds it, and no run starts meanwhile.
+        let _lock =
+            crate::lock::RunLock::acquire(&handle, &dst.spec, false, "--clear dropped nothing")?;
         // Indexes a dead run took off for its load come back before the record of
         // them goes.
         for (id, c) in handle.load(&mut dst)?.copies {
@@ -224,6 +239,9 @@ pub fn state(cfg: RunConfig, clear: bool) -> Result<()> {
         return Ok(());
     }
     let saved = handle.load(&mut dst)?;
+    if let Some(r) = crate::lock::running(&handle, &mut dst)? {
+        println!("job {}: running now: {}", handle.job, r.describe());
+    }
     if saved.copies.is_empty() {
         println!(
             "job {}: no saved state in the {}",
@@ -304,6 +322,7 @@ pub fn verify(cfg: VerifyConfig) -> Result<Vec<crate::verify::CopyReport>> {
         vars: &cfg.vars,
         display: Display::detect(cfg.quiet),
         flags: RunFlags::default(),
+        lock: false,
     };
     let plan_ctx = plan_pass(&job, &args)?;
     log::info!(

@@ -9,6 +9,12 @@
 //! checkpoint can then disagree by one page, which a keyed target absorbs (the page is
 //! written again with the same result) and a keyless target cannot, so a keyless
 //! target refuses to resume from a file.
+//!
+//! The state table also records who holds the job's run lock (`crate::lock`): one row
+//! per job with `part = -2`, holding a `Holder` (host, pid, start time, lock session),
+//! written by the run that takes the lock and deleted when it lets go. A run killed
+//! outright leaves its row behind; the lock itself died with it, so readers trust the
+//! row only while the named lock is held by the session the row names.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -23,6 +29,31 @@ use crate::error::{Error, Result};
 use crate::schema::quote_ident;
 
 pub const DEFAULT_TABLE: &str = "_ferry_state";
+
+/// The `part` of the state row that names the holder of the job's run lock.
+const HOLDER_PART: i32 = -2;
+
+/// Who holds a job's run lock: the run that took it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Holder {
+    pub host: String,
+    pub pid: u32,
+    /// When the run took the lock, `YYYY-MM-DD HH:MM:SS UTC`.
+    pub started: String,
+    /// The lock's session on the target (`CONNECTION_ID()`); `None` for a file lock.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<u64>,
+}
+
+impl Holder {
+    /// `pid 4242 on host db-runner-1, started 2026-12-02 16:30:00 UTC`.
+    pub fn describe(&self) -> String {
+        format!(
+            "pid {} on host {}, started {}",
+            self.pid, self.host, self.started
+        )
+    }
+}
 
 /// Where a job keeps its state.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -213,15 +244,7 @@ impl StateHandle {
             }
             StateStore::Table(_) => {
                 let t = self.table().expect("table store");
-                let exists: Option<u64> = db
-                    .conn()
-                    .exec_first(
-                        "SELECT COUNT(*) FROM information_schema.tables \
-                         WHERE table_schema = ? AND table_name = ?",
-                        (&self.database, self.table_name()),
-                    )
-                    .map_err(|e| db.err("reading the job state", e))?;
-                if exists.unwrap_or(0) == 0 {
+                if !self.table_exists(db)? {
                     return Ok(state);
                 }
                 let rows: Vec<(String, i32, String)> = db
@@ -232,6 +255,9 @@ impl StateHandle {
                     )
                     .map_err(|e| db.err("reading the job state", e))?;
                 for (copy, part, text) in rows {
+                    if part == HOLDER_PART {
+                        continue;
+                    }
                     let entry = state.copies.entry(copy.clone()).or_default();
                     let bad = |e: serde_json::Error| Error::Database {
                         context: format!("reading the job state ({t}, copy {copy})"),
@@ -363,6 +389,75 @@ impl StateHandle {
             let _ = d.sync_all();
         }
         Ok(())
+    }
+
+    /// Whether the state table exists (always true for a file store, which needs none).
+    fn table_exists(&self, db: &mut Db) -> Result<bool> {
+        if self.table().is_none() {
+            return Ok(true);
+        }
+        let n: Option<u64> = db
+            .conn()
+            .exec_first(
+                "SELECT COUNT(*) FROM information_schema.tables \
+                 WHERE table_schema = ? AND table_name = ?",
+                (&self.database, self.table_name()),
+            )
+            .map_err(|e| db.err("reading the job state", e))?;
+        Ok(n.unwrap_or(0) > 0)
+    }
+
+    /// Records the run lock's holder (state table only; creates the table). The caller
+    /// holds the lock, so no other run writes this row meanwhile.
+    pub fn save_holder(&self, db: &mut Db, holder: &Holder) -> Result<()> {
+        let Some(t) = self.table() else {
+            return Ok(());
+        };
+        self.ensure(db)?;
+        let text = serde_json::to_string(holder).expect("holder serializes");
+        db.conn()
+            .exec_drop(
+                format!(
+                    "INSERT INTO {t} (job, copy_id, part, state) VALUES (?, '', {HOLDER_PART}, ?) \
+                     ON DUPLICATE KEY UPDATE state = VALUES(state)"
+                ),
+                (&self.job, text),
+            )
+            .map_err(|e| db.err("recording the holder of the job's lock", e))
+    }
+
+    /// The holder the state table records, current or left by a run that died
+    /// (`None`: no record, or a file store).
+    pub fn load_holder(&self, db: &mut Db) -> Result<Option<Holder>> {
+        let Some(t) = self.table() else {
+            return Ok(None);
+        };
+        if !self.table_exists(db)? {
+            return Ok(None);
+        }
+        let text: Option<String> = db
+            .conn()
+            .exec_first(
+                format!(
+                    "SELECT state FROM {t} WHERE job = ? AND copy_id = '' AND part = {HOLDER_PART}"
+                ),
+                (&self.job,),
+            )
+            .map_err(|e| db.err("reading the holder of the job's lock", e))?;
+        Ok(text.and_then(|t| serde_json::from_str(&t).ok()))
+    }
+
+    /// Deletes the holder record (by the run that holds the lock, as it lets go).
+    pub fn drop_holder(&self, db: &mut Db) -> Result<()> {
+        let Some(t) = self.table() else {
+            return Ok(());
+        };
+        db.conn()
+            .exec_drop(
+                format!("DELETE FROM {t} WHERE job = ? AND copy_id = '' AND part = {HOLDER_PART}"),
+                (&self.job,),
+            )
+            .map_err(|e| db.err("dropping the holder of the job's lock", e))
     }
 
     /// Drops the job's state. Returns how many copies it held.

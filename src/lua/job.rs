@@ -211,6 +211,8 @@ pub fn state_handle(ctx: &Rc<JobContext>) -> Result<StateHandle> {
 
 /// The state earlier runs left (loaded once per pass).
 pub fn saved_state(ctx: &Rc<JobContext>) -> Result<JobState> {
+    // A run reads its state, and then writes, only once it holds the job's lock.
+    crate::lock::hold(ctx)?;
     if let Some(s) = ctx.saved.borrow().as_ref() {
         return Ok(s.clone());
     }

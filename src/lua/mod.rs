@@ -88,6 +88,10 @@ pub struct JobContext {
     pub pending: RefCell<Vec<(usize, String, Mode)>>,
     /// Results of copies waited for, by handle.
     pub collected: RefCell<HashMap<usize, Result<CopyStats, Error>>>,
+    /// Whether this pass takes the job's run lock (`ferry run`, not a dry run).
+    pub locking: bool,
+    /// The run locks held (`crate::lock`); last, so they outlive the engine.
+    pub locks: RefCell<Vec<crate::lock::RunLock>>,
 }
 
 impl JobContext {
@@ -118,6 +122,8 @@ impl JobContext {
             engine: RefCell::new(None),
             pending: RefCell::new(Vec::new()),
             collected: RefCell::new(HashMap::new()),
+            locking: false,
+            locks: RefCell::new(Vec::new()),
         }
     }
 
