@@ -19,6 +19,7 @@ pub mod logging;
 pub mod lua;
 pub mod packed;
 pub mod plan;
+pub mod predicate;
 pub mod progress;
 pub mod raw;
 pub mod reader;

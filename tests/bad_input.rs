@@ -228,3 +228,55 @@ fn bad_flags_exit_2() {
         .status(1)
         .says("does-not-exist.lua");
 }
+
+#[test]
+fn a_where_that_is_not_one_predicate_is_a_plan_error() {
+    let mut dbs = setup("where_escapes");
+    for (bad, says) in [
+        ("id > 3) OR (1 = 1", "closes a parenthesis it did not open"),
+        ("id > 3; DELETE FROM customers", "statement separator `;`"),
+        ("id > 3 -- ", "comment"),
+        ("id > 3 # all", "comment"),
+        ("id > 3 /* x */", "comment"),
+        ("(id > 3", "opens a parenthesis it never closes"),
+        ("name = 'x", "string literal it never closes"),
+        ("id > ?", "placeholder `?`"),
+    ] {
+        let job = dbs.job(
+            "where.lua",
+            &format!("copy 'customers'\ncopy {{ from = 'customers', where = {bad:?} }}\n"),
+        );
+        dbs.run(&job, &[])
+            .status(2)
+            .says("where.lua:2: copy customers: `where` must be one predicate")
+            .says(says)
+            .says("nothing was written");
+        untouched(&mut dbs);
+    }
+    // The offending part is named.
+    dbs.run_code("copy { from = 'customers', where = 'id > 3) OR (1 = 1' }", &[])
+        .status(2)
+        .says("at `) OR (1 = 1`");
+    untouched(&mut dbs);
+}
+
+#[test]
+fn a_where_with_brackets_separators_and_dashes_inside_strings_is_one_predicate() {
+    let mut dbs = Dbs::new("where_strings");
+    dbs.src("CREATE TABLE t (id INT PRIMARY KEY, name VARCHAR(50), `odd)col` INT)");
+    dbs.src(
+        r#"INSERT INTO t VALUES (1, 'a;b)', 1), (2, 'x -- y', 2), (3, 'it''s', 3), (4, 'q"(', 4), (5, 'plain', 5), (6, 'n\\b', 6)"#,
+    );
+    dbs.dst("CREATE TABLE t (id INT PRIMARY KEY, name VARCHAR(50), `odd)col` INT)");
+    let job = dbs.job(
+        "strings.lua",
+        r#"copy { from = 't', page = 1, where = [[name IN ('a;b)', 'x -- y', 'it\'s', "q""(", 'n\\b') AND `odd)col` < 7 AND '#' = '#' AND '/*' <> '*/']] }"#,
+    );
+    dbs.run(&job, &[]).ok();
+    let ids: Vec<i64> = dbs
+        .dump_dst("t", "id")
+        .into_iter()
+        .map(|r| mysql::from_value(r[0].clone()))
+        .collect();
+    assert_eq!(ids, vec![1, 2, 3, 4, 6]);
+}
