@@ -1758,6 +1758,7 @@ mod tests {
             indexes: Vec::new(),
             estimated_rows: 0,
             avg_row_bytes: 0,
+            triggers: Vec::new(),
         }
     }
 

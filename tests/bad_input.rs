@@ -1,6 +1,8 @@
 //! Bad input: each with SPEC.md's exit status, a message that names what is wrong, and
 //! a target left as it was.
 
+use mysql::prelude::Queryable;
+
 use crate::support::*;
 
 fn setup(name: &str) -> Dbs {
@@ -279,4 +281,96 @@ fn a_where_with_brackets_separators_and_dashes_inside_strings_is_one_predicate()
         .map(|r| mysql::from_value(r[0].clone()))
         .collect();
     assert_eq!(ids, vec![1, 2, 3, 4, 6]);
+}
+
+fn with_triggers(name: &str) -> Dbs {
+    let mut dbs = Dbs::new(name);
+    dbs.src("CREATE TABLE pay (id INT PRIMARY KEY, paid DATETIME NOT NULL, amount INT)");
+    dbs.src("INSERT INTO pay SELECT seq, '2005-05-25 11:30:37', seq FROM seq_1_to_50");
+    dbs.dst("CREATE TABLE pay (id INT PRIMARY KEY, paid DATETIME NOT NULL, amount INT)");
+    dbs.dst("CREATE TABLE audit (id INT AUTO_INCREMENT PRIMARY KEY, pay_id INT, what VARCHAR(10))");
+    dbs
+}
+
+fn rewritten_dates(dbs: &mut Dbs) -> u64 {
+    dbs.dst
+        .query_first::<u64, _>("SELECT COUNT(*) FROM pay WHERE paid <> '2005-05-25 11:30:37'")
+        .unwrap()
+        .unwrap()
+}
+
+#[test]
+fn a_target_with_before_triggers_is_a_plan_error_unless_accepted() {
+    let mut dbs = with_triggers("before_triggers");
+    dbs.dst("CREATE TRIGGER pay_now BEFORE INSERT ON pay FOR EACH ROW SET NEW.paid = NOW()");
+    for mode in ["insert", "overwrite", "upsert"] {
+        let job = dbs.job(
+            "trig.lua",
+            &format!("copy {{ from = 'pay', mode = '{mode}' }}\n"),
+        );
+        dbs.run(&job, &[])
+            .status(2)
+            .says("trig.lua:1: copy pay: target table")
+            .says("`pay_now` (BEFORE INSERT)")
+            .says("accept = {\"triggers\"}")
+            .says("nothing was written");
+        assert_eq!(dbs.count_dst("pay"), 0, "mode {mode}");
+    }
+    // Accepted: the copy runs, and the trigger does what it does.
+    dbs.run_code("copy { from = 'pay', accept = {'triggers'} }", &[])
+        .ok();
+    assert_eq!(dbs.count_dst("pay"), 50);
+    assert_eq!(rewritten_dates(&mut dbs), 50);
+    assert!(
+        dbs.log().contains("`pay_now` (BEFORE INSERT)"),
+        "the accepted trigger is logged:\n{}",
+        dbs.log()
+    );
+}
+
+#[test]
+fn a_before_update_trigger_stops_upsert_only() {
+    let mut dbs = with_triggers("before_update");
+    dbs.dst("CREATE TRIGGER pay_touch BEFORE UPDATE ON pay FOR EACH ROW SET NEW.paid = NOW()");
+    dbs.run_code("copy { from = 'pay', mode = 'upsert' }", &[])
+        .status(2)
+        .says("`pay_touch` (BEFORE UPDATE)");
+    assert_eq!(dbs.count_dst("pay"), 0);
+    // INSERT IGNORE and REPLACE never update a row: the trigger does not fire.
+    dbs.run_code("copy { from = 'pay' }", &[])
+        .ok()
+        .never_says("pay_touch");
+    dbs.run_code("copy { from = 'pay', mode = 'overwrite' }", &[])
+        .ok()
+        .never_says("pay_touch");
+    assert_eq!(dbs.count_dst("pay"), 50);
+    assert_eq!(rewritten_dates(&mut dbs), 0);
+}
+
+#[test]
+fn after_triggers_are_named_in_the_plan_and_the_log_and_the_copy_runs() {
+    let mut dbs = with_triggers("after_triggers");
+    dbs.dst("CREATE TRIGGER pay_audit AFTER INSERT ON pay FOR EACH ROW INSERT INTO audit (pay_id, what) VALUES (NEW.id, 'insert')");
+    dbs.dst("CREATE TRIGGER pay_gone AFTER DELETE ON pay FOR EACH ROW INSERT INTO audit (pay_id, what) VALUES (OLD.id, 'delete')");
+    let job = dbs.job("after.lua", "copy { from = 'pay', mode = 'overwrite' }\n");
+    dbs.run(&job, &["--dry-run"])
+        .ok()
+        .says("warning: target table")
+        .says("`pay_audit` (AFTER INSERT)")
+        .says("`pay_gone` (AFTER DELETE)");
+    assert_eq!(dbs.count_dst("pay"), 0, "a dry run writes nothing");
+    dbs.run(&job, &[]).ok();
+    assert_eq!(dbs.count_dst("pay"), 50);
+    assert_eq!(rewritten_dates(&mut dbs), 0);
+    assert_eq!(dbs.count_dst("audit"), 50);
+    let log = dbs.log();
+    assert!(
+        log.contains("WARN") && log.contains("`pay_audit` (AFTER INSERT)"),
+        "the log names the trigger:\n{log}"
+    );
+    // Insert mode: the DELETE trigger cannot fire and is not named.
+    dbs.run_code("copy { from = 'pay' }", &["--dry-run"])
+        .ok()
+        .says("`pay_audit` (AFTER INSERT)")
+        .never_says("pay_gone");
 }
