@@ -6,6 +6,8 @@
 
 use std::fmt;
 
+use crate::row_error::Culprit;
+
 #[derive(Debug, Clone)]
 pub enum Error {
     /// Bad flags or arguments.
@@ -25,8 +27,14 @@ pub enum Error {
     /// A row could not be copied (a transform raised, the target rejected a value).
     Row {
         copy: String,
+        /// `file:line` of the copy in the job.
+        location: String,
         page: u64,
+        /// The row's source key (`id=7`), or its place in a keyless stream.
         key: String,
+        /// The target columns the server's message names, with the row's values.
+        culprits: Vec<Culprit>,
+        /// The transform's error, or the server's (without its "at row N").
         message: String,
     },
     /// A file could not be read or written.
@@ -91,14 +99,31 @@ impl fmt::Display for Error {
             Error::Database { context, message } => write!(f, "{context}: {message}"),
             Error::Row {
                 copy,
+                location,
                 page,
                 key,
+                culprits,
                 message,
-            } => write!(
-                f,
-                "copy {copy}, page {page}, row {key}: {message}; that page was rolled back, \
-                 earlier pages are committed"
-            ),
+            } => {
+                write!(f, "{location}: copy {copy}, page {page}, row {key}")?;
+                for (i, c) in culprits.iter().enumerate() {
+                    let label = match (i, culprits.len()) {
+                        (0, 1) => ", column ",
+                        (0, _) => ", columns ",
+                        _ => ", ",
+                    };
+                    write!(f, "{label}`{}`", c.column)?;
+                    if let Some(v) = &c.value {
+                        write!(f, " = {v}")?;
+                    }
+                }
+                write!(
+                    f,
+                    ": {message}; page {page} was rolled back (the pages before it are \
+                     committed): fix the row (its data, the target table or the transform), \
+                     then run the job again with --resume to continue from that page"
+                )
+            }
             Error::Io { path, message } => write!(f, "{path}: {message}"),
             Error::Check { message } => write!(f, "{message}"),
             Error::Interrupted { signal } => write!(

@@ -24,6 +24,7 @@ pub mod progress;
 pub mod raw;
 pub mod reader;
 pub mod repl;
+pub mod row_error;
 pub mod run;
 pub mod schema;
 pub mod signals;

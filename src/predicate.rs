@@ -23,9 +23,8 @@ pub fn check_where(text: &str) -> Result<(), String> {
                 continue;
             }
             b'`' => {
-                i = skip_quoted(b, i, c, false).ok_or_else(|| {
-                    problem(text, i, "opens a quoted identifier it never closes")
-                })?;
+                i = skip_quoted(b, i, c, false)
+                    .ok_or_else(|| problem(text, i, "opens a quoted identifier it never closes"))?;
                 continue;
             }
             b'(' => {
@@ -54,7 +53,8 @@ pub fn check_where(text: &str) -> Result<(), String> {
             }
             b'#' => return Err(comment(text, i)),
             b'-' if b.get(i + 1) == Some(&b'-')
-                && b.get(i + 2).is_none_or(|n| n.is_ascii_whitespace() || n.is_ascii_control()) =>
+                && b.get(i + 2)
+                    .is_none_or(|n| n.is_ascii_whitespace() || n.is_ascii_control()) =>
             {
                 return Err(comment(text, i))
             }

@@ -257,8 +257,26 @@ impl Writer {
             "{}: a bulk request failed ({}); the page is written again with multi-row \
              statements, which name the row",
             self.writing(),
-            e.error
+            // Its "at row N" counts rows of one request, not of the source.
+            crate::row_error::without_row_number(&e.error.to_string())
         );
+    }
+
+    /// The row of a failed page that the server refused without naming it (a multi-
+    /// row statement's NULL into a NOT NULL column, duplicate entry or CHECK
+    /// constraint): the page's rows are written again one at a time, in a transaction
+    /// that is rolled back, and the first that fails is the one. Only for a page that
+    /// failed, so only then costs a statement per row.
+    pub fn locate_row(&self, db: &mut Db, rows: &[Vec<Value>]) -> Option<usize> {
+        if rows.len() == 1 {
+            return Some(0);
+        }
+        db.conn().query_drop("START TRANSACTION").ok()?;
+        let found = rows
+            .iter()
+            .position(|row| self.execute(db, row.clone(), 1, 0).is_err());
+        let _ = db.conn().query_drop("ROLLBACK");
+        found
     }
 
     fn try_page(

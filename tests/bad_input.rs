@@ -256,9 +256,12 @@ fn a_where_that_is_not_one_predicate_is_a_plan_error() {
         untouched(&mut dbs);
     }
     // The offending part is named.
-    dbs.run_code("copy { from = 'customers', where = 'id > 3) OR (1 = 1' }", &[])
-        .status(2)
-        .says("at `) OR (1 = 1`");
+    dbs.run_code(
+        "copy { from = 'customers', where = 'id > 3) OR (1 = 1' }",
+        &[],
+    )
+    .status(2)
+    .says("at `) OR (1 = 1`");
     untouched(&mut dbs);
 }
 

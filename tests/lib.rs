@@ -12,6 +12,7 @@ mod indexes;
 mod mapping;
 mod modes;
 mod readme;
+mod row_errors;
 mod scripts;
 mod security;
 mod verify;
