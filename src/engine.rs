@@ -1146,6 +1146,9 @@ impl Engine {
             }
         };
         drop(progress);
+        // Named after the copy: with `parallel`, the script is elsewhere by now.
+        let plan = &r.shared.plan;
+        let result = result.map_err(|e| e.in_copy(&plan.name, &plan.location));
         self.finished.insert(copy, result);
     }
 }

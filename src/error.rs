@@ -37,6 +37,14 @@ pub enum Error {
         /// The transform's error, or the server's (without its "at row N").
         message: String,
     },
+    /// A copy failed other than on a row (which names its copy itself): which copy,
+    /// and where in the job, since with `job{parallel = N}` the script may be elsewhere
+    /// when the failure is collected.
+    Copy {
+        copy: String,
+        location: String,
+        error: Box<Error>,
+    },
     /// A file could not be read or written.
     Io { path: String, message: String },
     /// The demo or another self-check saw something wrong.
@@ -59,6 +67,20 @@ impl Error {
             | Error::Io { .. }
             | Error::Check { .. } => 1,
             Error::Interrupted { signal } => (128 + signal).clamp(0, 255) as u8,
+            Error::Copy { error, .. } => error.exit_code(),
+        }
+    }
+
+    /// This error of a copy, naming the copy and its place in the job (a row error and
+    /// a stop by a signal are left as they are).
+    pub fn in_copy(self, copy: &str, location: &str) -> Error {
+        match self {
+            e @ (Error::Row { .. } | Error::Interrupted { .. } | Error::Copy { .. }) => e,
+            e => Error::Copy {
+                copy: copy.to_string(),
+                location: location.to_string(),
+                error: Box::new(e),
+            },
         }
     }
 
@@ -124,6 +146,11 @@ impl fmt::Display for Error {
                      then run the job again with --resume to continue from that page"
                 )
             }
+            Error::Copy {
+                copy,
+                location,
+                error,
+            } => write!(f, "{location}: copy {copy}: {error}"),
             Error::Io { path, message } => write!(f, "{path}: {message}"),
             Error::Check { message } => write!(f, "{message}"),
             Error::Interrupted { signal } => write!(

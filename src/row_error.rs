@@ -160,13 +160,14 @@ fn quoted_name(s: &str) -> Option<String> {
 }
 
 /// Whether a server error is about the values of a row (SQLSTATE class 22, data
-/// exception, or 23, integrity constraint; or a value warning), so writing the page's
-/// rows one at a time finds the row. Errors about the statement, the table or the
-/// session (a missing table, a denied privilege) are not: every row would fail alike.
+/// exception; 23, integrity constraint; 45, a trigger's SIGNAL; or a value warning),
+/// so writing the page's rows one at a time finds the row. Errors about the statement,
+/// the table or the session (a missing table, a denied privilege) are not: every row
+/// would fail alike.
 pub fn is_about_values(message: &str) -> bool {
     match sql_error(message) {
         Some((code, state)) => {
-            state.starts_with("22") || state.starts_with("23") || matches!(code, 1364 | 1366)
+            ["22", "23", "45"].iter().any(|c| state.starts_with(c)) || matches!(code, 1364 | 1366)
         }
         // Not a server error: a warning turned into an error is about a value.
         None => message.contains("Warning ") || message.contains("Note "),

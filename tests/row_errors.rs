@@ -164,3 +164,53 @@ fn a_row_error_under_parallel_copies_names_the_copy_not_where_its_result_is_read
     assert_eq!(dbs.count_dst("b"), 30);
     assert!(dbs.log().contains("rows.lua:3: copy b, page 4, row id=33"));
 }
+
+#[test]
+fn a_trigger_that_refuses_a_row_names_it() {
+    let mut dbs = Dbs::new("signal_row");
+    dbs.src("CREATE TABLE s (id INT PRIMARY KEY, qty INT)");
+    dbs.src("INSERT INTO s SELECT seq, seq FROM seq_1_to_30");
+    dbs.dst("CREATE TABLE s (id INT PRIMARY KEY, qty INT)");
+    dbs.dst("CREATE TRIGGER no_big BEFORE INSERT ON s FOR EACH ROW IF NEW.qty = 17 THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'qty 17 is not allowed'; END IF");
+    let job = dbs.job(
+        "rows.lua",
+        "copy { from = 's', page = 10, accept = {'triggers'} }\n",
+    );
+    dbs.run(&job, &[])
+        .status(1)
+        .says("rows.lua:1: copy s, page 2, row id=17: ")
+        .says("qty 17 is not allowed")
+        .says("--resume");
+    assert_eq!(dbs.count_dst("s"), 10);
+}
+
+#[test]
+fn a_copy_failing_under_parallel_names_the_copy_not_where_its_result_is_read() {
+    let mut dbs = Dbs::new("parallel_fail");
+    dbs.src("CREATE TABLE a (id INT PRIMARY KEY)");
+    dbs.src("INSERT INTO a SELECT seq FROM seq_1_to_20");
+    dbs.src("CREATE TABLE b (id INT PRIMARY KEY)");
+    dbs.src("INSERT INTO b SELECT seq FROM seq_1_to_20");
+    dbs.dst("CREATE TABLE a (id INT PRIMARY KEY)");
+    dbs.dst("CREATE TABLE b (id INT PRIMARY KEY)");
+    // An AFTER trigger writing into a table that is not there fails every page.
+    dbs.dst(
+        "CREATE TRIGGER b_log AFTER INSERT ON b FOR EACH ROW INSERT INTO nowhere VALUES (NEW.id)",
+    );
+    let job = dbs.job(
+        "rows.lua",
+        "job { parallel = 2 }\n\
+         local a = copy { from = 'a', page = 10 }\n\
+         local b = copy { from = 'b', page = 10 }\n\
+         log.info('a: %d', a.written)\n\
+         log.info('b: %d', b.written)\n",
+    );
+    dbs.run(&job, &[])
+        .status(1)
+        .says("rows.lua:3: copy b: ")
+        .says("nowhere")
+        .never_says("rows.lua:4")
+        .never_says("rows.lua:5");
+    assert_eq!(dbs.count_dst("a"), 20);
+    assert_eq!(dbs.count_dst("b"), 0);
+}
