@@ -272,9 +272,18 @@ impl Writer {
             return Some(0);
         }
         db.conn().query_drop("START TRANSACTION").ok()?;
-        let found = rows
-            .iter()
-            .position(|row| self.execute(db, row.clone(), 1, 0).is_err());
+        let mut found = None;
+        for (i, row) in rows.iter().enumerate() {
+            match self.execute(db, row.clone(), 1, 0) {
+                Ok(_) => {}
+                // A lost connection says nothing about the row.
+                Err(e) if e.transient => break,
+                Err(_) => {
+                    found = Some(i);
+                    break;
+                }
+            }
+        }
         let _ = db.conn().query_drop("ROLLBACK");
         found
     }
@@ -390,9 +399,9 @@ impl Writer {
         let result = db.conn().exec_drop(&stmt, params);
         if let Err(e) = result {
             let row = match &e {
-                mysql::Error::MySqlError(m) => {
-                    row_in_message(&m.message).map(|r| first_row + r - 1)
-                }
+                mysql::Error::MySqlError(m) => row_in_message(&m.message)
+                    .filter(|r| *r >= 1 && *r <= rows)
+                    .map(|r| first_row + r - 1),
                 _ => None,
             };
             let row = row.or(if rows == 1 { Some(first_row) } else { None });
