@@ -50,7 +50,7 @@ pub fn columns_in_message(plan: &CopyPlan, message: &str) -> Vec<String> {
             .map(|c| c.name.clone())
     };
     // Duplicate entry 'v' for key 'k': the key's columns.
-    if let Some(key) = after(message, "for key ").and_then(quoted_name) {
+    if let Some(key) = after_last(message, "for key ").and_then(quoted_name) {
         // MySQL 8 says 'table.key'.
         let index = plan
             .target
@@ -65,12 +65,13 @@ pub fn columns_in_message(plan: &CopyPlan, message: &str) -> Vec<String> {
             return index.columns.clone();
         }
     }
-    for marker in ["for column ", "Column ", "column ", "Field "] {
-        if let Some(name) = after(message, marker).and_then(quoted_name) {
-            if let Some(c) = known(&name) {
-                return vec![c];
-            }
-        }
+    // The value, quoted in some messages, comes before the server's "for column".
+    let named = after_last(message, "for column ")
+        .and_then(quoted_name)
+        .or_else(|| after(message, "Column ").and_then(quoted_name))
+        .or_else(|| after(message, "Field ").and_then(quoted_name));
+    if let Some(c) = named.as_deref().and_then(known) {
+        return vec![c];
     }
     Vec::new()
 }
@@ -137,6 +138,11 @@ pub fn show_value(v: &Value, kind: Kind) -> String {
 /// The text after the first `marker` in `message`.
 fn after<'a>(message: &'a str, marker: &str) -> Option<&'a str> {
     message.find(marker).map(|i| &message[i + marker.len()..])
+}
+
+/// The text after the last `marker` in `message`.
+fn after_last<'a>(message: &'a str, marker: &str) -> Option<&'a str> {
+    message.rfind(marker).map(|i| &message[i + marker.len()..])
 }
 
 /// The name quoted at the start of `s`: `'x'`, `` `x` `` or `` `db`.`t`.`x` `` (the last
@@ -218,6 +224,83 @@ mod tests {
         assert!(!is_about_values(
             "ERROR 1142 (42000): INSERT command denied to user"
         ));
+    }
+
+    fn plan() -> CopyPlan {
+        use crate::plan::{resolve, CopySpec, Mode};
+        use crate::schema::{ColumnInfo, IndexInfo, TableInfo};
+        let col = |name: &str, data_type: &str| ColumnInfo {
+            name: name.into(),
+            column_type: data_type.into(),
+            data_type: data_type.into(),
+            nullable: true,
+            default: None,
+            key: String::new(),
+            extra: String::new(),
+            charset: None,
+        };
+        let table = TableInfo {
+            database: "d".into(),
+            name: "t".into(),
+            columns: vec![col("id", "int"), col("Email", "varchar"), col("n", "int")],
+            indexes: vec![
+                IndexInfo {
+                    name: "PRIMARY".into(),
+                    unique: true,
+                    columns: vec!["id".into()],
+                    not_null: true,
+                },
+                IndexInfo {
+                    name: "mail_n".into(),
+                    unique: true,
+                    columns: vec!["Email".into(), "n".into()],
+                    not_null: false,
+                },
+            ],
+            estimated_rows: 0,
+            avg_row_bytes: 0,
+            triggers: Vec::new(),
+        };
+        let spec = CopySpec {
+            from: "t".into(),
+            to: "t".into(),
+            mode: Mode::Upsert,
+            page: 10,
+            filter: None,
+            map: Vec::new(),
+            defaults: Vec::new(),
+            has_transform: false,
+            sample_fields: None,
+            location: "job.lua:1".into(),
+            accept: Default::default(),
+        };
+        resolve(&spec, &table, &table).unwrap()
+    }
+
+    #[test]
+    fn columns_and_values_of_server_messages() {
+        let plan = plan();
+        let row = [Value::Int(7), Value::from("a@x"), Value::Int(3)];
+        let named = |m: &str| culprits(&plan, m, Some(&row));
+        assert_eq!(
+            named("ERROR 1048 (23000): Column 'email' cannot be null"),
+            vec![Culprit {
+                column: "Email".into(),
+                value: Some("'a@x'".into())
+            }]
+        );
+        assert_eq!(
+            named("ERROR 1366 (22007): Incorrect integer value: 'for column `id`' for column `d`.`t`.`n` at row 2")[0].column,
+            "n"
+        );
+        let dup = named("ERROR 1062 (23000): Duplicate entry 'a@x-3' for key 'mail_n'");
+        assert_eq!(dup.len(), 2);
+        assert_eq!(dup[1].value.as_deref(), Some("3"));
+        assert_eq!(
+            named("ERROR 1062 (23000): Duplicate entry '7' for key 't.PRIMARY'")[0].column,
+            "id"
+        );
+        assert!(named("ERROR 4025 (23000): CONSTRAINT `c` failed for `d`.`t`").is_empty());
     }
 
     #[test]
