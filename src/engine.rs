@@ -31,7 +31,7 @@ use mysql::Value;
 
 use crate::conn_spec::ConnSpec;
 use crate::db::{backoff, is_transient, Db, Role};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, RowError};
 use crate::plan::{CopyPlan, Fill};
 use crate::progress::{CopyProgress, Display};
 use crate::raw::{raw_sources, RawLayout, RawRows, RawSource};
@@ -358,14 +358,14 @@ impl Shared {
     }
 
     fn row_error(&self, page: u64, key: &(Vec<Value>, u64), message: String) -> Error {
-        Error::Row {
+        Error::Row(Box::new(RowError {
             copy: self.plan.name.clone(),
             location: self.plan.location.clone(),
             page,
             key: self.plan.row_label(Some(&key.0), key.1),
             culprits: Vec::new(),
             message,
-        }
+        }))
     }
 }
 
@@ -1718,7 +1718,7 @@ impl WriterCtx {
                         ))
                     });
                     return Err(match key {
-                        Some((k, n)) => Error::Row {
+                        Some((k, n)) => Error::Row(Box::new(RowError {
                             copy: plan.name.clone(),
                             location: plan.location.clone(),
                             page: next.pages,
@@ -1734,7 +1734,7 @@ impl WriterCtx {
                                 plan.target.name,
                                 crate::row_error::without_row_number(&server)
                             ),
-                        },
+                        })),
                         None => e.error,
                     });
                 }
