@@ -69,6 +69,7 @@ pub fn columns_in_message(plan: &CopyPlan, message: &str) -> Vec<String> {
     let named = after_last(message, "for column ")
         .and_then(quoted_name)
         .or_else(|| after(message, "Column ").and_then(quoted_name))
+        .or_else(|| after_last(message, "column ").and_then(quoted_name))
         .or_else(|| after(message, "Field ").and_then(quoted_name));
     if let Some(c) = named.as_deref().and_then(known) {
         return vec![c];
@@ -299,6 +300,10 @@ mod tests {
         assert_eq!(
             named("ERROR 1062 (23000): Duplicate entry '7' for key 't.PRIMARY'")[0].column,
             "id"
+        );
+        assert_eq!(
+            named("Warning 1263: Column set to default value; NULL supplied to NOT NULL column 'n' at row 3")[0].column,
+            "n"
         );
         assert!(named("ERROR 4025 (23000): CONSTRAINT `c` failed for `d`.`t`").is_empty());
     }
