@@ -222,3 +222,22 @@ fn a_copy_failing_under_parallel_names_the_copy_not_where_its_result_is_read() {
     assert_eq!(dbs.count_dst("a"), 20);
     assert_eq!(dbs.count_dst("b"), 0);
 }
+
+#[test]
+fn a_row_of_a_keyless_source_is_named_by_its_place_in_the_stream() {
+    let mut dbs = Dbs::new("keyless_row");
+    dbs.src("CREATE TABLE k (n INT, v VARCHAR(30))");
+    dbs.src("INSERT INTO k SELECT seq, 'ok' FROM seq_1_to_12");
+    dbs.src("UPDATE k SET v = 'too long for five' WHERE n = 7");
+    dbs.dst("CREATE TABLE k (n INT, v VARCHAR(5))");
+    fails_naming(
+        &dbs,
+        "copy { from = 'k', page = 4 }\n",
+        1,
+        2,
+        "#7 (no key)",
+        "v",
+        "'too long for five'",
+    );
+    assert_eq!(dbs.count_dst("k"), 4);
+}
