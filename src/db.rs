@@ -9,7 +9,7 @@ use mysql::{Conn, Params, Value};
 
 use crate::conn_spec::{tls_failure, ConnSpec, SslMode};
 use crate::error::{Error, Result};
-use crate::schema::{is_possible_name, quote_ident, ColumnInfo, IndexInfo, TableInfo};
+use crate::schema::{is_possible_name, quote_ident, ColumnInfo, IndexInfo, TableInfo, TriggerInfo};
 use crate::value::{to_text, ColMeta, Kind};
 
 /// The target's sql_mode: strict, so a value that does not fit is an error instead of a
@@ -318,7 +318,26 @@ impl Db {
                 }),
             }
         }
+        let triggers: Vec<(String, String, String)> = self
+            .conn
+            .exec(
+                "SELECT TRIGGER_NAME, ACTION_TIMING, EVENT_MANIPULATION \
+                 FROM information_schema.TRIGGERS \
+                 WHERE EVENT_OBJECT_SCHEMA = ? AND EVENT_OBJECT_TABLE = ? \
+                 ORDER BY ACTION_TIMING DESC, EVENT_MANIPULATION, ACTION_ORDER",
+                (&db, table),
+            )
+            .map_err(|e| self.err(&format!("reading the triggers of {table}"), e))?;
+        let triggers = triggers
+            .into_iter()
+            .map(|(name, timing, event)| TriggerInfo {
+                name,
+                timing,
+                event,
+            })
+            .collect();
         Ok(Some(TableInfo {
+            triggers,
             database: db,
             name: table.to_string(),
             columns,

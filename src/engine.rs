@@ -31,7 +31,7 @@ use mysql::Value;
 
 use crate::conn_spec::ConnSpec;
 use crate::db::{backoff, is_transient, Db, Role};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, RowError};
 use crate::keyset::Op;
 use crate::plan::{CopyPlan, Fill};
 use crate::progress::{CopyProgress, Display};
@@ -394,12 +394,14 @@ impl Shared {
     }
 
     fn row_error(&self, page: u64, key: &(Vec<Value>, u64), message: String) -> Error {
-        Error::Row {
+        Error::Row(Box::new(RowError {
             copy: self.plan.name.clone(),
+            location: self.plan.location.clone(),
             page,
             key: self.plan.row_label(Some(&key.0), key.1),
+            culprits: Vec::new(),
             message,
-        }
+        }))
     }
 }
 
@@ -1204,6 +1206,9 @@ impl Engine {
             }
         };
         drop(progress);
+        // Named after the copy: with `parallel`, the script is elsewhere by now.
+        let plan = &r.shared.plan;
+        let result = result.map_err(|e| e.in_copy(&plan.name, &plan.location));
         self.finished.insert(copy, result);
     }
 }
@@ -1768,7 +1773,20 @@ impl WriterCtx {
                     }
                 }
                 Err(e) => {
-                    let key = e.row.and_then(|r| {
+                    let server = match &e.error {
+                        Error::Database { message, .. } => message.clone(),
+                        other => other.to_string(),
+                    };
+                    // A multi-row statement does not say which row the server refused
+                    // (NULL into NOT NULL, a duplicate entry, a CHECK constraint): the
+                    // page's rows, written again one at a time and rolled back, do.
+                    let row = e.row.or_else(|| {
+                        let about_values = crate::row_error::is_about_values(&server);
+                        (about_values && !page.rows.is_empty())
+                            .then(|| writer.locate_row(db, &page.rows))
+                            .flatten()
+                    });
+                    let key = row.and_then(|r| {
                         if let Some((k, n)) = page.keys.get(r) {
                             return Some((k.clone(), *n));
                         }
@@ -1780,12 +1798,23 @@ impl WriterCtx {
                         ))
                     });
                     return Err(match key {
-                        Some((k, n)) => Error::Row {
+                        Some((k, n)) => Error::Row(Box::new(RowError {
                             copy: plan.name.clone(),
+                            location: plan.location.clone(),
                             page: next.pages,
                             key: plan.row_label(Some(&k), n),
-                            message: e.error.to_string(),
-                        },
+                            culprits: crate::row_error::culprits(
+                                plan,
+                                &server,
+                                row.and_then(|r| page.rows.get(r)).map(Vec::as_slice),
+                            ),
+                            message: format!(
+                                "writing into {}.{}: {}",
+                                plan.target.database,
+                                plan.target.name,
+                                crate::row_error::without_row_number(&server)
+                            ),
+                        })),
                         None => e.error,
                     });
                 }
@@ -1839,6 +1868,7 @@ mod tests {
             indexes: Vec::new(),
             estimated_rows: 0,
             avg_row_bytes: 0,
+            triggers: Vec::new(),
         }
     }
 

@@ -6,6 +6,8 @@
 
 use std::fmt;
 
+use crate::row_error::Culprit;
+
 #[derive(Debug, Clone)]
 pub enum Error {
     /// Bad flags or arguments.
@@ -23,11 +25,14 @@ pub enum Error {
     /// A server error while doing `context`.
     Database { context: String, message: String },
     /// A row could not be copied (a transform raised, the target rejected a value).
-    Row {
+    Row(Box<RowError>),
+    /// A copy failed other than on a row (which names its copy itself): which copy,
+    /// and where in the job, since with `job{parallel = N}` the script may be elsewhere
+    /// when the failure is collected.
+    Copy {
         copy: String,
-        page: u64,
-        key: String,
-        message: String,
+        location: String,
+        error: Box<Error>,
     },
     /// A file could not be read or written.
     Io { path: String, message: String },
@@ -47,10 +52,24 @@ impl Error {
             Error::Usage { .. } | Error::Script { .. } | Error::Plan { .. } => 2,
             Error::Connect { .. }
             | Error::Database { .. }
-            | Error::Row { .. }
+            | Error::Row(_)
             | Error::Io { .. }
             | Error::Check { .. } => 1,
             Error::Interrupted { signal } => (128 + signal).clamp(0, 255) as u8,
+            Error::Copy { error, .. } => error.exit_code(),
+        }
+    }
+
+    /// This error of a copy, naming the copy and its place in the job (a row error and
+    /// a stop by a signal are left as they are).
+    pub fn in_copy(self, copy: &str, location: &str) -> Error {
+        match self {
+            e @ (Error::Row(_) | Error::Interrupted { .. } | Error::Copy { .. }) => e,
+            e => Error::Copy {
+                copy: copy.to_string(),
+                location: location.to_string(),
+                error: Box::new(e),
+            },
         }
     }
 
@@ -89,16 +108,12 @@ impl fmt::Display for Error {
                 write!(f, "cannot connect to {url}: {message}")
             }
             Error::Database { context, message } => write!(f, "{context}: {message}"),
-            Error::Row {
+            Error::Row(row) => write!(f, "{row}"),
+            Error::Copy {
                 copy,
-                page,
-                key,
-                message,
-            } => write!(
-                f,
-                "copy {copy}, page {page}, row {key}: {message}; that page was rolled back, \
-                 earlier pages are committed"
-            ),
+                location,
+                error,
+            } => write!(f, "{location}: copy {copy}: {error}"),
             Error::Io { path, message } => write!(f, "{path}: {message}"),
             Error::Check { message } => write!(f, "{message}"),
             Error::Interrupted { signal } => write!(
@@ -116,5 +131,51 @@ impl fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
+
+/// A row that could not be copied: the copy and where it is in the job, the page, the
+/// row's source key, the target columns the message names with the row's values there,
+/// and the message (a transform's error, or the server's without its "at row N").
+#[derive(Debug, Clone)]
+pub struct RowError {
+    pub copy: String,
+    /// `file:line` of the copy in the job.
+    pub location: String,
+    pub page: u64,
+    /// The row's source key (`id=7`), or its place in a keyless stream.
+    pub key: String,
+    pub culprits: Vec<Culprit>,
+    pub message: String,
+}
+
+impl fmt::Display for RowError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let RowError {
+            copy,
+            location,
+            page,
+            key,
+            culprits,
+            message,
+        } = self;
+        write!(f, "{location}: copy {copy}, page {page}, row {key}")?;
+        for (i, c) in culprits.iter().enumerate() {
+            let label = match (i, culprits.len()) {
+                (0, 1) => ", column ",
+                (0, _) => ", columns ",
+                _ => ", ",
+            };
+            write!(f, "{label}`{}`", c.column)?;
+            if let Some(v) = &c.value {
+                write!(f, " = {v}")?;
+            }
+        }
+        write!(
+            f,
+            ": {message}; page {page} was rolled back (the pages before it are committed): \
+             fix the row (its data, the target table or the transform), then run the job \
+             again with --resume to continue from that page"
+        )
+    }
+}
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -452,6 +452,7 @@ pub fn resolve(
             spec.mode.name()
         ));
     }
+    trigger_hazards(spec, target, &mut problems, &mut warnings);
     // Functions may read any column, so "unused" is only known without them.
     let any_function = spec
         .map
@@ -487,6 +488,71 @@ pub fn resolve(
         warnings,
         accept: spec.accept,
     })
+}
+
+/// Whether a trigger on `event` fires for the statements of `mode`: INSERT IGNORE
+/// fires INSERT triggers; REPLACE, INSERT and (for a row it replaces) DELETE triggers;
+/// INSERT ... ON DUPLICATE KEY UPDATE, INSERT and (for a row it updates) UPDATE triggers.
+pub fn trigger_fires(mode: Mode, event: &str) -> bool {
+    match event.to_ascii_uppercase().as_str() {
+        "INSERT" => true,
+        "DELETE" => mode == Mode::Overwrite,
+        "UPDATE" => mode == Mode::Upsert,
+        _ => false,
+    }
+}
+
+/// The target's triggers that fire for this copy's writes: a BEFORE INSERT or BEFORE
+/// UPDATE trigger may change the row ferry writes, so it is a problem unless the copy
+/// accepts it (`accept = {"triggers"}`); the others (AFTER, and DELETE triggers of
+/// REPLACE) write elsewhere once per row, and are named among the plan's warnings.
+fn trigger_hazards(
+    spec: &CopySpec,
+    target: &TableInfo,
+    problems: &mut Vec<String>,
+    warnings: &mut Vec<String>,
+) {
+    let firing: Vec<&crate::schema::TriggerInfo> = target
+        .triggers
+        .iter()
+        .filter(|t| trigger_fires(spec.mode, &t.event))
+        .collect();
+    let (rewriting, others): (Vec<_>, Vec<_>) = firing
+        .into_iter()
+        .partition(|t| t.is_before() && !t.event.eq_ignore_ascii_case("DELETE"));
+    let list = |ts: &[&crate::schema::TriggerInfo]| {
+        ts.iter()
+            .map(|t| t.describe())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let table = format!("{}.{}", target.database, target.name);
+    if !rewriting.is_empty() {
+        if spec.accept.triggers {
+            warnings.push(format!(
+                "target table {table} has triggers that may change the rows this copy \
+                 writes (accepted): {}",
+                list(&rewriting)
+            ));
+        } else {
+            problems.push(format!(
+                "target table {table} has triggers that may change the rows this copy \
+                 writes (mode {}): {}; drop them for the copy and create them again \
+                 after it (as tools that load whole databases do), or accept them with \
+                 `accept = {{\"triggers\"}}`",
+                spec.mode.name(),
+                list(&rewriting)
+            ));
+        }
+    }
+    if !others.is_empty() {
+        warnings.push(format!(
+            "target table {table} has triggers that fire for the rows this copy \
+             writes (mode {}): {}",
+            spec.mode.name(),
+            list(&others)
+        ));
+    }
 }
 
 fn fill_field_name(fill: &Fill, source: &TableInfo) -> String {
@@ -552,5 +618,21 @@ impl fmt::Display for CopyPlan {
             writeln!(f, "  warning: {w}")?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn triggers_fire_by_mode() {
+        assert!(trigger_fires(Mode::Insert, "INSERT"));
+        assert!(!trigger_fires(Mode::Insert, "UPDATE"));
+        assert!(!trigger_fires(Mode::Insert, "DELETE"));
+        assert!(trigger_fires(Mode::Overwrite, "DELETE"));
+        assert!(!trigger_fires(Mode::Overwrite, "UPDATE"));
+        assert!(trigger_fires(Mode::Upsert, "UPDATE"));
+        assert!(!trigger_fires(Mode::Upsert, "DELETE"));
     }
 }

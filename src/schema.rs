@@ -70,6 +70,27 @@ pub struct IndexInfo {
     pub not_null: bool,
 }
 
+/// A trigger on a table, from `information_schema.TRIGGERS`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TriggerInfo {
+    pub name: String,
+    /// `BEFORE` or `AFTER`.
+    pub timing: String,
+    /// `INSERT`, `UPDATE` or `DELETE`.
+    pub event: String,
+}
+
+impl TriggerInfo {
+    pub fn is_before(&self) -> bool {
+        self.timing.eq_ignore_ascii_case("BEFORE")
+    }
+
+    /// `` `payment_date_now` (BEFORE INSERT) ``
+    pub fn describe(&self) -> String {
+        format!("`{}` ({} {})", self.name, self.timing, self.event)
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct TableInfo {
     pub database: String,
@@ -80,6 +101,8 @@ pub struct TableInfo {
     pub estimated_rows: u64,
     /// The server's estimate of a row's size (0: unknown).
     pub avg_row_bytes: u64,
+    /// The table's triggers (those the session may see: the TRIGGER privilege).
+    pub triggers: Vec<TriggerInfo>,
 }
 
 impl TableInfo {

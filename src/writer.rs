@@ -257,8 +257,35 @@ impl Writer {
             "{}: a bulk request failed ({}); the page is written again with multi-row \
              statements, which name the row",
             self.writing(),
-            e.error
+            // Its "at row N" counts rows of one request, not of the source.
+            crate::row_error::without_row_number(&e.error.to_string())
         );
+    }
+
+    /// The row of a failed page that the server refused without naming it (a multi-
+    /// row statement's NULL into a NOT NULL column, duplicate entry or CHECK
+    /// constraint): the page's rows are written again one at a time, in a transaction
+    /// that is rolled back, and the first that fails is the one. Only for a page that
+    /// failed, so only then costs a statement per row.
+    pub fn locate_row(&self, db: &mut Db, rows: &[Vec<Value>]) -> Option<usize> {
+        if rows.len() == 1 {
+            return Some(0);
+        }
+        db.conn().query_drop("START TRANSACTION").ok()?;
+        let mut found = None;
+        for (i, row) in rows.iter().enumerate() {
+            match self.execute(db, row.clone(), 1, 0) {
+                Ok(_) => {}
+                // A lost connection says nothing about the row.
+                Err(e) if e.transient => break,
+                Err(_) => {
+                    found = Some(i);
+                    break;
+                }
+            }
+        }
+        let _ = db.conn().query_drop("ROLLBACK");
+        found
     }
 
     fn try_page(
@@ -372,9 +399,9 @@ impl Writer {
         let result = db.conn().exec_drop(&stmt, params);
         if let Err(e) = result {
             let row = match &e {
-                mysql::Error::MySqlError(m) => {
-                    row_in_message(&m.message).map(|r| first_row + r - 1)
-                }
+                mysql::Error::MySqlError(m) => row_in_message(&m.message)
+                    .filter(|r| *r >= 1 && *r <= rows)
+                    .map(|r| first_row + r - 1),
                 _ => None,
             };
             let row = row.or(if rows == 1 { Some(first_row) } else { None });

@@ -1,6 +1,8 @@
 //! Bad input: each with SPEC.md's exit status, a message that names what is wrong, and
 //! a target left as it was.
 
+use mysql::prelude::Queryable;
+
 use crate::support::*;
 
 fn setup(name: &str) -> Dbs {
@@ -227,4 +229,151 @@ fn bad_flags_exit_2() {
     ferry(&["run", "does-not-exist.lua"], dbs.dir.path())
         .status(1)
         .says("does-not-exist.lua");
+}
+
+#[test]
+fn a_where_that_is_not_one_predicate_is_a_plan_error() {
+    let mut dbs = setup("where_escapes");
+    for (bad, says) in [
+        ("id > 3) OR (1 = 1", "closes a parenthesis it did not open"),
+        ("id > 3; DELETE FROM customers", "statement separator `;`"),
+        ("id > 3 -- ", "comment"),
+        ("id > 3 # all", "comment"),
+        ("id > 3 /* x */", "comment"),
+        ("(id > 3", "opens a parenthesis it never closes"),
+        ("name = 'x", "string literal it never closes"),
+        ("id > ?", "placeholder `?`"),
+    ] {
+        let job = dbs.job(
+            "where.lua",
+            &format!("copy 'customers'\ncopy {{ from = 'customers', where = {bad:?} }}\n"),
+        );
+        dbs.run(&job, &[])
+            .status(2)
+            .says("where.lua:2: copy customers: `where` must be one predicate")
+            .says(says)
+            .says("nothing was written");
+        untouched(&mut dbs);
+    }
+    // The offending part is named.
+    dbs.run_code(
+        "copy { from = 'customers', where = 'id > 3) OR (1 = 1' }",
+        &[],
+    )
+    .status(2)
+    .says("at `) OR (1 = 1`");
+    untouched(&mut dbs);
+}
+
+#[test]
+fn a_where_with_brackets_separators_and_dashes_inside_strings_is_one_predicate() {
+    let mut dbs = Dbs::new("where_strings");
+    dbs.src("CREATE TABLE t (id INT PRIMARY KEY, name VARCHAR(50), `odd)col` INT)");
+    dbs.src(
+        r#"INSERT INTO t VALUES (1, 'a;b)', 1), (2, 'x -- y', 2), (3, 'it''s', 3), (4, 'q"(', 4), (5, 'plain', 5), (6, 'n\\b', 6)"#,
+    );
+    dbs.dst("CREATE TABLE t (id INT PRIMARY KEY, name VARCHAR(50), `odd)col` INT)");
+    let job = dbs.job(
+        "strings.lua",
+        r#"copy { from = 't', page = 1, where = [[name IN ('a;b)', 'x -- y', 'it\'s', "q""(", 'n\\b') AND `odd)col` < 7 AND '#' = '#' AND '/*' <> '*/']] }"#,
+    );
+    dbs.run(&job, &[]).ok();
+    let ids: Vec<i64> = dbs
+        .dump_dst("t", "id")
+        .into_iter()
+        .map(|r| mysql::from_value(r[0].clone()))
+        .collect();
+    assert_eq!(ids, vec![1, 2, 3, 4, 6]);
+}
+
+fn with_triggers(name: &str) -> Dbs {
+    let mut dbs = Dbs::new(name);
+    dbs.src("CREATE TABLE pay (id INT PRIMARY KEY, paid DATETIME NOT NULL, amount INT)");
+    dbs.src("INSERT INTO pay SELECT seq, '2005-05-25 11:30:37', seq FROM seq_1_to_50");
+    dbs.dst("CREATE TABLE pay (id INT PRIMARY KEY, paid DATETIME NOT NULL, amount INT)");
+    dbs.dst("CREATE TABLE audit (id INT AUTO_INCREMENT PRIMARY KEY, pay_id INT, what VARCHAR(10))");
+    dbs
+}
+
+fn rewritten_dates(dbs: &mut Dbs) -> u64 {
+    dbs.dst
+        .query_first::<u64, _>("SELECT COUNT(*) FROM pay WHERE paid <> '2005-05-25 11:30:37'")
+        .unwrap()
+        .unwrap()
+}
+
+#[test]
+fn a_target_with_before_triggers_is_a_plan_error_unless_accepted() {
+    let mut dbs = with_triggers("before_triggers");
+    dbs.dst("CREATE TRIGGER pay_now BEFORE INSERT ON pay FOR EACH ROW SET NEW.paid = NOW()");
+    for mode in ["insert", "overwrite", "upsert"] {
+        let job = dbs.job(
+            "trig.lua",
+            &format!("copy {{ from = 'pay', mode = '{mode}' }}\n"),
+        );
+        dbs.run(&job, &[])
+            .status(2)
+            .says("trig.lua:1: copy pay: target table")
+            .says("`pay_now` (BEFORE INSERT)")
+            .says("accept = {\"triggers\"}")
+            .says("nothing was written");
+        assert_eq!(dbs.count_dst("pay"), 0, "mode {mode}");
+    }
+    // Accepted: the copy runs, and the trigger does what it does.
+    dbs.run_code("copy { from = 'pay', accept = {'triggers'} }", &[])
+        .ok();
+    assert_eq!(dbs.count_dst("pay"), 50);
+    assert_eq!(rewritten_dates(&mut dbs), 50);
+    assert!(
+        dbs.log().contains("`pay_now` (BEFORE INSERT)"),
+        "the accepted trigger is logged:\n{}",
+        dbs.log()
+    );
+}
+
+#[test]
+fn a_before_update_trigger_stops_upsert_only() {
+    let mut dbs = with_triggers("before_update");
+    dbs.dst("CREATE TRIGGER pay_touch BEFORE UPDATE ON pay FOR EACH ROW SET NEW.paid = NOW()");
+    dbs.run_code("copy { from = 'pay', mode = 'upsert' }", &[])
+        .status(2)
+        .says("`pay_touch` (BEFORE UPDATE)");
+    assert_eq!(dbs.count_dst("pay"), 0);
+    // INSERT IGNORE and REPLACE never update a row: the trigger does not fire.
+    dbs.run_code("copy { from = 'pay' }", &[])
+        .ok()
+        .never_says("pay_touch");
+    dbs.run_code("copy { from = 'pay', mode = 'overwrite' }", &[])
+        .ok()
+        .never_says("pay_touch");
+    assert_eq!(dbs.count_dst("pay"), 50);
+    assert_eq!(rewritten_dates(&mut dbs), 0);
+}
+
+#[test]
+fn after_triggers_are_named_in_the_plan_and_the_log_and_the_copy_runs() {
+    let mut dbs = with_triggers("after_triggers");
+    dbs.dst("CREATE TRIGGER pay_audit AFTER INSERT ON pay FOR EACH ROW INSERT INTO audit (pay_id, what) VALUES (NEW.id, 'insert')");
+    dbs.dst("CREATE TRIGGER pay_gone AFTER DELETE ON pay FOR EACH ROW INSERT INTO audit (pay_id, what) VALUES (OLD.id, 'delete')");
+    let job = dbs.job("after.lua", "copy { from = 'pay', mode = 'overwrite' }\n");
+    dbs.run(&job, &["--dry-run"])
+        .ok()
+        .says("warning: target table")
+        .says("`pay_audit` (AFTER INSERT)")
+        .says("`pay_gone` (AFTER DELETE)");
+    assert_eq!(dbs.count_dst("pay"), 0, "a dry run writes nothing");
+    dbs.run(&job, &[]).ok();
+    assert_eq!(dbs.count_dst("pay"), 50);
+    assert_eq!(rewritten_dates(&mut dbs), 0);
+    assert_eq!(dbs.count_dst("audit"), 50);
+    let log = dbs.log();
+    assert!(
+        log.contains("WARN") && log.contains("`pay_audit` (AFTER INSERT)"),
+        "the log names the trigger:\n{log}"
+    );
+    // Insert mode: the DELETE trigger cannot fire and is not named.
+    dbs.run_code("copy { from = 'pay' }", &["--dry-run"])
+        .ok()
+        .says("`pay_audit` (AFTER INSERT)")
+        .never_says("pay_gone");
 }

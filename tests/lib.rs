@@ -14,6 +14,7 @@ mod mapping;
 mod modes;
 mod paging;
 mod readme;
+mod row_errors;
 mod scripts;
 mod security;
 mod verify;

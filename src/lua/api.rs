@@ -450,6 +450,9 @@ fn parse_copy_args(arg: &LuaValue, loc: &str) -> Result<CopyArgs, Vec<String>> {
         Err(e) => problems.push(e.to_string()),
     }
     spec.filter = string_opt("where", &mut problems);
+    if let Some(Err(m)) = spec.filter.as_deref().map(crate::predicate::check_where) {
+        problems.push(m);
+    }
     match t.get::<LuaValue>("accept") {
         Ok(LuaValue::Nil) => {}
         Ok(LuaValue::String(s)) => {
