@@ -20,6 +20,18 @@ fn main() -> ExitCode {
     }
 }
 
+/// The process's argv, captured before `main` so the passwords in it can be overwritten
+/// once they are parsed (`ferry::cli::argv`). glibc calls `.init_array` functions with
+/// `argc, argv, envp`.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[used]
+#[link_section = ".init_array"]
+static CAPTURE_ARGV: unsafe extern "C" fn(
+    std::ffi::c_int,
+    *mut *mut std::ffi::c_char,
+    *mut *mut std::ffi::c_char,
+) = ferry::cli::argv::capture;
+
 /// Rows come and go by the million, each value its own allocation, freed on another
 /// thread than the one that made it: jemalloc's thread caches take about a quarter of
 /// ferry's CPU time off what glibc's malloc spends on that.
