@@ -126,6 +126,9 @@ pub fn run_job(job: &JobSource, cfg: &RunConfig) -> Result<Vec<CopyResult>> {
     let plan_ctx = plan_pass(job, &args)?;
     let plans = plan_ctx.plans.take();
     if cfg.dry_run {
+        if plans.is_empty() {
+            log::warn!("{}", no_copy(&job.name));
+        }
         for p in &plans {
             println!("{p}");
         }
@@ -160,6 +163,9 @@ pub fn run_job(job: &JobSource, cfg: &RunConfig) -> Result<Vec<CopyResult>> {
         (r, _) => r,
     };
     let results = ctx.results.take();
+    if results.is_empty() && result.is_ok() {
+        log::warn!("{}", no_copy(&job.name));
+    }
     let table = summary(&results);
     if !results.is_empty() {
         print!("{table}");
@@ -175,6 +181,12 @@ pub fn run_job(job: &JobSource, cfg: &RunConfig) -> Result<Vec<CopyResult>> {
             Err(e)
         }
     }
+}
+
+/// The warning for a job that copied nothing: a script without `copy`, or one whose
+/// copies all sit behind a condition that was false.
+fn no_copy(job: &str) -> String {
+    format!("the job ran no copy: {job} reached no `copy` call, so nothing was copied")
 }
 
 /// `ferry state JOB.lua [--clear]`: the job's saved state, one line per copy.
