@@ -112,6 +112,11 @@ impl Db {
             "SET time_zone = '+00:00'".to_string(),
             "SET NAMES utf8mb4".to_string(),
         ];
+        if role == Role::Source && !db.spec.writable {
+            // The source is only read (keyset SELECTs, COUNT, MAX, SHOW): a write through
+            // `src:exec`, or a target passed as the source by mistake, is refused.
+            setup.push("SET SESSION TRANSACTION READ ONLY".into());
+        }
         if role == Role::Target {
             setup.push(format!("SET SESSION sql_mode = '{TARGET_SQL_MODE}'"));
             setup.push("SET SESSION max_error_count = 65535".into());
@@ -171,12 +176,16 @@ impl Db {
 
     /// Wraps a server error with what was being done and on which side.
     pub fn err(&self, context: &str, e: mysql::Error) -> Error {
+        let mut message = self.spec.scrub(&error_text(&e));
+        if self.role == Role::Source && !self.spec.writable && refused_as_read_only(&e) {
+            message.push_str(READ_ONLY_HINT);
+        }
         // The context may quote SQL the job built, password and all.
         Error::Database {
             context: self
                 .spec
                 .scrub(&format!("{} {}: {context}", self.role.name(), self.spec)),
-            message: self.spec.scrub(&error_text(&e)),
+            message,
         }
     }
 
@@ -406,6 +415,18 @@ pub fn short_sql(sql: &str) -> String {
     } else {
         one_line
     }
+}
+
+/// What a refused write on the source says after the server's message.
+const READ_ONLY_HINT: &str = " (the source is read-only: ferry opens its sessions with \
+     SET SESSION TRANSACTION READ ONLY so nothing writes to it by mistake; to write to \
+     the source, opt in with `source { ..., writable = true }` or `?writable=true` in \
+     its URL)";
+
+/// The server refused a statement because the transaction is read-only
+/// (ER_CANT_EXECUTE_IN_READ_ONLY_TRANSACTION).
+fn refused_as_read_only(e: &mysql::Error) -> bool {
+    matches!(e, mysql::Error::MySqlError(m) if m.code == 1792)
 }
 
 fn connect_message(e: &mysql::Error, spec: &ConnSpec) -> String {

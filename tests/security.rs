@@ -945,3 +945,70 @@ if not planning then log.info("copied %d", stats.written) end
     .says("unknown source table `🚀`")
     .says("Basic Multilingual Plane");
 }
+
+// ---------------------------------------------------------------------------------------
+// The source is read-only unless the job opts in
+
+#[test]
+fn the_source_is_read_only_unless_writable() {
+    let mut dbs = password_dbs("src_ro");
+    let before = dbs.dump_src("items", "id");
+    for stmt in [
+        "INSERT INTO items VALUES (3, 'c')",
+        "UPDATE items SET label = 'z'",
+        "DELETE FROM items",
+        "REPLACE INTO items VALUES (1, 'r')",
+        "TRUNCATE items",
+        "DROP TABLE items",
+        "CREATE TABLE evil (x INT)",
+    ] {
+        let job = dbs.job(
+            "write.lua",
+            &format!("source():exec(\"{stmt}\")\ncopy \"items\"\n"),
+        );
+        dbs.run(&job, &[])
+            .status(1)
+            .says("write.lua:1:")
+            .says("READ ONLY")
+            .says("the source is read-only")
+            .says("writable = true")
+            .says("?writable=true");
+        assert_eq!(dbs.dump_src("items", "id"), before, "{stmt}");
+        let evil: Option<String> = dbs.src.query_first("SHOW TABLES LIKE 'evil'").unwrap();
+        assert_eq!(evil, None);
+    }
+
+    // ?writable=true in the URL opts in.
+    let job = dbs.job(
+        "write.lua",
+        "source():exec(\"INSERT INTO items VALUES (3, 'c')\")\ncopy \"items\"\n",
+    );
+    let url = format!("{}?writable=true", dbs.src_url);
+    run_with_source(&dbs, &job, &url).ok();
+    assert_eq!(dbs.dump_src("items", "id").len(), 3);
+
+    // So does `writable = true` in the table form.
+    let port = dbs.src_url.rsplit_once(':').unwrap().1.split('/').next().unwrap().to_string();
+    let src_db = dbs.src_db.clone();
+    let table = |writable: &str| {
+        format!(
+            "source {{ host = \"127.0.0.1\", port = {port}, user = \"root\", database = \"{}\"{writable} }}\n\
+             source():exec(\"INSERT INTO items VALUES (4, 'd')\")\ncopy \"items\"\n",
+            src_db
+        )
+    };
+    let job = dbs.job("table.lua", &table(""));
+    let args = [
+        "run".to_string(),
+        path(&job),
+        "--target".into(),
+        dbs.dst_url.clone(),
+    ];
+    ferry(&args, dbs.dir.path())
+        .status(1)
+        .says("the source is read-only");
+    assert_eq!(dbs.dump_src("items", "id").len(), 3);
+    dbs.job("table.lua", &table(", writable = true"));
+    ferry(&args, dbs.dir.path()).ok();
+    assert_eq!(dbs.dump_src("items", "id").len(), 4);
+}
