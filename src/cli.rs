@@ -358,7 +358,9 @@ pub mod argv {
 
         #[test]
         fn finds_the_password() {
-            let r = |s: &str| password_range(s.as_bytes()).map(|r| &s[r]);
+            fn r(s: &str) -> Option<&str> {
+                password_range(s.as_bytes()).map(|r| &s[r])
+            }
             assert_eq!(r("mysql://app:pw@h/db"), Some("pw"));
             assert_eq!(r("--source=mysql://app:p/w@x@h:3306/db"), Some("p/w@x"));
             assert_eq!(r("mysql://app@h/db"), None);

@@ -598,8 +598,8 @@ impl fmt::Display for ConnSpec {
 /// Hides the password of something that looks like a URL but did not parse: everything
 /// between `//` and the last `@` becomes `***` (the user name stays when it can be told
 /// apart: the text before the first `:`, holding no `/`). Without any `@`, a `:` in the
-/// part before the first `/` followed by anything but a port number is hidden too
-/// (`mysql://app:***/crm`, a URL that forgot its host).
+/// part before the first `/` followed by anything but a port number hides all that
+/// follows it (`mysql://app:***`, a URL that forgot its host).
 pub fn redact_raw(url: &str) -> String {
     let Some(start) = url.find("//") else {
         return url.to_string();
@@ -623,7 +623,8 @@ pub fn redact_raw(url: &str) -> String {
                 Some((user, port))
                     if !port.is_empty() && !port.bytes().all(|b| b.is_ascii_digit()) =>
                 {
-                    format!("{head}{user}:***{}", &after[auth_end..])
+                    // Where such a password ends cannot be told: hide the rest.
+                    format!("{head}{user}:***")
                 }
                 _ => url.to_string(),
             }

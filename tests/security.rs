@@ -415,6 +415,10 @@ struct PasswordUser {
 
 impl PasswordUser {
     fn new(dbs: &Dbs, tag: &str) -> PasswordUser {
+        PasswordUser::with_password(dbs, tag, SECRET)
+    }
+
+    fn with_password(dbs: &Dbs, tag: &str, password: &str) -> PasswordUser {
         let name = format!("pw_{tag}_{}", std::process::id());
         let base = dbs.src_url.rsplit_once('/').unwrap().0;
         let mut admin = Conn::new(Opts::from_url(&format!("{base}/mysql")).unwrap()).unwrap();
@@ -422,7 +426,7 @@ impl PasswordUser {
             .query_drop(format!("DROP USER IF EXISTS '{name}'@'%'"))
             .unwrap();
         // CREATE USER cannot be prepared: the password goes in as an escaped literal.
-        let literal = SECRET.replace('\\', "\\\\").replace('\'', "''");
+        let literal = password.replace('\\', "\\\\").replace('\'', "''");
         admin
             .query_drop(format!(
                 "CREATE USER '{name}'@'%' IDENTIFIED BY '{literal}'"
@@ -1011,4 +1015,211 @@ fn the_source_is_read_only_unless_writable() {
     dbs.job("table.lua", &table(", writable = true"));
     ferry(&args, dbs.dir.path()).ok();
     assert_eq!(dbs.dump_src("items", "id").len(), 4);
+}
+
+// ---------------------------------------------------------------------------------------
+// Secrets on the command line, in the REPL's history, in URLs that do not parse
+
+/// A process's command line as every user of the machine can read it.
+fn cmdline(pid: u32) -> String {
+    let raw = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    String::from_utf8_lossy(&raw).replace('\0', " ")
+}
+
+/// `ferry ARGS` started with piped stdio and a clean ferry environment plus `env`.
+fn spawn_piped(args: &[&str], dir: &Path, env: &[(&str, &str)]) -> std::process::Child {
+    std::process::Command::new(env!("CARGO_BIN_EXE_ferry"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("FERRY_SOURCE")
+        .env_remove("FERRY_TARGET")
+        .env_remove("FERRY_SOURCE_PASSWORD")
+        .env_remove("FERRY_TARGET_PASSWORD")
+        .env_remove("XDG_DATA_HOME")
+        .envs(env.iter().copied())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("starting ferry")
+}
+
+fn finish(child: std::process::Child, args: &[&str]) -> Run {
+    let out = child.wait_with_output().expect("waiting for ferry");
+    Run {
+        args: args.iter().map(|s| s.to_string()).collect(),
+        status: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+#[test]
+fn a_password_on_the_command_line_is_hidden_from_the_process_list() {
+    let mut dbs = password_dbs("pw_argv");
+    // Unescaped `/` and `@`: read whole (the user part ends at the last `@`).
+    const PW: &str = "Argv/pw-5d1e@x";
+    let user = PasswordUser::with_password(&dbs, "argv", PW);
+    let url = user.url(&dbs, "").replacen(
+        &format!("//{}@", user.name),
+        &format!("//{}:{PW}@", user.name),
+        1,
+    );
+    assert!(url.contains(PW));
+    // A job that stays running for a while (SLEEP in the plan and in the real pass).
+    let job = dbs.job(
+        "slow.lua",
+        "source():query(\"SELECT SLEEP(1)\")\ncopy \"items\"\n",
+    );
+    let (job_s, log_s) = (path(&job), path(&dbs.log_path()));
+    let args = [
+        "run", &job_s, "--source", &url, "--target", &dbs.dst_url, "--log", &log_s,
+    ];
+    let child = spawn_piped(&args, dbs.dir.path(), &[]);
+    // Once the log shows the plan pass, the arguments have been read.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !dbs.log().contains("plan pass") {
+        assert!(std::time::Instant::now() < deadline, "no plan pass logged");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let seen = cmdline(child.id());
+    let run = finish(child, &args).ok();
+    assert!(seen.contains("--source mysql://"), "{seen}");
+    assert!(seen.contains(&dbs.dst_url), "{seen}");
+    for piece in [PW, "Argv/pw", "pw-5d1e"] {
+        assert!(!seen.contains(piece), "the password is in the process list: {seen}");
+        assert!(
+            !run.stdout.contains(piece) && !run.stderr.contains(piece),
+            "{}",
+            run.describe()
+        );
+        assert!(!dbs.log().contains(piece), "{}", dbs.log());
+    }
+    assert_eq!(dbs.count_dst("items"), 2);
+}
+
+#[test]
+fn repl_history_and_process_list_never_hold_a_password() {
+    let dbs = Dbs::new("repl_hist");
+    let home = tempfile::tempdir().unwrap();
+    let history = home.path().join(".local/share/ferry/history");
+    std::fs::create_dir_all(history.parent().unwrap()).unwrap();
+    // An entry an older ferry stored with its password.
+    std::fs::write(
+        &history,
+        "#V2\nsource \"mysql://old:Old-hist-pw@h/d\"\nprint(\"old kept\")\n",
+    )
+    .unwrap();
+    // A password on the command line (the server refuses it: the REPL starts anyway).
+    let src = dbs
+        .src_url
+        .replacen("mysql://root@", "mysql://root:Repl-argv-pw@", 1);
+    let args = ["repl", "--source", &src, "--target", &dbs.dst_url];
+    let home_s = path(home.path());
+    let mut child = spawn_piped(&args, dbs.dir.path(), &[("HOME", &home_s)]);
+    // The banner comes once the arguments are read and the sessions tried.
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut banner = String::new();
+    std::io::BufRead::read_line(&mut stdout, &mut banner).unwrap();
+    assert!(banner.contains("ferry repl"), "{banner}");
+    let seen = cmdline(child.id());
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        writeln!(stdin, "source \"mysql://u:Hist/pw-1@127.0.0.1:1/x\"").unwrap();
+        writeln!(stdin, "t = {{ password = \"Hist-pw-2\", database = \"d\" }}").unwrap();
+        writeln!(stdin, "x = \"Repl-argv-pw\"").unwrap();
+        writeln!(stdin, "print(\"new kept\")").unwrap();
+    }
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
+    let mut run = finish(child, &args);
+    run.stdout = banner + &rest;
+    let run = run.ok();
+    let kept = std::fs::read_to_string(&history).unwrap();
+    assert!(kept.contains("print(\"new kept\")"), "{kept}");
+    assert!(kept.contains("print(\"old kept\")"), "{kept}");
+    assert!(kept.contains("source \"mysql://u:***@127.0.0.1:1/x\""), "{kept}");
+    assert!(kept.contains("password = \"***\""), "{kept}");
+    for piece in ["Old-hist-pw", "Hist/pw-1", "Hist-pw-2", "Repl-argv-pw"] {
+        assert!(!kept.contains(piece), "the password is in the history:\n{kept}");
+        assert!(!seen.contains(piece), "the password is in the process list: {seen}");
+        if piece != "Repl-argv-pw" {
+            // (`x = "..."` is the user's own text: the REPL prints nothing for it.)
+            assert!(
+                !run.stdout.contains(piece) && !run.stderr.contains(piece),
+                "{}",
+                run.describe()
+            );
+        }
+    }
+    assert!(!run.stderr.contains("Repl-argv-pw"), "{}", run.describe());
+}
+
+#[test]
+fn a_url_that_does_not_parse_never_shows_its_password() {
+    let mut dbs = Dbs::new("pw_parse");
+    items_dst(&mut dbs);
+    let job = dbs.job("copy.lua", "copy \"items\"\n");
+    let pieces = ["Sl/ash-pw", "Sl/ash", "ash-pw", "Qu?est", "est-pw"];
+    let check = |run: Run| {
+        let run = run.status(2).says("***");
+        for piece in pieces {
+            let run = &run;
+            assert!(
+                !run.stdout.contains(piece) && !run.stderr.contains(piece),
+                "{}",
+                run.describe()
+            );
+        }
+        let log = dbs.log();
+        for piece in pieces {
+            assert!(!log.contains(piece), "{log}");
+        }
+    };
+    for url in [
+        "mysql://app:Sl/ash-pw@127.0.0.1:x/db",
+        "mysql://app:Qu?est-pw@127.0.0.1/db",
+        "mysql://app:Sl/ash-pw@127.0.0.1/db?ssl-mode=nope",
+        "mysql://app:Sl/ash-pw@127.0.0.1/db?what=ever",
+        "mysql://app:Sl/ash-pw/127.0.0.1/db",
+    ] {
+        check(run_with_source(&dbs, &job, url));
+    }
+    // In the script, where the log sees it too; and in a script that does not even
+    // compile (the Lua error quotes the line).
+    for code in [
+        "source \"mysql://app:Sl/ash-pw@127.0.0.1:x/db\"\ncopy \"items\"\n",
+        "source \"mysql://app:Sl/ash-pw@127.0.0.1:3306/db\ncopy \"items\"\n",
+        "source \"mysql://app:Qu?est-pw@127.0.0.1/db\"\ncopy \"items\"\n",
+    ] {
+        let job = dbs.job("in_script.lua", code);
+        let log_s = path(&dbs.log_path());
+        check(ferry(
+            &["run", &path(&job), "--target", &dbs.dst_url, "--log", &log_s],
+            dbs.dir.path(),
+        ));
+    }
+}
+
+#[test]
+fn a_short_password_is_not_masked_inside_words() {
+    let dbs = Dbs::new("pw_short");
+    // Refused: the hint says "running and listening".
+    let refused = "mysql://root:in@127.0.0.1:1/x";
+    ferry(&["tables", refused], dbs.dir.path())
+        .status(1)
+        .says("mysql://root:***@127.0.0.1:1/x")
+        .says("is the server running and listening on that host and port?")
+        .never_says("***g")
+        .never_says("root:in@");
+    // Denied by a real server: "(using password: YES)".
+    let denied = dbs.src_url.replacen("mysql://root@", "mysql://root:in@", 1);
+    ferry(&["tables", &denied], dbs.dir.path())
+        .status(1)
+        .says("Access denied for user 'root'")
+        .says("(using password: YES)")
+        .says("mysql://root:***@")
+        .never_says("***g")
+        .never_says("root:in@");
 }
