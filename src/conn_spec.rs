@@ -418,7 +418,10 @@ impl ConnSpec {
                 mode,
                 SslMode::Preferred | SslMode::Required
             ))
-            .with_danger_skip_domain_validation(mode != SslMode::VerifyIdentity);
+            .with_danger_skip_domain_validation(mode != SslMode::VerifyIdentity)
+            // Preferred: a server without TLS is logged in to in the clear on the same
+            // connection (no second connection, no unauthenticated one left behind).
+            .with_tls_optional(mode == SslMode::Preferred);
         if let (Some(cert), Some(key)) = (&self.tls.cert, &self.tls.key) {
             ssl = ssl
                 .with_client_identity(Some(mysql::ClientIdentity::new(cert.clone(), key.clone())));
@@ -426,8 +429,9 @@ impl ConnSpec {
         ssl
     }
 
-    /// Opens a session. With `preferred`, a server that offers no TLS, or whose TLS
-    /// handshake fails, is connected to without TLS, as before ferry had TLS.
+    /// Opens a session. With `preferred`, a server that offers no TLS is logged in to
+    /// without it on the same connection, and one whose TLS handshake fails is
+    /// connected to again without TLS.
     pub fn connect(&self) -> mysql::Result<mysql::Conn> {
         if self.tls.mode() != SslMode::Preferred || self.socket.is_some() {
             return mysql::Conn::new(self.opts());

@@ -70,6 +70,33 @@ pub struct Rows {
     pub rows: Vec<Vec<Value>>,
 }
 
+/// Sessions open in this process (`Db` values alive), so the process can wait for
+/// threads still closing theirs before it exits (`wait_for_sessions`).
+static OPEN_SESSIONS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+impl Drop for Db {
+    fn drop(&mut self) {
+        // The driver's own drop follows: it sends COM_QUIT.
+        OPEN_SESSIONS.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// The number of sessions open in this process.
+pub fn open_sessions() -> usize {
+    OPEN_SESSIONS.load(std::sync::atomic::Ordering::SeqCst)
+}
+
+/// Waits, at most `limit`, until every session of the process is closed: a copy's
+/// reader and writer threads end on their own after the run returns (a stopped stream
+/// reads out its killed query first), and a process that exits under them drops their
+/// connections without COM_QUIT, which the server logs as "Aborted connection".
+pub fn wait_for_sessions(limit: std::time::Duration) {
+    let deadline = std::time::Instant::now() + limit;
+    while open_sessions() > 0 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
+
 impl Db {
     /// Opens a session for `role`. The spec's password is read first (see
     /// `ConnSpec::resolve`); a missing variable or an unreadable file is a usage error.
@@ -90,6 +117,7 @@ impl Db {
             cipher: None,
             binary_params: false,
         };
+        OPEN_SESSIONS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         if db.spec.tls.mode() != SslMode::Disabled && db.spec.socket.is_none() {
             let row: Option<(String, String)> = db
                 .conn

@@ -11,7 +11,11 @@ fn main() -> ExitCode {
             std::env::set_var(var, value);
         }
     }
-    match ferry::cli::main() {
+    let result = ferry::cli::main();
+    // Threads of a stopped copy may still be closing their sessions: let them send
+    // COM_QUIT, or the servers log "Aborted connection" for each.
+    ferry::db::wait_for_sessions(std::time::Duration::from_secs(5));
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");

@@ -1223,3 +1223,106 @@ fn a_short_password_is_not_masked_inside_words() {
         .never_says("***g")
         .never_says("root:in@");
 }
+
+// ---------------------------------------------------------------------------------------
+// Connections end with COM_QUIT
+
+/// The "Aborted connection" lines of a server's error log (a client that left without
+/// COM_QUIT, or a connection that never logged in).
+fn aborted(server: &ThrowawayServer) -> Vec<String> {
+    std::fs::read_to_string(server.error_log())
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.contains("Aborted connection") || l.contains("without authentication"))
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn runs_leave_no_aborted_connections_in_the_server_logs() {
+    // A private pair: other tests kill runs on purpose on the shared servers.
+    let t = std::thread::spawn(|| ThrowawayServer::start("quit-target"));
+    let source = ThrowawayServer::start("quit-source")
+        .unwrap_or_else(|e| panic!("starting the source server: {e:#}"));
+    let target = t
+        .join()
+        .unwrap()
+        .unwrap_or_else(|e| panic!("starting the target server: {e:#}"));
+    let base = |s: &ThrowawayServer| s.url("").trim_end_matches('/').to_string();
+    let mut dbs = Dbs::on("quit", &base(&source), &base(&target));
+    // The servers log every aborted connection, unauthenticated ones included (from
+    // log_warnings = 2, the default; the throwaway servers run at 3).
+    for conn in [&mut dbs.src, &mut dbs.dst] {
+        let level: Option<u64> = conn.query_first("SELECT @@log_warnings").unwrap();
+        assert!(level >= Some(2), "log_warnings = {level:?}");
+    }
+
+    let rows = 30_000;
+    dbs.src("CREATE TABLE k (id INT PRIMARY KEY, v INT, s VARCHAR(40))");
+    dbs.src(&format!(
+        "INSERT INTO k SELECT seq, seq * 7, CONCAT('row ', seq) FROM seq_1_to_{rows}"
+    ));
+    // No key: read in one streamed pass.
+    dbs.src("CREATE TABLE nk (id INT, v INT, s VARCHAR(40))");
+    dbs.src(&format!(
+        "INSERT INTO nk SELECT seq, seq * 7, CONCAT('row ', seq) FROM seq_1_to_{rows}"
+    ));
+    // Larger than the socket buffers: stopped part-way, the server is still sending it.
+    dbs.src("CREATE TABLE wide (id INT, s VARCHAR(200))");
+    dbs.src(
+        "INSERT INTO wide SELECT seq, REPEAT(CONCAT('w', seq), 20) FROM seq_1_to_200000",
+    );
+    dbs.src("CREATE TABLE big (id INT, v INT)");
+    dbs.src("INSERT INTO big SELECT seq, 1000 FROM seq_1_to_1000");
+    dbs.dst("CREATE TABLE k (id INT PRIMARY KEY, v INT, s VARCHAR(40))");
+    dbs.dst("CREATE TABLE nk (id INT, v INT, s VARCHAR(40))");
+    dbs.dst("CREATE TABLE wide (id INT, s VARCHAR(200))");
+    // Values that do not fit: the copy fails.
+    dbs.dst("CREATE TABLE big (id INT, v TINYINT)");
+
+    let job = dbs.job(
+        "copy.lua",
+        "copy { from = 'k', page = 1000, workers = 2 }\ncopy { from = 'nk', page = 1000 }\n",
+    );
+    dbs.run(&job, &[]).ok();
+    assert_eq!(dbs.count_dst("k"), rows);
+    assert_eq!(dbs.count_dst("nk"), rows);
+    dbs.verify(&job, &[]).ok();
+    dbs.state(&job, &[]).ok();
+    ferry(&["tables", &dbs.src_url], dbs.dir.path()).ok();
+
+    // A failed copy.
+    let failing = dbs.job("failing.lua", "copy { from = 'big', page = 100 }\n");
+    dbs.run(&failing, &[]).status(1);
+
+    // A streamed (keyless) copy stopped by SIGTERM part-way.
+    let slow = dbs.job(
+        "slow.lua",
+        "copy { from = 'wide', page = 500, max_rows_per_second = 5000 }\n",
+    );
+    let mut run = dbs.spawn(&slow, &[]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while dbs.count_dst("wide") < 2000 {
+        assert!(
+            std::time::Instant::now() < deadline && !run.ended(),
+            "{}",
+            run.describe()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    run.signal(libc::SIGTERM);
+    run.wait_within(std::time::Duration::from_secs(60))
+        .status(143);
+    assert!(dbs.count_dst("wide") < 200_000);
+
+    // The server notes an aborted connection when it sees the socket close.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    drop(dbs);
+    let (a, b) = (aborted(&source), aborted(&target));
+    assert!(
+        a.is_empty() && b.is_empty(),
+        "source:\n{}\ntarget:\n{}",
+        a.join("\n"),
+        b.join("\n")
+    );
+}
