@@ -25,10 +25,10 @@ struct Args {
 struct JobArgs {
     /// The Lua job script.
     job: PathBuf,
-    /// Source database URL (overrides the script's `source`). A password in it is
-    /// overwritten in the process list once read, but shows there for the first
-    /// milliseconds: prefer ?password-env=VAR, ?password-file=PATH or
-    /// FERRY_SOURCE_PASSWORD.
+    /// Source database URL (overrides the script's `source`). On Linux (glibc) a
+    /// password in it is overwritten in the process list once read, but shows there
+    /// for the first milliseconds (elsewhere it stays): prefer ?password-env=VAR,
+    /// ?password-file=PATH or FERRY_SOURCE_PASSWORD.
     #[arg(long, env = "FERRY_SOURCE", hide_env_values = true)]
     source: Option<String>,
     /// Target database URL (overrides the script's `target`); as with --source, prefer
@@ -186,7 +186,11 @@ fn job_file(path: PathBuf) -> Result<PathBuf> {
             Err(Error::usage(format!(
                 "no job file {}{}: check the path",
                 path.display(),
-                if path.is_absolute() { String::new() } else { cwd }
+                if path.is_absolute() {
+                    String::new()
+                } else {
+                    cwd
+                }
             )))
         }
         Err(e) => Err(Error::usage(format!(
@@ -307,11 +311,7 @@ pub mod argv {
     /// # Safety
     /// `argv` must be the process's argument vector of `argc` entries, as the C runtime
     /// passes it to `.init_array` functions.
-    pub unsafe extern "C" fn capture(
-        argc: c_int,
-        argv: *mut *mut c_char,
-        _envp: *mut *mut c_char,
-    ) {
+    pub unsafe extern "C" fn capture(argc: c_int, argv: *mut *mut c_char, _envp: *mut *mut c_char) {
         if argc > 0 && !argv.is_null() {
             ARGC.store(argc as usize, Ordering::SeqCst);
             ARGV.store(argv, Ordering::SeqCst);

@@ -177,9 +177,9 @@ impl ConnSpec {
         };
         let port = match port {
             // The port is not echoed: in a mistyped URL it may be part of a password.
-            Some(p) if !p.is_empty() => p.parse::<u16>().map_err(|_| {
-                "bad port (a password holding `?`, `#` or `%` must be %-escaped)"
-            })?,
+            Some(p) if !p.is_empty() => p
+                .parse::<u16>()
+                .map_err(|_| "bad port (a password holding `?`, `#` or `%` must be %-escaped)")?,
             _ => 3306,
         };
         let mut spec = ConnSpec {
@@ -646,10 +646,15 @@ pub fn mask_urls(text: &str) -> String {
         out.push_str(&rest[..i + 3]);
         rest = &rest[i + 3..];
         let end = rest
-            .find(|c: char| c.is_whitespace() || matches!(c, '\'' | '"' | '`' | '<' | '>' | '(' | ')'))
+            .find(|c: char| {
+                c.is_whitespace() || matches!(c, '\'' | '"' | '`' | '<' | '>' | '(' | ')')
+            })
             .unwrap_or(rest.len());
         let stretch = &rest[..end];
-        match stretch.rfind('@').and_then(|at| Some((at, stretch[..at].find(':')?))) {
+        match stretch
+            .rfind('@')
+            .and_then(|at| Some((at, stretch[..at].find(':')?)))
+        {
             Some((at, colon)) => {
                 out.push_str(&stretch[..colon + 1]);
                 out.push_str("***");

@@ -992,7 +992,15 @@ fn the_source_is_read_only_unless_writable() {
     assert_eq!(dbs.dump_src("items", "id").len(), 3);
 
     // So does `writable = true` in the table form.
-    let port = dbs.src_url.rsplit_once(':').unwrap().1.split('/').next().unwrap().to_string();
+    let port = dbs
+        .src_url
+        .rsplit_once(':')
+        .unwrap()
+        .1
+        .split('/')
+        .next()
+        .unwrap()
+        .to_string();
     let src_db = dbs.src_db.clone();
     let table = |writable: &str| {
         format!(
@@ -1073,7 +1081,14 @@ fn a_password_on_the_command_line_is_hidden_from_the_process_list() {
     );
     let (job_s, log_s) = (path(&job), path(&dbs.log_path()));
     let args = [
-        "run", &job_s, "--source", &url, "--target", &dbs.dst_url, "--log", &log_s,
+        "run",
+        &job_s,
+        "--source",
+        &url,
+        "--target",
+        &dbs.dst_url,
+        "--log",
+        &log_s,
     ];
     let child = spawn_piped(&args, dbs.dir.path(), &[]);
     // Once the log shows the plan pass, the arguments have been read.
@@ -1087,7 +1102,10 @@ fn a_password_on_the_command_line_is_hidden_from_the_process_list() {
     assert!(seen.contains("--source mysql://"), "{seen}");
     assert!(seen.contains(&dbs.dst_url), "{seen}");
     for piece in [PW, "Argv/pw", "pw-5d1e"] {
-        assert!(!seen.contains(piece), "the password is in the process list: {seen}");
+        assert!(
+            !seen.contains(piece),
+            "the password is in the process list: {seen}"
+        );
         assert!(
             !run.stdout.contains(piece) && !run.stderr.contains(piece),
             "{}",
@@ -1127,7 +1145,11 @@ fn repl_history_and_process_list_never_hold_a_password() {
         use std::io::Write;
         let mut stdin = child.stdin.take().unwrap();
         writeln!(stdin, "source \"mysql://u:Hist/pw-1@127.0.0.1:1/x\"").unwrap();
-        writeln!(stdin, "t = {{ password = \"Hist-pw-2\", database = \"d\" }}").unwrap();
+        writeln!(
+            stdin,
+            "t = {{ password = \"Hist-pw-2\", database = \"d\" }}"
+        )
+        .unwrap();
         writeln!(stdin, "x = \"Repl-argv-pw\"").unwrap();
         writeln!(stdin, "print(\"new kept\")").unwrap();
     }
@@ -1139,11 +1161,20 @@ fn repl_history_and_process_list_never_hold_a_password() {
     let kept = std::fs::read_to_string(&history).unwrap();
     assert!(kept.contains("print(\"new kept\")"), "{kept}");
     assert!(kept.contains("print(\"old kept\")"), "{kept}");
-    assert!(kept.contains("source \"mysql://u:***@127.0.0.1:1/x\""), "{kept}");
+    assert!(
+        kept.contains("source \"mysql://u:***@127.0.0.1:1/x\""),
+        "{kept}"
+    );
     assert!(kept.contains("password = \"***\""), "{kept}");
     for piece in ["Old-hist-pw", "Hist/pw-1", "Hist-pw-2", "Repl-argv-pw"] {
-        assert!(!kept.contains(piece), "the password is in the history:\n{kept}");
-        assert!(!seen.contains(piece), "the password is in the process list: {seen}");
+        assert!(
+            !kept.contains(piece),
+            "the password is in the history:\n{kept}"
+        );
+        assert!(
+            !seen.contains(piece),
+            "the password is in the process list: {seen}"
+        );
         if piece != "Repl-argv-pw" {
             // (`x = "..."` is the user's own text: the REPL prints nothing for it.)
             assert!(
@@ -1196,7 +1227,14 @@ fn a_url_that_does_not_parse_never_shows_its_password() {
         let job = dbs.job("in_script.lua", code);
         let log_s = path(&dbs.log_path());
         check(ferry(
-            &["run", &path(&job), "--target", &dbs.dst_url, "--log", &log_s],
+            &[
+                "run",
+                &path(&job),
+                "--target",
+                &dbs.dst_url,
+                "--log",
+                &log_s,
+            ],
             dbs.dir.path(),
         ));
     }
@@ -1269,9 +1307,7 @@ fn runs_leave_no_aborted_connections_in_the_server_logs() {
     ));
     // Larger than the socket buffers: stopped part-way, the server is still sending it.
     dbs.src("CREATE TABLE wide (id INT, s VARCHAR(200))");
-    dbs.src(
-        "INSERT INTO wide SELECT seq, REPEAT(CONCAT('w', seq), 20) FROM seq_1_to_200000",
-    );
+    dbs.src("INSERT INTO wide SELECT seq, REPEAT(CONCAT('w', seq), 20) FROM seq_1_to_200000");
     dbs.src("CREATE TABLE big (id INT, v INT)");
     dbs.src("INSERT INTO big SELECT seq, 1000 FROM seq_1_to_1000");
     dbs.dst("CREATE TABLE k (id INT PRIMARY KEY, v INT, s VARCHAR(40))");
@@ -1325,4 +1361,51 @@ fn runs_leave_no_aborted_connections_in_the_server_logs() {
         a.join("\n"),
         b.join("\n")
     );
+}
+
+// ---------------------------------------------------------------------------------------
+// A missing job file, a job with no copy
+
+#[test]
+fn a_missing_job_file_exits_2_and_a_job_without_copy_says_so() {
+    let mut dbs = Dbs::new("nojob");
+    let dir = dbs.dir.path().to_path_buf();
+    let args = |cmd: &str| -> Vec<String> {
+        let mut a = vec![cmd.to_string(), "nosuch.lua".into()];
+        if cmd != "repl" {
+            a.extend([
+                "--source".into(),
+                dbs.src_url.clone(),
+                "--target".into(),
+                dbs.dst_url.clone(),
+            ]);
+        }
+        a
+    };
+    for cmd in ["run", "verify", "state", "repl"] {
+        ferry(&args(cmd), &dir)
+            .status(2)
+            .says("no job file nosuch.lua")
+            .says(&dir.display().to_string());
+    }
+    assert!(
+        !dbs.log_path().exists(),
+        "a missing job file is said before the log opens"
+    );
+    ferry(&["run", &path(&dir)], &dir)
+        .status(2)
+        .says("is a directory");
+
+    // A job whose copies all sit behind a false condition.
+    items_dst(&mut dbs);
+    let job = dbs.job("nocopy.lua", "if vars.go then copy \"items\" end\n");
+    let warning = "the job ran no copy: ";
+    let run = dbs.run(&job, &[]).ok().says(warning).says("nocopy.lua");
+    assert!(run.stderr.contains(warning), "{}", run.describe());
+    assert!(dbs.log().contains(warning), "{}", dbs.log());
+    dbs.run(&job, &["--dry-run"]).ok().says(warning);
+    dbs.run(&job, &["--quiet"]).ok().says(warning);
+    // With a copy, no such warning.
+    dbs.src("CREATE TABLE items (id INT PRIMARY KEY, label VARCHAR(40))");
+    dbs.run(&job, &["--var", "go=1"]).ok().never_says(warning);
 }
