@@ -651,16 +651,13 @@ pub fn mask_urls(text: &str) -> String {
             })
             .unwrap_or(rest.len());
         let stretch = &rest[..end];
-        match stretch
+        if let Some((at, colon)) = stretch
             .rfind('@')
             .and_then(|at| Some((at, stretch[..at].find(':')?)))
         {
-            Some((at, colon)) => {
-                out.push_str(&stretch[..colon + 1]);
-                out.push_str("***");
-                rest = &rest[at..];
-            }
-            None => {}
+            out.push_str(&stretch[..colon + 1]);
+            out.push_str("***");
+            rest = &rest[at..];
         }
     }
     out.push_str(rest);
