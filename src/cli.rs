@@ -73,11 +73,13 @@ impl Job {
 
 impl JobArgs {
     fn parse(self) -> Result<Job> {
+        let (source, target) = (url(self.source, "source")?, url(self.target, "target")?);
+        let vars = vars(self.vars)?;
         Ok(Job {
             path: job_file(self.job)?,
-            source: url(self.source, "source")?,
-            target: url(self.target, "target")?,
-            vars: vars(self.vars)?,
+            source,
+            target,
+            vars,
         })
     }
 }
@@ -173,29 +175,24 @@ fn url(s: Option<String>, what: &str) -> Result<Option<ConnSpec>> {
 /// The job script, checked to be a readable file: a missing one is a usage error (exit
 /// 2), said before anything connects.
 fn job_file(path: PathBuf) -> Result<PathBuf> {
+    // A URL given where the job goes (`ferry run mysql://...`) is not echoed whole.
+    let shown = crate::conn_spec::mask_urls(&path.display().to_string());
     match std::fs::File::open(&path).and_then(|f| f.metadata()) {
         Ok(m) if m.is_dir() => Err(Error::usage(format!(
-            "the job file {} is a directory; give the path of a .lua script",
-            path.display()
+            "the job file {shown} is a directory; give the path of a .lua script"
         ))),
         Ok(_) => Ok(path),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let cwd = std::env::current_dir()
-                .map(|d| format!(" (in {})", d.display()))
-                .unwrap_or_default();
+            let cwd = match std::env::current_dir() {
+                Ok(d) if !path.is_absolute() => format!(" (in {})", d.display()),
+                _ => String::new(),
+            };
             Err(Error::usage(format!(
-                "no job file {}{}: check the path",
-                path.display(),
-                if path.is_absolute() {
-                    String::new()
-                } else {
-                    cwd
-                }
+                "no job file {shown}{cwd}: check the path"
             )))
         }
         Err(e) => Err(Error::usage(format!(
-            "cannot read the job file {}: {e}",
-            path.display()
+            "cannot read the job file {shown}: {e}"
         ))),
     }
 }
@@ -224,8 +221,9 @@ pub fn main() -> Result<()> {
                 print!("{e}");
                 return Ok(());
             }
-            // clap's own rendering, without the "error: " our main adds.
-            let text = e.render().to_string();
+            // clap's own rendering, without the "error: " our main adds; an argument it
+            // quotes may be a URL with its password.
+            let text = crate::conn_spec::mask_urls(&e.render().to_string());
             return Err(Error::usage(
                 text.trim_start_matches("error: ").trim_end().to_string(),
             ));

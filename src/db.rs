@@ -90,10 +90,19 @@ pub fn open_sessions() -> usize {
 /// reader and writer threads end on their own after the run returns (a stopped stream
 /// reads out its killed query first), and a process that exits under them drops their
 /// connections without COM_QUIT, which the server logs as "Aborted connection".
+/// A session that stays open a second without any other closing is taken as held for
+/// good (not closing), and the wait ends.
 pub fn wait_for_sessions(limit: std::time::Duration) {
-    let deadline = std::time::Instant::now() + limit;
-    while open_sessions() > 0 && std::time::Instant::now() < deadline {
-        std::thread::sleep(std::time::Duration::from_millis(5));
+    use std::time::{Duration, Instant};
+    let deadline = Instant::now() + limit;
+    let (mut open, mut since) = (open_sessions(), Instant::now());
+    while open > 0 && Instant::now() < deadline && since.elapsed() < Duration::from_secs(1) {
+        std::thread::sleep(Duration::from_millis(5));
+        let now = open_sessions();
+        if now < open {
+            since = Instant::now();
+        }
+        open = now;
     }
 }
 

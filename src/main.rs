@@ -18,7 +18,8 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e}");
+            // Every message hides passwords already; URLs are masked once more here.
+            eprintln!("error: {}", ferry::conn_spec::mask_urls(&e.to_string()));
             ExitCode::from(e.exit_code())
         }
     }

@@ -163,6 +163,11 @@ pub fn run_job(job: &JobSource, cfg: &RunConfig) -> Result<Vec<CopyResult>> {
         (r, _) => r,
     };
     let results = ctx.results.take();
+    // A copy a signal stopped stays in the engine with its transform, which holds the
+    // Lua state and, through it, the sessions: drop the engine so every session ends
+    // with COM_QUIT before the process exits.
+    drop(ctx.engine.borrow_mut().take());
+    drop(ctx.sessions.take());
     if results.is_empty() && result.is_ok() {
         log::warn!("{}", no_copy(&job.name));
     }

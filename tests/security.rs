@@ -1312,7 +1312,6 @@ fn runs_leave_no_aborted_connections_in_the_server_logs() {
     dbs.src("INSERT INTO big SELECT seq, 1000 FROM seq_1_to_1000");
     dbs.dst("CREATE TABLE k (id INT PRIMARY KEY, v INT, s VARCHAR(40))");
     dbs.dst("CREATE TABLE nk (id INT, v INT, s VARCHAR(40))");
-    dbs.dst("CREATE TABLE wide (id INT, s VARCHAR(200))");
     // Values that do not fit: the copy fails.
     dbs.dst("CREATE TABLE big (id INT, v TINYINT)");
 
@@ -1327,29 +1326,49 @@ fn runs_leave_no_aborted_connections_in_the_server_logs() {
     dbs.state(&job, &[]).ok();
     ferry(&["tables", &dbs.src_url], dbs.dir.path()).ok();
 
-    // A failed copy.
+    // A failed copy, with and without a transform; a plan error.
     let failing = dbs.job("failing.lua", "copy { from = 'big', page = 100 }\n");
     dbs.run(&failing, &[]).status(1);
-
-    // A streamed (keyless) copy stopped by SIGTERM part-way.
-    let slow = dbs.job(
-        "slow.lua",
-        "copy { from = 'wide', page = 500, max_rows_per_second = 5000 }\n",
+    let failing = dbs.job(
+        "failing_t.lua",
+        "copy { from = 'big', page = 100, transform = function(r) return r end }\n",
     );
-    let mut run = dbs.spawn(&slow, &[]);
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while dbs.count_dst("wide") < 2000 {
-        assert!(
-            std::time::Instant::now() < deadline && !run.ended(),
-            "{}",
-            run.describe()
+    dbs.run(&failing, &[]).status(1);
+    let wrong = dbs.job(
+        "wrong.lua",
+        "copy { from = 'k', to = 'nosuch', transform = function(r) return r end }\n",
+    );
+    dbs.run(&wrong, &[]).status(2);
+
+    // A streamed (keyless) copy stopped by SIGTERM part-way, with and without a
+    // transform (whose pages pass through the job's thread).
+    for (table, transform) in [
+        ("wide", ""),
+        ("wide_t", ", transform = function(r) return r end"),
+    ] {
+        dbs.dst(&format!("CREATE TABLE {table} (id INT, s VARCHAR(200))"));
+        let slow = dbs.job(
+            "slow.lua",
+            &format!(
+                "copy {{ from = 'wide', to = '{table}', page = 500, \
+                   max_rows_per_second = 5000{transform} }}\n"
+            ),
         );
-        std::thread::sleep(std::time::Duration::from_millis(50));
+        let mut run = dbs.spawn(&slow, &[]);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while dbs.count_dst(table) < 2000 {
+            assert!(
+                std::time::Instant::now() < deadline && !run.ended(),
+                "{}",
+                run.describe()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        run.signal(libc::SIGTERM);
+        run.wait_within(std::time::Duration::from_secs(60))
+            .status(143);
+        assert!(dbs.count_dst(table) < 200_000);
     }
-    run.signal(libc::SIGTERM);
-    run.wait_within(std::time::Duration::from_secs(60))
-        .status(143);
-    assert!(dbs.count_dst("wide") < 200_000);
 
     // The server notes an aborted connection when it sees the socket close.
     std::thread::sleep(std::time::Duration::from_millis(500));
