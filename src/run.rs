@@ -127,7 +127,7 @@ pub fn run_job(job: &JobSource, cfg: &RunConfig) -> Result<Vec<CopyResult>> {
     let plans = plan_ctx.plans.take();
     if cfg.dry_run {
         if plans.is_empty() {
-            log::warn!("{}", no_copy(&job.name));
+            log::warn!("{}", no_copy(&job.name, "copied"));
         }
         for p in &plans {
             println!("{p}");
@@ -169,7 +169,7 @@ pub fn run_job(job: &JobSource, cfg: &RunConfig) -> Result<Vec<CopyResult>> {
     drop(ctx.engine.borrow_mut().take());
     drop(ctx.sessions.take());
     if results.is_empty() && result.is_ok() {
-        log::warn!("{}", no_copy(&job.name));
+        log::warn!("{}", no_copy(&job.name, "copied"));
     }
     let table = summary(&results);
     if !results.is_empty() {
@@ -190,8 +190,8 @@ pub fn run_job(job: &JobSource, cfg: &RunConfig) -> Result<Vec<CopyResult>> {
 
 /// The warning for a job that copied nothing: a script without `copy`, or one whose
 /// copies all sit behind a condition that was false.
-fn no_copy(job: &str) -> String {
-    format!("the job ran no copy: {job} reached no `copy` call, so nothing was copied")
+fn no_copy(job: &str, done: &str) -> String {
+    format!("the job ran no copy: {job} reached no `copy` call, so nothing was {done}")
 }
 
 /// `ferry state JOB.lua [--clear]`: the job's saved state, one line per copy.
@@ -343,6 +343,9 @@ pub fn verify(cfg: VerifyConfig) -> Result<Vec<crate::verify::CopyReport>> {
     if let Err(e) = result {
         log::error!("{e}");
         return Err(e);
+    }
+    if reports.is_empty() {
+        log::warn!("{}", no_copy(&job.name, "verified"));
     }
     let summary = crate::verify::summary(&reports);
     println!("{summary}");

@@ -1159,6 +1159,9 @@ fn repl_history_and_process_list_never_hold_a_password() {
     run.stdout = banner + &rest;
     let run = run.ok();
     let kept = std::fs::read_to_string(&history).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&history).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "{mode:o}");
     assert!(kept.contains("print(\"new kept\")"), "{kept}");
     assert!(kept.contains("print(\"old kept\")"), "{kept}");
     assert!(
@@ -1424,6 +1427,10 @@ fn a_missing_job_file_exits_2_and_a_job_without_copy_says_so() {
     assert!(dbs.log().contains(warning), "{}", dbs.log());
     dbs.run(&job, &["--dry-run"]).ok().says(warning);
     dbs.run(&job, &["--quiet"]).ok().says(warning);
+    dbs.verify(&job, &[])
+        .ok()
+        .says(warning)
+        .says("nothing was verified");
     // With a copy, no such warning.
     dbs.src("CREATE TABLE items (id INT PRIMARY KEY, label VARCHAR(40))");
     dbs.run(&job, &["--var", "go=1"]).ok().never_says(warning);
