@@ -300,6 +300,18 @@ impl ConnSpec {
                     _ => return Err(format!("`writable` is true or false, not `{value}`")),
                 }
             }
+            // A key no option could have is not echoed: it may be a piece of a
+            // password whose `?` was not escaped (`mysql://app:1?x@db1/crm`).
+            _ if !key
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') =>
+            {
+                return Err(format!(
+                    "unknown URL option (a `?` in a password must be %-escaped as %3F; \
+                     known options: {})",
+                    OPTIONS.join(", ")
+                ))
+            }
             _ => {
                 return Err(format!(
                     "unknown URL option `{key}` (known: {})",
@@ -872,6 +884,7 @@ mod tests {
             ("mysql://a/pp:h1dden@db1:x/crm", "h1dden"),
             ("mysql://app:h1dden/crm", "h1dden"),
             ("mysql://app:%zz@db1/crm", "%zz"),
+            ("mysql://app:1?s3cr/et@db1/crm", "s3cr"),
             ("postgres://app:h/1dden@db1/crm", "h/1dden"),
         ] {
             let e = ConnSpec::parse(url).unwrap_err();
