@@ -25,10 +25,15 @@ struct Args {
 struct JobArgs {
     /// The Lua job script.
     job: PathBuf,
-    /// Source database URL (overrides the script's `source`).
+    /// Source database URL (overrides the script's `source`). On Linux (glibc) a
+    /// password in it is overwritten in the process list once read, but shows there
+    /// for the first milliseconds (elsewhere it stays): prefer ?password-env=VAR,
+    /// ?password-file=PATH or FERRY_SOURCE_PASSWORD.
     #[arg(long, env = "FERRY_SOURCE", hide_env_values = true)]
     source: Option<String>,
-    /// Target database URL (overrides the script's `target`).
+    /// Target database URL (overrides the script's `target`); as with --source, prefer
+    /// ?password-env=VAR, ?password-file=PATH or FERRY_TARGET_PASSWORD to a password in
+    /// the URL.
     #[arg(long, env = "FERRY_TARGET", hide_env_values = true)]
     target: Option<String>,
     /// A KEY=VALUE pair the script reads as `vars.KEY`; repeatable.
@@ -68,11 +73,13 @@ impl Job {
 
 impl JobArgs {
     fn parse(self) -> Result<Job> {
+        let (source, target) = (url(self.source, "source")?, url(self.target, "target")?);
+        let vars = vars(self.vars)?;
         Ok(Job {
-            path: self.job,
-            source: url(self.source, "source")?,
-            target: url(self.target, "target")?,
-            vars: vars(self.vars)?,
+            path: job_file(self.job)?,
+            source,
+            target,
+            vars,
         })
     }
 }
@@ -130,19 +137,23 @@ enum Command {
     Repl {
         /// A job script to load first (its `source`/`target` are opened, copies are not run).
         job: Option<PathBuf>,
+        /// Source database URL (see `ferry run --help` on passwords).
         #[arg(long, env = "FERRY_SOURCE", hide_env_values = true)]
         source: Option<String>,
+        /// Target database URL.
         #[arg(long, env = "FERRY_TARGET", hide_env_values = true)]
         target: Option<String>,
     },
     /// List the tables of a database with estimated rows and size.
     Tables {
-        /// mysql://user[:password]@host[:port]/database
+        /// mysql://user[:password]@host[:port]/database (better: ?password-env=VAR or
+        /// FERRY_SOURCE_PASSWORD than a password on the command line)
         url: String,
     },
     /// List a table's columns: name, type, nullable, default, key, extra.
     Columns {
-        /// mysql://user[:password]@host[:port]/database
+        /// mysql://user[:password]@host[:port]/database (better: ?password-env=VAR or
+        /// FERRY_SOURCE_PASSWORD than a password on the command line)
         url: String,
         /// The table.
         table: String,
@@ -161,6 +172,31 @@ fn url(s: Option<String>, what: &str) -> Result<Option<ConnSpec>> {
         .transpose()
 }
 
+/// The job script, checked to be a readable file: a missing one is a usage error (exit
+/// 2), said before anything connects.
+fn job_file(path: PathBuf) -> Result<PathBuf> {
+    // A URL given where the job goes (`ferry run mysql://...`) is not echoed whole.
+    let shown = crate::conn_spec::mask_urls(&path.display().to_string());
+    match std::fs::File::open(&path).and_then(|f| f.metadata()) {
+        Ok(m) if m.is_dir() => Err(Error::usage(format!(
+            "the job file {shown} is a directory; give the path of a .lua script"
+        ))),
+        Ok(_) => Ok(path),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let cwd = match std::env::current_dir() {
+                Ok(d) if !path.is_absolute() => format!(" (in {})", d.display()),
+                _ => String::new(),
+            };
+            Err(Error::usage(format!(
+                "no job file {shown}{cwd}: check the path"
+            )))
+        }
+        Err(e) => Err(Error::usage(format!(
+            "cannot read the job file {shown}: {e}"
+        ))),
+    }
+}
+
 fn vars(pairs: Vec<String>) -> Result<Vec<(String, String)>> {
     pairs
         .into_iter()
@@ -173,7 +209,11 @@ fn vars(pairs: Vec<String>) -> Result<Vec<(String, String)>> {
 
 /// Parses the command line and runs the command.
 pub fn main() -> Result<()> {
-    let args = match Args::try_parse() {
+    let parsed = Args::try_parse();
+    // clap has copied the arguments: overwrite the passwords in the process's own
+    // argv, so `ps` and /proc/PID/cmdline no longer show them.
+    argv::hide_passwords();
+    let args = match parsed {
         Ok(a) => a,
         Err(e) => {
             use clap::error::ErrorKind;
@@ -181,8 +221,9 @@ pub fn main() -> Result<()> {
                 print!("{e}");
                 return Ok(());
             }
-            // clap's own rendering, without the "error: " our main adds.
-            let text = e.render().to_string();
+            // clap's own rendering, without the "error: " our main adds; an argument it
+            // quotes may be a URL with its password.
+            let text = crate::conn_spec::mask_urls(&e.render().to_string());
             return Err(Error::usage(
                 text.trim_start_matches("error: ").trim_end().to_string(),
             ));
@@ -233,7 +274,11 @@ pub fn main() -> Result<()> {
             job,
             source,
             target,
-        } => crate::repl::run(job, url(source, "source")?, url(target, "target")?),
+        } => crate::repl::run(
+            job.map(job_file).transpose()?,
+            url(source, "source")?,
+            url(target, "target")?,
+        ),
         Command::Tables { url: u } => {
             crate::introspect::tables(&url(Some(u), "url")?.expect("given"))
         }
@@ -241,5 +286,85 @@ pub fn main() -> Result<()> {
             crate::introspect::columns(&url(Some(u), "url")?.expect("given"), &table)
         }
         Command::Demo { rows } => crate::demo::run(rows),
+    }
+}
+
+/// The process's own argument strings, for hiding the passwords in them as the mysql
+/// client does: the binary registers `capture` in `.init_array` (glibc calls such
+/// functions with `argc, argv, envp` before `main`), and `hide_passwords` overwrites
+/// the password of every URL in them with `x`s, in place, once clap has read them.
+/// Until then (a few milliseconds after start) the password is visible to other users
+/// of the machine; `password-env`, `password-file` and `FERRY_SOURCE_PASSWORD` /
+/// `FERRY_TARGET_PASSWORD` keep it off the command line altogether.
+pub mod argv {
+    use std::ffi::{c_char, c_int};
+    use std::ops::Range;
+    use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
+
+    static ARGC: AtomicUsize = AtomicUsize::new(0);
+    static ARGV: AtomicPtr<*mut c_char> = AtomicPtr::new(std::ptr::null_mut());
+
+    /// Remembers the process's argv. Only for the binary's `.init_array` entry.
+    ///
+    /// # Safety
+    /// `argv` must be the process's argument vector of `argc` entries, as the C runtime
+    /// passes it to `.init_array` functions.
+    pub unsafe extern "C" fn capture(argc: c_int, argv: *mut *mut c_char, _envp: *mut *mut c_char) {
+        if argc > 0 && !argv.is_null() {
+            ARGC.store(argc as usize, Ordering::SeqCst);
+            ARGV.store(argv, Ordering::SeqCst);
+        }
+    }
+
+    /// Overwrites the password of every URL in the process's arguments with `x`s.
+    /// Nothing happens when `capture` did not run (a platform without `.init_array`).
+    pub fn hide_passwords() {
+        let argv = ARGV.load(Ordering::SeqCst);
+        let argc = ARGC.load(Ordering::SeqCst);
+        if argv.is_null() {
+            return;
+        }
+        for i in 1..argc {
+            // SAFETY: argv holds argc pointers to NUL-terminated strings the process
+            // owns for its whole life (the kernel put them on the initial stack).
+            unsafe {
+                let arg = *argv.add(i);
+                if arg.is_null() {
+                    break;
+                }
+                let len = libc::strlen(arg);
+                let bytes = std::slice::from_raw_parts_mut(arg as *mut u8, len);
+                if let Some(range) = password_range(bytes) {
+                    bytes[range].fill(b'x');
+                }
+            }
+        }
+    }
+
+    /// Where the password of the URL in `arg` is (`--source=mysql://u:PW@h/db`): from the
+    /// first `:` after `://` to the last `@`, as `redact_raw` hides it.
+    pub fn password_range(arg: &[u8]) -> Option<Range<usize>> {
+        let start = arg.windows(3).position(|w| w == b"://")? + 3;
+        let at = start + arg[start..].iter().rposition(|&b| b == b'@')?;
+        let colon = start + arg[start..at].iter().position(|&b| b == b':')?;
+        (colon + 1 < at).then_some(colon + 1..at)
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::password_range;
+
+        #[test]
+        fn finds_the_password() {
+            fn r(s: &str) -> Option<&str> {
+                password_range(s.as_bytes()).map(|r| &s[r])
+            }
+            assert_eq!(r("mysql://app:pw@h/db"), Some("pw"));
+            assert_eq!(r("--source=mysql://app:p/w@x@h:3306/db"), Some("p/w@x"));
+            assert_eq!(r("mysql://app@h/db"), None);
+            assert_eq!(r("mysql://app:@h/db"), None);
+            assert_eq!(r("mysql://h:3306/db"), None);
+            assert_eq!(r("run"), None);
+        }
     }
 }

@@ -20,6 +20,7 @@ const OPTIONS: &[&str] = &[
     "ssl-key",
     "password-env",
     "password-file",
+    "writable",
 ];
 
 /// How the session uses TLS, as MySQL's own `--ssl-mode` says it.
@@ -116,6 +117,9 @@ pub struct ConnSpec {
     /// `password-env` / `password-file`, or the role's variable once `resolve` used it.
     pub password_source: Option<PasswordSource>,
     pub tls: Tls,
+    /// `writable=true`: the session may write. Without it a source session is
+    /// read-only (`SET SESSION TRANSACTION READ ONLY`); a target always writes.
+    pub writable: bool,
 }
 
 impl fmt::Debug for ConnSpec {
@@ -125,28 +129,34 @@ impl fmt::Debug for ConnSpec {
 }
 
 impl ConnSpec {
-    /// Parses a `mysql://` URL. The error text never repeats the password.
+    /// Parses a `mysql://` URL. The error text never repeats the password: it shows the
+    /// URL with everything between `//` and the last `@` hidden (`redact_raw`).
+    ///
+    /// The user and password end at the last `@` before the `?` of the options, so a
+    /// password holding an unescaped `/` or `@` is still read whole; `?` and `#` (and
+    /// `%`) in a password must be %-escaped, and an `@` in a database name too.
     pub fn parse(url: &str) -> Result<ConnSpec, String> {
+        ConnSpec::parse_url(url).map_err(|m| format!("{m} in `{}`", redact_raw(url)))
+    }
+
+    fn parse_url(url: &str) -> Result<ConnSpec, String> {
         let rest = url
             .strip_prefix("mysql://")
             .or_else(|| url.strip_prefix("mariadb://"))
-            .ok_or_else(|| {
-                format!(
-                    "a connection URL must look like mysql://user[:password]@host[:port]/database, not `{}`",
-                    redact_raw(url)
-                )
-            })?;
+            .ok_or(
+                "a connection URL must look like mysql://user[:password]@host[:port]/database",
+            )?;
         let (rest, query) = match rest.split_once('?') {
             Some((a, b)) => (a, Some(b)),
             None => (rest, None),
         };
-        let (authority, database) = match rest.split_once('/') {
+        let (userinfo, rest) = match rest.rsplit_once('@') {
+            Some((u, r)) => (Some(u), r),
+            None => (None, rest),
+        };
+        let (hostport, database) = match rest.split_once('/') {
             Some((a, d)) => (a, d),
             None => (rest, ""),
-        };
-        let (userinfo, hostport) = match authority.rsplit_once('@') {
-            Some((u, h)) => (Some(u), h),
-            None => (None, authority),
         };
         let (user, password) = match userinfo {
             Some(u) => match u.split_once(':') {
@@ -157,9 +167,7 @@ impl ConnSpec {
         };
         let (host, port) = if let Some(h) = hostport.strip_prefix('[') {
             // [::1]:3306
-            let (h, after) = h
-                .split_once(']')
-                .ok_or_else(|| format!("bad host in `{}`", redact_raw(url)))?;
+            let (h, after) = h.split_once(']').ok_or("bad host")?;
             (h.to_string(), after.strip_prefix(':'))
         } else {
             match hostport.rsplit_once(':') {
@@ -168,9 +176,10 @@ impl ConnSpec {
             }
         };
         let port = match port {
+            // The port is not echoed: in a mistyped URL it may be part of a password.
             Some(p) if !p.is_empty() => p
                 .parse::<u16>()
-                .map_err(|_| format!("bad port `{p}` in `{}`", redact_raw(url)))?,
+                .map_err(|_| "bad port (a password holding `?`, `#` or `%` must be %-escaped)")?,
             _ => 3306,
         };
         let mut spec = ConnSpec {
@@ -186,21 +195,18 @@ impl ConnSpec {
             socket: None,
             password_source: None,
             tls: Tls::default(),
+            writable: false,
         };
         if let Some(q) = query {
             for pair in q.split('&').filter(|p| !p.is_empty()) {
                 let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-                spec.set_option(k, &decode(v)?)
-                    .map_err(|m| format!("{m} in `{}`", redact_raw(url)))?;
+                spec.set_option(k, &decode(v)?)?;
             }
         }
         if spec.database.is_empty() {
-            return Err(format!(
-                "the URL `{}` names no database (mysql://user@host/DATABASE)",
-                spec
-            ));
+            return Err("the URL names no database (mysql://user@host/DATABASE)".into());
         }
-        spec.check().map_err(|m| format!("{spec}: {m}"))?;
+        spec.check()?;
         Ok(spec)
     }
 
@@ -226,6 +232,7 @@ impl ConnSpec {
             socket: None,
             password_source: None,
             tls: Tls::default(),
+            writable: false,
         };
         for (k, v) in fields {
             if ["host", "port", "user", "password", "database"].contains(&k.as_str()) {
@@ -285,6 +292,25 @@ impl ConnSpec {
             }
             "password-file" => {
                 self.password_source = Some(source(PasswordSource::File(path()?), self)?)
+            }
+            "writable" => {
+                self.writable = match value.to_ascii_lowercase().as_str() {
+                    "true" | "1" | "yes" | "on" => true,
+                    "false" | "0" | "no" | "off" => false,
+                    _ => return Err(format!("`writable` is true or false, not `{value}`")),
+                }
+            }
+            // A key no option could have is not echoed: it may be a piece of a
+            // password whose `?` was not escaped (`mysql://app:1?x@db1/crm`).
+            _ if !key
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') =>
+            {
+                return Err(format!(
+                    "unknown URL option (a `?` in a password must be %-escaped as %3F; \
+                     known options: {})",
+                    OPTIONS.join(", ")
+                ))
             }
             _ => {
                 return Err(format!(
@@ -404,7 +430,10 @@ impl ConnSpec {
                 mode,
                 SslMode::Preferred | SslMode::Required
             ))
-            .with_danger_skip_domain_validation(mode != SslMode::VerifyIdentity);
+            .with_danger_skip_domain_validation(mode != SslMode::VerifyIdentity)
+            // Preferred: a server without TLS is logged in to in the clear on the same
+            // connection (no second connection, no unauthenticated one left behind).
+            .with_tls_optional(mode == SslMode::Preferred);
         if let (Some(cert), Some(key)) = (&self.tls.cert, &self.tls.key) {
             ssl = ssl
                 .with_client_identity(Some(mysql::ClientIdentity::new(cert.clone(), key.clone())));
@@ -412,8 +441,9 @@ impl ConnSpec {
         ssl
     }
 
-    /// Opens a session. With `preferred`, a server that offers no TLS, or whose TLS
-    /// handshake fails, is connected to without TLS, as before ferry had TLS.
+    /// Opens a session. With `preferred`, a server that offers no TLS is logged in to
+    /// without it on the same connection, and one whose TLS handshake fails is
+    /// connected to again without TLS.
     pub fn connect(&self) -> mysql::Result<mysql::Conn> {
         if self.tls.mode() != SslMode::Preferred || self.socket.is_some() {
             return mysql::Conn::new(self.opts());
@@ -441,13 +471,52 @@ impl ConnSpec {
         self.password.as_deref().filter(|p| !p.is_empty())
     }
 
-    /// Replaces any occurrence of the password in `text` with `***`.
+    /// Hides this spec's password in a message (a server error, a context quoting SQL
+    /// the job built): the password field of every URL in it (`mysql://u:***@h/db`,
+    /// whoever's password it is), and this password where it stands as a whole token:
+    /// quoted (`'pw'`, `"pw"`, `` `pw` ``), in a URL (`:pw@`), or, when it cannot be
+    /// mistaken for a word (8 characters or more, or holding a character other than a
+    /// letter, digit or `_`), between non-word characters. Never inside a word: a
+    /// password `in` leaves "Connecting" alone.
     pub fn scrub(&self, text: &str) -> String {
-        match self.secret() {
-            Some(p) => text.replace(p, "***"),
-            None => text.to_string(),
+        let text = mask_urls(text);
+        let Some(p) = self.secret() else {
+            return text;
+        };
+        let wordlike = p.chars().count() < 8 && p.chars().all(is_word);
+        let mut out = String::with_capacity(text.len());
+        let mut rest = text.as_str();
+        while let Some(i) = rest.find(p) {
+            let before = match i {
+                0 => out.chars().last(),
+                _ => rest[..i].chars().last(),
+            };
+            let after = rest[i + p.len()..].chars().next();
+            let quoted = matches!(
+                (before, after),
+                (Some('\''), Some('\''))
+                    | (Some('"'), Some('"'))
+                    | (Some('`'), Some('`'))
+                    | (Some(':'), Some('@'))
+            );
+            // A side where the password itself ends in a non-word character is bounded.
+            let token = (!p.starts_with(is_word) || !before.is_some_and(is_word))
+                && (!p.ends_with(is_word) || !after.is_some_and(is_word));
+            out.push_str(&rest[..i]);
+            out.push_str(if quoted || (token && !wordlike) {
+                "***"
+            } else {
+                p
+            });
+            rest = &rest[i + p.len()..];
         }
+        out.push_str(rest);
+        out
     }
+}
+
+fn is_word(c: char) -> bool {
+    c.is_alphanumeric() || c == '_'
 }
 
 /// An error that says the TLS part of a connection failed (not the server, the
@@ -532,6 +601,9 @@ impl fmt::Display for ConnSpec {
             Some(PasswordSource::File(p)) => options.push(format!("password-file={}", p.display())),
             None => {}
         }
+        if self.writable {
+            options.push("writable=true".into());
+        }
         if !options.is_empty() {
             write!(f, "?{}", options.join("&"))?;
         }
@@ -539,29 +611,69 @@ impl fmt::Display for ConnSpec {
     }
 }
 
-/// Hides the password of something that looks like a URL but did not parse.
+/// Hides the password of something that looks like a URL but did not parse: everything
+/// between `//` and the last `@` becomes `***` (the user name stays when it can be told
+/// apart: the text before the first `:`, holding no `/`). Without any `@`, a `:` in the
+/// part before the first `/` followed by anything but a port number hides all that
+/// follows it (`mysql://app:***`, a URL that forgot its host).
 pub fn redact_raw(url: &str) -> String {
-    let Some(scheme_end) = url.find("://") else {
+    let Some(start) = url.find("//") else {
         return url.to_string();
     };
-    let after = &url[scheme_end + 3..];
-    let auth_end = after.find('/').unwrap_or(after.len());
-    let authority = &after[..auth_end];
-    match authority.rfind('@') {
+    let head = &url[..start + 2];
+    let after = &url[start + 2..];
+    match after.rfind('@') {
         Some(at) => {
-            let userinfo = &authority[..at];
-            match userinfo.find(':') {
-                Some(colon) => format!(
-                    "{}{}:***{}",
-                    &url[..scheme_end + 3],
-                    &userinfo[..colon],
-                    &after[at..]
-                ),
+            let userinfo = &after[..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) if !user.contains(['/', '?', '#']) => {
+                    format!("{head}{user}:***{}", &after[at..])
+                }
+                Some(_) => format!("{head}***{}", &after[at..]),
                 None => url.to_string(),
             }
         }
-        None => url.to_string(),
+        None => {
+            let auth_end = after.find(['/', '?']).unwrap_or(after.len());
+            match after[..auth_end].split_once(':') {
+                Some((user, port))
+                    if !port.is_empty() && !port.bytes().all(|b| b.is_ascii_digit()) =>
+                {
+                    // Where such a password ends cannot be told: hide the rest.
+                    format!("{head}{user}:***")
+                }
+                _ => url.to_string(),
+            }
+        }
     }
+}
+
+/// Hides the password field of every `scheme://user:password@host` in a message. The
+/// URL's part before the host runs to the first space, quote, backtick or bracket (a
+/// password in a message is hidden up to the last `@` of that stretch).
+pub fn mask_urls(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("://") {
+        out.push_str(&rest[..i + 3]);
+        rest = &rest[i + 3..];
+        let end = rest
+            .find(|c: char| {
+                c.is_whitespace() || matches!(c, '\'' | '"' | '`' | '<' | '>' | '(' | ')')
+            })
+            .unwrap_or(rest.len());
+        let stretch = &rest[..end];
+        if let Some((at, colon)) = stretch
+            .rfind('@')
+            .and_then(|at| Some((at, stretch[..at].find(':')?)))
+        {
+            out.push_str(&stretch[..colon + 1]);
+            out.push_str("***");
+            rest = &rest[at..];
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 fn decode(s: &str) -> Result<String, String> {
@@ -755,5 +867,80 @@ mod tests {
         let s = ConnSpec::parse("mysql://app@db1/crm?ssl-ca=/no/such/ca.pem").unwrap();
         let e = s.resolve("X").unwrap_err();
         assert!(e.contains("ssl-ca file /no/such/ca.pem"), "{e}");
+    }
+
+    #[test]
+    fn a_password_with_slash_or_at_is_read_whole_and_never_echoed() {
+        let s = ConnSpec::parse("mysql://app:pa/ss@w0rd@db1:3307/crm").unwrap();
+        assert_eq!(s.user, "app");
+        assert_eq!(s.password.as_deref(), Some("pa/ss@w0rd"));
+        assert_eq!((s.host.as_str(), s.port), ("db1", 3307));
+        assert_eq!(s.database, "crm");
+        // URLs that do not parse: everything between `//` and the last `@` hidden.
+        for (url, secret) in [
+            ("mysql://app:pa/ss@db1:x/crm", "pa/ss"),
+            ("mysql://app:p?ss@db1/crm", "p?ss"),
+            ("mysql://app:p?s/s@db1/crm", "s/s"),
+            ("mysql://a/pp:h1dden@db1:x/crm", "h1dden"),
+            ("mysql://app:h1dden/crm", "h1dden"),
+            ("mysql://app:%zz@db1/crm", "%zz"),
+            ("mysql://app:1?s3cr/et@db1/crm", "s3cr"),
+            ("postgres://app:h/1dden@db1/crm", "h/1dden"),
+        ] {
+            let e = ConnSpec::parse(url).unwrap_err();
+            assert!(!e.contains(secret), "{url}: {e}");
+            assert!(e.contains("***"), "{url}: {e}");
+        }
+        let e = ConnSpec::parse("mysql://app:p?ss@db1/crm").unwrap_err();
+        assert!(e.contains("`mysql://app:***@db1/crm`"), "{e}");
+        let e = ConnSpec::parse("mysql://a/pp:h1dden@db1:x/crm").unwrap_err();
+        assert!(e.contains("`mysql://***@db1:x/crm`"), "{e}");
+        assert_eq!(redact_raw("mysql://app@db1/crm"), "mysql://app@db1/crm");
+        assert_eq!(redact_raw("mysql://db1:3306/crm"), "mysql://db1:3306/crm");
+    }
+
+    #[test]
+    fn scrub_hides_password_fields_not_substrings() {
+        let s = ConnSpec::parse("mysql://app:in@db1/crm").unwrap();
+        // A short, word-like password is not hidden inside words or as a bare word.
+        assert_eq!(
+            s.scrub("Connecting in progress: Got timeout reading"),
+            "Connecting in progress: Got timeout reading"
+        );
+        // Quoted, or in a URL: hidden.
+        assert_eq!(s.scrub("near 'in' at line 1"), "near '***' at line 1");
+        assert_eq!(
+            s.scrub("see mysql://app:in@db1/crm and mysql://x:other@h/d"),
+            "see mysql://app:***@db1/crm and mysql://x:***@h/d"
+        );
+        // A password that cannot be a word: hidden as a whole token, not inside one.
+        let s = ConnSpec::parse("mysql://app:T0p-s3cret@db1/crm").unwrap();
+        assert_eq!(s.scrub("-- T0p-s3cret;"), "-- ***;");
+        assert_eq!(s.scrub("xT0p-s3cretx"), "xT0p-s3cretx");
+        let s = ConnSpec::parse("mysql://app:longpassword@db1/crm").unwrap();
+        assert_eq!(s.scrub("pw longpassword."), "pw ***.");
+        // No password: URLs in the text are still masked.
+        let s = ConnSpec::parse("mysql://app@db1/crm").unwrap();
+        assert_eq!(
+            s.scrub("source \"mysql://u:p/w@h/d\" failed"),
+            "source \"mysql://u:***@h/d\" failed"
+        );
+    }
+
+    #[test]
+    fn writable_option() {
+        let s = ConnSpec::parse("mysql://app@db1/crm").unwrap();
+        assert!(!s.writable);
+        let s = ConnSpec::parse("mysql://app@db1/crm?writable=true").unwrap();
+        assert!(s.writable);
+        assert_eq!(s.to_string(), "mysql://app@db1:3306/crm?writable=true");
+        let e = ConnSpec::parse("mysql://app@db1/crm?writable=maybe").unwrap_err();
+        assert!(e.contains("`writable` is true or false"), "{e}");
+        let s = ConnSpec::from_fields(&[
+            ("database".to_string(), "crm".to_string()),
+            ("writable".to_string(), "true".to_string()),
+        ])
+        .unwrap();
+        assert!(s.writable);
     }
 }

@@ -70,6 +70,42 @@ pub struct Rows {
     pub rows: Vec<Vec<Value>>,
 }
 
+/// Sessions open in this process (`Db` values alive), so the process can wait for
+/// threads still closing theirs before it exits (`wait_for_sessions`).
+static OPEN_SESSIONS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+impl Drop for Db {
+    fn drop(&mut self) {
+        // The driver's own drop follows: it sends COM_QUIT.
+        OPEN_SESSIONS.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// The number of sessions open in this process.
+pub fn open_sessions() -> usize {
+    OPEN_SESSIONS.load(std::sync::atomic::Ordering::SeqCst)
+}
+
+/// Waits, at most `limit`, until every session of the process is closed: a copy's
+/// reader and writer threads end on their own after the run returns (a stopped stream
+/// reads out its killed query first), and a process that exits under them drops their
+/// connections without COM_QUIT, which the server logs as "Aborted connection".
+/// A session that stays open a second without any other closing is taken as held for
+/// good (not closing), and the wait ends.
+pub fn wait_for_sessions(limit: std::time::Duration) {
+    use std::time::{Duration, Instant};
+    let deadline = Instant::now() + limit;
+    let (mut open, mut since) = (open_sessions(), Instant::now());
+    while open > 0 && Instant::now() < deadline && since.elapsed() < Duration::from_secs(1) {
+        std::thread::sleep(Duration::from_millis(5));
+        let now = open_sessions();
+        if now < open {
+            since = Instant::now();
+        }
+        open = now;
+    }
+}
+
 impl Db {
     /// Opens a session for `role`. The spec's password is read first (see
     /// `ConnSpec::resolve`); a missing variable or an unreadable file is a usage error.
@@ -90,6 +126,7 @@ impl Db {
             cipher: None,
             binary_params: false,
         };
+        OPEN_SESSIONS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         if db.spec.tls.mode() != SslMode::Disabled && db.spec.socket.is_none() {
             let row: Option<(String, String)> = db
                 .conn
@@ -112,6 +149,11 @@ impl Db {
             "SET time_zone = '+00:00'".to_string(),
             "SET NAMES utf8mb4".to_string(),
         ];
+        if role == Role::Source && !db.spec.writable {
+            // The source is only read (keyset SELECTs, COUNT, MAX, SHOW): a write through
+            // `src:exec`, or a target passed as the source by mistake, is refused.
+            setup.push("SET SESSION TRANSACTION READ ONLY".into());
+        }
         if role == Role::Target {
             setup.push(format!("SET SESSION sql_mode = '{TARGET_SQL_MODE}'"));
             setup.push("SET SESSION max_error_count = 65535".into());
@@ -171,12 +213,16 @@ impl Db {
 
     /// Wraps a server error with what was being done and on which side.
     pub fn err(&self, context: &str, e: mysql::Error) -> Error {
+        let mut message = self.spec.scrub(&error_text(&e));
+        if self.role == Role::Source && !self.spec.writable && refused_as_read_only(&e) {
+            message.push_str(READ_ONLY_HINT);
+        }
         // The context may quote SQL the job built, password and all.
         Error::Database {
             context: self
                 .spec
                 .scrub(&format!("{} {}: {context}", self.role.name(), self.spec)),
-            message: self.spec.scrub(&error_text(&e)),
+            message,
         }
     }
 
@@ -437,6 +483,18 @@ pub fn short_sql(sql: &str) -> String {
     } else {
         one_line
     }
+}
+
+/// What a refused write on the source says after the server's message.
+const READ_ONLY_HINT: &str = " (the source is read-only: ferry opens its sessions with \
+     SET SESSION TRANSACTION READ ONLY so nothing writes to it by mistake; to write to \
+     the source, opt in with `source { ..., writable = true }` or `?writable=true` in \
+     its URL)";
+
+/// The server refused a statement because the transaction is read-only
+/// (ER_CANT_EXECUTE_IN_READ_ONLY_TRANSACTION).
+fn refused_as_read_only(e: &mysql::Error) -> bool {
+    matches!(e, mysql::Error::MySqlError(m) if m.code == 1792)
 }
 
 fn connect_message(e: &mysql::Error, spec: &ConnSpec) -> String {

@@ -1498,15 +1498,22 @@ impl ReaderCtx {
             context: context.clone(),
             message: spec.scrub(&crate::db::error_text(&e)),
         };
+        let id = db.conn().connection_id();
         let mut result = db.conn().exec_iter(sql, params(p)).map_err(err)?;
         let mut buf = Vec::new();
         let mut bytes = 0;
         let mut stopped = false;
+        let mut killed = false;
         if let Some(mut set) = result.iter() {
             while let Some(row) = set.next() {
                 if self.shared.stopping() {
                     stopped = true;
-                    std::mem::forget(set);
+                    // The server stops sending at once; what is in flight is read
+                    // (dropping the set), and the session ends with COM_QUIT.
+                    killed = self.kill_query(id);
+                    if !killed {
+                        std::mem::forget(set);
+                    }
                     break;
                 }
                 let row = row.map_err(err)?.unwrap();
@@ -1520,9 +1527,14 @@ impl ReaderCtx {
         }
         if stopped {
             // Dropping an unfinished result makes the driver read the rest of the
-            // table first; abandon it (and its connection, which the caller drops)
-            // instead, so a stop takes a page, not the rest of the table.
-            std::mem::forget(result);
+            // table first; unless the query was killed, abandon it (and its
+            // connection, which the caller drops) instead, so a stop takes a page,
+            // not the rest of the table.
+            if killed {
+                drop(result);
+            } else {
+                std::mem::forget(result);
+            }
             return Ok(());
         }
         drop(result);
@@ -1531,6 +1543,16 @@ impl ReaderCtx {
         }
         let _ = self.to_writer_end();
         Ok(())
+    }
+
+    /// Ends the source's query on connection `id` (`KILL QUERY` from a second session),
+    /// so a stopped stream's connection can be read to its end and closed cleanly
+    /// instead of dropped mid-result (an "Aborted connection" on the server).
+    fn kill_query(&self, id: u32) -> bool {
+        let Ok(mut other) = self.shared.connect(Role::Source) else {
+            return false;
+        };
+        other.exec(&format!("KILL QUERY {id}"), Vec::new()).is_ok()
     }
 
     fn to_writer_end(&self) -> std::result::Result<(), ()> {

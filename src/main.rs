@@ -11,14 +11,31 @@ fn main() -> ExitCode {
             std::env::set_var(var, value);
         }
     }
-    match ferry::cli::main() {
+    let result = ferry::cli::main();
+    // Threads of a stopped copy may still be closing their sessions: let them send
+    // COM_QUIT, or the servers log "Aborted connection" for each.
+    ferry::db::wait_for_sessions(std::time::Duration::from_secs(5));
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e}");
+            // Every message hides passwords already; URLs are masked once more here.
+            eprintln!("error: {}", ferry::conn_spec::mask_urls(&e.to_string()));
             ExitCode::from(e.exit_code())
         }
     }
 }
+
+/// The process's argv, captured before `main` so the passwords in it can be overwritten
+/// once they are parsed (`ferry::cli::argv`). glibc calls `.init_array` functions with
+/// `argc, argv, envp`.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[used]
+#[link_section = ".init_array"]
+static CAPTURE_ARGV: unsafe extern "C" fn(
+    std::ffi::c_int,
+    *mut *mut std::ffi::c_char,
+    *mut *mut std::ffi::c_char,
+) = ferry::cli::argv::capture;
 
 /// Rows come and go by the million, each value its own allocation, freed on another
 /// thread than the one that made it: jemalloc's thread caches take about a quarter of

@@ -130,6 +130,9 @@ pub fn run_job(job: &JobSource, cfg: &RunConfig) -> Result<Vec<CopyResult>> {
     let plan_ctx = plan_pass(job, &args)?;
     let plans = plan_ctx.plans.take();
     if cfg.dry_run {
+        if plans.is_empty() {
+            log::warn!("{}", no_copy(&job.name, "copied"));
+        }
         for p in &plans {
             println!("{p}");
         }
@@ -170,8 +173,16 @@ pub fn run_job(job: &JobSource, cfg: &RunConfig) -> Result<Vec<CopyResult>> {
         (r, _) => r,
     };
     let results = ctx.results.take();
+    // A copy a signal stopped stays in the engine with its transform, which holds the
+    // Lua state and, through it, the sessions: drop the engine so every session ends
+    // with COM_QUIT before the process exits.
+    drop(ctx.engine.borrow_mut().take());
+    drop(ctx.sessions.take());
     // Every copy has ended: the next run of the job may start.
     drop(ctx.locks.take());
+    if results.is_empty() && result.is_ok() {
+        log::warn!("{}", no_copy(&job.name, "copied"));
+    }
     let table = summary(&results);
     if !results.is_empty() {
         print!("{table}");
@@ -187,6 +198,12 @@ pub fn run_job(job: &JobSource, cfg: &RunConfig) -> Result<Vec<CopyResult>> {
             Err(e)
         }
     }
+}
+
+/// The warning for a job that copied nothing: a script without `copy`, or one whose
+/// copies all sit behind a condition that was false.
+fn no_copy(job: &str, done: &str) -> String {
+    format!("the job ran no copy: {job} reached no `copy` call, so nothing was {done}")
 }
 
 /// `ferry state JOB.lua [--clear]`: the job's saved state, one line per copy.
@@ -345,6 +362,9 @@ pub fn verify(cfg: VerifyConfig) -> Result<Vec<crate::verify::CopyReport>> {
     if let Err(e) = result {
         log::error!("{e}");
         return Err(e);
+    }
+    if reports.is_empty() {
+        log::warn!("{}", no_copy(&job.name, "verified"));
     }
     let summary = crate::verify::summary(&reports);
     println!("{summary}");

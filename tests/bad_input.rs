@@ -226,8 +226,9 @@ fn bad_flags_exit_2() {
     )
     .status(2)
     .never_says(":b@");
+    // Issue 13: a missing job file is the job being wrong, exit 2.
     ferry(&["run", "does-not-exist.lua"], dbs.dir.path())
-        .status(1)
+        .status(2)
         .says("does-not-exist.lua");
 }
 

@@ -415,6 +415,10 @@ struct PasswordUser {
 
 impl PasswordUser {
     fn new(dbs: &Dbs, tag: &str) -> PasswordUser {
+        PasswordUser::with_password(dbs, tag, SECRET)
+    }
+
+    fn with_password(dbs: &Dbs, tag: &str, password: &str) -> PasswordUser {
         let name = format!("pw_{tag}_{}", std::process::id());
         let base = dbs.src_url.rsplit_once('/').unwrap().0;
         let mut admin = Conn::new(Opts::from_url(&format!("{base}/mysql")).unwrap()).unwrap();
@@ -422,7 +426,7 @@ impl PasswordUser {
             .query_drop(format!("DROP USER IF EXISTS '{name}'@'%'"))
             .unwrap();
         // CREATE USER cannot be prepared: the password goes in as an escaped literal.
-        let literal = SECRET.replace('\\', "\\\\").replace('\'', "''");
+        let literal = password.replace('\\', "\\\\").replace('\'', "''");
         admin
             .query_drop(format!(
                 "CREATE USER '{name}'@'%' IDENTIFIED BY '{literal}'"
@@ -944,4 +948,490 @@ if not planning then log.info("copied %d", stats.written) end
     .status(2)
     .says("unknown source table `🚀`")
     .says("Basic Multilingual Plane");
+}
+
+// ---------------------------------------------------------------------------------------
+// The source is read-only unless the job opts in
+
+#[test]
+fn the_source_is_read_only_unless_writable() {
+    let mut dbs = password_dbs("src_ro");
+    let before = dbs.dump_src("items", "id");
+    for stmt in [
+        "INSERT INTO items VALUES (3, 'c')",
+        "UPDATE items SET label = 'z'",
+        "DELETE FROM items",
+        "REPLACE INTO items VALUES (1, 'r')",
+        "TRUNCATE items",
+        "DROP TABLE items",
+        "CREATE TABLE evil (x INT)",
+    ] {
+        let job = dbs.job(
+            "write.lua",
+            &format!("source():exec(\"{stmt}\")\ncopy \"items\"\n"),
+        );
+        dbs.run(&job, &[])
+            .status(1)
+            .says("write.lua:1:")
+            .says("READ ONLY")
+            .says("the source is read-only")
+            .says("writable = true")
+            .says("?writable=true");
+        assert_eq!(dbs.dump_src("items", "id"), before, "{stmt}");
+        let evil: Option<String> = dbs.src.query_first("SHOW TABLES LIKE 'evil'").unwrap();
+        assert_eq!(evil, None);
+    }
+
+    // ?writable=true in the URL opts in.
+    let job = dbs.job(
+        "write.lua",
+        "source():exec(\"INSERT INTO items VALUES (3, 'c')\")\ncopy \"items\"\n",
+    );
+    let url = format!("{}?writable=true", dbs.src_url);
+    run_with_source(&dbs, &job, &url).ok();
+    assert_eq!(dbs.dump_src("items", "id").len(), 3);
+
+    // So does `writable = true` in the table form.
+    let port = dbs
+        .src_url
+        .rsplit_once(':')
+        .unwrap()
+        .1
+        .split('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let src_db = dbs.src_db.clone();
+    let table = |writable: &str| {
+        format!(
+            "source {{ host = \"127.0.0.1\", port = {port}, user = \"root\", database = \"{}\"{writable} }}\n\
+             source():exec(\"INSERT INTO items VALUES (4, 'd')\")\ncopy \"items\"\n",
+            src_db
+        )
+    };
+    let job = dbs.job("table.lua", &table(""));
+    let args = [
+        "run".to_string(),
+        path(&job),
+        "--target".into(),
+        dbs.dst_url.clone(),
+    ];
+    ferry(&args, dbs.dir.path())
+        .status(1)
+        .says("the source is read-only");
+    assert_eq!(dbs.dump_src("items", "id").len(), 3);
+    dbs.job("table.lua", &table(", writable = true"));
+    ferry(&args, dbs.dir.path()).ok();
+    assert_eq!(dbs.dump_src("items", "id").len(), 4);
+}
+
+// ---------------------------------------------------------------------------------------
+// Secrets on the command line, in the REPL's history, in URLs that do not parse
+
+/// A process's command line as every user of the machine can read it.
+fn cmdline(pid: u32) -> String {
+    let raw = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    String::from_utf8_lossy(&raw).replace('\0', " ")
+}
+
+/// `ferry ARGS` started with piped stdio and a clean ferry environment plus `env`.
+fn spawn_piped(args: &[&str], dir: &Path, env: &[(&str, &str)]) -> std::process::Child {
+    std::process::Command::new(env!("CARGO_BIN_EXE_ferry"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("FERRY_SOURCE")
+        .env_remove("FERRY_TARGET")
+        .env_remove("FERRY_SOURCE_PASSWORD")
+        .env_remove("FERRY_TARGET_PASSWORD")
+        .env_remove("XDG_DATA_HOME")
+        .envs(env.iter().copied())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("starting ferry")
+}
+
+fn finish(child: std::process::Child, args: &[&str]) -> Run {
+    let out = child.wait_with_output().expect("waiting for ferry");
+    Run {
+        args: args.iter().map(|s| s.to_string()).collect(),
+        status: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+#[test]
+fn a_password_on_the_command_line_is_hidden_from_the_process_list() {
+    let mut dbs = password_dbs("pw_argv");
+    // Unescaped `/` and `@`: read whole (the user part ends at the last `@`).
+    const PW: &str = "Argv/pw-5d1e@x";
+    let user = PasswordUser::with_password(&dbs, "argv", PW);
+    let url = user.url(&dbs, "").replacen(
+        &format!("//{}@", user.name),
+        &format!("//{}:{PW}@", user.name),
+        1,
+    );
+    assert!(url.contains(PW));
+    // A job that stays running for a while (SLEEP in the plan and in the real pass).
+    let job = dbs.job(
+        "slow.lua",
+        "source():query(\"SELECT SLEEP(1)\")\ncopy \"items\"\n",
+    );
+    let (job_s, log_s) = (path(&job), path(&dbs.log_path()));
+    let args = [
+        "run",
+        &job_s,
+        "--source",
+        &url,
+        "--target",
+        &dbs.dst_url,
+        "--log",
+        &log_s,
+    ];
+    let child = spawn_piped(&args, dbs.dir.path(), &[]);
+    // Once the log shows the plan pass, the arguments have been read.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !dbs.log().contains("plan pass") {
+        assert!(std::time::Instant::now() < deadline, "no plan pass logged");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let seen = cmdline(child.id());
+    let run = finish(child, &args).ok();
+    assert!(seen.contains("--source mysql://"), "{seen}");
+    assert!(seen.contains(&dbs.dst_url), "{seen}");
+    for piece in [PW, "Argv/pw", "pw-5d1e"] {
+        assert!(
+            !seen.contains(piece),
+            "the password is in the process list: {seen}"
+        );
+        assert!(
+            !run.stdout.contains(piece) && !run.stderr.contains(piece),
+            "{}",
+            run.describe()
+        );
+        assert!(!dbs.log().contains(piece), "{}", dbs.log());
+    }
+    assert_eq!(dbs.count_dst("items"), 2);
+}
+
+#[test]
+fn repl_history_and_process_list_never_hold_a_password() {
+    let dbs = Dbs::new("repl_hist");
+    let home = tempfile::tempdir().unwrap();
+    let history = home.path().join(".local/share/ferry/history");
+    std::fs::create_dir_all(history.parent().unwrap()).unwrap();
+    // An entry an older ferry stored with its password.
+    std::fs::write(
+        &history,
+        "#V2\nsource \"mysql://old:Old-hist-pw@h/d\"\nprint(\"old kept\")\n",
+    )
+    .unwrap();
+    // A password on the command line (the server refuses it: the REPL starts anyway).
+    let src = dbs
+        .src_url
+        .replacen("mysql://root@", "mysql://root:Repl-argv-pw@", 1);
+    let args = ["repl", "--source", &src, "--target", &dbs.dst_url];
+    let home_s = path(home.path());
+    let mut child = spawn_piped(&args, dbs.dir.path(), &[("HOME", &home_s)]);
+    // The banner comes once the arguments are read and the sessions tried.
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut banner = String::new();
+    std::io::BufRead::read_line(&mut stdout, &mut banner).unwrap();
+    assert!(banner.contains("ferry repl"), "{banner}");
+    let seen = cmdline(child.id());
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        writeln!(stdin, "source \"mysql://u:Hist/pw-1@127.0.0.1:1/x\"").unwrap();
+        writeln!(
+            stdin,
+            "t = {{ password = \"Hist-pw-2\", database = \"d\" }}"
+        )
+        .unwrap();
+        writeln!(stdin, "x = \"Repl-argv-pw\"").unwrap();
+        writeln!(stdin, "print(\"new kept\")").unwrap();
+    }
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
+    let mut run = finish(child, &args);
+    run.stdout = banner + &rest;
+    let run = run.ok();
+    let kept = std::fs::read_to_string(&history).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&history).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+    assert!(kept.contains("print(\"new kept\")"), "{kept}");
+    assert!(kept.contains("print(\"old kept\")"), "{kept}");
+    assert!(
+        kept.contains("source \"mysql://u:***@127.0.0.1:1/x\""),
+        "{kept}"
+    );
+    assert!(kept.contains("password = \"***\""), "{kept}");
+    for piece in ["Old-hist-pw", "Hist/pw-1", "Hist-pw-2", "Repl-argv-pw"] {
+        assert!(
+            !kept.contains(piece),
+            "the password is in the history:\n{kept}"
+        );
+        assert!(
+            !seen.contains(piece),
+            "the password is in the process list: {seen}"
+        );
+        if piece != "Repl-argv-pw" {
+            // (`x = "..."` is the user's own text: the REPL prints nothing for it.)
+            assert!(
+                !run.stdout.contains(piece) && !run.stderr.contains(piece),
+                "{}",
+                run.describe()
+            );
+        }
+    }
+    assert!(!run.stderr.contains("Repl-argv-pw"), "{}", run.describe());
+}
+
+#[test]
+fn a_url_that_does_not_parse_never_shows_its_password() {
+    let mut dbs = Dbs::new("pw_parse");
+    items_dst(&mut dbs);
+    let job = dbs.job("copy.lua", "copy \"items\"\n");
+    let pieces = ["Sl/ash-pw", "Sl/ash", "ash-pw", "Qu?est", "est-pw"];
+    let check = |run: Run| {
+        let run = run.status(2).says("***");
+        for piece in pieces {
+            let run = &run;
+            assert!(
+                !run.stdout.contains(piece) && !run.stderr.contains(piece),
+                "{}",
+                run.describe()
+            );
+        }
+        let log = dbs.log();
+        for piece in pieces {
+            assert!(!log.contains(piece), "{log}");
+        }
+    };
+    for url in [
+        "mysql://app:Sl/ash-pw@127.0.0.1:x/db",
+        "mysql://app:Qu?est-pw@127.0.0.1/db",
+        "mysql://app:Sl/ash-pw@127.0.0.1/db?ssl-mode=nope",
+        "mysql://app:Sl/ash-pw@127.0.0.1/db?what=ever",
+        "mysql://app:Sl/ash-pw/127.0.0.1/db",
+    ] {
+        check(run_with_source(&dbs, &job, url));
+    }
+    // In the script, where the log sees it too; and in a script that does not even
+    // compile (the Lua error quotes the line).
+    for code in [
+        "source \"mysql://app:Sl/ash-pw@127.0.0.1:x/db\"\ncopy \"items\"\n",
+        "source \"mysql://app:Sl/ash-pw@127.0.0.1:3306/db\ncopy \"items\"\n",
+        "source \"mysql://app:Qu?est-pw@127.0.0.1/db\"\ncopy \"items\"\n",
+    ] {
+        let job = dbs.job("in_script.lua", code);
+        let log_s = path(&dbs.log_path());
+        check(ferry(
+            &[
+                "run",
+                &path(&job),
+                "--target",
+                &dbs.dst_url,
+                "--log",
+                &log_s,
+            ],
+            dbs.dir.path(),
+        ));
+    }
+}
+
+#[test]
+fn a_short_password_is_not_masked_inside_words() {
+    let dbs = Dbs::new("pw_short");
+    // Refused: the hint says "running and listening".
+    let refused = "mysql://root:in@127.0.0.1:1/x";
+    ferry(&["tables", refused], dbs.dir.path())
+        .status(1)
+        .says("mysql://root:***@127.0.0.1:1/x")
+        .says("is the server running and listening on that host and port?")
+        .never_says("***g")
+        .never_says("root:in@");
+    // Denied by a real server: "(using password: YES)".
+    let denied = dbs.src_url.replacen("mysql://root@", "mysql://root:in@", 1);
+    ferry(&["tables", &denied], dbs.dir.path())
+        .status(1)
+        .says("Access denied for user 'root'")
+        .says("(using password: YES)")
+        .says("mysql://root:***@")
+        .never_says("***g")
+        .never_says("root:in@");
+}
+
+// ---------------------------------------------------------------------------------------
+// Connections end with COM_QUIT
+
+/// The "Aborted connection" lines of a server's error log (a client that left without
+/// COM_QUIT, or a connection that never logged in).
+fn aborted(server: &ThrowawayServer) -> Vec<String> {
+    std::fs::read_to_string(server.error_log())
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.contains("Aborted connection") || l.contains("without authentication"))
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn runs_leave_no_aborted_connections_in_the_server_logs() {
+    // A private pair: other tests kill runs on purpose on the shared servers.
+    let t = std::thread::spawn(|| ThrowawayServer::start("quit-target"));
+    let source = ThrowawayServer::start("quit-source")
+        .unwrap_or_else(|e| panic!("starting the source server: {e:#}"));
+    let target = t
+        .join()
+        .unwrap()
+        .unwrap_or_else(|e| panic!("starting the target server: {e:#}"));
+    let base = |s: &ThrowawayServer| s.url("").trim_end_matches('/').to_string();
+    let mut dbs = Dbs::on("quit", &base(&source), &base(&target));
+    // The servers log every aborted connection, unauthenticated ones included (from
+    // log_warnings = 2, the default; the throwaway servers run at 3).
+    for conn in [&mut dbs.src, &mut dbs.dst] {
+        let level: Option<u64> = conn.query_first("SELECT @@log_warnings").unwrap();
+        assert!(level >= Some(2), "log_warnings = {level:?}");
+    }
+
+    let rows = 30_000;
+    dbs.src("CREATE TABLE k (id INT PRIMARY KEY, v INT, s VARCHAR(40))");
+    dbs.src(&format!(
+        "INSERT INTO k SELECT seq, seq * 7, CONCAT('row ', seq) FROM seq_1_to_{rows}"
+    ));
+    // No key: read in one streamed pass.
+    dbs.src("CREATE TABLE nk (id INT, v INT, s VARCHAR(40))");
+    dbs.src(&format!(
+        "INSERT INTO nk SELECT seq, seq * 7, CONCAT('row ', seq) FROM seq_1_to_{rows}"
+    ));
+    // Larger than the socket buffers: stopped part-way, the server is still sending it.
+    dbs.src("CREATE TABLE wide (id INT, s VARCHAR(200))");
+    dbs.src("INSERT INTO wide SELECT seq, REPEAT(CONCAT('w', seq), 20) FROM seq_1_to_200000");
+    dbs.src("CREATE TABLE big (id INT, v INT)");
+    dbs.src("INSERT INTO big SELECT seq, 1000 FROM seq_1_to_1000");
+    dbs.dst("CREATE TABLE k (id INT PRIMARY KEY, v INT, s VARCHAR(40))");
+    dbs.dst("CREATE TABLE nk (id INT, v INT, s VARCHAR(40))");
+    // Values that do not fit: the copy fails.
+    dbs.dst("CREATE TABLE big (id INT, v TINYINT)");
+
+    let job = dbs.job(
+        "copy.lua",
+        "copy { from = 'k', page = 1000, workers = 2 }\ncopy { from = 'nk', page = 1000 }\n",
+    );
+    dbs.run(&job, &[]).ok();
+    assert_eq!(dbs.count_dst("k"), rows);
+    assert_eq!(dbs.count_dst("nk"), rows);
+    dbs.verify(&job, &[]).ok();
+    dbs.state(&job, &[]).ok();
+    ferry(&["tables", &dbs.src_url], dbs.dir.path()).ok();
+
+    // A failed copy, with and without a transform; a plan error.
+    let failing = dbs.job("failing.lua", "copy { from = 'big', page = 100 }\n");
+    dbs.run(&failing, &[]).status(1);
+    let failing = dbs.job(
+        "failing_t.lua",
+        "copy { from = 'big', page = 100, transform = function(r) return r end }\n",
+    );
+    dbs.run(&failing, &[]).status(1);
+    let wrong = dbs.job(
+        "wrong.lua",
+        "copy { from = 'k', to = 'nosuch', transform = function(r) return r end }\n",
+    );
+    dbs.run(&wrong, &[]).status(2);
+
+    // A streamed (keyless) copy stopped by SIGTERM part-way, with and without a
+    // transform (whose pages pass through the job's thread).
+    for (table, transform) in [
+        ("wide", ""),
+        ("wide_t", ", transform = function(r) return r end"),
+    ] {
+        dbs.dst(&format!("CREATE TABLE {table} (id INT, s VARCHAR(200))"));
+        let slow = dbs.job(
+            "slow.lua",
+            &format!(
+                "copy {{ from = 'wide', to = '{table}', page = 500, \
+                   max_rows_per_second = 5000{transform} }}\n"
+            ),
+        );
+        let mut run = dbs.spawn(&slow, &[]);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while dbs.count_dst(table) < 2000 {
+            assert!(
+                std::time::Instant::now() < deadline && !run.ended(),
+                "{}",
+                run.describe()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        run.signal(libc::SIGTERM);
+        run.wait_within(std::time::Duration::from_secs(60))
+            .status(143);
+        assert!(dbs.count_dst(table) < 200_000);
+    }
+
+    // The server notes an aborted connection when it sees the socket close.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    drop(dbs);
+    let (a, b) = (aborted(&source), aborted(&target));
+    assert!(
+        a.is_empty() && b.is_empty(),
+        "source:\n{}\ntarget:\n{}",
+        a.join("\n"),
+        b.join("\n")
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// A missing job file, a job with no copy
+
+#[test]
+fn a_missing_job_file_exits_2_and_a_job_without_copy_says_so() {
+    let mut dbs = Dbs::new("nojob");
+    let dir = dbs.dir.path().to_path_buf();
+    let args = |cmd: &str| -> Vec<String> {
+        let mut a = vec![cmd.to_string(), "nosuch.lua".into()];
+        if cmd != "repl" {
+            a.extend([
+                "--source".into(),
+                dbs.src_url.clone(),
+                "--target".into(),
+                dbs.dst_url.clone(),
+            ]);
+        }
+        a
+    };
+    for cmd in ["run", "verify", "state", "repl"] {
+        ferry(&args(cmd), &dir)
+            .status(2)
+            .says("no job file nosuch.lua")
+            .says(&dir.display().to_string());
+    }
+    assert!(
+        !dbs.log_path().exists(),
+        "a missing job file is said before the log opens"
+    );
+    ferry(&["run", &path(&dir)], &dir)
+        .status(2)
+        .says("is a directory");
+
+    // A job whose copies all sit behind a false condition.
+    items_dst(&mut dbs);
+    let job = dbs.job("nocopy.lua", "if vars.go then copy \"items\" end\n");
+    let warning = "the job ran no copy: ";
+    let run = dbs.run(&job, &[]).ok().says(warning).says("nocopy.lua");
+    assert!(run.stderr.contains(warning), "{}", run.describe());
+    assert!(dbs.log().contains(warning), "{}", dbs.log());
+    dbs.run(&job, &["--dry-run"]).ok().says(warning);
+    dbs.run(&job, &["--quiet"]).ok().says(warning);
+    dbs.verify(&job, &[])
+        .ok()
+        .says(warning)
+        .says("nothing was verified");
+    // With a copy, no such warning.
+    dbs.src("CREATE TABLE items (id INT PRIMARY KEY, label VARCHAR(40))");
+    dbs.run(&job, &["--var", "go=1"]).ok().never_says(warning);
 }

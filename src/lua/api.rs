@@ -299,6 +299,7 @@ fn spec_from_table(t: &Table) -> Result<ConnSpec, String> {
         let v = match v {
             LuaValue::String(s) => s.to_string_lossy(),
             LuaValue::Integer(i) => i.to_string(),
+            LuaValue::Boolean(b) => b.to_string(),
             other => {
                 return Err(format!(
                     "`{k}` must be a string, not a {}",

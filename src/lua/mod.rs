@@ -186,7 +186,8 @@ pub fn to_error(e: &mlua::Error) -> Error {
         };
     }
     Error::Script {
-        message: render_error(e),
+        // A syntax error quotes the script's text, a URL's password with it.
+        message: crate::conn_spec::mask_urls(&render_error(e)),
     }
 }
 

@@ -732,7 +732,11 @@ impl Conn {
         if self.is_insecure() {
             if let Some(ssl_opts) = self.0.opts.get_ssl_opts().cloned() {
                 if !self.has_capability(CapabilityFlags::CLIENT_SSL) {
-                    return Err(DriverError(TlsNotSupported));
+                    // Changed in this vendored copy for ferry: TLS is optional, so
+                    // log in without it (CLIENT_SSL is not in the agreed flags).
+                    if !ssl_opts.tls_optional() {
+                        return Err(DriverError(TlsNotSupported));
+                    }
                 } else {
                     self.do_ssl_request()?;
                     self.switch_to_ssl(ssl_opts)?;

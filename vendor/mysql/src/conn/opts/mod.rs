@@ -47,9 +47,25 @@ pub struct SslOpts {
     accept_invalid_certs: bool,
     #[cfg(feature = "rustls")]
     cipher_suites: Option<Vec<String>>,
+    // Added to this vendored copy for ferry: see `with_tls_optional`.
+    tls_optional: bool,
 }
 
 impl SslOpts {
+    /// Added to this vendored copy for ferry. If `true`, a server that does not offer
+    /// TLS is logged in to without it on the same connection (MySQL's
+    /// `--ssl-mode=PREFERRED`), instead of failing with `TlsNotSupported` and leaving
+    /// that connection unauthenticated (defaults to `false`).
+    pub fn with_tls_optional(mut self, value: bool) -> Self {
+        self.tls_optional = value;
+        self
+    }
+
+    /// Added to this vendored copy for ferry: see `with_tls_optional`.
+    pub fn tls_optional(&self) -> bool {
+        self.tls_optional
+    }
+
     /// Sets the client identity.
     #[cfg(any(feature = "native-tls", feature = "rustls"))]
     #[cfg_attr(
