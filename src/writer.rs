@@ -415,6 +415,10 @@ impl Writer {
 
     /// Logs that a bulk page failed and is written again with multi-row statements.
     fn rewriting(&self, e: &WriteError) {
+        if e.conflict {
+            // Found row by row in `diagnose`, which names it.
+            return;
+        }
         log::info!(
             "{}: a bulk request failed ({}); the page is written again with multi-row \
              statements, which name the row",

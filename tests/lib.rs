@@ -11,6 +11,7 @@ mod fidelity;
 mod indexes;
 mod mapping;
 mod modes;
+mod nosilent;
 mod readme;
 mod scripts;
 mod security;
