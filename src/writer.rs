@@ -213,6 +213,22 @@ pub struct Writer {
     lookups: RefCell<Option<HashMap<String, String>>>,
     table: String,
     schema: (String, String),
+    /// Lookups of existing rows made, and the time they took (logged at the end).
+    lookups_made: std::cell::Cell<(u64, std::time::Duration)>,
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        let (n, t) = self.lookups_made.get();
+        if n > 0 {
+            log::info!(
+                target: crate::progress::FILE_ONLY,
+                "{}: {n} lookups of the rows already in the target took {:.3}s",
+                self.writing(),
+                t.as_secs_f64()
+            );
+        }
+    }
 }
 
 /// Whether the server may take a copy's string values as binary strings, which spares
@@ -318,6 +334,7 @@ impl Writer {
             lookups: RefCell::new(None),
             table: plan.target.quoted_name(),
             schema: (plan.target.database.clone(), plan.target.name.clone()),
+            lookups_made: std::cell::Cell::new((0, std::time::Duration::ZERO)),
             keys,
         }
     }
@@ -628,6 +645,7 @@ impl Writer {
     fn count_rows(&self, db: &mut Db, keys: &[Vec<Value>]) -> Result<u64, WriteError> {
         let Some(k) = &self.keys else { return Ok(0) };
         let per = (MAX_PLACEHOLDERS / k.cols.len().max(1)).clamp(1, 5000);
+        let start = std::time::Instant::now();
         let mut total = 0;
         for chunk in keys.chunks(per) {
             let sql = format!(
@@ -642,6 +660,8 @@ impl Writer {
                 .map_err(|e| WriteError::server(db, &self.writing(), e, None))?;
             total += n.unwrap_or(0);
         }
+        let (made, took) = self.lookups_made.get();
+        self.lookups_made.set((made + 1, took + start.elapsed()));
         Ok(total)
     }
 
