@@ -649,7 +649,10 @@ impl Engine {
         let (key_in_row, undecoded, undecoded_key, untouched) = match &task.processing {
             Processing::Direct(_) => {
                 let at = key_in_row(plan, &plan_sources(plan));
-                match (&at, raw_sources(plan).filter(|s| bulk_target && !narrowing(s))) {
+                match (
+                    &at,
+                    raw_sources(plan).filter(|s| bulk_target && !narrowing(s)),
+                ) {
                     (Some(k), Some(sources)) if bulk_target => {
                         let k = k.clone();
                         (at, Some(sources), k, None)

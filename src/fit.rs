@@ -174,8 +174,9 @@ fn misfit(v: &Value, check: Check) -> Option<&'static str> {
             .then_some("it has a fraction, which would be rounded away"),
         (Check::Int, Value::Double(d)) => (d.is_finite() && d.fract() != 0.0)
             .then_some("it has a fraction, which would be rounded away"),
-        (Check::Int, Value::Bytes(b)) => text_has_fraction(b)
-            .then_some("it has a fraction, which would be rounded away"),
+        (Check::Int, Value::Bytes(b)) => {
+            text_has_fraction(b).then_some("it has a fraction, which would be rounded away")
+        }
         (Check::Float, Value::Double(d)) => {
             (!survives_f32(*d)).then_some("a FLOAT keeps fewer digits, which would be lost")
         }
@@ -296,8 +297,16 @@ mod tests {
         let sec = Check::Fraction(0);
         assert!(misfit(&Value::Date(2024, 1, 1, 10, 0, 0, 500_000), sec).is_some());
         assert!(misfit(&Value::Date(2024, 1, 1, 10, 0, 0, 0), sec).is_none());
-        assert!(misfit(&Value::Date(2024, 1, 1, 10, 0, 0, 120_000), Check::Fraction(2)).is_none());
-        assert!(misfit(&Value::Date(2024, 1, 1, 10, 0, 0, 123_000), Check::Fraction(2)).is_some());
+        assert!(misfit(
+            &Value::Date(2024, 1, 1, 10, 0, 0, 120_000),
+            Check::Fraction(2)
+        )
+        .is_none());
+        assert!(misfit(
+            &Value::Date(2024, 1, 1, 10, 0, 0, 123_000),
+            Check::Fraction(2)
+        )
+        .is_some());
         assert!(misfit(&Value::Bytes(b"2024-01-01 10:00:00.5".to_vec()), sec).is_some());
         assert!(misfit(&Value::Bytes(b"2024-01-01 10:00:00.000".to_vec()), sec).is_none());
         assert!(misfit(&Value::Time(false, 0, 1, 2, 3, 4), sec).is_some());

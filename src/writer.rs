@@ -79,7 +79,10 @@ impl Keys {
         let rk = idx
             .iter()
             .find(|i| i.name == "PRIMARY" && i.columns.iter().all(written))
-            .or_else(|| idx.iter().find(|i| i.unique && i.columns.iter().all(written)))?;
+            .or_else(|| {
+                idx.iter()
+                    .find(|i| i.unique && i.columns.iter().all(written))
+            })?;
         let values: Vec<&str> = plan.value_columns().map(|c| c.name.as_str()).collect();
         let at = |cols: &[String]| -> Option<Vec<usize>> {
             cols.iter()
@@ -694,7 +697,11 @@ impl Writer {
                         let e = e.min(n);
                         let mut updated = extra.min(e);
                         // More rows went than the page's own: others, through other keys.
-                        let conflicts = if self.check_unique { extra - updated } else { 0 };
+                        let conflicts = if self.check_unique {
+                            extra - updated
+                        } else {
+                            0
+                        };
                         let new_conflicts = conflicts.min(n - e);
                         updated = updated.saturating_sub(conflicts - new_conflicts);
                         Counts {
@@ -1061,7 +1068,12 @@ impl Writer {
     /// truncated, rounded, out of range or invalid), but a duplicate key in insert
     /// mode, which the mode expects. Returns how many of those duplicates name a key
     /// other than the resolving one (rows that met a different target row).
-    fn check_warnings(&self, db: &mut Db, rows: usize, first_row: usize) -> Result<u64, WriteError> {
+    fn check_warnings(
+        &self,
+        db: &mut Db,
+        rows: usize,
+        first_row: usize,
+    ) -> Result<u64, WriteError> {
         let warnings = db
             .warnings()
             .map_err(|error| WriteError::data(None, error))?;

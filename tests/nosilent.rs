@@ -63,7 +63,11 @@ fn counts_on_first_runs_and_reruns_of_every_mode() {
                 "insert" => counts(5, 0, 0, 0, 5, 0),
                 _ => counts(5, 0, 1, 4, 0, 0),
             };
-            assert_eq!(counts_of(&changed), expected, "re-run after a change, {ctx}");
+            assert_eq!(
+                counts_of(&changed),
+                expected,
+                "re-run after a change, {ctx}"
+            );
             let v: String = dbs
                 .dst
                 .query_first("SELECT v FROM t WHERE id = 4")
@@ -280,9 +284,7 @@ fn a_row_colliding_through_another_unique_key_fails_in_every_mode() {
             let mut dbs = unique_setup("uniq", false);
             let run = dbs
                 .run_code(
-                    &format!(
-                        "copy {{ from = 't', mode = '{mode}', page = 2, write = '{write}' }}"
-                    ),
+                    &format!("copy {{ from = 't', mode = '{mode}', page = 2, write = '{write}' }}"),
                     &[],
                 )
                 .status(1);
@@ -310,17 +312,12 @@ fn rows_colliding_inside_one_page_fail_in_every_mode() {
             let mut dbs = unique_setup("uniq_in", true);
             let run = dbs
                 .run_code(
-                    &format!(
-                        "copy {{ from = 't', mode = '{mode}', page = 2, write = '{write}' }}"
-                    ),
+                    &format!("copy {{ from = 't', mode = '{mode}', page = 2, write = '{write}' }}"),
                     &[],
                 )
                 .status(1);
             // `DUP@x` meets `dup@x` under the column's case-insensitive collation.
-            let run = run
-                .says("row id=4")
-                .says("id=3")
-                .says("unique key `email`");
+            let run = run.says("row id=4").says("id=3").says("unique key `email`");
             assert_eq!(
                 dst_rows(&mut dbs),
                 vec![row(1, "p@x", 1), row(2, "q@x", 2), row(100, "a@x", 100)],

@@ -466,7 +466,10 @@ impl Results {
         // Issue 13, item 5: upsert into a target with a second unique key checks each
         // page's rows against it (a SELECT by key per page); the same table with a plain
         // index instead needs no check.
-        if let (Some(u), Some(p)) = (find(Table::Unique, "ferry"), find(Table::UniquePlain, "ferry")) {
+        if let (Some(u), Some(p)) = (
+            find(Table::Unique, "ferry"),
+            find(Table::UniquePlain, "ferry"),
+        ) {
             if let (Some(us), Some(ps)) = (u.secs(), p.secs()) {
                 let _ = writeln!(
                     out,
