@@ -21,10 +21,19 @@ use crate::schema::ColumnInfo;
 enum Check {
     /// An integer: no fraction.
     Int,
-    /// A FLOAT: what a 4-byte float holds.
-    Float,
+    /// A FLOAT: what a 4-byte float holds, and at most this many decimals
+    /// (`FLOAT(M,D)`).
+    Float(Option<u8>),
+    /// A DOUBLE: what an 8-byte float holds, and at most this many decimals
+    /// (`DOUBLE(M,D)`).
+    Double(Option<u8>),
     /// A DATETIME, TIMESTAMP or TIME with this many fraction digits (below 6).
     Fraction(u8),
+    /// A BINARY(n): a shorter value is padded with zero bytes.
+    Binary(usize),
+    /// A YEAR: 1 to 99 (and '0' to '99' as text) become years of this century or the
+    /// last.
+    Year,
 }
 
 /// The checks of one copy: (value index, check, target column).
@@ -38,7 +47,18 @@ fn check_for(target: &ColumnInfo) -> Option<Check> {
     let t = target.data_type.to_ascii_lowercase();
     match t.as_str() {
         "tinyint" | "smallint" | "mediumint" | "int" | "integer" | "bigint" => Some(Check::Int),
-        "float" => Some(Check::Float),
+        "float" => Some(Check::Float(decimals(&target.column_type))),
+        "double" | "real" | "double precision" => {
+            Some(Check::Double(decimals(&target.column_type)))
+        }
+        "binary" => Some(Check::Binary(
+            target
+                .column_type
+                .split_once('(')
+                .and_then(|(_, r)| r.trim_end_matches(')').parse().ok())
+                .unwrap_or(1),
+        )),
+        "year" => Some(Check::Year),
         "datetime" | "timestamp" | "time" => match target.kind() {
             crate::value::Kind::DateTime(p) | crate::value::Kind::Time(p) if p < 6 => {
                 Some(Check::Fraction(p))
@@ -47,6 +67,13 @@ fn check_for(target: &ColumnInfo) -> Option<Check> {
         },
         _ => None,
     }
+}
+
+/// D of a `FLOAT(M,D)` or `DOUBLE(M,D)`.
+fn decimals(column_type: &str) -> Option<u8> {
+    let (_, r) = column_type.split_once('(')?;
+    let (_, d) = r.split(')').next()?.split_once(',')?;
+    d.trim().parse().ok()
 }
 
 /// Fraction digits of a source temporal column (`datetime(3)` -> 3).
@@ -72,10 +99,22 @@ fn narrows(source: &ColumnInfo, target: &ColumnInfo) -> Option<Check> {
             "datetime" | "timestamp" | "time" => fsp(source) > 0,
             _ => true,
         },
-        Check::Float => !matches!(
-            s.as_str(),
-            "float" | "tinyint" | "smallint" | "mediumint" | "year" | "bit" | "bool" | "boolean"
-        ),
+        // Integers fit unless they are wider than the float's mantissa; anything with
+        // a fraction may hold more decimals than the column keeps.
+        Check::Float(d) => match s.as_str() {
+            "tinyint" | "smallint" | "mediumint" | "year" | "bit" | "bool" | "boolean" => false,
+            "float" => d.is_some(),
+            _ => true,
+        },
+        Check::Double(d) => match s.as_str() {
+            "tinyint" | "smallint" | "mediumint" | "int" | "integer" | "year" | "bit" | "bool"
+            | "boolean" | "date" => false,
+            "float" | "double" | "real" | "double precision" => d.is_some(),
+            "decimal" | "numeric" => d.is_some() || decimal_digits(&source.column_type) > 15,
+            _ => true,
+        },
+        Check::Binary(_) => source.column_type != target.column_type,
+        Check::Year => s != "year",
         Check::Fraction(p) => match s.as_str() {
             "datetime" | "timestamp" | "time" => fsp(source) > p,
             "date" | "year" | "tinyint" | "smallint" | "mediumint" | "int" | "integer"
@@ -84,6 +123,14 @@ fn narrows(source: &ColumnInfo, target: &ColumnInfo) -> Option<Check> {
         },
     };
     narrowing.then_some(check)
+}
+
+/// M of a `DECIMAL(M,D)` (10 when not given).
+fn decimal_digits(column_type: &str) -> u32 {
+    column_type
+        .split_once('(')
+        .and_then(|(_, r)| r.split([',', ')']).next()?.trim().parse().ok())
+        .unwrap_or(10)
 }
 
 fn decimal_scale_is_zero(column_type: &str) -> bool {
@@ -129,8 +176,8 @@ impl Fit {
                     return Err((
                         r,
                         format!(
-                            "column `{name}` ({ty}) cannot hold {}: {why}, which the server \
-                             does silently; widen the target column, or round the value \
+                            "column `{name}` ({ty}) cannot hold {}: {why}, without a warning \
+                             from the server; widen the target column, or change the value \
                              in a transform",
                             shown(v)
                         ),
@@ -177,26 +224,106 @@ fn misfit(v: &Value, check: Check) -> Option<&'static str> {
         (Check::Int, Value::Bytes(b)) => {
             text_has_fraction(b).then_some("it has a fraction, which would be rounded away")
         }
-        (Check::Float, Value::Double(d)) => {
-            (!survives_f32(*d)).then_some("a FLOAT keeps fewer digits, which would be lost")
+        (Check::Float(d), v) => {
+            let lost = match v {
+                Value::Double(x) => !survives_f32(*x),
+                Value::Int(i) => (*i as f32) as i128 != i128::from(*i),
+                Value::UInt(u) => (*u as f32) as i128 != i128::from(*u),
+                Value::Bytes(b) => text_number(b).is_some_and(|t| {
+                    t.parse::<f32>()
+                        .is_ok_and(|f| f.is_finite() && normal(&format!("{f}")) != normal(t))
+                }),
+                _ => false,
+            };
+            if lost {
+                Some("a FLOAT keeps fewer digits, which would be lost")
+            } else {
+                too_many_decimals(v, d)
+            }
         }
-        (Check::Float, Value::Int(i)) => ((*i as f32) as i128 != i128::from(*i))
-            .then_some("a FLOAT keeps fewer digits, which would be lost"),
-        (Check::Float, Value::UInt(u)) => ((*u as f32) as i128 != i128::from(*u))
-            .then_some("a FLOAT keeps fewer digits, which would be lost"),
-        (Check::Float, Value::Bytes(b)) => std::str::from_utf8(b)
-            .ok()
-            .and_then(|s| s.trim().parse::<f64>().ok())
-            .filter(|d| !survives_f32(*d))
-            .map(|_| "a FLOAT keeps fewer digits, which would be lost"),
+        (Check::Double(d), v) => {
+            let lost = match v {
+                Value::Int(i) => (*i as f64) as i128 != i128::from(*i),
+                Value::UInt(u) => (*u as f64) as i128 != i128::from(*u),
+                Value::Bytes(b) => text_number(b).is_some_and(|t| {
+                    t.parse::<f64>()
+                        .is_ok_and(|f| f.is_finite() && normal(&format!("{f}")) != normal(t))
+                }),
+                _ => false,
+            };
+            if lost {
+                Some("a DOUBLE keeps fewer digits, which would be lost")
+            } else {
+                too_many_decimals(v, d)
+            }
+        }
         (Check::Fraction(p), Value::Date(_, _, _, _, _, _, us))
         | (Check::Fraction(p), Value::Time(_, _, _, _, _, us)) => {
             (*us % 10u32.pow(6 - u32::from(p)) != 0)
                 .then_some("the column keeps fewer digits of a second, which would be dropped")
         }
+        (Check::Binary(n), Value::Bytes(b)) => {
+            (b.len() < n).then_some("it is shorter than the column, which pads it with zero bytes")
+        }
+        (Check::Year, Value::Int(y)) => (1..100).contains(y).then_some(TWO_DIGIT_YEAR),
+        (Check::Year, Value::UInt(y)) => (1..100).contains(y).then_some(TWO_DIGIT_YEAR),
+        (Check::Year, Value::Bytes(b)) => {
+            let t = String::from_utf8_lossy(b);
+            let t = t.trim();
+            (!t.is_empty() && t.len() <= 2 && t.bytes().all(|c| c.is_ascii_digit()))
+                .then_some(TWO_DIGIT_YEAR)
+        }
         (Check::Fraction(p), Value::Bytes(b)) => text_fraction_beyond(b, p)
             .then_some("the column keeps fewer digits of a second, which would be dropped"),
         _ => None,
+    }
+}
+
+const TWO_DIGIT_YEAR: &str =
+    "a YEAR column reads a one- or two-digit year as 1970-2069, which would change it";
+
+/// Why a number would be rounded to `d` decimals (`FLOAT(M,D)`, `DOUBLE(M,D)`), if so.
+fn too_many_decimals(v: &Value, d: Option<u8>) -> Option<&'static str> {
+    let d = usize::from(d?);
+    let text = match v {
+        Value::Float(f) => format!("{f}"),
+        Value::Double(x) => format!("{x}"),
+        Value::Bytes(b) => text_number(b)?.to_string(),
+        _ => return None,
+    };
+    let n = normal(&text);
+    let decimals = n.split_once('.').map_or(0, |(_, f)| f.len());
+    (decimals > d).then_some("the column keeps fewer decimals, which would be rounded away")
+}
+
+/// A number written as plain decimal text (no exponent), trimmed.
+fn text_number(b: &[u8]) -> Option<&str> {
+    let s = std::str::from_utf8(b).ok()?.trim();
+    let digits = s.trim_start_matches(['+', '-']);
+    let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
+    (!digits.is_empty()
+        && int.bytes().all(|c| c.is_ascii_digit())
+        && frac.bytes().all(|c| c.is_ascii_digit()))
+    .then_some(s)
+}
+
+/// Decimal text without its sign, leading zeros of the integer part, trailing zeros
+/// of the fraction, or a bare point: `-012.500` -> `12.5`.
+fn normal(s: &str) -> String {
+    let s = s.trim().trim_start_matches(['+', '-']);
+    let (int, frac) = s.split_once('.').unwrap_or((s, ""));
+    let int = int.trim_start_matches('0');
+    let frac = frac.trim_end_matches('0');
+    match (int.is_empty(), frac.is_empty()) {
+        (_, true) => {
+            if int.is_empty() {
+                "0".into()
+            } else {
+                int.to_string()
+            }
+        }
+        (true, false) => format!("0.{frac}"),
+        (false, false) => format!("{int}.{frac}"),
     }
 }
 
@@ -288,7 +415,7 @@ mod tests {
         assert!(misfit(&Value::Bytes(b"-12.000".to_vec()), int).is_none());
         assert!(misfit(&Value::Bytes(b"15e-1".to_vec()), int).is_some());
         assert!(misfit(&Value::Int(7), int).is_none());
-        let float = Check::Float;
+        let float = Check::Float(None);
         assert!(misfit(&Value::Double(0.1), float).is_none());
         assert!(misfit(&Value::Double(1.5), float).is_none());
         assert!(misfit(&Value::Double(1.234_567_890_1), float).is_some());
@@ -310,6 +437,22 @@ mod tests {
         assert!(misfit(&Value::Bytes(b"2024-01-01 10:00:00.5".to_vec()), sec).is_some());
         assert!(misfit(&Value::Bytes(b"2024-01-01 10:00:00.000".to_vec()), sec).is_none());
         assert!(misfit(&Value::Time(false, 0, 1, 2, 3, 4), sec).is_some());
+        let two = Check::Float(Some(2));
+        assert!(misfit(&Value::Double(1.239), two).is_some());
+        assert!(misfit(&Value::Double(1.25), two).is_none());
+        assert!(misfit(&Value::Bytes(b"1.230".to_vec()), two).is_none());
+        assert!(misfit(&Value::Bytes(b"1.235".to_vec()), Check::Double(Some(2))).is_some());
+        let double = Check::Double(None);
+        assert!(misfit(&Value::Int(9_007_199_254_740_993), double).is_some());
+        assert!(misfit(&Value::Int(9_007_199_254_740_992), double).is_none());
+        assert!(misfit(&Value::Bytes(b"0.1".to_vec()), double).is_none());
+        assert!(misfit(&Value::Bytes(b"12345678901234567.5".to_vec()), double).is_some());
+        assert!(misfit(&Value::Double(0.1), double).is_none());
+        assert!(misfit(&Value::Bytes(b"ab".to_vec()), Check::Binary(5)).is_some());
+        assert!(misfit(&Value::Bytes(b"abcde".to_vec()), Check::Binary(5)).is_none());
+        assert!(misfit(&Value::Int(69), Check::Year).is_some());
+        assert!(misfit(&Value::Int(2069), Check::Year).is_none());
+        assert!(misfit(&Value::Bytes(b"0".to_vec()), Check::Year).is_some());
     }
 
     #[test]

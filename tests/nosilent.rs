@@ -392,3 +392,51 @@ fn reruns_into_a_target_with_a_second_unique_key_have_no_conflicts() {
         assert_eq!(counts_of(&run), expected, "mode {mode}");
     }
 }
+
+#[test]
+fn more_decimals_than_a_float_m_d_keeps_fail_naming_the_row() {
+    narrowing(
+        "fmd",
+        "DOUBLE",
+        "FLOAT(7,2)",
+        ["1.5", "2.25", "1.239", "4"],
+        "",
+        "fewer decimals",
+    );
+}
+
+#[test]
+fn a_bigint_past_2_53_into_a_double_fails_naming_the_row() {
+    narrowing(
+        "bigdbl",
+        "BIGINT",
+        "DOUBLE",
+        ["1", "9007199254740992", "9007199254740993", "4"],
+        "",
+        "DOUBLE keeps fewer digits",
+    );
+}
+
+#[test]
+fn a_short_value_into_binary_fails_naming_the_row() {
+    narrowing(
+        "bin",
+        "VARBINARY(10)",
+        "BINARY(5)",
+        ["'abcde'", "'12345'", "'ab'", "'vwxyz'"],
+        "",
+        "pads it with zero bytes",
+    );
+}
+
+#[test]
+fn a_two_digit_year_fails_naming_the_row() {
+    narrowing(
+        "year",
+        "INT",
+        "YEAR",
+        ["2001", "1999", "69", "2004"],
+        "",
+        "two-digit year",
+    );
+}
