@@ -101,7 +101,11 @@ fn run(mut args: Args) -> Result<()> {
             };
             println!("  {:<16} {}{note}", m.name(), m.describe());
         }
-        println!("tables (--tables): wide (the ~383-byte row), sbtest (sysbench), blobs (4 MiB BLOBs, ferry only)");
+        println!(
+            "tables (--tables): wide (the ~383-byte row), sbtest (sysbench), blobs (4 MiB BLOBs, \
+             ferry only), uniq and uniq_plain (sbtest with a second unique key or a plain one, \
+             ferry in upsert mode only: the unique-key check's cost)"
+        );
         return Ok(());
     }
     let _smoke_dir;
@@ -249,6 +253,8 @@ fn run(mut args: Args) -> Result<()> {
     for &table in &tables {
         let rows = if table == Table::Blobs {
             args.blob_rows
+        } else if table.is_unique_check() {
+            args.rows.min(data::UNIQUE_ROWS)
         } else {
             args.rows
         };

@@ -58,4 +58,4 @@ local orders = copy {
   mode = "overwrite",
   where = "customer_id IN (SELECT id FROM customers WHERE " .. sampled .. ")",
 }
-log.info("sample since %s: %d customers, %d orders", since, customers.written, orders.written)
+log.info("sample since %s: %d customers, %d orders", since, customers.read, orders.read)

@@ -23,4 +23,4 @@ local s = copy {
   },
 }
 log.info("products: %d changed in the last %d day(s): %d new, %d updated, %d unchanged",
-         s.read, days, s.inserted, s.updated, s.ignored)
+         s.read, days, s.inserted, s.updated, s.unchanged)

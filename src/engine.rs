@@ -80,10 +80,15 @@ pub enum Processed {
 #[derive(Debug, Default, Clone)]
 pub struct CopyStats {
     pub read: u64,
+    /// inserted + updated.
     pub written: u64,
     pub inserted: u64,
     pub updated: u64,
+    /// Existing rows already as given (see `writer::Counts`).
+    pub unchanged: u64,
     pub ignored: u64,
+    /// Rows that met a different target row through another unique key (accepted).
+    pub conflicts: u64,
     pub skipped: u64,
     pub seconds: f64,
     /// Rows copied by earlier runs this run resumed after.
@@ -424,6 +429,8 @@ pub struct Engine {
     next: usize,
     running: HashMap<usize, Running>,
     finished: HashMap<usize, Result<CopyStats>>,
+    /// What failed copies had committed (their pages written before the failure).
+    committed: HashMap<usize, CopyStats>,
     events: (Sender<Event>, Receiver<Event>),
     /// Raw pages for copies processed on this thread.
     raw: (Sender<RawPage>, Receiver<RawPage>),
@@ -439,6 +446,7 @@ impl Engine {
             next: 0,
             running: HashMap::new(),
             finished: HashMap::new(),
+            committed: HashMap::new(),
             events: unbounded(),
             raw: unbounded(),
             control_src: None,
@@ -670,14 +678,29 @@ impl Engine {
         // order: a direct copy's always (its rows name themselves), a processed
         // copy's when its processor can hand rows back untouched, which are then
         // written as read (a transform that returns its row without setting a field).
+        // Not when a column pair may narrow silently: those values are checked decoded
+        // (see `fit`).
         let bulk_target = task.method == Method::Bulk
             && task.plan.key.is_some()
             && self.control(Role::Target)?.is_mariadb();
         let plan = &task.plan;
+        let narrowing = |sources: &[RawSource]| match crate::fit::narrowing_pair(plan, sources) {
+            Some(pair) => {
+                log::info!(
+                    "copy {}: rows are decoded to check values that may not fit ({pair})",
+                    plan.name
+                );
+                true
+            }
+            None => false,
+        };
         let (key_in_row, undecoded, undecoded_key, untouched) = match &task.processing {
             Processing::Direct(_) => {
                 let at = key_in_row(plan, &plan_sources(plan));
-                match (&at, raw_sources(plan)) {
+                match (
+                    &at,
+                    raw_sources(plan).filter(|s| bulk_target && !narrowing(s)),
+                ) {
                     (Some(k), Some(sources)) if bulk_target => {
                         let k = k.clone();
                         (at, Some(sources), k, None)
@@ -687,9 +710,12 @@ impl Engine {
             }
             Processing::Local(p) if bulk_target => {
                 // Keys are read from the target rows of untouched pages.
-                let untouched = p.untouched().and_then(|sources| {
-                    key_in_row(plan, &raw_columns(&sources)).map(|at| (at, sources))
-                });
+                let untouched = p
+                    .untouched()
+                    .filter(|sources| !narrowing(sources))
+                    .and_then(|sources| {
+                        key_in_row(plan, &raw_columns(&sources)).map(|at| (at, sources))
+                    });
                 match untouched {
                     Some((at, sources)) => {
                         let all = (0..plan.source.columns.len())
@@ -1023,6 +1049,11 @@ impl Engine {
     }
 
     /// Waits until fewer than `n` copies run.
+    /// What a failed copy committed before it failed (after `wait` returned its error).
+    pub fn committed(&self, handle: usize) -> Option<CopyStats> {
+        self.committed.get(&handle).cloned()
+    }
+
     pub fn wait_below(&mut self, n: usize) {
         while self.running.len() >= n.max(1) {
             self.pump();
@@ -1182,17 +1213,24 @@ impl Engine {
                 };
                 match saved {
                     Ok(()) => {
+                        let conflicts = if stats.conflicts > 0 {
+                            format!(", {} conflicts", stats.conflicts)
+                        } else {
+                            String::new()
+                        };
                         progress.finish(&format!(
-                            "done: {} read, {} written ({} inserted, {} updated, {} ignored), {} skipped in {:.1}s",
+                            "done: {} read, {} written ({} inserted, {} updated), {} unchanged, \
+                             {} ignored{conflicts}, {} skipped in {:.1}s",
                             stats.read,
                             stats.written,
                             stats.inserted,
                             stats.updated,
+                            stats.unchanged,
                             stats.ignored,
                             stats.skipped,
                             stats.seconds
                         ));
-                        Ok(stats)
+                        Ok(stats.clone())
                     }
                     Err(e) => {
                         progress.abandon();
@@ -1206,6 +1244,9 @@ impl Engine {
             }
         };
         drop(progress);
+        if result.is_err() {
+            self.committed.insert(copy, stats);
+        }
         // Named after the copy: with `parallel`, the script is elsewhere by now.
         let plan = &r.shared.plan;
         let result = result.map_err(|e| e.in_copy(&plan.name, &plan.location));
@@ -1850,8 +1891,10 @@ impl WriterCtx {
             s.skipped += page.skipped;
             s.inserted += counts.inserted;
             s.updated += counts.updated;
+            s.unchanged += counts.unchanged;
             s.ignored += counts.ignored;
-            s.written += counts.inserted + counts.updated + counts.ignored;
+            s.conflicts += counts.conflicts;
+            s.written += counts.inserted + counts.updated;
             (s.read + s.resumed, s.written)
         };
         shared

@@ -12,6 +12,7 @@ pub mod db;
 pub mod demo;
 pub mod engine;
 pub mod error;
+pub mod fit;
 pub mod indexes;
 pub mod introspect;
 pub mod keyset;

@@ -396,11 +396,14 @@ pub fn summary(results: &[CopyResult]) -> String {
             vec![
                 r.name.clone(),
                 r.mode.name().to_string(),
+                r.status.to_string(),
                 s.read.to_string(),
                 s.written.to_string(),
                 s.inserted.to_string(),
                 s.updated.to_string(),
+                s.unchanged.to_string(),
                 s.ignored.to_string(),
+                s.conflicts.to_string(),
                 s.skipped.to_string(),
                 format!("{:.2}", s.seconds),
                 format!("{:.0}", s.read as f64 / s.seconds.max(1e-6)),
@@ -409,10 +412,23 @@ pub fn summary(results: &[CopyResult]) -> String {
         .collect();
     render(
         &[
-            "copy", "mode", "read", "written", "inserted", "updated", "ignored", "skipped",
-            "seconds", "rows/s",
+            "copy",
+            "mode",
+            "status",
+            "read",
+            "written",
+            "inserted",
+            "updated",
+            "unchanged",
+            "ignored",
+            "conflicts",
+            "skipped",
+            "seconds",
+            "rows/s",
         ],
         &rows,
-        &[false, false, true, true, true, true, true, true, true, true],
+        &[
+            false, false, false, true, true, true, true, true, true, true, true, true, true,
+        ],
     )
 }

@@ -12,6 +12,7 @@ mod indexes;
 mod lock;
 mod mapping;
 mod modes;
+mod nosilent;
 mod paging;
 mod readme;
 mod row_errors;

@@ -19,8 +19,9 @@ fn run_mode(mode: &str, page: u32, write: &str) -> (Vec<(i32, String, String)>, 
         .run_code(
             &format!(
                 "local s = copy {{ from = 't', mode = '{mode}', page = {page}, write = '{write}' }}\n\
-                 log.info('counts read=%d written=%d inserted=%d updated=%d ignored=%d skipped=%d', \
-                 s.read, s.written, s.inserted, s.updated, s.ignored, s.skipped)\n"
+                 log.info('counts read=%d written=%d inserted=%d updated=%d unchanged=%d ignored=%d \
+                 conflicts=%d skipped=%d', s.read, s.written, s.inserted, s.updated, s.unchanged, \
+                 s.ignored, s.conflicts, s.skipped)\n"
             ),
             &[],
         )
@@ -68,7 +69,7 @@ fn insert_keeps_existing_rows_and_counts_them_ignored() {
             (5, "five", "dflt"),
             (9, "nine", "kept"),
         ],
-        "counts read=5 written=5 inserted=3 updated=0 ignored=2 skipped=0",
+        "counts read=5 written=3 inserted=3 updated=0 unchanged=0 ignored=2 conflicts=0 skipped=0",
     );
 }
 
@@ -84,13 +85,13 @@ fn overwrite_replaces_rows_and_resets_unmapped_columns() {
             (5, "five", "dflt"),
             (9, "nine", "kept"),
         ],
-        "counts read=5 written=5 inserted=3 updated=2 ignored=0 skipped=0",
+        "counts read=5 written=5 inserted=3 updated=2 unchanged=0 ignored=0 conflicts=0 skipped=0",
     );
 }
 
 #[test]
 fn upsert_updates_mapped_columns_and_keeps_the_rest() {
-    // Row 2 is identical in the target: left as it was, so counted ignored.
+    // Row 2 is identical in the target: left as it was, so counted unchanged.
     check_mode(
         "upsert",
         &[
@@ -101,7 +102,7 @@ fn upsert_updates_mapped_columns_and_keeps_the_rest() {
             (5, "five", "dflt"),
             (9, "nine", "kept"),
         ],
-        "counts read=5 written=5 inserted=3 updated=1 ignored=1 skipped=0",
+        "counts read=5 written=4 inserted=3 updated=1 unchanged=1 ignored=0 conflicts=0 skipped=0",
     );
 }
 

@@ -21,10 +21,30 @@ pub enum Table {
     Sysbench,
     /// A few hundred 4 MiB BLOBs: the memory check (ferry only).
     Blobs,
+    /// `sbtest` with a second unique key (`UNIQUE KEY c_u (c)`), copied in upsert mode:
+    /// what ferry's check for rows meeting a different row through it costs (a
+    /// `SELECT` by key per page; issue 13, item 5). Ferry only, `UNIQUE_ROWS` rows.
+    Unique,
+    /// The same with a plain `KEY (c)`: one unique key, so no check; the reference.
+    UniquePlain,
 }
 
+/// Rows of the two unique-key tables at most.
+pub const UNIQUE_ROWS: u64 = 200_000;
+
 impl Table {
-    pub const ALL: [Table; 3] = [Table::Wide, Table::Sysbench, Table::Blobs];
+    pub const ALL: [Table; 5] = [
+        Table::Wide,
+        Table::Sysbench,
+        Table::Blobs,
+        Table::Unique,
+        Table::UniquePlain,
+    ];
+
+    /// Whether this is one of the two tables that measure the unique-key check.
+    pub fn is_unique_check(self) -> bool {
+        matches!(self, Table::Unique | Table::UniquePlain)
+    }
 
     /// The table's name, on the command line and in both databases.
     pub fn name(self) -> &'static str {
@@ -32,6 +52,8 @@ impl Table {
             Table::Wide => "wide",
             Table::Sysbench => "sbtest",
             Table::Blobs => "blobs",
+            Table::Unique => "uniq",
+            Table::UniquePlain => "uniq_plain",
         }
     }
 
@@ -40,6 +62,8 @@ impl Table {
             "wide" => Some(Table::Wide),
             "sbtest" | "sysbench" => Some(Table::Sysbench),
             "blobs" => Some(Table::Blobs),
+            "uniq" => Some(Table::Unique),
+            "uniq_plain" => Some(Table::UniquePlain),
             _ => None,
         }
     }
@@ -70,6 +94,26 @@ impl Table {
                     KEY k_1 (k)
                 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4"
             }
+            Table::Unique => {
+                "CREATE TABLE uniq (
+                    id INT NOT NULL,
+                    k INT NOT NULL DEFAULT 0,
+                    c CHAR(120) NOT NULL DEFAULT '',
+                    pad CHAR(60) NOT NULL DEFAULT '',
+                    PRIMARY KEY (id),
+                    UNIQUE KEY c_u (c)
+                ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4"
+            }
+            Table::UniquePlain => {
+                "CREATE TABLE uniq_plain (
+                    id INT NOT NULL,
+                    k INT NOT NULL DEFAULT 0,
+                    c CHAR(120) NOT NULL DEFAULT '',
+                    pad CHAR(60) NOT NULL DEFAULT '',
+                    PRIMARY KEY (id),
+                    KEY c_k (c)
+                ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4"
+            }
             Table::Blobs => {
                 "CREATE TABLE blobs (
                     id INT NOT NULL PRIMARY KEY,
@@ -87,7 +131,7 @@ impl Table {
                 "id", "qty", "name", "amount", "created", "touched", "note", "attrs", "raw",
                 "status",
             ],
-            Table::Sysbench => &["id", "k", "c", "pad"],
+            Table::Sysbench | Table::Unique | Table::UniquePlain => &["id", "k", "c", "pad"],
             Table::Blobs => &["id", "label", "data"],
         }
     }
@@ -133,6 +177,24 @@ impl Table {
                        CONCAT_WS('-', {}),
                        CONCAT_WS('-', {}, LPAD(CONV(LEFT(m, 9), 16, 10) % 100000000000, 11, '0'))
                      FROM (SELECT seq, SHA2(seq, 512) AS h, MD5(seq) AS m FROM seq_{from}_to_{to}) AS s",
+                    c.join(", "),
+                    pad.join(", "),
+                )
+            }
+            // sysbench's rows, c led by the row number so it is unique.
+            Table::Unique | Table::UniquePlain => {
+                let group = |i: usize| {
+                    format!("LPAD(CONV(SUBSTR(h, {}, 9), 16, 10) % 100000000000, 11, '0')", 1 + 9 * i)
+                };
+                let c: Vec<String> = (0..9).map(group).collect();
+                let pad: Vec<String> = (9..13).map(group).collect();
+                format!(
+                    "INSERT INTO {} (id, k, c, pad)
+                     SELECT seq, 1 + (seq * 2654435761) % {total},
+                       CONCAT_WS('-', seq, {}),
+                       CONCAT_WS('-', {}, LPAD(CONV(LEFT(m, 9), 16, 10) % 100000000000, 11, '0'))
+                     FROM (SELECT seq, SHA2(seq, 512) AS h, MD5(seq) AS m FROM seq_{from}_to_{to}) AS s",
+                    self.name(),
                     c.join(", "),
                     pad.join(", "),
                 )

@@ -155,7 +155,7 @@ impl Method {
 
     /// Whether the method runs on `table` (the BLOB table is ferry's memory check).
     pub fn applies_to(self, table: Table) -> bool {
-        table != Table::Blobs
+        (table != Table::Blobs && !table.is_unique_check())
             || self
                 == Method::Ferry {
                     transform: false,
@@ -277,6 +277,10 @@ impl Env {
         );
         if transform {
             job.push_str("  transform = function(r) return r end,\n");
+        }
+        if table.is_unique_check() {
+            // Upsert checks rows against a second unique key with a SELECT per page.
+            job.push_str("  mode = \"upsert\",\n");
         }
         if let Some(n) = workers.filter(|_| self.workers_supported) {
             job.push_str(&format!("  workers = {n},\n"));

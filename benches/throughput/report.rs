@@ -463,6 +463,24 @@ impl Results {
                 }
             }
         }
+        // Issue 13, item 5: upsert into a target with a second unique key checks each
+        // page's rows against it (a SELECT by key per page); the same table with a plain
+        // index instead needs no check.
+        if let (Some(u), Some(p)) = (
+            find(Table::Unique, "ferry"),
+            find(Table::UniquePlain, "ferry"),
+        ) {
+            if let (Some(us), Some(ps)) = (u.secs(), p.secs()) {
+                let _ = writeln!(
+                    out,
+                    "  uniq    ferry upsert with the second-unique-key check {:.0} rows/s, \
+                     without (uniq_plain: a plain index) {:.0} rows/s: {:+.1}% time (medians)",
+                    u.rows as f64 / us,
+                    p.rows as f64 / ps,
+                    (us / ps - 1.0) * 100.0
+                );
+            }
+        }
         if let Some(rss) = find(Table::Blobs, "ferry").and_then(|e| e.rss_mib()) {
             let _ = writeln!(
                 out,

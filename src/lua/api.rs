@@ -169,7 +169,7 @@ pub fn register(lua: &Lua, ctx: Rc<JobContext>) -> mlua::Result<()> {
 
     let c = ctx.clone();
     // Lua: copy(name) / copy{from=, to=, mode=, page=, where=, map=, default=, transform=}
-    //      -> {read, written, inserted, updated, ignored, skipped, seconds}
+    //      -> {read, written, inserted, updated, unchanged, ignored, conflicts, skipped, seconds}
     g.set(
         "copy",
         lua.create_function(move |lua, arg: LuaValue| copy(lua, &c, arg))?,
@@ -674,7 +674,9 @@ pub fn stats_table(lua: &Lua, s: &CopyStats) -> mlua::Result<Table> {
     t.set("written", s.written)?;
     t.set("inserted", s.inserted)?;
     t.set("updated", s.updated)?;
+    t.set("unchanged", s.unchanged)?;
     t.set("ignored", s.ignored)?;
+    t.set("conflicts", s.conflicts)?;
     t.set("skipped", s.skipped)?;
     t.set("seconds", s.seconds)?;
     t.set("resumed", s.resumed)?;

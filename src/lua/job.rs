@@ -286,13 +286,30 @@ pub fn wait(ctx: &Rc<JobContext>, handle: usize, name: &str, mode: Mode) -> Resu
     };
     ctx.pending.borrow_mut().retain(|p| p.0 != handle);
     ctx.collected.borrow_mut().insert(handle, result.clone());
-    let stats = result?;
+    // Every copy is in the summary: a failed one with what it committed.
+    let (status, stats) = match &result {
+        Ok(s) if s.already_done => ("done before", s.clone()),
+        Ok(s) => ("ok", s.clone()),
+        Err(e) => (
+            if matches!(e, Error::Interrupted { .. }) {
+                "stopped"
+            } else {
+                "failed"
+            },
+            ctx.engine
+                .borrow()
+                .as_ref()
+                .and_then(|en| en.committed(handle))
+                .unwrap_or_default(),
+        ),
+    };
     ctx.results.borrow_mut().push(CopyResult {
         name: name.to_string(),
         mode,
-        stats: stats.clone(),
+        status,
+        stats,
     });
-    Ok(stats)
+    result
 }
 
 /// Waits for every copy still running (at the end of the script); the first error

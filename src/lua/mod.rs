@@ -55,6 +55,9 @@ pub struct Problem {
 pub struct CopyResult {
     pub name: String,
     pub mode: Mode,
+    /// `ok`, `done before` (--resume), `failed` or `stopped`; a copy that did not end
+    /// ok shows what it committed.
+    pub status: &'static str,
     pub stats: CopyStats,
 }
 
