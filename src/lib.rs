@@ -7,6 +7,7 @@
 //! throwaway servers shared by the demo and the tests (`throwaway`).
 
 pub mod cli;
+pub mod collation;
 pub mod conn_spec;
 pub mod db;
 pub mod demo;

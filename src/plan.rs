@@ -83,17 +83,21 @@ pub struct Accept {
     /// row is deleted; upsert: the other row is rewritten); such rows are counted and
     /// logged apart.
     pub unique_conflicts: bool,
+    /// Write through a target key whose collation is coarser than the source key's
+    /// (two source keys may be one target key; see `collation`).
+    pub key_collation: bool,
 }
 
 impl Accept {
     /// The names `accept` takes.
-    pub const NAMES: &'static [&'static str] = &["triggers", "unique_conflicts"];
+    pub const NAMES: &'static [&'static str] = &["triggers", "unique_conflicts", "key_collation"];
 
     /// Adds the hazard `name`; a message naming the known ones when it is unknown.
     pub fn add(&mut self, name: &str) -> Result<(), String> {
         match name {
             "triggers" => self.triggers = true,
             "unique_conflicts" => self.unique_conflicts = true,
+            "key_collation" => self.key_collation = true,
             _ => {
                 return Err(format!(
                     "unknown hazard `{name}` in `accept`{}; known: {}",
@@ -453,6 +457,7 @@ pub fn resolve(
         ));
     }
     trigger_hazards(spec, target, &mut problems, &mut warnings);
+    key_collation_hazards(spec, &columns, source, target, &mut problems, &mut warnings);
     // Functions may read any column, so "unused" is only known without them.
     let any_function = spec
         .map
@@ -551,6 +556,70 @@ fn trigger_hazards(
              writes (mode {}): {}",
             spec.mode.name(),
             list(&others)
+        ));
+    }
+}
+
+/// The target key the mode resolves rows on (the primary key when the copy writes all
+/// of it, else the first unique key it writes all of) must tell apart every key the
+/// source does (see `collation`); a coarser collation is a problem unless accepted
+/// (`accept = {"key_collation"}`).
+fn key_collation_hazards(
+    spec: &CopySpec,
+    columns: &[TargetColumn],
+    source: &TableInfo,
+    target: &TableInfo,
+    problems: &mut Vec<String>,
+    warnings: &mut Vec<String>,
+) {
+    let written = |c: &String| columns.iter().any(|t| &t.name == c);
+    let Some(key) = target
+        .indexes
+        .iter()
+        .find(|i| i.name == "PRIMARY" && i.columns.iter().all(written))
+        .or_else(|| {
+            target
+                .indexes
+                .iter()
+                .find(|i| i.unique && i.columns.iter().all(written))
+        })
+    else {
+        return;
+    };
+    let why: Vec<String> = key
+        .columns
+        .iter()
+        .filter_map(|name| {
+            let t = target.column(name)?;
+            let Fill::Source(i) = columns.iter().find(|c| &c.name == name)?.fill else {
+                return None;
+            };
+            crate::collation::coarser(&source.columns[i], t)
+        })
+        .collect();
+    if why.is_empty() {
+        return;
+    }
+    let effect = match spec.mode {
+        Mode::Insert => "the second would be ignored",
+        Mode::Overwrite => "the second would replace the first",
+        Mode::Upsert => "the second would update the first",
+    };
+    let text = format!(
+        "the target's key `{}` may not tell apart keys the source does: {}; two source rows \
+         whose keys differ only in letter case, accents or trailing spaces would be one row \
+         in {}.{} ({effect})",
+        key.name,
+        why.join("; "),
+        target.database,
+        target.name
+    );
+    if spec.accept.key_collation {
+        warnings.push(format!("{text} (accepted)"));
+    } else {
+        problems.push(format!(
+            "{text}; give the target column the source's collation, or accept it with \
+             `accept = {{\"key_collation\"}}`"
         ));
     }
 }
