@@ -542,9 +542,27 @@ impl Engine {
             if let Some((cond, p)) = from {
                 query.and(cond, p);
             }
-            match &next_mark {
-                Some(m) => query.and(format!("{col} <= ?"), vec![Value::from(m.as_str())]),
-                None => query.and("FALSE".into(), vec![]),
+            // A run without a mark (the first, or --full) also reads the rows whose
+            // column is NULL, which no mark can bound.
+            let nulls = since.after.is_none();
+            let upto = |m: &String| vec![Value::from(m.as_str())];
+            match (&next_mark, nulls) {
+                (Some(m), false) => query.and(format!("{col} <= ?"), upto(m)),
+                (Some(m), true) => query.and(format!("({col} <= ? OR {col} IS NULL)"), upto(m)),
+                (None, true) => query.and(format!("{col} IS NULL"), vec![]),
+                (None, false) => query.and("FALSE".into(), vec![]),
+            }
+            if plan
+                .source
+                .column(&since.column)
+                .is_some_and(|c| c.nullable)
+            {
+                log::warn!(
+                    "copy {}: `since` column {} is nullable: rows where it is NULL are read \
+                     only by a run without a mark (the first, or --full)",
+                    plan.name,
+                    since.column
+                );
             }
             let overlap = match &since.overlap {
                 Some(Overlap::Amount(n)) => format!(" less {n}"),

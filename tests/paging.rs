@@ -317,3 +317,28 @@ fn a_target_key_that_would_merge_source_keys_is_refused() {
     dbs.run_code("copy 't'\n", &[]).ok();
     assert_eq!(dbs.count_dst("t"), 3);
 }
+
+/// A nullable `since` column: the first run (no mark) copies the rows where it is NULL
+/// too, and says that later runs will not read such rows; `--full` reads them again.
+#[test]
+fn a_nullable_since_column_loses_no_row_on_the_first_run() {
+    let mut dbs = Dbs::new("since_null");
+    let ddl = "CREATE TABLE t (id INT NOT NULL PRIMARY KEY, ts DATETIME NULL, v INT)";
+    dbs.src(ddl);
+    dbs.dst(ddl);
+    dbs.src("INSERT INTO t SELECT seq, IF(seq % 3 = 0, NULL, TIMESTAMP'2024-01-01 00:00:00' + INTERVAL seq SECOND), seq FROM seq_1_to_300");
+    let job = dbs.job(
+        "nulls.lua",
+        "copy { from = 't', since = 'ts', page = 50 }\n",
+    );
+    dbs.run(&job, &["--quiet"])
+        .ok()
+        .says("rows where it is NULL are read only by a run without a mark");
+    assert_eq!(dbs.dump_src("t", "id"), dbs.dump_dst("t", "id"));
+    // Only NULLs: the first run still copies them.
+    dbs.dst("DELETE FROM t");
+    dbs.src("UPDATE t SET ts = NULL");
+    dbs.run_code("copy { from = 't', since = 'ts' }\n", &["--quiet"])
+        .ok();
+    assert_eq!(dbs.count_dst("t"), 300);
+}
