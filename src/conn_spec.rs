@@ -424,16 +424,16 @@ impl ConnSpec {
 
     fn ssl_opts(&self) -> mysql::SslOpts {
         let mode = self.tls.mode();
-        let mut ssl = mysql::SslOpts::default()
+        let ssl = mysql::SslOpts::default()
             .with_root_cert_path(self.tls.ca.clone())
             .with_danger_accept_invalid_certs(matches!(
                 mode,
                 SslMode::Preferred | SslMode::Required
             ))
-            .with_danger_skip_domain_validation(mode != SslMode::VerifyIdentity)
-            // Preferred: a server without TLS is logged in to in the clear on the same
-            // connection (no second connection, no unauthenticated one left behind).
-            .with_tls_optional(mode == SslMode::Preferred);
+            .with_danger_skip_domain_validation(mode != SslMode::VerifyIdentity);
+        // Preferred: a server without TLS is logged in to in the clear on the same
+        // connection (no second connection, no unauthenticated one left behind).
+        let mut ssl = crate::fork::tls_optional(ssl, mode == SslMode::Preferred);
         if let (Some(cert), Some(key)) = (&self.tls.cert, &self.tls.key) {
             ssl = ssl
                 .with_client_identity(Some(mysql::ClientIdentity::new(cert.clone(), key.clone())));

@@ -14,6 +14,7 @@ pub mod demo;
 pub mod engine;
 pub mod error;
 pub mod fit;
+pub mod fork;
 pub mod indexes;
 pub mod introspect;
 pub mod keyset;

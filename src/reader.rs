@@ -209,29 +209,28 @@ pub fn read_raw_page(
     let mut rows: Option<RawRows> = None;
     let mut bytes = 0usize;
     let mut failed: Option<String> = None;
-    db.conn()
-        .exec_raw_rows(sql, params(p), |columns, packet| {
-            // Past the byte bound (or a bad row) the rest is read and dropped.
-            if failed.is_some() || bytes >= max_bytes {
-                return;
-            }
-            if layout.is_none() {
-                match RawLayout::new(sources, columns) {
-                    Ok(l) => *layout = Some(Arc::new(l)),
-                    Err(e) => {
-                        failed = Some(e);
-                        return;
-                    }
+    crate::fork::exec_raw_rows(db.conn(), sql, params(p), |columns, packet| {
+        // Past the byte bound (or a bad row) the rest is read and dropped.
+        if failed.is_some() || bytes >= max_bytes {
+            return;
+        }
+        if layout.is_none() {
+            match RawLayout::new(sources, columns) {
+                Ok(l) => *layout = Some(Arc::new(l)),
+                Err(e) => {
+                    failed = Some(e);
+                    return;
                 }
             }
-            let l = layout.as_ref().expect("made above");
-            let rows = rows.get_or_insert_with(|| RawRows::new(l.clone()));
-            match l.push_row(packet, rows) {
-                Ok(n) => bytes += n,
-                Err(e) => failed = Some(e),
-            }
-        })
-        .map_err(RawReadError::Db)?;
+        }
+        let l = layout.as_ref().expect("made above");
+        let rows = rows.get_or_insert_with(|| RawRows::new(l.clone()));
+        match l.push_row(packet, rows) {
+            Ok(n) => bytes += n,
+            Err(e) => failed = Some(e),
+        }
+    })
+    .map_err(RawReadError::Db)?;
     if let Some(e) = failed {
         return Err(RawReadError::Layout(e));
     }

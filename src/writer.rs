@@ -1014,8 +1014,7 @@ impl Writer {
         let mut buf = self.spare.borrow_mut();
         let max_packet = db.max_packet;
         let sent = raw.requests(stmt.id(), max_packet, &mut buf, |packet, n| {
-            db.conn()
-                .exec_bulk_raw(packet)
+            crate::fork::exec_bulk_raw(db.conn(), packet)
                 .map_err(|e| WriteError::server(db, &self.writing(), e, None))?;
             total.add(self.answer(db, n, 0)?);
             Ok(())
