@@ -11,6 +11,7 @@ fn main() -> ExitCode {
             std::env::set_var(var, value);
         }
     }
+    quiet_on_closed_stdout();
     let result = ferry::cli::main();
     // Threads of a stopped copy may still be closing their sessions: let them send
     // COM_QUIT, or the servers log "Aborted connection" for each.
@@ -23,6 +24,25 @@ fn main() -> ExitCode {
             ExitCode::from(e.exit_code())
         }
     }
+}
+
+/// A reader that closes ferry's stdout early (`ferry tables URL | head`) ends the run
+/// quietly with success, as ripgrep does: `print!` panics on a broken pipe, and this
+/// turns that one panic into an exit.
+fn quiet_on_closed_stdout() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if message.starts_with("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(0);
+        }
+        default(info);
+    }));
 }
 
 /// The process's argv, captured before `main` so the passwords in it can be overwritten

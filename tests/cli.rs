@@ -425,3 +425,39 @@ fn passwords_never_show() {
     );
     assert!(logged.contains("***"), "{logged}");
 }
+
+/// A reader that closes ferry's output early (`ferry tables URL | head`) ends it
+/// quietly with success: no panic, nothing on stderr.
+#[test]
+fn a_closed_stdout_ends_quietly() {
+    let mut dbs = Dbs::new("cli_pipe");
+    dbs.src("CREATE TABLE t (id INT PRIMARY KEY)");
+    for args in [
+        vec!["tables", dbs.src_url.as_str()],
+        vec!["columns", dbs.src_url.as_str(), "t"],
+    ] {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ferry"))
+            .args(&args)
+            .current_dir(dbs.dir.path())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // The reading end closes before ferry writes a byte.
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "ferry {args:?}: {stderr}");
+        assert!(stderr.is_empty(), "ferry {args:?} printed: {stderr}");
+    }
+}
+
+/// `ferry demo` (its own two throwaway servers, `scripts/demo.lua`, its checks) runs in
+/// the test suite, on a smaller shop.
+#[test]
+fn the_demo_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    ferry(&["demo", "--rows", "3000"], dir.path())
+        .ok()
+        .says("demo OK");
+}
