@@ -183,8 +183,8 @@ fn relative_links_in_the_docs_resolve() {
     let mut broken = Vec::new();
     let mut checked = 0;
     for file in &files {
-        let text = std::fs::read_to_string(file)
-            .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        let text =
+            std::fs::read_to_string(file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
         let name = file.strip_prefix(&root).unwrap().display().to_string();
         for line in prose(&text) {
             for target in link_targets(&line) {
