@@ -940,6 +940,11 @@ fn copy(lua: &Lua, ctx: &Rc<JobContext>, arg: LuaValue) -> mlua::Result<Table> {
         }
         _ => None,
     };
+    let file_store = matches!(
+        ctx.settings.borrow().store,
+        crate::state::StateStore::File(_)
+    );
+    run_problems.extend(resume_refusal(&plan, resume.as_ref(), file_store));
     if !run_problems.is_empty() {
         return reject(&name, run_problems);
     }
@@ -1017,4 +1022,39 @@ fn copy(lua: &Lua, ctx: &Rc<JobContext>, arg: LuaValue) -> mlua::Result<Table> {
     }
     let stats = job::wait(ctx, handle, &name, mode).map_err(mlua::Error::external)?;
     stats_table(lua, &stats)
+}
+
+/// Why `--resume` cannot continue this copy from `resume`, its saved state (after
+/// `--force` emptied a changed copy's): found in the plan pass, before anything is
+/// written. (`Engine::start` checked the same, in the real pass only.)
+fn resume_refusal(
+    plan: &CopyPlan,
+    resume: Option<&crate::state::CopyState>,
+    file_store: bool,
+) -> Option<String> {
+    let r = resume.filter(|r| !r.done)?;
+    let keyless_target = !plan.target.has_not_null_unique_key();
+    if plan.key.is_none() && keyless_target {
+        if let Some(p) = r.parts.get(&0).filter(|p| p.pages > 0 && !p.done) {
+            return Some(format!(
+                "cannot resume: its source table {} has no key, so it is read in one pass \
+                 and cannot continue part-way, and its target {} has no unique key, so \
+                 starting it over would duplicate the {} rows already written; empty the \
+                 target table and run without --resume",
+                plan.source.name, plan.target.name, p.written
+            ));
+        }
+    }
+    // The file is saved after each page commits, so whatever it says (no page yet
+    // included), one more page may have landed. Only `--force` starting a changed
+    // copy over (an empty state) is not a resume.
+    if file_store && keyless_target && r.plan == plan.fingerprint() {
+        return Some(format!(
+            "cannot resume from a state file into {}, which has no unique key: the last \
+             page may or may not have landed, and writing it again would duplicate it; use \
+             the state table (the default), or empty the target and run without --resume",
+            plan.target.name
+        ));
+    }
+    None
 }
