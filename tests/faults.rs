@@ -1106,7 +1106,11 @@ fn a_refused_resume_is_found_in_the_plan_pass_before_any_copy_writes() {
             .says(says)
             .says("nothing was written");
         assert_eq!(dbs.count_dst("first"), 0, "{name}: the first copy wrote");
-        assert_eq!(dbs.count_dst(table), before, "{name}: the refused copy wrote");
+        assert_eq!(
+            dbs.count_dst(table),
+            before,
+            "{name}: the refused copy wrote"
+        );
         dbs.dst("TRUNCATE TABLE first");
     }
 }
