@@ -124,7 +124,7 @@ pub fn run_job(job: &JobSource, cfg: &RunConfig) -> Result<Vec<CopyResult>> {
         lock: !cfg.dry_run,
     };
     let plan_ctx = plan_pass(job, &args)?;
-    let plans = std::mem::take(&mut plan_ctx.record.borrow_mut().plans);
+    let plans = plan_ctx.take_plans();
     if cfg.dry_run {
         if plans.is_empty() {
             log::warn!("{}", no_copy(&job.name, "copied"));
@@ -168,14 +168,14 @@ pub fn run_job(job: &JobSource, cfg: &RunConfig) -> Result<Vec<CopyResult>> {
         (Err(_), Some(signal)) => Err(Error::Interrupted { signal }),
         (r, _) => r,
     };
-    let results = std::mem::take(&mut ctx.record.borrow_mut().results);
+    let results = ctx.take_results();
     // A copy a signal stopped stays in the engine with its transform, which holds the
     // Lua state and, through it, the sessions: drop the engine so every session ends
     // with COM_QUIT before the process exits.
     ctx.stop_engine();
     ctx.close_sessions();
     // Every copy has ended: the next run of the job may start.
-    drop(ctx.locks.take());
+    ctx.release_locks();
     if results.is_empty() && result.is_ok() {
         log::warn!("{}", no_copy(&job.name, "copied"));
     }
@@ -342,19 +342,19 @@ pub fn verify(cfg: VerifyConfig) -> Result<Vec<crate::verify::CopyReport>> {
         target: crate::progress::FILE_ONLY,
         "verify {}: plan OK ({} copies), verify pass",
         job.name,
-        plan_ctx.record.borrow().plans.len()
+        plan_ctx.plan_count()
     );
     let ctx = next_pass(&job, &plan_ctx, &args, Pass::Verify);
-    ctx.record.borrow_mut().verify.options = crate::verify::VerifyOptions {
+    ctx.set_verify_options(crate::verify::VerifyOptions {
         sample: cfg.sample,
         display: args.display,
         ..Default::default()
-    };
+    });
     let result = {
         let state = lua::new_state(ctx.clone(), job.dir)?;
         lua::run_chunk(&state, &job.name, &job.code)
     };
-    let reports = std::mem::take(&mut ctx.record.borrow_mut().verify.reports);
+    let reports = ctx.take_reports();
     if let Err(e) = result {
         log::error!("{e}");
         return Err(e);

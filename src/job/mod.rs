@@ -83,29 +83,29 @@ pub struct Host {
 /// What one pass has found and made so far, kept apart from the engine so a
 /// transform running inside a copy may still read it.
 #[derive(Default)]
-pub struct PassRecord {
-    pub problems: Vec<Problem>,
-    pub plans: Vec<CopyPlan>,
-    pub results: Vec<CopyResult>,
+struct PassRecord {
+    problems: Vec<Problem>,
+    plans: Vec<CopyPlan>,
+    results: Vec<CopyResult>,
     /// Fields of the transformed sample row per copy (`file:line|from|to`), found in
     /// the plan pass and reused by the real pass.
-    pub sample_fields: HashMap<String, Option<Vec<String>>>,
+    sample_fields: HashMap<String, Option<Vec<String>>>,
     /// Copies seen so far in this pass, by name (for copy ids).
-    pub copy_ids: HashMap<String, usize>,
+    copy_ids: HashMap<String, usize>,
     /// The state earlier runs left, loaded at the first copy.
-    pub saved: Option<crate::state::JobState>,
+    saved: Option<crate::state::JobState>,
     /// The verify pass's options and reports.
-    pub verify: crate::verify::Verification,
+    verify: crate::verify::Verification,
 }
 
 /// The engine and the copies started on it (real pass).
 #[derive(Default)]
-pub struct Running {
-    pub engine: Option<Engine>,
+struct Running {
+    engine: Option<Engine>,
     /// Copies started and not yet waited for: (handle, name, mode).
-    pub pending: Vec<(usize, String, Mode)>,
+    pending: Vec<(usize, String, Mode)>,
     /// Results of copies waited for, by handle.
-    pub collected: HashMap<usize, Result<CopyStats, Error>>,
+    collected: HashMap<usize, Result<CopyStats, Error>>,
 }
 
 /// One pass of a job. Shared (`&self`) by every API call of the script; each part sits
@@ -117,8 +117,8 @@ pub struct Job {
     pub settings: RefCell<JobSettings>,
     /// The open sessions, kept across the plan and the real pass.
     pub sessions: RefCell<Sessions>,
-    pub record: RefCell<PassRecord>,
-    pub running: RefCell<Running>,
+    record: RefCell<PassRecord>,
+    running: RefCell<Running>,
     /// The run locks held (`crate::lock`); last, so they outlive the engine.
     pub locks: RefCell<Vec<crate::lock::RunLock>>,
 }
@@ -170,6 +170,36 @@ impl Job {
     /// The problems found so far, taken.
     pub fn take_problems(&self) -> Vec<Problem> {
         std::mem::take(&mut self.record.borrow_mut().problems)
+    }
+
+    /// The plans the plan pass resolved, taken.
+    pub fn take_plans(&self) -> Vec<CopyPlan> {
+        std::mem::take(&mut self.record.borrow_mut().plans)
+    }
+
+    /// How many plans the plan pass resolved.
+    pub fn plan_count(&self) -> usize {
+        self.record.borrow().plans.len()
+    }
+
+    /// The copies' results so far (the summary), taken.
+    pub fn take_results(&self) -> Vec<CopyResult> {
+        std::mem::take(&mut self.record.borrow_mut().results)
+    }
+
+    /// The verify pass's options.
+    pub fn set_verify_options(&self, options: crate::verify::VerifyOptions) {
+        self.record.borrow_mut().verify.options = options;
+    }
+
+    /// The verify pass's reports, taken.
+    pub fn take_reports(&self) -> Vec<crate::verify::CopyReport> {
+        std::mem::take(&mut self.record.borrow_mut().verify.reports)
+    }
+
+    /// Releases the run locks: the next run of the job may start.
+    pub fn release_locks(&self) {
+        drop(self.locks.take());
     }
 
     /// A copy's problems: recorded (with the rest) in the plan pass, an error in a
