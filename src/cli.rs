@@ -56,7 +56,7 @@ impl Job {
         log: PathBuf,
         dry_run: bool,
         quiet: bool,
-        flags: crate::lua::job::RunFlags,
+        flags: crate::job::RunFlags,
     ) -> crate::run::RunConfig {
         crate::run::RunConfig {
             job: self.path,
@@ -239,7 +239,7 @@ pub fn main() -> Result<()> {
             force,
             full,
         } => {
-            let flags = crate::lua::job::RunFlags {
+            let flags = crate::job::RunFlags {
                 resume,
                 force,
                 full,

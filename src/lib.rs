@@ -2,9 +2,11 @@
 //!
 //! Layers, each in its own module: the command line (`cli`), connection URLs
 //! (`conn_spec`), MySQL sessions and schema reads (`db`, `schema`, `value`), plans as
-//! plain data (`plan`), the copy engine (`engine`, `reader`, `writer`, `raw`, `progress`, `indexes`), the Lua job
-//! API (`lua`), the commands built on them (`run`, `verify`, `introspect`, `demo`), and the
-//! throwaway servers shared by the demo and the tests (`throwaway`).
+//! plain data (`plan`), the copy engine (`engine`, `reader`, `writer`, `raw`, `progress`,
+//! `indexes`), the job layer, which knows no Lua (`job`: settings, sessions, what a copy
+//! means, the engine's tasks), the Lua binding of the job API (`lua`), the commands
+//! built on them (`run`, `verify`, `introspect`, `demo`), and the throwaway servers
+//! shared by the demo and the tests (`throwaway`).
 
 pub mod cli;
 pub mod collation;
@@ -17,6 +19,7 @@ pub mod fit;
 pub mod fork;
 pub mod indexes;
 pub mod introspect;
+pub mod job;
 pub mod keyset;
 pub mod load_data;
 pub mod lock;

@@ -21,7 +21,6 @@
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
-use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -32,7 +31,7 @@ use mysql::prelude::Queryable;
 use crate::conn_spec::ConnSpec;
 use crate::db::{Db, Role};
 use crate::error::{Error, Result};
-use crate::lua::JobContext;
+use crate::job::Job;
 use crate::state::{Holder, StateHandle, StateStore};
 
 /// MariaDB's limit on the length of a lock name.
@@ -564,18 +563,15 @@ fn watch(s: &Shared) {
     }
 }
 
-/// Takes the job's lock for `ctx` when the context asks for it (`ferry run`, not a dry
+/// Takes the job's lock for `job` when the job asks for it (`ferry run`, not a dry
 /// run), once per lock: called at every copy (before its state is read) and before the
 /// real pass.
-pub fn hold(ctx: &Rc<JobContext>) -> Result<()> {
-    if !ctx.locking {
+pub fn hold(job: &Job) -> Result<()> {
+    if !job.host.locking {
         return Ok(());
     }
-    let handle = crate::lua::job::state_handle(ctx)?;
-    let target = crate::lua::api::session(ctx, Role::Target, None)?
-        .borrow()
-        .spec
-        .clone();
+    let handle = job.state_handle()?;
+    let target = job.session(Role::Target, None)?.borrow().spec.clone();
     let key = match &handle.store {
         StateStore::Table(_) => format!(
             "{}:{}/{}",
@@ -585,7 +581,7 @@ pub fn hold(ctx: &Rc<JobContext>) -> Result<()> {
         ),
         StateStore::File(state) => format!("file:{}", lock_file(state).display()),
     };
-    if ctx.locks.borrow().iter().any(|l| l.key == key) {
+    if job.locks.borrow().iter().any(|l| l.key == key) {
         return Ok(());
     }
     let lock = RunLock::acquire(&handle, &target, true, "this run wrote nothing")?;
@@ -595,7 +591,7 @@ pub fn hold(ctx: &Rc<JobContext>) -> Result<()> {
         handle.job,
         lock.what
     );
-    ctx.locks.borrow_mut().push(lock);
+    job.locks.borrow_mut().push(lock);
     Ok(())
 }
 

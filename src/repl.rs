@@ -18,8 +18,9 @@ use rustyline::{Context, Editor, Helper, Hinter};
 use crate::conn_spec::ConnSpec;
 use crate::db::Role;
 use crate::error::{Error, Result};
+use crate::job::{Job, Pass};
+use crate::lua;
 use crate::lua::handles::DbHandle;
-use crate::lua::{self, JobContext, Pass};
 use crate::progress::Display;
 use crate::table_fmt::render;
 
@@ -126,7 +127,7 @@ fn history_path() -> Option<PathBuf> {
 
 pub fn run(job: Option<PathBuf>, source: Option<ConnSpec>, target: Option<ConnSpec>) -> Result<()> {
     let display = Display::detect(false);
-    let ctx = Rc::new(JobContext::new(
+    let ctx = Rc::new(Job::new(
         Pass::Real,
         source.clone(),
         target.clone(),
@@ -136,16 +137,10 @@ pub fn run(job: Option<PathBuf>, source: Option<ConnSpec>, target: Option<ConnSp
     if let Some(job) = &job {
         // Load the job in the plan pass: it opens its connections, copies are only
         // resolved, writes do not run.
-        let plan_ctx = Rc::new(JobContext::new(
-            Pass::Plan,
-            source,
-            target,
-            Vec::new(),
-            display,
-        ));
+        let plan_ctx = Rc::new(Job::new(Pass::Plan, source, target, Vec::new(), display));
         let state = lua::new_state(plan_ctx.clone(), job.parent())?;
         lua::run_file(&state, job)?;
-        for p in plan_ctx.problems.take() {
+        for p in plan_ctx.take_problems() {
             eprintln!("plan problem: {}", p.message);
         }
         *ctx.sessions.borrow_mut() = plan_ctx.sessions.take();
@@ -198,14 +193,14 @@ pub fn run(job: Option<PathBuf>, source: Option<ConnSpec>, target: Option<ConnSp
 
 /// The specs whose passwords the history must not hold: the open sessions (passwords
 /// read from files and variables included) and --source/--target.
-fn known_specs(ctx: &JobContext) -> Vec<ConnSpec> {
+fn known_specs(ctx: &Job) -> Vec<ConnSpec> {
     let sessions = ctx.sessions.borrow();
     let open = [&sessions.source, &sessions.target]
         .into_iter()
         .flatten()
         .filter_map(|db| db.try_borrow().ok().map(|d| d.spec.clone()));
-    open.chain(ctx.source_override.clone())
-        .chain(ctx.target_override.clone())
+    open.chain(ctx.override_for(Role::Source))
+        .chain(ctx.override_for(Role::Target))
         .collect()
 }
 
@@ -287,19 +282,15 @@ fn mask_literal_after(line: &str, word: &str) -> String {
 }
 
 /// Binds `src` and `dst` to the open sessions (they open lazily from --source/--target).
-fn bind(state: &Lua, ctx: &Rc<JobContext>) {
+fn bind(state: &Lua, ctx: &Rc<Job>) {
     let g = state.globals();
     for (name, role) in [("src", Role::Source), ("dst", Role::Target)] {
         if !matches!(g.get::<LuaValue>(name), Ok(LuaValue::Nil)) {
             continue;
         }
-        let sessions = ctx.sessions.borrow();
-        let db = match role {
-            Role::Source => sessions.source.clone(),
-            Role::Target => sessions.target.clone(),
-        };
-        drop(sessions);
-        let db = db.or_else(|| lua::api::session(ctx, role, None).ok());
+        let db = ctx
+            .open_session(role)
+            .or_else(|| ctx.session(role, None).ok());
         if let Some(db) = db {
             if let Ok(ud) = state.create_userdata(DbHandle {
                 db,

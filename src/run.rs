@@ -8,8 +8,8 @@ use std::rc::Rc;
 
 use crate::conn_spec::ConnSpec;
 use crate::error::{Error, Result};
-use crate::lua::job::RunFlags;
-use crate::lua::{self, CopyResult, JobContext, Pass};
+use crate::job::{CopyResult, Job, Pass, RunFlags};
+use crate::lua;
 use crate::progress::Display;
 use crate::table_fmt::render;
 
@@ -61,8 +61,8 @@ pub struct JobArgs<'a> {
 }
 
 impl JobArgs<'_> {
-    fn context(&self, job: &JobSource, pass: Pass) -> Rc<JobContext> {
-        let mut ctx = JobContext::new(
+    fn job(&self, job: &JobSource, pass: Pass) -> Job {
+        let mut ctx = Job::new(
             pass,
             self.source.clone(),
             self.target.clone(),
@@ -70,27 +70,27 @@ impl JobArgs<'_> {
             self.display,
         )
         .for_job(&job.name, job.dir, self.flags);
-        ctx.locking = self.lock;
-        Rc::new(ctx)
+        ctx.host.locking = self.lock;
+        ctx
     }
 }
 
 /// Runs the job in plan mode: copies are resolved, reads run, writes do not; every
 /// problem of every copy is reported at once (`Error::Plan`). Returns the plan pass's
 /// context: its plans, and the sessions and sample fields the next pass reuses.
-pub fn plan_pass(job: &JobSource, args: &JobArgs) -> Result<Rc<JobContext>> {
+pub fn plan_pass(job: &JobSource, args: &JobArgs) -> Result<Rc<Job>> {
     log::info!(
         target: crate::progress::FILE_ONLY,
         "{} {}: plan pass",
         args.command,
         job.name
     );
-    let plan_ctx = args.context(job, Pass::Plan);
+    let plan_ctx = Rc::new(args.job(job, Pass::Plan));
     {
         let state = lua::new_state(plan_ctx.clone(), job.dir)?;
-        exec(&state, job).inspect_err(|e| log::error!("{e}"))?;
+        lua::run_chunk(&state, &job.name, &job.code).inspect_err(|e| log::error!("{e}"))?;
     }
-    let problems = plan_ctx.problems.take();
+    let problems = plan_ctx.take_problems();
     if !problems.is_empty() {
         let rows_only = problems.iter().all(|p| p.data);
         let e = Error::Plan {
@@ -104,12 +104,8 @@ pub fn plan_pass(job: &JobSource, args: &JobArgs) -> Result<Rc<JobContext>> {
 }
 
 /// The context of the pass after the plan pass, on the plan pass's connections.
-fn next_pass(job: &JobSource, plan_ctx: &JobContext, args: &JobArgs, pass: Pass) -> Rc<JobContext> {
-    let ctx = args.context(job, pass);
-    *ctx.sessions.borrow_mut() = plan_ctx.sessions.take();
-    *ctx.sample_fields.borrow_mut() = plan_ctx.sample_fields.take();
-    *ctx.locks.borrow_mut() = plan_ctx.locks.take();
-    ctx
+fn next_pass(job: &JobSource, plan_ctx: &Job, args: &JobArgs, pass: Pass) -> Rc<Job> {
+    Rc::new(args.job(job, pass).after(plan_ctx))
 }
 
 pub fn run(cfg: RunConfig) -> Result<Vec<CopyResult>> {
@@ -128,7 +124,7 @@ pub fn run_job(job: &JobSource, cfg: &RunConfig) -> Result<Vec<CopyResult>> {
         lock: !cfg.dry_run,
     };
     let plan_ctx = plan_pass(job, &args)?;
-    let plans = plan_ctx.plans.take();
+    let plans = plan_ctx.take_plans();
     if cfg.dry_run {
         if plans.is_empty() {
             log::warn!("{}", no_copy(&job.name, "copied"));
@@ -157,29 +153,29 @@ pub fn run_job(job: &JobSource, cfg: &RunConfig) -> Result<Vec<CopyResult>> {
     // Taken at the plan pass's first copy; a script that caught (pcall) the refusal
     // must not go on to the real pass without it. (On the plan pass's context, whose
     // job{} settings are known.) A job without copies keeps no state and takes none.
-    if !plans.is_empty() || !plan_ctx.copy_ids.borrow().is_empty() {
+    if !plans.is_empty() || plan_ctx.any_copy() {
         crate::lock::hold(&plan_ctx).inspect_err(|e| log::error!("{e}"))?;
     }
     let ctx = next_pass(job, &plan_ctx, &args, Pass::Real);
     let result = {
         let state = lua::new_state(ctx.clone(), job.dir)?;
-        let ran = exec(&state, job);
+        let ran = lua::run_chunk(&state, &job.name, &job.code);
         // Copies still running in the background (parallel jobs) end with the script.
-        let waited = lua::job::wait_all(&ctx);
+        let waited = ctx.wait_all();
         ran.and(waited)
     };
     let result = match (result, crate::signals::stopped()) {
         (Err(_), Some(signal)) => Err(Error::Interrupted { signal }),
         (r, _) => r,
     };
-    let results = ctx.results.take();
+    let results = ctx.take_results();
     // A copy a signal stopped stays in the engine with its transform, which holds the
     // Lua state and, through it, the sessions: drop the engine so every session ends
     // with COM_QUIT before the process exits.
-    drop(ctx.engine.borrow_mut().take());
-    drop(ctx.sessions.take());
+    ctx.stop_engine();
+    ctx.close_sessions();
     // Every copy has ended: the next run of the job may start.
-    drop(ctx.locks.take());
+    ctx.release_locks();
     if results.is_empty() && result.is_ok() {
         log::warn!("{}", no_copy(&job.name, "copied"));
     }
@@ -212,7 +208,7 @@ pub fn state(cfg: RunConfig, clear: bool) -> Result<()> {
     // The script runs in plan mode to learn its target and its job{} settings; its
     // copies' problems do not matter here.
     let ctx = Rc::new(
-        JobContext::new(
+        Job::new(
             Pass::Plan,
             cfg.source.clone(),
             cfg.target.clone(),
@@ -223,10 +219,10 @@ pub fn state(cfg: RunConfig, clear: bool) -> Result<()> {
     );
     {
         let state = lua::new_state(ctx.clone(), job.dir)?;
-        exec(&state, &job)?;
+        lua::run_chunk(&state, &job.name, &job.code)?;
     }
-    let handle = lua::job::state_handle(&ctx)?;
-    let dst = lua::api::session(&ctx, crate::db::Role::Target, None)?;
+    let handle = ctx.state_handle()?;
+    let dst = ctx.session(crate::db::Role::Target, None)?;
     let mut dst = dst.borrow_mut();
     if clear {
         // Held for the clear: refused while a run holds it, and no run starts meanwhile.
@@ -346,19 +342,19 @@ pub fn verify(cfg: VerifyConfig) -> Result<Vec<crate::verify::CopyReport>> {
         target: crate::progress::FILE_ONLY,
         "verify {}: plan OK ({} copies), verify pass",
         job.name,
-        plan_ctx.plans.borrow().len()
+        plan_ctx.plan_count()
     );
     let ctx = next_pass(&job, &plan_ctx, &args, Pass::Verify);
-    ctx.verify.borrow_mut().options = crate::verify::VerifyOptions {
+    ctx.set_verify_options(crate::verify::VerifyOptions {
         sample: cfg.sample,
         display: args.display,
         ..Default::default()
-    };
+    });
     let result = {
         let state = lua::new_state(ctx.clone(), job.dir)?;
-        exec(&state, &job)
+        lua::run_chunk(&state, &job.name, &job.code)
     };
-    let reports = std::mem::take(&mut ctx.verify.borrow_mut().reports);
+    let reports = ctx.take_reports();
     if let Err(e) = result {
         log::error!("{e}");
         return Err(e);
@@ -381,10 +377,6 @@ pub fn verify(cfg: VerifyConfig) -> Result<Vec<crate::verify::CopyReport>> {
         });
     }
     Ok(reports)
-}
-
-fn exec(state: &mlua::Lua, job: &JobSource) -> Result<()> {
-    lua::run_chunk(state, &job.name, &job.code)
 }
 
 /// The end-of-run table: one line per copy.

@@ -1049,6 +1049,72 @@ fn file_state_into_a_keyless_target_refuses_even_before_the_first_save() {
     assert_eq!(dbs.count_dst("items"), landed, "the refused run wrote");
 }
 
+/// A refused resume is a plan problem: the plan pass finds it, so copies that come
+/// before the refused one in the job write nothing either (exit 2). Two refusals: a
+/// keyless source part-way into a keyless target (state table), and a state file into
+/// a keyless target.
+#[test]
+fn a_refused_resume_is_found_in_the_plan_pass_before_any_copy_writes() {
+    let mut dbs = Dbs::new("refusedplan");
+    let rows = 20_000;
+    dbs.src(&format!("CREATE TABLE loose ({MIXED_COLUMNS})"));
+    dbs.src(&format!(
+        "INSERT INTO loose SELECT seq, NULL, seq, NULL, NOW(6), CONCAT('n', seq), NULL, NOW(6) \
+         FROM seq_1_to_{rows}"
+    ));
+    seed_mixed(&mut dbs, "items", rows);
+    seed_mixed(&mut dbs, "first", 100);
+    dbs.dst(&mixed_ddl("first", true));
+    for (name, header, from, table, says) in [
+        ("refused_keyless", "", "loose", "t_loose", "no key"),
+        (
+            "refused_file",
+            "job { state = 'file' }\n",
+            "items",
+            "t_file",
+            "no unique key",
+        ),
+    ] {
+        dbs.dst(&mixed_ddl(table, false));
+        let copy = format!(
+            "copy {{ from = '{from}', to = '{table}', page = 500, workers = 1, \
+               max_rows_per_second = 20000 }}\n"
+        );
+        let job = dbs.job(&format!("{name}.lua"), &format!("{header}{copy}"));
+        let state_file = dbs.dir.path().join(format!("{name}.state.json"));
+        let watch = if header.is_empty() {
+            Watch::Table {
+                job: name,
+                copy: None,
+            }
+        } else {
+            Watch::File(&state_file)
+        };
+        let mut run = dbs.spawn(&job, &[]);
+        when_committed(&mut dbs.dst, &mut run, &watch, 3000, name);
+        run.signal(libc::SIGTERM);
+        run.wait_within(RUN_LIMIT).status(143);
+        let before = dbs.count_dst(table);
+        // The job now copies another table first; its state says nothing of it.
+        dbs.job(
+            &format!("{name}.lua"),
+            &format!("{header}copy {{ from = 'first' }}\n{copy}"),
+        );
+        dbs.run(&job, &["--resume"])
+            .status(2)
+            .says(&format!("copy {from} -> {table}"))
+            .says(says)
+            .says("nothing was written");
+        assert_eq!(dbs.count_dst("first"), 0, "{name}: the first copy wrote");
+        assert_eq!(
+            dbs.count_dst(table),
+            before,
+            "{name}: the refused copy wrote"
+        );
+        dbs.dst("TRUNCATE TABLE first");
+    }
+}
+
 /// A parallel job (two copies at once, one in two key ranges, keyless targets) stopped
 /// by SIGTERM, then killed with SIGKILL while resuming, then resumed: both exact.
 #[test]

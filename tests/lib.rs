@@ -9,6 +9,7 @@ mod cli;
 mod faults;
 mod fidelity;
 mod indexes;
+mod layers;
 mod lock;
 mod mapping;
 mod modes;

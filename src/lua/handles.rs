@@ -10,8 +10,8 @@ use mlua::{Lua, MetaMethod, Table, UserData, UserDataMethods, Value as LuaValue,
 
 use crate::db::{Db, Rows};
 use crate::error::Error;
+use crate::job::Pass;
 use crate::lua::values::{from_lua, to_lua, Sentinels};
-use crate::lua::Pass;
 use crate::schema::quote_ident;
 
 pub struct DbHandle {
@@ -66,80 +66,87 @@ fn params(args: Variadic<LuaValue>) -> mlua::Result<Vec<mysql::Value>> {
 
 impl UserData for DbHandle {
     fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
-        // Lua: db:tables() -> { "name", ... }
-        methods.add_method("tables", |lua, this, ()| {
-            let tables = this.with(|db| db.tables())?;
-            lua.create_sequence_from(tables.into_iter().map(|t| t.name))
-        });
-        // Lua: db:columns(table) -> { {name=, type=, nullable=, default=, key=, extra=}, ... }
-        methods.add_method("columns", |lua, this, table: String| {
-            let info = this.with(|db| {
-                let name = db.database().to_string();
-                db.table_info(&table)?.ok_or_else(|| Error::Usage {
-                    message: format!("no table `{table}` in database {name}"),
-                })
-            })?;
-            let null = Sentinels::get(lua).null;
-            let out = lua.create_table()?;
-            for c in info.columns {
-                let t = lua.create_table()?;
-                t.set("name", c.name)?;
-                t.set("type", c.column_type)?;
-                t.set("nullable", c.nullable)?;
-                match c.default {
-                    Some(d) => t.set("default", d)?,
-                    None => t.set("default", null.clone())?,
-                }
-                t.set("key", c.key)?;
-                t.set("extra", c.extra)?;
-                out.raw_push(t)?;
-            }
-            Ok(out)
-        });
-        // Lua: db:count(table [, where]) -> integer
-        methods.add_method(
-            "count",
-            |_, this, (table, filter): (String, Option<String>)| {
-                this.with(|db| db.count(&table, filter.as_deref()))
-            },
-        );
-        // Lua: db:query(sql, ...) -> { row, ... } with `?` placeholders bound
-        methods.add_method(
-            "query",
-            |lua, this, (sql, args): (String, Variadic<LuaValue>)| {
-                let p = params(args)?;
-                let rows = this.with(|db| db.query(&sql, p))?;
-                rows_to_lua(lua, &rows)
-            },
-        );
-        // Lua: db:exec(sql, ...) -> affected rows; does not run in the plan or verify pass
-        methods.add_method(
-            "exec",
-            |_, this, (sql, args): (String, Variadic<LuaValue>)| {
-                let p = params(args)?;
-                if this.pass != Pass::Real {
-                    log::debug!("plan pass: not running `{}`", crate::db::short_sql(&sql));
-                    return Ok(0);
-                }
-                this.with(|db| db.exec(&sql, p))
-            },
-        );
-        // Lua: db:peek(table [, n = 10]) -> the first n rows
-        methods.add_method("peek", |lua, this, (table, n): (String, Option<u32>)| {
-            let n = n.unwrap_or(10);
-            let rows = this.with(|db| {
-                let sql = format!(
-                    "SELECT * FROM {}.{} LIMIT {n}",
-                    quote_ident(db.database()),
-                    quote_ident(&table)
-                );
-                db.query(&sql, vec![])
-            })?;
-            rows_to_lua(lua, &rows)
-        });
+        methods.add_method("tables", tables);
+        methods.add_method("columns", columns);
+        methods.add_method("count", count);
+        methods.add_method("query", query);
+        methods.add_method("exec", exec);
+        methods.add_method("peek", peek);
         methods.add_meta_method(MetaMethod::ToString, |_, this, ()| {
             let db = this.db.borrow();
             Ok(format!("{} {}", db.role.name(), db.spec))
         });
     }
+}
+
+/// Lua: `db:tables()` -> `{ "name", ... }`
+fn tables(lua: &Lua, this: &DbHandle, (): ()) -> mlua::Result<Table> {
+    let tables = this.with(|db| db.tables())?;
+    lua.create_sequence_from(tables.into_iter().map(|t| t.name))
+}
+
+/// Lua: `db:columns(table)` -> `{ {name=, type=, nullable=, default=, key=, extra=}, ... }`
+fn columns(lua: &Lua, this: &DbHandle, table: String) -> mlua::Result<Table> {
+    let info = this.with(|db| {
+        let name = db.database().to_string();
+        db.table_info(&table)?.ok_or_else(|| Error::Usage {
+            message: format!("no table `{table}` in database {name}"),
+        })
+    })?;
+    let null = Sentinels::get(lua).null;
+    let out = lua.create_table()?;
+    for c in info.columns {
+        let t = lua.create_table()?;
+        t.set("name", c.name)?;
+        t.set("type", c.column_type)?;
+        t.set("nullable", c.nullable)?;
+        match c.default {
+            Some(d) => t.set("default", d)?,
+            None => t.set("default", null.clone())?,
+        }
+        t.set("key", c.key)?;
+        t.set("extra", c.extra)?;
+        out.raw_push(t)?;
+    }
+    Ok(out)
+}
+
+/// Lua: `db:count(table [, where])` -> integer
+fn count(_: &Lua, this: &DbHandle, (table, filter): (String, Option<String>)) -> mlua::Result<u64> {
+    this.with(|db| db.count(&table, filter.as_deref()))
+}
+
+/// Lua: `db:query(sql, ...)` -> `{ row, ... }`, with `?` placeholders bound
+fn query(
+    lua: &Lua,
+    this: &DbHandle,
+    (sql, args): (String, Variadic<LuaValue>),
+) -> mlua::Result<Table> {
+    let p = params(args)?;
+    let rows = this.with(|db| db.query(&sql, p))?;
+    rows_to_lua(lua, &rows)
+}
+
+/// Lua: `db:exec(sql, ...)` -> affected rows; does not run in the plan or verify pass
+fn exec(_: &Lua, this: &DbHandle, (sql, args): (String, Variadic<LuaValue>)) -> mlua::Result<u64> {
+    let p = params(args)?;
+    if this.pass != Pass::Real {
+        log::debug!("plan pass: not running `{}`", crate::db::short_sql(&sql));
+        return Ok(0);
+    }
+    this.with(|db| db.exec(&sql, p))
+}
+
+/// Lua: `db:peek(table [, n = 10])` -> the first n rows
+fn peek(lua: &Lua, this: &DbHandle, (table, n): (String, Option<u32>)) -> mlua::Result<Table> {
+    let n = n.unwrap_or(10);
+    let rows = this.with(|db| {
+        let sql = format!(
+            "SELECT * FROM {}.{} LIMIT {n}",
+            quote_ident(db.database()),
+            quote_ident(&table)
+        );
+        db.query(&sql, vec![])
+    })?;
+    rows_to_lua(lua, &rows)
 }

@@ -1,152 +1,39 @@
-//! The Lua layer: a Lua 5.4 state per pass with ferry's job API registered, scripts
-//! loaded by path (so errors read `jobs/users.lua:12:`), `require` served from the
-//! user's directory first and then from `stdlib/` compiled into the binary, and Lua
-//! errors rendered as one clean message. Each `copy` becomes a `CopyPlan` here; the
-//! engine runs it.
+//! The Lua binding of the job API: a Lua 5.4 state per pass with one `register` per
+//! area (`globals`: null, sql, env, vars, log, planning; `connections`: source, target
+//! and the handles' methods; `copy`: copy, map, default; `job`: job{}; `stdlib`:
+//! require), scripts loaded by path (so errors read `jobs/users.lua:12:`), and Lua
+//! errors rendered as one clean message. What a job does lives in `crate::job`, which
+//! knows no Lua: this layer turns script values into its requests and back.
 
-pub mod api;
+pub mod connections;
+pub mod copy;
+pub mod globals;
 pub mod handles;
 pub mod job;
+pub mod options;
 pub mod processor;
 pub mod stdlib;
 pub mod values;
 
-use std::cell::RefCell;
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::rc::Rc;
 
 use mlua::Lua;
 
-use crate::conn_spec::ConnSpec;
-use crate::db::Db;
-use crate::engine::CopyStats;
 use crate::error::Error;
-use crate::plan::{CopyPlan, Mode};
-use crate::progress::Display;
+use crate::job::Job;
 
-/// Which pass a script runs in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Pass {
-    /// Copies are resolved and checked, not executed; reads run, writes do not.
-    Plan,
-    /// Everything runs.
-    Real,
-    /// `ferry verify`: copies compare source and target instead of copying; reads
-    /// run, writes do not.
-    Verify,
-}
-
-/// The open sessions, kept across the plan and the real pass.
-#[derive(Default)]
-pub struct Sessions {
-    pub source: Option<Rc<RefCell<Db>>>,
-    pub target: Option<Rc<RefCell<Db>>>,
-}
-
-/// A problem the plan pass found. `data`: a row failed (exit 1), else the job is wrong.
-#[derive(Debug, Clone)]
-pub struct Problem {
-    pub message: String,
-    pub data: bool,
-}
-
-#[derive(Debug, Clone)]
-pub struct CopyResult {
-    pub name: String,
-    pub mode: Mode,
-    /// `ok`, `done before` (--resume), `failed` or `stopped`; a copy that did not end
-    /// ok shows what it committed.
-    pub status: &'static str,
-    pub stats: CopyStats,
-}
-
-/// What the job API needs from the host, shared by every API function.
-pub struct JobContext {
-    pub pass: Pass,
-    pub source_override: Option<ConnSpec>,
-    pub target_override: Option<ConnSpec>,
-    pub vars: Vec<(String, String)>,
-    pub display: Display,
-    pub sessions: RefCell<Sessions>,
-    pub problems: RefCell<Vec<Problem>>,
-    pub plans: RefCell<Vec<CopyPlan>>,
-    pub results: RefCell<Vec<CopyResult>>,
-    /// The verify pass's options and reports.
-    pub verify: RefCell<crate::verify::Verification>,
-    /// Fields of the transformed sample row per copy (`file:line|from|to`), found in
-    /// the plan pass and reused by the real pass.
-    pub sample_fields: RefCell<HashMap<String, Option<Vec<String>>>>,
-    /// `job{...}` settings.
-    pub settings: RefCell<job::JobSettings>,
-    pub flags: job::RunFlags,
-    /// The job script's directory (state files live there).
-    pub job_dir: Option<PathBuf>,
-    /// Copies seen so far in this pass, by name (for copy ids).
-    pub copy_ids: RefCell<HashMap<String, usize>>,
-    /// The state earlier runs left, loaded at the first copy.
-    pub saved: RefCell<Option<crate::state::JobState>>,
-    pub engine: RefCell<Option<crate::engine::Engine>>,
-    /// Copies started and not yet waited for: (handle, name, mode).
-    pub pending: RefCell<Vec<(usize, String, Mode)>>,
-    /// Results of copies waited for, by handle.
-    pub collected: RefCell<HashMap<usize, Result<CopyStats, Error>>>,
-    /// Whether this pass takes the job's run lock (`ferry run`, not a dry run).
-    pub locking: bool,
-    /// The run locks held (`crate::lock`); last, so they outlive the engine.
-    pub locks: RefCell<Vec<crate::lock::RunLock>>,
-}
-
-impl JobContext {
-    pub fn new(
-        pass: Pass,
-        source_override: Option<ConnSpec>,
-        target_override: Option<ConnSpec>,
-        vars: Vec<(String, String)>,
-        display: Display,
-    ) -> JobContext {
-        JobContext {
-            pass,
-            source_override,
-            target_override,
-            vars,
-            display,
-            sessions: RefCell::new(Sessions::default()),
-            problems: RefCell::new(Vec::new()),
-            plans: RefCell::new(Vec::new()),
-            results: RefCell::new(Vec::new()),
-            verify: RefCell::default(),
-            sample_fields: RefCell::new(HashMap::new()),
-            settings: RefCell::new(job::JobSettings::new("job")),
-            flags: job::RunFlags::default(),
-            job_dir: None,
-            copy_ids: RefCell::new(HashMap::new()),
-            saved: RefCell::new(None),
-            engine: RefCell::new(None),
-            pending: RefCell::new(Vec::new()),
-            collected: RefCell::new(HashMap::new()),
-            locking: false,
-            locks: RefCell::new(Vec::new()),
-        }
-    }
-
-    /// For a job file: its name and directory (state), and the run's flags.
-    pub fn for_job(mut self, name: &str, dir: Option<&Path>, flags: job::RunFlags) -> JobContext {
-        self.settings = RefCell::new(job::JobSettings::new(name));
-        self.job_dir = dir.map(Path::to_path_buf);
-        self.flags = flags;
-        self
-    }
-}
-
-/// A Lua state with the whole job API registered. `script_dir` is searched by
-/// `require` before the built-in stdlib.
-pub fn new_state(ctx: Rc<JobContext>, script_dir: Option<&Path>) -> Result<Lua, Error> {
+/// A Lua state with the whole job API registered, one area at a time, on `job`.
+/// `script_dir` is searched by `require` before the built-in stdlib.
+pub fn new_state(job: Rc<Job>, script_dir: Option<&Path>) -> Result<Lua, Error> {
     let lua = Lua::new();
     let setup = || -> mlua::Result<()> {
         lua.set_app_data(values::Sentinels::new(&lua)?);
         stdlib::register(&lua, script_dir)?;
-        api::register(&lua, ctx.clone())?;
+        globals::register(&lua, &job)?;
+        connections::register(&lua, &job)?;
+        copy::register(&lua, &job)?;
+        job::register(&lua, &job)?;
         Ok(())
     };
     setup().map_err(|e| Error::Script {

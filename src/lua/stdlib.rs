@@ -13,6 +13,7 @@ pub const MODULES: &[(&str, &str, &str)] = &[(
     include_str!("../../stdlib/ferry/text.lua"),
 )];
 
+/// Puts the job's directory first on `package.path` and adds the built-in modules' searcher.
 pub fn register(lua: &Lua, script_dir: Option<&Path>) -> mlua::Result<()> {
     let package: Table = lua.globals().get("package")?;
     if let Some(dir) = script_dir {
@@ -31,28 +32,32 @@ pub fn register(lua: &Lua, script_dir: Option<&Path>) -> mlua::Result<()> {
         )?;
     }
     let searchers: Table = package.get("searchers")?;
-    let searcher: Function = lua.create_function(|lua, name: String| {
-        match MODULES.iter().find(|(m, _, _)| *m == name) {
-            Some((_, chunk, src)) => {
-                let f = lua.load(*src).set_name(*chunk).into_function()?;
-                Ok((
-                    LuaValue::Function(f),
-                    LuaValue::String(lua.create_string(*chunk)?),
-                ))
-            }
-            None => Ok((
-                LuaValue::String(lua.create_string(format!(
-                    "\n\tno built-in module '{name}' (built in: {})",
-                    MODULES
-                        .iter()
-                        .map(|(m, _, _)| *m)
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ))?),
-                LuaValue::Nil,
-            )),
-        }
-    })?;
+    let searcher: Function = lua.create_function(search_builtin)?;
     searchers.raw_push(searcher)?;
     Ok(())
+}
+
+/// Lua: a `package.searchers` entry: `searcher(name)` -> the built-in module's loader
+/// and its chunk name, or a line for `require`'s "module not found" message
+fn search_builtin(lua: &Lua, name: String) -> mlua::Result<(LuaValue, LuaValue)> {
+    match MODULES.iter().find(|(m, _, _)| *m == name) {
+        Some((_, chunk, src)) => {
+            let f = lua.load(*src).set_name(*chunk).into_function()?;
+            Ok((
+                LuaValue::Function(f),
+                LuaValue::String(lua.create_string(*chunk)?),
+            ))
+        }
+        None => Ok((
+            LuaValue::String(lua.create_string(format!(
+                "\n\tno built-in module '{name}' (built in: {})",
+                MODULES
+                    .iter()
+                    .map(|(m, _, _)| *m)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))?),
+            LuaValue::Nil,
+        )),
+    }
 }

@@ -129,3 +129,106 @@ pub fn same(a: &LuaValue, b: &LuaValue) -> bool {
         _ => false,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lua() -> (Lua, AnyUserData) {
+        let lua = Lua::new();
+        let null = Sentinels::new(&lua).unwrap().null;
+        (lua, null)
+    }
+
+    fn text(v: &LuaValue) -> String {
+        match v {
+            LuaValue::String(s) => s.to_string_lossy(),
+            other => panic!("not a string: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn mysql_values_become_the_lua_values_the_spec_names() {
+        let (lua, null) = lua();
+        let to = |v: Value, k: Kind| to_lua(&lua, &null, &v, k).unwrap();
+        assert!(is_null(&to(Value::NULL, Kind::Int)));
+        assert!(matches!(
+            to(Value::Int(-5), Kind::Int),
+            LuaValue::Integer(-5)
+        ));
+        assert!(matches!(
+            to(Value::UInt(7), Kind::Int),
+            LuaValue::Integer(7)
+        ));
+        // BIGINT UNSIGNED above 2^63-1: an exact string.
+        assert_eq!(
+            text(&to(Value::UInt(u64::MAX), Kind::Int)),
+            u64::MAX.to_string()
+        );
+        // The text protocol: integers and floats arrive as text.
+        assert!(matches!(
+            to(Value::Bytes(b"42".to_vec()), Kind::Int),
+            LuaValue::Integer(42)
+        ));
+        assert!(
+            matches!(to(Value::Bytes(b"2.5".to_vec()), Kind::Double), LuaValue::Number(n) if n == 2.5)
+        );
+        assert!(matches!(to(Value::Double(0.25), Kind::Double), LuaValue::Number(n) if n == 0.25));
+        // DECIMAL and text stay byte-exact strings.
+        assert_eq!(
+            text(&to(Value::Bytes(b"12.50".to_vec()), Kind::Bytes)),
+            "12.50"
+        );
+        let bytes = to(Value::Bytes(vec![0, 255, 10]), Kind::Bytes);
+        assert!(matches!(&bytes, LuaValue::String(s) if s.as_bytes().to_vec() == vec![0, 255, 10]));
+    }
+
+    #[test]
+    fn lua_values_become_parameters_or_say_why_not() {
+        let (lua, null) = lua();
+        assert_eq!(from_lua(&LuaValue::Boolean(true), "x"), Ok(Value::Int(1)));
+        assert_eq!(from_lua(&LuaValue::Integer(3), "x"), Ok(Value::Int(3)));
+        assert_eq!(
+            from_lua(&LuaValue::Number(1.5), "x"),
+            Ok(Value::Double(1.5))
+        );
+        let s = LuaValue::String(lua.create_string("é").unwrap());
+        assert_eq!(from_lua(&s, "x"), Ok(Value::Bytes("é".as_bytes().to_vec())));
+        assert_eq!(
+            from_lua(&LuaValue::UserData(null.clone()), "x"),
+            Ok(Value::NULL)
+        );
+        assert_eq!(
+            from_lua(&LuaValue::Nil, "field `a`"),
+            Err("field `a` is nil (use null for SQL NULL)".into())
+        );
+        let sql = LuaValue::UserData(lua.create_userdata(Sql("NOW()".into())).unwrap());
+        assert!(from_lua(&sql, "x")
+            .unwrap_err()
+            .contains("only default{...} accepts"));
+        let t = LuaValue::Table(lua.create_table().unwrap());
+        assert_eq!(
+            from_lua(&t, "x"),
+            Err("x is a table, which cannot be stored in a column".into())
+        );
+    }
+
+    #[test]
+    fn same_is_raw_equality() {
+        let (lua, null) = lua();
+        let a = LuaValue::String(lua.create_string("a").unwrap());
+        let a2 = LuaValue::String(lua.create_string("a").unwrap());
+        assert!(same(&a, &a2));
+        assert!(same(&LuaValue::Integer(2), &LuaValue::Number(2.0)));
+        assert!(!same(&LuaValue::Integer(2), &a));
+        assert!(same(
+            &LuaValue::UserData(null.clone()),
+            &LuaValue::UserData(null)
+        ));
+        // NaN is the same bits as itself: a value left alone is written back.
+        assert!(same(
+            &LuaValue::Number(f64::NAN),
+            &LuaValue::Number(f64::NAN)
+        ));
+    }
+}

@@ -1,0 +1,440 @@
+//! One copy, whatever the pass: the tables looked up, a sample page read (it checks
+//! `where`, shows which fields a transform returns, and runs the row code before
+//! anything is written), the plan resolved, the incremental column and the saved
+//! state checked (a resume that cannot go on is a plan problem, found in the plan
+//! pass), and then the plan recorded (plan pass), compared (verify pass) or handed to
+//! the engine as a `CopyTask` (real pass).
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use mysql::Value;
+
+use crate::db::{Db, Role};
+use crate::engine::{
+    CopyStats, CopyTask, DirectProcessor, Overlap, Processing, RowProcessor, Since,
+};
+use crate::error::{Error, Result};
+use crate::job::{Job, Pass, Problem};
+use crate::plan::{resolve, CopyPlan, CopySpec, Mode};
+use crate::reader::SourceQuery;
+use crate::schema::{did_you_mean, TableInfo};
+use crate::state::{CopyState, StateStore};
+use crate::throttle::Limits;
+use crate::writer::Method;
+
+/// Rows the plan pass runs the transform and map functions on.
+const SAMPLE_ROWS: usize = 100;
+
+/// A copy's row code (a transform, map functions), written in whatever language the
+/// host speaks: the job asks it what a sample row becomes and for the row processor
+/// the engine runs.
+pub trait Transform {
+    /// The fields of the first sample row the transform returns a row for (`None`
+    /// when it skips them all); rows that fail are left to the processor.
+    fn sample_fields(&self, source: &TableInfo, rows: &[Vec<Value>])
+        -> Result<Option<Vec<String>>>;
+    /// The processor that turns the plan's source rows into target rows.
+    fn processor(&self, plan: &CopyPlan) -> Result<Box<dyn RowProcessor>>;
+}
+
+/// How a copy runs (as opposed to what it copies).
+#[derive(Debug, Clone, Default)]
+pub struct CopyOptions {
+    pub workers: Option<usize>,
+    pub since: Option<String>,
+    pub since_overlap: Option<Overlap>,
+    pub limits: Limits,
+    pub method: Option<Method>,
+    pub defer_indexes: Option<bool>,
+}
+
+/// One `copy`: what it copies and how.
+#[derive(Debug, Clone)]
+pub struct CopyRequest {
+    pub spec: CopySpec,
+    pub options: CopyOptions,
+}
+
+/// A copy running in the background (`job{parallel > 1}`): `Job::wait` gives its stats.
+#[derive(Debug, Clone)]
+pub struct Started {
+    pub handle: usize,
+    pub name: String,
+    pub mode: Mode,
+}
+
+/// What the verify pass found for one copy: `stats` holds source rows (`read`), target
+/// rows (`written`) and rows the transform skipped.
+#[derive(Debug, Clone)]
+pub struct Verified {
+    pub stats: CopyStats,
+    pub equal: bool,
+    pub missing: u64,
+    pub extra: u64,
+    pub changed: u64,
+}
+
+/// What a copy came to.
+#[derive(Debug, Clone)]
+pub enum CopyOutcome {
+    /// Planned (or refused, with its problems recorded): nothing ran.
+    Planned,
+    Done(CopyStats),
+    Running(Started),
+    Verified(Verified),
+}
+
+/// A resolved copy and the sample page read for it.
+struct Resolved {
+    plan: CopyPlan,
+    sample: Vec<Vec<Value>>,
+}
+
+impl Job {
+    /// Runs one copy in this pass. Problems are recorded in the plan pass (the copy
+    /// returns `Planned`) and are an error in a later one.
+    pub fn copy(&self, req: CopyRequest, transform: Option<&dyn Transform>) -> Result<CopyOutcome> {
+        let CopyRequest { spec, options } = req;
+        let name = spec.name();
+        let loc = spec.location.clone();
+        let Some(Resolved { plan, sample }) = self.resolve_copy(spec, transform)? else {
+            return Ok(CopyOutcome::Planned);
+        };
+        let direct = DirectProcessor::new(&plan).filter(|_| !plan.has_transform);
+        let processor = |direct: &Option<DirectProcessor>| -> Result<Box<dyn RowProcessor>> {
+            match (direct, transform) {
+                (Some(d), _) => Ok(Box::new(d.clone())),
+                (None, Some(t)) => t.processor(&plan),
+                (None, None) => Err(Error::usage(format!(
+                    "copy {name}: its row code was not given to the job"
+                ))),
+            }
+        };
+
+        // How it runs: the incremental column and the state it resumes from.
+        let id = self.copy_id(&name);
+        let mut problems = since_problems(&plan, &options);
+        let saved = self.saved_state()?.copies.get(&id).cloned();
+        let resume = self.reconcile(&plan, &name, saved.clone(), &mut problems);
+        if !problems.is_empty() {
+            self.refuse(&loc, &name, problems)?;
+            return Ok(CopyOutcome::Planned);
+        }
+
+        match self.host.pass {
+            Pass::Plan => {
+                let mut p = processor(&direct)?;
+                for (i, row) in sample.into_iter().enumerate() {
+                    let key = plan.row_label(Some(&plan.key_values(&row)), i as u64 + 1);
+                    if let Err(message) = p.process(row) {
+                        self.record.borrow_mut().problems.push(Problem {
+                            message: format!("{loc}: copy {name}, row {key}: {message}"),
+                            data: true,
+                        });
+                        break;
+                    }
+                }
+                self.record.borrow_mut().plans.push(plan);
+                Ok(CopyOutcome::Planned)
+            }
+            Pass::Verify => {
+                let mut p = processor(&direct)?;
+                self.verify_copy(&plan, p.as_mut())
+                    .map(CopyOutcome::Verified)
+            }
+            Pass::Real => {
+                let processing = match direct {
+                    Some(d) => Processing::Direct(d),
+                    None => Processing::Local(processor(&None)?),
+                };
+                let task = self.task(plan, id, processing, options, saved, resume);
+                let mode = task.plan.mode;
+                let handle = self.start(task)?;
+                if self.settings.borrow().parallel > 1 {
+                    let started = Started { handle, name, mode };
+                    self.running
+                        .borrow_mut()
+                        .pending
+                        .push((handle, started.name.clone(), mode));
+                    return Ok(CopyOutcome::Running(started));
+                }
+                self.wait(handle, &name, mode).map(CopyOutcome::Done)
+            }
+        }
+    }
+
+    /// The tables, the sample page and the plan; `None` when a problem was recorded.
+    fn resolve_copy(
+        &self,
+        mut spec: CopySpec,
+        transform: Option<&dyn Transform>,
+    ) -> Result<Option<Resolved>> {
+        let name = spec.name();
+        let loc = spec.location.clone();
+        let src = self.session(Role::Source, None)?;
+        let dst = self.session(Role::Target, None)?;
+        let mut problems = Vec::new();
+        let source = table_or_problem(&src, &spec.from, Role::Source, &mut problems)?;
+        let target = table_or_problem(&dst, &spec.to, Role::Target, &mut problems)?;
+        let (Some(source), Some(target)) = (source, target) else {
+            self.refuse(&loc, &name, problems)?;
+            return Ok(None);
+        };
+        let mut sample = Vec::new();
+        let fields_key = format!("{loc}|{}|{}", spec.from, spec.to);
+        let known = self.record.borrow().sample_fields.get(&fields_key).cloned();
+        if let Some(fields) = known.filter(|_| self.host.pass != Pass::Plan) {
+            spec.sample_fields = fields;
+        } else if self.host.pass == Pass::Plan || spec.has_transform {
+            match self.read_sample(&src, &source, &spec) {
+                Ok(rows) => sample = rows,
+                Err(problem) => {
+                    self.refuse(&loc, &name, vec![problem?])?;
+                    return Ok(None);
+                }
+            }
+            if let (Some(t), true) = (transform, spec.has_transform) {
+                spec.sample_fields = t.sample_fields(&source, &sample)?;
+            }
+            self.record
+                .borrow_mut()
+                .sample_fields
+                .insert(fields_key, spec.sample_fields.clone());
+        }
+        match resolve(&spec, &source, &target) {
+            Ok(plan) => Ok(Some(Resolved { plan, sample })),
+            Err(problems) => {
+                self.refuse(&loc, &name, problems)?;
+                Ok(None)
+            }
+        }
+    }
+
+    /// A sample page of the source, bounded by bytes as well as rows (100 rows of 4 MB
+    /// BLOBs are not a sample). `Err(Ok(problem))`: the read failed on the server.
+    fn read_sample(
+        &self,
+        src: &Rc<RefCell<Db>>,
+        source: &TableInfo,
+        spec: &CopySpec,
+    ) -> std::result::Result<Vec<Vec<Value>>, Result<String>> {
+        let query = SourceQuery::for_table(source, spec.filter.clone(), spec.page);
+        let page_bytes = self.settings.borrow().page_bytes;
+        let read = {
+            let mut db = src.borrow_mut();
+            query
+                .page_sql(None, SAMPLE_ROWS.min(spec.page))
+                .and_then(|sql| {
+                    crate::reader::read_page(&mut db, sql, page_bytes)
+                        .map_err(|e| db.err(&format!("reading {}", source.name), e))
+                })
+        };
+        match read {
+            Ok((rows, _)) => Ok(rows),
+            Err(Error::Database { message, .. }) => Err(Ok(format!(
+                "reading the source failed{}: {message}",
+                if spec.filter.is_some() {
+                    " (check `where`)"
+                } else {
+                    ""
+                }
+            ))),
+            Err(e) => Err(Err(e)),
+        }
+    }
+
+    /// The saved state this run continues from (`--resume`), or why it cannot.
+    fn reconcile(
+        &self,
+        plan: &CopyPlan,
+        name: &str,
+        saved: Option<CopyState>,
+        problems: &mut Vec<String>,
+    ) -> Option<CopyState> {
+        let flags = self.host.flags;
+        let resume = match saved {
+            Some(st) if flags.resume => {
+                if st.plan != plan.fingerprint() && !flags.force {
+                    problems.push(format!(
+                        "it changed since its state was written, so it cannot resume \
+                         (state: {}; job now: {}); run with --force to start this copy over, \
+                         or without --resume to start the job over",
+                        st.plan,
+                        plan.fingerprint()
+                    ));
+                    None
+                } else if st.plan != plan.fingerprint() {
+                    log::warn!(
+                        "copy {name}: changed since its state was written; --force: starting \
+                         it over"
+                    );
+                    Some(CopyState {
+                        mark: st.mark,
+                        ..Default::default()
+                    })
+                } else {
+                    Some(st)
+                }
+            }
+            _ => None,
+        };
+        let file_store = matches!(self.settings.borrow().store, StateStore::File(_));
+        problems.extend(resume_refusal(plan, resume.as_ref(), file_store));
+        resume
+    }
+
+    /// The engine's task for a checked plan.
+    fn task(
+        &self,
+        plan: CopyPlan,
+        id: String,
+        processing: Processing,
+        options: CopyOptions,
+        saved: Option<CopyState>,
+        resume: Option<CopyState>,
+    ) -> CopyTask {
+        let settings = self.settings.borrow();
+        let kept_mark = saved.as_ref().and_then(|s| s.mark.clone());
+        // The incremental window opens at the mark the state kept (not with --full).
+        let since = options.since.map(|column| Since {
+            column,
+            overlap: options.since_overlap,
+            after: if self.host.flags.full {
+                None
+            } else {
+                resume
+                    .as_ref()
+                    .and_then(|r| r.mark.clone())
+                    .or(kept_mark.clone())
+            },
+        });
+        CopyTask {
+            plan,
+            id,
+            processing,
+            workers: options.workers.unwrap_or(settings.workers),
+            limits: options.limits,
+            since,
+            resume,
+            kept_mark,
+            method: options.method.unwrap_or(settings.method),
+            defer_indexes: options.defer_indexes.or(settings.defer_indexes),
+            deferred_before: saved.and_then(|s| s.deferred),
+        }
+    }
+
+    /// The verify pass's copy: compares source and target and records the report.
+    fn verify_copy(&self, plan: &CopyPlan, processor: &mut dyn RowProcessor) -> Result<Verified> {
+        let src = self.session(Role::Source, None)?;
+        let dst = self.session(Role::Target, None)?;
+        let busy = |_| Error::usage("copy cannot run inside another copy's transform");
+        let report = {
+            let mut s = src.try_borrow_mut().map_err(busy)?;
+            let mut d = dst.try_borrow_mut().map_err(busy)?;
+            let options = self.record.borrow().verify.options;
+            let processor = crate::verify::needs_processor(plan).then_some(processor);
+            crate::verify::verify_copy(plan, &mut s, &mut d, processor, &options)?
+        };
+        let verified = Verified {
+            stats: CopyStats {
+                read: report.source_rows,
+                written: report.target_rows,
+                skipped: report.skipped,
+                seconds: report.seconds,
+                ..CopyStats::default()
+            },
+            equal: report.is_equal(),
+            missing: report.missing.count,
+            extra: report.extra.count,
+            changed: report.changed.count,
+        };
+        self.record.borrow_mut().verify.record(report);
+        Ok(verified)
+    }
+}
+
+fn table_or_problem(
+    db: &Rc<RefCell<Db>>,
+    name: &str,
+    role: Role,
+    problems: &mut Vec<String>,
+) -> Result<Option<TableInfo>> {
+    let mut db = db.borrow_mut();
+    match db.table_info(name)? {
+        Some(t) => Ok(Some(t)),
+        None => {
+            let tables = db.tables()?;
+            let hint = did_you_mean(name, tables.iter().map(|t| t.name.as_str()));
+            problems.push(format!(
+                "unknown {} table `{name}` in database {}{hint}",
+                role.name(),
+                db.database()
+            ));
+            Ok(None)
+        }
+    }
+}
+
+/// Problems of `since` and `since_overlap` against the source's columns.
+fn since_problems(plan: &CopyPlan, options: &CopyOptions) -> Vec<String> {
+    let mut problems = Vec::new();
+    let Some(col) = &options.since else {
+        return problems;
+    };
+    let Some(c) = plan.source.column(col) else {
+        let hint = did_you_mean(col, plan.source.columns.iter().map(|c| c.name.as_str()));
+        problems.push(format!(
+            "`since` names {col}, which is not a column of the source table {}{hint}",
+            plan.source.name
+        ));
+        return problems;
+    };
+    let temporal = c.kind().is_temporal();
+    let numeric = !matches!(c.kind(), crate::value::Kind::Bytes)
+        || c.data_type.eq_ignore_ascii_case("decimal");
+    match &options.since_overlap {
+        Some(Overlap::Interval(..)) if !temporal => problems.push(format!(
+            "`since_overlap` is an interval, but `since` column {col} is a {}: give a number \
+             to subtract from the mark",
+            c.column_type
+        )),
+        Some(Overlap::Amount(_)) if !temporal && !numeric => problems.push(format!(
+            "`since_overlap` needs a number or date/time `since` column; {col} is a {}",
+            c.column_type
+        )),
+        _ => {}
+    }
+    problems
+}
+
+/// Why `--resume` cannot continue this copy from `resume`, its saved state (after
+/// `--force` emptied a changed copy's): found in the plan pass, before anything is
+/// written.
+fn resume_refusal(plan: &CopyPlan, resume: Option<&CopyState>, file_store: bool) -> Option<String> {
+    let r = resume.filter(|r| !r.done)?;
+    let keyless_target = !plan.target.has_not_null_unique_key();
+    if plan.key.is_none() && keyless_target {
+        if let Some(p) = r.parts.get(&0).filter(|p| p.pages > 0 && !p.done) {
+            return Some(format!(
+                "cannot resume: its source table {} has no key, so it is read in one pass \
+                 and cannot continue part-way, and its target {} has no unique key, so \
+                 starting it over would duplicate the {} rows already written; empty the \
+                 target table and run without --resume",
+                plan.source.name, plan.target.name, p.written
+            ));
+        }
+    }
+    // The file is saved after each page commits, so whatever it says (no page yet
+    // included), one more page may have landed. Only `--force` starting a changed
+    // copy over (an empty state) is not a resume.
+    if file_store && keyless_target && r.plan == plan.fingerprint() {
+        return Some(format!(
+            "cannot resume from a state file into {}, which has no unique key: the last \
+             page may or may not have landed, and writing it again would duplicate it; use \
+             the state table (the default), or empty the target and run without --resume",
+            plan.target.name
+        ));
+    }
+    None
+}

@@ -1,0 +1,155 @@
+//! The job's state and its engine: the state handle and the state earlier runs left
+//! (read once the job's run lock is held), copy ids, and the bridge to the engine,
+//! created at the first copy of the real pass. Copies are started on it and their
+//! results collected in script order, at once (`parallel = 1`) or when the script
+//! reads them or ends.
+
+use std::sync::Arc;
+
+use crate::db::Role;
+use crate::engine::{CopyStats, CopyTask, Engine, EngineConfig};
+use crate::error::{Error, Result};
+use crate::job::{CopyResult, Job};
+use crate::plan::Mode;
+use crate::state::{JobState, StateHandle, StateStore};
+use crate::throttle::Throttle;
+
+impl Job {
+    /// The job's state handle (the target session must be open).
+    pub fn state_handle(&self) -> Result<StateHandle> {
+        let dst = self.session(Role::Target, None)?;
+        let database = dst.borrow().database().to_string();
+        let s = self.settings.borrow();
+        Ok(StateHandle {
+            store: s.store.clone(),
+            job: s.name.clone(),
+            database,
+        })
+    }
+
+    /// The state earlier runs left (loaded once per pass).
+    pub fn saved_state(&self) -> Result<JobState> {
+        // A run reads its state, and then writes, only once it holds the job's lock.
+        crate::lock::hold(self)?;
+        if let Some(s) = self.record.borrow().saved.as_ref() {
+            return Ok(s.clone());
+        }
+        let handle = self.state_handle()?;
+        let dst = self.session(Role::Target, None)?;
+        let state = handle.load(&mut dst.borrow_mut())?;
+        self.record.borrow_mut().saved = Some(state.clone());
+        Ok(state)
+    }
+
+    /// The id of the next copy named `name` in this pass: `name`, then `name#2`, ...
+    pub fn copy_id(&self, name: &str) -> String {
+        let mut record = self.record.borrow_mut();
+        let n = record.copy_ids.entry(name.to_string()).or_insert(0);
+        *n += 1;
+        if *n == 1 {
+            name.to_string()
+        } else {
+            format!("{name}#{n}")
+        }
+    }
+
+    /// Starts a copy on the engine (created at the first copy).
+    pub fn start(&self, task: CopyTask) -> Result<usize> {
+        let parallel = self.settings.borrow().parallel;
+        let mut running = self.running.try_borrow_mut().map_err(|_| {
+            Error::usage("copy cannot run inside another copy's transform or map function")
+        })?;
+        if running.engine.is_none() {
+            running.engine = Some(self.new_engine()?);
+        }
+        let engine = running.engine.as_mut().expect("engine");
+        engine.wait_below(parallel);
+        engine.start(task)
+    }
+
+    fn new_engine(&self) -> Result<Engine> {
+        let src = self.session(Role::Source, None)?;
+        let dst = self.session(Role::Target, None)?;
+        let state = self.state_handle()?;
+        let s = self.settings.borrow().clone();
+        let file_state = match &state.store {
+            StateStore::File(_) => Some(state.load(&mut dst.borrow_mut())?),
+            StateStore::Table(_) => None,
+        };
+        crate::signals::install();
+        let cfg = EngineConfig {
+            source: src.borrow().spec.clone(),
+            target: dst.borrow().spec.clone(),
+            state: Some(state),
+            display: self.host.display,
+            retries: s.retries,
+            page_bytes: s.page_bytes,
+            job_limit: s.limits.is_set().then(|| Arc::new(Throttle::new(s.limits))),
+        };
+        Ok(Engine::new(cfg, file_state))
+    }
+
+    /// Waits for a started copy and records its result (once; later calls get it again).
+    pub fn wait(&self, handle: usize, name: &str, mode: Mode) -> Result<CopyStats> {
+        if let Some(r) = self
+            .running
+            .try_borrow()
+            .ok()
+            .and_then(|r| r.collected.get(&handle).cloned())
+        {
+            return r;
+        }
+        let result = {
+            let mut running = self.running.try_borrow_mut().map_err(|_| Error::Usage {
+                message: "a copy's result was read inside a transform".into(),
+            })?;
+            running.engine.as_mut().expect("engine").wait(handle)
+        };
+        let committed = {
+            let mut running = self.running.borrow_mut();
+            running.pending.retain(|p| p.0 != handle);
+            running.collected.insert(handle, result.clone());
+            running.engine.as_ref().and_then(|en| en.committed(handle))
+        };
+        // Every copy is in the summary: a failed one with what it committed.
+        let (status, stats) = match &result {
+            Ok(s) if s.already_done => ("done before", s.clone()),
+            Ok(s) => ("ok", s.clone()),
+            Err(e) => (
+                if matches!(e, Error::Interrupted { .. }) {
+                    "stopped"
+                } else {
+                    "failed"
+                },
+                committed.unwrap_or_default(),
+            ),
+        };
+        self.record.borrow_mut().results.push(CopyResult {
+            name: name.to_string(),
+            mode,
+            status,
+            stats,
+        });
+        result
+    }
+
+    /// Waits for every copy still running (at the end of the script); the first error
+    /// wins, after all have ended.
+    pub fn wait_all(&self) -> Result<()> {
+        let pending = self.running.borrow().pending.clone();
+        let mut first = None;
+        for (h, name, mode) in pending {
+            if let Err(e) = self.wait(h, &name, mode) {
+                first.get_or_insert(e);
+            }
+        }
+        first.map_or(Ok(()), Err)
+    }
+
+    /// Drops the engine: a copy a signal stopped stays in it with its transform, which
+    /// holds the Lua state and, through it, the sessions.
+    pub fn stop_engine(&self) {
+        let engine = self.running.borrow_mut().engine.take();
+        drop(engine);
+    }
+}
