@@ -13,8 +13,8 @@ use crate::state::{CopyState, StateHandle};
 use crate::throttle::{Limits, Throttle};
 use crate::writer::Method;
 
-use super::prepare::Since;
 use super::transform::{DirectProcessor, RowProcessor};
+use super::window::Since;
 
 /// What a copy did.
 #[derive(Debug, Default, Clone)]

@@ -37,7 +37,9 @@ mod ranges;
 mod reader;
 mod retry;
 mod row_path;
+mod stream;
 mod transform;
+mod window;
 mod writer;
 
 use std::collections::HashMap;
@@ -53,9 +55,9 @@ pub use config::{
     CopyProgressSink, CopyStats, CopyTask, EngineConfig, Processing, ProgressSink, Stop,
 };
 pub use pipeline::PAGES_IN_FLIGHT;
-pub use prepare::{Overlap, Since};
 pub use ranges::MIN_RANGE_ROWS;
 pub use transform::{DirectProcessor, Processed, RowProcessor};
+pub use window::{Overlap, Since};
 
 use checkpoint::Store;
 use control::Control;

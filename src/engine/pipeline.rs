@@ -16,7 +16,8 @@ use crate::db::{Db, Role};
 use crate::error::{Error, Result, RowError};
 use crate::plan::CopyPlan;
 use crate::raw::RawLayout;
-use crate::state::{key_from_state, CopyState};
+use crate::reader::SourceQuery;
+use crate::state::{key_from_state, CopyState, PartState};
 use crate::throttle::Throttle;
 use crate::writer::Method;
 
@@ -27,7 +28,7 @@ use super::prepare::Prepared;
 use super::reader::ReaderCtx;
 use super::retry;
 use super::row_path::RowPath;
-use super::transform::RowProcessor;
+use super::transform::{DirectProcessor, RowProcessor};
 use super::writer::WriterCtx;
 
 /// Pages of one part between its reader and the end of its writer, at most.
@@ -184,53 +185,88 @@ pub(super) fn launch(
     // grow with `workers`: 3 each for one or two ranges, fewer for more.
     let slots = (PAGES_PER_COPY / nparts).clamp(1, PAGES_IN_FLIGHT);
     for (part, query) in (0..nparts as u32).zip(part_queries) {
-        let ps = state.parts.get(&part).cloned().unwrap_or_default();
-        if ps.done {
+        let state = state.parts.get(&part).cloned().unwrap_or_default();
+        if state.done {
             continue;
         }
-        let (wtx, wrx) = unbounded::<Page>();
-        let (slot_tx, slot_rx) = bounded::<()>(slots);
-        for _ in 0..slots {
-            let _ = slot_tx.send(());
-        }
-        if direct.is_none() {
-            // A locally processed copy's pages reach its writers through this
-            // thread; a direct copy's readers feed their writers themselves.
-            running.writers.insert(part, wtx.clone());
-        }
-        running.open_parts += 1;
-        let reader = ReaderCtx {
-            shared: shared.clone(),
+        let threads = Part {
             copy: handle,
             part,
             query,
-            after: ps.last_key.as_ref().map(|k| key_from_state(k)),
-            ordinal: ps.read,
-            direct: direct.clone(),
-            layout: None,
-            to_writer: wtx,
-            slots: slot_rx,
-            raw: channels.raw.clone(),
-            events: channels.events.clone(),
+            state,
         };
-        let writer = WriterCtx {
-            shared: shared.clone(),
-            copy: handle,
-            part,
-            state: ps,
-            events: channels.events.clone(),
-            slots: slot_tx,
-        };
-        // The threads end on their own: a writer when its part is done or stopped, a
-        // reader when its range is read or its copy stops.
-        std::thread::Builder::new()
-            .name(format!("ferry-w{handle}.{part}"))
-            .spawn(move || writer.run(wrx))
-            .map_err(|e| Error::usage(format!("cannot start a writer thread: {e}")))?;
-        std::thread::Builder::new()
-            .name(format!("ferry-r{handle}.{part}"))
-            .spawn(move || reader.run())
-            .map_err(|e| Error::usage(format!("cannot start a reader thread: {e}")))?;
+        let to_writer = spawn_part(&shared, threads, direct.clone(), slots, &channels)?;
+        if direct.is_none() {
+            // A locally processed copy's pages reach its writers through this
+            // thread; a direct copy's readers feed their writers themselves.
+            running.writers.insert(part, to_writer);
+        }
+        running.open_parts += 1;
     }
     Ok(running)
+}
+
+/// One part of a copy to start threads for.
+struct Part {
+    copy: usize,
+    part: u32,
+    /// The part's key range.
+    query: SourceQuery,
+    /// Where an earlier run left the part.
+    state: PartState,
+}
+
+/// Starts a part's reader and writer, with `slots` pages in flight between them;
+/// returns the writer's queue.
+fn spawn_part(
+    shared: &Arc<Shared>,
+    part: Part,
+    direct: Option<DirectProcessor>,
+    slots: usize,
+    channels: &Channels,
+) -> Result<Sender<Page>> {
+    let Part {
+        copy,
+        part,
+        query,
+        state,
+    } = part;
+    let (wtx, wrx) = unbounded::<Page>();
+    let (slot_tx, slot_rx) = bounded::<()>(slots);
+    for _ in 0..slots {
+        let _ = slot_tx.send(());
+    }
+    let reader = ReaderCtx {
+        shared: shared.clone(),
+        copy,
+        part,
+        query,
+        after: state.last_key.as_ref().map(|k| key_from_state(k)),
+        ordinal: state.read,
+        direct,
+        layout: None,
+        to_writer: wtx.clone(),
+        slots: slot_rx,
+        raw: channels.raw.clone(),
+        events: channels.events.clone(),
+    };
+    let writer = WriterCtx {
+        shared: shared.clone(),
+        copy,
+        part,
+        state,
+        events: channels.events.clone(),
+        slots: slot_tx,
+    };
+    // The threads end on their own: a writer when its part is done or stopped, a
+    // reader when its range is read or its copy stops.
+    std::thread::Builder::new()
+        .name(format!("ferry-w{copy}.{part}"))
+        .spawn(move || writer.run(wrx))
+        .map_err(|e| Error::usage(format!("cannot start a writer thread: {e}")))?;
+    std::thread::Builder::new()
+        .name(format!("ferry-r{copy}.{part}"))
+        .spawn(move || reader.run())
+        .map_err(|e| Error::usage(format!("cannot start a reader thread: {e}")))?;
+    Ok(wtx)
 }

@@ -1,6 +1,6 @@
 //! Every decision made before a copy's threads start, returned as plain data
-//! (`Prepared`): whether an earlier run already did the copy, its incremental window,
-//! its progress total, its key ranges, whether it may resume as its state says, which
+//! (`Prepared`): whether an earlier run already did the copy, its incremental window
+//! (`window`), its progress total, its key ranges, whether it may resume as its state says, which
 //! secondary indexes it takes off for the load, and how its rows cross (`row_path`).
 
 use std::time::Instant;
@@ -13,59 +13,16 @@ use crate::error::{Error, Result};
 use crate::indexes::Deferred;
 use crate::plan::CopyPlan;
 use crate::reader::{params, SourceQuery};
-use crate::schema::quote_ident;
 use crate::state::{key_from_state, key_to_state, CopyState, StateStore};
 
 use super::config::{CopyStats, CopyTask, EngineConfig};
 use super::control::Control;
 use super::ranges::{self, MIN_RANGE_ROWS};
 use super::row_path::{self, RowPath};
+use super::window;
 
 /// Tables the server estimates below this many rows are counted exactly before copying.
 const EXACT_COUNT_BELOW: u64 = 50_000;
-
-/// An incremental copy's window on its `since` column.
-#[derive(Debug, Clone)]
-pub struct Since {
-    pub column: String,
-    /// The last run's mark: rows at it or above it are read (`None`: all rows).
-    pub after: Option<String>,
-    /// How far below the mark to read again, for rows whose transactions committed
-    /// after the last run read past their value (`since_overlap`).
-    pub overlap: Option<Overlap>,
-}
-
-/// `since_overlap`: a window below the mark.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Overlap {
-    /// A number subtracted from the mark (integer or decimal columns), or seconds for
-    /// a temporal column.
-    Amount(String),
-    /// `N UNIT` (`SECOND`, `MINUTE`, `HOUR`, `DAY`, `WEEK`) for a temporal column.
-    Interval(u64, &'static str),
-}
-
-impl Since {
-    /// `col >= mark` (less the overlap), with its parameter; `None` with no mark.
-    fn condition(&self, temporal: bool) -> Option<(String, Vec<Value>)> {
-        let after = self.after.as_ref()?;
-        let col = quote_ident(&self.column);
-        let bound = match (&self.overlap, temporal) {
-            (None, _) => "?".to_string(),
-            (Some(Overlap::Amount(n)), false) => format!("CAST(? AS DECIMAL(65,30)) - {n}"),
-            (Some(Overlap::Amount(n)), true) => {
-                format!("CAST(? AS DATETIME(6)) - INTERVAL {n} SECOND")
-            }
-            (Some(Overlap::Interval(n, unit)), _) => {
-                format!("CAST(? AS DATETIME(6)) - INTERVAL {n} {unit}")
-            }
-        };
-        Some((
-            format!("{col} >= {bound}"),
-            vec![Value::from(after.as_str())],
-        ))
-    }
-}
 
 /// What `prepare` found: nothing to do, or a copy ready to start.
 pub(super) enum Start {
@@ -108,7 +65,7 @@ pub(super) fn prepare(control: &mut Control, cfg: &EngineConfig, task: &CopyTask
         .and_then(|s| s.mark.clone())
         .or(task.kept_mark.clone());
     if let Some(since) = &task.since {
-        state.next_mark = window(control, plan, since, resume, &mut query)?;
+        state.next_mark = window::window(control, plan, since, resume, &mut query)?;
     }
     let total = total(control, task, &query)?;
     let splits = key_ranges(control, task, &query, total)?;
@@ -162,63 +119,6 @@ fn already_done(plan: &CopyPlan, resume: Option<&CopyState>) -> Option<CopyStats
         resumed: state.parts.values().map(|p| p.read).sum(),
         ..CopyStats::default()
     })
-}
-
-/// The incremental window: rows past the last run's mark, up to the column's maximum
-/// now (rows changed while this run goes are the next run's). Narrows `query` to it
-/// and returns its top, the next run's mark.
-fn window(
-    control: &mut Control,
-    plan: &CopyPlan,
-    since: &Since,
-    resume: Option<&CopyState>,
-    query: &mut SourceQuery,
-) -> Result<Option<String>> {
-    let col = quote_ident(&since.column);
-    let temporal = plan
-        .source
-        .column(&since.column)
-        .is_some_and(|c| c.kind().is_temporal());
-    let from = since.condition(temporal);
-    let next_mark = match resume.and_then(|s| s.next_mark.clone()) {
-        Some(m) => Some(m),
-        None => {
-            let mut q = query.clone();
-            if let Some((cond, p)) = from.clone() {
-                q.and(cond, p);
-            }
-            let (sql, p) = q.aggregate_sql(&format!("CAST(MAX({col}) AS CHAR)"));
-            let src = control.get(Role::Source)?;
-            let max: Option<Option<String>> =
-                src.conn().exec_first(sql, params(p)).map_err(|e| {
-                    src.err(
-                        &format!("reading MAX({}) of {}", since.column, plan.source.name),
-                        e,
-                    )
-                })?;
-            max.flatten().or(since.after.clone())
-        }
-    };
-    if let Some((cond, p)) = from {
-        query.and(cond, p);
-    }
-    match &next_mark {
-        Some(m) => query.and(format!("{col} <= ?"), vec![Value::from(m.as_str())]),
-        None => query.and("FALSE".into(), vec![]),
-    }
-    let overlap = match &since.overlap {
-        Some(Overlap::Amount(n)) => format!(" less {n}"),
-        Some(Overlap::Interval(n, u)) => format!(" less {n} {u}"),
-        None => String::new(),
-    };
-    log::info!(
-        "copy {}: incremental on {}: rows from {}{overlap} up to {}",
-        plan.name,
-        since.column,
-        since.after.as_deref().unwrap_or("the start"),
-        next_mark.as_deref().unwrap_or("(none)")
-    );
-    Ok(next_mark)
 }
 
 /// The progress total: the server's estimate for a big table (counting 500,000 rows

@@ -8,14 +8,12 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use crossbeam_channel::{Receiver, Sender};
-use mysql::prelude::Queryable;
 use mysql::Value;
 
 use crate::db::{Db, Role};
 use crate::error::{Error, Result};
 use crate::raw::{RawLayout, RawRows};
-use crate::reader::{params, read_page, read_raw_page, RawReadError, SourceQuery};
-use crate::value::wire_size;
+use crate::reader::{read_page, read_raw_page, RawReadError, SourceQuery};
 
 use super::page::{Page, Rows};
 use super::pipeline::{Event, RawPage, Shared};
@@ -32,7 +30,7 @@ pub(super) struct ReaderCtx {
     /// Rows of this part read before (stream positions continue from here).
     pub ordinal: u64,
     pub direct: Option<DirectProcessor>,
-    /// The raw layout of this part's result, once known (see `Shared::passthrough`).
+    /// The raw layout of this part's result, once known (see `RowPath::undecoded`).
     pub layout: Option<Arc<RawLayout>>,
     pub to_writer: Sender<Page>,
     /// A slot per page in flight; the writer gives them back.
@@ -169,73 +167,7 @@ impl ReaderCtx {
         Ok(at.iter().map(|&j| row[j].clone()).collect())
     }
 
-    fn stream(&mut self, db: &mut Db) -> Result<()> {
-        let plan = self.shared.plan.clone();
-        let (sql, p) = self.query.stream_sql();
-        let spec = db.spec.clone();
-        let context = format!("source {spec}: reading {}", plan.source.name);
-        let err = |e: mysql::Error| Error::Database {
-            context: context.clone(),
-            message: spec.scrub(&crate::db::error_text(&e)),
-        };
-        let id = db.conn().connection_id();
-        let mut result = db.conn().exec_iter(sql, params(p)).map_err(err)?;
-        let mut buf = Vec::new();
-        let mut bytes = 0;
-        let mut stopped = false;
-        let mut killed = false;
-        if let Some(mut set) = result.iter() {
-            while let Some(row) = set.next() {
-                if self.shared.stopping() {
-                    stopped = true;
-                    // The server stops sending at once; what is in flight is read
-                    // (dropping the set), and the session ends with COM_QUIT.
-                    killed = self.kill_query(id);
-                    if !killed {
-                        std::mem::forget(set);
-                    }
-                    break;
-                }
-                let row = row.map_err(err)?.unwrap();
-                bytes += row.iter().map(wire_size).sum::<usize>();
-                buf.push(row);
-                if buf.len() >= plan.page || bytes >= self.shared.cfg.page_bytes {
-                    self.send(Rows::Decoded(std::mem::take(&mut buf)), bytes)?;
-                    bytes = 0;
-                }
-            }
-        }
-        if stopped {
-            // Dropping an unfinished result makes the driver read the rest of the
-            // table first; unless the query was killed, abandon it (and its
-            // connection, which the caller drops) instead, so a stop takes a page,
-            // not the rest of the table.
-            if killed {
-                drop(result);
-            } else {
-                std::mem::forget(result);
-            }
-            return Ok(());
-        }
-        drop(result);
-        if !buf.is_empty() {
-            self.send(Rows::Decoded(buf), bytes)?;
-        }
-        let _ = self.to_writer_end();
-        Ok(())
-    }
-
-    /// Ends the source's query on connection `id` (`KILL QUERY` from a second session),
-    /// so a stopped stream's connection can be read to its end and closed cleanly
-    /// instead of dropped mid-result (an "Aborted connection" on the server).
-    fn kill_query(&self, id: u32) -> bool {
-        let Ok(mut other) = self.shared.connect(Role::Source) else {
-            return false;
-        };
-        other.exec(&format!("KILL QUERY {id}"), Vec::new()).is_ok()
-    }
-
-    fn to_writer_end(&self) -> std::result::Result<(), ()> {
+    pub(super) fn to_writer_end(&self) -> std::result::Result<(), ()> {
         if self.direct.is_some() {
             self.to_writer.send(Page::end(self.part)).map_err(|_| ())
         } else {
@@ -246,7 +178,7 @@ impl ReaderCtx {
         }
     }
 
-    fn send(&mut self, rows: Rows, bytes: usize) -> Result<()> {
+    pub(super) fn send(&mut self, rows: Rows, bytes: usize) -> Result<()> {
         // Wait for a slot: at most this part's share of pages between here and
         // the end of its writer. A writer that is gone (failed or stopped) leaves
         // none: stop quietly, it reports why.
