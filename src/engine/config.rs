@@ -138,3 +138,22 @@ pub trait CopyProgressSink: Send {
     /// The copy failed or stopped.
     fn abandon(&mut self);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stop_reads_the_flag_it_was_made_from() {
+        let flag = Arc::new(AtomicUsize::new(0));
+        let stop = Stop::from_flag(flag.clone());
+        let seen_by_a_thread = stop.clone();
+        assert_eq!(stop.signal(), None);
+        flag.store(15, Ordering::SeqCst);
+        assert_eq!(seen_by_a_thread.signal(), Some(15));
+        let own = Stop::default();
+        assert!(!own.is_set());
+        own.stop(2);
+        assert_eq!(own.signal(), Some(2));
+    }
+}
