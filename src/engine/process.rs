@@ -69,7 +69,7 @@ pub(super) fn process_page(
 fn process_undecoded_page(
     shared: &Shared,
     processor: &mut dyn RowProcessor,
-    mut page: Page,
+    page: Page,
     raw: RawRows,
     out_layout: &mut Option<Arc<RawLayout>>,
 ) -> Result<Page> {
@@ -144,6 +144,5 @@ fn process_undecoded_page(
         }
         (Rows::Decoded(rows), keys)
     };
-    page.rows = Rows::Decoded(Vec::new());
     Ok(page.processed(rows, keys, skipped))
 }

@@ -57,8 +57,7 @@ pub(super) fn connect(
         match Db::connect(spec, role) {
             Ok(db) => return Ok(db),
             Err(e @ (Error::Connect { .. } | Error::Database { .. }))
-                if retry.limit > retry.tries
-                    && go_on()
+                if go_on()
                     && retry
                         .again(|n, of| log::warn!("{who}: {e}; trying again ({n} of {of})")) => {}
             Err(e) => return Err(e),
