@@ -1,12 +1,14 @@
 //! Progress of one copy: a line in the log file per page (rows so far, total, rows/s,
 //! ETA), and on the terminal either a live bar (stderr is a TTY) or a plain line every
-//! few seconds; nothing with `--quiet`.
+//! few seconds; nothing with `--quiet`. `Terminal` hands these to the engine as its
+//! progress sink.
 
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
 use std::sync::OnceLock;
 
+use crate::engine::{CopyProgressSink, ProgressSink};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 /// All live bars share one terminal area, so copies running at once each keep a line.
@@ -30,6 +32,46 @@ impl Display {
             quiet,
             tty: std::io::stderr().is_terminal(),
         }
+    }
+}
+
+/// The terminal and the log as the engine's progress sink: a `CopyProgress` per copy.
+pub struct Terminal {
+    display: Display,
+}
+
+impl Terminal {
+    pub fn new(display: Display) -> Terminal {
+        Terminal { display }
+    }
+}
+
+impl ProgressSink for Terminal {
+    fn start(&self, copy: &str, total: u64, parts: u32, resumed: u64) -> Box<dyn CopyProgressSink> {
+        let mut progress = CopyProgress::start(copy, total, self.display);
+        progress.parts = parts;
+        if resumed > 0 {
+            progress.resume(resumed);
+        }
+        Box::new(progress)
+    }
+}
+
+impl CopyProgressSink for CopyProgress {
+    fn page(&mut self, part: u32, page: u64, done: u64, written: u64) {
+        CopyProgress::page(self, part, page, done, written)
+    }
+
+    fn phase(&mut self, what: &str) {
+        CopyProgress::phase(self, what)
+    }
+
+    fn finish(&mut self, summary: &str) {
+        CopyProgress::finish(self, summary)
+    }
+
+    fn abandon(&mut self) {
+        CopyProgress::abandon(self)
     }
 }
 

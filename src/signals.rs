@@ -34,3 +34,8 @@ pub fn stopped() -> Option<i32> {
         s => Some(s as i32),
     }
 }
+
+/// The stop token these handlers set, for the engine (`EngineConfig::stop`).
+pub fn stop() -> crate::engine::Stop {
+    crate::engine::Stop::from_flag(flag().clone())
+}

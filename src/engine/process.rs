@@ -1,0 +1,148 @@
+//! A page's rows through a `RowProcessor`: decoded rows row by row, and undecoded rows
+//! kept undecoded when every one comes back untouched (a transform that only reads or
+//! skips), decoded otherwise. A row the processor refuses fails the copy, named by its
+//! key and page.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use mysql::Value;
+
+use crate::error::{Error, Result};
+use crate::raw::{RawLayout, RawRows, RawSource};
+
+use super::page::{Page, Rows};
+use super::pipeline::Shared;
+use super::transform::{Processed, RowProcessor};
+
+/// What `processor` makes of a page: its target rows, fewer the skipped ones.
+pub(super) fn process(
+    shared: &Shared,
+    processor: &mut dyn RowProcessor,
+    mut page: Page,
+    out_layout: &mut Option<Arc<RawLayout>>,
+) -> Result<Page> {
+    match std::mem::replace(&mut page.rows, Rows::Decoded(Vec::new())) {
+        Rows::Undecoded(raw) => process_undecoded_page(shared, processor, page, raw, out_layout),
+        rows => {
+            page.rows = rows;
+            process_page(shared, processor, page)
+        }
+    }
+}
+
+/// Turns a page of source rows into target rows with `processor`.
+pub(super) fn process_page(
+    shared: &Shared,
+    processor: &mut dyn RowProcessor,
+    mut page: Page,
+) -> Result<Page> {
+    let page_no = shared.pages_seen.fetch_add(1, Ordering::SeqCst) + 1;
+    let rows = match std::mem::replace(&mut page.rows, Rows::Decoded(Vec::new())) {
+        Rows::Decoded(rows) => rows,
+        // Not met: undecoded pages go to `process_undecoded_page`, or straight to
+        // their writer.
+        Rows::Undecoded(raw) => raw.decode().map_err(|message| Error::Database {
+            context: format!("copy {}, page {page_no}", shared.plan.name),
+            message,
+        })?,
+    };
+    let mut out = Vec::with_capacity(rows.len());
+    let mut keys = Vec::with_capacity(rows.len());
+    let mut skipped = 0;
+    for (row, key) in rows.into_iter().zip(std::mem::take(&mut page.keys)) {
+        match processor.process(row) {
+            Ok(Some(values)) => {
+                out.push(values);
+                keys.push(key);
+            }
+            Ok(None) => skipped += 1,
+            Err(message) => return Err(shared.row_error(page_no, &key, message)),
+        }
+    }
+    Ok(page.processed(Rows::Decoded(out), keys, skipped))
+}
+
+/// Turns an undecoded page of source rows into target rows: still undecoded when every
+/// row came back untouched (the common case of a transform that only reads, or skips),
+/// as values otherwise.
+fn process_undecoded_page(
+    shared: &Shared,
+    processor: &mut dyn RowProcessor,
+    page: Page,
+    raw: RawRows,
+    out_layout: &mut Option<Arc<RawLayout>>,
+) -> Result<Page> {
+    let page_no = shared.pages_seen.fetch_add(1, Ordering::SeqCst) + 1;
+    let first = page.first_ordinal;
+    let broken = |message: String| Error::Database {
+        context: format!("copy {}, page {page_no}", shared.plan.name),
+        message,
+    };
+    let source_row = |i: usize| raw.layout.decode(raw.row(i)).map_err(broken);
+    // Row i's key and stream position, from its decoded source values.
+    let key_of = |i: usize, row: &[Value]| -> (Vec<Value>, u64) {
+        let key = shared
+            .rows
+            .undecoded_key
+            .iter()
+            .map(|&j| row[j].clone())
+            .collect();
+        (key, first + i as u64)
+    };
+    let n = raw.len();
+    // Per kept row: its values, or None when it came back untouched.
+    let mut kept: Vec<(usize, Option<Vec<Value>>)> = Vec::with_capacity(n);
+    let mut skipped = 0;
+    for i in 0..n {
+        match processor.process_undecoded(&raw.layout, raw.row(i)) {
+            Ok(Processed::Untouched) => kept.push((i, None)),
+            Ok(Processed::Row(values)) => kept.push((i, Some(values))),
+            Ok(Processed::Skip) => skipped += 1,
+            Err(message) => {
+                let key = key_of(i, &source_row(i)?);
+                return Err(shared.row_error(page_no, &key, message));
+            }
+        }
+    }
+    let sources = shared
+        .rows
+        .untouched
+        .as_ref()
+        .expect("undecoded pages are processed by processors that leave rows untouched");
+    let layout = match out_layout {
+        Some(l) => l.clone(),
+        None => {
+            let l = Arc::new(raw.layout.remap(sources).map_err(broken)?);
+            *out_layout = Some(l.clone());
+            l
+        }
+    };
+    let (rows, keys) = if kept.iter().all(|(_, v)| v.is_none()) {
+        let out = if layout.is_identity() && kept.len() == n {
+            raw.with_layout(layout)
+        } else {
+            raw.remapped(kept.iter().map(|(i, _)| *i), &layout)
+                .map_err(broken)?
+        };
+        (Rows::Undecoded(out), Vec::new())
+    } else {
+        let mut rows = Vec::with_capacity(kept.len());
+        let mut keys = Vec::with_capacity(kept.len());
+        for (i, values) in kept {
+            let src = source_row(i)?;
+            keys.push(key_of(i, &src));
+            rows.push(values.unwrap_or_else(|| {
+                sources
+                    .iter()
+                    .map(|s| match s {
+                        RawSource::Column(c) => src[*c].clone(),
+                        RawSource::Value(v) => v.clone(),
+                    })
+                    .collect()
+            }));
+        }
+        (Rows::Decoded(rows), keys)
+    };
+    Ok(page.processed(rows, keys, skipped))
+}

@@ -1,0 +1,215 @@
+//! How source rows become target rows: the `RowProcessor` a copy is given (Lua's, or
+//! `DirectProcessor`, which moves source columns and fixed defaults into place without
+//! running code), and what it makes of an undecoded row (`Processed`).
+
+use std::sync::Arc;
+
+use mysql::Value;
+
+use crate::plan::{CopyPlan, Fill};
+use crate::raw::{RawLayout, RawSource};
+
+/// Turns one source row into the values of the plan's value columns
+/// (`CopyPlan::value_columns`, in order), or `None` to skip the row.
+pub trait RowProcessor {
+    fn process(&mut self, row: Vec<Value>) -> std::result::Result<Option<Vec<Value>>, String>;
+
+    /// The same for an undecoded source row: a parameter row of `layout`, every source
+    /// column in order (see `raw`).
+    fn process_undecoded(
+        &mut self,
+        layout: &Arc<RawLayout>,
+        row: &[u8],
+    ) -> std::result::Result<Processed, String> {
+        Ok(match self.process(layout.decode(row)?)? {
+            Some(values) => Processed::Row(values),
+            None => Processed::Skip,
+        })
+    }
+
+    /// Where the target values of a row that comes back `Processed::Untouched` come
+    /// from; `None` when rows never do.
+    fn untouched(&self) -> Option<Vec<RawSource>> {
+        None
+    }
+}
+
+/// What a processor made of an undecoded row.
+pub enum Processed {
+    Row(Vec<Value>),
+    /// The source row as read, its values arranged by `RowProcessor::untouched`.
+    Untouched,
+    Skip,
+}
+
+/// Builds target rows straight from source rows: source columns and fixed defaults.
+/// A source value is moved into its (last) target column rather than copied.
+#[derive(Clone)]
+pub struct DirectProcessor {
+    cells: Vec<DirectCell>,
+    /// Every source column once, in order: the source row is the target row.
+    identity: bool,
+}
+
+#[derive(Clone)]
+enum DirectCell {
+    /// Copy source column i (a later cell still needs it).
+    Copy(usize),
+    /// Move source column i out of the row.
+    Take(usize),
+    Value(Value),
+}
+
+impl DirectProcessor {
+    /// `None` when the plan needs a processor that runs code (transform, map functions).
+    pub fn new(plan: &CopyPlan) -> Option<DirectProcessor> {
+        let mut cells = Vec::new();
+        for c in plan.value_columns() {
+            cells.push(match &c.fill {
+                Fill::Source(i) => DirectCell::Take(*i),
+                Fill::Value(v) => DirectCell::Value(v.clone()),
+                _ => return None,
+            });
+        }
+        // Every use of a column but its last copies it.
+        for i in 0..cells.len() {
+            if let DirectCell::Take(col) = cells[i] {
+                if cells[i + 1..]
+                    .iter()
+                    .any(|c| matches!(c, DirectCell::Take(later) if *later == col))
+                {
+                    cells[i] = DirectCell::Copy(col);
+                }
+            }
+        }
+        let identity = cells
+            .iter()
+            .enumerate()
+            .all(|(n, c)| matches!(c, DirectCell::Take(i) if *i == n));
+        Some(DirectProcessor { cells, identity })
+    }
+}
+
+impl DirectProcessor {
+    /// The target row of a source row (a direct copy never skips or fails a row).
+    pub fn convert(&self, mut row: Vec<Value>) -> Vec<Value> {
+        if self.identity && row.len() == self.cells.len() {
+            return row;
+        }
+        self.cells
+            .iter()
+            .map(|c| match c {
+                DirectCell::Copy(i) => row[*i].clone(),
+                DirectCell::Take(i) => std::mem::replace(&mut row[*i], Value::NULL),
+                DirectCell::Value(v) => v.clone(),
+            })
+            .collect()
+    }
+}
+
+impl RowProcessor for DirectProcessor {
+    fn process(&mut self, row: Vec<Value>) -> std::result::Result<Option<Vec<Value>>, String> {
+        Ok(Some(self.convert(row)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::{resolve, CopySpec, MapSource, Mode};
+    use crate::schema::{ColumnInfo, TableInfo};
+
+    fn table(name: &str, cols: &[&str]) -> TableInfo {
+        TableInfo {
+            database: "d".into(),
+            name: name.into(),
+            columns: cols
+                .iter()
+                .map(|c| ColumnInfo {
+                    name: c.to_string(),
+                    column_type: "varchar(10)".into(),
+                    data_type: "varchar".into(),
+                    nullable: true,
+                    default: None,
+                    key: String::new(),
+                    extra: String::new(),
+                    charset: Some("utf8mb4".into()),
+                    collation: None,
+                })
+                .collect(),
+            indexes: Vec::new(),
+            estimated_rows: 0,
+            avg_row_bytes: 0,
+            triggers: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn direct_rows_copy_a_column_used_twice_and_move_the_rest() {
+        let spec = CopySpec {
+            from: "s".into(),
+            to: "t".into(),
+            mode: Mode::Insert,
+            page: 10,
+            filter: None,
+            map: vec![
+                ("a".into(), MapSource::Column("x".into())),
+                ("b".into(), MapSource::Column("x".into())),
+            ],
+            defaults: Vec::new(),
+            has_transform: false,
+            sample_fields: None,
+            location: "job.lua:1".into(),
+            accept: Default::default(),
+        };
+        let plan = resolve(
+            &spec,
+            &table("s", &["x", "y"]),
+            &table("t", &["a", "b", "y"]),
+        )
+        .unwrap();
+        let mut p = DirectProcessor::new(&plan).unwrap();
+        let out = p
+            .process(vec![Value::from("one"), Value::from("two")])
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            out,
+            vec![Value::from("one"), Value::from("one"), Value::from("two")]
+        );
+    }
+
+    #[test]
+    fn direct_rows_pass_through_only_when_the_columns_line_up() {
+        let spec = |from: &str, to: &str| CopySpec {
+            from: from.into(),
+            to: to.into(),
+            mode: Mode::Insert,
+            page: 10,
+            filter: None,
+            map: Vec::new(),
+            defaults: Vec::new(),
+            has_transform: false,
+            sample_fields: None,
+            location: "job.lua:1".into(),
+            accept: Default::default(),
+        };
+        let row = || vec![Value::from("x1"), Value::from("y1")];
+        let same = resolve(
+            &spec("s", "t"),
+            &table("s", &["x", "y"]),
+            &table("t", &["x", "y"]),
+        );
+        let p = DirectProcessor::new(&same.unwrap()).unwrap();
+        assert!(p.identity);
+        assert_eq!(p.convert(row()), row());
+        let swapped = resolve(
+            &spec("s", "t"),
+            &table("s", &["x", "y"]),
+            &table("t", &["y", "x"]),
+        );
+        let p = DirectProcessor::new(&swapped.unwrap()).unwrap();
+        assert!(!p.identity);
+        assert_eq!(p.convert(row()), vec![Value::from("y1"), Value::from("x1")]);
+    }
+}
