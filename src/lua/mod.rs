@@ -77,8 +77,57 @@ pub fn to_error(e: &mlua::Error) -> Error {
     }
     Error::Script {
         // A syntax error quotes the script's text, a URL's password with it.
-        message: crate::conn_spec::mask_urls(&render_error(e)),
+        message: crate::conn_spec::mask_urls(&render_script_error(e)),
     }
+}
+
+/// A script's error as the user reads it: the message with its `file:line`, then, when
+/// the error came through more than one function of the job (or of a module it
+/// required), those frames, innermost first: Lua's traceback without the C frames and
+/// ferry's own wrapping.
+pub fn render_script_error(e: &mlua::Error) -> String {
+    let message = render_error(e);
+    let frames = script_frames(e);
+    if frames.len() < 2 {
+        return message;
+    }
+    let mut out = message;
+    out.push_str("\ntraceback:");
+    for f in frames {
+        out.push_str("\n  ");
+        out.push_str(&f);
+    }
+    out
+}
+
+/// The job's own frames of the traceback an error carries: `job.lua:12: in function
+/// 'helper'`, `job.lua:20: in main chunk`.
+fn script_frames(e: &mlua::Error) -> Vec<String> {
+    let text = match e {
+        mlua::Error::RuntimeError(m) => m.as_str(),
+        mlua::Error::CallbackError { traceback, .. } => traceback.as_str(),
+        mlua::Error::WithContext { cause, .. } => return script_frames(cause),
+        _ => return Vec::new(),
+    };
+    let Some(at) = text.find("stack traceback:") else {
+        return Vec::new();
+    };
+    text[at..]
+        .lines()
+        .skip(1)
+        .map(str::trim)
+        .filter(|l| !l.starts_with('[') && !l.is_empty() && l.contains(':'))
+        .map(|l| {
+            // Lua 5.4 writes `in upvalue 'f'`, `in local 'f'`, `in field 'f'`: a
+            // function by any other name.
+            let l = ["upvalue ", "local ", "field ", "method "]
+                .iter()
+                .fold(l.to_string(), |l, kind| {
+                    l.replace(&format!("in {kind}'"), "in function '")
+                });
+            l.replace("in function <", "in a function at <")
+        })
+        .collect()
 }
 
 fn error_location(e: &mlua::Error) -> Option<String> {
@@ -141,5 +190,48 @@ fn strip_traceback(m: &str) -> String {
     match m.find("\nstack traceback:") {
         Some(i) => m[..i].to_string(),
         None => m.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error_of(code: &str) -> String {
+        let lua = mlua::Lua::new();
+        let e = lua
+            .load(code)
+            .set_name("@jobs/users.lua")
+            .exec()
+            .unwrap_err();
+        render_script_error(&e)
+    }
+
+    #[test]
+    fn a_runtime_error_shows_its_line_and_the_jobs_frames() {
+        let got = error_of(
+            "local function helper(x)\n  return x.nope.deeper\nend\n\
+             local function outer() return helper({}) + 1 end\nouter()\n",
+        );
+        assert_eq!(
+            got,
+            "jobs/users.lua:2: attempt to index a nil value (field 'nope')\n\
+             traceback:\n  \
+             jobs/users.lua:2: in function 'helper'\n  \
+             jobs/users.lua:4: in function 'outer'\n  \
+             jobs/users.lua:5: in main chunk"
+        );
+    }
+
+    #[test]
+    fn an_error_in_the_main_chunk_is_one_line() {
+        assert_eq!(
+            error_of("local x = 1\nerror('stop here')\n"),
+            "jobs/users.lua:2: stop here"
+        );
+        assert_eq!(
+            error_of("local x = = 1\n"),
+            "jobs/users.lua:1: unexpected symbol near '='"
+        );
     }
 }
