@@ -39,7 +39,11 @@ pub enum Error {
     /// The demo or another self-check saw something wrong.
     Check { message: String },
     /// Ctrl-C or SIGTERM stopped the run after the pages in flight; state is saved.
-    Interrupted { signal: i32 },
+    /// `met`: an error the run had met besides the stop, shown with it, never hidden.
+    Interrupted {
+        signal: i32,
+        met: Option<Box<Error>>,
+    },
 }
 
 impl Error {
@@ -55,7 +59,7 @@ impl Error {
             | Error::Row(_)
             | Error::Io { .. }
             | Error::Check { .. } => 1,
-            Error::Interrupted { signal } => (128 + signal).clamp(0, 255) as u8,
+            Error::Interrupted { signal, .. } => (128 + signal).clamp(0, 255) as u8,
             Error::Copy { error, .. } => error.exit_code(),
         }
     }
@@ -116,16 +120,22 @@ impl fmt::Display for Error {
             } => write!(f, "{location}: copy {copy}: {error}"),
             Error::Io { path, message } => write!(f, "{path}: {message}"),
             Error::Check { message } => write!(f, "{message}"),
-            Error::Interrupted { signal } => write!(
-                f,
-                "stopped by {} after the pages in flight; every committed page is \
-                 checkpointed: run again with --resume to continue",
-                match *signal {
-                    2 => "Ctrl-C (SIGINT)",
-                    15 => "SIGTERM",
-                    _ => "a signal",
+            Error::Interrupted { signal, met } => {
+                write!(
+                    f,
+                    "stopped by {} after the pages in flight; every committed page is \
+                     checkpointed: run again with --resume to continue",
+                    match *signal {
+                        2 => "Ctrl-C (SIGINT)",
+                        15 => "SIGTERM",
+                        _ => "a signal",
+                    }
+                )?;
+                match met {
+                    Some(e) => write!(f, "\nbefore the stop, the run had met this error: {e}"),
+                    None => Ok(()),
                 }
-            ),
+            }
         }
     }
 }

@@ -164,8 +164,15 @@ pub fn run_job(job: &JobSource, cfg: &RunConfig) -> Result<Vec<CopyResult>> {
         let waited = ctx.wait_all();
         ran.and(waited)
     };
+    // A stop by a signal decides the exit status, but never hides the error it met.
     let result = match (result, crate::signals::stopped()) {
-        (Err(_), Some(signal)) => Err(Error::Interrupted { signal }),
+        (Err(e), Some(signal)) => Err(Error::Interrupted {
+            signal,
+            met: match e {
+                Error::Interrupted { met, .. } => met,
+                other => Some(Box::new(other)),
+            },
+        }),
         (r, _) => r,
     };
     let results = ctx.take_results();

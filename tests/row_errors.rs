@@ -241,3 +241,36 @@ fn a_row_of_a_keyless_source_is_named_by_its_place_in_the_stream() {
     );
     assert_eq!(dbs.count_dst("k"), 4);
 }
+
+/// A copy fails on a row while another runs on (`parallel`); a SIGTERM then stops the
+/// run: it exits 143, and the row error is still shown, not hidden behind the stop.
+#[test]
+fn a_stop_by_a_signal_does_not_hide_the_error_it_met() {
+    let mut dbs = Dbs::new("stop_hides");
+    dbs.src("CREATE TABLE bad (id INT PRIMARY KEY, name VARCHAR(20))");
+    dbs.src("INSERT INTO bad SELECT seq, IF(seq = 5, NULL, 'x') FROM seq_1_to_10");
+    dbs.src("CREATE TABLE slow (id INT PRIMARY KEY)");
+    dbs.src("INSERT INTO slow SELECT seq FROM seq_1_to_20000");
+    dbs.dst("CREATE TABLE bad (id INT PRIMARY KEY, name VARCHAR(20) NOT NULL)");
+    dbs.dst("CREATE TABLE slow (id INT PRIMARY KEY)");
+    let job = dbs.job(
+        "stop.lua",
+        "job { parallel = 2 }\n\
+         copy { from = 'bad', page = 2 }\n\
+         copy { from = 'slow', page = 100, workers = 1, max_rows_per_second = 2000 }\n",
+    );
+    let mut run = dbs.spawn(&job, &[]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    // The bulk page that fails is logged at once (the copy's error when its result is
+    // collected, at the end of the script).
+    while !dbs.log().contains("a bulk request failed") || dbs.count_dst("slow") < 2000 {
+        assert!(!run.ended(), "the run ended early: {}", run.describe());
+        assert!(std::time::Instant::now() < deadline, "{}", run.describe());
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    run.signal(libc::SIGTERM);
+    run.wait_within(std::time::Duration::from_secs(60))
+        .status(143)
+        .says("stop.lua:2: copy bad, page 3, row id=5")
+        .says("stopped by SIGTERM");
+}

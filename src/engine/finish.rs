@@ -23,7 +23,10 @@ impl Engine {
         let mut result = match r.error.take() {
             Some(e) => Err(e),
             None => match self.cfg.stop.signal() {
-                Some(sig) => Err(Error::Interrupted { signal: sig }),
+                Some(sig) => Err(Error::Interrupted {
+                    signal: sig,
+                    met: None,
+                }),
                 None => Ok(()),
             },
         };

@@ -134,17 +134,32 @@ impl Job {
         result
     }
 
-    /// Waits for every copy still running (at the end of the script); the first error
-    /// wins, after all have ended.
+    /// Waits for every copy still running (at the end of the script). The first error
+    /// that is not a stop by a signal wins, after all have ended; every other failure
+    /// is logged, so none is hidden behind another.
     pub fn wait_all(&self) -> Result<()> {
         let pending = self.running.borrow().pending.clone();
-        let mut first = None;
+        let mut errors = Vec::new();
         for (h, name, mode) in pending {
             if let Err(e) = self.wait(h, &name, mode) {
-                first.get_or_insert(e);
+                errors.push(e);
             }
         }
-        first.map_or(Ok(()), Err)
+        let pick = errors
+            .iter()
+            .position(|e| !matches!(e, Error::Interrupted { .. }))
+            .unwrap_or(0);
+        if errors.is_empty() {
+            return Ok(());
+        }
+        let chosen = errors.remove(pick);
+        for e in errors
+            .iter()
+            .filter(|e| !matches!(e, Error::Interrupted { .. }))
+        {
+            log::error!("{e}");
+        }
+        Err(chosen)
     }
 
     /// Drops the engine: a copy a signal stopped stays in it with its transform, which
