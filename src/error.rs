@@ -36,6 +36,8 @@ pub enum Error {
     },
     /// A file could not be read or written.
     Io { path: String, message: String },
+    /// The machine refused something ferry needs (a thread, the terminal's line editor).
+    System { what: String, message: String },
     /// The demo or another self-check saw something wrong.
     Check { message: String },
     /// Ctrl-C or SIGTERM stopped the run after the pages in flight; state is saved.
@@ -58,6 +60,7 @@ impl Error {
             | Error::Database { .. }
             | Error::Row(_)
             | Error::Io { .. }
+            | Error::System { .. }
             | Error::Check { .. } => 1,
             Error::Interrupted { signal, .. } => (128 + signal).clamp(0, 255) as u8,
             Error::Copy { error, .. } => error.exit_code(),
@@ -119,6 +122,7 @@ impl fmt::Display for Error {
                 error,
             } => write!(f, "{location}: copy {copy}: {error}"),
             Error::Io { path, message } => write!(f, "{path}: {message}"),
+            Error::System { what, message } => write!(f, "{what}: {message}"),
             Error::Check { message } => write!(f, "{message}"),
             Error::Interrupted { signal, met } => {
                 write!(
@@ -189,3 +193,58 @@ impl fmt::Display for RowError {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod exit_tests {
+    use super::*;
+
+    #[test]
+    fn the_variant_alone_decides_the_exit_status() {
+        let db = || Error::database("reading t", "gone");
+        assert_eq!(Error::usage("bad flag").exit_code(), 2);
+        assert_eq!(
+            Error::Script {
+                message: "x".into()
+            }
+            .exit_code(),
+            2
+        );
+        assert_eq!(
+            Error::Plan {
+                problems: vec!["p".into()],
+                rows_only: false
+            }
+            .exit_code(),
+            2
+        );
+        assert_eq!(db().exit_code(), 1);
+        let system = Error::System {
+            what: "cannot start a reader thread".into(),
+            message: "no memory".into(),
+        };
+        assert_eq!(system.exit_code(), 1, "not the job's fault");
+        let copy = db().in_copy("t", "job.lua:3");
+        assert_eq!(copy.exit_code(), 1);
+        assert_eq!(copy.to_string(), "job.lua:3: copy t: reading t: gone");
+        let stop = |signal, met| Error::Interrupted { signal, met };
+        assert_eq!(stop(2, None).exit_code(), 130);
+        assert_eq!(stop(15, Some(Box::new(db()))).exit_code(), 143);
+    }
+
+    #[test]
+    fn a_stop_shows_the_error_it_met() {
+        let e = Error::Interrupted {
+            signal: 15,
+            met: Some(Box::new(Error::database(
+                "writing into d.t",
+                "Data too long",
+            ))),
+        };
+        assert_eq!(
+            e.to_string(),
+            "stopped by SIGTERM after the pages in flight; every committed page is \
+             checkpointed: run again with --resume to continue\n\
+             before the stop, the run had met this error: writing into d.t: Data too long"
+        );
+    }
+}

@@ -149,7 +149,10 @@ pub fn run(job: Option<PathBuf>, source: Option<ConnSpec>, target: Option<ConnSp
     bind(&state, &ctx);
 
     let mut editor: Editor<LuaHelper, rustyline::history::DefaultHistory> =
-        Editor::new().map_err(|e| Error::usage(format!("cannot start the line editor: {e}")))?;
+        Editor::new().map_err(|e| Error::System {
+            what: "cannot start the line editor".into(),
+            message: e.to_string(),
+        })?;
     editor.set_helper(Some(LuaHelper {
         checker: Lua::new(),
     }));
@@ -182,7 +185,12 @@ pub fn run(job: Option<PathBuf>, source: Option<ConnSpec>, target: Option<ConnSp
             }
             Err(ReadlineError::Interrupted) => continue,
             Err(ReadlineError::Eof) => break,
-            Err(e) => return Err(Error::usage(format!("line editor: {e}"))),
+            Err(e) => {
+                return Err(Error::System {
+                    what: "the line editor".into(),
+                    message: e.to_string(),
+                })
+            }
         }
     }
     if let Some(h) = &history {

@@ -263,10 +263,16 @@ fn spawn_part(
     std::thread::Builder::new()
         .name(format!("ferry-w{copy}.{part}"))
         .spawn(move || writer.run(wrx))
-        .map_err(|e| Error::usage(format!("cannot start a writer thread: {e}")))?;
+        .map_err(|e| Error::System {
+            what: "cannot start a writer thread".into(),
+            message: e.to_string(),
+        })?;
     std::thread::Builder::new()
         .name(format!("ferry-r{copy}.{part}"))
         .spawn(move || reader.run())
-        .map_err(|e| Error::usage(format!("cannot start a reader thread: {e}")))?;
+        .map_err(|e| Error::System {
+            what: "cannot start a reader thread".into(),
+            message: e.to_string(),
+        })?;
     Ok(wtx)
 }
