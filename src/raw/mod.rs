@@ -24,8 +24,6 @@ mod rows;
 
 use mysql::Value;
 
-use crate::plan::{CopyPlan, Fill};
-
 pub use layout::RawLayout;
 pub use request::RequestError;
 pub use rows::RawRows;
@@ -37,24 +35,12 @@ const INDICATOR_NULL: u8 = 1;
 const PARAM_UNSIGNED: u8 = 128;
 
 /// Where a target value comes from in a raw copy.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum RawSource {
     /// Source column i.
     Column(usize),
     /// A fixed value (a `default`).
     Value(Value),
-}
-
-/// The raw cells of a plan, or `None` when some target value needs code (a transform
-/// or a map function) and rows must be decoded.
-pub fn raw_sources(plan: &CopyPlan) -> Option<Vec<RawSource>> {
-    plan.value_columns()
-        .map(|c| match &c.fill {
-            Fill::Source(i) => Some(RawSource::Column(*i)),
-            Fill::Value(v) => Some(RawSource::Value(v.clone())),
-            _ => None,
-        })
-        .collect()
 }
 
 /// Rows and columns as a server writes them, for the tests of this folder.
