@@ -10,6 +10,7 @@
 
 pub mod cli;
 pub mod collation;
+pub mod column_map;
 pub mod conn_spec;
 pub mod db;
 pub mod demo;

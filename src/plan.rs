@@ -7,6 +7,7 @@ use std::fmt;
 
 use mysql::Value;
 
+use crate::column_map::ColumnMap;
 use crate::schema::{suggest, TableInfo};
 use crate::value::{show_key, Kind};
 
@@ -174,6 +175,8 @@ pub struct CopyPlan {
     pub warnings: Vec<String>,
     /// Hazards the job accepted by name.
     pub accept: Accept,
+    /// Which source column feeds which target value, compiled from the above.
+    column_map: ColumnMap,
 }
 
 impl CopyPlan {
@@ -206,10 +209,12 @@ impl CopyPlan {
 
     /// The key values of a source row (empty for a keyless source).
     pub fn key_values(&self, row: &[Value]) -> Vec<Value> {
-        self.key
-            .as_ref()
-            .map(|k| k.iter().map(|&i| row[i].clone()).collect())
-            .unwrap_or_default()
+        self.column_map.key_values(row)
+    }
+
+    /// Which source column feeds which target value.
+    pub fn column_map(&self) -> &ColumnMap {
+        &self.column_map
     }
 
     /// What the job state records to recognise this copy on `--resume`: tables, mode,
@@ -244,8 +249,13 @@ impl CopyPlan {
         )
     }
 
+    /// The target columns sent as statement parameters, in order (the column map's
+    /// values).
     pub fn value_columns(&self) -> impl Iterator<Item = &TargetColumn> {
-        self.columns.iter().filter(|c| c.is_value())
+        self.column_map
+            .values()
+            .iter()
+            .map(|v| &self.columns[v.column])
     }
 }
 
@@ -477,6 +487,7 @@ pub fn resolve(
     if !problems.is_empty() {
         return Err(problems);
     }
+    let column_map = ColumnMap::compile(&columns, source, key.as_deref());
     Ok(CopyPlan {
         name: spec.name(),
         location: spec.location.clone(),
@@ -492,6 +503,7 @@ pub fn resolve(
         unused_source,
         warnings,
         accept: spec.accept,
+        column_map,
     })
 }
 

@@ -11,8 +11,8 @@
 
 use crate::db::Role;
 use crate::error::Result;
-use crate::plan::{CopyPlan, Fill};
-use crate::raw::{raw_sources, RawSource};
+use crate::plan::CopyPlan;
+use crate::raw::RawSource;
 use crate::writer::Method;
 
 use super::config::{CopyTask, Processing};
@@ -46,10 +46,8 @@ pub(super) fn decide(control: &mut Control, task: &CopyTask) -> Result<RowPath> 
             // Keys are read from the target rows of untouched pages.
             let untouched = p
                 .untouched()
-                .filter(|sources| !narrowing(plan, sources))
-                .and_then(|sources| {
-                    key_in_row(plan, &raw_columns(&sources)).map(|at| (at, sources))
-                });
+                .filter(|u| !narrowing(plan, &u.sources))
+                .and_then(|u| u.key_in_row.clone().map(|at| (at, u.sources)));
             match untouched {
                 Some((at, sources)) => RowPath {
                     key_in_row: Some(at),
@@ -77,13 +75,16 @@ pub(super) fn decide(control: &mut Control, task: &CopyTask) -> Result<RowPath> 
 
 /// A direct copy's rows: undecoded into a bulk target, when their keys are in them.
 fn direct(plan: &CopyPlan, bulk_target: bool) -> RowPath {
-    let at = key_in_row(plan, &plan_sources(plan));
-    let sources = raw_sources(plan).filter(|s| bulk_target && !narrowing(plan, s));
-    match (&at, sources) {
-        (Some(k), Some(sources)) if bulk_target => RowPath {
+    let Some(map) = plan.column_map().direct() else {
+        return RowPath::default();
+    };
+    let at = map.key_in_row.clone();
+    let undecoded = bulk_target && !narrowing(plan, &map.sources);
+    match &at {
+        Some(k) if undecoded => RowPath {
             undecoded_key: k.clone(),
             key_in_row: at,
-            undecoded: Some(sources),
+            undecoded: Some(map.sources.clone()),
             untouched: None,
         },
         _ => RowPath {
@@ -105,34 +106,4 @@ fn narrowing(plan: &CopyPlan, sources: &[RawSource]) -> bool {
         }
         None => false,
     }
-}
-
-/// Where each source key column is in a target row whose values come from `sources`
-/// (the source column of each target value, if any), when all are written as is.
-fn key_in_row(plan: &CopyPlan, sources: &[Option<usize>]) -> Option<Vec<usize>> {
-    let key = plan.key.as_ref()?;
-    key.iter()
-        .map(|&k| sources.iter().position(|s| *s == Some(k)))
-        .collect()
-}
-
-/// The source column of each of a plan's target values, if any.
-fn plan_sources(plan: &CopyPlan) -> Vec<Option<usize>> {
-    plan.value_columns()
-        .map(|c| match c.fill {
-            Fill::Source(i) => Some(i),
-            _ => None,
-        })
-        .collect()
-}
-
-/// The source column of each target value an untouched row gets, if any.
-fn raw_columns(sources: &[RawSource]) -> Vec<Option<usize>> {
-    sources
-        .iter()
-        .map(|s| match s {
-            RawSource::Column(i) => Some(*i),
-            RawSource::Value(_) => None,
-        })
-        .collect()
 }

@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use mysql::Value;
 
-use crate::plan::{CopyPlan, Fill};
+use crate::column_map::Arrangement;
+use crate::plan::CopyPlan;
 use crate::raw::{RawLayout, RawSource};
 
 /// Turns one source row into the values of the plan's value columns
@@ -28,8 +29,8 @@ pub trait RowProcessor {
     }
 
     /// Where the target values of a row that comes back `Processed::Untouched` come
-    /// from; `None` when rows never do.
-    fn untouched(&self) -> Option<Vec<RawSource>> {
+    /// from (the plan's `ColumnMap::untouched`); `None` when rows never do.
+    fn untouched(&self) -> Option<Arrangement> {
         None
     }
 }
@@ -63,14 +64,15 @@ enum DirectCell {
 impl DirectProcessor {
     /// `None` when the plan needs a processor that runs code (transform, map functions).
     pub fn new(plan: &CopyPlan) -> Option<DirectProcessor> {
-        let mut cells = Vec::new();
-        for c in plan.value_columns() {
-            cells.push(match &c.fill {
-                Fill::Source(i) => DirectCell::Take(*i),
-                Fill::Value(v) => DirectCell::Value(v.clone()),
-                _ => return None,
-            });
-        }
+        let map = plan.column_map().direct()?;
+        let mut cells: Vec<DirectCell> = map
+            .sources
+            .iter()
+            .map(|s| match s {
+                RawSource::Column(i) => DirectCell::Take(*i),
+                RawSource::Value(v) => DirectCell::Value(v.clone()),
+            })
+            .collect();
         // Every use of a column but its last copies it.
         for i in 0..cells.len() {
             if let DirectCell::Take(col) = cells[i] {
@@ -82,10 +84,7 @@ impl DirectProcessor {
                 }
             }
         }
-        let identity = cells
-            .iter()
-            .enumerate()
-            .all(|(n, c)| matches!(c, DirectCell::Take(i) if *i == n));
+        let identity = map.lines_up;
         Some(DirectProcessor { cells, identity })
     }
 }

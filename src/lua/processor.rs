@@ -9,10 +9,11 @@ use std::sync::Arc;
 use mlua::{AnyUserData, Function, Lua, LuaString, Table, Value as LuaValue};
 use mysql::Value;
 
+use crate::column_map::{Arrangement, ValueFrom};
 use crate::engine::{Processed, RowProcessor};
 use crate::lua::render_error;
 use crate::lua::values::{from_lua, same, to_lua, Sentinels};
-use crate::plan::{CopyPlan, Fill};
+use crate::plan::CopyPlan;
 use crate::raw::{RawLayout, RawSource};
 use crate::value::Kind;
 
@@ -215,9 +216,11 @@ pub struct LuaProcessor {
     meta: Table,
     transform: Option<Function>,
     cells: Vec<Cell>,
-    /// For each cell, the source column it takes as read when the transform returned
-    /// its row without setting a field (`None`: the cell needs the slow path).
-    untouched: Option<Vec<Untouched>>,
+    /// Where the target values come from when the transform returned its row without
+    /// setting a field (the plan's column map; `None`: every row takes the slow path).
+    untouched: Option<Arrangement>,
+    /// The same per cell: the source column it takes as read, or a fixed value.
+    untouched_cells: Option<Vec<Untouched>>,
 }
 
 /// How a cell is filled when the transform returned its own row and set nothing.
@@ -236,27 +239,26 @@ impl LuaProcessor {
     ) -> mlua::Result<LuaProcessor> {
         let names: Vec<String> = plan.source.columns.iter().map(|c| c.name.clone()).collect();
         let kinds: Vec<Kind> = plan.source.columns.iter().map(|c| c.kind()).collect();
+        let map = plan.column_map();
         let mut cells = Vec::new();
-        for c in plan.value_columns() {
-            cells.push(match &c.fill {
-                Fill::Field(f) => Cell::Field(
-                    lua.create_string(f)?,
-                    c.name.clone(),
-                    names.iter().position(|n| n == f),
-                ),
-                Fill::Source(i) => Cell::Source(*i),
-                Fill::Function => {
+        for v in map.values() {
+            let name = &plan.columns[v.column].name;
+            cells.push(match &v.from {
+                ValueFrom::Field(f, source) => {
+                    Cell::Field(lua.create_string(f)?, name.clone(), *source)
+                }
+                ValueFrom::Column(i) => Cell::Source(*i),
+                ValueFrom::Function => {
                     let f = functions
                         .iter()
-                        .find(|(n, _)| n == &c.name)
+                        .find(|(n, _)| n == name)
                         .map(|(_, f)| f.clone())
                         .ok_or_else(|| {
-                            mlua::Error::runtime(format!("no map function for {}", c.name))
+                            mlua::Error::runtime(format!("no map function for {name}"))
                         })?;
-                    Cell::Function(f, c.name.clone())
+                    Cell::Function(f, name.clone())
                 }
-                Fill::Value(v) => Cell::Value(v.clone()),
-                Fill::Sql(_) => unreachable!("value columns exclude sql defaults"),
+                ValueFrom::Value(v) => Cell::Value(v.clone()),
             });
         }
         let shared = std::rc::Rc::new(Shared {
@@ -295,13 +297,15 @@ impl LuaProcessor {
             lua.create_function(move |_, t: Table| Ok((next.clone(), t, LuaValue::Nil)))?,
         )?;
         meta.raw_set("__metatable", "ferry row")?;
-        let untouched = untouched_plan(&cells);
+        let untouched = map.untouched().cloned();
+        let untouched_cells = untouched.as_ref().map(|u| untouched_cells(&u.sources));
         Ok(LuaProcessor {
             shared,
             meta,
             transform,
             cells,
             untouched,
+            untouched_cells,
         })
     }
 
@@ -399,7 +403,7 @@ impl LuaProcessor {
     /// The target values from the table the transform returned.
     fn fill(&mut self, out: Table, ptr: *const std::ffi::c_void) -> Result<Vec<Value>, String> {
         let is_row = out.to_pointer() == ptr;
-        if let Some(plan) = self.untouched.as_ref().filter(|_| is_row) {
+        if let Some(plan) = self.untouched_cells.as_ref().filter(|_| is_row) {
             let mut st = self.shared.state.borrow_mut();
             if st.set.is_empty() {
                 // The common case (a transform that reads fields, or none, and returns
@@ -490,24 +494,20 @@ impl LuaProcessor {
     }
 }
 
-/// The fast path's plan (see `Untouched`): only for copies without map functions (they
-/// must see the row before its values are moved out) and whose every field comes from
-/// a source column.
-fn untouched_plan(cells: &[Cell]) -> Option<Vec<Untouched>> {
-    let source = |c: &Cell| match c {
-        Cell::Source(i) | Cell::Field(_, _, Some(i)) => Some(*i),
-        _ => None,
-    };
-    cells
+/// The fast path's cells (see `Untouched`) for the plan's untouched arrangement: a
+/// source column is moved out of the row unless another cell takes it too.
+fn untouched_cells(sources: &[RawSource]) -> Vec<Untouched> {
+    sources
         .iter()
-        .map(|c| match c {
-            Cell::Value(v) => Some(Untouched::Value(v.clone())),
-            Cell::Function(..) | Cell::Field(_, _, None) => None,
-            _ => {
-                let i = source(c)?;
-                let shared = cells.iter().filter(|o| source(o) == Some(i)).count() > 1;
-                Some(Untouched::Column(i, shared))
+        .map(|s| match s {
+            RawSource::Column(i) => {
+                let uses = sources
+                    .iter()
+                    .filter(|o| matches!(o, RawSource::Column(c) if c == i))
+                    .count();
+                Untouched::Column(*i, uses > 1)
             }
+            RawSource::Value(v) => Untouched::Value(v.clone()),
         })
         .collect()
 }
@@ -525,14 +525,7 @@ impl RowProcessor for LuaProcessor {
         self.run_undecoded(layout, row)
     }
 
-    fn untouched(&self) -> Option<Vec<RawSource>> {
-        self.untouched.as_ref().map(|plan| {
-            plan.iter()
-                .map(|u| match u {
-                    Untouched::Column(i, _) => RawSource::Column(*i),
-                    Untouched::Value(v) => RawSource::Value(v.clone()),
-                })
-                .collect()
-        })
+    fn untouched(&self) -> Option<Arrangement> {
+        self.untouched.clone()
     }
 }
