@@ -15,7 +15,7 @@ fn main() -> ExitCode {
     let result = ferry::cli::main();
     // Threads of a stopped copy may still be closing their sessions: let them send
     // COM_QUIT, or the servers log "Aborted connection" for each.
-    ferry::db::wait_for_sessions(std::time::Duration::from_secs(5));
+    ferry::db::wait_for_sessions(std::time::Duration::from_secs(10));
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
