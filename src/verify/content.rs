@@ -8,9 +8,10 @@ use std::collections::HashMap;
 use mysql::prelude::Queryable;
 use mysql::{Params, Value};
 
+use super::diff::shown_value;
 use super::progress::ChunkProgress;
 use super::side::{query, untoken, Range, RowHash, Side, Summary};
-use super::{shown_value, CopyReport, Matching, Rows, Verifier, RENDER_BATCH, SHOWN_BY_CONTENT};
+use super::{CopyReport, Matching, Rows, Verifier, RENDER_BATCH, SHOWN_BY_CONTENT};
 use crate::db::Db;
 use crate::engine::RowProcessor;
 use crate::error::{Error, Result};

@@ -1,0 +1,216 @@
+//! Plans as plain data. A `CopySpec` is what a job asked for (tables, mode, page, map,
+//! defaults, whether a transform runs); `resolve` checks it against both tables' schemas
+//! and yields a `CopyPlan` that says, for every target column, where its value comes
+//! from, or every problem it found, all at once. No I/O and no Lua here.
+//!
+//! Here: the plain-data types. `resolve` builds a plan; `hazards` finds what in the
+//! target could change or lose rows (triggers, a coarser key collation); `label` names
+//! a plan's rows and the plan itself; `show` is how `ferry plan` prints it.
+
+mod hazards;
+mod label;
+mod resolve;
+mod show;
+
+use mysql::Value;
+
+use crate::column_map::ColumnMap;
+use crate::schema::TableInfo;
+
+pub use hazards::trigger_fires;
+pub use resolve::resolve;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Insert,
+    Overwrite,
+    Upsert,
+}
+
+impl Mode {
+    pub fn parse(s: &str) -> Option<Mode> {
+        match s {
+            "insert" => Some(Mode::Insert),
+            "overwrite" => Some(Mode::Overwrite),
+            "upsert" => Some(Mode::Upsert),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Insert => "insert",
+            Mode::Overwrite => "overwrite",
+            Mode::Upsert => "upsert",
+        }
+    }
+}
+
+/// Where a `map` entry takes its value from.
+#[derive(Debug, Clone)]
+pub enum MapSource {
+    /// A source column (or a field the transform returns).
+    Column(String),
+    /// A Lua function of the row; `label` says where it is defined.
+    Function { label: String },
+}
+
+/// A `default` entry.
+#[derive(Debug, Clone)]
+pub enum DefaultValue {
+    Value(Value),
+    Sql(String),
+}
+
+/// What a job asked one copy to do.
+#[derive(Debug, Clone)]
+pub struct CopySpec {
+    pub from: String,
+    pub to: String,
+    pub mode: Mode,
+    pub page: usize,
+    pub filter: Option<String>,
+    pub map: Vec<(String, MapSource)>,
+    pub defaults: Vec<(String, DefaultValue)>,
+    pub has_transform: bool,
+    /// Field names of a source row after the transform, when one was tried in plan mode.
+    pub sample_fields: Option<Vec<String>>,
+    /// `file:line` of the `copy` call.
+    pub location: String,
+    /// Hazards the job accepted by name (`accept = {...}`).
+    pub accept: Accept,
+}
+
+/// Hazards a copy may accept by name (`accept = {"triggers", ...}`): each stops the copy
+/// unless named.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Accept {
+    /// Write into a target table with BEFORE INSERT / BEFORE UPDATE triggers, which may
+    /// rewrite what ferry writes.
+    pub triggers: bool,
+    /// Let a row collide with a *different* target row through a unique key other than
+    /// the one the mode resolves on (insert: the row is dropped; overwrite: the other
+    /// row is deleted; upsert: the other row is rewritten); such rows are counted and
+    /// logged apart.
+    pub unique_conflicts: bool,
+    /// Write through a target key whose collation is coarser than the source key's
+    /// (two source keys may be one target key; see `collation`).
+    pub key_collation: bool,
+}
+
+impl Accept {
+    /// The names `accept` takes.
+    pub const NAMES: &'static [&'static str] = &["triggers", "unique_conflicts", "key_collation"];
+
+    /// Adds the hazard `name`; a message naming the known ones when it is unknown.
+    pub fn add(&mut self, name: &str) -> Result<(), String> {
+        match name {
+            "triggers" => self.triggers = true,
+            "unique_conflicts" => self.unique_conflicts = true,
+            "key_collation" => self.key_collation = true,
+            _ => {
+                return Err(format!(
+                    "unknown hazard `{name}` in `accept`{}; known: {}",
+                    crate::schema::did_you_mean(name, Accept::NAMES.iter().copied()),
+                    Accept::NAMES.join(", ")
+                ))
+            }
+        }
+        Ok(())
+    }
+}
+
+impl CopySpec {
+    /// `users` or `users -> customers`.
+    pub fn name(&self) -> String {
+        if self.from == self.to {
+            self.from.clone()
+        } else {
+            format!("{} -> {}", self.from, self.to)
+        }
+    }
+}
+
+/// How one target column gets its value.
+#[derive(Debug, Clone)]
+pub enum Fill {
+    /// The source column at this index (no transform).
+    Source(usize),
+    /// A field of the row the transform returned.
+    Field(String),
+    /// A `map` function, by target column name.
+    Function,
+    /// A fixed value from `default`.
+    Value(Value),
+    /// A raw SQL expression from `default`.
+    Sql(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct TargetColumn {
+    pub name: String,
+    pub fill: Fill,
+    /// Named in `map` or auto-mapped by name (as opposed to a default); `upsert`
+    /// updates these.
+    pub mapped: bool,
+    /// How the plan shows where the value comes from.
+    pub origin: String,
+}
+
+impl TargetColumn {
+    /// Sent as a statement parameter (everything but raw SQL).
+    pub fn is_value(&self) -> bool {
+        !matches!(self.fill, Fill::Sql(_))
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct CopyPlan {
+    pub name: String,
+    pub location: String,
+    pub source: TableInfo,
+    pub target: TableInfo,
+    pub mode: Mode,
+    pub page: usize,
+    pub filter: Option<String>,
+    /// Target columns written, in target column order.
+    pub columns: Vec<TargetColumn>,
+    /// Indices of the source columns the source is paged on; `None`: streamed.
+    pub key: Option<Vec<usize>>,
+    pub has_transform: bool,
+    /// Target columns left to the server (nullable, a server default, auto_increment).
+    pub server_filled: Vec<String>,
+    pub unused_source: Vec<String>,
+    pub warnings: Vec<String>,
+    /// Hazards the job accepted by name.
+    pub accept: Accept,
+    /// Which source column feeds which target value, compiled from the above.
+    column_map: ColumnMap,
+}
+
+impl CopyPlan {
+    pub fn key_names(&self) -> Vec<String> {
+        self.key
+            .as_ref()
+            .map(|k| {
+                k.iter()
+                    .map(|&i| self.source.columns[i].name.clone())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Which source column feeds which target value.
+    pub fn column_map(&self) -> &ColumnMap {
+        &self.column_map
+    }
+
+    /// The target columns sent as statement parameters, in order (the column map's
+    /// values).
+    pub fn value_columns(&self) -> impl Iterator<Item = &TargetColumn> {
+        self.column_map
+            .values()
+            .iter()
+            .map(|v| &self.columns[v.column])
+    }
+}

@@ -1,0 +1,312 @@
+//! Resolving a `CopySpec` against both tables' schemas: every `map` and `default` entry
+//! names a writable target column; every target column gets its value from a `map`
+//! entry, a `default`, the source column (or transformed field) of the same name, or
+//! the server; the source's paging key; the hazards. Every problem is collected, so a
+//! job hears about all of them at once.
+
+use super::hazards::{key_collation_hazards, trigger_hazards};
+use super::{CopyPlan, CopySpec, DefaultValue, Fill, MapSource, Mode, TargetColumn};
+use crate::schema::{suggest, TableInfo};
+
+/// Checks `spec` against both schemas. Returns the plan, or every problem found.
+pub fn resolve(
+    spec: &CopySpec,
+    source: &TableInfo,
+    target: &TableInfo,
+) -> Result<CopyPlan, Vec<String>> {
+    let mut problems = Vec::new();
+    let mut warnings = Vec::new();
+
+    if spec.page == 0 {
+        problems.push("page must be at least 1".to_string());
+    }
+    check_named_columns(spec, target, &mut problems);
+    let Columns {
+        columns,
+        server_filled,
+        used_source,
+    } = target_columns(spec, source, target, &mut problems);
+    if columns.is_empty() && problems.is_empty() {
+        problems.push(format!(
+            "no target column of {} gets a value: map at least one",
+            target.name
+        ));
+    }
+
+    let key = source.paging_key().map(|k| {
+        k.columns
+            .iter()
+            .filter_map(|c| source.position(c))
+            .collect::<Vec<_>>()
+    });
+    if key.is_none() {
+        warnings.push(format!(
+            "source table {} has no primary key or NOT NULL unique key: it is read in one \
+             pass and cannot be resumed part-way",
+            source.name
+        ));
+    }
+    if spec.mode != Mode::Insert && !target.has_unique_key() {
+        warnings.push(format!(
+            "target table {} has no primary or unique key: mode {} can only insert",
+            target.name,
+            spec.mode.name()
+        ));
+    }
+    trigger_hazards(spec, target, &mut problems, &mut warnings);
+    key_collation_hazards(spec, &columns, source, target, &mut problems, &mut warnings);
+    // Functions may read any column, so "unused" is only known without them.
+    let any_function = spec
+        .map
+        .iter()
+        .any(|(_, m)| matches!(m, MapSource::Function { .. }));
+    let unused_source = if spec.has_transform || any_function {
+        Vec::new()
+    } else {
+        source
+            .columns
+            .iter()
+            .filter(|c| !used_source.contains(&c.name))
+            .map(|c| c.name.clone())
+            .collect()
+    };
+
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    let column_map = crate::column_map::ColumnMap::compile(&columns, source, key.as_deref());
+    Ok(CopyPlan {
+        name: spec.name(),
+        location: spec.location.clone(),
+        source: source.clone(),
+        target: target.clone(),
+        mode: spec.mode,
+        page: spec.page,
+        filter: spec.filter.clone(),
+        columns,
+        key,
+        has_transform: spec.has_transform,
+        server_filled,
+        unused_source,
+        warnings,
+        accept: spec.accept,
+        column_map,
+    })
+}
+
+/// ` (did you mean `x`?)`, or the names there are.
+fn hint(name: &str, cands: &mut dyn Iterator<Item = &str>) -> String {
+    let v: Vec<&str> = cands.collect();
+    match suggest(name, v.iter().copied()) {
+        Some(s) => format!(" (did you mean `{s}`?)"),
+        None => format!(" (it has: {})", v.join(", ")),
+    }
+}
+
+/// Every map and default key must be a writable target column.
+fn check_named_columns(spec: &CopySpec, target: &TableInfo, problems: &mut Vec<String>) {
+    let dst_names = || target.columns.iter().map(|c| c.name.as_str());
+    for (col, _) in &spec.map {
+        match target.column(col) {
+            None => problems.push(format!(
+                "map names target column `{col}`, but {}.{} has no such column{}",
+                target.database,
+                target.name,
+                hint(col, &mut dst_names())
+            )),
+            Some(c) if c.is_generated() => problems.push(format!(
+                "map names target column `{col}`, which is generated and cannot be written"
+            )),
+            _ => {}
+        }
+    }
+    for (col, _) in &spec.defaults {
+        match target.column(col) {
+            None => problems.push(format!(
+                "default names target column `{col}`, but {}.{} has no such column{}",
+                target.database,
+                target.name,
+                hint(col, &mut dst_names())
+            )),
+            Some(c) if c.is_generated() => problems.push(format!(
+                "default names target column `{col}`, which is generated and cannot be written"
+            )),
+            Some(_) => {
+                if spec.map.iter().any(|(m, _)| m == col) {
+                    problems.push(format!(
+                        "target column `{col}` is both in map and in default; keep one"
+                    ));
+                }
+            }
+        }
+    }
+}
+
+/// Field lookup for a name: a source column, or (with a transform) a field of the
+/// transformed sample row. Exact name first, then case-insensitive.
+fn lookup(spec: &CopySpec, source: &TableInfo, name: &str, exact_only: bool) -> Option<Fill> {
+    if spec.has_transform {
+        if let Some(fields) = &spec.sample_fields {
+            if fields.iter().any(|f| f == name) {
+                return Some(Fill::Field(name.to_string()));
+            }
+            if !exact_only {
+                if let Some(f) = fields
+                    .iter()
+                    .find(|f| f.to_lowercase() == name.to_lowercase())
+                {
+                    return Some(Fill::Field(f.clone()));
+                }
+            }
+            return None;
+        }
+        let c = if exact_only {
+            source.column(name)
+        } else {
+            source.find_column(name)
+        };
+        return c.map(|c| Fill::Field(c.name.clone()));
+    }
+    let c = if exact_only {
+        source.column(name)
+    } else {
+        source.find_column(name)
+    };
+    c.and_then(|c| source.position(&c.name)).map(Fill::Source)
+}
+
+/// The target columns written, those left to the server, and the source columns (or
+/// fields) read.
+struct Columns {
+    columns: Vec<TargetColumn>,
+    server_filled: Vec<String>,
+    used_source: Vec<String>,
+}
+
+/// Where every writable target column gets its value: its `map` entry, its `default`,
+/// the source column or field of the same name, or the server; a NOT NULL column
+/// without any is a problem.
+fn target_columns(
+    spec: &CopySpec,
+    source: &TableInfo,
+    target: &TableInfo,
+    problems: &mut Vec<String>,
+) -> Columns {
+    let mut out = Columns {
+        columns: Vec::new(),
+        server_filled: Vec::new(),
+        used_source: Vec::new(),
+    };
+    for col in &target.columns {
+        if col.is_generated() {
+            continue;
+        }
+        if let Some((_, src)) = spec.map.iter().find(|(m, _)| m == &col.name) {
+            let mapped = mapped_column(spec, source, &col.name, src, &mut out.used_source);
+            match mapped {
+                Ok(c) => out.columns.push(c),
+                Err(problem) => problems.push(problem),
+            }
+            continue;
+        }
+        if let Some((_, d)) = spec.defaults.iter().find(|(m, _)| m == &col.name) {
+            out.columns.push(default_column(&col.name, d));
+            continue;
+        }
+        if let Some(fill) = lookup(spec, source, &col.name, false) {
+            let field = fill_field_name(&fill, source);
+            out.used_source.push(field.clone());
+            out.columns.push(TargetColumn {
+                name: col.name.clone(),
+                origin: if field == col.name {
+                    "same name".into()
+                } else {
+                    format!("{field} (same name, case-insensitive)")
+                },
+                fill,
+                mapped: true,
+            });
+            continue;
+        }
+        if col.server_fills() {
+            out.server_filled.push(col.name.clone());
+        } else {
+            problems.push(format!(
+                "target column `{}` ({}) is NOT NULL, has no default, and nothing maps it: \
+                 add it to map or default",
+                col.name, col.column_type
+            ));
+        }
+    }
+    out
+}
+
+/// The target column `name` filled by its `map` entry, or the problem with the entry.
+fn mapped_column(
+    spec: &CopySpec,
+    source: &TableInfo,
+    name: &str,
+    src: &MapSource,
+    used_source: &mut Vec<String>,
+) -> Result<TargetColumn, String> {
+    let from = match src {
+        MapSource::Column(from) => from,
+        MapSource::Function { label } => {
+            return Ok(TargetColumn {
+                name: name.to_string(),
+                fill: Fill::Function,
+                mapped: true,
+                origin: label.clone(),
+            })
+        }
+    };
+    let Some(fill) = lookup(spec, source, from, false) else {
+        let what = if spec.has_transform && spec.sample_fields.is_some() {
+            "the rows the transform returns have"
+        } else {
+            "the source table has"
+        };
+        return Err(format!(
+            "map: target column `{name}` <- `{from}`, but {what} no column `{from}`{}",
+            match &spec.sample_fields {
+                Some(f) if spec.has_transform => hint(from, &mut f.iter().map(|s| s.as_str())),
+                _ => hint(from, &mut source.columns.iter().map(|c| c.name.as_str())),
+            }
+        ));
+    };
+    used_source.push(fill_field_name(&fill, source));
+    Ok(TargetColumn {
+        name: name.to_string(),
+        origin: from.clone(),
+        fill,
+        mapped: true,
+    })
+}
+
+/// The target column `name` filled by its `default` entry.
+fn default_column(name: &str, d: &DefaultValue) -> TargetColumn {
+    let (fill, origin) = match d {
+        DefaultValue::Value(v) => (
+            Fill::Value(v.clone()),
+            format!(
+                "default {}",
+                crate::value::show(v, crate::value::Kind::Bytes)
+            ),
+        ),
+        DefaultValue::Sql(e) => (Fill::Sql(e.clone()), format!("default sql {e}")),
+    };
+    TargetColumn {
+        name: name.to_string(),
+        fill,
+        mapped: false,
+        origin,
+    }
+}
+
+fn fill_field_name(fill: &Fill, source: &TableInfo) -> String {
+    match fill {
+        Fill::Source(i) => source.columns[*i].name.clone(),
+        Fill::Field(f) => f.clone(),
+        _ => String::new(),
+    }
+}
