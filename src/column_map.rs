@@ -160,36 +160,16 @@ impl ColumnMap {
 mod tests {
     use super::*;
     use crate::plan::{resolve, CopyPlan, CopySpec, DefaultValue, MapSource, Mode};
-    use crate::schema::ColumnInfo;
 
     fn table(name: &str, cols: &[&str]) -> TableInfo {
-        TableInfo {
-            database: "d".into(),
-            name: name.into(),
-            columns: cols
-                .iter()
-                .map(|c| ColumnInfo {
-                    name: c.to_string(),
-                    column_type: "varchar(10)".into(),
-                    data_type: "varchar".into(),
-                    nullable: true,
-                    default: None,
-                    key: String::new(),
-                    extra: String::new(),
-                    charset: Some("utf8mb4".into()),
-                    collation: None,
-                })
-                .collect(),
-            indexes: vec![crate::schema::IndexInfo {
-                name: "PRIMARY".into(),
-                unique: true,
-                columns: vec![cols[0].to_string()],
-                not_null: true,
-            }],
-            estimated_rows: 0,
-            avg_row_bytes: 0,
-            triggers: Vec::new(),
-        }
+        let mut t = TableInfo::for_test(name, cols);
+        t.indexes = vec![crate::schema::IndexInfo {
+            name: "PRIMARY".into(),
+            unique: true,
+            columns: vec![cols[0].to_string()],
+            not_null: true,
+        }];
+        t
     }
 
     fn spec(

@@ -180,32 +180,6 @@ impl Db {
         Ok(db)
     }
 
-    /// Connects, and while the server refuses or is not up yet (a restart) tries again
-    /// with `backoff`, at most `retries` more times and only while `go_on` says so.
-    /// `who` starts the warning logged for each retry.
-    pub fn connect_retrying(
-        spec: &ConnSpec,
-        role: Role,
-        retries: u32,
-        who: &str,
-        go_on: &dyn Fn() -> bool,
-    ) -> Result<Db> {
-        let mut tries = 0;
-        loop {
-            match Db::connect(spec, role) {
-                Ok(db) => return Ok(db),
-                Err(e @ (Error::Connect { .. } | Error::Database { .. }))
-                    if tries < retries && go_on() =>
-                {
-                    tries += 1;
-                    log::warn!("{who}: {e}; trying again ({tries} of {retries})");
-                    std::thread::sleep(backoff(tries));
-                }
-                Err(e) => return Err(e),
-            }
-        }
-    }
-
     /// Whether the server is MariaDB (which has bulk execution of prepared statements).
     pub fn is_mariadb(&self) -> bool {
         self.version.contains("MariaDB")

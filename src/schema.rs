@@ -214,6 +214,36 @@ impl TableInfo {
 }
 
 #[cfg(test)]
+impl TableInfo {
+    /// A table for unit tests in database `d`: `varchar(10)` utf8mb4 columns, nullable,
+    /// without indexes, triggers or estimates.
+    pub(crate) fn for_test(name: &str, cols: &[&str]) -> TableInfo {
+        TableInfo {
+            database: "d".into(),
+            name: name.into(),
+            columns: cols
+                .iter()
+                .map(|c| ColumnInfo {
+                    name: c.to_string(),
+                    column_type: "varchar(10)".into(),
+                    data_type: "varchar".into(),
+                    nullable: true,
+                    default: None,
+                    key: String::new(),
+                    extra: String::new(),
+                    charset: Some("utf8mb4".into()),
+                    collation: None,
+                })
+                .collect(),
+            indexes: Vec::new(),
+            estimated_rows: 0,
+            avg_row_bytes: 0,
+            triggers: Vec::new(),
+        }
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

@@ -56,6 +56,7 @@ pub use config::{
 };
 pub use pipeline::PAGES_IN_FLIGHT;
 pub use ranges::MIN_RANGE_ROWS;
+pub use retry::connect as connect_retrying;
 pub use transform::{DirectProcessor, Processed, RowProcessor};
 pub use window::{Overlap, Since};
 

@@ -45,7 +45,7 @@ pub(super) fn transient(e: &mysql::Error) -> bool {
 
 /// A new session, riding out a restarting server: a failed connection is tried again
 /// with the policy's backoff while `go_on` says so (`who` names the session in the log).
-pub(super) fn connect(
+pub fn connect(
     spec: &ConnSpec,
     role: Role,
     retries: u32,

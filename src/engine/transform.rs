@@ -116,31 +116,10 @@ impl RowProcessor for DirectProcessor {
 mod tests {
     use super::*;
     use crate::plan::{resolve, CopySpec, MapSource, Mode};
-    use crate::schema::{ColumnInfo, TableInfo};
+    use crate::schema::TableInfo;
 
     fn table(name: &str, cols: &[&str]) -> TableInfo {
-        TableInfo {
-            database: "d".into(),
-            name: name.into(),
-            columns: cols
-                .iter()
-                .map(|c| ColumnInfo {
-                    name: c.to_string(),
-                    column_type: "varchar(10)".into(),
-                    data_type: "varchar".into(),
-                    nullable: true,
-                    default: None,
-                    key: String::new(),
-                    extra: String::new(),
-                    charset: Some("utf8mb4".into()),
-                    collation: None,
-                })
-                .collect(),
-            indexes: Vec::new(),
-            estimated_rows: 0,
-            avg_row_bytes: 0,
-            triggers: Vec::new(),
-        }
+        TableInfo::for_test(name, cols)
     }
 
     #[test]

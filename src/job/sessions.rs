@@ -90,7 +90,7 @@ fn alive(db: &Rc<RefCell<Db>>, role: Role) -> Result<Rc<RefCell<Db>>, Error> {
         return Ok(db.clone());
     }
     let spec = d.spec.clone();
-    *d = Db::connect_retrying(&spec, role, DEFAULT_RETRIES, role.name(), &|| true)?;
+    *d = crate::engine::connect_retrying(&spec, role, DEFAULT_RETRIES, role.name(), &|| true)?;
     log::warn!("{} connection was lost; reconnected", role.name());
     Ok(db.clone())
 }
