@@ -24,17 +24,15 @@ pub struct SourceQuery {
     conds: Vec<String>,
     params: Vec<Value>,
     key: Vec<KeyColumn>,
-    pub page: usize,
 }
 
 impl SourceQuery {
     pub fn new(plan: &CopyPlan) -> SourceQuery {
-        SourceQuery::for_table(&plan.source, plan.filter.clone(), plan.page)
+        SourceQuery::for_table(&plan.source, plan.filter.clone())
     }
 
-    /// Reads `table` (filtered by `filter`) in pages of `page` rows, in the order of
-    /// its paging key.
-    pub fn for_table(table: &TableInfo, filter: Option<String>, page: usize) -> SourceQuery {
+    /// Reads `table` (filtered by `filter`) in the order of its paging key.
+    pub fn for_table(table: &TableInfo, filter: Option<String>) -> SourceQuery {
         SourceQuery {
             columns: table.quoted_columns().join(", "),
             table: table.quoted_name(),
@@ -50,7 +48,6 @@ impl SourceQuery {
                         .collect()
                 })
                 .unwrap_or_default(),
-            page,
         }
     }
 
@@ -58,11 +55,6 @@ impl SourceQuery {
     pub fn and(&mut self, cond: String, params: Vec<Value>) {
         self.conds.push(cond);
         self.params.extend(params);
-    }
-
-    /// The table, quoted.
-    pub fn table(&self) -> &str {
-        &self.table
     }
 
     /// The paging key's columns.

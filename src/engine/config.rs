@@ -101,7 +101,9 @@ impl Stop {
         Stop(flag)
     }
 
-    /// Asks the copies to stop, as `signal` would.
+    /// Asks the copies to stop, as `signal` would (the signal handler sets the flag
+    /// itself; a face that stops copies without a signal calls this).
+    #[cfg_attr(not(test), allow(dead_code))]
     pub fn stop(&self, signal: i32) {
         self.0.store(signal.max(1) as usize, Ordering::SeqCst);
     }

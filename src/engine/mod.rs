@@ -54,8 +54,6 @@ use crate::state::JobState;
 pub use config::{
     CopyProgressSink, CopyStats, CopyTask, EngineConfig, Processing, ProgressSink, Stop,
 };
-pub use pipeline::PAGES_IN_FLIGHT;
-pub use ranges::MIN_RANGE_ROWS;
 pub use retry::connect as connect_retrying;
 pub use transform::{DirectProcessor, Processed, RowProcessor};
 pub use window::{Overlap, Since};

@@ -219,7 +219,7 @@ impl Job {
         source: &TableInfo,
         spec: &CopySpec,
     ) -> std::result::Result<Vec<Vec<Value>>, Result<String>> {
-        let query = SourceQuery::for_table(source, spec.filter.clone(), spec.page);
+        let query = SourceQuery::for_table(source, spec.filter.clone());
         let page_bytes = self.settings.borrow().page_bytes;
         let read = {
             let mut db = src.borrow_mut();

@@ -21,11 +21,9 @@ use crate::error::Error;
 use crate::plan::{CopyPlan, Mode};
 use crate::progress::Display;
 
-pub use copy::{CopyOptions, CopyOutcome, CopyRequest, Started, Transform, Verified};
+pub use copy::{CopyOptions, CopyOutcome, CopyRequest, Started, Transform};
 pub use sessions::Sessions;
-pub use settings::{
-    JobSettings, DEFAULT_METHOD, DEFAULT_PAGE, DEFAULT_PAGE_BYTES, DEFAULT_RETRIES, DEFAULT_WORKERS,
-};
+pub use settings::{JobSettings, DEFAULT_PAGE, DEFAULT_RETRIES};
 
 /// Which pass a script runs in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

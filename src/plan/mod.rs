@@ -17,7 +17,6 @@ use mysql::Value;
 use crate::column_map::ColumnMap;
 use crate::schema::TableInfo;
 
-pub use hazards::trigger_fires;
 pub use resolve::resolve;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -155,13 +154,6 @@ pub struct TargetColumn {
     pub mapped: bool,
     /// How the plan shows where the value comes from.
     pub origin: String,
-}
-
-impl TargetColumn {
-    /// Sent as a statement parameter (everything but raw SQL).
-    pub fn is_value(&self) -> bool {
-        !matches!(self.fill, Fill::Sql(_))
-    }
 }
 
 #[derive(Debug, Clone)]

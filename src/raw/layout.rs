@@ -100,6 +100,7 @@ impl RawLayout {
     }
 
     /// Every column of a result with `columns`, in order.
+    #[cfg_attr(not(test), allow(dead_code))]
     pub fn all(columns: &[Column]) -> Result<RawLayout, String> {
         let sources: Vec<RawSource> = (0..columns.len()).map(RawSource::Column).collect();
         RawLayout::new(&sources, columns)
