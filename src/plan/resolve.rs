@@ -310,3 +310,164 @@ fn fill_field_name(fill: &Fill, source: &TableInfo) -> String {
         _ => String::new(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::{ColumnInfo, IndexInfo};
+    use mysql::Value;
+
+    fn col(name: &str, nullable: bool, default: Option<&str>, extra: &str) -> ColumnInfo {
+        ColumnInfo {
+            name: name.into(),
+            column_type: "varchar(10)".into(),
+            data_type: "varchar".into(),
+            nullable,
+            default: default.map(str::to_string),
+            key: String::new(),
+            extra: extra.into(),
+            charset: Some("utf8mb4".into()),
+            collation: Some("utf8mb4_general_ci".into()),
+        }
+    }
+
+    fn table(name: &str, cols: Vec<ColumnInfo>, key: &[&str]) -> TableInfo {
+        let mut t = TableInfo::for_test(name, &[]);
+        t.columns = cols;
+        if !key.is_empty() {
+            t.indexes.push(IndexInfo {
+                name: "PRIMARY".into(),
+                unique: true,
+                columns: key.iter().map(|k| k.to_string()).collect(),
+                not_null: true,
+            });
+        }
+        t
+    }
+
+    fn spec(map: Vec<(&str, MapSource)>, defaults: Vec<(&str, DefaultValue)>) -> CopySpec {
+        CopySpec {
+            from: "s".into(),
+            to: "t".into(),
+            mode: Mode::Insert,
+            page: 100,
+            filter: None,
+            map: map.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
+            defaults: defaults
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect(),
+            has_transform: false,
+            sample_fields: None,
+            location: "job.lua:1".into(),
+            accept: Default::default(),
+        }
+    }
+
+    fn fills(plan: &CopyPlan) -> Vec<(String, String)> {
+        plan.columns
+            .iter()
+            .map(|c| {
+                let from = match &c.fill {
+                    Fill::Source(i) => format!("source {}", plan.source.columns[*i].name),
+                    Fill::Value(v) => format!("value {v:?}"),
+                    Fill::Sql(e) => format!("sql {e}"),
+                    other => format!("{other:?}"),
+                };
+                (c.name.clone(), from)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn columns_map_by_name_exactly_then_case_insensitively_and_by_map() {
+        let source = table(
+            "s",
+            vec![
+                col("id", false, None, ""),
+                col("Name", true, None, ""),
+                col("mail", true, None, ""),
+                col("unused", true, None, ""),
+            ],
+            &["id"],
+        );
+        let target = table(
+            "t",
+            vec![
+                col("id", false, None, ""),
+                col("name", true, None, ""),
+                col("email", true, None, ""),
+                col("status", false, None, ""),
+                col("created", true, Some("NULL"), ""),
+                col("full", true, None, "VIRTUAL GENERATED"),
+            ],
+            &["id"],
+        );
+        let plan = resolve(
+            &spec(
+                vec![("email", MapSource::Column("mail".into()))],
+                vec![("status", DefaultValue::Value(Value::from("new")))],
+            ),
+            &source,
+            &target,
+        )
+        .unwrap();
+        assert_eq!(
+            fills(&plan),
+            [
+                ("id".into(), "source id".into()),
+                ("name".into(), "source Name".into()),
+                ("email".into(), "source mail".into()),
+                ("status".into(), format!("value {:?}", Value::from("new"))),
+            ]
+        );
+        assert_eq!(plan.server_filled, ["created"]);
+        assert_eq!(plan.unused_source, ["unused"]);
+        assert_eq!(plan.key, Some(vec![0]));
+        assert_eq!(plan.key_values(&[Value::Int(7)]), vec![Value::Int(7)]);
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once() {
+        let source = table("s", vec![col("id", false, None, "")], &["id"]);
+        let target = table(
+            "t",
+            vec![
+                col("id", false, None, ""),
+                col("must", false, None, ""),
+                col("gen", true, None, "STORED GENERATED"),
+            ],
+            &["id"],
+        );
+        let problems = resolve(
+            &spec(
+                vec![
+                    ("nosuch", MapSource::Column("id".into())),
+                    ("id", MapSource::Column("missing".into())),
+                    ("gen", MapSource::Column("id".into())),
+                ],
+                vec![],
+            ),
+            &source,
+            &target,
+        )
+        .unwrap_err();
+        let all = problems.join("\n");
+        assert!(problems.len() >= 3, "{all}");
+        for part in ["nosuch", "missing", "must", "gen"] {
+            assert!(all.contains(part), "no problem names `{part}`:\n{all}");
+        }
+    }
+
+    #[test]
+    fn a_keyless_source_is_streamed_with_a_warning() {
+        let source = table("s", vec![col("a", true, None, "")], &[]);
+        let target = table("t", vec![col("a", true, None, "")], &[]);
+        let plan = resolve(&spec(vec![], vec![]), &source, &target).unwrap();
+        assert_eq!(plan.key, None);
+        assert!(plan
+            .warnings
+            .iter()
+            .any(|w| w.contains("no primary key or NOT NULL unique key")));
+    }
+}
