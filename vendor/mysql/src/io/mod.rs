@@ -85,9 +85,19 @@ impl Stream {
         }
     }
 
+    // Changed in this vendored copy for ferry: an error naming the socket, where the
+    // crate panicked, on platforms with neither Unix sockets nor named pipes.
     #[cfg(all(not(unix), not(windows)))]
-    fn connect_socket(&mut self) -> MyResult<()> {
-        unimplemented!("Sockets is not implemented on current platform");
+    pub fn connect_socket(
+        socket: &str,
+        _read_timeout: Option<Duration>,
+        _write_timeout: Option<Duration>,
+    ) -> MyResult<Stream> {
+        Err(DriverError(CouldNotConnect(Some((
+            socket.to_string(),
+            "sockets are not available on this platform".to_string(),
+            io::ErrorKind::Unsupported,
+        )))))
     }
 
     #[allow(clippy::too_many_arguments)]
