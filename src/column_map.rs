@@ -159,7 +159,7 @@ impl ColumnMap {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::{resolve, CopyPlan, CopySpec, DefaultValue, MapSource, Mode};
+    use crate::plan::{resolve, CopyPlan, CopySpec, DefaultValue, MapSource};
 
     fn table(name: &str, cols: &[&str]) -> TableInfo {
         let mut t = TableInfo::for_test(name, cols);
@@ -178,17 +178,10 @@ mod tests {
         has_transform: bool,
     ) -> CopySpec {
         CopySpec {
-            from: "s".into(),
-            to: "t".into(),
-            mode: Mode::Insert,
-            page: 10,
-            filter: None,
             map: map.into_iter().map(|(k, v)| (k.into(), v)).collect(),
             defaults: defaults.into_iter().map(|(k, v)| (k.into(), v)).collect(),
             has_transform,
-            sample_fields: None,
-            location: "job.lua:1".into(),
-            accept: Default::default(),
+            ..CopySpec::new("s", "t", 10, "job.lua:1")
         }
     }
 

@@ -264,17 +264,8 @@ mod tests {
             triggers: Vec::new(),
         };
         let spec = CopySpec {
-            from: "t".into(),
-            to: "t".into(),
             mode: Mode::Upsert,
-            page: 10,
-            filter: None,
-            map: Vec::new(),
-            defaults: Vec::new(),
-            has_transform: false,
-            sample_fields: None,
-            location: "job.lua:1".into(),
-            accept: Default::default(),
+            ..CopySpec::new("t", "t", 10, "job.lua:1")
         };
         resolve(&spec, &table, &table).unwrap()
     }

@@ -100,7 +100,7 @@ impl Engine {
     pub fn start(&mut self, task: CopyTask) -> Result<usize> {
         let handle = self.next;
         self.next += 1;
-        let prepared = match prepare::prepare(&mut self.control, &self.cfg, &task)? {
+        let prepared = match prepare::prepare(&mut self.control, &task)? {
             Start::Done(stats) => {
                 self.finished.insert(handle, Ok(stats));
                 return Ok(handle);

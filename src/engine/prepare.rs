@@ -9,13 +9,13 @@ use mysql::prelude::Queryable;
 use mysql::Value;
 
 use crate::db::Role;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::indexes::Deferred;
 use crate::plan::CopyPlan;
 use crate::reader::{params, SourceQuery};
-use crate::state::{key_from_state, key_to_state, CopyState, StateStore};
+use crate::state::{key_from_state, key_to_state, CopyState};
 
-use super::config::{CopyStats, CopyTask, EngineConfig};
+use super::config::{CopyStats, CopyTask};
 use super::control::Control;
 use super::ranges::{self, MIN_RANGE_ROWS};
 use super::row_path::{self, RowPath};
@@ -51,7 +51,7 @@ pub(super) struct Prepared {
     pub rows: RowPath,
 }
 
-pub(super) fn prepare(control: &mut Control, cfg: &EngineConfig, task: &CopyTask) -> Result<Start> {
+pub(super) fn prepare(control: &mut Control, task: &CopyTask) -> Result<Start> {
     let plan = &task.plan;
     let resume = task.resume.as_ref();
     if let Some(stats) = already_done(plan, resume) {
@@ -83,9 +83,8 @@ pub(super) fn prepare(control: &mut Control, cfg: &EngineConfig, task: &CopyTask
     for w in &plan.warnings {
         log::warn!("copy {}: {w}", plan.name);
     }
-    keyless_source_restarts(plan, &mut state)?;
+    keyless_source_restarts(plan, &mut state);
     let keyless_target = !plan.target.has_not_null_unique_key();
-    refuse_file_resume(cfg, task, keyless_target)?;
     // Secondary indexes: an earlier run's that are still off the table come back
     // when this run ends; else an empty target may load without its plain ones.
     let newly_deferred = match &task.deferred_before {
@@ -160,23 +159,12 @@ fn key_ranges(
     }
 }
 
-/// A keyless source cannot resume part-way: it starts over when its target's unique
-/// key keeps rows from doubling, and is refused otherwise.
-fn keyless_source_restarts(plan: &CopyPlan, state: &mut CopyState) -> Result<()> {
-    if plan.key.is_some() {
-        return Ok(());
-    }
-    let Some(p) = state.parts.get(&0).filter(|p| p.pages > 0 && !p.done) else {
-        return Ok(());
-    };
-    if !plan.target.has_not_null_unique_key() {
-        return Err(Error::usage(format!(
-            "copy {}: cannot resume: its source table {} has no key, so it is read \
-             in one pass and cannot continue part-way, and its target {} has no \
-             unique key, so starting it over would duplicate the {} rows already \
-             written; empty the target table and run without --resume",
-            plan.name, plan.source.name, plan.target.name, p.written
-        )));
+/// A keyless source cannot resume part-way: it starts over (the job refused, in the
+/// plan pass, a resume into a target without a unique key that keeps rows from
+/// doubling: `job::copy`'s `resume_refusal`).
+fn keyless_source_restarts(plan: &CopyPlan, state: &mut CopyState) {
+    if plan.key.is_some() || !state.parts.get(&0).is_some_and(|p| p.pages > 0 && !p.done) {
+        return;
     }
     log::warn!(
         "copy {}: its source has no key, so it cannot resume part-way: it starts \
@@ -184,29 +172,6 @@ fn keyless_source_restarts(plan: &CopyPlan, state: &mut CopyState) -> Result<()>
         plan.name
     );
     state.parts.clear();
-    Ok(())
-}
-
-/// A page written twice doubles its rows unless a NOT NULL unique key stops it, and a
-/// state file cannot tell whether the last page landed: such a resume is refused.
-fn refuse_file_resume(cfg: &EngineConfig, task: &CopyTask, keyless_target: bool) -> Result<()> {
-    let (Some(st), Some(resume)) = (&cfg.state, &task.resume) else {
-        return Ok(());
-    };
-    // The file is saved after each page commits, so whatever it says (no page yet
-    // included), one more page may have landed. Only `--force` starting a changed
-    // copy over (an empty state) is not a resume.
-    let part_way = resume.plan == task.plan.fingerprint();
-    if keyless_target && matches!(st.store, StateStore::File(_)) && part_way {
-        return Err(Error::usage(format!(
-            "copy {}: cannot resume from a state file into {}, which has no unique \
-             key: the last page may or may not have landed, and writing it again \
-             would duplicate it; use the state table (the default), or empty the \
-             target and run without --resume",
-            task.plan.name, task.plan.target.name
-        )));
-    }
-    Ok(())
 }
 
 /// The plain secondary indexes a copy into an empty target should take off for its

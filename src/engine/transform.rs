@@ -115,7 +115,7 @@ impl RowProcessor for DirectProcessor {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::{resolve, CopySpec, MapSource, Mode};
+    use crate::plan::{resolve, CopySpec, MapSource};
     use crate::schema::TableInfo;
 
     fn table(name: &str, cols: &[&str]) -> TableInfo {
@@ -125,20 +125,11 @@ mod tests {
     #[test]
     fn direct_rows_copy_a_column_used_twice_and_move_the_rest() {
         let spec = CopySpec {
-            from: "s".into(),
-            to: "t".into(),
-            mode: Mode::Insert,
-            page: 10,
-            filter: None,
             map: vec![
                 ("a".into(), MapSource::Column("x".into())),
                 ("b".into(), MapSource::Column("x".into())),
             ],
-            defaults: Vec::new(),
-            has_transform: false,
-            sample_fields: None,
-            location: "job.lua:1".into(),
-            accept: Default::default(),
+            ..CopySpec::new("s", "t", 10, "job.lua:1")
         };
         let plan = resolve(
             &spec,
@@ -159,19 +150,7 @@ mod tests {
 
     #[test]
     fn direct_rows_pass_through_only_when_the_columns_line_up() {
-        let spec = |from: &str, to: &str| CopySpec {
-            from: from.into(),
-            to: to.into(),
-            mode: Mode::Insert,
-            page: 10,
-            filter: None,
-            map: Vec::new(),
-            defaults: Vec::new(),
-            has_transform: false,
-            sample_fields: None,
-            location: "job.lua:1".into(),
-            accept: Default::default(),
-        };
+        let spec = |from: &str, to: &str| CopySpec::new(from, to, 10, "job.lua:1");
         let row = || vec![Value::from("x1"), Value::from("y1")];
         let same = resolve(
             &spec("s", "t"),

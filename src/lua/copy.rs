@@ -230,19 +230,7 @@ fn function_label(f: &Function) -> String {
 }
 
 fn new_spec(loc: &str) -> CopySpec {
-    CopySpec {
-        from: String::new(),
-        to: String::new(),
-        mode: Mode::Insert,
-        page: DEFAULT_PAGE,
-        filter: None,
-        map: Vec::new(),
-        defaults: Vec::new(),
-        has_transform: false,
-        sample_fields: None,
-        location: loc.to_string(),
-        accept: Default::default(),
-    }
+    CopySpec::new("", "", DEFAULT_PAGE, loc)
 }
 
 fn parse_copy_args(arg: &LuaValue, loc: &str) -> std::result::Result<CopyArgs, Vec<String>> {

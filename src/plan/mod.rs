@@ -120,6 +120,24 @@ impl Accept {
 }
 
 impl CopySpec {
+    /// A copy of `from` into `to` in insert mode, pages of `page` rows, with nothing
+    /// mapped, defaulted or accepted yet; `location` is the `copy` call's `file:line`.
+    pub fn new(from: &str, to: &str, page: usize, location: &str) -> CopySpec {
+        CopySpec {
+            from: from.to_string(),
+            to: to.to_string(),
+            mode: Mode::Insert,
+            page,
+            filter: None,
+            map: Vec::new(),
+            defaults: Vec::new(),
+            has_transform: false,
+            sample_fields: None,
+            location: location.to_string(),
+            accept: Accept::default(),
+        }
+    }
+
     /// `users` or `users -> customers`.
     pub fn name(&self) -> String {
         if self.from == self.to {

@@ -347,20 +347,12 @@ mod tests {
 
     fn spec(map: Vec<(&str, MapSource)>, defaults: Vec<(&str, DefaultValue)>) -> CopySpec {
         CopySpec {
-            from: "s".into(),
-            to: "t".into(),
-            mode: Mode::Insert,
-            page: 100,
-            filter: None,
             map: map.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
             defaults: defaults
                 .into_iter()
                 .map(|(k, v)| (k.to_string(), v))
                 .collect(),
-            has_transform: false,
-            sample_fields: None,
-            location: "job.lua:1".into(),
-            accept: Default::default(),
+            ..CopySpec::new("s", "t", 100, "job.lua:1")
         }
     }
 
