@@ -10,11 +10,11 @@
 //! Rows that cross undecoded (`raw`) cannot be checked value by value: a copy with such
 //! a column pair is written from decoded values (`narrowing_pair`).
 
-use mysql::Value;
+use crate::db::Value;
 
+use crate::db::schema::ColumnInfo;
+use crate::db::wire::RawSource;
 use crate::plan::{CopyPlan, Fill};
-use crate::raw::RawSource;
-use crate::schema::ColumnInfo;
 
 /// What a target column keeps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,7 +60,7 @@ fn check_for(target: &ColumnInfo) -> Option<Check> {
         )),
         "year" => Some(Check::Year),
         "datetime" | "timestamp" | "time" => match target.kind() {
-            crate::value::Kind::DateTime(p) | crate::value::Kind::Time(p) if p < 6 => {
+            crate::db::value::Kind::DateTime(p) | crate::db::value::Kind::Time(p) if p < 6 => {
                 Some(Check::Fraction(p))
             }
             _ => None,

@@ -2,9 +2,9 @@
 //! and field pickers showed, as aligned tables.
 
 use crate::conn_spec::ConnSpec;
+use crate::db::schema::did_you_mean;
 use crate::db::{Db, Role};
 use crate::error::{Error, Result};
-use crate::schema::did_you_mean;
 use crate::table_fmt::{human_bytes, render};
 
 pub fn tables(spec: &ConnSpec) -> Result<()> {

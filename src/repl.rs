@@ -361,7 +361,7 @@ fn scalar(state: &Lua, v: &LuaValue) -> String {
             let b = s.as_bytes();
             match std::str::from_utf8(&b) {
                 Ok(s) => format!("{s:?}"),
-                Err(_) => format!("0x{}", crate::value::hex(&b)),
+                Err(_) => format!("0x{}", crate::db::value::hex(&b)),
             }
         }
         other => state
@@ -401,7 +401,7 @@ fn show_rows(t: &Table) -> Option<String> {
             columns
                 .iter()
                 .map(|c| match row.raw_get::<LuaValue>(c.as_str()) {
-                    Ok(LuaValue::String(s)) => crate::value::printable(&s.as_bytes()),
+                    Ok(LuaValue::String(s)) => crate::db::value::printable(&s.as_bytes()),
                     Ok(LuaValue::Integer(i)) => i.to_string(),
                     Ok(LuaValue::Number(x)) => x.to_string(),
                     Ok(LuaValue::Boolean(b)) => b.to_string(),

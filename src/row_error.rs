@@ -4,10 +4,10 @@
 //! shown safely), and the server's message without its "at row N", which counts rows
 //! of one statement and would contradict the source key ferry names instead.
 
-use mysql::Value;
+use crate::db::Value;
 
+use crate::db::value::{printable, to_text, Kind};
 use crate::plan::CopyPlan;
-use crate::value::{printable, to_text, Kind};
 
 /// Characters of a value a message shows at most.
 pub const VALUE_CHARS: usize = 40;
@@ -228,8 +228,8 @@ mod tests {
     }
 
     fn plan() -> CopyPlan {
+        use crate::db::schema::{ColumnInfo, IndexInfo, TableInfo};
         use crate::plan::{resolve, CopySpec, Mode};
-        use crate::schema::{ColumnInfo, IndexInfo, TableInfo};
         let col = |name: &str, data_type: &str| ColumnInfo {
             name: name.into(),
             column_type: data_type.into(),

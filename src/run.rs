@@ -56,7 +56,7 @@ pub struct JobArgs<'a> {
     pub display: Display,
     /// `--resume`, `--force`, `--full`.
     pub flags: RunFlags,
-    /// Take the job's run lock (`crate::lock`): `ferry run`, not a dry run.
+    /// Take the job's run lock (`crate::job::lock`): `ferry run`, not a dry run.
     pub lock: bool,
 }
 
@@ -154,7 +154,7 @@ pub fn run_job(job: &JobSource, cfg: &RunConfig) -> Result<Vec<CopyResult>> {
     // must not go on to the real pass without it. (On the plan pass's context, whose
     // job{} settings are known.) A job without copies keeps no state and takes none.
     if !plans.is_empty() || plan_ctx.any_copy() {
-        crate::lock::hold(&plan_ctx).inspect_err(|e| log::error!("{e}"))?;
+        crate::job::lock::hold(&plan_ctx).inspect_err(|e| log::error!("{e}"))?;
     }
     let ctx = next_pass(job, &plan_ctx, &args, Pass::Real);
     let result = {
@@ -233,13 +233,17 @@ pub fn state(cfg: RunConfig, clear: bool) -> Result<()> {
     let mut dst = dst.borrow_mut();
     if clear {
         // Held for the clear: refused while a run holds it, and no run starts meanwhile.
-        let _lock =
-            crate::lock::RunLock::acquire(&handle, &dst.spec, false, "--clear dropped nothing")?;
+        let _lock = crate::job::lock::RunLock::acquire(
+            &handle,
+            &dst.spec,
+            false,
+            "--clear dropped nothing",
+        )?;
         // Indexes a dead run took off for its load come back before the record of
         // them goes.
         for (id, c) in handle.load(&mut dst)?.copies {
             if let Some(d) = &c.deferred {
-                let added = crate::indexes::rebuild(&mut dst, d)?;
+                let added = crate::db::indexes::rebuild(&mut dst, d)?;
                 if !added.is_empty() {
                     println!(
                         "copy {id}: added the secondary indexes {} back to {}",
@@ -259,7 +263,7 @@ pub fn state(cfg: RunConfig, clear: bool) -> Result<()> {
         return Ok(());
     }
     let saved = handle.load(&mut dst)?;
-    if let Some(r) = crate::lock::running(&handle, &mut dst)? {
+    if let Some(r) = crate::job::lock::running(&handle, &mut dst)? {
         println!("job {}: running now: {}", handle.job, r.describe());
     }
     if saved.copies.is_empty() {

@@ -194,7 +194,7 @@ fn other_key_types_page_exactly() {
 /// column's collation.
 #[test]
 fn key_order_follows_the_collation() {
-    use ferry::keyset::{order, KeyColumn};
+    use ferry::db::keyset::{order, KeyColumn};
     use std::cmp::Ordering;
     let mut dbs = Dbs::new("keyorder");
     dbs.src(

@@ -10,9 +10,8 @@
 //!
 //! Here: the `ConnSpec` itself and how it is shown. Parsing a URL is `url`, the table
 //! form `table`, the options both share `options`, TLS `tls`, the password and hiding
-//! it `secrets`, opening a session `connect`.
+//! it `secrets`; opening a session is `db::connect`.
 
-mod connect;
 mod options;
 mod secrets;
 mod table;
@@ -23,7 +22,7 @@ use std::fmt;
 use std::path::PathBuf;
 
 pub use secrets::mask_urls;
-pub use tls::{tls_failure, SslMode, Tls};
+pub use tls::{SslMode, Tls};
 pub use url::redact_raw;
 
 /// Where a password not written in the URL comes from.

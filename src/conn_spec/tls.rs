@@ -4,8 +4,6 @@
 
 use std::path::{Path, PathBuf};
 
-use super::ConnSpec;
-
 /// How the session uses TLS, as MySQL's own `--ssl-mode` says it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SslMode {
@@ -79,42 +77,6 @@ impl Tls {
     }
 }
 
-impl ConnSpec {
-    pub(super) fn ssl_opts(&self) -> mysql::SslOpts {
-        let mode = self.tls.mode();
-        let ssl = mysql::SslOpts::default()
-            .with_root_cert_path(self.tls.ca.clone())
-            .with_danger_accept_invalid_certs(matches!(
-                mode,
-                SslMode::Preferred | SslMode::Required
-            ))
-            .with_danger_skip_domain_validation(mode != SslMode::VerifyIdentity);
-        // Preferred: a server without TLS is logged in to in the clear on the same
-        // connection (no second connection, no unauthenticated one left behind).
-        let mut ssl = crate::fork::tls_optional(ssl, mode == SslMode::Preferred);
-        if let (Some(cert), Some(key)) = (&self.tls.cert, &self.tls.key) {
-            ssl = ssl
-                .with_client_identity(Some(mysql::ClientIdentity::new(cert.clone(), key.clone())));
-        }
-        ssl
-    }
-}
-
-/// An error that says the TLS part of a connection failed (not the server, the
-/// network or the login).
-pub fn tls_failure(e: &mysql::Error) -> bool {
-    match e {
-        mysql::Error::DriverError(mysql::DriverError::TlsNotSupported) => true,
-        mysql::Error::TlsError(_) => true,
-        e => crate::db::io_error(e).is_some_and(|io| {
-            matches!(
-                io.kind(),
-                std::io::ErrorKind::InvalidData | std::io::ErrorKind::InvalidInput
-            )
-        }),
-    }
-}
-
 pub(super) fn check_tls_file(what: &str, path: &Path) -> Result<(), String> {
     let data = std::fs::read(path).map_err(|e| format!("{what} file {}: {e}", path.display()))?;
     let pem = String::from_utf8_lossy(&data);
@@ -138,7 +100,7 @@ pub(super) fn check_tls_file(what: &str, path: &Path) -> Result<(), String> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::conn_spec::ConnSpec;
 
     #[test]
     fn tls_files_are_checked() {

@@ -4,12 +4,12 @@
 
 use std::sync::{Arc, Mutex};
 
+use crate::db::Value;
 use mysql::prelude::Queryable;
-use mysql::Value;
 
+use crate::db::state::{CopyState, JobState, PartState, StateHandle};
 use crate::db::{Db, Role};
 use crate::error::Result;
-use crate::state::{CopyState, JobState, PartState, StateHandle};
 
 use super::control::Control;
 use super::retry::{self, Retry};

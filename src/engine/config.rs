@@ -8,10 +8,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use crate::conn_spec::ConnSpec;
+use crate::db::state::{CopyState, StateHandle};
+use crate::db::write::Method;
 use crate::plan::CopyPlan;
-use crate::state::{CopyState, StateHandle};
 use crate::throttle::{Limits, Throttle};
-use crate::writer::Method;
 
 use super::transform::{DirectProcessor, RowProcessor};
 use super::window::Since;
@@ -67,7 +67,7 @@ pub struct CopyTask {
     pub defer_indexes: Option<bool>,
     /// Indexes an earlier run of this copy took off and did not add back (from its
     /// state, resumed or not): added back when this run ends.
-    pub deferred_before: Option<crate::indexes::Deferred>,
+    pub deferred_before: Option<crate::db::indexes::Deferred>,
 }
 
 /// Settings shared by every copy of a run.

@@ -4,10 +4,10 @@
 
 use std::time::Instant;
 
+use crate::db::indexes::{Deferred, RebuildError};
+use crate::db::state::CopyState;
 use crate::db::Role;
 use crate::error::{Error, Result};
-use crate::indexes::{Deferred, RebuildError};
-use crate::state::CopyState;
 
 use super::config::CopyStats;
 use super::pipeline::Running;
@@ -112,7 +112,7 @@ impl Engine {
         let mut retry = Retry::new(self.control.retries());
         let added = loop {
             let dst = self.control.get(Role::Target)?;
-            match crate::indexes::rebuild(dst, d) {
+            match crate::db::indexes::rebuild(dst, d) {
                 Ok(added) => break added,
                 Err(RebuildError::Transient(e))
                     if retry.again(|n, of| {

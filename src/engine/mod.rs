@@ -47,9 +47,9 @@ use std::sync::atomic::Ordering;
 
 use crossbeam_channel::{unbounded, Receiver, Sender};
 
+use crate::db::state::JobState;
 use crate::db::Role;
 use crate::error::{Error, Result};
-use crate::state::JobState;
 
 pub use config::{
     CopyProgressSink, CopyStats, CopyTask, EngineConfig, Processing, ProgressSink, Stop,
@@ -112,7 +112,7 @@ impl Engine {
         // Recorded first, taken off second: a run that dies in between finds them
         // recorded and present, and adds back none.
         if let Some(d) = &prepared.newly_deferred {
-            crate::indexes::drop_indexes(self.control.get(Role::Target)?, d)?;
+            crate::db::indexes::drop_indexes(self.control.get(Role::Target)?, d)?;
         }
         let channels = Channels {
             raw: self.raw.0.clone(),

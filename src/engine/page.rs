@@ -2,11 +2,11 @@
 //! undecoded raw rows (`Rows`: one or the other, never both), with what the writer
 //! needs besides (the checkpoint key, counts, the keys that name a failing row).
 
-use mysql::Value;
+use crate::db::Value;
 
+use crate::db::wire::RawRows;
+use crate::db::write::{Counts, WriteError, Writer};
 use crate::db::Db;
-use crate::raw::RawRows;
-use crate::writer::{Counts, WriteError, Writer};
 
 /// A page's rows.
 pub(super) enum Rows {

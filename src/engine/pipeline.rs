@@ -9,17 +9,17 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use crate::db::Value;
 use crossbeam_channel::{bounded, unbounded, Sender};
-use mysql::Value;
 
+use crate::db::read::SourceQuery;
+use crate::db::state::{key_from_state, CopyState, PartState};
+use crate::db::wire::RawLayout;
+use crate::db::write::Method;
 use crate::db::{Db, Role};
 use crate::error::{Error, Result, RowError};
 use crate::plan::CopyPlan;
-use crate::raw::RawLayout;
-use crate::reader::SourceQuery;
-use crate::state::{key_from_state, CopyState, PartState};
 use crate::throttle::Throttle;
-use crate::writer::Method;
 
 use super::checkpoint::Store;
 use super::config::{CopyProgressSink, CopyStats, CopyTask, EngineConfig, Processing};

@@ -5,15 +5,15 @@
 
 use std::time::Instant;
 
+use crate::db::Value;
 use mysql::prelude::Queryable;
-use mysql::Value;
 
+use crate::db::indexes::Deferred;
+use crate::db::read::{params, SourceQuery};
+use crate::db::state::{key_from_state, key_to_state, CopyState};
 use crate::db::Role;
 use crate::error::Result;
-use crate::indexes::Deferred;
 use crate::plan::CopyPlan;
-use crate::reader::{params, SourceQuery};
-use crate::state::{key_from_state, key_to_state, CopyState};
 
 use super::config::{CopyStats, CopyTask};
 use super::control::Control;
@@ -183,11 +183,11 @@ fn indexes_to_defer(
     defer: Option<bool>,
     total: u64,
 ) -> Result<Option<Deferred>> {
-    if !defer.unwrap_or(total >= crate::indexes::DEFER_FROM_ROWS) {
+    if !defer.unwrap_or(total >= crate::db::indexes::DEFER_FROM_ROWS) {
         return Ok(None);
     }
     let dst = control.get(Role::Target)?;
-    Ok(match crate::indexes::deferrable(dst, &plan.target)? {
+    Ok(match crate::db::indexes::deferrable(dst, &plan.target)? {
         Ok(d) => {
             log::info!("copy {}: {}", plan.name, d.describe(&plan.target.name));
             Some(d)

@@ -6,10 +6,10 @@
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use mysql::Value;
+use crate::db::Value;
 
+use crate::db::wire::{RawLayout, RawRows, RawSource};
 use crate::error::{Error, Result};
-use crate::raw::{RawLayout, RawRows, RawSource};
 
 use super::page::{Page, Rows};
 use super::pipeline::Shared;

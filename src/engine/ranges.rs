@@ -4,15 +4,15 @@
 
 use std::time::Instant;
 
+use crate::db::Value;
 use mysql::prelude::Queryable;
-use mysql::Value;
 
+use crate::db::keyset::Op;
+use crate::db::read::{params, SourceQuery};
+use crate::db::schema::quote_ident;
 use crate::db::Role;
 use crate::error::Result;
-use crate::keyset::Op;
 use crate::plan::CopyPlan;
-use crate::reader::{params, SourceQuery};
-use crate::schema::quote_ident;
 
 use super::control::Control;
 

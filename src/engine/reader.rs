@@ -7,13 +7,13 @@
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
+use crate::db::Value;
 use crossbeam_channel::{Receiver, Sender};
-use mysql::Value;
 
+use crate::db::read::{read_page, read_raw_page, RawReadError, SourceQuery};
+use crate::db::wire::{RawLayout, RawRows};
 use crate::db::{Db, Role};
 use crate::error::{Error, Result};
-use crate::raw::{RawLayout, RawRows};
-use crate::reader::{read_page, read_raw_page, RawReadError, SourceQuery};
 
 use super::page::{Page, Rows};
 use super::pipeline::{Event, RawPage, Shared};
@@ -136,7 +136,7 @@ impl ReaderCtx {
                 None => return Ok(()),
             },
         };
-        if crate::keyset::order(self.query.key(), &first, before, db)?
+        if crate::db::keyset::order(self.query.key(), &first, before, db)?
             == std::cmp::Ordering::Greater
         {
             return Ok(());

@@ -9,11 +9,11 @@
 //! transform that returns its row without setting a field). Not when a column pair
 //! may narrow silently: those values are checked decoded (see `fit`).
 
+use crate::db::wire::RawSource;
+use crate::db::write::Method;
 use crate::db::Role;
 use crate::error::Result;
 use crate::plan::CopyPlan;
-use crate::raw::RawSource;
-use crate::writer::Method;
 
 use super::config::{CopyTask, Processing};
 use super::control::Control;

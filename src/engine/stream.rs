@@ -4,10 +4,10 @@
 
 use mysql::prelude::Queryable;
 
+use crate::db::read::params;
+use crate::db::value::wire_size;
 use crate::db::{Db, Role};
 use crate::error::{Error, Result};
-use crate::reader::params;
-use crate::value::wire_size;
 
 use super::page::Rows;
 use super::reader::ReaderCtx;

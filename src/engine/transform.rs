@@ -4,11 +4,11 @@
 
 use std::sync::Arc;
 
-use mysql::Value;
+use crate::db::Value;
 
-use crate::column_map::Arrangement;
+use crate::db::wire::{RawLayout, RawSource};
+use crate::plan::column_map::Arrangement;
 use crate::plan::CopyPlan;
-use crate::raw::{RawLayout, RawSource};
 
 /// Turns one source row into the values of the plan's value columns
 /// (`CopyPlan::value_columns`, in order), or `None` to skip the row.
@@ -115,8 +115,8 @@ impl RowProcessor for DirectProcessor {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::db::schema::TableInfo;
     use crate::plan::{resolve, CopySpec, MapSource};
-    use crate::schema::TableInfo;
 
     fn table(name: &str, cols: &[&str]) -> TableInfo {
         TableInfo::for_test(name, cols)

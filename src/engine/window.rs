@@ -2,15 +2,15 @@
 //! the last run's mark (less the overlap) up to the column's maximum as this run
 //! starts, which becomes the next run's mark.
 
+use crate::db::Value;
 use mysql::prelude::Queryable;
-use mysql::Value;
 
+use crate::db::read::{params, SourceQuery};
+use crate::db::schema::quote_ident;
+use crate::db::state::CopyState;
 use crate::db::Role;
 use crate::error::Result;
 use crate::plan::CopyPlan;
-use crate::reader::{params, SourceQuery};
-use crate::schema::quote_ident;
-use crate::state::CopyState;
 
 use super::control::Control;
 

@@ -5,13 +5,13 @@
 
 use std::sync::Arc;
 
+use crate::db::Value;
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
-use mysql::Value;
 
+use crate::db::state::{key_to_state, PartState};
+use crate::db::write::{Counts, WriteError, Writer};
 use crate::db::{Db, Role};
 use crate::error::{Error, Result, RowError};
-use crate::state::{key_to_state, PartState};
-use crate::writer::{Counts, WriteError, Writer};
 
 use super::page::Page;
 use super::pipeline::{Event, Shared};

@@ -8,8 +8,12 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use mysql::Value;
+use crate::db::Value;
 
+use crate::db::read::SourceQuery;
+use crate::db::schema::{did_you_mean, TableInfo};
+use crate::db::state::{CopyState, StateStore};
+use crate::db::write::Method;
 use crate::db::{Db, Role};
 use crate::engine::{
     CopyStats, CopyTask, DirectProcessor, Overlap, Processing, RowProcessor, Since,
@@ -17,11 +21,7 @@ use crate::engine::{
 use crate::error::{Error, Result};
 use crate::job::{Job, Pass, Problem};
 use crate::plan::{resolve, CopyPlan, CopySpec, Mode};
-use crate::reader::SourceQuery;
-use crate::schema::{did_you_mean, TableInfo};
-use crate::state::{CopyState, StateStore};
 use crate::throttle::Limits;
-use crate::writer::Method;
 
 /// Rows the plan pass runs the transform and map functions on.
 const SAMPLE_ROWS: usize = 100;
@@ -226,7 +226,7 @@ impl Job {
             query
                 .page_sql(None, SAMPLE_ROWS.min(spec.page))
                 .and_then(|sql| {
-                    crate::reader::read_page(&mut db, sql, page_bytes)
+                    crate::db::read::read_page(&mut db, sql, page_bytes)
                         .map_err(|e| db.err(&format!("reading {}", source.name), e))
                 })
         };
@@ -391,7 +391,7 @@ fn since_problems(plan: &CopyPlan, options: &CopyOptions) -> Vec<String> {
         return problems;
     };
     let temporal = c.kind().is_temporal();
-    let numeric = !matches!(c.kind(), crate::value::Kind::Bytes)
+    let numeric = !matches!(c.kind(), crate::db::value::Kind::Bytes)
         || c.data_type.eq_ignore_ascii_case("decimal");
     match &options.since_overlap {
         Some(Overlap::Interval(..)) if !temporal => problems.push(format!(

@@ -7,6 +7,7 @@
 //! back into script values.
 
 mod copy;
+pub(crate) mod lock;
 mod runner;
 mod sessions;
 mod settings;
@@ -91,7 +92,7 @@ struct PassRecord {
     /// Copies seen so far in this pass, by name (for copy ids).
     copy_ids: HashMap<String, usize>,
     /// The state earlier runs left, loaded at the first copy.
-    saved: Option<crate::state::JobState>,
+    saved: Option<crate::db::state::JobState>,
     /// The verify pass's options and reports.
     verify: crate::verify::Verification,
 }
@@ -117,8 +118,8 @@ pub struct Job {
     pub sessions: RefCell<Sessions>,
     record: RefCell<PassRecord>,
     running: RefCell<Running>,
-    /// The run locks held (`crate::lock`); last, so they outlive the engine.
-    pub locks: RefCell<Vec<crate::lock::RunLock>>,
+    /// The run locks held (`crate::job::lock`); last, so they outlive the engine.
+    pub locks: RefCell<Vec<crate::job::lock::RunLock>>,
 }
 
 impl Job {

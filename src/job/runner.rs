@@ -6,12 +6,12 @@
 
 use std::sync::Arc;
 
+use crate::db::state::{JobState, StateHandle, StateStore};
 use crate::db::Role;
 use crate::engine::{CopyStats, CopyTask, Engine, EngineConfig};
 use crate::error::{Error, Result};
 use crate::job::{CopyResult, Job};
 use crate::plan::Mode;
-use crate::state::{JobState, StateHandle, StateStore};
 use crate::throttle::Throttle;
 
 impl Job {
@@ -30,7 +30,7 @@ impl Job {
     /// The state earlier runs left (loaded once per pass).
     pub fn saved_state(&self) -> Result<JobState> {
         // A run reads its state, and then writes, only once it holds the job's lock.
-        crate::lock::hold(self)?;
+        crate::job::lock::hold(self)?;
         if let Some(s) = self.record.borrow().saved.as_ref() {
             return Ok(s.clone());
         }

@@ -4,9 +4,9 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::state::{StateStore, DEFAULT_TABLE};
+use crate::db::state::{StateStore, DEFAULT_TABLE};
+use crate::db::write::Method;
 use crate::throttle::Limits;
-use crate::writer::Method;
 
 /// Key ranges a copy reads and writes at once unless it says otherwise.
 pub const DEFAULT_WORKERS: usize = 2;

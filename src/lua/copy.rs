@@ -5,9 +5,11 @@
 
 use std::rc::Rc;
 
+use crate::db::Value;
 use mlua::{Function, Lua, Table, Value as LuaValue};
-use mysql::Value;
 
+use crate::db::schema::TableInfo;
+use crate::db::write::Method;
 use crate::engine::{CopyStats, Overlap, RowProcessor};
 use crate::error::Result;
 use crate::job::{CopyOptions, CopyOutcome, CopyRequest, Job, Started, Transform, DEFAULT_PAGE};
@@ -15,8 +17,6 @@ use crate::lua::options::{show, Options};
 use crate::lua::processor::{LuaProcessor, RowBuilder};
 use crate::lua::values::{from_lua, Sql};
 use crate::plan::{CopyPlan, CopySpec, DefaultValue, MapSource, Mode};
-use crate::schema::TableInfo;
-use crate::writer::Method;
 
 const COPY_OPTIONS: &[&str] = &[
     "from",
@@ -272,7 +272,11 @@ fn parse_copy_args(arg: &LuaValue, loc: &str) -> std::result::Result<CopyArgs, V
         spec.page = n as usize;
     }
     spec.filter = o.string("where");
-    if let Some(Err(m)) = spec.filter.as_deref().map(crate::predicate::check_where) {
+    if let Some(Err(m)) = spec
+        .filter
+        .as_deref()
+        .map(crate::db::predicate::check_where)
+    {
         o.problem(m);
     }
     for name in o.names("accept", "hazard names", crate::plan::Accept::NAMES) {

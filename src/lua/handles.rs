@@ -8,11 +8,11 @@ use std::rc::Rc;
 
 use mlua::{Lua, MetaMethod, Table, UserData, UserDataMethods, Value as LuaValue, Variadic};
 
+use crate::db::schema::quote_ident;
 use crate::db::{Db, Rows};
 use crate::error::Error;
 use crate::job::Pass;
 use crate::lua::values::{from_lua, to_lua, Sentinels};
-use crate::schema::quote_ident;
 
 pub struct DbHandle {
     pub db: Rc<RefCell<Db>>,
@@ -57,7 +57,7 @@ pub fn rows_to_lua(lua: &Lua, rows: &Rows) -> mlua::Result<Table> {
     Ok(out)
 }
 
-fn params(args: Variadic<LuaValue>) -> mlua::Result<Vec<mysql::Value>> {
+fn params(args: Variadic<LuaValue>) -> mlua::Result<Vec<crate::db::Value>> {
     args.iter()
         .enumerate()
         .map(|(i, v)| from_lua(v, &format!("parameter {}", i + 1)).map_err(mlua::Error::runtime))

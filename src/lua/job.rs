@@ -6,9 +6,9 @@ use std::rc::Rc;
 
 use mlua::{Lua, Table};
 
+use crate::db::write::Method;
 use crate::job::Job;
 use crate::lua::options::Options;
-use crate::writer::Method;
 
 const JOB_OPTIONS: &[&str] = &[
     "name",
@@ -58,7 +58,7 @@ fn settings(job: &Job, t: Table) -> mlua::Result<()> {
         )),
     }
     if let Some(table) = o.string("state_table") {
-        s.store = crate::state::StateStore::Table(table);
+        s.store = crate::db::state::StateStore::Table(table);
     }
     if let Some(file) = o.string("state_file") {
         s.use_state_file(PathBuf::from(file), dir);

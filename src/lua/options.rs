@@ -5,7 +5,7 @@
 
 use mlua::{Function, Table, Value as LuaValue};
 
-use crate::schema::did_you_mean;
+use crate::db::schema::did_you_mean;
 
 /// An option table being read; problems pile up until `finish`.
 pub struct Options {

@@ -6,16 +6,16 @@
 use std::cell::RefCell;
 use std::sync::Arc;
 
+use crate::db::Value;
 use mlua::{AnyUserData, Function, Lua, LuaString, Table, Value as LuaValue};
-use mysql::Value;
 
-use crate::column_map::{Arrangement, ValueFrom};
+use crate::db::value::Kind;
+use crate::db::wire::{RawLayout, RawSource};
 use crate::engine::{Processed, RowProcessor};
 use crate::lua::render_error;
 use crate::lua::values::{from_lua, same, to_lua, Sentinels};
+use crate::plan::column_map::{Arrangement, ValueFrom};
 use crate::plan::CopyPlan;
-use crate::raw::{RawLayout, RawSource};
-use crate::value::Kind;
 
 /// Turns source rows into Lua tables keyed by column name.
 pub struct RowBuilder {

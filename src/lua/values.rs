@@ -3,10 +3,10 @@
 //! above 2^63-1 and DECIMAL as exact strings, FLOAT/DOUBLE as numbers, dates and times as
 //! MySQL text, everything else as byte-exact strings, NULL as `null`).
 
+use crate::db::Value;
 use mlua::{AnyUserData, Lua, MetaMethod, UserData, UserDataMethods, Value as LuaValue};
-use mysql::Value;
 
-use crate::value::{to_text, Kind};
+use crate::db::value::{to_text, Kind};
 
 /// The SQL NULL sentinel. Every NULL is the same userdata, so `v == null` works.
 pub struct Null;

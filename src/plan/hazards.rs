@@ -4,7 +4,7 @@
 //! warning.
 
 use super::{CopySpec, Fill, Mode, TargetColumn};
-use crate::schema::TableInfo;
+use crate::db::schema::TableInfo;
 
 /// Whether a trigger on `event` fires for the statements of `mode`: INSERT IGNORE
 /// fires INSERT triggers; REPLACE, INSERT and (for a row it replaces) DELETE triggers;
@@ -28,7 +28,7 @@ pub(super) fn trigger_hazards(
     problems: &mut Vec<String>,
     warnings: &mut Vec<String>,
 ) {
-    let firing: Vec<&crate::schema::TriggerInfo> = target
+    let firing: Vec<&crate::db::schema::TriggerInfo> = target
         .triggers
         .iter()
         .filter(|t| trigger_fires(spec.mode, &t.event))
@@ -36,7 +36,7 @@ pub(super) fn trigger_hazards(
     let (rewriting, others): (Vec<_>, Vec<_>) = firing
         .into_iter()
         .partition(|t| t.is_before() && !t.event.eq_ignore_ascii_case("DELETE"));
-    let list = |ts: &[&crate::schema::TriggerInfo]| {
+    let list = |ts: &[&crate::db::schema::TriggerInfo]| {
         ts.iter()
             .map(|t| t.describe())
             .collect::<Vec<_>>()
@@ -105,7 +105,7 @@ pub(super) fn key_collation_hazards(
             let Fill::Source(i) = columns.iter().find(|c| &c.name == name)?.fill else {
                 return None;
             };
-            crate::collation::coarser(&source.columns[i], t)
+            crate::plan::collation::coarser(&source.columns[i], t)
         })
         .collect();
     if why.is_empty() {

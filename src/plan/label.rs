@@ -1,10 +1,10 @@
 //! How a plan names its rows in messages (`id=42`, `#17 (no key)`), their key values,
 //! and the fingerprint the job state recognises a copy by on `--resume`.
 
-use mysql::Value;
+use crate::db::Value;
 
 use super::{CopyPlan, Fill};
-use crate::value::{show_key, Kind};
+use crate::db::value::{show_key, Kind};
 
 impl CopyPlan {
     /// How a row is named in messages: `id=42`, `(a=1, b='x')`, or for a keyless

@@ -7,15 +7,17 @@
 //! target could change or lose rows (triggers, a coarser key collation); `label` names
 //! a plan's rows and the plan itself; `show` is how `ferry plan` prints it.
 
+pub(crate) mod collation;
+pub(crate) mod column_map;
 mod hazards;
 mod label;
 mod resolve;
 mod show;
 
-use mysql::Value;
+use crate::db::Value;
 
-use crate::column_map::ColumnMap;
-use crate::schema::TableInfo;
+use crate::db::schema::TableInfo;
+use crate::plan::column_map::ColumnMap;
 
 pub use resolve::resolve;
 
@@ -110,7 +112,7 @@ impl Accept {
             _ => {
                 return Err(format!(
                     "unknown hazard `{name}` in `accept`{}; known: {}",
-                    crate::schema::did_you_mean(name, Accept::NAMES.iter().copied()),
+                    crate::db::schema::did_you_mean(name, Accept::NAMES.iter().copied()),
                     Accept::NAMES.join(", ")
                 ))
             }

@@ -6,7 +6,7 @@
 
 use super::hazards::{key_collation_hazards, trigger_hazards};
 use super::{CopyPlan, CopySpec, DefaultValue, Fill, MapSource, Mode, TargetColumn};
-use crate::schema::{suggest, TableInfo};
+use crate::db::schema::{suggest, TableInfo};
 
 /// Checks `spec` against both schemas. Returns the plan, or every problem found.
 pub fn resolve(
@@ -74,7 +74,7 @@ pub fn resolve(
     if !problems.is_empty() {
         return Err(problems);
     }
-    let column_map = crate::column_map::ColumnMap::compile(&columns, source, key.as_deref());
+    let column_map = crate::plan::column_map::ColumnMap::compile(&columns, source, key.as_deref());
     Ok(CopyPlan {
         name: spec.name(),
         location: spec.location.clone(),
@@ -290,7 +290,7 @@ fn default_column(name: &str, d: &DefaultValue) -> TargetColumn {
             Fill::Value(v.clone()),
             format!(
                 "default {}",
-                crate::value::show(v, crate::value::Kind::Bytes)
+                crate::db::value::show(v, crate::db::value::Kind::Bytes)
             ),
         ),
         DefaultValue::Sql(e) => (Fill::Sql(e.clone()), format!("default sql {e}")),
@@ -314,8 +314,8 @@ fn fill_field_name(fill: &Fill, source: &TableInfo) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::schema::{ColumnInfo, IndexInfo};
-    use mysql::Value;
+    use crate::db::schema::{ColumnInfo, IndexInfo};
+    use crate::db::Value;
 
     fn col(name: &str, nullable: bool, default: Option<&str>, extra: &str) -> ColumnInfo {
         ColumnInfo {

@@ -3,7 +3,7 @@
 //! count and hash sums, directly or through the copy's processor, then drilled into
 //! when they differ.
 
-use mysql::Value;
+use crate::db::Value;
 
 use super::diff::diff_by_key;
 use super::progress::ChunkProgress;

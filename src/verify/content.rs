@@ -156,7 +156,7 @@ impl Verifier<'_> {
         params.extend(
             shown
                 .iter()
-                .map(|(h, _)| Value::Bytes(crate::value::hex(&h.0).into_bytes())),
+                .map(|(h, _)| Value::Bytes(crate::db::value::hex(&h.0).into_bytes())),
         );
         let found = query(db, "reading the differing rows", &sql, params)?;
         let mut by_hash: HashMap<RowHash, String> = HashMap::new();

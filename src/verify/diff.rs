@@ -4,14 +4,14 @@
 
 use std::collections::HashMap;
 
-use mysql::Value;
+use crate::db::Value;
 
 use super::rowtext::{self, Family};
 use super::side::{untoken, Entry, Tokens};
 use super::{Compared, CopyReport, Verifier, SHOWN};
+use crate::db::value::{printable, show, Kind};
 use crate::db::Db;
 use crate::error::Result;
-use crate::value::{printable, show, Kind};
 
 /// The keys that differ in one chunk.
 #[derive(Default)]

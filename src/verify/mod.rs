@@ -36,14 +36,14 @@ pub use report::{summary, CopyReport, Matching, Rows};
 
 use std::time::Instant;
 
-use mysql::Value;
+use crate::db::Value;
 
+use crate::db::schema::ColumnInfo;
 use crate::db::Db;
 use crate::engine::RowProcessor;
 use crate::error::{Error, Result};
 use crate::plan::{CopyPlan, Fill};
 use crate::progress::{Display, FILE_ONLY};
-use crate::schema::ColumnInfo;
 use rowtext::{Common, Family};
 use side::Side;
 

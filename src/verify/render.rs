@@ -2,14 +2,14 @@
 //! target column's type and hashed (or shown) as the target's own rows are, in batches
 //! of UNION ALL.
 
-use mysql::Value;
+use crate::db::Value;
 
 use super::rowtext;
 use super::side::{query, RowHash};
 use super::{Verifier, RENDER_BATCH};
+use crate::db::value::{to_text, Kind};
 use crate::db::Db;
 use crate::error::{Error, Result};
-use crate::value::{to_text, Kind};
 
 impl Verifier<'_> {
     /// Has the target render rows a processor produced, each value cast to its target

@@ -8,8 +8,8 @@
 //! comes from the job (a transform) rather than a column, it is first cast to the
 //! target column's type, so it renders as it would once stored.
 
-use crate::schema::{quote_ident, ColumnInfo};
-use crate::value::Kind;
+use crate::db::schema::{quote_ident, ColumnInfo};
+use crate::db::value::Kind;
 
 /// What a column's values are, for rendering.
 #[derive(Debug, Clone, PartialEq, Eq)]

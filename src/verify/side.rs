@@ -10,12 +10,12 @@ use mysql::{Params, Value};
 
 use super::rowtext::{self, Common, Family};
 use super::{Compared, KeyMap};
+use crate::db::keyset::{self, KeyColumn};
+use crate::db::schema::{quote_ident, ColumnInfo};
+use crate::db::value::{to_text, Kind};
 use crate::db::{Db, Rows as DbRows};
 use crate::error::{Error, Result};
-use crate::keyset::{self, KeyColumn};
 use crate::plan::CopyPlan;
-use crate::schema::{quote_ident, ColumnInfo};
-use crate::value::{to_text, Kind};
 
 /// Per compared column, a value's text (`None`: NULL).
 pub(super) type Tokens = Vec<Option<Vec<u8>>>;
@@ -288,7 +288,7 @@ impl RowHash {
 
     /// The two summed slices: hex digits 1-15 and 16-30, as the servers sum them.
     pub(super) fn slices(&self) -> (u128, u128) {
-        let hex = crate::value::hex(&self.0);
+        let hex = crate::db::value::hex(&self.0);
         let part = |r: std::ops::Range<usize>| u64::from_str_radix(&hex[r], 16).unwrap_or(0);
         (part(0..15) as u128, part(15..30) as u128)
     }

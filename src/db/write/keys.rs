@@ -8,10 +8,10 @@ use mysql::Value;
 use super::page::Body;
 use super::statement::MAX_PLACEHOLDERS;
 use super::{WriteError, Writer};
+use crate::db::schema::quote_ident;
 use crate::db::Db;
 use crate::error::Error;
 use crate::plan::CopyPlan;
-use crate::schema::quote_ident;
 
 /// The target's unique keys as the mode sees them.
 #[derive(Debug)]
@@ -23,7 +23,7 @@ pub(super) struct Keys {
     /// Where its columns are among the written values (`None`: one is written by an
     /// SQL expression, so rows cannot be looked up by it).
     pub(super) at: Option<Vec<usize>>,
-    pub(super) kinds: Vec<crate::value::Kind>,
+    pub(super) kinds: Vec<crate::db::value::Kind>,
     /// The other unique keys: name, columns, and where those are among the values.
     pub(super) others: Vec<(String, Vec<String>, Option<Vec<usize>>)>,
 }
@@ -55,7 +55,7 @@ impl Keys {
                 .map(|c| {
                     plan.target
                         .column(c)
-                        .map_or(crate::value::Kind::Bytes, |c| c.kind())
+                        .map_or(crate::db::value::Kind::Bytes, |c| c.kind())
                 })
                 .collect(),
             others: idx

@@ -14,9 +14,9 @@ use std::sync::{Arc, Mutex};
 
 use mysql::{LocalInfileHandler, Value};
 
+use crate::db::schema::quote_ident;
+use crate::db::value::{to_text, Kind};
 use crate::plan::{CopyPlan, Fill, Mode};
-use crate::schema::quote_ident;
-use crate::value::{to_text, Kind};
 
 /// The LOAD DATA statement of a copy and the encoder of its rows.
 pub struct LoadData {

@@ -193,7 +193,7 @@ mod tests {
 
     use super::super::wire::{column, lenenc_str, packet};
     use super::*;
-    use crate::raw::RawRows;
+    use crate::db::wire::RawRows;
 
     #[test]
     fn parameter_rows_remap_reorder_repeat_and_drop() {

@@ -32,10 +32,10 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use crate::conn_spec::ConnSpec;
+use crate::db::state::{Holder, StateHandle, StateStore};
 use crate::db::{Db, Role};
 use crate::error::{Error, Result};
 use crate::job::Job;
-use crate::state::{Holder, StateHandle, StateStore};
 use file::file_running;
 use holder::{hostname, process_alive};
 use named::named_running;

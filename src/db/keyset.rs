@@ -14,9 +14,9 @@ use std::cmp::Ordering;
 use mysql::prelude::Queryable;
 use mysql::Value;
 
+use crate::db::schema::{quote_ident, ColumnInfo};
 use crate::db::Db;
 use crate::error::{Error, Result};
-use crate::schema::{quote_ident, ColumnInfo};
 
 /// ENUMs with more members than this compare by number (`k > 3`), which the server
 /// reads with an index scan rather than a range; fewer get an `IN` list.

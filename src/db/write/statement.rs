@@ -7,9 +7,9 @@ use mysql::prelude::Queryable;
 use mysql::Statement;
 
 use super::{WriteError, Writer};
+use crate::db::schema::quote_ident;
 use crate::db::Db;
 use crate::plan::{CopyPlan, Fill, Mode};
-use crate::schema::quote_ident;
 
 /// The most placeholders one statement may have.
 pub(super) const MAX_PLACEHOLDERS: usize = 65_535;

@@ -7,9 +7,9 @@ use mysql::prelude::Queryable;
 use super::holder::{holder_now, hostname, process_alive};
 use super::{running_within, Held, NamedLock, RunLock, Running, Taken, RECORD_WAIT};
 use crate::conn_spec::ConnSpec;
+use crate::db::state::StateHandle;
 use crate::db::{Db, Role};
 use crate::error::{Error, Result};
-use crate::state::StateHandle;
 
 /// MariaDB's limit on the length of a lock name.
 const MAX_NAME: usize = 64;

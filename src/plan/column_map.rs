@@ -10,11 +10,11 @@
 //! An [`Arrangement`] is the map reduced to source columns and fixed values, as rows
 //! cross without running code: for a direct copy, and for a transform's untouched rows.
 
-use mysql::Value;
+use crate::db::Value;
 
+use crate::db::schema::TableInfo;
+use crate::db::wire::RawSource;
 use crate::plan::{Fill, TargetColumn};
-use crate::raw::RawSource;
-use crate::schema::TableInfo;
 
 /// Where each written target value comes from.
 #[derive(Debug, Clone)]
@@ -163,7 +163,7 @@ mod tests {
 
     fn table(name: &str, cols: &[&str]) -> TableInfo {
         let mut t = TableInfo::for_test(name, cols);
-        t.indexes = vec![crate::schema::IndexInfo {
+        t.indexes = vec![crate::db::schema::IndexInfo {
             name: "PRIMARY".into(),
             unique: true,
             columns: vec![cols[0].to_string()],

@@ -6,13 +6,13 @@ use mysql::{Params, Value};
 
 use std::sync::Arc;
 
+use crate::db::keyset::{KeyColumn, Op};
+use crate::db::schema::TableInfo;
+use crate::db::value::wire_size;
+use crate::db::wire::{RawLayout, RawRows, RawSource};
 use crate::db::Db;
 use crate::error::Result;
-use crate::keyset::{KeyColumn, Op};
 use crate::plan::CopyPlan;
-use crate::raw::{RawLayout, RawRows, RawSource};
-use crate::schema::TableInfo;
-use crate::value::wire_size;
 
 /// The SELECT that reads the source, in key order when there is a key.
 #[derive(Debug, Clone)]
@@ -90,7 +90,7 @@ impl SourceQuery {
     pub fn page_sql(&self, after: Option<&[Value]>, limit: usize) -> Result<(String, Vec<Value>)> {
         let mut params = self.params.clone();
         let extra = match after {
-            Some(after) => Some(crate::keyset::after(&self.key, after, &mut params)?),
+            Some(after) => Some(crate::db::keyset::after(&self.key, after, &mut params)?),
             None => None,
         };
         let mut sql = format!(
@@ -201,7 +201,7 @@ pub fn read_raw_page(
     let mut rows: Option<RawRows> = None;
     let mut bytes = 0usize;
     let mut failed: Option<String> = None;
-    crate::fork::exec_raw_rows(db.conn(), sql, params(p), |columns, packet| {
+    crate::db::fork::exec_raw_rows(db.conn(), sql, params(p), |columns, packet| {
         // Past the byte bound (or a bad row) the rest is read and dropped.
         if failed.is_some() || bytes >= max_bytes {
             return;

@@ -26,12 +26,12 @@ use std::collections::HashMap;
 
 use mysql::{Statement, Value};
 
+use crate::db::load_data::LoadData;
+use crate::db::wire::RawRows;
 use crate::db::Db;
 use crate::error::Error;
 use crate::fit::Fit;
-use crate::load_data::LoadData;
 use crate::plan::{CopyPlan, Mode};
-use crate::raw::RawRows;
 
 use keys::Keys;
 

@@ -17,9 +17,9 @@
 use mysql::prelude::Queryable;
 use serde::{Deserialize, Serialize};
 
+use crate::db::schema::TableInfo;
 use crate::db::Db;
 use crate::error::Result;
-use crate::schema::TableInfo;
 
 /// Copies of fewer rows than this (as estimated) keep their indexes unless told
 /// otherwise: the two statements cost more than the sorted build saves.
@@ -162,7 +162,7 @@ pub fn drop_indexes(db: &mut Db, d: &Deferred) -> Result<()> {
         .indexes
         .iter()
         .filter(|i| have.contains(&i.name))
-        .map(|i| format!("DROP KEY {}", crate::schema::quote_ident(&i.name)))
+        .map(|i| format!("DROP KEY {}", crate::db::schema::quote_ident(&i.name)))
         .collect();
     if drops.is_empty() {
         return Ok(());

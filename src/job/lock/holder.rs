@@ -3,7 +3,7 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::state::Holder;
+use crate::db::state::Holder;
 
 /// This process, as a lock's holder.
 pub(super) fn holder_now(session: Option<u64>) -> Holder {

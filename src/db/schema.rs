@@ -2,7 +2,7 @@
 //! and generated flags) and the key it pages on. Read from `information_schema` and
 //! `SHOW INDEX` by `Db`, then used as plain data by plans and the engine.
 
-use crate::value::Kind;
+use crate::db::value::Kind;
 
 #[derive(Debug, Clone)]
 pub struct ColumnInfo {

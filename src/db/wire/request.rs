@@ -18,7 +18,7 @@ impl RawRows {
         stmt_id: u32,
         max_packet: usize,
         buf: &mut Vec<u8>,
-        mut send: impl FnMut(&[u8], usize) -> Result<(), crate::writer::WriteError>,
+        mut send: impl FnMut(&[u8], usize) -> Result<(), crate::db::write::WriteError>,
     ) -> Result<(), RequestError> {
         let head = 1 + 4 + 2 + self.layout.types.len();
         // The crate's margin: 4 bytes of packet header within max_allowed_packet.
@@ -52,7 +52,7 @@ impl RawRows {
 pub enum RequestError {
     /// Row i does not fit a request.
     TooBig(usize),
-    Write(crate::writer::WriteError),
+    Write(crate::db::write::WriteError),
 }
 
 #[cfg(test)]

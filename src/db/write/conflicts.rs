@@ -7,10 +7,10 @@ use mysql::prelude::Queryable;
 use mysql::{Params, Value};
 
 use super::{WriteError, Writer};
+use crate::db::schema::quote_ident;
 use crate::db::Db;
 use crate::error::Error;
 use crate::plan::Mode;
-use crate::schema::quote_ident;
 
 impl Writer {
     /// What the mode does to the other target row of a conflict.
@@ -156,7 +156,7 @@ impl Writer {
                 let values = r.unwrap();
                 return Ok(Some((
                     name.clone(),
-                    crate::value::show_key(&k.cols, &values, &k.kinds),
+                    crate::db::value::show_key(&k.cols, &values, &k.kinds),
                 )));
             }
         }

@@ -9,7 +9,7 @@
 //! "existing" key, as a re-run's rows do), so the plan refuses such a copy unless it
 //! accepts the hazard by name (`accept = {"key_collation"}`).
 
-use crate::schema::ColumnInfo;
+use crate::db::schema::ColumnInfo;
 
 /// Why `target` (a column of the resolving key) may merge values that `source` keeps
 /// apart; `None` when it cannot.

@@ -13,8 +13,8 @@ use super::holder::holder_now;
 use super::named::take;
 use super::running;
 use crate::conn_spec::ConnSpec;
+use crate::db::state::StateHandle;
 use crate::db::{Db, Role};
-use crate::state::StateHandle;
 
 /// How often the watchdog checks that the lock's session still holds it.
 const KEEPALIVE: Duration = Duration::from_secs(5);

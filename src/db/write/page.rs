@@ -11,11 +11,11 @@ use super::answers::Answer;
 use super::messages::row_in_message;
 use super::statement::MAX_PLACEHOLDERS;
 use super::{Counts, WriteError, Writer};
+use crate::db::load_data::LoadData;
+use crate::db::value::wire_size;
+use crate::db::wire::{RawRows, RequestError};
 use crate::db::Db;
 use crate::error::Error;
-use crate::load_data::LoadData;
-use crate::raw::{RawRows, RequestError};
-use crate::value::wire_size;
 
 /// What a page attempt sends: values in bulk (the request takes them) or in multi-row
 /// statements, or undecoded rows in bulk.
@@ -67,7 +67,7 @@ impl Writer {
         // Rows a failed bulk request took come back from the packed copy (only then:
         // an empty page, all skipped by a transform, took nothing).
         if self.taken.replace(false) && first.is_err() {
-            *rows = crate::packed::unpack(&self.spare.borrow());
+            *rows = crate::db::packed::unpack(&self.spare.borrow());
         }
         match first {
             // A bulk execution does not say which row failed or warned: the page is
@@ -250,7 +250,7 @@ impl Writer {
         let mut buf = self.spare.borrow_mut();
         let max_packet = db.max_packet;
         let sent = raw.requests(stmt.id(), max_packet, &mut buf, |packet, n| {
-            crate::fork::exec_bulk_raw(db.conn(), packet)
+            crate::db::fork::exec_bulk_raw(db.conn(), packet)
                 .map_err(|e| WriteError::server(db, &self.writing(), e, None))?;
             total.add(self.answer(db, n, 0)?);
             Ok(())
@@ -278,7 +278,7 @@ impl Writer {
         let stmt = self.statement(db, 1)?;
         // The rows move into the request; a packed copy stays behind for a page that
         // fails and is written again (see `try_page`).
-        crate::packed::pack(rows, &mut self.spare.borrow_mut());
+        crate::db::packed::pack(rows, &mut self.spare.borrow_mut());
         self.taken.set(true);
         let n = rows.len();
         db.conn()

@@ -10,7 +10,7 @@
 //! written again with the same result) and a keyless target cannot, so a keyless
 //! target refuses to resume from a file.
 //!
-//! The state table also records who holds the job's run lock (`crate::lock`): one row
+//! The state table also records who holds the job's run lock (`crate::job::lock`): one row
 //! per job with `part = -2`, holding a `Holder` (host, pid, start time, lock session),
 //! written by the run that takes the lock and deleted when it lets go. A run killed
 //! outright leaves its row behind; the lock itself died with it, so readers trust the
@@ -24,9 +24,9 @@ use mysql::prelude::Queryable;
 use mysql::Value;
 use serde::{Deserialize, Serialize};
 
+use crate::db::schema::quote_ident;
 use crate::db::Db;
 use crate::error::{Error, Result};
-use crate::schema::quote_ident;
 
 pub const DEFAULT_TABLE: &str = "_ferry_state";
 
@@ -107,7 +107,7 @@ pub struct CopyState {
     /// Secondary indexes the copy took off its target table for the load and has not
     /// added back yet (`indexes.rs`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub deferred: Option<crate::indexes::Deferred>,
+    pub deferred: Option<crate::db::indexes::Deferred>,
 }
 
 /// A key value as stored in the state: exact for every type a key can have.
@@ -132,7 +132,7 @@ impl KeyValue {
             Value::NULL => KeyValue::Null,
             Value::Int(i) => KeyValue::Int(*i),
             Value::UInt(u) => KeyValue::UInt(*u),
-            Value::Bytes(b) => KeyValue::Bytes(crate::value::hex(b)),
+            Value::Bytes(b) => KeyValue::Bytes(crate::db::value::hex(b)),
             Value::Float(f) => KeyValue::Float(f.to_bits()),
             Value::Double(f) => KeyValue::Double(f.to_bits()),
             Value::Date(y, m, d, h, mi, s, us) => KeyValue::Date(*y, *m, *d, *h, *mi, *s, *us),
