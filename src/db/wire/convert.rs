@@ -142,7 +142,7 @@ mod tests {
 
     use mysql::consts::{ColumnFlags, ColumnType};
 
-    use super::super::wire::column;
+    use super::super::packets::column;
     use super::super::RawSource;
     use super::*;
 

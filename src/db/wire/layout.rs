@@ -191,7 +191,7 @@ impl RawLayout {
 mod tests {
     use std::sync::Arc;
 
-    use super::super::wire::{column, lenenc_str, packet};
+    use super::super::packets::{column, lenenc_str, packet};
     use super::*;
     use crate::db::wire::RawRows;
 

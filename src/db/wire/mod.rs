@@ -45,7 +45,7 @@ pub enum RawSource {
 
 /// Rows and columns as a server writes them, for the tests of this folder.
 #[cfg(test)]
-mod wire {
+mod packets {
     use mysql::consts::{ColumnFlags, ColumnType};
     use mysql::Column;
 

@@ -67,7 +67,7 @@ mod tests {
     use mysql_common::proto::{MyDeserialize, MySerialize};
     use mysql_common::value::{BinValue, ValueDeserializer};
 
-    use super::super::wire::{column, lenenc_str, packet};
+    use super::super::packets::{column, lenenc_str, packet};
     use super::super::{RawLayout, RawSource, PARAM_UNSIGNED};
     use super::*;
 
