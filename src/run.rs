@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
 use crate::conn_spec::ConnSpec;
+use crate::db::state::{CopyState, StateHandle};
+use crate::db::Db;
 use crate::error::{Error, Result};
 use crate::job::{CopyResult, Job, Pass, RunFlags};
 use crate::lua;
@@ -232,38 +234,46 @@ pub fn state(cfg: RunConfig, clear: bool) -> Result<()> {
     let dst = ctx.session(crate::db::Role::Target, None)?;
     let mut dst = dst.borrow_mut();
     if clear {
-        // Held for the clear: refused while a run holds it, and no run starts meanwhile.
-        let _lock = crate::job::lock::RunLock::acquire(
-            &handle,
-            &dst.spec,
-            false,
-            "--clear dropped nothing",
-        )?;
-        // Indexes a dead run took off for its load come back before the record of
-        // them goes.
-        for (id, c) in handle.load(&mut dst)?.copies {
-            if let Some(d) = &c.deferred {
-                let added = crate::db::indexes::rebuild(&mut dst, d)?;
-                if !added.is_empty() {
-                    println!(
-                        "copy {id}: added the secondary indexes {} back to {}",
-                        added.join(", "),
-                        d.table
-                    );
-                }
+        clear_state(&handle, &mut dst)
+    } else {
+        show_state(&handle, &mut dst)
+    }
+}
+
+/// `ferry state --clear`: puts back the indexes a dead run took off, then drops the
+/// job's saved state; refused while a run holds the job.
+fn clear_state(handle: &StateHandle, dst: &mut Db) -> Result<()> {
+    // Held for the clear: refused while a run holds it, and no run starts meanwhile.
+    let _lock =
+        crate::job::lock::RunLock::acquire(handle, &dst.spec, false, "--clear dropped nothing")?;
+    // Indexes a dead run took off for its load come back before the record of
+    // them goes.
+    for (id, c) in handle.load(dst)?.copies {
+        if let Some(d) = &c.deferred {
+            let added = crate::db::indexes::rebuild(dst, d)?;
+            if !added.is_empty() {
+                println!(
+                    "copy {id}: added the secondary indexes {} back to {}",
+                    added.join(", "),
+                    d.table
+                );
             }
         }
-        let n = handle.clear(&mut dst)?;
-        println!(
-            "job {}: state dropped ({n} cop{}) from the {}",
-            handle.job,
-            if n == 1 { "y" } else { "ies" },
-            handle.store.describe()
-        );
-        return Ok(());
     }
-    let saved = handle.load(&mut dst)?;
-    if let Some(r) = crate::job::lock::running(&handle, &mut dst)? {
+    let n = handle.clear(dst)?;
+    println!(
+        "job {}: state dropped ({n} cop{}) from the {}",
+        handle.job,
+        if n == 1 { "y" } else { "ies" },
+        handle.store.describe()
+    );
+    Ok(())
+}
+
+/// `ferry state`: the run holding the job, if any, and each copy's saved state.
+fn show_state(handle: &StateHandle, dst: &mut Db) -> Result<()> {
+    let saved = handle.load(dst)?;
+    if let Some(r) = crate::job::lock::running(handle, dst)? {
         println!("job {}: running now: {}", handle.job, r.describe());
     }
     if saved.copies.is_empty() {
@@ -277,35 +287,7 @@ pub fn state(cfg: RunConfig, clear: bool) -> Result<()> {
     let rows: Vec<Vec<String>> = saved
         .copies
         .iter()
-        .map(|(id, c)| {
-            let parts = c.bounds.len() + 1;
-            let done_parts = c.parts.values().filter(|p| p.done).count();
-            let (read, written) = if c.done {
-                (c.read, c.written)
-            } else {
-                (
-                    c.parts.values().map(|p| p.read).sum(),
-                    c.parts.values().map(|p| p.written).sum(),
-                )
-            };
-            let mut status = if c.done {
-                "done".to_string()
-            } else if c.parts.values().any(|p| p.pages > 0) {
-                format!("part-way ({done_parts}/{parts} ranges done)")
-            } else {
-                "not started".to_string()
-            };
-            if let Some(d) = &c.deferred {
-                status.push_str(&format!("; indexes off the table: {}", d.names()));
-            }
-            vec![
-                id.clone(),
-                status,
-                read.to_string(),
-                written.to_string(),
-                c.mark.clone().unwrap_or_default(),
-            ]
-        })
+        .map(|(id, c)| state_row(id, c))
         .collect();
     println!(
         "job {}: state in the {}",
@@ -321,6 +303,37 @@ pub fn state(cfg: RunConfig, clear: bool) -> Result<()> {
         )
     );
     Ok(())
+}
+
+/// One copy's line in `ferry state`.
+fn state_row(id: &str, c: &CopyState) -> Vec<String> {
+    let parts = c.bounds.len() + 1;
+    let done_parts = c.parts.values().filter(|p| p.done).count();
+    let (read, written) = if c.done {
+        (c.read, c.written)
+    } else {
+        (
+            c.parts.values().map(|p| p.read).sum(),
+            c.parts.values().map(|p| p.written).sum(),
+        )
+    };
+    let mut status = if c.done {
+        "done".to_string()
+    } else if c.parts.values().any(|p| p.pages > 0) {
+        format!("part-way ({done_parts}/{parts} ranges done)")
+    } else {
+        "not started".to_string()
+    };
+    if let Some(d) = &c.deferred {
+        status.push_str(&format!("; indexes off the table: {}", d.names()));
+    }
+    vec![
+        id.to_string(),
+        status,
+        read.to_string(),
+        written.to_string(),
+        c.mark.clone().unwrap_or_default(),
+    ]
 }
 
 pub struct VerifyConfig {

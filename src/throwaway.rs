@@ -59,56 +59,15 @@ impl ThrowawayServer {
         let is_root = unsafe { libc::geteuid() } == 0;
         let user = current_user();
 
-        // Initialise the data directory.
-        let mut cmd = match &install {
-            Some(install) => {
-                let mut cmd = Command::new(install);
-                cmd.arg("--no-defaults")
-                    .arg(format!("--datadir={}", data.display()))
-                    .arg("--auth-root-authentication-method=normal")
-                    .arg("--skip-test-db")
-                    .arg(format!("--tmpdir={}", tmp.display()))
-                    .arg("--skip-name-resolve")
-                    .arg(format!("--user={user}"))
-                    .arg("--innodb-log-file-size=32M");
-                cmd
-            }
-            None => {
-                // MySQL 5.7+/8: the server initialises its own data directory.
-                let mut cmd = Command::new(&server);
-                cmd.arg("--no-defaults")
-                    .arg("--initialize-insecure")
-                    .arg(format!("--datadir={}", data.display()));
-                if is_root {
-                    cmd.arg("--user=root");
-                }
-                cmd
-            }
-        };
-        cmd.stdin(Stdio::null());
-        let mut out = cmd
-            .output()
-            .with_context(|| format!("running {:?}", cmd.get_program()))?;
-        // Initialisation can fail on a busy machine (several test runs starting servers
-        // at once); it starts from scratch, so try again on a clean directory.
-        for _ in 0..2 {
-            if out.status.success() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(500));
-            let _ = fs::remove_dir_all(&data);
-            out = cmd
-                .output()
-                .with_context(|| format!("running {:?}", cmd.get_program()))?;
-        }
-        if !out.status.success() {
-            bail!(
-                "initialising the {name} server's data directory failed ({}):\n{}{}",
-                out.status,
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
+        initialise(
+            install.as_deref(),
+            &server,
+            &data,
+            &tmp,
+            is_root,
+            &user,
+            name,
+        )?;
 
         // A free port: bind :0, read it, let it go. Another process may take it in
         // between, so a failed start is retried on a new port.
@@ -401,4 +360,67 @@ fn find_binary(names: &[&str]) -> Option<PathBuf> {
         }
     }
     None
+}
+
+/// Initialises a throwaway server's data directory (`mariadb-install-db`, or the
+/// server's own `--initialize-insecure` for MySQL), retried on a clean directory.
+fn initialise(
+    install: Option<&Path>,
+    server: &Path,
+    data: &Path,
+    tmp: &Path,
+    is_root: bool,
+    user: &str,
+    name: &str,
+) -> Result<()> {
+    let mut cmd = match &install {
+        Some(install) => {
+            let mut cmd = Command::new(install);
+            cmd.arg("--no-defaults")
+                .arg(format!("--datadir={}", data.display()))
+                .arg("--auth-root-authentication-method=normal")
+                .arg("--skip-test-db")
+                .arg(format!("--tmpdir={}", tmp.display()))
+                .arg("--skip-name-resolve")
+                .arg(format!("--user={user}"))
+                .arg("--innodb-log-file-size=32M");
+            cmd
+        }
+        None => {
+            // MySQL 5.7+/8: the server initialises its own data directory.
+            let mut cmd = Command::new(server);
+            cmd.arg("--no-defaults")
+                .arg("--initialize-insecure")
+                .arg(format!("--datadir={}", data.display()));
+            if is_root {
+                cmd.arg("--user=root");
+            }
+            cmd
+        }
+    };
+    cmd.stdin(Stdio::null());
+    let mut out = cmd
+        .output()
+        .with_context(|| format!("running {:?}", cmd.get_program()))?;
+    // Initialisation can fail on a busy machine (several test runs starting servers
+    // at once); it starts from scratch, so try again on a clean directory.
+    for _ in 0..2 {
+        if out.status.success() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+        let _ = fs::remove_dir_all(data);
+        out = cmd
+            .output()
+            .with_context(|| format!("running {:?}", cmd.get_program()))?;
+    }
+    if !out.status.success() {
+        bail!(
+            "initialising the {name} server's data directory failed ({}):\n{}{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(())
 }

@@ -56,6 +56,23 @@ impl Db {
         if name != table {
             return Ok(None);
         }
+        let columns = self.columns_of(table, &context)?;
+        let indexes = self.indexes_of(table, context)?;
+        let triggers = self.triggers_of(table)?;
+        Ok(Some(TableInfo {
+            triggers,
+            database: db,
+            name: table.to_string(),
+            columns,
+            indexes,
+            estimated_rows: estimated_rows.unwrap_or(0),
+            avg_row_bytes: avg_row_bytes.unwrap_or(0),
+        }))
+    }
+
+    /// The columns of `table`, in order.
+    fn columns_of(&mut self, table: &str, context: &str) -> Result<Vec<ColumnInfo>> {
+        let db = self.database().to_string();
         type ColRow = (
             String,
             String,
@@ -75,8 +92,8 @@ impl Db {
                  WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION",
                 (&db, table),
             )
-            .map_err(|e| self.err(&context, e))?;
-        let columns = cols
+            .map_err(|e| self.err(context, e))?;
+        Ok(cols
             .into_iter()
             .map(
                 |(
@@ -103,7 +120,12 @@ impl Db {
                     }
                 },
             )
-            .collect();
+            .collect())
+    }
+
+    /// The indexes of `table`, each with its columns in order.
+    fn indexes_of(&mut self, table: &str, context: String) -> Result<Vec<IndexInfo>> {
+        let db = self.database().to_string();
         let sql = format!(
             "SHOW INDEX FROM {}.{}",
             quote_ident(&db),
@@ -144,6 +166,12 @@ impl Db {
                 }),
             }
         }
+        Ok(indexes)
+    }
+
+    /// The triggers of `table`, in the order they fire.
+    fn triggers_of(&mut self, table: &str) -> Result<Vec<TriggerInfo>> {
+        let db = self.database().to_string();
         let triggers: Vec<(String, String, String)> = self
             .conn
             .exec(
@@ -154,23 +182,14 @@ impl Db {
                 (&db, table),
             )
             .map_err(|e| self.err(&format!("reading the triggers of {table}"), e))?;
-        let triggers = triggers
+        Ok(triggers
             .into_iter()
             .map(|(name, timing, event)| TriggerInfo {
                 name,
                 timing,
                 event,
             })
-            .collect();
-        Ok(Some(TableInfo {
-            triggers,
-            database: db,
-            name: table.to_string(),
-            columns,
-            indexes,
-            estimated_rows: estimated_rows.unwrap_or(0),
-            avg_row_bytes: avg_row_bytes.unwrap_or(0),
-        }))
+            .collect())
     }
 }
 
