@@ -369,15 +369,10 @@ mod tests {
 
     fn col(name: &str, data_type: &str, column_type: &str) -> ColumnInfo {
         ColumnInfo {
-            name: name.into(),
-            column_type: column_type.into(),
             data_type: data_type.into(),
             nullable: false,
-            default: None,
             key: "PRI".into(),
-            extra: String::new(),
-            charset: None,
-            collation: None,
+            ..ColumnInfo::for_test(name, column_type)
         }
     }
 

@@ -214,6 +214,30 @@ impl TableInfo {
 }
 
 #[cfg(test)]
+impl ColumnInfo {
+    /// A column for unit tests: `column_type` as information_schema writes it
+    /// (`varchar(10)`, `int(10) unsigned`), its data type read from it; nullable, no
+    /// key, default, extra, character set or collation (set the fields a test needs).
+    pub(crate) fn for_test(name: &str, column_type: &str) -> ColumnInfo {
+        ColumnInfo {
+            name: name.into(),
+            column_type: column_type.into(),
+            data_type: column_type
+                .split(['(', ' '])
+                .next()
+                .unwrap_or_default()
+                .to_string(),
+            nullable: true,
+            default: None,
+            key: String::new(),
+            extra: String::new(),
+            charset: None,
+            collation: None,
+        }
+    }
+}
+
+#[cfg(test)]
 impl TableInfo {
     /// A table for unit tests in database `d`: `varchar(10)` utf8mb4 columns, nullable,
     /// without indexes, triggers or estimates.
@@ -224,15 +248,8 @@ impl TableInfo {
             columns: cols
                 .iter()
                 .map(|c| ColumnInfo {
-                    name: c.to_string(),
-                    column_type: "varchar(10)".into(),
-                    data_type: "varchar".into(),
-                    nullable: true,
-                    default: None,
-                    key: String::new(),
-                    extra: String::new(),
                     charset: Some("utf8mb4".into()),
-                    collation: None,
+                    ..ColumnInfo::for_test(c, "varchar(10)")
                 })
                 .collect(),
             indexes: Vec::new(),

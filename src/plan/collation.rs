@@ -57,15 +57,11 @@ mod tests {
 
     fn col(name: &str, data_type: &str, collation: Option<&str>) -> ColumnInfo {
         ColumnInfo {
-            name: name.into(),
-            column_type: data_type.into(),
-            data_type: data_type.into(),
             nullable: false,
-            default: None,
             key: "PRI".into(),
-            extra: String::new(),
             charset: collation.map(|c| c.split('_').next().unwrap_or(c).to_string()),
             collation: collation.map(str::to_string),
+            ..ColumnInfo::for_test(name, data_type)
         }
     }
 

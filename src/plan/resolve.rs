@@ -319,15 +319,12 @@ mod tests {
 
     fn col(name: &str, nullable: bool, default: Option<&str>, extra: &str) -> ColumnInfo {
         ColumnInfo {
-            name: name.into(),
-            column_type: "varchar(10)".into(),
-            data_type: "varchar".into(),
             nullable,
             default: default.map(str::to_string),
-            key: String::new(),
             extra: extra.into(),
             charset: Some("utf8mb4".into()),
             collation: Some("utf8mb4_general_ci".into()),
+            ..ColumnInfo::for_test(name, "varchar(10)")
         }
     }
 

@@ -218,22 +218,7 @@ mod tests {
     use super::*;
 
     fn col(name: &str, column_type: &str) -> ColumnInfo {
-        let data_type = column_type
-            .split(['(', ' '])
-            .next()
-            .unwrap_or_default()
-            .to_string();
-        ColumnInfo {
-            name: name.into(),
-            column_type: column_type.into(),
-            data_type,
-            nullable: true,
-            default: None,
-            key: String::new(),
-            extra: String::new(),
-            charset: None,
-            collation: None,
-        }
+        ColumnInfo::for_test(name, column_type)
     }
 
     #[test]
