@@ -36,6 +36,7 @@ mod process;
 mod ranges;
 mod reader;
 mod retry;
+mod row_error;
 mod row_path;
 mod stream;
 mod transform;

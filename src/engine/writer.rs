@@ -182,7 +182,7 @@ impl WriterCtx {
         // NOT NULL, a duplicate entry, a CHECK constraint): the page's rows, written
         // again one at a time and rolled back, do.
         let row = e.row.or_else(|| {
-            let about_values = crate::row_error::is_about_values(&server);
+            let about_values = super::row_error::is_about_values(&server);
             (about_values && !rows.is_empty())
                 .then(|| writer.locate_row(db, rows))
                 .flatten()
@@ -195,7 +195,7 @@ impl WriterCtx {
             location: plan.location.clone(),
             page: pages,
             key: plan.row_label(Some(&k), n),
-            culprits: crate::row_error::culprits(
+            culprits: super::row_error::culprits(
                 plan,
                 &server,
                 row.and_then(|r| rows.get(r)).map(Vec::as_slice),
@@ -204,7 +204,7 @@ impl WriterCtx {
                 "writing into {}.{}: {}",
                 plan.target.database,
                 plan.target.name,
-                crate::row_error::without_row_number(&server)
+                crate::db::write::without_row_number(&server)
             ),
         }))
     }

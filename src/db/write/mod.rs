@@ -35,6 +35,8 @@ use crate::plan::{CopyPlan, Mode};
 
 use keys::Keys;
 
+pub use messages::without_row_number;
+
 /// Counts from one page: every row of the page is in exactly one of them.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Counts {
@@ -168,7 +170,7 @@ impl Drop for Writer {
         let (n, t) = self.lookups_made.get();
         if n > 0 {
             log::info!(
-                target: crate::progress::FILE_ONLY,
+                target: crate::log_target::FILE_ONLY,
                 "{}: {n} lookups of the rows already in the target took {:.3}s",
                 self.writing(),
                 t.as_secs_f64()
