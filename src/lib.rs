@@ -14,7 +14,6 @@ pub mod db;
 pub(crate) mod demo;
 pub(crate) mod engine;
 pub mod error;
-pub(crate) mod fit;
 pub(crate) mod introspect;
 pub(crate) mod job;
 pub(crate) mod log_target;

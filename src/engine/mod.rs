@@ -29,6 +29,7 @@ mod checkpoint;
 mod config;
 mod control;
 mod finish;
+mod fit;
 mod page;
 mod pipeline;
 mod prepare;

@@ -9,7 +9,7 @@ use crate::db::Value;
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 
 use crate::db::state::{key_to_state, PartState};
-use crate::db::write::{Counts, WriteError, Writer};
+use crate::db::write::{Counts, RowCheck, WriteError, Writer};
 use crate::db::{Db, Role};
 use crate::error::{Error, Result, RowError};
 
@@ -44,7 +44,9 @@ impl WriterCtx {
 
     fn write(&mut self, rx: Receiver<Page>) -> Result<()> {
         let mut db = self.shared.connect(Role::Target)?;
-        let writer = Writer::new(&self.shared.plan, &db, self.shared.method);
+        let plan = &self.shared.plan;
+        let fit = super::fit::Fit::new(plan).map(|f| Box::new(f) as Box<dyn RowCheck>);
+        let writer = Writer::new(&plan.write_target(), &db, self.shared.method, fit);
         let stop = self.shared.cfg.stop.clone();
         // Pages already queued are written even when the copy failed elsewhere (they
         // are whole and good); only a stop stops a writer before its queue is empty.
