@@ -6,8 +6,6 @@
 
 use std::fmt;
 
-use crate::row_error::Culprit;
-
 #[derive(Debug, Clone)]
 pub enum Error {
     /// Bad flags or arguments.
@@ -145,6 +143,14 @@ impl fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
+
+/// A target column a row error names, and the row's value there (`None`: not among the
+/// values ferry sends, e.g. a `default` of raw SQL).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Culprit {
+    pub column: String,
+    pub value: Option<String>,
+}
 
 /// A row that could not be copied: the copy and where it is in the job, the page, the
 /// row's source key, the target columns the message names with the row's values there,

@@ -17,8 +17,7 @@ fn bars() -> &'static MultiProgress {
     BARS.get_or_init(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr()))
 }
 
-/// Log target for lines that go to the log file only (per-page lines and the like).
-pub const FILE_ONLY: &str = "ferry::file";
+pub use crate::log_target::FILE_ONLY;
 
 #[derive(Debug, Clone, Copy)]
 pub struct Display {

@@ -16,7 +16,7 @@ use mysql::{LocalInfileHandler, Value};
 
 use crate::db::schema::quote_ident;
 use crate::db::value::{to_text, Kind};
-use crate::plan::{CopyPlan, Fill, Mode};
+use crate::db::write::{Cell, Mode, Target};
 
 /// The LOAD DATA statement of a copy and the encoder of its rows.
 pub struct LoadData {
@@ -30,8 +30,8 @@ pub struct LoadData {
 impl LoadData {
     /// `None` when the copy cannot be written with LOAD DATA (upsert; BIT or spatial
     /// target columns).
-    pub fn new(plan: &CopyPlan) -> Option<LoadData> {
-        let verb = match plan.mode {
+    pub fn new(target: &Target) -> Option<LoadData> {
+        let verb = match target.mode {
             Mode::Insert => "IGNORE",
             Mode::Overwrite => "REPLACE",
             Mode::Upsert => return None,
@@ -40,8 +40,8 @@ impl LoadData {
         let mut sets = Vec::new();
         let mut kinds = Vec::new();
         let mut years = Vec::new();
-        for c in &plan.columns {
-            let info = plan.target.columns.iter().find(|t| t.name == c.name)?;
+        for c in &target.columns {
+            let info = target.table.columns.iter().find(|t| t.name == c.name)?;
             let dt = info.data_type.to_ascii_lowercase();
             if dt == "bit"
                 || matches!(
@@ -58,9 +58,9 @@ impl LoadData {
             {
                 return None;
             }
-            match &c.fill {
-                Fill::Sql(expr) => sets.push(format!("{} = ({expr})", quote_ident(&c.name))),
-                _ => {
+            match &c.cell {
+                Cell::Sql(expr) => sets.push(format!("{} = ({expr})", quote_ident(&c.name))),
+                Cell::Param => {
                     cols.push(quote_ident(&c.name));
                     kinds.push(info.kind());
                     years.push(dt == "year");
@@ -70,7 +70,7 @@ impl LoadData {
         let mut sql = format!(
             "LOAD DATA LOCAL INFILE 'ferry-page' {verb} INTO TABLE {} CHARACTER SET utf8mb4 \
              FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' ({})",
-            plan.target.quoted_name(),
+            target.table.quoted_name(),
             cols.join(", ")
         );
         if !sets.is_empty() {
@@ -84,7 +84,7 @@ impl LoadData {
         })
     }
 
-    /// Encodes rows (the plan's value columns) into the buffer the handler sends.
+    /// Encodes rows (the target's parameter columns) into the buffer the handler sends.
     pub fn encode(&self, rows: &[Vec<Value>]) {
         let mut buf = self.buffer.lock().unwrap_or_else(|e| e.into_inner());
         buf.clear();

@@ -12,7 +12,6 @@ use crate::db::value::wire_size;
 use crate::db::wire::{RawLayout, RawRows, RawSource};
 use crate::db::Db;
 use crate::error::Result;
-use crate::plan::CopyPlan;
 
 /// The SELECT that reads the source, in key order when there is a key.
 #[derive(Debug, Clone)]
@@ -27,10 +26,6 @@ pub struct SourceQuery {
 }
 
 impl SourceQuery {
-    pub fn new(plan: &CopyPlan) -> SourceQuery {
-        SourceQuery::for_table(&plan.source, plan.filter.clone())
-    }
-
     /// Reads `table` (filtered by `filter`) in the order of its paging key.
     pub fn for_table(table: &TableInfo, filter: Option<String>) -> SourceQuery {
         SourceQuery {

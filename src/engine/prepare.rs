@@ -58,7 +58,7 @@ pub(super) fn prepare(control: &mut Control, task: &CopyTask) -> Result<Start> {
         return Ok(Start::Done(stats));
     }
     let started = Instant::now();
-    let mut query = SourceQuery::new(plan);
+    let mut query = SourceQuery::for_table(&plan.source, plan.filter.clone());
     let mut state = resume.cloned().unwrap_or_default();
     state.plan = plan.fingerprint();
     state.mark = resume

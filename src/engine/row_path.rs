@@ -96,7 +96,7 @@ fn direct(plan: &CopyPlan, bulk_target: bool) -> RowPath {
 
 /// Whether a column pair of rows made from `sources` may narrow silently (logged).
 fn narrowing(plan: &CopyPlan, sources: &[RawSource]) -> bool {
-    match crate::fit::narrowing_pair(plan, sources) {
+    match super::fit::narrowing_pair(plan, sources) {
         Some(pair) => {
             log::info!(
                 "copy {}: rows are decoded to check values that may not fit ({pair})",

@@ -9,7 +9,7 @@ use crate::db::Value;
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 
 use crate::db::state::{key_to_state, PartState};
-use crate::db::write::{Counts, WriteError, Writer};
+use crate::db::write::{Counts, RowCheck, WriteError, Writer};
 use crate::db::{Db, Role};
 use crate::error::{Error, Result, RowError};
 
@@ -44,7 +44,9 @@ impl WriterCtx {
 
     fn write(&mut self, rx: Receiver<Page>) -> Result<()> {
         let mut db = self.shared.connect(Role::Target)?;
-        let writer = Writer::new(&self.shared.plan, &db, self.shared.method);
+        let plan = &self.shared.plan;
+        let fit = super::fit::Fit::new(plan).map(|f| Box::new(f) as Box<dyn RowCheck>);
+        let writer = Writer::new(&plan.write_target(), &db, self.shared.method, fit);
         let stop = self.shared.cfg.stop.clone();
         // Pages already queued are written even when the copy failed elsewhere (they
         // are whole and good); only a stop stops a writer before its queue is empty.
@@ -182,7 +184,7 @@ impl WriterCtx {
         // NOT NULL, a duplicate entry, a CHECK constraint): the page's rows, written
         // again one at a time and rolled back, do.
         let row = e.row.or_else(|| {
-            let about_values = crate::row_error::is_about_values(&server);
+            let about_values = super::row_error::is_about_values(&server);
             (about_values && !rows.is_empty())
                 .then(|| writer.locate_row(db, rows))
                 .flatten()
@@ -195,7 +197,7 @@ impl WriterCtx {
             location: plan.location.clone(),
             page: pages,
             key: plan.row_label(Some(&k), n),
-            culprits: crate::row_error::culprits(
+            culprits: super::row_error::culprits(
                 plan,
                 &server,
                 row.and_then(|r| rows.get(r)).map(Vec::as_slice),
@@ -204,7 +206,7 @@ impl WriterCtx {
                 "writing into {}.{}: {}",
                 plan.target.database,
                 plan.target.name,
-                crate::row_error::without_row_number(&server)
+                crate::db::write::without_row_number(&server)
             ),
         }))
     }

@@ -5,7 +5,8 @@
 //!
 //! Here: the plain-data types. `resolve` builds a plan; `hazards` finds what in the
 //! target could change or lose rows (triggers, a coarser key collation); `label` names
-//! a plan's rows and the plan itself; `show` is how `ferry plan` prints it.
+//! a plan's rows and the plan itself; `show` is how `ferry plan` prints it; `write` is
+//! what a plan hands the writer (`db::write::Target`).
 
 pub(crate) mod collation;
 pub(crate) mod column_map;
@@ -13,6 +14,7 @@ mod hazards;
 mod label;
 mod resolve;
 mod show;
+mod write;
 
 use crate::db::Value;
 
@@ -21,31 +23,8 @@ use crate::plan::column_map::ColumnMap;
 
 pub use resolve::resolve;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    Insert,
-    Overwrite,
-    Upsert,
-}
-
-impl Mode {
-    pub fn parse(s: &str) -> Option<Mode> {
-        match s {
-            "insert" => Some(Mode::Insert),
-            "overwrite" => Some(Mode::Overwrite),
-            "upsert" => Some(Mode::Upsert),
-            _ => None,
-        }
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Mode::Insert => "insert",
-            Mode::Overwrite => "overwrite",
-            Mode::Upsert => "upsert",
-        }
-    }
-}
+/// The write mode is the writer's (`db::write`), named here for the plan's users.
+pub use crate::db::write::Mode;
 
 /// Where a `map` entry takes its value from.
 #[derive(Debug, Clone)]

@@ -3,9 +3,9 @@
 //! unchanged, ignored and conflicting rows.
 
 use super::messages::info_number;
+use super::Mode;
 use super::{Counts, WriteError, Writer};
 use crate::db::Db;
-use crate::plan::Mode;
 
 /// What the server answered for some rows of a page, added up.
 #[derive(Debug, Default, Clone, Copy)]

@@ -6,11 +6,11 @@
 use mysql::prelude::Queryable;
 use mysql::{Params, Value};
 
+use super::Mode;
 use super::{WriteError, Writer};
 use crate::db::schema::quote_ident;
 use crate::db::Db;
 use crate::error::Error;
-use crate::plan::Mode;
 
 impl Writer {
     /// What the mode does to the other target row of a conflict.

@@ -7,11 +7,10 @@ use mysql::Value;
 
 use super::page::Body;
 use super::statement::MAX_PLACEHOLDERS;
-use super::{WriteError, Writer};
+use super::{Target, WriteError, Writer};
 use crate::db::schema::quote_ident;
 use crate::db::Db;
 use crate::error::Error;
-use crate::plan::CopyPlan;
 
 /// The target's unique keys as the mode sees them.
 #[derive(Debug)]
@@ -29,9 +28,9 @@ pub(super) struct Keys {
 }
 
 impl Keys {
-    pub(super) fn new(plan: &CopyPlan) -> Option<Keys> {
-        let written = |c: &String| plan.columns.iter().any(|t| &t.name == c);
-        let idx = &plan.target.indexes;
+    pub(super) fn new(target: &Target) -> Option<Keys> {
+        let written = |c: &String| target.columns.iter().any(|t| &t.name == c);
+        let idx = &target.table.indexes;
         let rk = idx
             .iter()
             .find(|i| i.name == "PRIMARY" && i.columns.iter().all(written))
@@ -39,7 +38,7 @@ impl Keys {
                 idx.iter()
                     .find(|i| i.unique && i.columns.iter().all(written))
             })?;
-        let values: Vec<&str> = plan.value_columns().map(|c| c.name.as_str()).collect();
+        let values: Vec<&str> = target.param_columns().map(|c| c.name.as_str()).collect();
         let at = |cols: &[String]| -> Option<Vec<usize>> {
             cols.iter()
                 .map(|c| values.iter().position(|v| v == c))
@@ -53,7 +52,8 @@ impl Keys {
                 .columns
                 .iter()
                 .map(|c| {
-                    plan.target
+                    target
+                        .table
                         .column(c)
                         .map_or(crate::db::value::Kind::Bytes, |c| c.kind())
                 })

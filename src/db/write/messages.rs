@@ -1,5 +1,7 @@
 //! Reading the server's messages: the row an error or warning names, the key a
-//! duplicate-key message names, and the numbers in a statement's info string.
+//! duplicate-key message names, the numbers in a statement's info string, and a
+//! message without its "at row N" (which counts rows of one statement, not of the
+//! source).
 
 /// The key a duplicate-key message names: `Duplicate entry 'x' for key 'email'`
 /// (MySQL 8: `'t.email'`) -> `email`.
@@ -28,9 +30,45 @@ pub(super) fn info_number(info: &str, label: &str) -> Option<u64> {
         .ok()
 }
 
+/// The server's message without "at row N" (every occurrence).
+pub fn without_row_number(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    while let Some(i) = rest.find(" at row ") {
+        let digits = rest[i + 8..]
+            .bytes()
+            .take_while(|b| b.is_ascii_digit())
+            .count();
+        if digits == 0 {
+            out.push_str(&rest[..i + 8]);
+            rest = &rest[i + 8..];
+            continue;
+        }
+        out.push_str(&rest[..i]);
+        rest = &rest[i + 8 + digits..];
+    }
+    out.push_str(rest);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn row_numbers_go() {
+        assert_eq!(
+            without_row_number("ERROR 1406 (22001): Data too long for column 'v' at row 3"),
+            "ERROR 1406 (22001): Data too long for column 'v'"
+        );
+        assert_eq!(
+            without_row_number(
+                "Warning 1265: Data truncated for column 'a' at row 12 (and 1 more)"
+            ),
+            "Warning 1265: Data truncated for column 'a' (and 1 more)"
+        );
+        assert_eq!(without_row_number("look at row x"), "look at row x");
+    }
 
     #[test]
     fn parses_server_texts() {

@@ -9,8 +9,9 @@
 //! transaction and how its rows reach the server), `answers` (the server's answers
 //! into counts), `warnings` (which warnings fail a page), `keys` (the target's unique
 //! keys and lookups of the rows already there), `conflicts` (rows that collide with a
-//! different target row), `locate` (the row a failed page's error belongs to) and
-//! `messages` (reading the server's messages).
+//! different target row), `locate` (the row a failed page's error belongs to),
+//! `messages` (reading the server's messages) and `target` (what a writer is handed:
+//! the target table, columns and mode as plain data, and the `RowCheck` of a page).
 
 mod answers;
 mod conflicts;
@@ -19,6 +20,7 @@ mod locate;
 mod messages;
 mod page;
 mod statement;
+mod target;
 mod warnings;
 
 use std::cell::RefCell;
@@ -30,10 +32,11 @@ use crate::db::load_data::LoadData;
 use crate::db::wire::RawRows;
 use crate::db::Db;
 use crate::error::Error;
-use crate::fit::Fit;
-use crate::plan::{CopyPlan, Mode};
 
 use keys::Keys;
+
+pub use messages::without_row_number;
+pub use target::{Cell, Column, Mode, RowCheck, Target};
 
 /// Counts from one page: every row of the page is in exactly one of them.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -152,8 +155,9 @@ pub struct Writer {
     count_existing: bool,
     /// `accept = {"unique_conflicts"}`.
     accept_conflicts: bool,
-    /// Values the target would change silently (see `fit`).
-    fit: Option<Fit>,
+    /// Values the target would change silently, checked before a page is written (the
+    /// engine's `fit`).
+    fit: Option<Box<dyn RowCheck>>,
     /// How a value is compared with each text column of the target in a lookup: in
     /// the column's character set and collation, whatever the session's.
     lookups: RefCell<Option<HashMap<String, String>>>,
@@ -168,7 +172,7 @@ impl Drop for Writer {
         let (n, t) = self.lookups_made.get();
         if n > 0 {
             log::info!(
-                target: crate::progress::FILE_ONLY,
+                target: crate::log_target::FILE_ONLY,
                 "{}: {n} lookups of the rows already in the target took {:.3}s",
                 self.writing(),
                 t.as_secs_f64()
@@ -178,16 +182,17 @@ impl Drop for Writer {
 }
 
 impl Writer {
-    /// A writer using `method` where the copy allows it (LOAD DATA has no upsert form
-    /// and cannot carry BIT or spatial values: those copies use prepared INSERTs).
-    pub fn new(plan: &CopyPlan, db: &Db, method: Method) -> Writer {
+    /// A writer of `target` using `method` where the copy allows it (LOAD DATA has no
+    /// upsert form and cannot carry BIT or spatial values: those copies use prepared
+    /// INSERTs), checking each page with `fit` first when given.
+    pub fn new(target: &Target, db: &Db, method: Method, fit: Option<Box<dyn RowCheck>>) -> Writer {
         let max_packet = db.max_packet;
-        let binary = statement::binary_params(plan, db.is_mariadb());
-        let (prefix, row_template, suffix) = statement::parts(plan, binary);
-        let keys = Keys::new(plan);
+        let binary = statement::binary_params(target, db.is_mariadb());
+        let (prefix, row_template, suffix) = statement::parts(target, binary);
+        let keys = Keys::new(target);
         let check_unique = keys.as_ref().is_some_and(|k| !k.others.is_empty());
         let count_existing = keys.as_ref().is_some_and(|k| k.at.is_some())
-            && match plan.mode {
+            && match target.mode {
                 Mode::Overwrite => true,
                 Mode::Upsert => check_unique,
                 Mode::Insert => false,
@@ -196,28 +201,28 @@ impl Writer {
             bulk: method == Method::Bulk,
             load_refused: std::cell::Cell::new(false),
             statements: RefCell::new(HashMap::new()),
-            mode: plan.mode,
+            mode: target.mode,
             load: match method {
-                Method::Load => LoadData::new(plan),
+                Method::Load => LoadData::new(target),
                 Method::Prepared | Method::Bulk => None,
             },
             prefix,
             row_template,
             suffix,
-            params_per_row: plan.value_columns().count(),
+            params_per_row: target.param_columns().count(),
             // Leave room for the statement text and protocol overhead.
             max_bytes: (max_packet / 2).clamp(64 << 10, 32 << 20),
-            target: format!("{}.{}", plan.target.database, plan.target.name),
+            target: format!("{}.{}", target.table.database, target.table.name),
             binary_params: binary,
             spare: RefCell::new(Vec::new()),
             taken: std::cell::Cell::new(false),
             check_unique,
             count_existing,
-            accept_conflicts: plan.accept.unique_conflicts,
-            fit: Fit::new(plan),
+            accept_conflicts: target.accept_conflicts,
+            fit,
             lookups: RefCell::new(None),
-            table: plan.target.quoted_name(),
-            schema: (plan.target.database.clone(), plan.target.name.clone()),
+            table: target.table.quoted_name(),
+            schema: (target.table.database.clone(), target.table.name.clone()),
             lookups_made: std::cell::Cell::new((0, std::time::Duration::ZERO)),
             keys,
         }

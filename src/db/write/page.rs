@@ -105,7 +105,7 @@ impl Writer {
              statements, which name the row",
             self.writing(),
             // Its "at row N" counts rows of one request, not of the source.
-            crate::row_error::without_row_number(&e.error.to_string())
+            super::without_row_number(&e.error.to_string())
         );
     }
 

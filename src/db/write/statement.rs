@@ -6,10 +6,9 @@
 use mysql::prelude::Queryable;
 use mysql::Statement;
 
-use super::{WriteError, Writer};
+use super::{Cell, Mode, Target, WriteError, Writer};
 use crate::db::schema::quote_ident;
 use crate::db::Db;
-use crate::plan::{CopyPlan, Fill, Mode};
 
 /// The most placeholders one statement may have.
 pub(super) const MAX_PLACEHOLDERS: usize = 65_535;
@@ -22,14 +21,18 @@ pub(super) const MAX_PLACEHOLDERS: usize = 65_535;
 /// `CONVERT(? USING utf8mb4)`, so the server converts it as before. A copy with SQL
 /// defaults keeps a utf8mb4 session: their literals must be read as text. MariaDB
 /// only: MySQL refuses binary strings for its JSON columns.
-pub(super) fn binary_params(plan: &CopyPlan, mariadb: bool) -> bool {
-    mariadb && !plan.columns.iter().any(|c| matches!(c.fill, Fill::Sql(_)))
+pub(super) fn binary_params(target: &Target, mariadb: bool) -> bool {
+    mariadb
+        && !target
+            .columns
+            .iter()
+            .any(|c| matches!(c.cell, Cell::Sql(_)))
 }
 
 /// The placeholder for a value of target column `name` (see `binary_params`).
-fn placeholder(plan: &CopyPlan, name: &str, binary: bool) -> &'static str {
-    let charset = plan
-        .target
+fn placeholder(target: &Target, name: &str, binary: bool) -> &'static str {
+    let charset = target
+        .table
         .columns
         .iter()
         .find(|c| c.name == name)
@@ -42,26 +45,30 @@ fn placeholder(plan: &CopyPlan, name: &str, binary: bool) -> &'static str {
 
 /// The mode's statement for a page in three parts: the prefix, the template of one
 /// row (repeated once per row, comma-separated) and the suffix.
-pub(super) fn parts(plan: &CopyPlan, binary: bool) -> (String, String, String) {
-    let verb = match plan.mode {
+pub(super) fn parts(target: &Target, binary: bool) -> (String, String, String) {
+    let verb = match target.mode {
         Mode::Insert => "INSERT IGNORE INTO",
         Mode::Overwrite => "REPLACE INTO",
         Mode::Upsert => "INSERT INTO",
     };
-    let table = plan.target.quoted_name();
-    let cols: Vec<String> = plan.columns.iter().map(|c| quote_ident(&c.name)).collect();
-    let prefix = format!("{verb} {table} ({}) VALUES ", cols.join(", "));
-    let cells: Vec<String> = plan
+    let table = target.table.quoted_name();
+    let cols: Vec<String> = target
         .columns
         .iter()
-        .map(|c| match &c.fill {
-            Fill::Sql(expr) => format!("({expr})"),
-            _ => placeholder(plan, &c.name, binary).to_string(),
+        .map(|c| quote_ident(&c.name))
+        .collect();
+    let prefix = format!("{verb} {table} ({}) VALUES ", cols.join(", "));
+    let cells: Vec<String> = target
+        .columns
+        .iter()
+        .map(|c| match &c.cell {
+            Cell::Sql(expr) => format!("({expr})"),
+            Cell::Param => placeholder(target, &c.name, binary).to_string(),
         })
         .collect();
     let row_template = format!("({})", cells.join(", "));
-    let suffix = if plan.mode == Mode::Upsert {
-        let mut sets: Vec<String> = plan
+    let suffix = if target.mode == Mode::Upsert {
+        let mut sets: Vec<String> = target
             .columns
             .iter()
             .filter(|c| c.mapped)
@@ -71,7 +78,7 @@ pub(super) fn parts(plan: &CopyPlan, binary: bool) -> (String, String, String) {
             })
             .collect();
         if sets.is_empty() {
-            let q = quote_ident(&plan.columns[0].name);
+            let q = quote_ident(&target.columns[0].name);
             sets.push(format!("{q} = {q}"));
         }
         format!(" ON DUPLICATE KEY UPDATE {}", sets.join(", "))

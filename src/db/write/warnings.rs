@@ -3,10 +3,10 @@
 //! names the row, but a duplicate key in insert mode, which the mode expects.
 
 use super::messages::{dup_key_name, row_in_message};
+use super::Mode;
 use super::{WriteError, Writer};
 use crate::db::Db;
 use crate::error::Error;
-use crate::plan::Mode;
 
 impl Writer {
     /// Fails the page on any warning or note the server gave for its rows (a value

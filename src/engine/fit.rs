@@ -14,6 +14,7 @@ use crate::db::Value;
 
 use crate::db::schema::ColumnInfo;
 use crate::db::wire::RawSource;
+use crate::db::write::RowCheck;
 use crate::plan::{CopyPlan, Fill};
 
 /// What a target column keeps.
@@ -166,9 +167,11 @@ impl Fit {
         }
         (!checks.is_empty()).then_some(Fit { checks })
     }
+}
 
+impl RowCheck for Fit {
     /// The first row of `rows` with a value its column would change, and why.
-    pub fn check_rows(&self, rows: &[Vec<Value>]) -> Result<(), (usize, String)> {
+    fn check_rows(&self, rows: &[Vec<Value>]) -> Result<(), (usize, String)> {
         for (r, row) in rows.iter().enumerate() {
             for (i, check, name, ty) in &self.checks {
                 let Some(v) = row.get(*i) else { continue };

@@ -1,45 +1,19 @@
 //! What a row error says about its row: the target columns the server's message names
 //! (`for column 'x'`, `Column 'x' cannot be null`, `Field 'x' doesn't have a default
 //! value`, `Duplicate entry 'v' for key 'k'`), the row's values there (cut short and
-//! shown safely), and the server's message without its "at row N", which counts rows
-//! of one statement and would contradict the source key ferry names instead.
+//! shown safely), and whether a message is about values (so the page's rows, written one
+//! at a time, find the row). The message itself loses its "at row N", which counts rows
+//! of one statement and would contradict the source key ferry names instead, through
+//! `db::write::without_row_number`.
 
 use crate::db::Value;
 
 use crate::db::value::{printable, to_text, Kind};
+use crate::error::Culprit;
 use crate::plan::CopyPlan;
 
 /// Characters of a value a message shows at most.
 pub const VALUE_CHARS: usize = 40;
-
-/// A target column a row error names, and the row's value there (`None`: not among the
-/// values ferry sends, e.g. a `default` of raw SQL).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Culprit {
-    pub column: String,
-    pub value: Option<String>,
-}
-
-/// The server's message without "at row N" (every occurrence).
-pub fn without_row_number(message: &str) -> String {
-    let mut out = String::with_capacity(message.len());
-    let mut rest = message;
-    while let Some(i) = rest.find(" at row ") {
-        let digits = rest[i + 8..]
-            .bytes()
-            .take_while(|b| b.is_ascii_digit())
-            .count();
-        if digits == 0 {
-            out.push_str(&rest[..i + 8]);
-            rest = &rest[i + 8..];
-            continue;
-        }
-        out.push_str(&rest[..i]);
-        rest = &rest[i + 8 + digits..];
-    }
-    out.push_str(rest);
-    out
-}
 
 /// The target columns a server message names, in the plan's target table.
 pub fn columns_in_message(plan: &CopyPlan, message: &str) -> Vec<String> {
@@ -194,21 +168,6 @@ pub fn sql_error(message: &str) -> Option<(u32, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn row_numbers_go() {
-        assert_eq!(
-            without_row_number("ERROR 1406 (22001): Data too long for column 'v' at row 3"),
-            "ERROR 1406 (22001): Data too long for column 'v'"
-        );
-        assert_eq!(
-            without_row_number(
-                "Warning 1265: Data truncated for column 'a' at row 12 (and 1 more)"
-            ),
-            "Warning 1265: Data truncated for column 'a' (and 1 more)"
-        );
-        assert_eq!(without_row_number("look at row x"), "look at row x");
-    }
 
     #[test]
     fn names_in_messages() {

@@ -1,0 +1,7 @@
+//! Log targets every layer may name: `FILE_ONLY` marks lines meant for the log file
+//! alone (per-page lines and the like), which the terminal logger leaves to the
+//! progress display. It sits under `db`, the engine and the terminal, so each can
+//! log such lines without importing the layers above it.
+
+/// Log target for lines that go to the log file only (per-page lines and the like).
+pub const FILE_ONLY: &str = "ferry::file";
