@@ -5,6 +5,7 @@
 //! `Error::Database` with what was being done; passwords never appear.
 
 pub(crate) mod catalog;
+pub(crate) mod checksum;
 pub(crate) mod connect;
 mod errors;
 pub(crate) mod fork;

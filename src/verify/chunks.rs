@@ -3,13 +3,11 @@
 //! count and hash sums, directly or through the copy's processor, then drilled into
 //! when they differ.
 
-use crate::db::Value;
-
 use super::diff::diff_by_key;
 use super::progress::ChunkProgress;
-use super::side::{query, Entry, Range, Summary};
 use super::{CopyReport, Matching, Stop, Verifier};
-use crate::db::Db;
+use crate::db::checksum::{Entry, Range, Summary};
+use crate::db::{Db, Value};
 use crate::engine::RowProcessor;
 use crate::error::{Error, Result};
 
@@ -64,36 +62,14 @@ impl Verifier<'_> {
     /// The last key of every full chunk, by keyset reads of the key alone.
     fn boundaries(&self, src: &mut Db) -> Result<Vec<Vec<Value>>> {
         let side = &self.src_side;
-        let keys = side.key.join(", ");
+        let offset = self.opts.chunk_rows.max(1) - 1;
         let mut out: Vec<Vec<Value>> = Vec::new();
-        loop {
-            let range = Range {
-                lower: out.last().cloned(),
-                upper: None,
-            };
-            let (cond, params) = side.conditions(&range)?;
-            let sql = format!(
-                "SELECT {keys} FROM {}{cond} ORDER BY {keys} LIMIT 1 OFFSET {}",
-                side.table,
-                self.opts.chunk_rows.max(1) - 1
-            );
-            let rows = query(src, "finding chunk boundaries", &sql, params)?;
-            match rows.rows.into_iter().next() {
-                Some(r) => out.push(r),
-                None => break,
-            }
+        while let Some(r) = side.key_at_offset(src, out.last().cloned(), offset)? {
+            out.push(r);
         }
         // A boundary on the very last row would leave an empty last chunk.
         if let Some(last) = out.last() {
-            let (cond, params) = side.conditions(&Range {
-                lower: Some(last.clone()),
-                upper: None,
-            })?;
-            let sql = format!("SELECT 1 FROM {}{cond} LIMIT 1", side.table);
-            if query(src, "finding chunk boundaries", &sql, params)?
-                .rows
-                .is_empty()
-            {
+            if !side.has_rows_after(src, last)? {
                 out.pop();
             }
         }
@@ -131,15 +107,8 @@ impl Verifier<'_> {
         report: &mut CopyReport,
     ) -> std::result::Result<(), Stop> {
         let keys = self.keys.as_ref().expect("keyed");
-        let (cond, params) = self.src_side.conditions(range)?;
         let all = self.plan.source.quoted_columns();
-        let sql = format!(
-            "SELECT {} FROM {}{cond}{}",
-            all.join(", "),
-            self.src_side.table,
-            self.src_side.order_by()
-        );
-        let rows = query(src, &format!("reading {what}"), &sql, params)?.rows;
+        let rows = self.src_side.rows(src, &all, range, what)?;
         let mut produced = Vec::with_capacity(rows.len());
         let mut row_keys = Vec::with_capacity(rows.len());
         for row in rows {

@@ -5,14 +5,11 @@
 
 use std::collections::HashMap;
 
-use mysql::prelude::Queryable;
-use mysql::{Params, Value};
-
 use super::diff::shown_value;
 use super::progress::ChunkProgress;
-use super::side::{query, untoken, Range, RowHash, Side, Summary};
-use super::{CopyReport, Matching, Rows, Verifier, RENDER_BATCH, SHOWN_BY_CONTENT};
-use crate::db::Db;
+use super::{CopyReport, Matching, Rows, Verifier, SHOWN_BY_CONTENT};
+use crate::db::checksum::{HashedTable, Range, RowHash, Summary, RENDER_BATCH};
+use crate::db::{Db, Value};
 use crate::engine::RowProcessor;
 use crate::error::{Error, Result};
 
@@ -65,48 +62,28 @@ impl Verifier<'_> {
                 Ok(())
             };
         let all = self.plan.source.quoted_columns();
-        let (cond, params) = self.src_side.conditions(&Range::default())?;
-        let sql = format!(
-            "SELECT {} FROM {}{cond}",
-            all.join(", "),
-            self.src_side.table
-        );
-        let spec = src.spec.clone();
-        let context = format!("source {spec}: reading {}", self.plan.source.name);
-        let err = |e: mysql::Error| Error::Database {
-            context: context.clone(),
-            message: spec.scrub(&crate::db::error_text(&e)),
-        };
-        let params = if params.is_empty() {
-            Params::Empty
-        } else {
-            Params::Positional(params)
-        };
-        let mut result = src.conn().exec_iter(&sql, params).map_err(err)?;
-        if let Some(set) = result.iter() {
-            for row in set {
-                let row = row.map_err(err)?.unwrap();
-                report.source_rows += 1;
-                let key = self.plan.key_values(&row);
-                match processor.process(row) {
-                    Ok(Some(values)) => batch.push((key, values, report.source_rows)),
-                    Ok(None) => report.skipped += 1,
-                    Err(message) => {
-                        return Err(Error::Check {
-                            message: format!(
-                                "copy {}, row {}: {message}",
-                                self.plan.name,
-                                self.plan.row_label(Some(&key), report.source_rows)
-                            ),
-                        })
-                    }
-                }
-                if batch.len() == RENDER_BATCH {
-                    flush(&mut batch, dst)?;
+        let what = format!("reading {}", self.plan.source.name);
+        self.src_side.each_row(src, &all, &what, |row| {
+            report.source_rows += 1;
+            let key = self.plan.key_values(&row);
+            match processor.process(row) {
+                Ok(Some(values)) => batch.push((key, values, report.source_rows)),
+                Ok(None) => report.skipped += 1,
+                Err(message) => {
+                    return Err(Error::Check {
+                        message: format!(
+                            "copy {}, row {}: {message}",
+                            self.plan.name,
+                            self.plan.row_label(Some(&key), report.source_rows)
+                        ),
+                    })
                 }
             }
-        }
-        drop(result);
+            if batch.len() == RENDER_BATCH {
+                flush(&mut batch, dst)?;
+            }
+            Ok(())
+        })?;
         flush(&mut batch, dst)?;
         let t = self.dst_side.summary(dst, &Range::default(), "the table")?;
         report.target_rows = t.rows;
@@ -133,49 +110,22 @@ impl Verifier<'_> {
     fn record_by_content(
         &self,
         db: &mut Db,
-        side: &Side,
+        side: &HashedTable,
         hashes: &[(RowHash, u64)],
         rows: &mut Rows,
     ) -> Result<()> {
         rows.count += hashes.iter().map(|(_, n)| n).sum::<u64>();
         let shown = &hashes[..hashes.len().min(SHOWN_BY_CONTENT)];
-        if shown.is_empty() || side.tokens.is_empty() {
-            return Ok(());
-        }
-        let (cond, mut params) = side.conditions(&Range::default())?;
-        let holes = vec!["?"; shown.len()].join(", ");
-        let sql = format!(
-            "SELECT {}, {} FROM {}{} {} {} IN ({holes})",
-            side.hash(),
-            side.tokens.join(", "),
-            side.table,
-            cond,
-            if cond.is_empty() { "WHERE" } else { "AND" },
-            side.hash()
-        );
-        params.extend(
-            shown
-                .iter()
-                .map(|(h, _)| Value::Bytes(crate::db::value::hex(&h.0).into_bytes())),
-        );
-        let found = query(db, "reading the differing rows", &sql, params)?;
+        let wanted: Vec<RowHash> = shown.iter().map(|(h, _)| *h).collect();
         let mut by_hash: HashMap<RowHash, String> = HashMap::new();
-        for r in &found.rows {
-            if let Some(h) = RowHash::parse(&r[0]) {
-                let values: Vec<String> = self
-                    .cols
-                    .iter()
-                    .zip(&r[1..])
-                    .map(|(c, v)| {
-                        format!(
-                            "{}={}",
-                            c.target.name,
-                            shown_value(c, untoken(v).as_deref())
-                        )
-                    })
-                    .collect();
-                by_hash.insert(h, format!("({})", values.join(", ")));
-            }
+        for (h, tokens) in side.tokens_by_hash(db, &wanted)? {
+            let values: Vec<String> = self
+                .cols
+                .iter()
+                .zip(&tokens)
+                .map(|(c, v)| format!("{}={}", c.target.name, shown_value(c, v.as_deref())))
+                .collect();
+            by_hash.insert(h, format!("({})", values.join(", ")));
         }
         for (h, n) in shown {
             if let Some(label) = by_hash.remove(h) {

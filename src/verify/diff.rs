@@ -4,13 +4,10 @@
 
 use std::collections::HashMap;
 
-use crate::db::Value;
-
-use super::rowtext::{self, Family};
-use super::side::{untoken, Entry, Tokens};
 use super::{Compared, CopyReport, Verifier, SHOWN};
+use crate::db::checksum::{render_tokens, Entry, Family, Tokens};
 use crate::db::value::{printable, show, Kind};
-use crate::db::Db;
+use crate::db::{Db, Value};
 use crate::error::Result;
 
 /// The keys that differ in one chunk.
@@ -69,17 +66,11 @@ impl Verifier<'_> {
             Some(rows) => {
                 let picked: Vec<Vec<Value>> =
                     shown.iter().map(|(e, _)| rows[e.row].clone()).collect();
-                let tokens: Vec<String> = self
-                    .cols
-                    .iter()
-                    .map(|c| rowtext::param_token(&c.family))
-                    .collect();
-                let select = format!("SELECT {}", tokens.join(", "));
-                let out = self.render(dst, &picked, &select, &[])?;
+                let out = render_tokens(dst, &self.render_columns(), &picked)?;
                 shown
                     .iter()
                     .zip(out)
-                    .map(|((e, _), r)| (e.key_text.clone(), r.iter().map(untoken).collect()))
+                    .map(|((e, _), t)| (e.key_text.clone(), t))
                     .collect()
             }
         };
@@ -169,7 +160,7 @@ fn cut(s: &str, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::verify::side::RowHash;
+    use crate::db::checksum::RowHash;
 
     #[test]
     fn long_values_say_where_they_first_differ() {

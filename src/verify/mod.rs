@@ -6,8 +6,8 @@
 //! Rows are matched by the source's paging key. The source key range is cut into
 //! chunks of about 10,000 rows (boundaries found by keyset reads of the key alone); for
 //! each chunk both servers compute the row count and two sums of 60-bit slices of a
-//! SHA-256 per row (`rowtext` builds the row text), so rows do not cross the wire and
-//! changes cannot cancel out. A chunk whose numbers differ is drilled into: (key, row
+//! SHA-256 per row (`db::checksum::rowtext` builds the row text), so rows do not cross
+//! the wire and changes cannot cancel out. A chunk whose numbers differ is drilled into: (key, row
 //! hash) from both sides, diffed into missing, extra and changed keys, and for changed
 //! rows the differing columns. A copy with a transform or map functions cannot be
 //! computed by the source server: its source rows run through the copy's
@@ -20,32 +20,28 @@
 //!
 //! Here: the options, `verify_copy` and the `Verifier` it runs, and what is compared
 //! (`Compared`, `KeyMap`). The keyed comparison chunk by chunk is `chunks`; a chunk's
-//! differences `diff`; rows a processor produced rendered by the target `render`; the
-//! comparison by content `content`; one side's SQL `side`.
+//! differences `diff`; the comparison by content `content`; the table each side hashes
+//! `side`. The SQL they send is `db::checksum`'s: verify decides what to compare, how to
+//! drill down and how to report.
 
 mod chunks;
 mod content;
 mod diff;
 mod progress;
-mod render;
 mod report;
-mod rowtext;
 mod side;
 
 pub use report::{summary, CopyReport, Matching, Rows};
 
 use std::time::Instant;
 
-use crate::db::Value;
-
+use crate::db::checksum::{self, Common, Family, HashedTable, RenderColumn, RowHash};
 use crate::db::schema::ColumnInfo;
-use crate::db::Db;
+use crate::db::{Db, Value};
 use crate::engine::RowProcessor;
 use crate::error::{Error, Result};
 use crate::plan::{CopyPlan, Fill};
 use crate::progress::{Display, FILE_ONLY};
-use rowtext::{Common, Family};
-use side::Side;
 
 /// Source rows per chunk.
 pub const CHUNK_ROWS: u64 = 10_000;
@@ -53,8 +49,6 @@ pub const CHUNK_ROWS: u64 = 10_000;
 const SHOWN: usize = 20;
 /// Rows shown per kind when rows are matched by content.
 const SHOWN_BY_CONTENT: usize = 5;
-/// Produced rows the target renders per statement.
-const RENDER_BATCH: usize = 200;
 
 #[derive(Debug, Clone, Copy)]
 pub struct VerifyOptions {
@@ -123,8 +117,8 @@ pub fn verify_copy(
     };
     let mut v = Verifier {
         plan,
-        src_side: Side::source(plan, &cols),
-        dst_side: Side::target(plan, &cols, keys.as_ref()),
+        src_side: side::source(plan, &cols),
+        dst_side: side::target(plan, &cols, keys.as_ref()),
         cols,
         keys,
         opts,
@@ -136,7 +130,7 @@ pub fn verify_copy(
             Err(Stop::KeyChanged(why)) => {
                 notes.push(format!("{why}: rows are matched by content, not by key"));
                 v.keys = None;
-                v.dst_side = Side::target(plan, &v.cols, None);
+                v.dst_side = side::target(plan, &v.cols, None);
                 v.whole_processor(src, dst, p)?
             }
             other => other?,
@@ -261,8 +255,8 @@ struct Verifier<'a> {
     plan: &'a CopyPlan,
     cols: Vec<Compared>,
     keys: Option<KeyMap>,
-    src_side: Side,
-    dst_side: Side,
+    src_side: HashedTable,
+    dst_side: HashedTable,
     opts: &'a VerifyOptions,
 }
 
@@ -287,5 +281,31 @@ impl Verifier<'_> {
                 .map(|c| format!("{c} (left to the server)")),
         );
         (!names.is_empty()).then(|| format!("not compared: {}", names.join(", ")))
+    }
+
+    /// The compared columns as the target renders rows a processor produced.
+    fn render_columns(&self) -> Vec<RenderColumn> {
+        self.cols
+            .iter()
+            .map(|c| RenderColumn {
+                family: c.family.clone(),
+                at: c.value_index,
+            })
+            .collect()
+    }
+
+    /// Has the target render rows a processor produced, each value cast to its target
+    /// column's type: per row, its key text (when `with_key`) and hash.
+    fn render_hashes(
+        &self,
+        dst: &mut Db,
+        rows: &[Vec<Value>],
+        with_key: bool,
+    ) -> Result<Vec<(Vec<u8>, RowHash)>> {
+        let key: Vec<usize> = match (&self.keys, with_key) {
+            (Some(k), true) => k.compared.clone(),
+            _ => Vec::new(),
+        };
+        checksum::render_hashes(dst, &self.render_columns(), &key, rows)
     }
 }
