@@ -146,6 +146,14 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
+/// A connection spec that does not parse, or whose password or TLS files cannot be
+/// read, is the job's (or the flags') fault: exit 2.
+impl From<crate::conn_spec::SpecError> for Error {
+    fn from(e: crate::conn_spec::SpecError) -> Error {
+        Error::usage(e.to_string())
+    }
+}
+
 /// A row that could not be copied: the copy and where it is in the job, the page, the
 /// row's source key, the target columns the message names with the row's values there,
 /// and the message (a transform's error, or the server's without its "at row N").
