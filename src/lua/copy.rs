@@ -278,7 +278,7 @@ fn parse_copy_args(arg: &LuaValue, loc: &str) -> std::result::Result<CopyArgs, V
         .as_deref()
         .map(crate::db::predicate::check_where)
     {
-        o.problem(m);
+        o.problem(m.to_string());
     }
     for name in o.names("accept", "hazard names", crate::plan::Accept::NAMES) {
         if let Err(m) = spec.accept.add(&name) {

@@ -5,12 +5,14 @@
 //!
 //! Here: the plain-data types. `resolve` builds a plan; `hazards` finds what in the
 //! target could change or lose rows (triggers, a coarser key collation); `label` names
-//! a plan's rows and the plan itself; `show` is how `ferry plan` prints it.
+//! a plan's rows and the plan itself; `show` is how `ferry plan` prints it; `problem`
+//! types the problems the plan's code decides on.
 
 pub(crate) mod collation;
 pub(crate) mod column_map;
 mod hazards;
 mod label;
+mod problem;
 mod resolve;
 mod show;
 
@@ -19,6 +21,7 @@ use crate::db::Value;
 use crate::db::schema::TableInfo;
 use crate::plan::column_map::ColumnMap;
 
+pub use problem::PlanProblem;
 pub use resolve::resolve;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,18 +106,16 @@ impl Accept {
     /// The names `accept` takes.
     pub const NAMES: &'static [&'static str] = &["triggers", "unique_conflicts", "key_collation"];
 
-    /// Adds the hazard `name`; a message naming the known ones when it is unknown.
-    pub fn add(&mut self, name: &str) -> Result<(), String> {
+    /// Adds the hazard `name`; an error naming the known ones when it is unknown.
+    pub fn add(&mut self, name: &str) -> Result<(), PlanProblem> {
         match name {
             "triggers" => self.triggers = true,
             "unique_conflicts" => self.unique_conflicts = true,
             "key_collation" => self.key_collation = true,
             _ => {
-                return Err(format!(
-                    "unknown hazard `{name}` in `accept`{}; known: {}",
-                    crate::db::schema::did_you_mean(name, Accept::NAMES.iter().copied()),
-                    Accept::NAMES.join(", ")
-                ))
+                return Err(PlanProblem::UnknownHazard {
+                    name: name.to_string(),
+                })
             }
         }
         Ok(())
