@@ -201,6 +201,14 @@ impl fmt::Display for SpecError {
     }
 }
 
+/// A connection spec that does not parse, or whose password or TLS files cannot be
+/// read, is the job's (or the flags') fault: a usage error, exit 2.
+impl From<SpecError> for crate::error::Error {
+    fn from(e: SpecError) -> crate::error::Error {
+        crate::error::Error::usage(e.to_string())
+    }
+}
+
 impl std::error::Error for SpecError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
@@ -259,6 +267,12 @@ mod tests {
             .to_string(),
             "mysql://root@localhost:3306/crm: ssl-cert and ssl-key go together: give both or \
              neither"
+        );
+        let e = crate::error::Error::from(SpecError::NoDatabase);
+        assert_eq!(e.exit_code(), 2);
+        assert_eq!(
+            e.to_string(),
+            "the URL names no database (mysql://user@host/DATABASE)"
         );
     }
 }
