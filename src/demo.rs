@@ -286,8 +286,8 @@ pub fn run(rows: u64) -> Result<()> {
 
     let cfg = RunConfig {
         job: "scripts/demo.lua".into(),
-        source: Some(ConnSpec::parse(&source.url("legacy")).map_err(Error::usage)?),
-        target: Some(ConnSpec::parse(&target.url("shop")).map_err(Error::usage)?),
+        source: Some(ConnSpec::parse(&source.url("legacy"))?),
+        target: Some(ConnSpec::parse(&target.url("shop"))?),
         log: "ferry.log".into(),
         vars: Vec::new(),
         dry_run: false,

@@ -238,6 +238,52 @@ mod exit_tests {
     }
 
     #[test]
+    fn every_variant_has_its_exit_status() {
+        let plan = |rows_only| Error::Plan {
+            problems: vec!["p".into()],
+            rows_only,
+        };
+        assert_eq!(plan(true).exit_code(), 1, "rows the sample run rejected");
+        assert_eq!(plan(false).exit_code(), 2);
+        let connect = Error::Connect {
+            url: "mysql://app:***@db1:3306/crm".into(),
+            message: "refused".into(),
+        };
+        assert_eq!(connect.exit_code(), 1);
+        assert_eq!(
+            connect.to_string(),
+            "cannot connect to mysql://app:***@db1:3306/crm: refused"
+        );
+        let row = Error::Row(Box::new(RowError {
+            copy: "t".into(),
+            location: "job.lua:3".into(),
+            page: 2,
+            key: "id=7".into(),
+            culprits: Vec::new(),
+            message: "boom".into(),
+        }));
+        assert_eq!(row.exit_code(), 1);
+        assert_eq!(row.clone().in_copy("t", "job.lua:3").exit_code(), 1);
+        let io = Error::Io {
+            path: "state.json".into(),
+            message: "denied".into(),
+        };
+        assert_eq!(io.exit_code(), 1);
+        assert_eq!(io.to_string(), "state.json: denied");
+        let check = Error::Check {
+            message: "differs".into(),
+        };
+        assert_eq!(check.exit_code(), 1);
+        assert_eq!(Error::usage("x").in_copy("t", "j:1").exit_code(), 2);
+        let odd = Error::Interrupted {
+            signal: 1,
+            met: None,
+        };
+        assert_eq!(odd.exit_code(), 129);
+        assert!(odd.to_string().starts_with("stopped by a signal"));
+    }
+
+    #[test]
     fn a_stop_shows_the_error_it_met() {
         let e = Error::Interrupted {
             signal: 15,

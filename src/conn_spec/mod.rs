@@ -12,6 +12,7 @@
 //! form `table`, the options both share `options`, TLS `tls`, the password and hiding
 //! it `secrets`; opening a session is `db::connect`.
 
+mod error;
 mod options;
 mod secrets;
 mod table;
@@ -21,6 +22,7 @@ mod url;
 use std::fmt;
 use std::path::PathBuf;
 
+pub use error::SpecError;
 pub use secrets::mask_urls;
 pub use tls::{SslMode, Tls};
 pub use url::redact_raw;

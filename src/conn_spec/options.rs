@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use super::{ConnSpec, PasswordSource, SslMode};
+use super::{ConnSpec, PasswordSource, SpecError, SslMode};
 
 /// The URL options, as written in a URL (`ssl-mode`) and in the table form (`ssl_mode`).
 pub(super) const OPTIONS: &[&str] = &[
@@ -20,17 +20,17 @@ pub(super) const OPTIONS: &[&str] = &[
 
 impl ConnSpec {
     /// Sets one option (`ssl-mode` or `ssl_mode`).
-    pub(super) fn set_option(&mut self, key: &str, value: &str) -> Result<(), String> {
-        let path = || -> Result<PathBuf, String> {
+    pub(super) fn set_option(&mut self, key: &str, value: &str) -> Result<(), SpecError> {
+        let path = || -> Result<PathBuf, SpecError> {
             if value.is_empty() {
-                Err(format!("`{key}` needs a file path"))
+                Err(SpecError::NeedsPath { key: key.into() })
             } else {
                 Ok(PathBuf::from(value))
             }
         };
-        let source = |s: PasswordSource, this: &ConnSpec| -> Result<PasswordSource, String> {
+        let source = |s: PasswordSource, this: &ConnSpec| -> Result<PasswordSource, SpecError> {
             if this.password_source.is_some() {
-                Err("give one of password-env and password-file, not both".into())
+                Err(SpecError::TwoPasswordSources)
             } else {
                 Ok(s)
             }
@@ -38,19 +38,19 @@ impl ConnSpec {
         match key.replace('_', "-").as_str() {
             "socket" => self.socket = Some(value.to_string()),
             "ssl-mode" => {
-                self.tls.mode = Some(SslMode::parse(value).ok_or_else(|| {
-                    format!(
-                        "unknown ssl-mode `{value}` (known: {})",
-                        SslMode::ALL.map(|m| m.name()).join(", ")
+                self.tls.mode =
+                    Some(
+                        SslMode::parse(value).ok_or_else(|| SpecError::UnknownSslMode {
+                            value: value.into(),
+                        })?,
                     )
-                })?)
             }
             "ssl-ca" => self.tls.ca = Some(path()?),
             "ssl-cert" => self.tls.cert = Some(path()?),
             "ssl-key" => self.tls.key = Some(path()?),
             "password-env" => {
                 if value.is_empty() {
-                    return Err("`password-env` needs the name of an environment variable".into());
+                    return Err(SpecError::PasswordEnvNeedsName);
                 }
                 self.password_source = Some(source(PasswordSource::Env(value.into()), self)?)
             }
@@ -61,7 +61,11 @@ impl ConnSpec {
                 self.writable = match value.to_ascii_lowercase().as_str() {
                     "true" | "1" | "yes" | "on" => true,
                     "false" | "0" | "no" | "off" => false,
-                    _ => return Err(format!("`writable` is true or false, not `{value}`")),
+                    _ => {
+                        return Err(SpecError::BadWritable {
+                            value: value.into(),
+                        })
+                    }
                 }
             }
             // A key no option could have is not echoed: it may be a piece of a
@@ -70,44 +74,27 @@ impl ConnSpec {
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') =>
             {
-                return Err(format!(
-                    "unknown URL option (a `?` in a password must be %-escaped as %3F; \
-                     known options: {})",
-                    OPTIONS.join(", ")
-                ))
+                return Err(SpecError::UnknownOptionUnechoed)
             }
-            _ => {
-                return Err(format!(
-                    "unknown URL option `{key}` (known: {})",
-                    OPTIONS.join(", ")
-                ))
-            }
+            _ => return Err(SpecError::UnknownOption { key: key.into() }),
         }
         Ok(())
     }
 
     /// Options that contradict each other.
-    pub(super) fn check(&self) -> Result<(), String> {
+    pub(super) fn check(&self) -> Result<(), SpecError> {
         if self.password.is_some() && self.password_source.is_some() {
-            return Err(
-                "the password is given twice: keep it in the URL, or in password-env, or in \
-                 password-file"
-                    .into(),
-            );
+            return Err(SpecError::PasswordTwice);
         }
         if self.tls.cert.is_some() != self.tls.key.is_some() {
-            return Err("ssl-cert and ssl-key go together: give both or neither".into());
+            return Err(SpecError::CertWithoutKey);
         }
         let mode = self.tls.mode();
         if mode == SslMode::Disabled && (self.tls.ca.is_some() || self.tls.cert.is_some()) {
-            return Err("ssl-mode=disabled with ssl-ca/ssl-cert: drop one".into());
+            return Err(SpecError::DisabledWithFiles);
         }
         if mode.requires_tls() && self.socket.is_some() {
-            return Err(format!(
-                "ssl-mode={} needs a TCP connection; a unix socket is not encrypted \
-                 (drop socket=, or use ssl-mode=preferred)",
-                mode.name()
-            ));
+            return Err(SpecError::TlsNeedsTcp { mode });
         }
         Ok(())
     }
@@ -140,19 +127,29 @@ mod tests {
         let s = ConnSpec::parse("mysql://app@db1/crm?ssl_ca=/etc/ca.pem").unwrap();
         assert_eq!(s.tls.mode(), SslMode::VerifyCa);
 
-        let e = ConnSpec::parse("mysql://app:hunter2@db1/crm?ssl-mode=strict").unwrap_err();
+        let e = ConnSpec::parse("mysql://app:hunter2@db1/crm?ssl-mode=strict")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("unknown ssl-mode `strict`"), "{e}");
         assert!(e.contains("verify-identity"), "{e}");
         assert!(e.contains("mysql://app:***@db1/crm"), "{e}");
         assert!(!e.contains("hunter2"), "{e}");
 
-        let e = ConnSpec::parse("mysql://app@db1/crm?ssl-cert=/c.pem").unwrap_err();
+        let e = ConnSpec::parse("mysql://app@db1/crm?ssl-cert=/c.pem")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("ssl-cert and ssl-key go together"), "{e}");
-        let e = ConnSpec::parse("mysql://app@db1/crm?ssl-mode=required&socket=/s").unwrap_err();
+        let e = ConnSpec::parse("mysql://app@db1/crm?ssl-mode=required&socket=/s")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("needs a TCP connection"), "{e}");
-        let e = ConnSpec::parse("mysql://app@db1/crm?ssl-mode=disabled&ssl-ca=/ca").unwrap_err();
+        let e = ConnSpec::parse("mysql://app@db1/crm?ssl-mode=disabled&ssl-ca=/ca")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("disabled"), "{e}");
-        let e = ConnSpec::parse("mysql://app@db1/crm?sslmode=required").unwrap_err();
+        let e = ConnSpec::parse("mysql://app@db1/crm?sslmode=required")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("unknown URL option `sslmode`"), "{e}");
     }
 
@@ -163,7 +160,9 @@ mod tests {
         let s = ConnSpec::parse("mysql://app@db1/crm?writable=true").unwrap();
         assert!(s.writable);
         assert_eq!(s.to_string(), "mysql://app@db1:3306/crm?writable=true");
-        let e = ConnSpec::parse("mysql://app@db1/crm?writable=maybe").unwrap_err();
+        let e = ConnSpec::parse("mysql://app@db1/crm?writable=maybe")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("`writable` is true or false"), "{e}");
         let s = ConnSpec::from_fields(&[
             ("database".to_string(), "crm".to_string()),

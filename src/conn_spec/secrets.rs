@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use super::tls::check_tls_file;
-use super::{ConnSpec, PasswordSource};
+use super::{ConnSpec, PasswordSource, SpecError};
 
 impl ConnSpec {
     /// This spec, ready to connect: the password read from `password-env` or
@@ -13,7 +13,7 @@ impl ConnSpec {
     /// `fallback_env` (`FERRY_SOURCE_PASSWORD`) when it is set; and the TLS files checked
     /// for readability. A spec that already holds its password is returned as it is.
     /// Errors name the variable or the file, never the password.
-    pub fn resolve(&self, fallback_env: &str) -> Result<ConnSpec, String> {
+    pub fn resolve(&self, fallback_env: &str) -> Result<ConnSpec, SpecError> {
         for (what, file) in [
             ("ssl-ca", &self.tls.ca),
             ("ssl-cert", &self.tls.cert),
@@ -31,14 +31,10 @@ impl ConnSpec {
             Some(PasswordSource::Env(name)) => match std::env::var(name) {
                 Ok(p) => spec.password = Some(p),
                 Err(std::env::VarError::NotPresent) => {
-                    return Err(format!(
-                        "password-env names the environment variable {name}, which is not set"
-                    ))
+                    return Err(SpecError::PasswordEnvUnset { name: name.clone() })
                 }
                 Err(std::env::VarError::NotUnicode(_)) => {
-                    return Err(format!(
-                        "the environment variable {name} (password-env) is not valid UTF-8"
-                    ))
+                    return Err(SpecError::PasswordEnvNotUtf8 { name: name.clone() })
                 }
             },
             Some(PasswordSource::File(path)) => {
@@ -107,11 +103,13 @@ fn is_word(c: char) -> bool {
     c.is_alphanumeric() || c == '_'
 }
 
-fn read_password_file(path: &Path) -> Result<String, String> {
-    let data = std::fs::read(path)
-        .map_err(|e| format!("cannot read the password-file {}: {e}", path.display()))?;
+fn read_password_file(path: &Path) -> Result<String, SpecError> {
+    let data = std::fs::read(path).map_err(|cause| SpecError::PasswordFileUnreadable {
+        path: path.into(),
+        cause,
+    })?;
     let mut text = String::from_utf8(data)
-        .map_err(|_| format!("the password-file {} is not valid UTF-8", path.display()))?;
+        .map_err(|_| SpecError::PasswordFileNotUtf8 { path: path.into() })?;
     if text.ends_with('\n') {
         text.pop();
         if text.ends_with('\r') {
@@ -165,7 +163,7 @@ mod tests {
             s.to_string(),
             "mysql://app:***@db1:3306/crm?password-env=FERRY_UNIT_PW_1"
         );
-        let e = s.resolve("FERRY_UNIT_NONE").unwrap_err();
+        let e = s.resolve("FERRY_UNIT_NONE").unwrap_err().to_string();
         assert!(
             e.contains("FERRY_UNIT_PW_1") && e.contains("not set"),
             "{e}"
@@ -198,7 +196,7 @@ mod tests {
             missing.display()
         ))
         .unwrap();
-        let e = s.resolve("X").unwrap_err();
+        let e = s.resolve("X").unwrap_err().to_string();
         assert!(e.contains(&missing.display().to_string()), "{e}");
 
         // The role's variable only when nothing else names a password.
@@ -216,9 +214,13 @@ mod tests {
             Some("url")
         );
 
-        let e = ConnSpec::parse("mysql://app:x@db1/crm?password-env=A").unwrap_err();
+        let e = ConnSpec::parse("mysql://app:x@db1/crm?password-env=A")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("given twice"), "{e}");
-        let e = ConnSpec::parse("mysql://app@db1/crm?password-env=A&password-file=/f").unwrap_err();
+        let e = ConnSpec::parse("mysql://app@db1/crm?password-env=A&password-file=/f")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("not both"), "{e}");
     }
 

@@ -1,26 +1,25 @@
 //! The Lua-table form of a connection (`{ host = ..., database = ..., ssl_mode = ... }`),
 //! its fields already read as text by the Lua layer.
 
-use super::options::OPTIONS;
-use super::{ConnSpec, Tls};
+use super::{ConnSpec, SpecError, Tls};
 
 impl ConnSpec {
     /// Builds a spec from the Lua-table form's fields (`host`, `port`, `user`,
     /// `password`, `database`, and every URL option, with `_` for `-`: `ssl_mode`).
-    pub fn from_fields(fields: &[(String, String)]) -> Result<ConnSpec, String> {
+    pub fn from_fields(fields: &[(String, String)]) -> Result<ConnSpec, SpecError> {
         let get = |k: &str| {
             fields
                 .iter()
                 .find(|(name, _)| name == k)
                 .map(|(_, v)| v.clone())
         };
-        let database = get("database").ok_or("the connection table needs `database`")?;
+        let database = get("database").ok_or(SpecError::TableNeedsDatabase)?;
         let mut spec = ConnSpec {
             user: get("user").unwrap_or_else(|| "root".into()),
             password: get("password"),
             host: get("host").unwrap_or_else(|| "localhost".into()),
             port: match get("port") {
-                Some(p) => p.parse().map_err(|_| format!("bad port `{p}`"))?,
+                Some(p) => p.parse().map_err(|_| SpecError::BadTablePort { port: p })?,
                 None => 3306,
             },
             database,
@@ -33,20 +32,18 @@ impl ConnSpec {
             if ["host", "port", "user", "password", "database"].contains(&k.as_str()) {
                 continue;
             }
-            spec.set_option(k, v).map_err(|m| {
-                if m.starts_with("unknown URL option") {
-                    let known: Vec<String> = OPTIONS.iter().map(|o| o.replace('-', "_")).collect();
-                    format!(
-                        "unknown connection field `{k}` (known: host, port, user, password, \
-                         database, {})",
-                        known.join(", ")
-                    )
+            spec.set_option(k, v).map_err(|e| {
+                if e.is_unknown_option() {
+                    SpecError::UnknownField { key: k.clone() }
                 } else {
-                    m
+                    e
                 }
             })?;
         }
-        spec.check().map_err(|m| format!("{spec}: {m}"))?;
+        spec.check().map_err(|reason| SpecError::InSpec {
+            spec: spec.to_string(),
+            reason: Box::new(reason),
+        })?;
         Ok(spec)
     }
 }
@@ -78,10 +75,14 @@ mod tests {
         assert_eq!(s.port, 3307);
         assert_eq!(s.tls.mode(), SslMode::Required);
         assert_eq!(s.password_source, Some(PasswordSource::Env("PW".into())));
-        let e = f(&[("database", "crm"), ("ssl", "on")]).unwrap_err();
+        let e = f(&[("database", "crm"), ("ssl", "on")])
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("unknown connection field `ssl`"), "{e}");
         assert!(e.contains("ssl_mode"), "{e}");
-        let e = f(&[("database", "crm"), ("ssl_mode", "nope")]).unwrap_err();
+        let e = f(&[("database", "crm"), ("ssl_mode", "nope")])
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("unknown ssl-mode `nope`"), "{e}");
     }
 }

@@ -4,6 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
+use super::SpecError;
+
 /// How the session uses TLS, as MySQL's own `--ssl-mode` says it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SslMode {
@@ -77,23 +79,22 @@ impl Tls {
     }
 }
 
-pub(super) fn check_tls_file(what: &str, path: &Path) -> Result<(), String> {
-    let data = std::fs::read(path).map_err(|e| format!("{what} file {}: {e}", path.display()))?;
+pub(super) fn check_tls_file(what: &str, path: &Path) -> Result<(), SpecError> {
+    let data = std::fs::read(path).map_err(|cause| SpecError::TlsFileUnreadable {
+        what: what.into(),
+        path: path.into(),
+        cause,
+    })?;
     let pem = String::from_utf8_lossy(&data);
     let ok = match what {
         "ssl-key" => pem.contains("PRIVATE KEY-----") || data.first() == Some(&0x30),
         _ => pem.contains("-----BEGIN CERTIFICATE-----") || data.first() == Some(&0x30),
     };
     if !ok {
-        let expected = if what == "ssl-key" {
-            "private key"
-        } else {
-            "certificate"
-        };
-        return Err(format!(
-            "{what} file {} holds no {expected} (PEM or DER expected)",
-            path.display()
-        ));
+        return Err(SpecError::TlsFileWrongKind {
+            what: what.into(),
+            path: path.into(),
+        });
     }
     Ok(())
 }
@@ -108,10 +109,10 @@ mod tests {
         let junk = dir.path().join("junk.pem");
         std::fs::write(&junk, "not a certificate").unwrap();
         let s = ConnSpec::parse(&format!("mysql://app@db1/crm?ssl-ca={}", junk.display())).unwrap();
-        let e = s.resolve("X").unwrap_err();
+        let e = s.resolve("X").unwrap_err().to_string();
         assert!(e.contains("holds no certificate"), "{e}");
         let s = ConnSpec::parse("mysql://app@db1/crm?ssl-ca=/no/such/ca.pem").unwrap();
-        let e = s.resolve("X").unwrap_err();
+        let e = s.resolve("X").unwrap_err().to_string();
         assert!(e.contains("ssl-ca file /no/such/ca.pem"), "{e}");
     }
 }

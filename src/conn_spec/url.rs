@@ -2,7 +2,7 @@
 //! hiding the password of one that does not parse (`redact_raw`), so that a parse error
 //! never repeats it.
 
-use super::{ConnSpec, Tls};
+use super::{ConnSpec, SpecError, Tls};
 
 impl ConnSpec {
     /// Parses a `mysql://` URL. The error text never repeats the password: it shows the
@@ -11,17 +11,18 @@ impl ConnSpec {
     /// The user and password end at the last `@` before the `?` of the options, so a
     /// password holding an unescaped `/` or `@` is still read whole; `?` and `#` (and
     /// `%`) in a password must be %-escaped, and an `@` in a database name too.
-    pub fn parse(url: &str) -> Result<ConnSpec, String> {
-        ConnSpec::parse_url(url).map_err(|m| format!("{m} in `{}`", redact_raw(url)))
+    pub fn parse(url: &str) -> Result<ConnSpec, SpecError> {
+        ConnSpec::parse_url(url).map_err(|reason| SpecError::InUrl {
+            reason: Box::new(reason),
+            url: redact_raw(url),
+        })
     }
 
-    fn parse_url(url: &str) -> Result<ConnSpec, String> {
+    fn parse_url(url: &str) -> Result<ConnSpec, SpecError> {
         let rest = url
             .strip_prefix("mysql://")
             .or_else(|| url.strip_prefix("mariadb://"))
-            .ok_or(
-                "a connection URL must look like mysql://user[:password]@host[:port]/database",
-            )?;
+            .ok_or(SpecError::NotAUrl)?;
         let (rest, query) = match rest.split_once('?') {
             Some((a, b)) => (a, Some(b)),
             None => (rest, None),
@@ -43,7 +44,7 @@ impl ConnSpec {
         };
         let (host, port) = if let Some(h) = hostport.strip_prefix('[') {
             // [::1]:3306
-            let (h, after) = h.split_once(']').ok_or("bad host")?;
+            let (h, after) = h.split_once(']').ok_or(SpecError::BadHost)?;
             (h.to_string(), after.strip_prefix(':'))
         } else {
             match hostport.rsplit_once(':') {
@@ -53,9 +54,7 @@ impl ConnSpec {
         };
         let port = match port {
             // The port is not echoed: in a mistyped URL it may be part of a password.
-            Some(p) if !p.is_empty() => p
-                .parse::<u16>()
-                .map_err(|_| "bad port (a password holding `?`, `#` or `%` must be %-escaped)")?,
+            Some(p) if !p.is_empty() => p.parse::<u16>().map_err(|_| SpecError::BadPort)?,
             _ => 3306,
         };
         let mut spec = ConnSpec {
@@ -80,7 +79,7 @@ impl ConnSpec {
             }
         }
         if spec.database.is_empty() {
-            return Err("the URL names no database (mysql://user@host/DATABASE)".into());
+            return Err(SpecError::NoDatabase);
         }
         spec.check()?;
         Ok(spec)
@@ -124,7 +123,7 @@ pub fn redact_raw(url: &str) -> String {
     }
 }
 
-fn decode(s: &str) -> Result<String, String> {
+fn decode(s: &str) -> Result<String, SpecError> {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -133,7 +132,7 @@ fn decode(s: &str) -> Result<String, String> {
             let hex = s
                 .get(i + 1..i + 3)
                 .and_then(|h| u8::from_str_radix(h, 16).ok())
-                .ok_or_else(|| "bad %-escape in connection URL".to_string())?;
+                .ok_or(SpecError::BadEscape)?;
             out.push(hex);
             i += 3;
         } else {
@@ -141,7 +140,7 @@ fn decode(s: &str) -> Result<String, String> {
             i += 1;
         }
     }
-    String::from_utf8(out).map_err(|_| "connection URL is not valid UTF-8".to_string())
+    String::from_utf8(out).map_err(|_| SpecError::NotUtf8)
 }
 
 #[cfg(test)]
@@ -166,7 +165,9 @@ mod tests {
         assert_eq!(s.port, 3306);
         assert_eq!(s.socket.as_deref(), Some("/tmp/m.sock"));
         assert!(ConnSpec::parse("mysql://root@localhost").is_err());
-        let e = ConnSpec::parse("postgres://u:hunter2@h/d").unwrap_err();
+        let e = ConnSpec::parse("postgres://u:hunter2@h/d")
+            .unwrap_err()
+            .to_string();
         assert!(!e.contains("hunter2"), "{e}");
     }
 
@@ -188,13 +189,17 @@ mod tests {
             ("mysql://app:1?s3cr/et@db1/crm", "s3cr"),
             ("postgres://app:h/1dden@db1/crm", "h/1dden"),
         ] {
-            let e = ConnSpec::parse(url).unwrap_err();
+            let e = ConnSpec::parse(url).unwrap_err().to_string();
             assert!(!e.contains(secret), "{url}: {e}");
             assert!(e.contains("***"), "{url}: {e}");
         }
-        let e = ConnSpec::parse("mysql://app:p?ss@db1/crm").unwrap_err();
+        let e = ConnSpec::parse("mysql://app:p?ss@db1/crm")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("`mysql://app:***@db1/crm`"), "{e}");
-        let e = ConnSpec::parse("mysql://a/pp:h1dden@db1:x/crm").unwrap_err();
+        let e = ConnSpec::parse("mysql://a/pp:h1dden@db1:x/crm")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("`mysql://***@db1:x/crm`"), "{e}");
         assert_eq!(redact_raw("mysql://app@db1/crm"), "mysql://app@db1/crm");
         assert_eq!(redact_raw("mysql://db1:3306/crm"), "mysql://db1:3306/crm");

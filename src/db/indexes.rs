@@ -102,20 +102,44 @@ fn unquote(rest: &str) -> Option<String> {
     None
 }
 
+/// Why a copy defers no index of its target (said in the log).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotDeferred {
+    /// `SHOW CREATE TABLE` gave nothing.
+    Unreadable,
+    NoPlainIndex,
+    ForeignKey,
+    NotEmpty,
+}
+
+impl std::fmt::Display for NotDeferred {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            NotDeferred::Unreadable => "its definition could not be read",
+            NotDeferred::NoPlainIndex => "it has no plain secondary index",
+            NotDeferred::ForeignKey => "it takes part in a foreign key",
+            NotDeferred::NotEmpty => "it is not empty",
+        })
+    }
+}
+
 /// What a copy into `table` would defer, or why it defers nothing (`Err` holds the
 /// reason, for the log). Reads the target only; changes nothing.
-pub fn deferrable(db: &mut Db, table: &TableInfo) -> Result<std::result::Result<Deferred, String>> {
+pub fn deferrable(
+    db: &mut Db,
+    table: &TableInfo,
+) -> Result<std::result::Result<Deferred, NotDeferred>> {
     let quoted = table.quoted_name();
     let create: Option<(String, String)> = db
         .conn()
         .query_first(format!("SHOW CREATE TABLE {quoted}"))
         .map_err(|e| db.err(&format!("reading the definition of {}", table.name), e))?;
     let Some((_, create)) = create else {
-        return Ok(Err("its definition could not be read".into()));
+        return Ok(Err(NotDeferred::Unreadable));
     };
     let indexes = plain_indexes(&create);
     if indexes.is_empty() {
-        return Ok(Err("it has no plain secondary index".into()));
+        return Ok(Err(NotDeferred::NoPlainIndex));
     }
     let foreign: Option<u64> = db
         .conn()
@@ -127,14 +151,14 @@ pub fn deferrable(db: &mut Db, table: &TableInfo) -> Result<std::result::Result<
         )
         .map_err(|e| db.err(&format!("reading the foreign keys of {}", table.name), e))?;
     if foreign.unwrap_or(0) > 0 {
-        return Ok(Err("it takes part in a foreign key".into()));
+        return Ok(Err(NotDeferred::ForeignKey));
     }
     let rows: Option<u8> = db
         .conn()
         .query_first(format!("SELECT 1 FROM {quoted} LIMIT 1"))
         .map_err(|e| db.err(&format!("reading {}", table.name), e))?;
     if rows.is_some() {
-        return Ok(Err("it is not empty".into()));
+        return Ok(Err(NotDeferred::NotEmpty));
     }
     Ok(Ok(Deferred {
         table: quoted,
@@ -226,6 +250,23 @@ impl From<RebuildError> for crate::error::Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn why_nothing_is_deferred() {
+        assert_eq!(
+            NotDeferred::Unreadable.to_string(),
+            "its definition could not be read"
+        );
+        assert_eq!(
+            NotDeferred::NoPlainIndex.to_string(),
+            "it has no plain secondary index"
+        );
+        assert_eq!(
+            NotDeferred::ForeignKey.to_string(),
+            "it takes part in a foreign key"
+        );
+        assert_eq!(NotDeferred::NotEmpty.to_string(), "it is not empty");
+    }
 
     #[test]
     fn plain_keys_are_read_from_show_create_table() {

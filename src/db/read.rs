@@ -9,7 +9,7 @@ use std::sync::Arc;
 use crate::db::keyset::{KeyColumn, Op};
 use crate::db::schema::TableInfo;
 use crate::db::value::wire_size;
-use crate::db::wire::{RawLayout, RawRows, RawSource};
+use crate::db::wire::{RawLayout, RawRows, RawSource, WireError};
 use crate::db::Db;
 use crate::error::Result;
 
@@ -179,8 +179,8 @@ pub fn read_page(
 #[derive(Debug)]
 pub enum RawReadError {
     Db(mysql::Error),
-    /// The result did not fit the raw layout (a message for the log).
-    Layout(String),
+    /// The result did not fit the raw layout.
+    Layout(WireError),
 }
 
 /// Reads one keyset page like `read_page`, as parameter rows for a bulk request (see
@@ -195,7 +195,7 @@ pub fn read_raw_page(
 ) -> std::result::Result<(RawRows, usize), RawReadError> {
     let mut rows: Option<RawRows> = None;
     let mut bytes = 0usize;
-    let mut failed: Option<String> = None;
+    let mut failed: Option<WireError> = None;
     crate::db::fork::exec_raw_rows(db.conn(), sql, params(p), |columns, packet| {
         // Past the byte bound (or a bad row) the rest is read and dropped.
         if failed.is_some() || bytes >= max_bytes {

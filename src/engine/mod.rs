@@ -57,7 +57,7 @@ pub use config::{
     CopyProgressSink, CopyStats, CopyTask, EngineConfig, Processing, ProgressSink, Stop,
 };
 pub use retry::connect as connect_retrying;
-pub use transform::{DirectProcessor, Processed, RowProcessor};
+pub use transform::{DirectProcessor, Processed, RowProcessor, TransformError};
 pub use window::{Overlap, Since};
 
 use checkpoint::Store;

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use crate::db::Value;
 
-use crate::db::wire::{RawLayout, RawRows, RawSource};
+use crate::db::wire::{RawLayout, RawRows, RawSource, WireError};
 use crate::error::{Error, Result};
 
 use super::page::{Page, Rows};
@@ -42,9 +42,9 @@ pub(super) fn process_page(
         Rows::Decoded(rows) => rows,
         // Not met: undecoded pages go to `process_undecoded_page`, or straight to
         // their writer.
-        Rows::Undecoded(raw) => raw.decode().map_err(|message| Error::Database {
+        Rows::Undecoded(raw) => raw.decode().map_err(|e| Error::Database {
             context: format!("copy {}, page {page_no}", shared.plan.name),
-            message,
+            message: e.to_string(),
         })?,
     };
     let mut out = Vec::with_capacity(rows.len());
@@ -57,7 +57,7 @@ pub(super) fn process_page(
                 keys.push(key);
             }
             Ok(None) => skipped += 1,
-            Err(message) => return Err(shared.row_error(page_no, &key, message)),
+            Err(e) => return Err(shared.row_error(page_no, &key, e.to_string())),
         }
     }
     Ok(page.processed(Rows::Decoded(out), keys, skipped))
@@ -75,9 +75,9 @@ fn process_undecoded_page(
 ) -> Result<Page> {
     let page_no = shared.pages_seen.fetch_add(1, Ordering::SeqCst) + 1;
     let first = page.first_ordinal;
-    let broken = |message: String| Error::Database {
+    let broken = |e: WireError| Error::Database {
         context: format!("copy {}, page {page_no}", shared.plan.name),
-        message,
+        message: e.to_string(),
     };
     let source_row = |i: usize| raw.layout.decode(raw.row(i)).map_err(broken);
     // Row i's key and stream position, from its decoded source values.
@@ -101,7 +101,7 @@ fn process_undecoded_page(
             Ok(Processed::Skip) => skipped += 1,
             Err(message) => {
                 let key = key_of(i, &source_row(i)?);
-                return Err(shared.row_error(page_no, &key, message));
+                return Err(shared.row_error(page_no, &key, message.to_string()));
             }
         }
     }

@@ -79,10 +79,10 @@ impl ReaderCtx {
             };
             let (rows, bytes) = match read {
                 Ok(r) => r,
-                Err(RawReadError::Layout(message)) => {
+                Err(RawReadError::Layout(e)) => {
                     return Err(Error::Database {
                         context: format!("source {}: reading {}", db.spec, plan.source.name),
-                        message,
+                        message: e.to_string(),
                     })
                 }
                 Err(RawReadError::Db(e))
@@ -162,7 +162,7 @@ impl ReaderCtx {
             .decode(raw.row(i))
             .map_err(|message| Error::Database {
                 context: format!("reading {}", self.shared.plan.source.name),
-                message,
+                message: message.to_string(),
             })?;
         Ok(at.iter().map(|&j| row[j].clone()).collect())
     }

@@ -1,19 +1,24 @@
 //! How source rows become target rows: the `RowProcessor` a copy is given (Lua's, or
 //! `DirectProcessor`, which moves source columns and fixed defaults into place without
-//! running code), and what it makes of an undecoded row (`Processed`).
+//! running code), what it makes of an undecoded row (`Processed`), and why it could
+//! not make one (`TransformError`).
 
+use std::fmt;
 use std::sync::Arc;
 
 use crate::db::Value;
 
-use crate::db::wire::{RawLayout, RawSource};
+use crate::db::wire::{RawLayout, RawSource, WireError};
 use crate::plan::column_map::Arrangement;
 use crate::plan::CopyPlan;
 
 /// Turns one source row into the values of the plan's value columns
 /// (`CopyPlan::value_columns`, in order), or `None` to skip the row.
 pub trait RowProcessor {
-    fn process(&mut self, row: Vec<Value>) -> std::result::Result<Option<Vec<Value>>, String>;
+    fn process(
+        &mut self,
+        row: Vec<Value>,
+    ) -> std::result::Result<Option<Vec<Value>>, TransformError>;
 
     /// The same for an undecoded source row: a parameter row of `layout`, every source
     /// column in order (see `raw`).
@@ -21,7 +26,7 @@ pub trait RowProcessor {
         &mut self,
         layout: &Arc<RawLayout>,
         row: &[u8],
-    ) -> std::result::Result<Processed, String> {
+    ) -> std::result::Result<Processed, TransformError> {
         Ok(match self.process(layout.decode(row)?)? {
             Some(values) => Processed::Row(values),
             None => Processed::Skip,
@@ -32,6 +37,39 @@ pub trait RowProcessor {
     /// from (the plan's `ColumnMap::untouched`); `None` when rows never do.
     fn untouched(&self) -> Option<Arrangement> {
         None
+    }
+}
+
+/// Why a processor could not make a row: its undecoded source row did not decode, or
+/// the processor's own reason (a transform that raised, a value that is no column
+/// value), kept whole. `Display` is the message of the row's error.
+#[derive(Debug)]
+pub enum TransformError {
+    Decode(WireError),
+    Failed(Box<dyn std::error::Error>),
+}
+
+impl From<WireError> for TransformError {
+    fn from(e: WireError) -> TransformError {
+        TransformError::Decode(e)
+    }
+}
+
+impl fmt::Display for TransformError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TransformError::Decode(e) => write!(f, "{e}"),
+            TransformError::Failed(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for TransformError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            TransformError::Decode(e) => Some(e),
+            TransformError::Failed(e) => Some(e.as_ref()),
+        }
     }
 }
 
@@ -107,7 +145,10 @@ impl DirectProcessor {
 }
 
 impl RowProcessor for DirectProcessor {
-    fn process(&mut self, row: Vec<Value>) -> std::result::Result<Option<Vec<Value>>, String> {
+    fn process(
+        &mut self,
+        row: Vec<Value>,
+    ) -> std::result::Result<Option<Vec<Value>>, TransformError> {
         Ok(Some(self.convert(row)))
     }
 }
@@ -146,6 +187,15 @@ mod tests {
             out,
             vec![Value::from("one"), Value::from("one"), Value::from("two")]
         );
+    }
+
+    #[test]
+    fn a_transform_error_shows_its_cause() {
+        let e = TransformError::from(WireError::ParamRowEndsEarly);
+        assert_eq!(e.to_string(), "a parameter row ends early");
+        assert!(std::error::Error::source(&e).is_some());
+        let e = TransformError::Failed(Box::new(WireError::KeyMissing));
+        assert_eq!(e.to_string(), "a key parameter is missing from the row");
     }
 
     #[test]

@@ -30,8 +30,12 @@ fn open(lua: &Lua, job: &Rc<Job>, role: Role, arg: LuaValue) -> mlua::Result<Any
     let bad = |m: String| mlua::Error::external(Error::usage(format!("{}: {m}", role.name())));
     let asked = match &arg {
         LuaValue::Nil => None,
-        LuaValue::String(s) => Some(ConnSpec::parse(&s.to_string_lossy()).map_err(bad)?),
-        LuaValue::Table(t) => Some(spec_from_table(t).map_err(bad)?),
+        LuaValue::String(s) => {
+            Some(ConnSpec::parse(&s.to_string_lossy()).map_err(|e| bad(e.to_string()))?)
+        }
+        LuaValue::Table(t) => {
+            Some(ConnSpec::from_fields(&table_fields(t, bad)?).map_err(|e| bad(e.to_string()))?)
+        }
         other => {
             return Err(bad(format!(
                 "expected a URL string or a table, not a {}",
@@ -48,22 +52,27 @@ fn open(lua: &Lua, job: &Rc<Job>, role: Role, arg: LuaValue) -> mlua::Result<Any
     })
 }
 
-fn spec_from_table(t: &Table) -> Result<ConnSpec, String> {
+/// The fields of a connection's table form, as text; `bad` makes the error of a field
+/// that is not text.
+fn table_fields(
+    t: &Table,
+    bad: impl Fn(String) -> mlua::Error,
+) -> mlua::Result<Vec<(String, String)>> {
     let mut fields = Vec::new();
     for pair in t.pairs::<String, LuaValue>() {
-        let (k, v) = pair.map_err(|e| e.to_string())?;
+        let (k, v) = pair.map_err(|e| bad(e.to_string()))?;
         let v = match v {
             LuaValue::String(s) => s.to_string_lossy(),
             LuaValue::Integer(i) => i.to_string(),
             LuaValue::Boolean(b) => b.to_string(),
             other => {
-                return Err(format!(
+                return Err(bad(format!(
                     "`{k}` must be a string, not a {}",
                     other.type_name()
-                ))
+                )))
             }
         };
         fields.push((k, v));
     }
-    ConnSpec::from_fields(&fields)
+    Ok(fields)
 }

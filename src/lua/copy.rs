@@ -13,6 +13,7 @@ use crate::db::write::Method;
 use crate::engine::{CopyStats, Overlap, RowProcessor};
 use crate::error::Result;
 use crate::job::{CopyOptions, CopyOutcome, CopyRequest, Job, Started, Transform, DEFAULT_PAGE};
+use crate::lua::errors::{BadOverlap, DefaultError};
 use crate::lua::options::{show, Options};
 use crate::lua::processor::{LuaProcessor, RowBuilder};
 use crate::lua::values::{from_lua, Sql};
@@ -184,15 +185,15 @@ fn key_name(k: &LuaValue, what: &str) -> mlua::Result<String> {
     }
 }
 
-fn default_value(key: &str, v: &LuaValue) -> std::result::Result<DefaultValue, String> {
+fn default_value(key: &str, v: &LuaValue) -> std::result::Result<DefaultValue, DefaultError> {
     match v {
         LuaValue::UserData(ud) if ud.is::<Sql>() => Ok(DefaultValue::Sql(
-            ud.borrow::<Sql>().map_err(|e| e.to_string())?.0.clone(),
+            ud.borrow::<Sql>().map_err(DefaultError::Lua)?.0.clone(),
         )),
-        LuaValue::Function(_) => Err(format!(
-            "default: `{key}` is a function; put functions in map{{...}}"
-        )),
-        other => from_lua(other, &format!("default `{key}`")).map(DefaultValue::Value),
+        LuaValue::Function(_) => Err(DefaultError::Function { key: key.into() }),
+        other => from_lua(other, &format!("default `{key}`"))
+            .map(DefaultValue::Value)
+            .map_err(DefaultError::Value),
     }
 }
 
@@ -277,7 +278,7 @@ fn parse_copy_args(arg: &LuaValue, loc: &str) -> std::result::Result<CopyArgs, V
         .as_deref()
         .map(crate::db::predicate::check_where)
     {
-        o.problem(m);
+        o.problem(m.to_string());
     }
     for name in o.names("accept", "hazard names", crate::plan::Accept::NAMES) {
         if let Err(m) = spec.accept.add(&name) {
@@ -338,7 +339,7 @@ fn read_defaults(d: &Table, spec: &mut CopySpec, o: &mut Options) {
                 let k = k.to_string_lossy();
                 match default_value(&k, &v) {
                     Ok(dv) => spec.defaults.push((k, dv)),
-                    Err(m) => o.problem(m),
+                    Err(e) => o.problem(e.to_string()),
                 }
             }
             Ok((k, _)) => o.problem(format!("default: bad key {}", show(&k))),
@@ -376,14 +377,8 @@ fn read_run_options(o: &mut Options) -> CopyOptions {
 }
 
 /// `since_overlap`: a number (`5`, `0.5`) or an interval (`"10 minutes"`).
-fn overlap(v: &LuaValue) -> std::result::Result<Overlap, String> {
-    let bad = || {
-        format!(
-            "`since_overlap` must be a number >= 0 or an interval such as \"10 minutes\" \
-             (second, minute, hour, day, week), not {}",
-            show(v)
-        )
-    };
+fn overlap(v: &LuaValue) -> std::result::Result<Overlap, BadOverlap> {
+    let bad = || BadOverlap { shown: show(v) };
     match v {
         LuaValue::Integer(n) if *n >= 0 => Ok(Overlap::Amount(n.to_string())),
         LuaValue::Number(n) if *n >= 0.0 && n.is_finite() => Ok(Overlap::Amount(n.to_string())),

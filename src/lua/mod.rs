@@ -7,6 +7,7 @@
 
 pub mod connections;
 pub mod copy;
+pub mod errors;
 pub mod globals;
 pub mod handles;
 pub mod job;

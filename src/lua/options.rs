@@ -6,6 +6,7 @@
 use mlua::{Function, Table, Value as LuaValue};
 
 use crate::db::schema::did_you_mean;
+use crate::lua::errors::OptionError;
 
 /// An option table being read; problems pile up until `finish`.
 pub struct Options {
@@ -73,13 +74,13 @@ impl Options {
     fn read<T>(
         &mut self,
         key: &str,
-        check: impl Fn(&str, &str, &LuaValue) -> Result<T, String>,
+        check: impl Fn(&str, &str, &LuaValue) -> Result<T, OptionError>,
     ) -> Option<T> {
         let v = self.value(key)?;
         match check(self.what, key, &v) {
             Ok(x) => Some(x),
-            Err(m) => {
-                self.problems.push(m);
+            Err(e) => {
+                self.problems.push(e.to_string());
                 None
             }
         }
@@ -111,20 +112,14 @@ impl Options {
     pub fn table(&mut self, key: &str) -> Option<Table> {
         self.read(key, |w, k, v| match v {
             LuaValue::Table(t) => Ok(t.clone()),
-            other => Err(format!(
-                "{w}: `{k}` must be a table, not a {}",
-                other.type_name()
-            )),
+            other => Err(kind(w, k, "a table", format!("a {}", other.type_name()))),
         })
     }
 
     pub fn function(&mut self, key: &str) -> Option<Function> {
         self.read(key, |w, k, v| match v {
             LuaValue::Function(f) => Ok(f.clone()),
-            other => Err(format!(
-                "{w}: `{k}` must be a function, not a {}",
-                other.type_name()
-            )),
+            other => Err(kind(w, k, "a function", format!("a {}", other.type_name()))),
         })
     }
 }
@@ -138,48 +133,56 @@ pub fn unknown(what: &str, key: &str, known: &[&str]) -> String {
     )
 }
 
-fn string(what: &str, key: &str, v: &LuaValue) -> Result<String, String> {
+/// `key` of `what` must be `expected`, not `shown`.
+fn kind(what: &str, key: &str, expected: impl Into<String>, shown: String) -> OptionError {
+    OptionError::Kind {
+        what: what.into(),
+        key: key.into(),
+        expected: expected.into(),
+        shown,
+    }
+}
+
+fn string(what: &str, key: &str, v: &LuaValue) -> Result<String, OptionError> {
     match v {
         LuaValue::String(s) => Ok(s.to_string_lossy()),
-        other => Err(format!(
-            "{what}: `{key}` must be a string, not a {}",
-            other.type_name()
+        other => Err(kind(
+            what,
+            key,
+            "a string",
+            format!("a {}", other.type_name()),
         )),
     }
 }
 
-fn whole(what: &str, key: &str, v: &LuaValue, min: i64, unit: &str) -> Result<i64, String> {
+fn whole(what: &str, key: &str, v: &LuaValue, min: i64, unit: &str) -> Result<i64, OptionError> {
     match v {
         LuaValue::Integer(n) if *n >= min => Ok(*n),
         LuaValue::Number(n) if *n >= min as f64 && n.fract() == 0.0 && *n < i64::MAX as f64 => {
             Ok(*n as i64)
         }
-        other => Err(format!(
-            "{what}: `{key}` must be a whole number of {unit} >= {min}, not {}",
-            show(other)
+        other => Err(kind(
+            what,
+            key,
+            format!("a whole number of {unit} >= {min}"),
+            show(other),
         )),
     }
 }
 
-fn number(what: &str, key: &str, v: &LuaValue, min: f64) -> Result<f64, String> {
+fn number(what: &str, key: &str, v: &LuaValue, min: f64) -> Result<f64, OptionError> {
     match v {
         LuaValue::Integer(n) if *n as f64 >= min => Ok(*n as f64),
         LuaValue::Number(n) if *n >= min => Ok(*n),
-        other => Err(format!(
-            "{what}: `{key}` must be a number >= {min}, not {}",
-            show(other)
-        )),
+        other => Err(kind(what, key, format!("a number >= {min}"), show(other))),
     }
 }
 
 /// An optional true/false option of `copy{}` or `job{}` (`what`).
-fn boolean(what: &str, key: &str, v: &LuaValue) -> Result<bool, String> {
+fn boolean(what: &str, key: &str, v: &LuaValue) -> Result<bool, OptionError> {
     match v {
         LuaValue::Boolean(b) => Ok(*b),
-        other => Err(format!(
-            "{what}: `{key}` must be true or false, not {}",
-            show(other)
-        )),
+        other => Err(kind(what, key, "true or false", show(other))),
     }
 }
 
@@ -189,24 +192,27 @@ fn names(
     v: &LuaValue,
     noun: &str,
     known: &[&str],
-) -> Result<Vec<String>, String> {
+) -> Result<Vec<String>, OptionError> {
     match v {
         LuaValue::String(s) => Ok(vec![s.to_string_lossy()]),
         LuaValue::Table(list) => list
             .sequence_values::<LuaValue>()
             .map(|v| match v {
                 Ok(LuaValue::String(s)) => Ok(s.to_string_lossy()),
-                Ok(other) => Err(format!(
-                    "{what}: `{key}` lists {noun}, not {}",
-                    show(&other)
-                )),
-                Err(e) => Err(e.to_string()),
+                Ok(other) => Err(OptionError::NotAName {
+                    what: what.into(),
+                    key: key.into(),
+                    noun: noun.into(),
+                    shown: show(&other),
+                }),
+                Err(e) => Err(OptionError::Lua(e)),
             })
             .collect(),
-        other => Err(format!(
-            "{what}: `{key}` must be a list of {noun} ({}), not {}",
-            known.join(", "),
-            show(other)
+        other => Err(kind(
+            what,
+            key,
+            format!("a list of {noun} ({})", known.join(", ")),
+            show(other),
         )),
     }
 }

@@ -10,9 +10,9 @@ use crate::db::Value;
 use mlua::{AnyUserData, Function, Lua, LuaString, Table, Value as LuaValue};
 
 use crate::db::value::Kind;
-use crate::db::wire::{RawLayout, RawSource};
-use crate::engine::{Processed, RowProcessor};
-use crate::lua::render_error;
+use crate::db::wire::{RawLayout, RawSource, WireError};
+use crate::engine::{Processed, RowProcessor, TransformError};
+use crate::lua::errors::RowFailure;
 use crate::lua::values::{from_lua, same, to_lua, Sentinels};
 use crate::plan::column_map::{Arrangement, ValueFrom};
 use crate::plan::CopyPlan;
@@ -90,7 +90,7 @@ impl RowState {
 }
 
 /// Decodes the current row if it came undecoded and is not yet.
-fn decode(st: &mut RowState) -> Result<(), String> {
+fn decode(st: &mut RowState) -> Result<(), WireError> {
     if !st.decoded {
         if let Some(layout) = &st.layout {
             st.values = layout.decode(&st.raw)?;
@@ -309,7 +309,7 @@ impl LuaProcessor {
         })
     }
 
-    fn run(&mut self, row: Vec<Value>) -> Result<Option<Vec<Value>>, String> {
+    fn run(&mut self, row: Vec<Value>) -> Result<Option<Vec<Value>>, RowFailure> {
         let (table, ptr) = self.start_row(|st| {
             st.values = row;
             st.decoded = true;
@@ -325,7 +325,11 @@ impl LuaProcessor {
 
     /// The same for an undecoded row, which comes back `Untouched` when the transform
     /// returned it without setting a field.
-    fn run_undecoded(&mut self, layout: &Arc<RawLayout>, row: &[u8]) -> Result<Processed, String> {
+    fn run_undecoded(
+        &mut self,
+        layout: &Arc<RawLayout>,
+        row: &[u8],
+    ) -> Result<Processed, RowFailure> {
         let (table, ptr) = self.start_row(|st| {
             st.raw.clear();
             st.raw.extend_from_slice(row);
@@ -357,7 +361,7 @@ impl LuaProcessor {
     fn start_row(
         &mut self,
         load: impl FnOnce(&mut RowState),
-    ) -> Result<(Table, *const std::ffi::c_void), String> {
+    ) -> Result<(Table, *const std::ffi::c_void), RowFailure> {
         let table = self
             .shared
             .lua
@@ -366,7 +370,7 @@ impl LuaProcessor {
                 t.set_metatable(Some(self.meta.clone()))?;
                 Ok(t)
             })
-            .map_err(|e| e.to_string())?;
+            .map_err(RowFailure::Lua)?;
         let ptr = table.to_pointer();
         {
             let mut st = self.shared.state.borrow_mut();
@@ -384,16 +388,15 @@ impl LuaProcessor {
     }
 
     /// Runs the transform on a row table: the table it returned, or None to skip.
-    fn call(&self, table: &Table) -> Result<Option<Table>, String> {
+    fn call(&self, table: &Table) -> Result<Option<Table>, RowFailure> {
         Ok(Some(match &self.transform {
-            Some(f) => match f.call::<LuaValue>(table).map_err(|e| render_error(&e))? {
+            Some(f) => match f.call::<LuaValue>(table).map_err(RowFailure::Raised)? {
                 LuaValue::Nil => return Ok(None),
                 LuaValue::Table(t) => t,
                 other => {
-                    return Err(format!(
-                    "transform returned a {}; it must return the row (a table) or nil to skip it",
-                    other.type_name()
-                ))
+                    return Err(RowFailure::BadReturn {
+                        type_name: other.type_name(),
+                    })
                 }
             },
             None => table.clone(),
@@ -401,7 +404,7 @@ impl LuaProcessor {
     }
 
     /// The target values from the table the transform returned.
-    fn fill(&mut self, out: Table, ptr: *const std::ffi::c_void) -> Result<Vec<Value>, String> {
+    fn fill(&mut self, out: Table, ptr: *const std::ffi::c_void) -> Result<Vec<Value>, RowFailure> {
         let is_row = out.to_pointer() == ptr;
         if let Some(plan) = self.untouched_cells.as_ref().filter(|_| is_row) {
             let mut st = self.shared.state.borrow_mut();
@@ -447,7 +450,7 @@ impl LuaProcessor {
                             (None, None) => LuaValue::Nil,
                         }
                     } else {
-                        out.raw_get(key.clone()).map_err(|e| e.to_string())?
+                        out.raw_get(key.clone()).map_err(RowFailure::Lua)?
                     };
                     if let Some(i) = src {
                         let st = self.shared.state.borrow();
@@ -458,22 +461,18 @@ impl LuaProcessor {
                         }
                     }
                     if v.is_nil() {
-                        return Err(format!(
-                            "the row the transform returned has no field `{}` for target column \
-                             `{col}` (set it to null for SQL NULL)",
-                            key.to_string_lossy()
-                        ));
+                        return Err(RowFailure::MissingField {
+                            field: key.to_string_lossy(),
+                            column: col.to_string(),
+                        });
                     }
                     Some(from_lua(&v, &format!("target column `{col}`"))?)
                 }
                 Cell::Function(f, col) => {
-                    let v: LuaValue = f.call(out.clone()).map_err(|e| render_error(&e))?;
+                    let v: LuaValue = f.call(out.clone()).map_err(RowFailure::Raised)?;
                     Some(
-                        from_lua(
-                            &v,
-                            &format!("the map function for `{col}` returned a value that"),
-                        )
-                        .map_err(|e| e.replace("returned a value that is", "returned"))?,
+                        from_lua(&v, &format!("the map function for `{col}`"))
+                            .map_err(|e| e.returned())?,
                     )
                 }
             });
@@ -513,16 +512,18 @@ fn untouched_cells(sources: &[RawSource]) -> Vec<Untouched> {
 }
 
 impl RowProcessor for LuaProcessor {
-    fn process(&mut self, row: Vec<Value>) -> Result<Option<Vec<Value>>, String> {
+    fn process(&mut self, row: Vec<Value>) -> Result<Option<Vec<Value>>, TransformError> {
         self.run(row)
+            .map_err(|e| TransformError::Failed(Box::new(e)))
     }
 
     fn process_undecoded(
         &mut self,
         layout: &Arc<RawLayout>,
         row: &[u8],
-    ) -> Result<Processed, String> {
+    ) -> Result<Processed, TransformError> {
         self.run_undecoded(layout, row)
+            .map_err(|e| TransformError::Failed(Box::new(e)))
     }
 
     fn untouched(&self) -> Option<Arrangement> {

@@ -7,6 +7,7 @@ use crate::db::Value;
 use mlua::{AnyUserData, Lua, MetaMethod, UserData, UserDataMethods, Value as LuaValue};
 
 use crate::db::value::{to_text, Kind};
+use crate::lua::errors::{ValueError, ValueProblem};
 
 /// The SQL NULL sentinel. Every NULL is the same userdata, so `v == null` works.
 pub struct Null;
@@ -93,25 +94,23 @@ pub fn to_lua(lua: &Lua, null: &AnyUserData, v: &Value, kind: Kind) -> mlua::Res
 }
 
 /// A Lua value as a statement parameter. `what` names the place for errors.
-pub fn from_lua(v: &LuaValue, what: &str) -> Result<Value, String> {
+pub fn from_lua(v: &LuaValue, what: &str) -> Result<Value, ValueError> {
+    let refuse = |problem| {
+        Err(ValueError {
+            what: what.to_string(),
+            returned: false,
+            problem,
+        })
+    };
     Ok(match v {
-        LuaValue::Nil => return Err(format!("{what} is nil (use null for SQL NULL)")),
+        LuaValue::Nil => return refuse(ValueProblem::Nil),
         LuaValue::Boolean(b) => Value::Int(i64::from(*b)),
         LuaValue::Integer(i) => Value::Int(*i),
         LuaValue::Number(n) => Value::Double(*n),
         LuaValue::String(s) => Value::Bytes(s.as_bytes().to_vec()),
         LuaValue::UserData(ud) if ud.is::<Null>() => Value::NULL,
-        LuaValue::UserData(ud) if ud.is::<Sql>() => {
-            return Err(format!(
-                "{what} is an sql(...) expression, which only default{{...}} accepts"
-            ))
-        }
-        other => {
-            return Err(format!(
-                "{what} is a {}, which cannot be stored in a column",
-                other.type_name()
-            ))
-        }
+        LuaValue::UserData(ud) if ud.is::<Sql>() => return refuse(ValueProblem::Sql),
+        other => return refuse(ValueProblem::Type(other.type_name())),
     })
 }
 
@@ -199,17 +198,20 @@ mod tests {
             Ok(Value::NULL)
         );
         assert_eq!(
-            from_lua(&LuaValue::Nil, "field `a`"),
-            Err("field `a` is nil (use null for SQL NULL)".into())
+            from_lua(&LuaValue::Nil, "field `a`")
+                .unwrap_err()
+                .to_string(),
+            "field `a` is nil (use null for SQL NULL)"
         );
         let sql = LuaValue::UserData(lua.create_userdata(Sql("NOW()".into())).unwrap());
         assert!(from_lua(&sql, "x")
             .unwrap_err()
+            .to_string()
             .contains("only default{...} accepts"));
         let t = LuaValue::Table(lua.create_table().unwrap());
         assert_eq!(
-            from_lua(&t, "x"),
-            Err("x is a table, which cannot be stored in a column".into())
+            from_lua(&t, "x").unwrap_err().to_string(),
+            "x is a table, which cannot be stored in a column"
         );
     }
 

@@ -6,12 +6,14 @@
 //! Here: the plain-data types. `resolve` builds a plan; `hazards` finds what in the
 //! target could change or lose rows (triggers, a coarser key collation); `label` names
 //! a plan's rows and the plan itself; `show` is how `ferry plan` prints it; `write` is
-//! what a plan hands the writer (`db::write::Target`).
+//! what a plan hands the writer (`db::write::Target`); `problem` types the problems the
+//! plan's code decides on.
 
 pub(crate) mod collation;
 pub(crate) mod column_map;
 mod hazards;
 mod label;
+mod problem;
 mod resolve;
 mod show;
 mod write;
@@ -21,6 +23,7 @@ use crate::db::Value;
 use crate::db::schema::TableInfo;
 use crate::plan::column_map::ColumnMap;
 
+pub use problem::PlanProblem;
 pub use resolve::resolve;
 
 /// The write mode is the writer's (`db::write`), named here for the plan's users.
@@ -82,18 +85,16 @@ impl Accept {
     /// The names `accept` takes.
     pub const NAMES: &'static [&'static str] = &["triggers", "unique_conflicts", "key_collation"];
 
-    /// Adds the hazard `name`; a message naming the known ones when it is unknown.
-    pub fn add(&mut self, name: &str) -> Result<(), String> {
+    /// Adds the hazard `name`; an error naming the known ones when it is unknown.
+    pub fn add(&mut self, name: &str) -> Result<(), PlanProblem> {
         match name {
             "triggers" => self.triggers = true,
             "unique_conflicts" => self.unique_conflicts = true,
             "key_collation" => self.key_collation = true,
             _ => {
-                return Err(format!(
-                    "unknown hazard `{name}` in `accept`{}; known: {}",
-                    crate::db::schema::did_you_mean(name, Accept::NAMES.iter().copied()),
-                    Accept::NAMES.join(", ")
-                ))
+                return Err(PlanProblem::UnknownHazard {
+                    name: name.to_string(),
+                })
             }
         }
         Ok(())

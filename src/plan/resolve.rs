@@ -5,7 +5,7 @@
 //! job hears about all of them at once.
 
 use super::hazards::{key_collation_hazards, trigger_hazards};
-use super::{CopyPlan, CopySpec, DefaultValue, Fill, MapSource, Mode, TargetColumn};
+use super::{CopyPlan, CopySpec, DefaultValue, Fill, MapSource, Mode, PlanProblem, TargetColumn};
 use crate::db::schema::{suggest, TableInfo};
 
 /// Checks `spec` against both schemas. Returns the plan, or every problem found.
@@ -205,7 +205,7 @@ fn target_columns(
             let mapped = mapped_column(spec, source, &col.name, src, &mut out.used_source);
             match mapped {
                 Ok(c) => out.columns.push(c),
-                Err(problem) => problems.push(problem),
+                Err(problem) => problems.push(problem.to_string()),
             }
             continue;
         }
@@ -248,7 +248,7 @@ fn mapped_column(
     name: &str,
     src: &MapSource,
     used_source: &mut Vec<String>,
-) -> Result<TargetColumn, String> {
+) -> Result<TargetColumn, PlanProblem> {
     let from = match src {
         MapSource::Column(from) => from,
         MapSource::Function { label } => {
@@ -261,18 +261,15 @@ fn mapped_column(
         }
     };
     let Some(fill) = lookup(spec, source, from, false) else {
-        let what = if spec.has_transform && spec.sample_fields.is_some() {
-            "the rows the transform returns have"
-        } else {
-            "the source table has"
-        };
-        return Err(format!(
-            "map: target column `{name}` <- `{from}`, but {what} no column `{from}`{}",
-            match &spec.sample_fields {
+        return Err(PlanProblem::NoSuchSource {
+            target: name.to_string(),
+            from: from.clone(),
+            transform_rows: spec.has_transform && spec.sample_fields.is_some(),
+            hint: match &spec.sample_fields {
                 Some(f) if spec.has_transform => hint(from, &mut f.iter().map(|s| s.as_str())),
                 _ => hint(from, &mut source.columns.iter().map(|c| c.name.as_str())),
-            }
-        ));
+            },
+        });
     };
     used_source.push(fill_field_name(&fill, source));
     Ok(TargetColumn {

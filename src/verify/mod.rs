@@ -225,24 +225,40 @@ struct KeyMap {
     compared: Vec<usize>,
 }
 
-fn key_map(plan: &CopyPlan, cols: &[Compared]) -> std::result::Result<KeyMap, String> {
+/// Why rows cannot be matched by key (a note of the report).
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum NoKeyMap {
+    /// The source table (named) has no key to page by.
+    Keyless(String),
+    /// This source key column is in no target column.
+    KeyNotCopied(String),
+}
+
+impl std::fmt::Display for NoKeyMap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NoKeyMap::Keyless(table) => write!(
+                f,
+                "source table {table} has no primary key or NOT NULL unique key"
+            ),
+            NoKeyMap::KeyNotCopied(column) => write!(
+                f,
+                "source key column `{column}` is not copied into a target column"
+            ),
+        }
+    }
+}
+
+fn key_map(plan: &CopyPlan, cols: &[Compared]) -> std::result::Result<KeyMap, NoKeyMap> {
     let Some(key) = &plan.key else {
-        return Err(format!(
-            "source table {} has no primary key or NOT NULL unique key",
-            plan.source.name
-        ));
+        return Err(NoKeyMap::Keyless(plan.source.name.clone()));
     };
     let compared = key
         .iter()
         .map(|&k| {
             cols.iter()
                 .position(|c| c.carries == Some(k))
-                .ok_or_else(|| {
-                    format!(
-                        "source key column `{}` is not copied into a target column",
-                        plan.source.columns[k].name
-                    )
-                })
+                .ok_or_else(|| NoKeyMap::KeyNotCopied(plan.source.columns[k].name.clone()))
         })
         .collect::<std::result::Result<Vec<_>, _>>()?;
     Ok(KeyMap {
@@ -307,5 +323,22 @@ impl Verifier<'_> {
             _ => Vec::new(),
         };
         checksum::render_hashes(dst, &self.render_columns(), &key, rows)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::NoKeyMap;
+
+    #[test]
+    fn why_rows_are_not_matched_by_key() {
+        assert_eq!(
+            NoKeyMap::Keyless("log".into()).to_string(),
+            "source table log has no primary key or NOT NULL unique key"
+        );
+        assert_eq!(
+            NoKeyMap::KeyNotCopied("id".into()).to_string(),
+            "source key column `id` is not copied into a target column"
+        );
     }
 }

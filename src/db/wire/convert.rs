@@ -3,13 +3,12 @@
 //! before each value), copied in target order, integers widened to eight bytes.
 
 use super::layout::{Input, Width};
-use super::{RawLayout, RawRows, INDICATOR_NONE, INDICATOR_NULL};
+use super::{RawLayout, RawRows, WireError, INDICATOR_NONE, INDICATOR_NULL};
 
 impl RawLayout {
     /// Appends the parameter row for one binary-protocol result row to `rows`. Returns
-    /// the row's size in bytes, or a message when the packet is not a row of this
-    /// layout.
-    pub fn push_row(&self, packet: &[u8], rows: &mut RawRows) -> Result<usize, String> {
+    /// the row's size in bytes, or why the packet is not a row of this layout.
+    pub fn push_row(&self, packet: &[u8], rows: &mut RawRows) -> Result<usize, WireError> {
         let spans = &mut rows.spans;
         spans.clear();
         match self.input {
@@ -52,13 +51,13 @@ impl RawLayout {
         &self,
         row: &[u8],
         spans: &mut Vec<Option<(usize, usize)>>,
-    ) -> Result<(), String> {
+    ) -> Result<(), WireError> {
         self.walk(row, 0, spans, |_, pos| {
             let ind = *row.get(*pos)?;
             *pos += 1;
             Some(ind == INDICATOR_NULL)
         })
-        .ok_or_else(|| format!("a parameter row of {} bytes ends early", row.len()))
+        .ok_or(WireError::ShortParamRow { len: row.len() })
     }
 
     /// The value spans of a binary-protocol row packet: a 0x00 header, a NULL bitmap
@@ -67,21 +66,16 @@ impl RawLayout {
         &self,
         packet: &[u8],
         spans: &mut Vec<Option<(usize, usize)>>,
-    ) -> Result<(), String> {
+    ) -> Result<(), WireError> {
         let bitmap_len = (self.widths.len() + 7 + 2) / 8;
         if packet.first() != Some(&0) || packet.len() < 1 + bitmap_len {
-            return Err("not a binary-protocol row packet".into());
+            return Err(WireError::NotARowPacket);
         }
         let bitmap = &packet[1..1 + bitmap_len];
         self.walk(packet, 1 + bitmap_len, spans, |i, _| {
             Some(bitmap[(i + 2) / 8] & (1 << ((i + 2) % 8)) != 0)
         })
-        .ok_or_else(|| {
-            format!(
-                "a row packet of {} bytes is shorter than its values",
-                packet.len()
-            )
-        })
+        .ok_or(WireError::ShortPacket { len: packet.len() })
     }
 
     /// Walks the values of `b` from `pos`, column by column: `null(i, &mut pos)` says

@@ -10,21 +10,21 @@ use mysql_common::value::{BinValue, ValueDeserializer};
 
 use super::convert::value_len;
 use super::layout::Width;
-use super::{RawLayout, INDICATOR_NULL};
+use super::{RawLayout, WireError, INDICATOR_NULL};
 
 impl RawLayout {
     /// The values of a parameter row, as the crate would have decoded the source row
     /// and arranged it for the target.
-    pub fn decode(&self, row: &[u8]) -> Result<Vec<Value>, String> {
+    pub fn decode(&self, row: &[u8]) -> Result<Vec<Value>, WireError> {
         let mut buf = ParseBuf(row);
         let mut out = Vec::with_capacity(self.params.len());
         for p in &self.params {
-            let ind: u8 = buf.checked_eat_u8().ok_or("a parameter row ends early")?;
+            let ind: u8 = buf.checked_eat_u8().ok_or(WireError::ParamRowEndsEarly)?;
             if ind == INDICATOR_NULL {
                 out.push(Value::NULL);
             } else {
                 let v = ValueDeserializer::<BinValue>::deserialize(*p, &mut buf)
-                    .map_err(|e| format!("a parameter row does not decode: {e}"))?;
+                    .map_err(WireError::Undecodable)?;
                 out.push(v.0);
             }
         }
@@ -33,12 +33,12 @@ impl RawLayout {
 
     /// The values of parameters `want` (in that order) of a parameter row; the others
     /// are stepped over undecoded.
-    pub fn decode_some(&self, row: &[u8], want: &[usize]) -> Result<Vec<Value>, String> {
+    pub fn decode_some(&self, row: &[u8], want: &[usize]) -> Result<Vec<Value>, WireError> {
         use ColumnType::*;
         let mut found: Vec<Option<Value>> = vec![None; want.len()];
         let mut pos = 0;
         for (j, p) in self.params.iter().enumerate() {
-            let ind = *row.get(pos).ok_or("a parameter row ends early")?;
+            let ind = *row.get(pos).ok_or(WireError::ParamRowEndsEarly)?;
             pos += 1;
             let wanted = want.iter().position(|w| *w == j);
             if ind == INDICATOR_NULL {
@@ -54,18 +54,18 @@ impl RawLayout {
                 MYSQL_TYPE_NULL => Width::Empty,
                 _ => Width::LenEnc,
             };
-            let len = value_len(width, row, pos).ok_or("a parameter row ends early")?;
+            let len = value_len(width, row, pos).ok_or(WireError::ParamRowEndsEarly)?;
             if let Some(k) = wanted {
                 let mut buf = ParseBuf(&row[pos..pos + len]);
                 let v = ValueDeserializer::<BinValue>::deserialize(*p, &mut buf)
-                    .map_err(|e| format!("a parameter row does not decode: {e}"))?;
+                    .map_err(WireError::Undecodable)?;
                 found[k] = Some(v.0);
             }
             pos += len;
         }
         found
             .into_iter()
-            .map(|v| v.ok_or_else(|| "a key parameter is missing from the row".to_string()))
+            .map(|v| v.ok_or(WireError::KeyMissing))
             .collect()
     }
 }

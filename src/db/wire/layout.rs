@@ -7,7 +7,7 @@ use mysql::{Column, Value};
 use mysql_common::packets::StmtBulkExecuteParamType;
 use mysql_common::proto::MySerialize;
 
-use super::{RawSource, INDICATOR_NONE, INDICATOR_NULL, PARAM_UNSIGNED};
+use super::{RawSource, WireError, INDICATOR_NONE, INDICATOR_NULL, PARAM_UNSIGNED};
 
 /// How a source value is laid out in a binary-protocol row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,7 +26,7 @@ pub(super) enum Width {
 
 /// Layout, parameter type and flags of a result column, as the crate would decode it
 /// (`Value::deserialize_bin`) and send it again (`StmtBulkExecuteParamType::from_value`).
-fn column_kind(t: ColumnType, flags: ColumnFlags) -> Result<(Width, ColumnType, u8), String> {
+fn column_kind(t: ColumnType, flags: ColumnFlags) -> Result<(Width, ColumnType, u8), WireError> {
     use ColumnType::*;
     let unsigned = flags.contains(ColumnFlags::UNSIGNED_FLAG);
     let int = |n| {
@@ -63,7 +63,7 @@ fn column_kind(t: ColumnType, flags: ColumnFlags) -> Result<(Width, ColumnType, 
         }
         MYSQL_TYPE_TIME => Ok((Width::Counted, MYSQL_TYPE_TIME, 0)),
         MYSQL_TYPE_NULL => Ok((Width::Empty, MYSQL_TYPE_NULL, 0)),
-        other => Err(format!("result column type {other:?} cannot be read raw")),
+        other => Err(WireError::UnreadableColumn(other)),
     }
 }
 
@@ -91,7 +91,7 @@ pub(super) enum Input {
 
 impl RawLayout {
     /// The layout for `sources` over a result with `columns`.
-    pub fn new(sources: &[RawSource], columns: &[Column]) -> Result<RawLayout, String> {
+    pub fn new(sources: &[RawSource], columns: &[Column]) -> Result<RawLayout, WireError> {
         let kinds = columns
             .iter()
             .map(|c| column_kind(c.column_type(), c.flags()))
@@ -101,14 +101,14 @@ impl RawLayout {
 
     /// Every column of a result with `columns`, in order.
     #[cfg_attr(not(test), allow(dead_code))]
-    pub fn all(columns: &[Column]) -> Result<RawLayout, String> {
+    pub fn all(columns: &[Column]) -> Result<RawLayout, WireError> {
         let sources: Vec<RawSource> = (0..columns.len()).map(RawSource::Column).collect();
         RawLayout::new(&sources, columns)
     }
 
     /// The layout that takes this layout's parameter rows and arranges them for
     /// `sources` (indices into this layout's parameters).
-    pub fn remap(&self, sources: &[RawSource]) -> Result<RawLayout, String> {
+    pub fn remap(&self, sources: &[RawSource]) -> Result<RawLayout, WireError> {
         use ColumnType::*;
         let kinds = self
             .params
@@ -121,7 +121,7 @@ impl RawLayout {
                     MYSQL_TYPE_DATETIME | MYSQL_TYPE_TIME => Width::Counted,
                     MYSQL_TYPE_VAR_STRING => Width::LenEnc,
                     MYSQL_TYPE_NULL => Width::Empty,
-                    other => return Err(format!("parameter type {other:?} cannot be remapped")),
+                    other => return Err(WireError::UnremappableParam(*other)),
                 };
                 Ok((width, *t, ty[1]))
             })
@@ -141,18 +141,16 @@ impl RawLayout {
         input: Input,
         kinds: Vec<(Width, ColumnType, u8)>,
         sources: &[RawSource],
-    ) -> Result<RawLayout, String> {
+    ) -> Result<RawLayout, WireError> {
         let mut cells = Vec::with_capacity(sources.len());
         let mut types = Vec::with_capacity(2 * sources.len());
         let mut params = Vec::with_capacity(sources.len());
         for s in sources {
             let (ty, flags) = match s {
                 RawSource::Column(i) => {
-                    let (_, ty, flags) = *kinds.get(*i).ok_or_else(|| {
-                        format!(
-                            "source column {i} is not in the result ({} columns)",
-                            kinds.len()
-                        )
+                    let (_, ty, flags) = *kinds.get(*i).ok_or(WireError::NoSuchColumn {
+                        index: *i,
+                        columns: kinds.len(),
                     })?;
                     cells.push(Ok(*i));
                     (ty, flags)

@@ -14,16 +14,19 @@
 //! `layout` reads a result column's wire layout and builds a copy's [`RawLayout`];
 //! `convert` turns one row (a result packet or a parameter row) into a parameter row;
 //! `decode` turns parameter rows back into values; `rows` holds a page of them
-//! ([`RawRows`]); `request` packs a page into bulk requests.
+//! ([`RawRows`]); `request` packs a page into bulk requests; `error` says what went
+//! wrong ([`WireError`]).
 
 mod convert;
 mod decode;
+mod error;
 mod layout;
 mod request;
 mod rows;
 
 use mysql::Value;
 
+pub use error::WireError;
 pub use layout::RawLayout;
 pub use request::RequestError;
 pub use rows::RawRows;

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use mysql::Value;
 
-use super::RawLayout;
+use super::{RawLayout, WireError};
 
 /// A page of parameter rows, back to back.
 #[derive(Debug)]
@@ -54,7 +54,7 @@ impl RawRows {
         &self,
         keep: impl Iterator<Item = usize>,
         layout: &Arc<RawLayout>,
-    ) -> Result<RawRows, String> {
+    ) -> Result<RawRows, WireError> {
         let mut out = RawRows::new(layout.clone());
         out.data.reserve(self.data.len());
         for i in keep {
@@ -64,7 +64,7 @@ impl RawRows {
     }
 
     /// Every row as values.
-    pub fn decode(&self) -> Result<Vec<Vec<Value>>, String> {
+    pub fn decode(&self) -> Result<Vec<Vec<Value>>, WireError> {
         (0..self.len())
             .map(|i| self.layout.decode(self.row(i)))
             .collect()

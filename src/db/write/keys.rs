@@ -94,12 +94,12 @@ impl Writer {
             Body::Raw(raw) => (0..raw.len())
                 .map(|i| raw.layout.decode_some(raw.row(i), at))
                 .collect::<Result<_, _>>()
-                .map_err(|message| {
+                .map_err(|e: crate::db::wire::WireError| {
                     WriteError::data(
                         None,
                         Error::Database {
                             context: self.writing(),
-                            message,
+                            message: e.to_string(),
                         },
                     )
                 })?,

@@ -110,18 +110,32 @@ pub enum Method {
 }
 
 impl Method {
-    /// `"bulk"`, `"prepared"` or `"load"`; otherwise a message naming them.
-    pub fn parse(s: &str) -> Result<Method, String> {
+    /// `"bulk"`, `"prepared"` or `"load"`; otherwise an error naming them.
+    pub fn parse(s: &str) -> Result<Method, UnknownMethod> {
         match s {
             "bulk" => Ok(Method::Bulk),
             "prepared" | "insert" => Ok(Method::Prepared),
             "load" | "load-data" => Ok(Method::Load),
-            _ => Err(format!(
-                "unknown `write` method `{s}` (use \"bulk\", \"prepared\" or \"load\")"
-            )),
+            _ => Err(UnknownMethod(s.to_string())),
         }
     }
 }
+
+/// A `write` method ferry does not know (the name given).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownMethod(pub String);
+
+impl std::fmt::Display for UnknownMethod {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "unknown `write` method `{}` (use \"bulk\", \"prepared\" or \"load\")",
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for UnknownMethod {}
 
 /// Writes one copy's pages into its target table, by the copy's mode and method.
 pub struct Writer {
@@ -254,5 +268,20 @@ impl Writer {
     /// What a server error happened doing.
     fn writing(&self) -> String {
         format!("writing into {}", self.target)
+    }
+}
+
+#[cfg(test)]
+mod method_tests {
+    use super::{Method, UnknownMethod};
+
+    #[test]
+    fn an_unknown_method_names_the_known_ones() {
+        assert_eq!(Method::parse("load-data"), Ok(Method::Load));
+        assert_eq!(
+            Method::parse("copy").unwrap_err().to_string(),
+            "unknown `write` method `copy` (use \"bulk\", \"prepared\" or \"load\")"
+        );
+        assert_eq!(Method::parse("x"), Err(UnknownMethod("x".into())));
     }
 }

@@ -42,12 +42,12 @@ impl Writer {
                     r => return r,
                 }
             }
-            *rows = raw.decode().map_err(|message| {
+            *rows = raw.decode().map_err(|e| {
                 WriteError::data(
                     None,
                     Error::Database {
                         context: self.writing(),
-                        message,
+                        message: e.to_string(),
                     },
                 )
             })?;
