@@ -14,11 +14,13 @@ pub(crate) mod load_data;
 mod lock;
 pub(crate) mod packed;
 pub(crate) mod predicate;
+mod ranges;
 pub(crate) mod read;
 pub(crate) mod schema;
 mod session;
 pub(crate) mod state;
 pub(crate) mod value;
+pub(crate) mod window;
 pub(crate) mod wire;
 pub(crate) mod write;
 
