@@ -5,8 +5,10 @@
 //! `Error::Database` with what was being done; passwords never appear.
 
 pub(crate) mod catalog;
+mod checkpoint;
 pub(crate) mod connect;
 mod errors;
+mod fault;
 pub(crate) mod fork;
 pub(crate) mod indexes;
 pub mod keyset;
@@ -19,6 +21,7 @@ pub(crate) mod read;
 pub(crate) mod schema;
 mod session;
 pub(crate) mod state;
+pub(crate) mod stream;
 pub(crate) mod value;
 pub(crate) mod window;
 pub(crate) mod wire;
@@ -30,6 +33,7 @@ pub use mysql::Value;
 
 pub use errors::{backoff, error_text, io_error, is_transient};
 use errors::{connect_message, refused_as_read_only, READ_ONLY_HINT};
+pub use fault::Fault;
 
 use mysql::prelude::Queryable;
 use mysql::{Conn, Params};
