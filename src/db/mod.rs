@@ -15,6 +15,7 @@ pub mod keyset;
 pub(crate) mod load_data;
 mod lock;
 pub(crate) mod packed;
+mod peek;
 pub(crate) mod predicate;
 mod ranges;
 pub(crate) mod read;
