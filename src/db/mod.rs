@@ -7,6 +7,7 @@
 pub(crate) mod catalog;
 mod checkpoint;
 pub(crate) mod connect;
+pub(crate) mod demo_data;
 mod errors;
 mod fault;
 pub(crate) mod fork;
