@@ -4,7 +4,7 @@
 //! binary) exactly as `ferry run` would, checks the counts, and stops the servers.
 
 use crate::conn_spec::ConnSpec;
-use crate::db::demo_data::{DemoDb, ShopCounts};
+use crate::db::demo_data::DemoDb;
 use crate::db::{Fault, Value};
 use crate::error::{Error, Result};
 use crate::run::{run_job, JobSource, RunConfig};
@@ -211,20 +211,17 @@ pub fn run(rows: u64) -> Result<()> {
     run_job(&job, &cfg)?;
 
     // Check the counts against the source.
-    let want: ShopCounts = src
+    let want = src
         .expected_counts()
         .map_err(|e| check("checking the demo", e))?;
     let got = dst
         .copied_counts()
         .map_err(|e| check("checking the demo", e))?;
-    let (want_clients, got_clients) = (want.clients, got.clients);
-    let (want_orders, got_orders) = (want.orders, got.orders);
-    let (want_names, same_names) = (want.names, got.names);
     println!(
-        "check: clients {got_clients}/{want_clients}, orders {got_orders}/{want_orders}, \
-         CJK/emoji names {same_names}/{want_names}"
+        "check: clients {}/{}, orders {}/{}, CJK/emoji names {}/{}",
+        got.clients, want.clients, got.orders, want.orders, got.names, want.names
     );
-    if got_clients != want_clients || got_orders != want_orders || same_names != want_names {
+    if got != want {
         return Err(Error::Check {
             message: "the demo's target does not match its source".into(),
         });
