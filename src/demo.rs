@@ -3,64 +3,14 @@
 //! creates the new schema on the target, runs `scripts/demo.lua` (built into the
 //! binary) exactly as `ferry run` would, checks the counts, and stops the servers.
 
-use mysql::prelude::Queryable;
-use mysql::{Conn, Opts, Value};
-
 use crate::conn_spec::ConnSpec;
+use crate::db::demo_data::DemoDb;
+use crate::db::{Fault, Value};
 use crate::error::{Error, Result};
 use crate::run::{run_job, JobSource, RunConfig};
 use crate::throwaway::ThrowawayServer;
 
 pub const DEMO_JOB: &str = include_str!("../scripts/demo.lua");
-
-const SOURCE_SCHEMA: &[&str] = &[
-    "CREATE TABLE customers (
-        id INT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
-        name VARCHAR(100) NOT NULL,
-        email VARCHAR(200) NULL,
-        city VARCHAR(60) CHARACTER SET latin1 NULL,
-        is_test TINYINT NOT NULL DEFAULT 0,
-        created DATETIME NOT NULL,
-        last_login TIMESTAMP(6) NULL DEFAULT NULL,
-        balance DECIMAL(12,2) NOT NULL DEFAULT 0
-    ) DEFAULT CHARSET=utf8mb4",
-    "CREATE TABLE orders (
-        id BIGINT NOT NULL PRIMARY KEY,
-        customer_id INT UNSIGNED NOT NULL,
-        amount DECIMAL(10,2) NOT NULL,
-        status ENUM('new','paid','shipped','cancelled') NOT NULL,
-        note TEXT NULL,
-        ordered_at DATETIME(6) NOT NULL,
-        shipped_on DATE NULL,
-        KEY (customer_id)
-    ) DEFAULT CHARSET=utf8mb4",
-];
-
-const TARGET_SCHEMA: &[&str] = &[
-    "CREATE TABLE clients (
-        client_id INT UNSIGNED NOT NULL PRIMARY KEY,
-        full_name VARCHAR(100) NOT NULL,
-        email VARCHAR(200) NULL,
-        city VARCHAR(60) CHARACTER SET latin1 NULL,
-        status VARCHAR(20) NOT NULL,
-        created DATETIME NOT NULL,
-        last_login TIMESTAMP(6) NULL DEFAULT NULL,
-        balance DECIMAL(12,2) NOT NULL,
-        migrated_at DATETIME NOT NULL,
-        note VARCHAR(100) NULL
-    ) DEFAULT CHARSET=utf8mb4",
-    "CREATE TABLE orders (
-        id BIGINT NOT NULL PRIMARY KEY,
-        customer_id INT UNSIGNED NOT NULL,
-        amount DECIMAL(10,2) NOT NULL,
-        status ENUM('new','paid','shipped','cancelled') NOT NULL,
-        note TEXT NULL,
-        ordered_at DATETIME(6) NOT NULL,
-        shipped_on DATE NULL,
-        amount_cents BIGINT AS (amount * 100) PERSISTENT,
-        KEY (customer_id)
-    ) DEFAULT CHARSET=utf8mb4",
-];
 
 const NAMES: &[&str] = &[
     "张伟",
@@ -107,14 +57,12 @@ impl Lcg {
 }
 
 /// Seeds `customers` and `orders` (one fifth customers) into the source database.
-pub fn seed_legacy_shop(conn: &mut Conn, rows: u64) -> mysql::Result<(u64, u64)> {
-    for stmt in SOURCE_SCHEMA {
-        conn.query_drop(stmt)?;
-    }
+pub fn seed_legacy_shop(db: &mut DemoDb, rows: u64) -> std::result::Result<(u64, u64), Fault> {
+    db.create_source_schema()?;
     let customers = (rows / 5).max(1);
     let orders = rows.saturating_sub(customers);
     let mut rng = Lcg(42);
-    insert_batched(conn, "customers", 8, customers, |i| {
+    db.insert_batched("customers", 8, customers, |i| {
         let id = i + 1;
         let name = format!("{} #{id}", NAMES[rng.below(NAMES.len() as u64) as usize]);
         let email = match rng.below(10) {
@@ -164,7 +112,7 @@ pub fn seed_legacy_shop(conn: &mut Conn, rows: u64) -> mysql::Result<(u64, u64)>
             Value::from(format!("{}.{:02}", rng.below(100_000), rng.below(100))),
         ]
     })?;
-    insert_batched(conn, "orders", 7, orders, |i| {
+    db.insert_batched("orders", 7, orders, |i| {
         let status = ["new", "paid", "shipped", "cancelled"][rng.below(4) as usize];
         let note = match rng.below(5) {
             0 => Value::NULL,
@@ -206,44 +154,7 @@ pub fn seed_legacy_shop(conn: &mut Conn, rows: u64) -> mysql::Result<(u64, u64)>
     Ok((customers, orders))
 }
 
-fn insert_batched(
-    conn: &mut Conn,
-    table: &str,
-    cols: usize,
-    rows: u64,
-    mut row: impl FnMut(u64) -> Vec<Value>,
-) -> mysql::Result<()> {
-    let batch = 1000u64;
-    let mut i = 0;
-    while i < rows {
-        let n = batch.min(rows - i);
-        let one = format!("({})", vec!["?"; cols].join(","));
-        let sql = format!(
-            "INSERT INTO {table} VALUES {}",
-            vec![one.as_str(); n as usize].join(",")
-        );
-        let mut params = Vec::with_capacity(n as usize * cols);
-        for j in i..i + n {
-            params.extend(row(j));
-        }
-        conn.exec_drop(sql, params)?;
-        i += n;
-    }
-    Ok(())
-}
-
-fn connect(server: &ThrowawayServer, db: &str) -> Result<Conn> {
-    let url = server.url(db);
-    Conn::new(Opts::from_url(&url).map_err(|e| Error::Check {
-        message: e.to_string(),
-    })?)
-    .map_err(|e| Error::Connect {
-        url,
-        message: e.to_string(),
-    })
-}
-
-fn check(what: &str, e: mysql::Error) -> Error {
+fn check(what: &str, e: Fault) -> Error {
     Error::database(what, e)
 }
 
@@ -259,25 +170,22 @@ pub fn run(rows: u64) -> Result<()> {
         .map_err(|e| Error::Check {
             message: format!("{e:#}"),
         })?;
-    let mut admin = connect(&source, "mysql")?;
+    let mut admin = DemoDb::open(source.url("mysql"))?;
     admin
-        .query_drop("CREATE DATABASE legacy CHARACTER SET utf8mb4")
+        .create_database("legacy")
         .map_err(|e| check("creating the source database", e))?;
-    let mut src = connect(&source, "legacy")?;
-    src.query_drop("SET time_zone = '+00:00'")
-        .map_err(|e| check("seeding", e))?;
+    let mut src = DemoDb::open(source.url("legacy"))?;
+    src.set_utc().map_err(|e| check("seeding", e))?;
     eprintln!("seeding the legacy shop with {rows} rows...");
     let (customers, orders) =
         seed_legacy_shop(&mut src, rows).map_err(|e| check("seeding the legacy shop", e))?;
-    let mut admin = connect(&target, "mysql")?;
+    let mut admin = DemoDb::open(target.url("mysql"))?;
     admin
-        .query_drop("CREATE DATABASE shop CHARACTER SET utf8mb4")
+        .create_database("shop")
         .map_err(|e| check("creating the target database", e))?;
-    let mut dst = connect(&target, "shop")?;
-    for stmt in TARGET_SCHEMA {
-        dst.query_drop(stmt)
-            .map_err(|e| check("creating the target schema", e))?;
-    }
+    let mut dst = DemoDb::open(target.url("shop"))?;
+    dst.create_target_schema()
+        .map_err(|e| check("creating the target schema", e))?;
     eprintln!(
         "source {} ({customers} customers, {orders} orders) -> target {}",
         source.url("legacy"),
@@ -303,31 +211,17 @@ pub fn run(rows: u64) -> Result<()> {
     run_job(&job, &cfg)?;
 
     // Check the counts against the source.
-    let count = |conn: &mut Conn, sql: &str| -> Result<u64> {
-        conn.query_first::<u64, _>(sql)
-            .map_err(|e| check("checking the demo", e))
-            .map(|n| n.unwrap_or(0))
-    };
-    let want_clients = count(&mut src, "SELECT COUNT(*) FROM customers WHERE is_test = 0")?;
-    let got_clients = count(&mut dst, "SELECT COUNT(*) FROM clients")?;
-    let want_orders = count(
-        &mut src,
-        "SELECT COUNT(*) FROM orders WHERE status <> 'cancelled'",
-    )?;
-    let got_orders = count(&mut dst, "SELECT COUNT(*) FROM orders")?;
-    let same_names = count(
-        &mut dst,
-        "SELECT COUNT(*) FROM clients c WHERE c.full_name LIKE '%😀%' OR c.full_name LIKE '张%'",
-    )?;
-    let want_names = count(
-        &mut src,
-        "SELECT COUNT(*) FROM customers WHERE is_test = 0 AND (name LIKE '%😀%' OR name LIKE '张%')",
-    )?;
+    let want = src
+        .expected_counts()
+        .map_err(|e| check("checking the demo", e))?;
+    let got = dst
+        .copied_counts()
+        .map_err(|e| check("checking the demo", e))?;
     println!(
-        "check: clients {got_clients}/{want_clients}, orders {got_orders}/{want_orders}, \
-         CJK/emoji names {same_names}/{want_names}"
+        "check: clients {}/{}, orders {}/{}, CJK/emoji names {}/{}",
+        got.clients, want.clients, got.orders, want.orders, got.names, want.names
     );
-    if got_clients != want_clients || got_orders != want_orders || same_names != want_names {
+    if got != want {
         return Err(Error::Check {
             message: "the demo's target does not match its source".into(),
         });

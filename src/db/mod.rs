@@ -5,19 +5,28 @@
 //! `Error::Database` with what was being done; passwords never appear.
 
 pub(crate) mod catalog;
+mod checkpoint;
 pub(crate) mod checksum;
 pub(crate) mod connect;
+pub(crate) mod demo_data;
 mod errors;
+mod fault;
 pub(crate) mod fork;
 pub(crate) mod indexes;
 pub mod keyset;
 pub(crate) mod load_data;
+mod lock;
 pub(crate) mod packed;
+mod peek;
 pub(crate) mod predicate;
+mod ranges;
 pub(crate) mod read;
 pub(crate) mod schema;
+mod session;
 pub(crate) mod state;
+pub(crate) mod stream;
 pub(crate) mod value;
+pub(crate) mod window;
 pub(crate) mod wire;
 pub(crate) mod write;
 
@@ -27,6 +36,7 @@ pub use mysql::Value;
 
 pub use errors::{backoff, error_text, io_error, is_transient};
 use errors::{connect_message, refused_as_read_only, READ_ONLY_HINT};
+pub use fault::Fault;
 
 use mysql::prelude::Queryable;
 use mysql::{Conn, Params};

@@ -4,15 +4,12 @@
 
 use std::sync::{Arc, Mutex};
 
-use crate::db::Value;
-use mysql::prelude::Queryable;
-
 use crate::db::state::{CopyState, JobState, PartState, StateHandle};
-use crate::db::{Db, Role};
+use crate::db::{Db, Role, Value};
 use crate::error::Result;
 
 use super::control::Control;
-use super::retry::{self, Retry};
+use super::retry::Retry;
 
 /// Where states go: the job's state store, and the whole job state when that is a file.
 #[derive(Clone)]
@@ -117,12 +114,12 @@ impl Store {
         if let Some((sql, p)) = self.checkpoint_sql(id, part, state) {
             let mut retry = Retry::new(retries);
             loop {
-                match db.conn().exec_drop(&sql, p.clone()) {
+                match db.write_checkpoint(&sql, p.clone()) {
                     Ok(()) => break,
-                    Err(e) if retry::transient(&e) && retry.again(|_, _| {}) => {
+                    Err(f) if f.transient() && retry.again(|_, _| {}) => {
                         *db = reconnect()?;
                     }
-                    Err(e) => return Err(db.err("writing the job state", e)),
+                    Err(f) => return Err(db.fault("writing the job state", f)),
                 }
             }
         }

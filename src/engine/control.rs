@@ -38,7 +38,7 @@ impl Control {
             Role::Target => (&mut self.dst, &self.target),
         };
         // A server restarted since this session's last use (a copy ago) left it dead.
-        if slot.as_mut().is_some_and(|db| db.conn().ping().is_err()) {
+        if slot.as_mut().is_some_and(|db| !db.is_alive()) {
             *slot = None;
         }
         if slot.is_none() {

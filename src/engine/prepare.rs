@@ -5,13 +5,10 @@
 
 use std::time::Instant;
 
-use crate::db::Value;
-use mysql::prelude::Queryable;
-
 use crate::db::indexes::Deferred;
-use crate::db::read::{params, SourceQuery};
+use crate::db::read::SourceQuery;
 use crate::db::state::{key_from_state, key_to_state, CopyState};
-use crate::db::Role;
+use crate::db::{Role, Value};
 use crate::error::Result;
 use crate::plan::CopyPlan;
 
@@ -129,13 +126,8 @@ fn total(control: &mut Control, task: &CopyTask, query: &SourceQuery) -> Result<
     if !filtered && plan.source.estimated_rows >= EXACT_COUNT_BELOW {
         return Ok(plan.source.estimated_rows);
     }
-    let (sql, p) = query.aggregate_sql("COUNT(*)");
     let src = control.get(Role::Source)?;
-    let n: Option<u64> = src
-        .conn()
-        .exec_first(sql, params(p))
-        .map_err(|e| src.err(&format!("counting {}", plan.source.name), e))?;
-    Ok(n.unwrap_or(0))
+    src.count_rows(query, &plan.source.name)
 }
 
 /// Split points: a resumed copy's own, else new ones on the first key column for

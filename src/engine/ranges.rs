@@ -4,13 +4,9 @@
 
 use std::time::Instant;
 
-use crate::db::Value;
-use mysql::prelude::Queryable;
-
 use crate::db::keyset::Op;
-use crate::db::read::{params, SourceQuery};
-use crate::db::schema::quote_ident;
-use crate::db::Role;
+use crate::db::read::SourceQuery;
+use crate::db::{Role, Value};
 use crate::error::Result;
 use crate::plan::CopyPlan;
 
@@ -39,17 +35,8 @@ pub(super) fn split(
         let name = col.name.clone();
         return split_by_rows(control, plan, query, workers, total, &name);
     }
-    let q = quote_ident(&col.name);
-    let (sql, p) = query.aggregate_sql(&format!(
-        "CAST(MIN({q}) AS DECIMAL(20,0)), CAST(MAX({q}) AS DECIMAL(20,0))"
-    ));
     let src = control.get(Role::Source)?;
-    let row: Option<(Option<String>, Option<String>)> = src
-        .conn()
-        .exec_first(sql, params(p))
-        .map_err(|e| src.err(&format!("reading the key range of {}", plan.source.name), e))?;
-    let (Some(Some(lo)), Some(Some(hi))) = (row.as_ref().map(|r| r.0.clone()), row.map(|r| r.1))
-    else {
+    let Some((lo, hi)) = src.int_key_bounds(query, &col.name, &plan.source.name)? else {
         return Ok(Vec::new());
     };
     let (lo, hi): (i128, i128) = match (lo.parse(), hi.parse()) {
@@ -91,14 +78,8 @@ fn split_by_rows(
     let src = control.get(Role::Source)?;
     let mut splits: Vec<Option<Vec<Value>>> = Vec::new();
     for i in 1..workers as u64 {
-        let (sql, p) = query.key_at_sql(total * i / workers as u64);
-        let at: Option<Value> = src.conn().exec_first(sql, params(p)).map_err(|e| {
-            src.err(
-                &format!("splitting {} into key ranges", plan.source.name),
-                e,
-            )
-        })?;
-        let Some(at) = at.filter(|v| *v != Value::NULL) else {
+        let at = src.key_at(query, total * i / workers as u64, &plan.source.name)?;
+        let Some(at) = at else {
             break;
         };
         if splits.last().and_then(|s| s.as_ref()).map(|s| &s[0]) != Some(&at) {

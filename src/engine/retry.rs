@@ -38,10 +38,9 @@ impl Retry {
     }
 }
 
-/// Whether a server or driver error is worth a reconnect and another try.
-pub(super) fn transient(e: &mysql::Error) -> bool {
-    crate::db::is_transient(e)
-}
+/// Whether a server or driver error is worth a reconnect and another try (db knows
+/// which are).
+pub(super) use crate::db::is_transient as transient;
 
 /// A new session, riding out a restarting server: a failed connection is tried again
 /// with the policy's backoff while `go_on` says so (`who` names the session in the log).

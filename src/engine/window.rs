@@ -2,17 +2,18 @@
 //! the last run's mark (less the overlap) up to the column's maximum as this run
 //! starts, which becomes the next run's mark.
 
-use crate::db::Value;
-use mysql::prelude::Queryable;
-
-use crate::db::read::{params, SourceQuery};
-use crate::db::schema::quote_ident;
+use crate::db::read::SourceQuery;
 use crate::db::state::CopyState;
+use crate::db::window::{from_mark, up_to_mark};
 use crate::db::Role;
+use crate::db::Value;
 use crate::error::Result;
 use crate::plan::CopyPlan;
 
 use super::control::Control;
+
+/// `since_overlap`: a window below the mark (its SQL is `db::window`'s).
+pub use crate::db::window::Overlap;
 
 /// An incremental copy's window on its `since` column.
 #[derive(Debug, Clone)]
@@ -25,34 +26,15 @@ pub struct Since {
     pub overlap: Option<Overlap>,
 }
 
-/// `since_overlap`: a window below the mark.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Overlap {
-    /// A number subtracted from the mark (integer or decimal columns), or seconds for
-    /// a temporal column.
-    Amount(String),
-    /// `N UNIT` (`SECOND`, `MINUTE`, `HOUR`, `DAY`, `WEEK`) for a temporal column.
-    Interval(u64, &'static str),
-}
-
 impl Since {
     /// `col >= mark` (less the overlap), with its parameter; `None` with no mark.
     fn condition(&self, temporal: bool) -> Option<(String, Vec<Value>)> {
         let after = self.after.as_ref()?;
-        let col = quote_ident(&self.column);
-        let bound = match (&self.overlap, temporal) {
-            (None, _) => "?".to_string(),
-            (Some(Overlap::Amount(n)), false) => format!("CAST(? AS DECIMAL(65,30)) - {n}"),
-            (Some(Overlap::Amount(n)), true) => {
-                format!("CAST(? AS DATETIME(6)) - INTERVAL {n} SECOND")
-            }
-            (Some(Overlap::Interval(n, unit)), _) => {
-                format!("CAST(? AS DATETIME(6)) - INTERVAL {n} {unit}")
-            }
-        };
-        Some((
-            format!("{col} >= {bound}"),
-            vec![Value::from(after.as_str())],
+        Some(from_mark(
+            &self.column,
+            after,
+            self.overlap.as_ref(),
+            temporal,
         ))
     }
 }
@@ -67,7 +49,6 @@ pub(super) fn window(
     resume: Option<&CopyState>,
     query: &mut SourceQuery,
 ) -> Result<Option<String>> {
-    let col = quote_ident(&since.column);
     let temporal = plan
         .source
         .column(&since.column)
@@ -80,16 +61,9 @@ pub(super) fn window(
             if let Some((cond, p)) = from.clone() {
                 q.and(cond, p);
             }
-            let (sql, p) = q.aggregate_sql(&format!("CAST(MAX({col}) AS CHAR)"));
             let src = control.get(Role::Source)?;
-            let max: Option<Option<String>> =
-                src.conn().exec_first(sql, params(p)).map_err(|e| {
-                    src.err(
-                        &format!("reading MAX({}) of {}", since.column, plan.source.name),
-                        e,
-                    )
-                })?;
-            max.flatten().or(since.after.clone())
+            let max = src.column_max(&q, &since.column, &plan.source.name)?;
+            max.or(since.after.clone())
         }
     };
     if let Some((cond, p)) = from {
@@ -98,13 +72,7 @@ pub(super) fn window(
     // A run without a mark (the first, or --full) also reads the rows whose column is
     // NULL, which no mark can bound.
     let nulls = since.after.is_none();
-    let upto = |m: &String| vec![Value::from(m.as_str())];
-    match (&next_mark, nulls) {
-        (Some(m), false) => query.and(format!("{col} <= ?"), upto(m)),
-        (Some(m), true) => query.and(format!("({col} <= ? OR {col} IS NULL)"), upto(m)),
-        (None, true) => query.and(format!("{col} IS NULL"), vec![]),
-        (None, false) => query.and("FALSE".into(), vec![]),
-    }
+    up_to_mark(query, &since.column, next_mark.as_deref(), nulls);
     if plan
         .source
         .column(&since.column)

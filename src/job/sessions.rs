@@ -86,7 +86,7 @@ fn alive(db: &Rc<RefCell<Db>>, role: Role) -> Result<Rc<RefCell<Db>>, Error> {
     let Ok(mut d) = db.try_borrow_mut() else {
         return Ok(db.clone());
     };
-    if d.conn().ping().is_ok() {
+    if d.is_alive() {
         return Ok(db.clone());
     }
     let spec = d.spec.clone();

@@ -8,7 +8,6 @@ use std::rc::Rc;
 
 use mlua::{Lua, MetaMethod, Table, UserData, UserDataMethods, Value as LuaValue, Variadic};
 
-use crate::db::schema::quote_ident;
 use crate::db::{Db, Rows};
 use crate::error::Error;
 use crate::job::Pass;
@@ -140,13 +139,6 @@ fn exec(_: &Lua, this: &DbHandle, (sql, args): (String, Variadic<LuaValue>)) -> 
 /// Lua: `db:peek(table [, n = 10])` -> the first n rows
 fn peek(lua: &Lua, this: &DbHandle, (table, n): (String, Option<u32>)) -> mlua::Result<Table> {
     let n = n.unwrap_or(10);
-    let rows = this.with(|db| {
-        let sql = format!(
-            "SELECT * FROM {}.{} LIMIT {n}",
-            quote_ident(db.database()),
-            quote_ident(&table)
-        );
-        db.query(&sql, vec![])
-    })?;
+    let rows = this.with(|db| db.peek(&table, n))?;
     rows_to_lua(lua, &rows)
 }

@@ -2,14 +2,12 @@
 //! state is in the state table: its name, who holds it, and taking it, waiting a little
 //! for a holder of this host that was just killed.
 
-use mysql::prelude::Queryable;
-
 use super::holder::{holder_now, hostname, process_alive};
 use super::{running_within, Held, NamedLock, RunLock, Running, Taken, RECORD_WAIT};
 use crate::conn_spec::ConnSpec;
 use crate::db::state::StateHandle;
 use crate::db::{Db, Role};
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// MariaDB's limit on the length of a lock name.
 const MAX_NAME: usize = 64;
@@ -43,10 +41,10 @@ fn fnv1a(bytes: &[u8]) -> u64 {
 pub(super) fn acquire(handle: &StateHandle, target: &ConnSpec, record: bool) -> Result<Taken> {
     let name = lock_name(&handle.database, &handle.job);
     let mut db = Db::connect(target, Role::Target)?;
-    let mut taken = take(&mut db, &name, 0)?;
+    let mut taken = db.get_lock(&name, 0)?;
     if taken.is_none() && holder_died_here(handle, &mut db)? {
         // Killed a moment ago on this host: its session is ending.
-        taken = take(&mut db, &name, DEAD_HOLDER_WAIT)?;
+        taken = db.get_lock(&name, DEAD_HOLDER_WAIT)?;
     }
     let Some(session) = taken else {
         return Ok(Err(running_within(handle, &mut db, RECORD_WAIT)?));
@@ -66,11 +64,7 @@ pub(super) fn acquire(handle: &StateHandle, target: &ConnSpec, record: bool) -> 
 
 pub(super) fn named_running(handle: &StateHandle, db: &mut Db) -> Result<Option<Running>> {
     let name = lock_name(&handle.database, &handle.job);
-    let session: Option<Option<u64>> = db
-        .conn()
-        .exec_first("SELECT IS_USED_LOCK(?)", (&name,))
-        .map_err(|e| db.err("reading the job's lock", e))?;
-    let Some(session) = session.flatten() else {
+    let Some(session) = db.lock_holder(&name)? else {
         return Ok(None);
     };
     let holder = handle
@@ -92,23 +86,6 @@ fn holder_died_here(handle: &StateHandle, db: &mut Db) -> Result<bool> {
         }) => h.host == hostname() && !process_alive(h.pid),
         _ => false,
     })
-}
-
-/// `GET_LOCK(name, wait)` on `db`: `Some(session id)` when taken, `None` when another
-/// session holds it.
-pub(super) fn take(db: &mut Db, name: &str, wait: u32) -> Result<Option<u64>> {
-    let row: Option<(Option<i64>, u64)> = db
-        .conn()
-        .exec_first("SELECT GET_LOCK(?, ?), CONNECTION_ID()", (name, wait))
-        .map_err(|e| db.err(&format!("taking the job's lock `{name}`"), e))?;
-    match row {
-        Some((Some(1), session)) => Ok(Some(session)),
-        Some((Some(0), _)) => Ok(None),
-        _ => Err(Error::Database {
-            context: format!("taking the job's lock `{name}`"),
-            message: "GET_LOCK returned NULL".into(),
-        }),
-    }
 }
 
 #[cfg(test)]

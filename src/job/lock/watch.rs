@@ -7,10 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use mysql::prelude::Queryable;
-
 use super::holder::holder_now;
-use super::named::take;
 use super::running;
 use crate::conn_spec::ConnSpec;
 use crate::db::state::StateHandle;
@@ -76,7 +73,7 @@ impl Drop for NamedLock {
                     log::warn!("job {}: {e}", s.handle.job);
                 }
             }
-            let _ = db.conn().exec_drop("DO RELEASE_LOCK(?)", (&s.name,));
+            let _ = db.release_lock(&s.name);
             // Dropping the session ends it (COM_QUIT), which would release it anyway.
         }
     }
@@ -97,10 +94,7 @@ fn watch(s: &Shared) {
         }
         let Ok(mut guard) = s.db.lock() else { return };
         if let Some(db) = guard.as_mut() {
-            let held: std::result::Result<Option<Option<i64>>, _> = db
-                .conn()
-                .exec_first("SELECT IS_USED_LOCK(?) = CONNECTION_ID()", (&s.name,));
-            if let Ok(Some(Some(1))) = held {
+            if let Ok(true) = db.holds_lock(&s.name) {
                 lost = false;
                 continue;
             }
@@ -116,7 +110,7 @@ fn watch(s: &Shared) {
         let Ok(mut db) = Db::connect(&s.target, Role::Target) else {
             continue;
         };
-        match take(&mut db, &s.name, 0) {
+        match db.get_lock(&s.name, 0) {
             Ok(Some(session)) => {
                 if s.record {
                     if let Err(e) = s.handle.save_holder(&mut db, &holder_now(Some(session))) {
