@@ -5,6 +5,12 @@
 //! `Display`.
 
 use std::fmt;
+use std::sync::Arc;
+
+/// What an error was caused by (a server or driver error, a row codec's, a file's),
+/// kept for `source()`; messages are rendered from the variant's own fields, so a
+/// cause never adds text to what the user sees.
+pub type Cause = Arc<dyn std::error::Error + Send + Sync>;
 
 #[derive(Debug, Clone)]
 pub enum Error {
@@ -20,8 +26,12 @@ pub enum Error {
     },
     /// Could not connect (refused, unreachable, access denied).
     Connect { url: String, message: String },
-    /// A server error while doing `context`.
-    Database { context: String, message: String },
+    /// A server error while doing `context`; `cause` keeps the error it came from.
+    Database {
+        context: String,
+        message: String,
+        cause: Option<Cause>,
+    },
     /// A row could not be copied (a transform raised, the target rejected a value).
     Row(Box<RowError>),
     /// A copy failed other than on a row (which names its copy itself): which copy,
@@ -84,10 +94,24 @@ impl Error {
         }
     }
 
+    /// A database error told as text only.
     pub fn database(context: impl Into<String>, err: impl fmt::Display) -> Error {
         Error::Database {
             context: context.into(),
             message: err.to_string(),
+            cause: None,
+        }
+    }
+
+    /// A database error that keeps the error it came from as its `source()`.
+    pub fn database_caused<E>(context: impl Into<String>, err: E) -> Error
+    where
+        E: std::error::Error + Send + Sync + 'static,
+    {
+        Error::Database {
+            context: context.into(),
+            message: err.to_string(),
+            cause: Some(Arc::new(err)),
         }
     }
 }
@@ -112,7 +136,9 @@ impl fmt::Display for Error {
             Error::Connect { url, message } => {
                 write!(f, "cannot connect to {url}: {message}")
             }
-            Error::Database { context, message } => write!(f, "{context}: {message}"),
+            Error::Database {
+                context, message, ..
+            } => write!(f, "{context}: {message}"),
             Error::Row(row) => write!(f, "{row}"),
             Error::Copy {
                 copy,
@@ -142,7 +168,18 @@ impl fmt::Display for Error {
     }
 }
 
-impl std::error::Error for Error {}
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Database {
+                cause: Some(cause), ..
+            } => Some(cause.as_ref()),
+            Error::Copy { error, .. } => Some(error.as_ref()),
+            Error::Interrupted { met: Some(e), .. } => Some(e.as_ref()),
+            _ => None,
+        }
+    }
+}
 
 /// A target column a row error names, and the row's value there (`None`: not among the
 /// values ferry sends, e.g. a `default` of raw SQL).
@@ -298,5 +335,23 @@ mod exit_tests {
              checkpointed: run again with --resume to continue\n\
              before the stop, the run had met this error: writing into d.t: Data too long"
         );
+    }
+
+    #[test]
+    fn a_database_error_keeps_its_cause_without_adding_to_the_message() {
+        use std::error::Error as _;
+        let io = std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "packet cut short");
+        let e = Error::database_caused("source s: reading t", io);
+        assert_eq!(e.to_string(), "source s: reading t: packet cut short");
+        let cause = e.source().expect("the cause is kept");
+        let io = cause
+            .downcast_ref::<std::io::Error>()
+            .expect("an io::Error");
+        assert_eq!(io.kind(), std::io::ErrorKind::UnexpectedEof);
+        // A copy's error leads to the error it wraps, and that one to its cause.
+        let copy = e.clone().in_copy("c", "job.lua:3");
+        assert_eq!(copy.source().unwrap().to_string(), e.to_string());
+        assert!(copy.source().unwrap().source().is_some());
+        assert!(Error::database("ctx", "text only").source().is_none());
     }
 }

@@ -1,12 +1,12 @@
 //! ferry: moves rows from one MySQL/MariaDB database into another, driven by Lua jobs.
 //!
-//! Layers, each in its own module: the command line (`cli`), connection URLs
-//! (`conn_spec`), MySQL sessions and schema reads (`db`, `schema`, `value`), plans as
-//! plain data (`plan`), the copy engine (`engine`, `reader`, `writer`, `raw`, `progress`,
-//! `indexes`), the job layer, which knows no Lua (`job`: settings, sessions, what a copy
-//! means, the engine's tasks), the Lua binding of the job API (`lua`), the commands
-//! built on them (`run`, `verify`, `introspect`, `demo`), and the throwaway servers
-//! shared by the demo and the tests (`throwaway`).
+//! Layers, top down (CONTRIBUTING.md, "Layout"; `tests/layers.rs` holds them): the
+//! command line and the commands (`cli`, `run`, `verify`, `introspect`, `repl`, `demo`,
+//! with the terminal in `progress`, `logging`, `signals`, `table_fmt`); the Lua binding
+//! (`lua`); what a job means, without Lua (`job`); copy plans as plain data (`plan`);
+//! the copy pipeline, without Lua or terminal (`engine`); the only module that speaks
+//! SQL (`db`); connection specs (`conn_spec`); the one error that reaches `main`
+//! (`error`); and the throwaway servers shared by the demo and the tests (`throwaway`).
 
 pub mod cli;
 pub mod conn_spec;

@@ -132,7 +132,11 @@ impl Db {
             quote_ident(table)
         );
         let result = self.query(&sql, vec![]).map_err(|e| match e {
-            Error::Database { message, .. } => Error::Database { context, message },
+            Error::Database { message, cause, .. } => Error::Database {
+                context,
+                message,
+                cause,
+            },
             other => other,
         })?;
         let col = |name: &str| result.columns.iter().position(|c| c.name == name);

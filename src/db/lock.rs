@@ -29,6 +29,7 @@ impl Db {
             _ => Err(Error::Database {
                 context: format!("taking the job's lock `{name}`"),
                 message: "GET_LOCK returned NULL".into(),
+                cause: None,
             }),
         }
     }

@@ -1,8 +1,15 @@
-//! One MySQL/MariaDB session, set up the way ferry needs it (UTC, utf8mb4, and on the
-//! target an sql_mode that takes whatever the source holds, zero dates included), plus
-//! the reads every other layer builds on: table lists, table schemas, queries through
-//! the binary protocol (so FLOAT is exact) and statements. Server errors come back as
-//! `Error::Database` with what was being done; passwords never appear.
+//! The only module that speaks SQL or imports the mysql crate. Here: one session, set up
+//! the way ferry needs it (UTC, utf8mb4, and on the target an sql_mode that takes
+//! whatever the source holds, zero dates included), with queries through the binary
+//! protocol (so FLOAT is exact) and statements; and, each in its own file, the typed
+//! reads and writes the layers above ask for: the catalog and table schemas (`catalog`,
+//! `schema`), keyset pages (`keyset`, `read`, `stream`), page writes (`write`,
+//! `load_data`, `packed`, and `wire` for rows that cross undecoded), key ranges and
+//! incremental marks (`ranges`, `window`), the state store and checkpoints (`state`,
+//! `checkpoint`), the run lock (`lock`), deferred indexes (`indexes`), verify's hashes
+//! (`checksum`), the REPL's peek and the demo's data. Server errors come back as
+//! `Error::Database` with what was being done and the driver's error as its cause;
+//! passwords never appear.
 
 pub(crate) mod catalog;
 mod checkpoint;
@@ -236,10 +243,11 @@ impl Db {
                 .spec
                 .scrub(&format!("{} {}: {context}", self.role.name(), self.spec)),
             message,
+            cause: Some(std::sync::Arc::new(e)),
         }
     }
 
-    pub fn conn(&mut self) -> &mut Conn {
+    pub(in crate::db) fn conn(&mut self) -> &mut Conn {
         &mut self.conn
     }
 

@@ -262,6 +262,7 @@ impl StateHandle {
                     let bad = |e: serde_json::Error| Error::Database {
                         context: format!("reading the job state ({t}, copy {copy})"),
                         message: format!("not valid: {e}"),
+                        cause: Some(std::sync::Arc::new(e)),
                     };
                     if part < 0 {
                         let mut c: CopyState = serde_json::from_str(&text).map_err(bad)?;

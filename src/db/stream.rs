@@ -35,6 +35,7 @@ impl Db {
         let err = |e: mysql::Error| Error::Database {
             context: context.clone(),
             message: spec.scrub(&error_text(&e)),
+            cause: Some(std::sync::Arc::new(e)),
         };
         let id = self.conn.connection_id();
         let mut result = self.conn.exec_iter(sql, params(p)).map_err(err)?;

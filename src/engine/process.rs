@@ -42,9 +42,8 @@ pub(super) fn process_page(
         Rows::Decoded(rows) => rows,
         // Not met: undecoded pages go to `process_undecoded_page`, or straight to
         // their writer.
-        Rows::Undecoded(raw) => raw.decode().map_err(|e| Error::Database {
-            context: format!("copy {}, page {page_no}", shared.plan.name),
-            message: e.to_string(),
+        Rows::Undecoded(raw) => raw.decode().map_err(|e| {
+            Error::database_caused(format!("copy {}, page {page_no}", shared.plan.name), e)
         })?,
     };
     let mut out = Vec::with_capacity(rows.len());
@@ -75,9 +74,8 @@ fn process_undecoded_page(
 ) -> Result<Page> {
     let page_no = shared.pages_seen.fetch_add(1, Ordering::SeqCst) + 1;
     let first = page.first_ordinal;
-    let broken = |e: WireError| Error::Database {
-        context: format!("copy {}, page {page_no}", shared.plan.name),
-        message: e.to_string(),
+    let broken = |e: WireError| {
+        Error::database_caused(format!("copy {}, page {page_no}", shared.plan.name), e)
     };
     let source_row = |i: usize| raw.layout.decode(raw.row(i)).map_err(broken);
     // Row i's key and stream position, from its decoded source values.

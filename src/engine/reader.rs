@@ -80,10 +80,10 @@ impl ReaderCtx {
             let (rows, bytes) = match read {
                 Ok(r) => r,
                 Err(RawReadError::Layout(e)) => {
-                    return Err(Error::Database {
-                        context: format!("source {}: reading {}", db.spec, plan.source.name),
-                        message: e.to_string(),
-                    })
+                    return Err(Error::database_caused(
+                        format!("source {}: reading {}", db.spec, plan.source.name),
+                        e,
+                    ))
                 }
                 Err(RawReadError::Db(e))
                     if retry::transient(&e)
@@ -142,12 +142,15 @@ impl ReaderCtx {
             return Ok(());
         }
         Err(Error::Database {
+            cause: None,
             context: format!(
                 "copy {} ({}), reading {}",
                 plan.name, plan.location, plan.source.name
             ),
             message: format!(
-                "paging does not advance: a page starts at {}, which is not after {}, the last                  key of the page before; the copy stopped so that no row is read twice. Check                  the copy's `where` (it must be one predicate) and the key's collation",
+                "paging does not advance: a page starts at {}, which is not after {}, the last \
+                 key of the page before; the copy stopped so that no row is read twice. Check \
+                 the copy's `where` (it must be one predicate) and the key's collation",
                 plan.row_label(Some(&first), 0),
                 plan.row_label(Some(before), 0),
             ),
@@ -157,13 +160,9 @@ impl ReaderCtx {
     /// The key of an undecoded page's row `i` (its key columns are in the row).
     fn key_at(&self, raw: &RawRows, i: usize) -> Result<Vec<Value>> {
         let at = &self.shared.rows.undecoded_key;
-        let row = raw
-            .layout
-            .decode(raw.row(i))
-            .map_err(|message| Error::Database {
-                context: format!("reading {}", self.shared.plan.source.name),
-                message: message.to_string(),
-            })?;
+        let row = raw.layout.decode(raw.row(i)).map_err(|e| {
+            Error::database_caused(format!("reading {}", self.shared.plan.source.name), e)
+        })?;
         Ok(at.iter().map(|&j| row[j].clone()).collect())
     }
 

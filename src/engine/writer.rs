@@ -160,6 +160,7 @@ impl WriterCtx {
                           without a state table ferry cannot tell whether it \
                           landed, and the target has no unique key"
                     .into(),
+                cause: None,
             }),
             _ => Ok(false),
         }

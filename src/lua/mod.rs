@@ -66,9 +66,17 @@ pub fn to_error(e: &mlua::Error) -> Error {
     if let Some(inner) = e.downcast_ref::<Error>() {
         let loc = error_location(e);
         return match (inner.clone(), loc) {
-            (Error::Database { context, message }, Some(loc)) => Error::Database {
+            (
+                Error::Database {
+                    context,
+                    message,
+                    cause,
+                },
+                Some(loc),
+            ) => Error::Database {
                 context: format!("{loc}: {context}"),
                 message,
+                cause,
             },
             (Error::Usage { message }, Some(loc)) => Error::Usage {
                 message: format!("{loc}: {message}"),

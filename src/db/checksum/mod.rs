@@ -102,9 +102,10 @@ fn count_of(v: &Value) -> u128 {
 /// Runs a query, naming what it was for in an error.
 fn query(db: &mut Db, what: &str, sql: &str, params: Vec<Value>) -> Result<Rows> {
     db.query(sql, params).map_err(|e| match e {
-        Error::Database { message, .. } => Error::Database {
+        Error::Database { message, cause, .. } => Error::Database {
             context: format!("{} {}: {what}", db.role.name(), db.spec),
             message,
+            cause,
         },
         other => other,
     })

@@ -54,6 +54,7 @@ impl HashedTable {
             f(RowHash::parse(&v).ok_or_else(|| Error::Database {
                 context: context.clone(),
                 message: "not a SHA-256".into(),
+                cause: None,
             })?);
             Ok(())
         })
@@ -88,6 +89,7 @@ fn stream(
     let err = |e: mysql::Error| Error::Database {
         context: context.to_string(),
         message: spec.scrub(&crate::db::error_text(&e)),
+        cause: Some(std::sync::Arc::new(e)),
     };
     let params = if params.is_empty() {
         Params::Empty

@@ -59,6 +59,7 @@ impl Writer {
                      copy accept such rows with accept = {{\"unique_conflicts\"}} (they are \
                      then counted as conflicts)"
                 ),
+                cause: None,
             },
             transient: false,
             refused: false,

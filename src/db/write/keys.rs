@@ -95,13 +95,7 @@ impl Writer {
                 .map(|i| raw.layout.decode_some(raw.row(i), at))
                 .collect::<Result<_, _>>()
                 .map_err(|e: crate::db::wire::WireError| {
-                    WriteError::data(
-                        None,
-                        Error::Database {
-                            context: self.writing(),
-                            message: e.to_string(),
-                        },
-                    )
+                    WriteError::data(None, Error::database_caused(self.writing(), e))
                 })?,
         };
         self.count_rows(db, &keys).map(Some)

@@ -42,15 +42,9 @@ impl Writer {
                     r => return r,
                 }
             }
-            *rows = raw.decode().map_err(|e| {
-                WriteError::data(
-                    None,
-                    Error::Database {
-                        context: self.writing(),
-                        message: e.to_string(),
-                    },
-                )
-            })?;
+            *rows = raw
+                .decode()
+                .map_err(|e| WriteError::data(None, Error::database_caused(self.writing(), e)))?;
             self.check_fit(rows)?;
             if bulk {
                 return self.try_page(db, Body::Chunks(rows), checkpoint);
@@ -85,10 +79,7 @@ impl Writer {
         match self.fit.as_ref().map(|f| f.check_rows(rows)) {
             Some(Err((row, message))) => Err(WriteError::data(
                 Some(row),
-                Error::Database {
-                    context: self.writing(),
-                    message,
-                },
+                Error::database(self.writing(), message),
             )),
             _ => Ok(()),
         }
@@ -260,12 +251,12 @@ impl Writer {
             Err(RequestError::Write(e)) => Err(e),
             Err(RequestError::TooBig(i)) => Err(WriteError::data(
                 Some(i),
-                Error::Database {
-                    context: self.writing(),
-                    message: format!(
+                Error::database(
+                    self.writing(),
+                    format!(
                         "a row does not fit one request under max_allowed_packet ({max_packet} bytes)"
                     ),
-                },
+                ),
             )),
         }
     }

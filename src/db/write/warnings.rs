@@ -58,6 +58,7 @@ impl Writer {
                         "the server changed a value instead of storing it as given: {level} {code}: \
                          {message}{more}"
                     ),
+                    cause: None,
                 },
             ));
         }
