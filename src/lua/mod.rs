@@ -10,6 +10,7 @@ pub mod copy;
 pub mod globals;
 pub mod handles;
 pub mod job;
+pub mod native;
 pub mod options;
 pub mod processor;
 pub mod stdlib;
