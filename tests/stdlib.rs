@@ -302,6 +302,8 @@ local hash, id = require "ferry.hash", require "ferry.id"
 copy {
   from = "people", to = "people",
   transform = function(r)
+    local copy = json.decode(json.encode(r))
+    assert(copy.id == r.id and copy.legacy == (r.legacy == null and json.null or r.legacy))
     r.name = text.squeeze(text.to_halfwidth(r.name))
     r.slug = text.slug(r.name)
     local email = text.lower(text.trim(r.email))

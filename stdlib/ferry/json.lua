@@ -25,12 +25,23 @@ function M.decode(s)
   return check("decode", native.json_decode(tostring(s)))
 end
 
+-- A table behind a metatable (a transform's row) copied into a plain table, so its
+-- fields are seen through pairs(); arrays marked by decode or json.array stay as they are.
+local function plain(v)
+  local mt = type(v) == "table" and getmetatable(v)
+  if not mt or mt == native.json_array_mt then return v end
+  local t = {}
+  for k, x in pairs(v) do t[k] = x end
+  return t
+end
+
 --- encode(v [, options]): JSON text for a Lua value (tables, strings, numbers,
---- booleans, json.null; null inside a table is JSON null); object keys are sorted.
+--- booleans, json.null; null inside a table is JSON null; a transform's row is an
+--- object of its fields); object keys are sorted.
 --- options: { pretty = true } for indented text.
 function M.encode(v, options)
   if absent(v) then return v end
-  return check("encode", native.json_encode(v, options ~= nil and options.pretty == true))
+  return check("encode", native.json_encode(plain(v), options ~= nil and options.pretty == true))
 end
 
 --- array(t): marks t as an array, so an empty t encodes as [] (not {}); returns t.

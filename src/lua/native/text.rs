@@ -18,7 +18,11 @@ pub fn register(lua: &Lua, t: &Table) -> mlua::Result<()> {
     }
     /// Lua: `native.text_length(s)` -> the number of characters in s.
     fn length(_: &Lua, s: LuaString) -> mlua::Result<i64> {
-        Ok(starts(&s.as_bytes()).len() as i64)
+        let chunks = s.as_bytes();
+        let count = chunks
+            .utf8_chunks()
+            .map(|c| c.valid().chars().count() + c.invalid().len());
+        Ok(count.sum::<usize>() as i64)
     }
     /// Lua: `native.text_sub(s, i [, j])` -> characters i..j, as `string.sub` counts.
     fn sub(_: &Lua, (s, i, j): (LuaString, i64, Option<i64>)) -> mlua::Result<mlua::BString> {
