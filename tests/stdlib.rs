@@ -78,6 +78,8 @@ eq(text.is_email("ann@localhost"), false)
 eq(text.is_email("a b@x.org"), false)
 local ok, err = pcall(text.split, "a", "")
 assert(not ok and err:find("separator is empty"), err)
+ok, err = pcall(text.replace, "a", "a")
+assert(not ok and err:find("are strings"), err)
 "#,
     );
 }
@@ -166,6 +168,13 @@ fn a_bad_argument_is_reported_at_the_jobs_line() {
     dbs.run(&job, &[])
         .status(2)
         .says("errs2.lua:2: ferry.json.decode: not JSON");
+    let job = dbs.job(
+        "errs3.lua",
+        "local text = require \"ferry.text\"\nlocal v = text.pad(\"a\", 3, \"\")\n",
+    );
+    dbs.run(&job, &[])
+        .status(2)
+        .says("errs3.lua:2: ferry.text.pad: the fill is empty");
 }
 
 #[test]

@@ -115,6 +115,9 @@ end)
 
 --- replace(s, from, to): every occurrence of the plain text `from` replaced by `to`.
 M.replace = wrap(function(s, from, to)
+  if type(from) ~= "string" or (type(to) ~= "string" and type(to) ~= "number") then
+    error("ferry.text.replace: `from` and `to` are strings", 2)
+  end
   if from == "" then return s end
   local out, start = {}, 1
   while true do
