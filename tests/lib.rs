@@ -19,4 +19,5 @@ mod readme;
 mod row_errors;
 mod scripts;
 mod security;
+mod stdlib;
 mod verify;

@@ -11,6 +11,7 @@ pub mod errors;
 pub mod globals;
 pub mod handles;
 pub mod job;
+pub mod native;
 pub mod options;
 pub mod processor;
 pub mod stdlib;

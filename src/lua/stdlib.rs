@@ -1,17 +1,33 @@
 //! `require` for jobs: the job's own directory first (`?.lua`, `?/init.lua`), then the
 //! Lua modules of `stdlib/`, compiled into the binary and loaded under chunk names like
 //! `@stdlib/ferry/text.lua`, so a user's file of the same name overrides a built-in one.
+//! `ferry.native` is the internal table of Rust functions those modules call.
 
 use std::path::Path;
 
 use mlua::{Function, Lua, Table, Value as LuaValue};
 
+use super::native;
+
+/// `("ferry.NAME", "@stdlib/ferry/NAME.lua", the file's text)`.
+macro_rules! module {
+    ($name:literal) => {
+        (
+            concat!("ferry.", $name),
+            concat!("@stdlib/ferry/", $name, ".lua"),
+            include_str!(concat!("../../stdlib/ferry/", $name, ".lua")),
+        )
+    };
+}
+
 /// Built-in modules: (module name, chunk name, source).
-pub const MODULES: &[(&str, &str, &str)] = &[(
-    "ferry.text",
-    "@stdlib/ferry/text.lua",
-    include_str!("../../stdlib/ferry/text.lua"),
-)];
+pub const MODULES: &[(&str, &str, &str)] = &[
+    module!("text"),
+    module!("date"),
+    module!("json"),
+    module!("hash"),
+    module!("id"),
+];
 
 /// Puts the job's directory first on `package.path` and adds the built-in modules' searcher.
 pub fn register(lua: &Lua, script_dir: Option<&Path>) -> mlua::Result<()> {
@@ -40,6 +56,10 @@ pub fn register(lua: &Lua, script_dir: Option<&Path>) -> mlua::Result<()> {
 /// Lua: a `package.searchers` entry: `searcher(name)` -> the built-in module's loader
 /// and its chunk name, or a line for `require`'s "module not found" message
 fn search_builtin(lua: &Lua, name: String) -> mlua::Result<(LuaValue, LuaValue)> {
+    if name == native::MODULE {
+        let loader = lua.create_function(|lua, _: mlua::MultiValue| native::table(lua))?;
+        return Ok((LuaValue::Function(loader), LuaValue::Nil));
+    }
     match MODULES.iter().find(|(m, _, _)| *m == name) {
         Some((_, chunk, src)) => {
             let f = lua.load(*src).set_name(*chunk).into_function()?;
