@@ -189,17 +189,7 @@ mod tests {
     fn plan() -> CopyPlan {
         use crate::db::schema::{ColumnInfo, IndexInfo, TableInfo};
         use crate::plan::{resolve, CopySpec, Mode};
-        let col = |name: &str, data_type: &str| ColumnInfo {
-            name: name.into(),
-            column_type: data_type.into(),
-            data_type: data_type.into(),
-            nullable: true,
-            default: None,
-            key: String::new(),
-            extra: String::new(),
-            charset: None,
-            collation: None,
-        };
+        let col = |name: &str, data_type: &str| ColumnInfo::for_test(name, data_type);
         let table = TableInfo {
             database: "d".into(),
             name: "t".into(),
