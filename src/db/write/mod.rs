@@ -36,7 +36,7 @@ use crate::error::Error;
 use keys::Keys;
 
 pub use messages::without_row_number;
-pub use target::{Cell, Column, Mode, RowCheck, Target};
+pub use target::{Cell, Column, Misfit, Mode, RowCheck, Target};
 
 /// Counts from one page: every row of the page is in exactly one of them.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]

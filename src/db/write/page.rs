@@ -77,7 +77,7 @@ impl Writer {
     /// Refuses a page with a value the target would change silently (see `fit`).
     fn check_fit(&self, rows: &[Vec<Value>]) -> Result<(), WriteError> {
         match self.fit.as_ref().map(|f| f.check_rows(rows)) {
-            Some(Err((row, message))) => Err(WriteError::data(
+            Some(Err(super::Misfit { row, message })) => Err(WriteError::data(
                 Some(row),
                 Error::database(self.writing(), message),
             )),

@@ -76,5 +76,12 @@ impl Target {
 /// without a word from the server.
 pub trait RowCheck {
     /// The first row of `rows` with a value the target would change, and why.
-    fn check_rows(&self, rows: &[Vec<Value>]) -> Result<(), (usize, String)>;
+    fn check_rows(&self, rows: &[Vec<Value>]) -> Result<(), Misfit>;
+}
+
+/// A row of a page the target would change: its index in the page, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Misfit {
+    pub row: usize,
+    pub message: String,
 }
