@@ -266,3 +266,41 @@ fn each_layer_imports_only_the_layers_under_it() {
         "imports against the layers: {offenders:?}"
     );
 }
+
+/// Errors are typed (CONTRIBUTING.md, "Layout"): no function in `src/` returns or takes
+/// a `Result` whose error is a bare `String`.
+#[test]
+fn no_result_carries_a_bare_string_error() {
+    let mut offenders = Vec::new();
+    for (rel, code) in sources() {
+        for line in code.lines() {
+            let squeezed: String = line.split_whitespace().collect();
+            if let Some(at) = squeezed.find("Result<") {
+                let rest = &squeezed[at..];
+                // The error type: what follows the first top-level comma.
+                let mut depth = 0;
+                let mut error = None;
+                for (j, c) in rest.char_indices().skip(7) {
+                    match c {
+                        '<' | '(' => depth += 1,
+                        '>' | ')' if depth == 0 => break,
+                        '>' | ')' => depth -= 1,
+                        ',' if depth == 0 => {
+                            error = Some(&rest[j + 1..]);
+                            break;
+                        }
+                        _ => {}
+                    }
+                }
+                if error.is_some_and(|e| e.starts_with("String>")) {
+                    offenders.push(format!("{}: {}", rel.display(), line.trim()));
+                }
+            }
+        }
+    }
+    assert!(
+        offenders.is_empty(),
+        "errors as bare strings:\n  {}",
+        offenders.join("\n  ")
+    );
+}

@@ -19,7 +19,7 @@ pub(super) struct Stamp {
     pub digits: usize,
 }
 
-pub(super) type Res<T> = Result<T, String>;
+pub(super) use super::{Refusal, Res};
 
 /// Registers the `date_*` functions on the native table. Each returns its value, or
 /// nil and a message saying what was wrong with the input.
@@ -49,7 +49,11 @@ pub fn register(lua: &Lua, t: &Table) -> mlua::Result<()> {
 
 /// Reads `YYYY-MM-DD`, `YYYY-MM-DD HH:MM:SS` (or `T`), with up to 6 fraction digits.
 pub(super) fn read(s: &str) -> Res<Stamp> {
-    let bad = || format!("not a date or datetime (YYYY-MM-DD[ HH:MM:SS[.ffffff]]): {s:?}");
+    let bad = || {
+        Refusal(format!(
+            "not a date or datetime (YYYY-MM-DD[ HH:MM:SS[.ffffff]]): {s:?}"
+        ))
+    };
     let t = s.trim();
     if t.len() == 10 {
         let d = NaiveDate::parse_from_str(t, "%Y-%m-%d").map_err(|_| bad())?;
@@ -94,7 +98,7 @@ pub(super) fn show(s: Stamp) -> String {
 fn items(format: &str) -> Res<Vec<Item<'_>>> {
     StrftimeItems::new(format)
         .parse()
-        .map_err(|_| format!("bad format {format:?}"))
+        .map_err(|_| Refusal(format!("bad format {format:?}")))
 }
 
 /// Parses `s` with a strftime format: a datetime, or a date when the format has no
@@ -138,7 +142,7 @@ fn format_with(s: &str, format: &str) -> Res<String> {
 
 fn add(s: &str, n: i64, unit: &str) -> Res<Stamp> {
     let v = read(s)?;
-    let over = || format!("{s:?} plus {n} {unit} is out of range");
+    let over = || Refusal(format!("{s:?} plus {n} {unit} is out of range"));
     let months = |m: i64| -> Res<NaiveDateTime> {
         let k = Months::new(u32::try_from(m.unsigned_abs()).map_err(|_| over())?);
         let r = if m >= 0 {
@@ -166,8 +170,10 @@ fn add(s: &str, n: i64, unit: &str) -> Res<Stamp> {
     })
 }
 
-fn unknown_unit(unit: &str) -> String {
-    format!("unknown unit {unit:?} (seconds, minutes, hours, days, weeks, months, years)")
+fn unknown_unit(unit: &str) -> Refusal {
+    Refusal(format!(
+        "unknown unit {unit:?} (seconds, minutes, hours, days, weeks, months, years)"
+    ))
 }
 
 /// Whole `unit`s from `b` to `a`, truncated toward zero; months and years count

@@ -42,12 +42,12 @@ pub fn register(lua: &Lua, t: &Table) -> mlua::Result<()> {
     Ok(())
 }
 
-fn digest(alg: &str, s: &[u8]) -> Result<Vec<u8>, String> {
+fn digest(alg: &str, s: &[u8]) -> super::Res<Vec<u8>> {
     Ok(match alg {
         "md5" => Md5::digest(s).to_vec(),
         "sha1" => Sha1::digest(s).to_vec(),
         "sha256" => Sha256::digest(s).to_vec(),
-        other => return Err(format!("unknown digest {other:?}")),
+        other => return Err(format!("unknown digest {other:?}").into()),
     })
 }
 

@@ -8,7 +8,7 @@ use std::sync::Mutex;
 use mlua::{Lua, LuaString, Table};
 use uuid::Uuid;
 
-use super::{pair, Answer};
+use super::{pair, Answer, Refusal};
 
 /// ULIDs from one generator are strictly increasing, even within a millisecond.
 static ULIDS: Mutex<ulid::Generator> = Mutex::new(ulid::Generator::new());
@@ -27,7 +27,10 @@ pub fn register(lua: &Lua, t: &Table) -> mlua::Result<()> {
     fn uuid_text(_: &Lua, b: LuaString) -> mlua::Result<Answer<String>> {
         let u = Uuid::from_slice(&b.as_bytes());
         Ok(pair(u.map(|u| u.hyphenated().to_string()).map_err(|_| {
-            format!("a binary UUID is 16 bytes, not {}", b.as_bytes().len())
+            Refusal(format!(
+                "a binary UUID is 16 bytes, not {}",
+                b.as_bytes().len()
+            ))
         })))
     }
     /// Lua: `native.id_uuid_bytes(text)` -> the 16 bytes of a UUID's text (any case,
@@ -36,7 +39,7 @@ pub fn register(lua: &Lua, t: &Table) -> mlua::Result<()> {
         let u = Uuid::parse_str(s.trim());
         Ok(pair(
             u.map(|u| u.as_bytes().to_vec().into())
-                .map_err(|e| format!("not a UUID: {s:?} ({e})")),
+                .map_err(|e| Refusal(format!("not a UUID: {s:?} ({e})"))),
         ))
     }
     /// Lua: `native.id_ulid(binary)` -> a ULID: 26 Crockford base-32 characters or 16 bytes.

@@ -8,7 +8,7 @@ use mlua::{
 };
 use serde_json::{Map, Number, Value as Json};
 
-use super::{pair, Answer};
+use super::{pair, Answer, Refusal};
 use crate::lua::values::is_null;
 
 /// The JSON null sentinel: one per Lua state, so `v == json.null` works.
@@ -60,7 +60,7 @@ fn encode(lua: &Lua, (v, pretty): (LuaValue, bool)) -> mlua::Result<Answer<Strin
         } else {
             serde_json::to_string(&json)
         };
-        text.map_err(|e| e.to_string())
+        text.map_err(|e| Refusal(e.to_string()))
     })))
 }
 
@@ -94,7 +94,7 @@ fn to_lua(lua: &Lua, v: &Json, null: &AnyUserData, array_mt: &Table) -> mlua::Re
 /// A Lua value as JSON: `null` (SQL) and `json.null` are JSON null; a table is an array
 /// when it carries the array metatable or has exactly the keys 1..n (n >= 1), an
 /// object otherwise (its keys must be strings or integers).
-fn from_lua(v: &LuaValue, array_mt: &Table, depth: usize) -> Result<Json, String> {
+fn from_lua(v: &LuaValue, array_mt: &Table, depth: usize) -> super::Res<Json> {
     if depth > 128 {
         return Err("nested too deeply (a table that contains itself?)".into());
     }
@@ -112,11 +112,11 @@ fn from_lua(v: &LuaValue, array_mt: &Table, depth: usize) -> Result<Json, String
                 .to_string(),
         ),
         LuaValue::Table(t) => table(t, array_mt, depth)?,
-        other => return Err(format!("a {} has no JSON form", other.type_name())),
+        other => return Err(format!("a {} has no JSON form", other.type_name()).into()),
     })
 }
 
-fn table(t: &Table, array_mt: &Table, depth: usize) -> Result<Json, String> {
+fn table(t: &Table, array_mt: &Table, depth: usize) -> super::Res<Json> {
     let marked = t.metatable().is_some_and(|m| m == *array_mt);
     let n = t.raw_len();
     let count = t.pairs::<LuaValue, LuaValue>().count();
@@ -138,7 +138,7 @@ fn table(t: &Table, array_mt: &Table, depth: usize) -> Result<Json, String> {
         let key = match &k {
             LuaValue::String(s) => s.to_string_lossy(),
             LuaValue::Integer(i) => i.to_string(),
-            other => return Err(format!("a {} key has no JSON form", other.type_name())),
+            other => return Err(format!("a {} key has no JSON form", other.type_name()).into()),
         };
         map.insert(key, from_lua(&v, array_mt, depth + 1)?);
     }

@@ -35,10 +35,39 @@ pub fn table(lua: &Lua) -> mlua::Result<Table> {
 /// `nil` and a message (the Lua module raises it at the caller's line).
 pub type Answer<T> = (Option<T>, Option<String>);
 
+/// Why a native function refused its input (a date that does not parse, an unknown
+/// zone or unit, a value with no JSON form): the message the Lua module raises at the
+/// caller's line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal(pub String);
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Refusal {}
+
+impl From<String> for Refusal {
+    fn from(s: String) -> Refusal {
+        Refusal(s)
+    }
+}
+
+impl From<&str> for Refusal {
+    fn from(s: &str) -> Refusal {
+        Refusal(s.to_string())
+    }
+}
+
+/// What a native function that can refuse its input computes.
+pub type Res<T> = Result<T, Refusal>;
+
 /// A result as an [`Answer`].
-pub fn pair<T>(r: Result<T, String>) -> Answer<T> {
+pub fn pair<T>(r: Res<T>) -> Answer<T> {
     match r {
         Ok(v) => (Some(v), None),
-        Err(e) => (None, Some(e)),
+        Err(e) => (None, Some(e.0)),
     }
 }

@@ -8,7 +8,7 @@ use chrono_tz::Tz;
 use mlua::{Lua, Table};
 
 use super::date::{read, show, Res, Stamp};
-use super::{pair, Answer};
+use super::{pair, Answer, Refusal};
 
 /// Registers `date_to_unix`, `date_from_unix` and `date_convert` on the native table.
 pub fn register(lua: &Lua, t: &Table) -> mlua::Result<()> {
@@ -30,7 +30,7 @@ pub fn register(lua: &Lua, t: &Table) -> mlua::Result<()> {
                 let micros = (f * 1e6).round() as i64;
                 (micros.div_euclid(1_000_000), micros.rem_euclid(1_000_000))
             }
-            other => return Ok(pair(Err(format!("not a unix time: {other:?}")))),
+            other => return Ok(pair(Err(format!("not a unix time: {other:?}").into()))),
         };
         Ok(pair(from_unix(secs, micros as u32, &zone).map(show)))
     }
@@ -70,7 +70,7 @@ fn zone(name: &str) -> Res<Zone> {
     }
     name.parse::<Tz>()
         .map(Zone::Named)
-        .map_err(|_| format!("unknown time zone {name:?} (an IANA name like \"Europe/Paris\", \"UTC\" or \"+02:00\")"))
+        .map_err(|_| Refusal(format!("unknown time zone {name:?} (an IANA name like \"Europe/Paris\", \"UTC\" or \"+02:00\")")))
 }
 
 /// The UTC instant of a wall-clock value in `zone`. A time that happens twice (the hour
