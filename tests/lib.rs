@@ -12,6 +12,7 @@ mod indexes;
 mod layers;
 mod lock;
 mod mapping;
+mod mask;
 mod modes;
 mod nosilent;
 mod paging;

@@ -27,6 +27,7 @@ pub const MODULES: &[(&str, &str, &str)] = &[
     module!("json"),
     module!("hash"),
     module!("id"),
+    module!("mask"),
 ];
 
 /// Puts the job's directory first on `package.path` and adds the built-in modules' searcher.

@@ -9,6 +9,7 @@ mod hash;
 mod id;
 mod json;
 mod letters;
+mod mask;
 mod text;
 mod zone;
 
@@ -28,6 +29,7 @@ pub fn table(lua: &Lua) -> mlua::Result<Table> {
     json::register(lua, &t)?;
     hash::register(lua, &t)?;
     id::register(lua, &t)?;
+    mask::register(lua, &t)?;
     Ok(t)
 }
 
