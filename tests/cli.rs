@@ -107,7 +107,12 @@ fn tables_lists_names_rows_and_sizes() {
 
     let out = ferry(&["tables", dbs.src_url.as_str()], dbs.dir.path()).ok();
     let t = printed_table(&out.stdout);
-    assert_eq!(t.headers, ["table", "rows", "size"], "{}", out.describe());
+    assert_eq!(
+        t.headers,
+        ["table", "references", "load", "rows", "size"],
+        "{}",
+        out.describe()
+    );
     let names: Vec<&str> = t.rows.iter().map(|r| r[0].as_str()).collect();
     assert_eq!(
         names,
@@ -115,16 +120,17 @@ fn tables_lists_names_rows_and_sizes() {
         "base tables, by name (no views)\n{}",
         out.describe()
     );
-    assert_eq!(row(&t, "customers")[1], "~3", "{}", out.describe());
-    assert_eq!(row(&t, "empty_one")[1], "~0", "{}", out.describe());
+    assert_eq!(row(&t, "customers")[3], "~3", "{}", out.describe());
+    assert_eq!(row(&t, "empty_one")[3], "~0", "{}", out.describe());
     for r in &t.rows {
-        let (n, unit) = r[2]
+        assert_eq!((r[1].as_str(), r[2].as_str()), ("", "1"), "no foreign keys");
+        let (n, unit) = r[4]
             .split_once(' ')
-            .unwrap_or_else(|| panic!("size `{}`\n{}", r[2], out.describe()));
+            .unwrap_or_else(|| panic!("size `{}`\n{}", r[4], out.describe()));
         assert!(
             n.parse::<f64>().is_ok() && ["B", "kB", "MB", "GB"].contains(&unit),
             "size `{}`\n{}",
-            r[2],
+            r[4],
             out.describe()
         );
     }
@@ -136,6 +142,69 @@ fn tables_lists_names_rows_and_sizes() {
         out.stdout
     );
     assert!(out.stdout.contains("3 tables"), "{}", out.describe());
+    assert!(
+        out.stdout.contains("\nnot tables: view customer_names\n"),
+        "{}",
+        out.describe()
+    );
+}
+
+/// `ferry tables` names the tables each table references and its place in the load
+/// order (parents first), names a cycle of NOT NULL keys, and the nullable key that
+/// breaks another cycle; a self-reference orders nothing.
+#[test]
+fn tables_shows_foreign_keys_and_the_load_order() {
+    let mut dbs = Dbs::new("cli_fk_order");
+    dbs.src("CREATE TABLE customers (id INT PRIMARY KEY, referred_by INT NULL, FOREIGN KEY (referred_by) REFERENCES customers (id))")
+        .src("CREATE TABLE `order items` (id INT PRIMARY KEY, order_id INT NOT NULL, product_id INT NOT NULL)")
+        .src("CREATE TABLE orders (id INT PRIMARY KEY, customer_id INT NOT NULL, FOREIGN KEY (customer_id) REFERENCES customers (id))")
+        .src("CREATE TABLE products (id INT PRIMARY KEY)")
+        .src("ALTER TABLE `order items` ADD CONSTRAINT fk_order FOREIGN KEY (order_id) REFERENCES orders (id), ADD CONSTRAINT fk_product FOREIGN KEY (product_id) REFERENCES products (id)")
+        // departments <-> employees, broken at the nullable manager key.
+        .src("CREATE TABLE departments (id INT PRIMARY KEY, manager_id INT NULL)")
+        .src("CREATE TABLE employees (id INT PRIMARY KEY, department_id INT NOT NULL, FOREIGN KEY (department_id) REFERENCES departments (id))")
+        .src("ALTER TABLE departments ADD CONSTRAINT fk_manager FOREIGN KEY (manager_id) REFERENCES employees (id)")
+        // a <-> b with NOT NULL keys on both sides: only keys added after the data load it.
+        .src("SET foreign_key_checks = 0")
+        .src("CREATE TABLE a (id INT PRIMARY KEY, b_id INT NOT NULL, FOREIGN KEY (b_id) REFERENCES b (id))")
+        .src("CREATE TABLE b (id INT PRIMARY KEY, a_id INT NOT NULL, FOREIGN KEY (a_id) REFERENCES a (id))")
+        .src("SET foreign_key_checks = 1");
+    let out = ferry(&["tables", dbs.src_url.as_str()], dbs.dir.path()).ok();
+    let t = printed_table(&out.stdout);
+    let refs_and_load = |name: &str| {
+        let r = row(&t, name);
+        (r[1].clone(), r[2].clone())
+    };
+    let want = [
+        ("a", "b", "1"),
+        ("b", "a", "1"),
+        ("customers", "customers", "1"),
+        ("employees", "departments", "2"),
+        ("departments", "employees", "1"),
+        ("order items", "orders, products", "3"),
+        ("orders", "customers", "2"),
+        ("products", "", "1"),
+    ];
+    for (name, refs, load) in want {
+        assert_eq!(
+            refs_and_load(name),
+            (refs.to_string(), load.to_string()),
+            "{name}\n{}",
+            out.describe()
+        );
+    }
+    assert!(
+        out.stdout
+            .contains("a cycle of NOT NULL foreign keys: a, b"),
+        "{}",
+        out.describe()
+    );
+    assert!(
+        out.stdout
+            .contains("nullable foreign key departments.fk_manager breaks a cycle"),
+        "{}",
+        out.describe()
+    );
 }
 
 #[test]

@@ -6,6 +6,7 @@ mod support;
 
 mod bad_input;
 mod cli;
+mod ddl;
 mod faults;
 mod fidelity;
 mod indexes;

@@ -13,6 +13,7 @@ pub(crate) mod collation;
 pub(crate) mod column_map;
 mod hazards;
 mod label;
+pub(crate) mod order;
 mod problem;
 mod resolve;
 mod show;
