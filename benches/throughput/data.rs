@@ -124,6 +124,16 @@ impl Table {
         }
     }
 
+    /// The columns the `ferry-etl` transform changes: (lower-cased, replaced by its
+    /// SHA-256 in hex): text columns whose type holds 64 hex digits.
+    pub fn etl_columns(self) -> (&'static str, &'static str) {
+        match self {
+            Table::Wide => ("name", "note"),
+            Table::Blobs => ("label", "data"),
+            _ => ("pad", "c"),
+        }
+    }
+
     /// Columns whose `LENGTH()`s add up to a row's bytes (for MB/s).
     fn columns(self) -> &'static [&'static str] {
         match self {
@@ -304,4 +314,25 @@ pub fn count_and_checksum(conn: &mut Conn, name: &str) -> Result<(u64, u64)> {
         .and_then(|(_, c)| c)
         .with_context(|| format!("CHECKSUM TABLE {name} returned no checksum"))?;
     Ok((rows.unwrap_or(0), checksum))
+}
+
+/// The row count and an order-free digest of `(id, lower, hashed)` of a table, with
+/// the `ferry-etl` transform applied in SQL (`LOWER()`, `SHA2(.., 256)`) when `apply`:
+/// the source's digest with `apply` must equal the target's without.
+pub fn etl_digest(conn: &mut Conn, name: &str, table: Table, apply: bool) -> Result<(u64, u64)> {
+    let (lower, hashed) = table.etl_columns();
+    let (l, h) = if apply {
+        (
+            format!("LOWER(`{lower}`)"),
+            format!("SHA2(`{hashed}`, 256)"),
+        )
+    } else {
+        (format!("`{lower}`"), format!("`{hashed}`"))
+    };
+    let row: Option<(u64, Option<u64>)> = conn.query_first(format!(
+        "SELECT COUNT(*), BIT_XOR(CRC32(CONCAT_WS(0x1f, id, {l}, {h}))) \
+         + SUM(CRC32(CONCAT_WS(0x1f, id, {l}, {h})) % 1000003) FROM `{name}`"
+    ))?;
+    let (rows, digest) = row.context("no digest")?;
+    Ok((rows, digest.unwrap_or(0)))
 }

@@ -23,7 +23,7 @@ pub const DB: &str = "bench";
 pub enum Method {
     /// `ferry run`, release build; `workers` is passed to `copy{}` when set.
     Ferry {
-        transform: bool,
+        transform: Transform,
         workers: Option<u32>,
     },
     /// `INSERT INTO t2 SELECT * FROM t1` on the source server: no client, no network.
@@ -38,31 +38,49 @@ pub enum Method {
     PtArchiver,
 }
 
+/// The row transform of a ferry run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Transform {
+    /// No transform: rows may cross undecoded.
+    None,
+    /// `function(r) return r end`: every row through Lua, unchanged.
+    Identity,
+    /// Light ETL: one text column lower-cased with `ferry.text`, another replaced by its
+    /// SHA-256 with `ferry.hash` (issue 16's second speed bar).
+    Etl,
+}
+
 impl Method {
     /// `ferry`: plain, no transform, the default workers.
     pub const FERRY: Method = Method::Ferry {
-        transform: false,
+        transform: Transform::None,
         workers: None,
     };
     /// `ferry-transform`: `function(r) return r end`.
     pub const FERRY_TRANSFORM: Method = Method::Ferry {
-        transform: true,
+        transform: Transform::Identity,
+        workers: None,
+    };
+    /// `ferry-etl`: `ferry.text.lower` on one column, `ferry.hash.sha256` on another.
+    pub const FERRY_ETL: Method = Method::Ferry {
+        transform: Transform::Etl,
         workers: None,
     };
 
-    pub const ALL: [Method; 10] = [
+    pub const ALL: [Method; 11] = [
         Method::FERRY,
         Method::FERRY_TRANSFORM,
+        Method::FERRY_ETL,
         Method::Ferry {
-            transform: false,
+            transform: Transform::None,
             workers: Some(1),
         },
         Method::Ferry {
-            transform: false,
+            transform: Transform::None,
             workers: Some(2),
         },
         Method::Ferry {
-            transform: false,
+            transform: Transform::None,
             workers: Some(4),
         },
         Method::InsertSelect,
@@ -74,10 +92,11 @@ impl Method {
 
     /// The methods the issue's goals compare, in the order a rep runs them: ferry next
     /// to each method it is measured against (mydumper, the widest margin, furthest).
-    pub const GOALS: [Method; 4] = [
+    pub const GOALS: [Method; 5] = [
         Method::InsertSelect,
         Method::FERRY,
         Method::FERRY_TRANSFORM,
+        Method::FERRY_ETL,
         Method::Mydumper,
     ];
 
@@ -85,12 +104,17 @@ impl Method {
     pub fn name(self) -> &'static str {
         match self {
             Method::Ferry {
-                transform: false,
+                transform: Transform::None,
                 workers: None,
             } => "ferry",
             Method::Ferry {
-                transform: true, ..
+                transform: Transform::Identity,
+                ..
             } => "ferry-transform",
+            Method::Ferry {
+                transform: Transform::Etl,
+                ..
+            } => "ferry-etl",
             Method::Ferry {
                 workers: Some(1), ..
             } => "ferry-w1",
@@ -110,12 +134,17 @@ impl Method {
     pub fn describe(self) -> &'static str {
         match self {
             Method::Ferry {
-                transform: false,
+                transform: Transform::None,
                 workers: None,
             } => "ferry run, defaults, no transform",
             Method::Ferry {
-                transform: true, ..
+                transform: Transform::Identity,
+                ..
             } => "ferry run, transform = function(r) return r end",
+            Method::Ferry {
+                transform: Transform::Etl,
+                ..
+            } => "ferry run, a transform lower-casing one column and hashing another (SHA-256)",
             Method::Ferry {
                 workers: Some(1), ..
             } => "ferry run, copy{workers = 1}",
@@ -158,7 +187,7 @@ impl Method {
         (table != Table::Blobs && !table.is_unique_check())
             || self
                 == Method::Ferry {
-                    transform: false,
+                    transform: Transform::None,
                     workers: None,
                 }
     }
@@ -275,8 +304,19 @@ impl Env {
             table.name(),
             table.name()
         );
-        if transform {
-            job.push_str("  transform = function(r) return r end,\n");
+        match transform {
+            Transform::None => {}
+            Transform::Identity => job.push_str("  transform = function(r) return r end,\n"),
+            Transform::Etl => {
+                let (lower, hashed) = table.etl_columns();
+                job = format!(
+                    "local text, hash = require \"ferry.text\", require \"ferry.hash\"\n{job}"
+                );
+                job.push_str(&format!(
+                    "  transform = function(r)\n    r.{lower} = text.lower(r.{lower})\n    \
+                     r.{hashed} = hash.sha256(r.{hashed})\n    return r\n  end,\n"
+                ));
+            }
         }
         if table.is_unique_check() {
             // Upsert checks rows against a second unique key with a SELECT per page.

@@ -448,15 +448,22 @@ impl Results {
                     }
                 }
             }
-            if let (Some(p), Some(t)) = (find(table, "ferry"), find(table, "ferry-transform")) {
+            // Issue 4 and issue 16, item 6: what a transform costs against no transform.
+            for (method, what, bar) in [
+                ("ferry-transform", "trivial transform", 10.0),
+                ("ferry-etl", "lower + sha256 transform", 30.0),
+            ] {
+                let (Some(p), Some(t)) = (find(table, "ferry"), find(table, method)) else {
+                    continue;
+                };
                 let each: Vec<f64> = paired(t, p).iter().map(|r| (r - 1.0) * 100.0).collect();
                 if let (Some(cost), Some(ps), Some(ts)) = (median(each.clone()), p.secs(), t.secs())
                 {
                     let _ = writeln!(
                         out,
-                        "  {:<7} trivial transform costs {cost:+.1}% (needs <= 10%) {}; reps {}; medians {:+.1}%",
+                        "  {:<7} {what} costs {cost:+.1}% (needs <= {bar}%) {}; reps {}; medians {:+.1}%",
                         table.name(),
-                        verdict(cost <= 10.0),
+                        verdict(cost <= bar),
                         list(&each, &|x| format!("{x:+.0}%")),
                         (ts / ps - 1.0) * 100.0
                     );
