@@ -229,3 +229,84 @@ fn check_of_a_clean_copy_raises_nothing_and_scans_nothing() {
     assert_eq!(dbs.count_dst("h"), 0);
     assert_eq!(dbs.count_dst("wide"), 0);
 }
+
+/// What check names is what a run meets: copying each hazardous column alone, the run
+/// fails on the first row check showed (exit 1), or, for trailing spaces into CHAR,
+/// stores the value changed; the NOT NULL target with a default refuses NULL too.
+#[test]
+fn check_names_the_rows_a_run_would_fail_on() {
+    let mut dbs = Dbs::new("check_vs_run");
+    hazard_fixture(&mut dbs);
+    let report = json(&check(&dbs, "copy { from = 'h' }", &["--json"]).status(2));
+    let first_key = |col: &str| -> String {
+        let hs = report["copies"][0]["hazards"].as_array().unwrap();
+        let mut keys: Vec<i64> = hs
+            .iter()
+            .filter(|h| h["column"] == col)
+            .map(|h| {
+                let k = h["examples"][0]["key"].as_str().unwrap();
+                k.trim_start_matches("id=").parse().unwrap()
+            })
+            .collect();
+        keys.sort();
+        format!("row id={}", keys[0])
+    };
+    for col in [
+        "v", "b", "e", "l", "i", "u", "d", "dr", "f", "g", "en", "s", "nn", "z",
+    ] {
+        dbs.dst(&format!(
+            "CREATE TABLE x_{col} AS SELECT id, {col} FROM h WHERE 0"
+        ));
+        let code = format!(
+            "copy {{ from = 'h', to = 'x_{col}', map = map {{ id = 'id', {col} = '{col}' }} }}"
+        );
+        dbs.run_code(&code, &["-q"])
+            .status(1)
+            .says(&first_key(col))
+            .says(&format!("column `{col}`"));
+    }
+    dbs.dst("CREATE TABLE nd (id INT, nn VARCHAR(5) NOT NULL DEFAULT 'dflt')");
+    dbs.run_code(
+        "copy { from = 'h', to = 'nd', map = map { id = 'id', nn = 'nn' } }",
+        &["-q"],
+    )
+    .status(1)
+    .says("row id=1");
+    dbs.dst("CREATE TABLE x_c (id INT, c CHAR(5))");
+    dbs.run_code(
+        "copy { from = 'h', to = 'x_c', map = map { id = 'id', c = 'c' } }",
+        &["-q"],
+    )
+    .ok();
+    let c: String = dbs
+        .dst
+        .query_first("SELECT c FROM x_c WHERE id = 8")
+        .unwrap()
+        .unwrap();
+    assert_eq!(c, "ab", "the run drops the trailing space check names");
+}
+
+/// A job the plan pass refuses is exit 2 with its problems, before any scan; a
+/// keyless source shows the values alone.
+#[test]
+fn check_of_a_wrong_job_and_of_a_keyless_table() {
+    let mut dbs = Dbs::new("check_wrong");
+    dbs.src("CREATE TABLE k (v VARCHAR(20))");
+    dbs.src("INSERT INTO k VALUES ('short'), ('much too long')");
+    dbs.dst("CREATE TABLE k (v VARCHAR(5))");
+    check(&dbs, "copy { from = 'nope' }", &[])
+        .status(2)
+        .says("problem")
+        .says("nope");
+    let run = check(&dbs, "copy { from = 'k' }", &["--json"]).status(2);
+    assert_eq!(
+        hazards(&json(&run)),
+        vec![(
+            "truncate".to_string(),
+            "v".to_string(),
+            1,
+            vec!["(no key)".to_string()]
+        )]
+    );
+    assert_eq!(dbs.count_dst("k"), 0);
+}

@@ -138,12 +138,13 @@ fn check_copy(src: &mut Db, plan: &CopyPlan) -> Result<CopyCheck> {
         out.queries += 1;
         let examples = rows
             .into_iter()
-            .enumerate()
-            .map(|(n, (key_values, value))| Example {
-                key: plan.row_label(
-                    (!key_values.is_empty()).then_some(&key_values[..]),
-                    n as u64 + 1,
-                ),
+            .map(|(key_values, value)| Example {
+                // A keyless source has no key to name a row by: its value says which.
+                key: if key_values.is_empty() {
+                    "(no key)".to_string()
+                } else {
+                    plan.row_label(Some(&key_values), 0)
+                },
                 value: shown(&value, source),
             })
             .collect();
