@@ -162,7 +162,11 @@ fn check_finds_every_planted_hazard() {
         .says("id=2 'far too long'")
         .says("fix not_null `nn`")
         .says("check: 16 blocking hazards, 0 notes in 1 copy; nothing was written");
-    assert!(text.stderr.contains("fix them"), "{}", text.describe());
+    assert!(
+        text.stderr.contains("error: 16 blocking hazards"),
+        "{}",
+        text.describe()
+    );
     assert_eq!(dbs.count_dst("h"), 0);
 }
 
