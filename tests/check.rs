@@ -314,3 +314,51 @@ fn check_of_a_wrong_job_and_of_a_keyless_table() {
     );
     assert_eq!(dbs.count_dst("k"), 0);
 }
+
+/// `accept` names the hazards a job has reviewed, by kind or `kind:column`: each is
+/// reported as an accepted note and no longer blocks; a column or kind `accept` names
+/// wrongly is a plan problem (exit 2) naming it.
+#[test]
+fn check_reports_accepted_hazards_as_notes() {
+    let mut dbs = Dbs::new("check_accept");
+    hazard_fixture(&mut dbs);
+    let code = "copy { from = 'h', accept = { 'truncate', 'zero_date:z', 'range:i' } }";
+    let run = check(&dbs, code, &["--json"]).status(2);
+    let report = json(&run);
+    assert_eq!(report["blocking"].as_u64(), Some(12), "{}", run.describe());
+    assert_eq!(report["notes"].as_u64(), Some(4));
+    for h in report["copies"][0]["hazards"].as_array().unwrap() {
+        let accepted = h["kind"] == "truncate"
+            || (h["kind"] == "zero_date" && h["column"] == "z")
+            || (h["kind"] == "range" && h["column"] == "i");
+        assert_eq!(h["accepted"], accepted, "{h}");
+        assert_eq!(h["blocking"], !accepted, "{h}");
+    }
+    check(&dbs, code, &[])
+        .status(2)
+        .says("accepted  range")
+        .says("BLOCKING  range")
+        .says("12 blocking hazards, 4 notes");
+
+    let all = "copy { from = 'h', accept = { 'truncate', 'charset', 'range', 'scale', \
+               'fraction', 'char_trailing_space', 'enum', 'not_null:nn', 'zero_date', \
+               'timestamp_range:z' } }";
+    let run = check(&dbs, all, &["--json"]).ok();
+    let report = json(&run);
+    assert_eq!(report["blocking"].as_u64(), Some(0));
+    assert_eq!(report["notes"].as_u64(), Some(16));
+
+    check(
+        &dbs,
+        "copy { from = 'h', accept = { 'zero_date:zz' } }",
+        &[],
+    )
+    .status(2)
+    .says("`accept` names column `zz`")
+    .says("did you mean `z`?");
+    check(&dbs, "copy { from = 'h', accept = { 'truncat' } }", &[])
+        .status(2)
+        .says("unknown hazard `truncat`")
+        .says("did you mean `truncate`?");
+    assert_eq!(dbs.count_dst("h"), 0);
+}

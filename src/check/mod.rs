@@ -152,6 +152,7 @@ fn check_copy(src: &mut Db, plan: &CopyPlan) -> Result<CopyCheck> {
                 value: shown(&value, source),
             })
             .collect();
+        let accepted = plan.accept.accepts_value(p.kind, &column);
         out.hazards.push(Hazard {
             kind: p.kind,
             column,
@@ -159,7 +160,8 @@ fn check_copy(src: &mut Db, plan: &CopyPlan) -> Result<CopyCheck> {
             source_type: type_of(source, target),
             target_type: type_of(target, source),
             count,
-            blocking: p.blocking,
+            blocking: p.blocking && !accepted,
+            accepted,
             examples,
             fix: p.fix,
         });

@@ -30,6 +30,8 @@ pub struct Hazard {
     pub count: u64,
     /// A value would change or a row fail; else a note.
     pub blocking: bool,
+    /// The copy's `accept` names it (`"truncate"` or `"truncate:col"`): a note.
+    pub accepted: bool,
     /// The first few such rows, in key order.
     pub examples: Vec<Example>,
     pub fix: String,
@@ -121,7 +123,12 @@ impl fmt::Display for CopyCheck {
                         .map(|e| format!("{} {}", e.key, e.value))
                         .collect();
                     vec![
-                        if h.blocking { "BLOCKING" } else { "note" }.to_string(),
+                        match (h.blocking, h.accepted) {
+                            (true, _) => "BLOCKING",
+                            (false, true) => "accepted",
+                            (false, false) => "note",
+                        }
+                        .to_string(),
                         h.kind.to_string(),
                         h.column.clone(),
                         format!("{} -> {}", h.source_type, h.target_type),
