@@ -110,6 +110,18 @@ enum Command {
         #[arg(long)]
         full: bool,
     },
+    /// Scan the source for values each copy would refuse or change; write nothing.
+    /// Exit 2 when a hazard blocks the job.
+    Check {
+        #[command(flatten)]
+        job: JobArgs,
+        /// Log file to append to.
+        #[arg(long, default_value = "ferry.log")]
+        log: PathBuf,
+        /// Print the report as JSON (docs/guide/check.md).
+        #[arg(long)]
+        json: bool,
+    },
     /// Show a job's saved state (where each copy got to), or drop it with --clear.
     State {
         #[command(flatten)]
@@ -245,6 +257,18 @@ pub fn main() -> Result<()> {
                 full,
             };
             crate::run::run(job.parse()?.run_config(log, dry_run, quiet, flags)).map(|_| ())
+        }
+        Command::Check { job, log, json } => {
+            let job = job.parse()?;
+            crate::check::check(crate::check::CheckConfig {
+                job: job.path,
+                source: job.source,
+                target: job.target,
+                log,
+                vars: job.vars,
+                json,
+            })
+            .map(|_| ())
         }
         Command::State { job, clear } => {
             let config =

@@ -48,6 +48,9 @@ pub enum Error {
     System { what: String, message: String },
     /// The demo or another self-check saw something wrong.
     Check { message: String },
+    /// `ferry check` found values a copy would refuse or change (the report is printed
+    /// already): the job must change before it runs, exit 2.
+    Hazards { message: String },
     /// Ctrl-C or SIGTERM stopped the run after the pages in flight; state is saved.
     /// `met`: an error the run had met besides the stop, shown with it, never hidden.
     Interrupted {
@@ -63,7 +66,10 @@ impl Error {
             Error::Plan {
                 rows_only: true, ..
             } => 1,
-            Error::Usage { .. } | Error::Script { .. } | Error::Plan { .. } => 2,
+            Error::Usage { .. }
+            | Error::Script { .. }
+            | Error::Plan { .. }
+            | Error::Hazards { .. } => 2,
             Error::Connect { .. }
             | Error::Database { .. }
             | Error::Row(_)
@@ -147,7 +153,7 @@ impl fmt::Display for Error {
             } => write!(f, "{location}: copy {copy}: {error}"),
             Error::Io { path, message } => write!(f, "{path}: {message}"),
             Error::System { what, message } => write!(f, "{what}: {message}"),
-            Error::Check { message } => write!(f, "{message}"),
+            Error::Check { message } | Error::Hazards { message } => write!(f, "{message}"),
             Error::Interrupted { signal, met } => {
                 write!(
                     f,
@@ -311,6 +317,10 @@ mod exit_tests {
             message: "differs".into(),
         };
         assert_eq!(check.exit_code(), 1);
+        let hazards = Error::Hazards {
+            message: "2 blocking hazards".into(),
+        };
+        assert_eq!(hazards.exit_code(), 2);
         assert_eq!(Error::usage("x").in_copy("t", "j:1").exit_code(), 2);
         let odd = Error::Interrupted {
             signal: 1,

@@ -8,6 +8,7 @@
 //! SQL (`db`); connection specs (`conn_spec`); the one error that reaches `main`
 //! (`error`); and the throwaway servers shared by the demo and the tests (`throwaway`).
 
+pub(crate) mod check;
 pub mod cli;
 pub mod conn_spec;
 pub mod db;

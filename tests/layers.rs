@@ -240,16 +240,19 @@ fn each_layer_imports_only_the_layers_under_it() {
                 "fit",
                 "row_error",
                 "introspect",
+                "check",
             ],
             "conn_spec" | "error" => &[
                 "db", "plan", "engine", "job", "lua", "verify", "run", "repl", "cli",
             ],
-            "plan" => &["engine", "job", "lua", "verify", "run", "repl", "cli"],
+            "plan" => &[
+                "engine", "job", "lua", "verify", "run", "repl", "cli", "check",
+            ],
             "engine" => &[
                 "job", "lua", "verify", "run", "repl", "cli", "demo", "progress", "logging",
-                "signals",
+                "signals", "check",
             ],
-            "job" => &["lua", "run", "repl", "cli", "demo"],
+            "job" => &["lua", "run", "repl", "cli", "demo", "check"],
             _ => &[],
         }
     };

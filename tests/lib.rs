@@ -5,6 +5,7 @@
 mod support;
 
 mod bad_input;
+mod check;
 mod cli;
 mod ddl;
 mod faults;

@@ -20,6 +20,7 @@ pub(crate) mod demo_data;
 mod errors;
 mod fault;
 pub(crate) mod fork;
+pub(crate) mod hazards;
 pub(crate) mod indexes;
 pub mod keyset;
 pub(crate) mod load_data;

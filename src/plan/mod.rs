@@ -66,8 +66,9 @@ pub struct CopySpec {
 }
 
 /// Hazards a copy may accept by name (`accept = {"triggers", ...}`): each stops the copy
-/// unless named.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// unless named. Value hazards `ferry check` finds (`"truncate"`, or for one target
+/// column `"zero_date:created"`) are reported as notes instead of blocking when named.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Accept {
     /// Write into a target table with BEFORE INSERT / BEFORE UPDATE triggers, which may
     /// rewrite what ferry writes.
@@ -80,25 +81,78 @@ pub struct Accept {
     /// Write through a target key whose collation is coarser than the source key's
     /// (two source keys may be one target key; see `collation`).
     pub key_collation: bool,
+    /// Value hazards of `ferry check` reviewed by the job: (kind, target column or
+    /// `None` for every column).
+    pub values: Vec<(String, Option<String>)>,
 }
 
 impl Accept {
-    /// The names `accept` takes.
-    pub const NAMES: &'static [&'static str] = &["triggers", "unique_conflicts", "key_collation"];
+    /// The value hazards `ferry check` reports, which `accept` takes alone or as
+    /// `kind:column`.
+    pub const VALUE_KINDS: &'static [&'static str] = &[
+        "truncate",
+        "charset",
+        "range",
+        "scale",
+        "fraction",
+        "char_trailing_space",
+        "enum",
+        "not_null",
+        "zero_date",
+        "timestamp_range",
+    ];
 
-    /// Adds the hazard `name`; an error naming the known ones when it is unknown.
+    /// The names `accept` takes.
+    pub const NAMES: &'static [&'static str] = &[
+        "triggers",
+        "unique_conflicts",
+        "key_collation",
+        "truncate",
+        "charset",
+        "range",
+        "scale",
+        "fraction",
+        "char_trailing_space",
+        "enum",
+        "not_null",
+        "zero_date",
+        "timestamp_range",
+    ];
+
+    /// Adds the hazard `name` (a value hazard optionally as `kind:column`); an error
+    /// naming the known ones when it is unknown.
     pub fn add(&mut self, name: &str) -> Result<(), PlanProblem> {
+        let unknown = || PlanProblem::UnknownHazard {
+            name: name.to_string(),
+        };
+        if let Some((kind, column)) = name.split_once(':') {
+            if !Self::VALUE_KINDS.contains(&kind) || column.is_empty() {
+                return Err(unknown());
+            }
+            self.values
+                .push((kind.to_string(), Some(column.to_string())));
+            return Ok(());
+        }
         match name {
             "triggers" => self.triggers = true,
             "unique_conflicts" => self.unique_conflicts = true,
             "key_collation" => self.key_collation = true,
-            _ => {
-                return Err(PlanProblem::UnknownHazard {
-                    name: name.to_string(),
-                })
-            }
+            _ if Self::VALUE_KINDS.contains(&name) => self.values.push((name.to_string(), None)),
+            _ => return Err(unknown()),
         }
         Ok(())
+    }
+
+    /// Whether the job accepted value hazard `kind` in target column `column`.
+    pub fn accepts_value(&self, kind: &str, column: &str) -> bool {
+        self.values
+            .iter()
+            .any(|(k, c)| k == kind && c.as_deref().is_none_or(|c| c == column))
+    }
+
+    /// The columns named in `kind:column` entries.
+    pub fn value_columns(&self) -> impl Iterator<Item = &str> {
+        self.values.iter().filter_map(|(_, c)| c.as_deref())
     }
 }
 
@@ -205,5 +259,28 @@ impl CopyPlan {
             .values()
             .iter()
             .map(|v| &self.columns[v.column])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Accept;
+
+    #[test]
+    fn accept_takes_value_hazards_by_kind_and_column() {
+        let mut a = Accept::default();
+        a.add("truncate").unwrap();
+        a.add("zero_date:created").unwrap();
+        assert!(a.accepts_value("truncate", "v"));
+        assert!(a.accepts_value("zero_date", "created"));
+        assert!(!a.accepts_value("zero_date", "updated"));
+        assert!(!a.accepts_value("range", "v"));
+        assert_eq!(a.value_columns().collect::<Vec<_>>(), ["created"]);
+        assert!(a.add("triggers:x").is_err());
+        assert!(a.add("zero_date:").is_err());
+        assert!(a.add("truncat").is_err());
+        for kind in Accept::VALUE_KINDS {
+            assert!(Accept::NAMES.contains(kind));
+        }
     }
 }

@@ -74,7 +74,8 @@ mod tests {
         assert_eq!(
             p.to_string(),
             "unknown hazard `trigers` in `accept` (did you mean `triggers`?); known: \
-             triggers, unique_conflicts, key_collation"
+             triggers, unique_conflicts, key_collation, truncate, charset, range, scale, \
+             fraction, char_trailing_space, enum, not_null, zero_date, timestamp_range"
         );
     }
 }

@@ -53,6 +53,15 @@ pub fn resolve(
             spec.mode.name()
         ));
     }
+    for column in spec.accept.value_columns() {
+        if target.column(column).is_none() {
+            problems.push(format!(
+                "`accept` names column `{column}`, which target table {} does not have{}",
+                target.name,
+                hint(column, &mut target.columns.iter().map(|c| c.name.as_str()))
+            ));
+        }
+    }
     trigger_hazards(spec, target, &mut problems, &mut warnings);
     key_collation_hazards(spec, &columns, source, target, &mut problems, &mut warnings);
     // Functions may read any column, so "unused" is only known without them.
@@ -89,7 +98,7 @@ pub fn resolve(
         server_filled,
         unused_source,
         warnings,
-        accept: spec.accept,
+        accept: spec.accept.clone(),
         column_map,
     })
 }

@@ -1,0 +1,364 @@
+//! `ferry check` (issue 15, item 1): every hazard planted in a fixture is found with its
+//! count, column and example keys; a clean copy (identical or wider schemas) raises no
+//! false alarm and sends no scan query; `--json` parses; exit 2 on a blocking hazard,
+//! 0 otherwise; the target is never written.
+
+use crate::support::*;
+use mysql::prelude::Queryable;
+
+const COLUMNS: &str = "v VARCHAR(20), b VARBINARY(10), e VARCHAR(10), l VARCHAR(10), \
+    i INT, u INT, d DECIMAL(10,4), dr DECIMAL(10,2), f DATETIME(6), g DOUBLE, \
+    c VARCHAR(5), en ENUM('a','b','c'), s SET('a','b','c'), nn VARCHAR(5), z DATETIME";
+
+const NARROW: &str = "v VARCHAR(5), b VARBINARY(4), e VARCHAR(10) CHARACTER SET utf8mb3, \
+    l VARCHAR(10) CHARACTER SET latin1, i TINYINT, u INT UNSIGNED, d DECIMAL(10,2), \
+    dr DECIMAL(4,2), f DATETIME, g FLOAT, c CHAR(5), en ENUM('a','b'), s SET('a','b'), \
+    nn VARCHAR(5) NOT NULL, z TIMESTAMP NULL";
+
+/// The source table `h`: ten rows whose values all fit `NARROW`, then the hazards.
+fn hazard_fixture(dbs: &mut Dbs) {
+    dbs.src(&format!("CREATE TABLE h (id INT PRIMARY KEY, {COLUMNS})"));
+    for id in 1..=10 {
+        dbs.src(&format!(
+            "INSERT INTO h VALUES ({id}, 'ok', 'ok', 'ok', 'ok', 1, 1, 1.5, 1.5, \
+             '2024-01-01 10:00:00', 1.5, 'ab', 'a', 'a,b', 'x', '2020-01-01 00:00:00')"
+        ));
+    }
+    for sql in [
+        "UPDATE h SET v = 'far too long' WHERE id IN (2, 5)",
+        "UPDATE h SET b = 'bytes!' WHERE id = 3",
+        "UPDATE h SET e = 'rocket 🚀' WHERE id = 4",
+        // Ω is in utf8mb3 (not an alarm for `e`), not in latin1.
+        "UPDATE h SET l = 'Ωmega', e = 'Ωmega' WHERE id = 6",
+        "UPDATE h SET l = 'café' WHERE id = 7",
+        "UPDATE h SET i = 300 WHERE id = 2",
+        "UPDATE h SET i = -200 WHERE id = 8",
+        "UPDATE h SET u = -1 WHERE id = 9",
+        "UPDATE h SET d = 1.2345 WHERE id = 3",
+        "UPDATE h SET d = 1.2300 WHERE id = 4",
+        "UPDATE h SET dr = 123.45 WHERE id = 5",
+        "UPDATE h SET f = '2024-01-01 10:00:00.5' WHERE id = 6",
+        "UPDATE h SET g = 1e300 WHERE id = 7",
+        "UPDATE h SET c = 'ab ' WHERE id = 8",
+        "UPDATE h SET en = 'c' WHERE id = 9",
+        "UPDATE h SET s = 'a,c' WHERE id = 10",
+        "UPDATE h SET nn = NULL WHERE id IN (1, 10)",
+        "UPDATE h SET z = '2024-00-10 00:00:00' WHERE id = 2",
+        "UPDATE h SET z = '1960-01-01 00:00:00' WHERE id = 3",
+        "UPDATE h SET z = '2050-01-01 00:00:00' WHERE id = 4",
+        "UPDATE h SET z = '0000-00-00 00:00:00' WHERE id = 5",
+    ] {
+        dbs.src(sql);
+    }
+    dbs.dst(&format!("CREATE TABLE h (id INT PRIMARY KEY, {NARROW})"));
+}
+
+fn check(dbs: &Dbs, code: &str, extra: &[&str]) -> Run {
+    let job = dbs.job("check.lua", code);
+    let mut args = vec![
+        "check".to_string(),
+        job.display().to_string(),
+        "--source".into(),
+        dbs.src_url.clone(),
+        "--target".into(),
+        dbs.dst_url.clone(),
+        "--log".into(),
+        dbs.log_path().display().to_string(),
+    ];
+    args.extend(extra.iter().map(|s| s.to_string()));
+    ferry(&args, dbs.dir.path())
+}
+
+fn json(run: &Run) -> serde_json::Value {
+    serde_json::from_str(&run.stdout)
+        .unwrap_or_else(|e| panic!("not JSON: {e}\n{}", run.describe()))
+}
+
+/// (kind, column, count, example keys) of every hazard of the first copy.
+fn hazards(report: &serde_json::Value) -> Vec<(String, String, u64, Vec<String>)> {
+    let mut out: Vec<_> = report["copies"][0]["hazards"]
+        .as_array()
+        .expect("hazards")
+        .iter()
+        .map(|h| {
+            (
+                h["kind"].as_str().unwrap().to_string(),
+                h["column"].as_str().unwrap().to_string(),
+                h["count"].as_u64().unwrap(),
+                h["examples"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|e| e["key"].as_str().unwrap().to_string())
+                    .collect(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+fn target_tables(dbs: &mut Dbs) -> Vec<String> {
+    dbs.dst.query("SHOW TABLES").unwrap()
+}
+
+#[test]
+fn check_finds_every_planted_hazard() {
+    let mut dbs = Dbs::new("check_hazards");
+    hazard_fixture(&mut dbs);
+    let tables = target_tables(&mut dbs);
+    let run = check(&dbs, "copy { from = 'h' }", &["--json"]).status(2);
+    let report = json(&run);
+    let h = |kind: &str, col: &str, n: u64, keys: &[i32]| {
+        (
+            kind.to_string(),
+            col.to_string(),
+            n,
+            keys.iter().map(|k| format!("id={k}")).collect::<Vec<_>>(),
+        )
+    };
+    let mut expected = vec![
+        h("truncate", "v", 2, &[2, 5]),
+        h("truncate", "b", 1, &[3]),
+        h("charset", "e", 1, &[4]),
+        h("charset", "l", 1, &[6]),
+        h("range", "i", 2, &[2, 8]),
+        h("range", "u", 1, &[9]),
+        h("scale", "d", 1, &[3]),
+        h("range", "dr", 1, &[5]),
+        h("fraction", "f", 1, &[6]),
+        h("range", "g", 1, &[7]),
+        h("char_trailing_space", "c", 1, &[8]),
+        h("enum", "en", 1, &[9]),
+        h("enum", "s", 1, &[10]),
+        h("not_null", "nn", 2, &[1, 10]),
+        h("zero_date", "z", 1, &[2]),
+        h("timestamp_range", "z", 2, &[3, 4]),
+    ];
+    expected.sort();
+    assert_eq!(hazards(&report), expected, "{}", run.describe());
+    assert_eq!(report["blocking"].as_u64(), Some(16));
+    let copy = &report["copies"][0];
+    assert_eq!(copy["copy"], "h");
+    // One count query, and one example query per hazard found.
+    assert_eq!(copy["queries"].as_u64(), Some(17));
+    let v = copy["hazards"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["column"] == "e")
+        .unwrap();
+    assert_eq!(v["examples"][0]["value"], "'rocket 🚀'");
+    assert_eq!(v["blocking"], true);
+    assert!(v["fix"].as_str().unwrap().contains("utf8mb4"));
+    // Nothing was written.
+    assert_eq!(dbs.count_dst("h"), 0);
+    assert_eq!(target_tables(&mut dbs), tables);
+
+    // The text report names the same, aligned, and says how to fix each.
+    let text = check(&dbs, "copy { from = 'h' }", &[]).status(2);
+    let text = text
+        .says("BLOCKING  truncate")
+        .says("id=2 'far too long'")
+        .says("fix not_null `nn`")
+        .says("check: 16 blocking hazards, 0 notes in 1 copy; nothing was written");
+    assert!(
+        text.stderr.contains("error: 16 blocking hazards"),
+        "{}",
+        text.describe()
+    );
+    assert_eq!(dbs.count_dst("h"), 0);
+}
+
+#[test]
+fn check_scans_only_the_rows_a_copy_reads_and_notes_functions() {
+    let mut dbs = Dbs::new("check_where");
+    hazard_fixture(&mut dbs);
+    // Rows 6 to 10 only, and `v` made by a function: not scanned, said in a note.
+    let code = "copy { from = 'h', where = 'id > 5', \
+                map = map { v = function(r) return 'x' end } }";
+    let run = check(&dbs, code, &["--json"]).status(2);
+    let report = json(&run);
+    let found = hazards(&report);
+    assert!(found.iter().all(|h| h.1 != "v"), "{found:?}");
+    assert!(found.contains(&("range".into(), "i".into(), 1, vec!["id=8".into()])));
+    assert!(found.contains(&("not_null".into(), "nn".into(), 1, vec!["id=10".into()])));
+    assert!(!found.iter().any(|h| h.0 == "timestamp_range"), "{found:?}");
+    let notes = report["copies"][0]["notes"].as_array().unwrap();
+    assert!(
+        notes.iter().any(|n| n.as_str().unwrap().contains("`v`")),
+        "{notes:?}"
+    );
+}
+
+#[test]
+fn check_of_a_clean_copy_raises_nothing_and_scans_nothing() {
+    let mut dbs = Dbs::new("check_clean");
+    hazard_fixture(&mut dbs);
+    // Identical schemas, and targets wider in every column.
+    dbs.dst(&format!(
+        "CREATE TABLE same (id INT PRIMARY KEY, {COLUMNS})"
+    ));
+    dbs.src(&format!(
+        "CREATE TABLE same (id INT PRIMARY KEY, {COLUMNS})"
+    ));
+    dbs.src("INSERT INTO same SELECT * FROM h");
+    dbs.dst(
+        "CREATE TABLE wide (id BIGINT PRIMARY KEY, v TEXT, b BLOB, e VARCHAR(40), \
+         l VARCHAR(10), i BIGINT, u BIGINT, d DECIMAL(20,6), dr DECIMAL(20,4), f DATETIME(6), \
+         g DOUBLE, c VARCHAR(10), en ENUM('a','b','c','d'), s SET('a','b','c','d'), \
+         nn VARCHAR(10), z DATETIME(6))",
+    );
+    let code = "copy { from = 'same' }\ncopy { from = 'h', to = 'wide' }";
+    let run = check(&dbs, code, &["--json"]).ok();
+    let report = json(&run);
+    assert_eq!(report["blocking"].as_u64(), Some(0), "{}", run.describe());
+    for copy in report["copies"].as_array().unwrap() {
+        assert_eq!(copy["queries"].as_u64(), Some(0), "{copy}");
+        assert_eq!(copy["hazards"].as_array().unwrap().len(), 0, "{copy}");
+    }
+    check(&dbs, code, &[])
+        .ok()
+        .says("copy same (")
+        .says("no column needs a scan")
+        .says("check: 0 blocking hazards, 0 notes in 2 copies");
+
+    // Narrower targets whose rows all fit: one scan, no alarm.
+    dbs.src("DELETE FROM h WHERE id <> 1");
+    dbs.src("UPDATE h SET nn = 'x', z = '2020-01-01'");
+    let run = check(&dbs, "copy { from = 'h' }", &["--json"]).ok();
+    let report = json(&run);
+    assert_eq!(report["copies"][0]["queries"].as_u64(), Some(1));
+    assert_eq!(hazards(&report), Vec::new());
+    assert_eq!(dbs.count_dst("h"), 0);
+    assert_eq!(dbs.count_dst("wide"), 0);
+}
+
+/// What check names is what a run meets: copying each hazardous column alone, the run
+/// fails on the first row check showed (exit 1), or, for trailing spaces into CHAR,
+/// stores the value changed; the NOT NULL target with a default refuses NULL too.
+#[test]
+fn check_names_the_rows_a_run_would_fail_on() {
+    let mut dbs = Dbs::new("check_vs_run");
+    hazard_fixture(&mut dbs);
+    let report = json(&check(&dbs, "copy { from = 'h' }", &["--json"]).status(2));
+    let first_key = |col: &str| -> String {
+        let hs = report["copies"][0]["hazards"].as_array().unwrap();
+        let mut keys: Vec<i64> = hs
+            .iter()
+            .filter(|h| h["column"] == col)
+            .map(|h| {
+                let k = h["examples"][0]["key"].as_str().unwrap();
+                k.trim_start_matches("id=").parse().unwrap()
+            })
+            .collect();
+        keys.sort();
+        format!("row id={}", keys[0])
+    };
+    for col in [
+        "v", "b", "e", "l", "i", "u", "d", "dr", "f", "g", "en", "s", "nn", "z",
+    ] {
+        dbs.dst(&format!(
+            "CREATE TABLE x_{col} AS SELECT id, {col} FROM h WHERE 0"
+        ));
+        let code = format!(
+            "copy {{ from = 'h', to = 'x_{col}', map = map {{ id = 'id', {col} = '{col}' }} }}"
+        );
+        dbs.run_code(&code, &["-q"])
+            .status(1)
+            .says(&first_key(col))
+            .says(&format!("column `{col}`"));
+    }
+    dbs.dst("CREATE TABLE nd (id INT, nn VARCHAR(5) NOT NULL DEFAULT 'dflt')");
+    dbs.run_code(
+        "copy { from = 'h', to = 'nd', map = map { id = 'id', nn = 'nn' } }",
+        &["-q"],
+    )
+    .status(1)
+    .says("row id=1");
+    dbs.dst("CREATE TABLE x_c (id INT, c CHAR(5))");
+    dbs.run_code(
+        "copy { from = 'h', to = 'x_c', map = map { id = 'id', c = 'c' } }",
+        &["-q"],
+    )
+    .ok();
+    let c: String = dbs
+        .dst
+        .query_first("SELECT c FROM x_c WHERE id = 8")
+        .unwrap()
+        .unwrap();
+    assert_eq!(c, "ab", "the run drops the trailing space check names");
+}
+
+/// A job the plan pass refuses is exit 2 with its problems, before any scan; a
+/// keyless source shows the values alone.
+#[test]
+fn check_of_a_wrong_job_and_of_a_keyless_table() {
+    let mut dbs = Dbs::new("check_wrong");
+    dbs.src("CREATE TABLE k (v VARCHAR(20))");
+    dbs.src("INSERT INTO k VALUES ('short'), ('much too long')");
+    dbs.dst("CREATE TABLE k (v VARCHAR(5))");
+    check(&dbs, "copy { from = 'nope' }", &[])
+        .status(2)
+        .says("problem")
+        .says("nope");
+    let run = check(&dbs, "copy { from = 'k' }", &["--json"]).status(2);
+    assert_eq!(
+        hazards(&json(&run)),
+        vec![(
+            "truncate".to_string(),
+            "v".to_string(),
+            1,
+            vec!["(no key)".to_string()]
+        )]
+    );
+    assert_eq!(dbs.count_dst("k"), 0);
+}
+
+/// `accept` names the hazards a job has reviewed, by kind or `kind:column`: each is
+/// reported as an accepted note and no longer blocks; a column or kind `accept` names
+/// wrongly is a plan problem (exit 2) naming it.
+#[test]
+fn check_reports_accepted_hazards_as_notes() {
+    let mut dbs = Dbs::new("check_accept");
+    hazard_fixture(&mut dbs);
+    let code = "copy { from = 'h', accept = { 'truncate', 'zero_date:z', 'range:i' } }";
+    let run = check(&dbs, code, &["--json"]).status(2);
+    let report = json(&run);
+    assert_eq!(report["blocking"].as_u64(), Some(12), "{}", run.describe());
+    assert_eq!(report["notes"].as_u64(), Some(4));
+    for h in report["copies"][0]["hazards"].as_array().unwrap() {
+        let accepted = h["kind"] == "truncate"
+            || (h["kind"] == "zero_date" && h["column"] == "z")
+            || (h["kind"] == "range" && h["column"] == "i");
+        assert_eq!(h["accepted"], accepted, "{h}");
+        assert_eq!(h["blocking"], !accepted, "{h}");
+    }
+    check(&dbs, code, &[])
+        .status(2)
+        .says("accepted  range")
+        .says("BLOCKING  range")
+        .says("12 blocking hazards, 4 notes");
+
+    let all = "copy { from = 'h', accept = { 'truncate', 'charset', 'range', 'scale', \
+               'fraction', 'char_trailing_space', 'enum', 'not_null:nn', 'zero_date', \
+               'timestamp_range:z' } }";
+    let run = check(&dbs, all, &["--json"]).ok();
+    let report = json(&run);
+    assert_eq!(report["blocking"].as_u64(), Some(0));
+    assert_eq!(report["notes"].as_u64(), Some(16));
+
+    check(
+        &dbs,
+        "copy { from = 'h', accept = { 'zero_date:zz' } }",
+        &[],
+    )
+    .status(2)
+    .says("`accept` names column `zz`")
+    .says("did you mean `z`?");
+    check(&dbs, "copy { from = 'h', accept = { 'truncat' } }", &[])
+        .status(2)
+        .says("unknown hazard `truncat`")
+        .says("did you mean `truncate`?");
+    assert_eq!(dbs.count_dst("h"), 0);
+}
