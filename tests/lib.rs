@@ -8,6 +8,7 @@ mod bad_input;
 mod cli;
 mod faults;
 mod fidelity;
+mod hooks;
 mod indexes;
 mod layers;
 mod lock;

@@ -7,9 +7,9 @@
 //! `load_data`, `packed`, and `wire` for rows that cross undecoded), key ranges and
 //! incremental marks (`ranges`, `window`), the state store and checkpoints (`state`,
 //! `checkpoint`), the run lock (`lock`), deferred indexes (`indexes`), verify's hashes
-//! (`checksum`), the REPL's peek and the demo's data. Server errors come back as
-//! `Error::Database` with what was being done and the driver's error as its cause;
-//! passwords never appear.
+//! (`checksum`), a job's hook statements and checks (`hooks`), the REPL's peek and the
+//! demo's data. Server errors come back as `Error::Database` with what was being done
+//! and the driver's error as its cause; passwords never appear.
 
 pub(crate) mod catalog;
 mod checkpoint;
@@ -19,6 +19,7 @@ pub(crate) mod demo_data;
 mod errors;
 mod fault;
 pub(crate) mod fork;
+pub(crate) mod hooks;
 pub(crate) mod indexes;
 pub mod keyset;
 pub(crate) mod load_data;

@@ -10,6 +10,7 @@ pub mod copy;
 pub mod errors;
 pub mod globals;
 pub mod handles;
+pub mod hooks;
 pub mod job;
 pub mod native;
 pub mod options;

@@ -90,6 +90,7 @@ pub fn resolve(
         unused_source,
         warnings,
         accept: spec.accept,
+        hooks: Vec::new(),
         column_map,
     })
 }
