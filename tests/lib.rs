@@ -12,6 +12,7 @@ mod hooks;
 mod indexes;
 mod layers;
 mod lock;
+mod lookup;
 mod mapping;
 mod modes;
 mod nosilent;

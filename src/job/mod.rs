@@ -9,6 +9,7 @@
 mod copy;
 mod hooks;
 pub(crate) mod lock;
+pub mod lookup;
 mod runner;
 mod sessions;
 mod settings;
