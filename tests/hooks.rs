@@ -157,6 +157,29 @@ copy { from = "orders", check = { expect = "no rows" } }
         );
     }
     assert_eq!(dbs.count_dst("orders"), 0);
+
+    // SQL that does not parse is found in the plan pass (prepared, not run), before
+    // the first copy writes; a table an earlier hook creates need not exist yet.
+    let run = dbs
+        .run_code(
+            r#"job { after = "INSRT INTO audit (what) VALUES ('x')" }
+copy { from = "orders", before = { "CREATE TABLE made (a INT)", "INSERT INTO made VALUES (1)" } }
+copy { from = "orders", to = "audit", before = "DELET FROM audit", check = "SELEC 1" }
+"#,
+            &[],
+        )
+        .status(2);
+    for text in [
+        ":1: job: after hook `INSRT INTO audit (what) VALUES ('x')`: ERROR 1064 (42000)",
+        ":3: copy orders -> audit: before hook `DELET FROM audit`: ERROR 1064 (42000)",
+        ":3: copy orders -> audit: check `SELEC 1`: ERROR 1064 (42000)",
+    ] {
+        assert!(run.stderr.contains(text), "{text:?}\n{}", run.describe());
+    }
+    assert!(!run.stderr.contains("made"), "{}", run.describe());
+    assert_eq!(dbs.count_dst("orders"), 0);
+    let made: Vec<String> = dbs.dst.query("SHOW TABLES LIKE 'made'").unwrap();
+    assert!(made.is_empty(), "the plan pass runs no hook");
 }
 
 #[test]

@@ -39,6 +39,9 @@ impl Expect {
     }
 }
 
+/// The server's "You have an error in your SQL syntax".
+const ER_PARSE_ERROR: u16 = 1064;
+
 /// Rows a failed `no rows` check shows.
 const SHOWN_ROWS: usize = 3;
 
@@ -50,6 +53,24 @@ impl Db {
             .query_drop(sql)
             .map_err(|e| self.err(&context, e))?;
         Ok(self.conn().affected_rows())
+    }
+
+    /// The server's syntax error for a hook statement or check query, prepared (not
+    /// run) in the plan pass; `None` when it parses, or when the server says anything
+    /// else (a table an earlier hook creates may not exist yet; some statements cannot
+    /// be prepared).
+    pub fn syntax_error(&mut self, sql: &str) -> Result<Option<String>> {
+        match self.conn().prep(sql) {
+            Ok(stmt) => {
+                let context = "closing a prepared hook statement";
+                self.conn().close(stmt).map_err(|e| self.err(context, e))?;
+                Ok(None)
+            }
+            Err(mysql::Error::MySqlError(e)) if e.code == ER_PARSE_ERROR => {
+                Ok(Some(self.spec.scrub(&e.to_string())))
+            }
+            Err(_) => Ok(None),
+        }
     }
 
     /// Runs a check query: `None` when it passes, else what it returned instead.

@@ -105,9 +105,20 @@ impl Job {
         } = req;
         let name = spec.name();
         let loc = spec.location.clone();
+        // The hooks' SQL is parsed in the plan pass, with the copy's other problems.
+        let mut bad_hooks = false;
+        if self.host.pass == Pass::Plan {
+            self.plan_job_hooks()?;
+            let problems = self.hook_problems(&hooks)?;
+            bad_hooks = !problems.is_empty();
+            self.refuse(&loc, &name, problems)?;
+        }
         let Some(Resolved { plan, sample }) = self.resolve_copy(spec, transform)? else {
             return Ok(CopyOutcome::Planned);
         };
+        if bad_hooks {
+            return Ok(CopyOutcome::Planned);
+        }
         let direct = DirectProcessor::new(&plan).filter(|_| !plan.has_transform);
         let processor = |direct: &Option<DirectProcessor>| -> Result<Box<dyn RowProcessor>> {
             match (direct, transform) {

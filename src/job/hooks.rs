@@ -169,6 +169,48 @@ impl Job {
         Ok(())
     }
 
+    /// The syntax errors of `hooks`' SQL (plan pass: prepared on the target, not run).
+    pub(crate) fn hook_problems(&self, hooks: &Hooks) -> Result<Vec<String>> {
+        let dst = self.session(Role::Target, None)?;
+        let mut db = dst.borrow_mut();
+        let sql = |what: &'static str, list: &[Hook]| -> Vec<(&'static str, String)> {
+            list.iter()
+                .filter_map(|h| match h {
+                    Hook::Sql(s) => Some((what, s.clone())),
+                    Hook::Code(_) => None,
+                })
+                .collect()
+        };
+        let mut all = sql("before hook", &hooks.before);
+        all.extend(sql("after hook", &hooks.after));
+        all.extend(hooks.checks.iter().map(|c| ("check", c.sql.clone())));
+        let mut problems = Vec::new();
+        for (what, s) in all {
+            if let Some(e) = db.syntax_error(&s)? {
+                problems.push(format!("{what} `{}`: {e}", crate::db::short_sql(&s)));
+            }
+        }
+        Ok(problems)
+    }
+
+    /// The job's hooks checked in the plan pass, once, at its first copy.
+    pub(crate) fn plan_job_hooks(&self) -> Result<()> {
+        if self.job_hooks_started.replace(true) {
+            return Ok(());
+        }
+        let hooks = self.job_hooks.borrow().clone();
+        let location = self.job_hooks_location.borrow().clone();
+        let problems = self.hook_problems(&hooks)?;
+        self.record
+            .borrow_mut()
+            .problems
+            .extend(problems.into_iter().map(|p| crate::job::Problem {
+                message: format!("{location}: job: {p}"),
+                data: false,
+            }));
+        Ok(())
+    }
+
     /// A copy's `after` hooks, then its checks.
     pub(crate) fn finish_copy(
         &self,
