@@ -58,7 +58,8 @@ end
         &[],
     )
     .ok()
-    .says("FR is still 33");
+    .says("FR is still 33")
+    .never_says("no index starts with the key column");
     let rows: Vec<Person> = dbs
         .dst
         .query("SELECT id, country_id, country_name, founded, nick FROM people ORDER BY id")
@@ -159,6 +160,7 @@ copy { from = "people", transform = function(r) r.country_id = c("Germany") retu
         &[],
     )
     .status(1)
+    .says(":1: lookup countries.name: no index starts with the key column, so each key asked is a scan")
     .says("row id=1")
     .says("name = 'Germany' is in more than one row");
 }

@@ -50,6 +50,8 @@ pub struct Lookup {
     /// The kinds of the value columns, in order.
     pub kinds: Vec<Kind>,
     cache: Cache,
+    /// Whether an index starts with the key column (else each key asked is a scan).
+    pub indexed: bool,
     /// Value rows by key (as text); `None`: no row has that key.
     found: HashMap<Vec<u8>, Option<Vec<Value>>>,
 }
@@ -86,7 +88,13 @@ impl Lookup {
         else {
             return Ok(Err(problems));
         };
+        let indexed = info.indexes.iter().any(|i| {
+            i.columns
+                .first()
+                .is_some_and(|c| c.eq_ignore_ascii_case(&key))
+        });
         let mut lookup = Lookup {
+            indexed,
             table: LookupTable {
                 table: info.name.clone(),
                 key,

@@ -83,6 +83,14 @@ fn lookup(lua: &Lua, job: &Rc<Job>, t: Table) -> mlua::Result<Function> {
         })?
     };
     let lookup = opened.map_err(|problems| mlua::Error::runtime(problems.join("; ")))?;
+    if cache == Cache::Keys && !lookup.indexed && job.pass() == crate::job::Pass::Plan {
+        log::warn!(
+            "{}: lookup {}: no index starts with the key column, so each key asked is a \
+             scan of the table: index it, or use cache = \"all\"",
+            crate::lua::copy::location(lua),
+            lookup.name()
+        );
+    }
     let lookup = Rc::new(RefCell::new(lookup));
     lua.create_function(move |lua, key: LuaValue| find(lua, &db, &lookup, single, required, key))
 }
