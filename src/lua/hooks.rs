@@ -114,7 +114,7 @@ fn one_check(what: &str, v: &LuaValue, o: &mut Options) -> Option<Check> {
 fn check_table(t: &Table, o: &mut Options) -> Option<Check> {
     let mut c = Options::new("check", t.clone(), &["sql", "expect"], false);
     let sql = c.string("sql");
-    if sql.is_none() {
+    if t.raw_get::<LuaValue>("sql").map_or(true, |v| v.is_nil()) {
         c.problem("check: `sql` (the query) is missing".into());
     }
     let expect = match c.string("expect") {
@@ -162,5 +162,57 @@ impl HookCode for LuaHook {
 
     fn label(&self) -> String {
         self.label.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read_hooks(code: &str) -> (Hooks, Vec<String>) {
+        let lua = Lua::new();
+        let t: Table = lua.load(code).eval().unwrap();
+        let mut o = Options::new("copy", t, &["before", "after", "check"], false);
+        let hooks = read(&lua, "copy", &mut o);
+        (hooks, o.finish().err().unwrap_or_default())
+    }
+
+    #[test]
+    fn hooks_and_checks_are_read_in_every_form() {
+        let (h, p) = read_hooks(
+            "return { before = 'TRUNCATE t', after = { 'A', function() end }, \
+               check = { 'SELECT 1', { sql = 'SELECT id FROM t', expect = 'no rows' } } }",
+        );
+        assert!(p.is_empty(), "{p:?}");
+        assert_eq!(
+            h.lines()
+                .iter()
+                .map(|l| l.split(" at ").next().unwrap().to_string())
+                .collect::<Vec<_>>(),
+            vec![
+                "before: TRUNCATE t",
+                "after: A",
+                "after: function",
+                "check: SELECT 1 (expect true)",
+                "check: SELECT id FROM t (expect no rows)",
+            ]
+        );
+        let (h, p) = read_hooks("return { check = { sql = 'SELECT 2' } }");
+        assert!(p.is_empty() && h.checks.len() == 1 && h.checks[0].expect == Expect::True);
+    }
+
+    #[test]
+    fn every_bad_hook_is_named() {
+        let (_, p) = read_hooks(
+            "return { before = { 'A', 7 }, after = {}, check = { { sql = 1, expect = 'some' } } }",
+        );
+        assert_eq!(
+            p,
+            vec![
+                "copy: `before` must be SQL (a string), a function or a list of them, not 7",
+                "check: `sql` must be a string, not a integer",
+                "check: unknown expect `some` (use \"true\" or \"no rows\")",
+            ]
+        );
     }
 }
