@@ -196,6 +196,18 @@ fn a_failing_hook_names_the_copy_and_the_statement() {
     .says("1146");
     assert_eq!(dbs.count_dst("orders"), 0, "a failed before stops the copy");
     dbs.run_code(
+        "job { before = 'UPDATE no_such_table SET a = 1' }\ncopy 'orders'",
+        &[],
+    )
+    .status(1)
+    .says(":1: job: target ")
+    .says("running the before hook `UPDATE no_such_table SET a = 1`");
+    assert_eq!(
+        dbs.count_dst("orders"),
+        0,
+        "a failed job before stops the job"
+    );
+    dbs.run_code(
         "copy { from = 'orders', after = function() error('after went wrong') end }",
         &[],
     )

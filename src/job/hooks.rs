@@ -90,9 +90,21 @@ pub(crate) struct Owner<'a> {
 
 impl Owner<'_> {
     fn wrap(&self, e: Error) -> Error {
-        match self.copy {
-            Some(c) => e.in_copy(c, self.location),
-            None => e,
+        match (self.copy, e) {
+            (Some(c), e) => e.in_copy(c, self.location),
+            (
+                None,
+                Error::Database {
+                    context,
+                    message,
+                    cause,
+                },
+            ) => Error::Database {
+                context: format!("{}: job: {context}", self.location),
+                message,
+                cause,
+            },
+            (None, e) => e,
         }
     }
 

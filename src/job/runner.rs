@@ -195,7 +195,7 @@ impl Job {
     pub fn stop_engine(&self) {
         let engine = self.running.borrow_mut().engine.take();
         drop(engine);
-        // Lua hooks hold the Lua state too.
+        // Hooks hold the script's functions: they go with the pass, as its transforms do.
         self.running.borrow_mut().hooks.clear();
         self.clear_job_hooks();
     }
