@@ -51,6 +51,15 @@ pub enum Error {
     /// `ferry check` found values a copy would refuse or change (the report is printed
     /// already): the job must change before it runs, exit 2.
     Hazards { message: String },
+    /// A job's `check` query found the target not as the job expects (`owner`:
+    /// `job.lua:7: copy orders`; `expect`: `true` or `no rows`; `found`: what it
+    /// returned instead).
+    CheckFailed {
+        owner: String,
+        query: String,
+        expect: &'static str,
+        found: String,
+    },
     /// Ctrl-C or SIGTERM stopped the run after the pages in flight; state is saved.
     /// `met`: an error the run had met besides the stop, shown with it, never hidden.
     Interrupted {
@@ -75,7 +84,8 @@ impl Error {
             | Error::Row(_)
             | Error::Io { .. }
             | Error::System { .. }
-            | Error::Check { .. } => 1,
+            | Error::Check { .. }
+            | Error::CheckFailed { .. } => 1,
             Error::Interrupted { signal, .. } => (128 + signal).clamp(0, 255) as u8,
             Error::Copy { error, .. } => error.exit_code(),
         }
@@ -154,6 +164,20 @@ impl fmt::Display for Error {
             Error::Io { path, message } => write!(f, "{path}: {message}"),
             Error::System { what, message } => write!(f, "{what}: {message}"),
             Error::Check { message } | Error::Hazards { message } => write!(f, "{message}"),
+            Error::CheckFailed {
+                owner,
+                query,
+                expect,
+                found,
+            } => write!(
+                f,
+                "{owner}: check failed: `{query}` returned {found}, expected {}",
+                if *expect == "no rows" {
+                    "no rows"
+                } else {
+                    "a true first column (not NULL, not 0)"
+                }
+            ),
             Error::Interrupted { signal, met } => {
                 write!(
                     f,

@@ -131,6 +131,13 @@ pub fn run_job(job: &JobSource, cfg: &RunConfig) -> Result<Vec<CopyResult>> {
         if plans.is_empty() {
             log::warn!("{}", no_copy(&job.name, "copied"));
         }
+        let job_hooks = plan_ctx.job_hook_lines();
+        if !job_hooks.is_empty() {
+            println!("job (hooks not run in a dry run)");
+            for h in &job_hooks {
+                println!("  {h}");
+            }
+        }
         for p in &plans {
             println!("{p}");
         }
@@ -164,7 +171,8 @@ pub fn run_job(job: &JobSource, cfg: &RunConfig) -> Result<Vec<CopyResult>> {
         let ran = lua::run_chunk(&state, &job.name, &job.code);
         // Copies still running in the background (parallel jobs) end with the script.
         let waited = ctx.wait_all();
-        ran.and(waited)
+        // The job's `after` hooks and checks, once every copy ended well.
+        ran.and(waited).and_then(|()| ctx.job_after())
     };
     // A stop by a signal decides the exit status, but never hides the error it met.
     let result = match (result, crate::signals::stopped()) {

@@ -7,9 +7,9 @@
 //! `load_data`, `packed`, and `wire` for rows that cross undecoded), key ranges and
 //! incremental marks (`ranges`, `window`), the state store and checkpoints (`state`,
 //! `checkpoint`), the run lock (`lock`), deferred indexes (`indexes`), verify's hashes
-//! (`checksum`), the REPL's peek and the demo's data. Server errors come back as
-//! `Error::Database` with what was being done and the driver's error as its cause;
-//! passwords never appear.
+//! (`checksum`), a job's hook statements and checks (`hooks`), lookups (`lookup`), the
+//! REPL's peek and the demo's data. Server errors come back as `Error::Database` with what was being done
+//! and the driver's error as its cause; passwords never appear.
 
 pub(crate) mod catalog;
 mod checkpoint;
@@ -21,10 +21,12 @@ mod errors;
 mod fault;
 pub(crate) mod fork;
 pub(crate) mod hazards;
+pub(crate) mod hooks;
 pub(crate) mod indexes;
 pub mod keyset;
 pub(crate) mod load_data;
 mod lock;
+pub(crate) mod lookup;
 pub(crate) mod packed;
 mod peek;
 pub(crate) mod predicate;

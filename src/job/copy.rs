@@ -19,7 +19,8 @@ use crate::engine::{
     CopyStats, CopyTask, DirectProcessor, Overlap, Processing, RowProcessor, Since,
 };
 use crate::error::{Error, Result};
-use crate::job::{Job, Pass, Problem};
+use crate::job::hooks::{started, Owner};
+use crate::job::{Hooks, Job, Pass, Problem};
 use crate::plan::{resolve, CopyPlan, CopySpec, Mode};
 use crate::throttle::Limits;
 
@@ -54,6 +55,8 @@ pub struct CopyOptions {
 pub struct CopyRequest {
     pub spec: CopySpec,
     pub options: CopyOptions,
+    /// `before`, `after` and `check` (`crate::job::hooks`).
+    pub hooks: Hooks,
 }
 
 /// A copy running in the background (`job{parallel > 1}`): `Job::wait` gives its stats.
@@ -95,12 +98,27 @@ impl Job {
     /// Runs one copy in this pass. Problems are recorded in the plan pass (the copy
     /// returns `Planned`) and are an error in a later one.
     pub fn copy(&self, req: CopyRequest, transform: Option<&dyn Transform>) -> Result<CopyOutcome> {
-        let CopyRequest { spec, options } = req;
+        let CopyRequest {
+            spec,
+            options,
+            hooks,
+        } = req;
         let name = spec.name();
         let loc = spec.location.clone();
+        // The hooks' SQL is parsed in the plan pass, with the copy's other problems.
+        let mut bad_hooks = false;
+        if self.host.pass == Pass::Plan {
+            self.plan_job_hooks()?;
+            let problems = self.hook_problems(&hooks)?;
+            bad_hooks = !problems.is_empty();
+            self.refuse(&loc, &name, problems)?;
+        }
         let Some(Resolved { plan, sample }) = self.resolve_copy(spec, transform)? else {
             return Ok(CopyOutcome::Planned);
         };
+        if bad_hooks {
+            return Ok(CopyOutcome::Planned);
+        }
         let direct = DirectProcessor::new(&plan).filter(|_| !plan.has_transform);
         let processor = |direct: &Option<DirectProcessor>| -> Result<Box<dyn RowProcessor>> {
             match (direct, transform) {
@@ -135,6 +153,8 @@ impl Job {
                         break;
                     }
                 }
+                let mut plan = plan;
+                plan.hooks = hooks.lines();
                 self.record.borrow_mut().plans.push(plan);
                 Ok(CopyOutcome::Planned)
             }
@@ -144,6 +164,21 @@ impl Job {
                     .map(CopyOutcome::Verified)
             }
             Pass::Real => {
+                self.job_before()?;
+                let owner = Owner {
+                    copy: Some(&name),
+                    location: &loc,
+                };
+                if started(resume.as_ref()) {
+                    if !hooks.before.is_empty() {
+                        log::info!(
+                            "{loc}: copy {name}: --resume continues it: its before hooks do \
+                             not run again"
+                        );
+                    }
+                } else {
+                    self.run_hooks("before", &hooks.before, &owner, None)?;
+                }
                 let processing = match direct {
                     Some(d) => Processing::Direct(d),
                     None => Processing::Local(processor(&None)?),
@@ -151,6 +186,9 @@ impl Job {
                 let task = self.task(plan, id, processing, options, saved, resume);
                 let mode = task.plan.mode;
                 let handle = self.start(task)?;
+                if !hooks.after.is_empty() || !hooks.checks.is_empty() {
+                    self.keep_hooks(handle, hooks, &loc);
+                }
                 if self.settings.borrow().parallel > 1 {
                     let started = Started { handle, name, mode };
                     self.running

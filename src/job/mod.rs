@@ -7,12 +7,14 @@
 //! back into script values.
 
 mod copy;
+mod hooks;
 pub(crate) mod lock;
+pub mod lookup;
 mod runner;
 mod sessions;
 mod settings;
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -23,6 +25,7 @@ use crate::plan::{CopyPlan, Mode};
 use crate::progress::Display;
 
 pub use copy::{CopyOptions, CopyOutcome, CopyRequest, Started, Transform};
+pub use hooks::{Check, Hook, HookCode, Hooks};
 pub use sessions::Sessions;
 pub use settings::{JobSettings, DEFAULT_PAGE, DEFAULT_RETRIES};
 
@@ -58,8 +61,9 @@ pub struct Problem {
 pub struct CopyResult {
     pub name: String,
     pub mode: Mode,
-    /// `ok`, `done before` (--resume), `failed` or `stopped`; a copy that did not end
-    /// ok shows what it committed.
+    /// `ok`, `done before` (--resume), `failed`, `stopped`, or `check failed` /
+    /// `hook failed` (its rows are in, an `after` hook or a check failed); a copy that
+    /// failed or stopped shows what it committed.
     pub status: &'static str,
     pub stats: CopyStats,
 }
@@ -105,6 +109,9 @@ struct Running {
     pending: Vec<(usize, String, Mode)>,
     /// Results of copies waited for, by handle.
     collected: HashMap<usize, Result<CopyStats, Error>>,
+    /// The `after` hooks and checks of copies started and not yet waited for, with
+    /// each copy's line in the job.
+    hooks: HashMap<usize, (Hooks, String)>,
 }
 
 /// One pass of a job. Shared (`&self`) by every API call of the script; each part sits
@@ -118,6 +125,11 @@ pub struct Job {
     pub sessions: RefCell<Sessions>,
     record: RefCell<PassRecord>,
     running: RefCell<Running>,
+    /// `job{before=, after=, check=}` and the line of `job{...}`.
+    job_hooks: RefCell<Hooks>,
+    job_hooks_location: RefCell<String>,
+    /// Whether the job's `before` hooks were considered in this pass.
+    job_hooks_started: Cell<bool>,
     /// The run locks held (`crate::job::lock`); last, so they outlive the engine.
     pub locks: RefCell<Vec<crate::job::lock::RunLock>>,
 }
@@ -145,6 +157,9 @@ impl Job {
             sessions: RefCell::new(Sessions::default()),
             record: RefCell::new(PassRecord::default()),
             running: RefCell::new(Running::default()),
+            job_hooks: RefCell::new(Hooks::default()),
+            job_hooks_location: RefCell::new(String::new()),
+            job_hooks_started: Cell::new(false),
             locks: RefCell::new(Vec::new()),
         }
     }

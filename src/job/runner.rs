@@ -10,7 +10,8 @@ use crate::db::state::{JobState, StateHandle, StateStore};
 use crate::db::Role;
 use crate::engine::{CopyStats, CopyTask, Engine, EngineConfig};
 use crate::error::{Error, Result};
-use crate::job::{CopyResult, Job};
+use crate::job::hooks::Owner;
+use crate::job::{CopyResult, Hooks, Job};
 use crate::plan::Mode;
 use crate::throttle::Throttle;
 
@@ -90,6 +91,14 @@ impl Job {
         Ok(Engine::new(cfg, file_state))
     }
 
+    /// Keeps a started copy's `after` hooks and checks for when it ends.
+    pub(crate) fn keep_hooks(&self, handle: usize, hooks: Hooks, location: &str) {
+        self.running
+            .borrow_mut()
+            .hooks
+            .insert(handle, (hooks, location.to_string()));
+    }
+
     /// Waits for a started copy and records its result (once; later calls get it again).
     pub fn wait(&self, handle: usize, name: &str, mode: Mode) -> Result<CopyStats> {
         if let Some(r) = self
@@ -106,17 +115,31 @@ impl Job {
             })?;
             running.engine.as_mut().expect("engine").wait(handle)
         };
+        // The copy's `after` hooks and checks, once its rows are in.
+        let hooks = self.running.borrow_mut().hooks.remove(&handle);
+        let hooked = match (&result, hooks) {
+            (Ok(stats), Some((hooks, location))) => {
+                let owner = Owner {
+                    copy: Some(name),
+                    location: &location,
+                };
+                self.finish_copy(&hooks, &owner, stats)
+            }
+            _ => Ok(()),
+        };
         let committed = {
             let mut running = self.running.borrow_mut();
             running.pending.retain(|p| p.0 != handle);
-            running.collected.insert(handle, result.clone());
             running.engine.as_ref().and_then(|en| en.committed(handle))
         };
-        // Every copy is in the summary: a failed one with what it committed.
-        let (status, stats) = match &result {
-            Ok(s) if s.already_done => ("done before", s.clone()),
-            Ok(s) => ("ok", s.clone()),
-            Err(e) => (
+        // Every copy is in the summary: a failed one with what it committed, one whose
+        // hook or check failed with its rows.
+        let (status, stats) = match (&result, &hooked) {
+            (Ok(s), Err(Error::CheckFailed { .. })) => ("check failed", s.clone()),
+            (Ok(s), Err(_)) => ("hook failed", s.clone()),
+            (Ok(s), Ok(())) if s.already_done => ("done before", s.clone()),
+            (Ok(s), Ok(())) => ("ok", s.clone()),
+            (Err(e), _) => (
                 if matches!(e, Error::Interrupted { .. }) {
                     "stopped"
                 } else {
@@ -125,6 +148,11 @@ impl Job {
                 committed.unwrap_or_default(),
             ),
         };
+        let result = result.and_then(|stats| hooked.map(|()| stats));
+        self.running
+            .borrow_mut()
+            .collected
+            .insert(handle, result.clone());
         self.record.borrow_mut().results.push(CopyResult {
             name: name.to_string(),
             mode,
@@ -167,5 +195,8 @@ impl Job {
     pub fn stop_engine(&self) {
         let engine = self.running.borrow_mut().engine.take();
         drop(engine);
+        // Hooks hold the script's functions: they go with the pass, as its transforms do.
+        self.running.borrow_mut().hooks.clear();
+        self.clear_job_hooks();
     }
 }

@@ -36,6 +36,9 @@ const COPY_OPTIONS: &[&str] = &[
     "defer_indexes",
     "accept",
     "since_overlap",
+    "before",
+    "after",
+    "check",
 ];
 
 pub fn register(lua: &Lua, job: &Rc<Job>) -> mlua::Result<()> {
@@ -76,12 +79,13 @@ fn default(_: &Lua, t: Table) -> mlua::Result<Table> {
 
 /// Lua: `copy(name)` / `copy{from=, to=, mode=, page=, where=, map=, default=,
 /// transform=, workers=, since=, since_overlap=, max_rows_per_second=,
-/// max_bytes_per_second=, write=, defer_indexes=, accept=}` -> `{read, written,
+/// max_bytes_per_second=, write=, defer_indexes=, accept=, before=, after=, check=}`
+/// -> `{read, written,
 /// inserted, updated, unchanged, ignored, conflicts, skipped, seconds, resumed}` (in the
 /// verify pass also `equal, missing, extra, changed`)
 fn copy(lua: &Lua, job: &Rc<Job>, arg: LuaValue) -> mlua::Result<Table> {
     let loc = location(lua);
-    let args = match parse_copy_args(&arg, &loc) {
+    let args = match parse_copy_args(lua, &arg, &loc) {
         Ok(a) => a,
         Err(problems) => {
             job.refuse(&loc, &name_of(&arg), problems)
@@ -97,6 +101,7 @@ fn copy(lua: &Lua, job: &Rc<Job>, arg: LuaValue) -> mlua::Result<Table> {
     let request = CopyRequest {
         spec: args.spec,
         options: args.options,
+        hooks: args.hooks,
     };
     let outcome = job
         .copy(request, code.as_ref().map(|c| c as &dyn Transform))
@@ -203,10 +208,11 @@ struct CopyArgs {
     transform: Option<Function>,
     functions: Vec<(String, Function)>,
     options: CopyOptions,
+    hooks: crate::job::Hooks,
 }
 
 /// `file:line` of the script line calling the API function.
-fn location(lua: &Lua) -> String {
+pub(crate) fn location(lua: &Lua) -> String {
     lua.inspect_stack(1, |d| {
         let src = d
             .source()
@@ -221,7 +227,7 @@ fn location(lua: &Lua) -> String {
     .unwrap_or_else(|| "?".into())
 }
 
-fn function_label(f: &Function) -> String {
+pub(crate) fn function_label(f: &Function) -> String {
     let info = f.info();
     format!(
         "function at {}:{}",
@@ -234,7 +240,11 @@ fn new_spec(loc: &str) -> CopySpec {
     CopySpec::new("", "", DEFAULT_PAGE, loc)
 }
 
-fn parse_copy_args(arg: &LuaValue, loc: &str) -> std::result::Result<CopyArgs, Vec<String>> {
+fn parse_copy_args(
+    lua: &Lua,
+    arg: &LuaValue,
+    loc: &str,
+) -> std::result::Result<CopyArgs, Vec<String>> {
     let mut spec = new_spec(loc);
     let t = match arg {
         LuaValue::String(s) => {
@@ -245,6 +255,7 @@ fn parse_copy_args(arg: &LuaValue, loc: &str) -> std::result::Result<CopyArgs, V
                 transform: None,
                 functions: Vec::new(),
                 options: CopyOptions::default(),
+                hooks: crate::job::Hooks::default(),
             });
         }
         LuaValue::Table(t) => t.clone(),
@@ -295,12 +306,14 @@ fn parse_copy_args(arg: &LuaValue, loc: &str) -> std::result::Result<CopyArgs, V
     let transform = o.function("transform");
     spec.has_transform = transform.is_some();
     let options = read_run_options(&mut o);
+    let hooks = crate::lua::hooks::read(lua, "copy", &mut o);
     o.finish()?;
     Ok(CopyArgs {
         spec,
         transform,
         functions,
         options,
+        hooks,
     })
 }
 
@@ -454,7 +467,7 @@ mod tests {
         let lua = Lua::new();
         lua.set_app_data(crate::lua::values::Sentinels::new(&lua).unwrap());
         let v: LuaValue = lua.load(code).eval().unwrap();
-        parse_copy_args(&v, "job.lua:1")
+        parse_copy_args(&lua, &v, "job.lua:1")
     }
 
     #[test]

@@ -23,20 +23,24 @@ const JOB_OPTIONS: &[&str] = &[
     "max_bytes_per_second",
     "write",
     "defer_indexes",
+    "before",
+    "after",
+    "check",
 ];
 
 pub fn register(lua: &Lua, job: &Rc<Job>) -> mlua::Result<()> {
     let j = job.clone();
     lua.globals().set(
         "job",
-        lua.create_function(move |_, t: Table| settings(&j, t))?,
+        lua.create_function(move |lua, t: Table| settings(lua, &j, t))?,
     )
 }
 
 /// Lua: `job{name=, state="table"|"file", state_table=, state_file=, parallel=,
 /// workers=, retries=, page_bytes=, max_rows_per_second=, max_bytes_per_second=,
-/// write=, defer_indexes=}`; before the first copy
-fn settings(job: &Job, t: Table) -> mlua::Result<()> {
+/// write=, defer_indexes=, before=, after=, check=}`; before the first copy
+fn settings(lua: &Lua, job: &Job, t: Table) -> mlua::Result<()> {
+    let location = crate::lua::copy::location(lua);
     if job.any_copy() {
         return Err(mlua::Error::runtime(
             "job{...} must come before the first copy",
@@ -93,6 +97,9 @@ fn settings(job: &Job, t: Table) -> mlua::Result<()> {
     if default_file {
         s.use_default_state_file(dir);
     }
+    drop(s);
+    let hooks = crate::lua::hooks::read(lua, "job", &mut o);
+    job.set_job_hooks(hooks, &location);
     o.finish()
         .map_err(|problems| mlua::Error::runtime(problems.join("; ")))
 }

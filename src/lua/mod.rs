@@ -1,8 +1,9 @@
 //! The Lua binding of the job API: a Lua 5.4 state per pass with one `register` per
 //! area (`globals`: null, sql, env, vars, log, planning; `connections`: source, target
-//! and the handles' methods; `copy`: copy, map, default; `job`: job{}; `stdlib`:
-//! require), scripts loaded by path (so errors read `jobs/users.lua:12:`), and Lua
-//! errors rendered as one clean message. What a job does lives in `crate::job`, which
+//! and the handles' methods; `copy`: copy, map, default, with `hooks` for before,
+//! after and check; `job`: job{}; `lookup`: lookup{}; `stdlib`: require), scripts
+//! loaded by path (so errors read `jobs/users.lua:12:`), and Lua errors rendered as
+//! one clean message. What a job does lives in `crate::job`, which
 //! knows no Lua: this layer turns script values into its requests and back.
 
 pub mod connections;
@@ -10,7 +11,9 @@ pub mod copy;
 pub mod errors;
 pub mod globals;
 pub mod handles;
+pub mod hooks;
 pub mod job;
+pub mod lookup;
 pub mod native;
 pub mod options;
 pub mod processor;
@@ -36,6 +39,7 @@ pub fn new_state(job: Rc<Job>, script_dir: Option<&Path>) -> Result<Lua, Error> 
         connections::register(&lua, &job)?;
         copy::register(&lua, &job)?;
         job::register(&lua, &job)?;
+        lookup::register(&lua, &job)?;
         Ok(())
     };
     setup().map_err(|e| Error::Script {

@@ -231,6 +231,9 @@ pub struct CopyPlan {
     pub warnings: Vec<String>,
     /// Hazards the job accepted by name.
     pub accept: Accept,
+    /// The copy's hooks and checks, one line each (the job fills them in; shown in the
+    /// plan, never part of its fingerprint: a fixed check may resume).
+    pub hooks: Vec<String>,
     /// Which source column feeds which target value, compiled from the above.
     column_map: ColumnMap,
 }

@@ -99,6 +99,7 @@ pub fn resolve(
         unused_source,
         warnings,
         accept: spec.accept.clone(),
+        hooks: Vec::new(),
         column_map,
     })
 }

@@ -56,6 +56,9 @@ impl fmt::Display for CopyPlan {
                 self.unused_source.join(", ")
             )?;
         }
+        for h in &self.hooks {
+            writeln!(f, "  {h}")?;
+        }
         for w in &self.warnings {
             writeln!(f, "  warning: {w}")?;
         }

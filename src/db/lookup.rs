@@ -1,0 +1,56 @@
+//! The SQL of `lookup{...}`: the value columns of the row whose key column equals one
+//! key (compared as the server compares, the column's collation included; at most two
+//! rows, so a key that is not unique is told), or the key and value columns of every
+//! row of the table (`cache = "all"`). The cache and when to ask are the job's
+//! (`crate::job::lookup`).
+
+use crate::db::schema::quote_ident;
+use crate::db::{Db, Rows, Value};
+use crate::error::Result;
+
+/// A lookup table's resolved names.
+#[derive(Debug, Clone)]
+pub struct LookupTable {
+    pub table: String,
+    pub key: String,
+    pub values: Vec<String>,
+}
+
+impl LookupTable {
+    fn columns(&self) -> String {
+        let cols: Vec<String> = self.values.iter().map(|c| quote_ident(c)).collect();
+        cols.join(", ")
+    }
+
+    fn from(&self, db: &Db) -> String {
+        format!(
+            "{}.{}",
+            quote_ident(db.database()),
+            quote_ident(&self.table)
+        )
+    }
+}
+
+impl Db {
+    /// The value columns of the rows whose key is `key` (two at most).
+    pub fn lookup_key(&mut self, l: &LookupTable, key: Value) -> Result<Rows> {
+        let sql = format!(
+            "SELECT {} FROM {} WHERE {} = ? LIMIT 2",
+            l.columns(),
+            l.from(self),
+            quote_ident(&l.key)
+        );
+        self.query(&sql, vec![key])
+    }
+
+    /// The key column, then the value columns, of every row with a key that is not NULL.
+    pub fn lookup_all(&mut self, l: &LookupTable) -> Result<Rows> {
+        let key = quote_ident(&l.key);
+        let sql = format!(
+            "SELECT {key}, {} FROM {} WHERE {key} IS NOT NULL",
+            l.columns(),
+            l.from(self)
+        );
+        self.query(&sql, Vec::new())
+    }
+}

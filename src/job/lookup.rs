@@ -1,0 +1,179 @@
+//! `lookup{...}` without Lua: a table's key column mapped to its value columns, for
+//! transforms. The table and its columns are checked when the lookup is made (with a
+//! "did you mean"); then each distinct key is asked once (`cache = "keys"`, the
+//! default: one query per distinct key, the answer kept for the rest of the run, a
+//! missing key included) or the whole table is read at once (`cache = "all"`, for a
+//! small table). A key found in two rows is an error: a lookup's key must be unique.
+
+use std::collections::HashMap;
+
+use crate::db::lookup::LookupTable;
+use crate::db::schema::did_you_mean;
+use crate::db::value::{show, to_text, Kind};
+use crate::db::{Db, Value};
+use crate::error::{Error, Result};
+
+/// How a lookup keeps what it read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cache {
+    /// Ask each distinct key once, when first needed.
+    Keys,
+    /// Read the whole table when the lookup is made.
+    All,
+}
+
+impl Cache {
+    pub const NAMES: &'static [&'static str] = &["keys", "all"];
+
+    pub fn parse(name: &str) -> Option<Cache> {
+        match name {
+            "keys" => Some(Cache::Keys),
+            "all" => Some(Cache::All),
+            _ => None,
+        }
+    }
+}
+
+/// What `lookup{...}` asks for.
+#[derive(Debug, Clone)]
+pub struct LookupSpec {
+    pub table: String,
+    pub key: String,
+    pub values: Vec<String>,
+    pub cache: Cache,
+}
+
+/// A lookup, ready: its names, the kinds of its value columns, and what it has read.
+pub struct Lookup {
+    table: LookupTable,
+    key_kind: Kind,
+    /// The kinds of the value columns, in order.
+    pub kinds: Vec<Kind>,
+    cache: Cache,
+    /// Whether an index starts with the key column (else each key asked is a scan).
+    pub indexed: bool,
+    /// Value rows by key (as text); `None`: no row has that key.
+    found: HashMap<Vec<u8>, Option<Vec<Value>>>,
+}
+
+impl Lookup {
+    /// Checks `spec` against `db`'s tables; its problems, or the lookup (the whole
+    /// table read with `cache = "all"`).
+    pub fn open(db: &mut Db, spec: LookupSpec) -> Result<std::result::Result<Lookup, Vec<String>>> {
+        let Some(info) = db.table_info(&spec.table)? else {
+            let tables = db.tables()?;
+            let hint = did_you_mean(&spec.table, tables.iter().map(|t| t.name.as_str()));
+            return Ok(Err(vec![format!(
+                "lookup: unknown table `{}` in database {}{hint}",
+                spec.table,
+                db.database()
+            )]));
+        };
+        let mut problems = Vec::new();
+        let mut kind_of = |name: &str| match info.find_column(name) {
+            Some(c) => Some((c.name.clone(), c.kind())),
+            None => {
+                let hint = did_you_mean(name, info.columns.iter().map(|c| c.name.as_str()));
+                problems.push(format!(
+                    "lookup: unknown column `{name}` in table {}{hint}",
+                    info.name
+                ));
+                None
+            }
+        };
+        let key = kind_of(&spec.key);
+        let values: Vec<_> = spec.values.iter().map(|v| kind_of(v)).collect();
+        let (Some((key, key_kind)), Some(values)) =
+            (key, values.into_iter().collect::<Option<Vec<_>>>())
+        else {
+            return Ok(Err(problems));
+        };
+        let indexed = info.indexes.iter().any(|i| {
+            i.columns
+                .first()
+                .is_some_and(|c| c.eq_ignore_ascii_case(&key))
+        });
+        let mut lookup = Lookup {
+            indexed,
+            table: LookupTable {
+                table: info.name.clone(),
+                key,
+                values: values.iter().map(|(n, _)| n.clone()).collect(),
+            },
+            key_kind,
+            kinds: values.iter().map(|(_, k)| *k).collect(),
+            cache: spec.cache,
+            found: HashMap::new(),
+        };
+        if spec.cache == Cache::All {
+            lookup.read_all(db)?;
+        }
+        Ok(Ok(lookup))
+    }
+
+    /// `countries.code`, for messages.
+    pub fn name(&self) -> String {
+        format!("{}.{}", self.table.table, self.table.key)
+    }
+
+    /// The value column names, in order.
+    pub fn value_names(&self) -> &[String] {
+        &self.table.values
+    }
+
+    /// The key as a message shows it (`code = 'FR'`).
+    pub fn show_key(&self, key: &Value) -> String {
+        format!("{} = {}", self.table.key, show(key, self.key_kind))
+    }
+
+    fn key_text(&self, key: &Value) -> Vec<u8> {
+        to_text(key, self.key_kind).unwrap_or_default()
+    }
+
+    fn read_all(&mut self, db: &mut Db) -> Result<()> {
+        let rows = db.lookup_all(&self.table)?;
+        for mut row in rows.rows {
+            let key = row.remove(0);
+            let text = self.key_text(&key);
+            if self.found.insert(text, Some(row)).is_some() {
+                return Err(self.not_unique(&key));
+            }
+        }
+        Ok(())
+    }
+
+    fn not_unique(&self, key: &Value) -> Error {
+        Error::Check {
+            message: format!(
+                "lookup {}: {} is in more than one row; a lookup's key must be unique",
+                self.name(),
+                self.show_key(key)
+            ),
+        }
+    }
+
+    /// Asks for `key` unless its answer is known; the key as `found` takes it.
+    pub fn fetch(&mut self, db: &mut Db, key: &Value) -> Result<Vec<u8>> {
+        let text = self.key_text(key);
+        if !self.found.contains_key(&text) {
+            let found = match self.cache {
+                // Every row was read: a key not there is in no row.
+                Cache::All => None,
+                Cache::Keys => {
+                    let mut rows = db.lookup_key(&self.table, key.clone())?.rows;
+                    if rows.len() > 1 {
+                        return Err(self.not_unique(key));
+                    }
+                    rows.pop()
+                }
+            };
+            self.found.insert(text.clone(), found);
+        }
+        Ok(text)
+    }
+
+    /// The value columns of the row with the key `fetch` gave (`None`: no such row).
+    pub fn found(&self, text: &[u8]) -> Option<&[Value]> {
+        self.found.get(text).and_then(|r| r.as_deref())
+    }
+}
