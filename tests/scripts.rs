@@ -430,3 +430,118 @@ fn legacy_rename() {
     );
     logged(&dbs, "members: 5 read, 4 written, 1 deleted ones skipped");
 }
+
+/// The worked ETL job: every order cleaned, looked up and converted as a hand-written
+/// SQL migration would, the summary rebuilt by the job's `after` hook; then an order
+/// whose country the lookup cannot find fails the run's check (exit 1), and the
+/// summary is left as it was.
+#[test]
+fn etl_orders() {
+    let mut dbs = Dbs::new("ex_etl");
+    dbs.src(
+        "CREATE TABLE legacy_orders (order_no INT PRIMARY KEY, cust_name VARCHAR(60) NULL, \
+         cust_email VARCHAR(100) NULL, country CHAR(3) NULL, status_code CHAR(1) NOT NULL, \
+         placed_local DATETIME NOT NULL, total DECIMAL(10,2) NOT NULL, deleted TINYINT NOT NULL)",
+    )
+    .src(
+        "INSERT INTO legacy_orders VALUES \
+         (1, '  Ann   Lee ', ' Ann@X.org ', 'de', 'P', '2024-07-01 12:00:00', 10.50, 0), \
+         (2, 'Bob', 'bob@y.org', 'FR', 'Q', '2024-01-15 08:30:00', 3.00, 0), \
+         (3, 'Cy', 'cy@z.org', 'de ', 'S', '2024-10-27 02:30:00', 7.25, 0), \
+         (4, 'Gone', 'g@x.org', 'de', 'N', '2024-05-05 05:05:05', 1.00, 1), \
+         (5, 'Dee', 'ANN@x.org', 'fr', 'X', '2024-03-31 02:30:00', 0.00, 0)",
+    );
+    dbs.dst("CREATE TABLE countries (id INT PRIMARY KEY, code CHAR(2) NOT NULL UNIQUE)")
+        .dst("INSERT INTO countries VALUES (49, 'DE'), (33, 'FR')")
+        .dst(
+            "CREATE TABLE orders (id INT PRIMARY KEY, customer VARCHAR(60) NULL, \
+             customer_key CHAR(64) NULL, country_id INT NULL, status VARCHAR(10) NOT NULL, \
+             placed_utc DATETIME NOT NULL, total DECIMAL(10,2) NOT NULL)",
+        )
+        .dst("CREATE TABLE country_totals (country_id INT PRIMARY KEY, orders INT NOT NULL, total DECIMAL(12,2) NOT NULL)");
+
+    dry_run(
+        &mut dbs,
+        "etl_orders.lua",
+        &["orders", "country_totals"],
+        &[],
+    );
+    dbs.run(&script("etl_orders.lua"), &[]).ok();
+
+    type Order = (i32, String, String, Option<i32>, String, String, String);
+    let rows: Vec<Order> = dbs
+        .dst
+        .query(
+            "SELECT id, customer, customer_key, country_id, status, CAST(placed_utc AS CHAR), \
+             CAST(total AS CHAR) FROM orders ORDER BY id",
+        )
+        .unwrap();
+    // The same migration by hand: the key is the server's SHA2 of the cleaned e-mail.
+    let mut key = |email: &str| -> String {
+        dbs.src
+            .exec_first("SELECT SHA2(?, 256)", (email,))
+            .unwrap()
+            .unwrap()
+    };
+    let (ann, bob, cy) = (key("ann@x.org"), key("bob@y.org"), key("cy@z.org"));
+    let o = |id, customer: &str, key: &str, country, status: &str, utc: &str, total: &str| {
+        (
+            id,
+            customer.to_string(),
+            key.to_string(),
+            Some(country),
+            status.to_string(),
+            utc.to_string(),
+            total.to_string(),
+        )
+    };
+    assert_eq!(
+        rows,
+        vec![
+            o(
+                1,
+                "Ann Lee",
+                &ann,
+                49,
+                "paid",
+                "2024-07-01 10:00:00",
+                "10.50"
+            ),
+            o(2, "Bob", &bob, 33, "unknown", "2024-01-15 07:30:00", "3.00"),
+            // 02:30 happens twice that night in Berlin: the first (summer time) is meant.
+            o(3, "Cy", &cy, 49, "shipped", "2024-10-27 00:30:00", "7.25"),
+            // 02:30 does not exist that night: it reads as 03:30 summer time.
+            o(
+                5,
+                "Dee",
+                &ann,
+                33,
+                "cancelled",
+                "2024-03-31 01:30:00",
+                "0.00"
+            ),
+        ]
+    );
+    let totals: Vec<(i32, i32, String)> = dbs
+        .dst
+        .query("SELECT country_id, orders, CAST(total AS CHAR) FROM country_totals ORDER BY 1")
+        .unwrap();
+    assert_eq!(
+        totals,
+        vec![(33, 2, "3.00".into()), (49, 2, "17.75".into())]
+    );
+
+    // A country the lookup cannot find: the check fails the run, the summary stays.
+    dbs.src("INSERT INTO legacy_orders VALUES (6, 'Eve', 'eve@q.org', 'zz', 'N', '2024-02-02 02:02:02', 5.00, 0)");
+    dbs.run(&script("etl_orders.lua"), &[])
+        .status(1)
+        .says("check failed");
+    let after: Vec<(i32, i32, String)> = dbs
+        .dst
+        .query("SELECT country_id, orders, CAST(total AS CHAR) FROM country_totals ORDER BY 1")
+        .unwrap();
+    assert_eq!(
+        after, totals,
+        "the job's after hook ran after a failed check"
+    );
+}
