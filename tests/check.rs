@@ -298,6 +298,10 @@ fn check_of_a_wrong_job_and_of_a_keyless_table() {
     dbs.src("CREATE TABLE k (v VARCHAR(20))");
     dbs.src("INSERT INTO k VALUES ('short'), ('much too long')");
     dbs.dst("CREATE TABLE k (v VARCHAR(5))");
+    check(&dbs, "local nothing = 1", &[])
+        .ok()
+        .says("the job ran no copy")
+        .says("0 copies");
     check(&dbs, "copy { from = 'nope' }", &[])
         .status(2)
         .says("problem")

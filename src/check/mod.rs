@@ -53,12 +53,25 @@ pub fn check(cfg: CheckConfig) -> Result<CheckReport> {
     };
     let plan_ctx = plan_pass(&job, &args)?;
     let plans = plan_ctx.take_plans();
+    if plans.is_empty() {
+        log::warn!(
+            "the job ran no copy: {} reached no `copy` call, so nothing was checked",
+            job.name
+        );
+    }
     let mut copies = Vec::new();
     if !plans.is_empty() {
+        let server = policy::Server {
+            version: plan_ctx
+                .session(Role::Target, None)?
+                .borrow()
+                .version
+                .clone(),
+        };
         let src = plan_ctx.session(Role::Source, None)?;
         let mut src = src.borrow_mut();
         for plan in &plans {
-            copies.push(check_copy(&mut src, plan)?);
+            copies.push(check_copy(&mut src, &server, plan)?);
         }
     }
     plan_ctx.close_sessions();
@@ -87,7 +100,7 @@ pub fn check(cfg: CheckConfig) -> Result<CheckReport> {
 
 /// One copy's scan: which column pairs need a test, one count query for them all, and
 /// the example rows of each hazard found.
-fn check_copy(src: &mut Db, plan: &CopyPlan) -> Result<CopyCheck> {
+fn check_copy(src: &mut Db, server: &policy::Server, plan: &CopyPlan) -> Result<CopyCheck> {
     let mut out = CopyCheck {
         copy: plan.name.clone(),
         location: plan.location.clone(),
@@ -106,7 +119,7 @@ fn check_copy(src: &mut Db, plan: &CopyPlan) -> Result<CopyCheck> {
         match &c.fill {
             Fill::Source(i) => {
                 let source = &plan.source.columns[*i];
-                for p in policy::column_checks(source, target) {
+                for p in policy::column_checks(server, source, target) {
                     probes.push(Probe {
                         column: source.name.clone(),
                         test: p.test.clone(),
