@@ -8,12 +8,13 @@ use mysql::prelude::Queryable;
 
 const COLUMNS: &str = "v VARCHAR(20), b VARBINARY(10), e VARCHAR(10), l VARCHAR(10), \
     i INT, u INT, d DECIMAL(10,4), dr DECIMAL(10,2), f DATETIME(6), g DOUBLE, \
-    c VARCHAR(5), en ENUM('a','b','c'), s SET('a','b','c'), nn VARCHAR(5), z DATETIME";
+    c VARCHAR(5), en ENUM('a','b','c'), s SET('a','b','c'), nn VARCHAR(5), z DATETIME, \
+    dt DATETIME";
 
 const NARROW: &str = "v VARCHAR(5), b VARBINARY(4), e VARCHAR(10) CHARACTER SET utf8mb3, \
     l VARCHAR(10) CHARACTER SET latin1, i TINYINT, u INT UNSIGNED, d DECIMAL(10,2), \
     dr DECIMAL(4,2), f DATETIME, g FLOAT, c CHAR(5), en ENUM('a','b'), s SET('a','b'), \
-    nn VARCHAR(5) NOT NULL, z TIMESTAMP NULL";
+    nn VARCHAR(5) NOT NULL, z TIMESTAMP NULL, dt DATE";
 
 /// The source table `h`: ten rows whose values all fit `NARROW`, then the hazards.
 fn hazard_fixture(dbs: &mut Dbs) {
@@ -21,7 +22,7 @@ fn hazard_fixture(dbs: &mut Dbs) {
     for id in 1..=10 {
         dbs.src(&format!(
             "INSERT INTO h VALUES ({id}, 'ok', 'ok', 'ok', 'ok', 1, 1, 1.5, 1.5, \
-             '2024-01-01 10:00:00', 1.5, 'ab', 'a', 'a,b', 'x', '2020-01-01 00:00:00')"
+             '2024-01-01 10:00:00', 1.5, 'ab', 'a', 'a,b', 'x', '2020-01-01 00:00:00', '2024-01-01')"
         ));
     }
     for sql in [
@@ -47,6 +48,7 @@ fn hazard_fixture(dbs: &mut Dbs) {
         "UPDATE h SET z = '1960-01-01 00:00:00' WHERE id = 3",
         "UPDATE h SET z = '2050-01-01 00:00:00' WHERE id = 4",
         "UPDATE h SET z = '0000-00-00 00:00:00' WHERE id = 5",
+        "UPDATE h SET dt = '2024-01-01 10:30:00' WHERE id = 7",
     ] {
         dbs.src(sql);
     }
@@ -134,14 +136,15 @@ fn check_finds_every_planted_hazard() {
         h("not_null", "nn", 2, &[1, 10]),
         h("zero_date", "z", 1, &[2]),
         h("timestamp_range", "z", 2, &[3, 4]),
+        h("truncate", "dt", 1, &[7]),
     ];
     expected.sort();
     assert_eq!(hazards(&report), expected, "{}", run.describe());
-    assert_eq!(report["blocking"].as_u64(), Some(16));
+    assert_eq!(report["blocking"].as_u64(), Some(17));
     let copy = &report["copies"][0];
     assert_eq!(copy["copy"], "h");
     // One count query, and one example query per hazard found.
-    assert_eq!(copy["queries"].as_u64(), Some(17));
+    assert_eq!(copy["queries"].as_u64(), Some(18));
     let v = copy["hazards"]
         .as_array()
         .unwrap()
@@ -161,9 +164,9 @@ fn check_finds_every_planted_hazard() {
         .says("BLOCKING  truncate")
         .says("id=2 'far too long'")
         .says("fix not_null `nn`")
-        .says("check: 16 blocking hazards, 0 notes in 1 copy; nothing was written");
+        .says("check: 17 blocking hazards, 0 notes in 1 copy; nothing was written");
     assert!(
-        text.stderr.contains("error: 16 blocking hazards"),
+        text.stderr.contains("error: 17 blocking hazards"),
         "{}",
         text.describe()
     );
@@ -207,7 +210,7 @@ fn check_of_a_clean_copy_raises_nothing_and_scans_nothing() {
         "CREATE TABLE wide (id BIGINT PRIMARY KEY, v TEXT, b BLOB, e VARCHAR(40), \
          l VARCHAR(10), i BIGINT, u BIGINT, d DECIMAL(20,6), dr DECIMAL(20,4), f DATETIME(6), \
          g DOUBLE, c VARCHAR(10), en ENUM('a','b','c','d'), s SET('a','b','c','d'), \
-         nn VARCHAR(10), z DATETIME(6))",
+         nn VARCHAR(10), z DATETIME(6), dt DATETIME(6))",
     );
     let code = "copy { from = 'same' }\ncopy { from = 'h', to = 'wide' }";
     let run = check(&dbs, code, &["--json"]).ok();
@@ -330,7 +333,7 @@ fn check_reports_accepted_hazards_as_notes() {
     let run = check(&dbs, code, &["--json"]).status(2);
     let report = json(&run);
     assert_eq!(report["blocking"].as_u64(), Some(12), "{}", run.describe());
-    assert_eq!(report["notes"].as_u64(), Some(4));
+    assert_eq!(report["notes"].as_u64(), Some(5));
     for h in report["copies"][0]["hazards"].as_array().unwrap() {
         let accepted = h["kind"] == "truncate"
             || (h["kind"] == "zero_date" && h["column"] == "z")
@@ -342,7 +345,7 @@ fn check_reports_accepted_hazards_as_notes() {
         .status(2)
         .says("accepted  range")
         .says("BLOCKING  range")
-        .says("12 blocking hazards, 4 notes");
+        .says("12 blocking hazards, 5 notes");
 
     let all = "copy { from = 'h', accept = { 'truncate', 'charset', 'range', 'scale', \
                'fraction', 'char_trailing_space', 'enum', 'not_null:nn', 'zero_date', \
@@ -350,7 +353,7 @@ fn check_reports_accepted_hazards_as_notes() {
     let run = check(&dbs, all, &["--json"]).ok();
     let report = json(&run);
     assert_eq!(report["blocking"].as_u64(), Some(0));
-    assert_eq!(report["notes"].as_u64(), Some(16));
+    assert_eq!(report["notes"].as_u64(), Some(17));
 
     check(
         &dbs,

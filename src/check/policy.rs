@@ -124,6 +124,14 @@ pub fn column_checks(server: &Server, source: &ColumnInfo, target: &ColumnInfo) 
         Shape::DateTime(x) | Shape::Time(x) | Shape::Timestamp(x) => {
             temporal_checks(&p, *x, &mut out)
         }
+        Shape::Date if matches!(p.s, Shape::DateTime(_) | Shape::Timestamp(_)) => {
+            out.push(planned(
+                "truncate",
+                Test::TimeOfDay,
+                true,
+                "make the target column DATETIME, or keep the date alone in a transform".into(),
+            ))
+        }
         Shape::Enum(members) | Shape::Set(members) => enum_checks(&p, members, &mut out),
         _ => {}
     }
@@ -400,6 +408,7 @@ mod tests {
             ["timestamp_range", "zero_date"]
         );
         assert_eq!(kinds("double", "int(11)"), ["range", "scale"]);
+        assert_eq!(kinds("datetime", "date"), ["truncate"]);
         assert_eq!(
             super::super::shape::members("enum('a','it''s','c,d')"),
             ["a", "it's", "c,d"]
