@@ -112,6 +112,7 @@ fn check_copy(src: &mut Db, server: &policy::Server, plan: &CopyPlan) -> Result<
     };
     let mut probes = Vec::new();
     let mut planned = Vec::new();
+    let (mut by_function, mut by_transform) = (Vec::new(), Vec::new());
     for c in &plan.columns {
         let Some(target) = plan.target.column(&c.name) else {
             continue;
@@ -127,17 +128,27 @@ fn check_copy(src: &mut Db, server: &policy::Server, plan: &CopyPlan) -> Result<
                     planned.push((c.name.clone(), source, target, p));
                 }
             }
-            Fill::Field(_) | Fill::Function => out.notes.push(format!(
-                "column `{}` is made by {} (not scanned: ferry checks such values on each \
-                 page as it writes)",
-                c.name,
-                if matches!(c.fill, Fill::Function) {
-                    "a map function"
-                } else {
-                    "the transform"
-                }
-            )),
+            Fill::Function => by_function.push(format!("`{}`", c.name)),
+            Fill::Field(_) => by_transform.push(format!("`{}`", c.name)),
             Fill::Value(_) | Fill::Sql(_) => {}
+        }
+    }
+    for (columns, maker) in [
+        (by_function, "map functions"),
+        (by_transform, "the transform"),
+    ] {
+        if !columns.is_empty() {
+            out.notes.push(format!(
+                "not scanned: {} {} made by {maker}, whose values exist only when the row \
+                 code runs (a run refuses those the target would change, page by page, \
+                 before it commits)",
+                if columns.len() == 1 {
+                    "column"
+                } else {
+                    "columns"
+                },
+                columns.join(", ") + if columns.len() == 1 { " is" } else { " are" },
+            ));
         }
     }
     if probes.is_empty() {

@@ -409,6 +409,8 @@ mod tests {
         );
         assert_eq!(kinds("double", "int(11)"), ["range", "scale"]);
         assert_eq!(kinds("datetime", "date"), ["truncate"]);
+        assert_eq!(kinds("year(4)", "tinyint(4)"), ["range"]);
+        assert_eq!(kinds("year(4)", "smallint(6)"), Vec::<&str>::new());
         assert_eq!(
             super::super::shape::members("enum('a','it''s','c,d')"),
             ["a", "it's", "c,d"]
