@@ -85,7 +85,7 @@ pub fn check(cfg: CheckConfig) -> Result<CheckReport> {
     if report.blocking > 0 {
         return Err(Error::Hazards {
             message: format!(
-                "{}: the job's copies would refuse or change these values; fix them (see \
+                "{}: the target would refuse or change these source values; fix them (see \
                  each hazard's fix) before `ferry run`; nothing was written",
                 if report.blocking == 1 {
                     "1 blocking hazard".to_string()
