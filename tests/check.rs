@@ -382,3 +382,114 @@ fn check_reports_accepted_hazards_as_notes() {
         .says("did you mean `truncate`?");
     assert_eq!(dbs.count_dst("h"), 0);
 }
+
+/// More type pairs, each with a row that fits and one that does not: check names the
+/// second (and only it) with the kind expected, and a run either fails on it or stores
+/// it changed (an ENUM's letter case, spaces an ENUM or CHAR drops).
+#[test]
+fn check_agrees_with_a_run_on_more_type_pairs() {
+    let mut dbs = Dbs::new("check_pairs");
+    // (source type, target type, a value that does not fit, one that does, the kind)
+    let pairs: &[(&str, &str, &str, &str, &str)] = &[
+        (
+            "BIGINT UNSIGNED",
+            "BIGINT",
+            "18446744073709551615",
+            "5",
+            "range",
+        ),
+        (
+            "TEXT",
+            "VARCHAR(100)",
+            "REPEAT('x', 101)",
+            "'short'",
+            "truncate",
+        ),
+        ("DOUBLE", "DECIMAL(10,2)", "1.125", "1.25", "scale"),
+        (
+            "DATETIME(6)",
+            "TIMESTAMP(3)",
+            "'2024-01-01 00:00:00.123456'",
+            "'2024-01-01 00:00:00.123'",
+            "fraction",
+        ),
+        (
+            "LONGTEXT",
+            "TINYTEXT",
+            "REPEAT('é', 200)",
+            "REPEAT('é', 100)",
+            "truncate",
+        ),
+        ("ENUM('A','b')", "ENUM('a','b')", "'A'", "'b'", "enum"),
+        ("SET('a','b')", "ENUM('a','b')", "'a,b'", "'a'", "enum"),
+        (
+            "VARCHAR(10)",
+            "VARCHAR(10) CHARACTER SET ascii",
+            "'é'",
+            "'e'",
+            "charset",
+        ),
+        ("YEAR", "TINYINT", "2024", "NULL", "range"),
+        ("CHAR(10)", "VARCHAR(5)", "'abcdefg'", "'abc'", "truncate"),
+        (
+            "DECIMAL(12,4)",
+            "DECIMAL(10,2)",
+            "1.125",
+            "12345678.12",
+            "scale",
+        ),
+        ("FLOAT", "INT", "1.5", "2", "scale"),
+        ("TIME(6)", "TIME", "'10:00:00.5'", "'10:00:00'", "fraction"),
+        (
+            "DATE",
+            "TIMESTAMP NULL",
+            "'1969-12-31'",
+            "'2000-01-01'",
+            "timestamp_range",
+        ),
+        ("VARCHAR(10)", "SET('a','b')", "'a,c'", "'a,b'", "enum"),
+        ("MEDIUMINT", "SMALLINT UNSIGNED", "-1", "65535", "range"),
+        ("VARCHAR(10)", "ENUM('a','b')", "'a '", "'a'", "enum"),
+        (
+            "TINYTEXT",
+            "CHAR(255)",
+            "' x '",
+            "'x'",
+            "char_trailing_space",
+        ),
+    ];
+    let mut code = Vec::new();
+    for (n, (s, t, bad, good, _)) in pairs.iter().enumerate() {
+        dbs.src(&format!("CREATE TABLE t{n} (id INT PRIMARY KEY, c {s})"));
+        dbs.src(&format!("INSERT INTO t{n} VALUES (1, {good}), (2, {bad})"));
+        dbs.dst(&format!("CREATE TABLE t{n} (id INT PRIMARY KEY, c {t})"));
+        code.push(format!("copy {{ from = 't{n}' }}"));
+    }
+    let report = json(&check(&dbs, &code.join("\n"), &["--json"]).status(2));
+    for (n, (s, t, _, _, kind)) in pairs.iter().enumerate() {
+        let ctx = format!("{s} -> {t}");
+        let found: Vec<(String, u64, String)> = report["copies"][n]["hazards"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| {
+                let key = h["examples"][0]["key"].as_str().unwrap().to_string();
+                (
+                    h["kind"].as_str().unwrap().into(),
+                    h["count"].as_u64().unwrap(),
+                    key,
+                )
+            })
+            .collect();
+        assert_eq!(found, vec![(kind.to_string(), 1, "id=2".into())], "{ctx}");
+        let run = dbs.run_code(&format!("copy {{ from = 't{n}', page = 1 }}"), &["-q"]);
+        if run.status == 0 {
+            let q = format!("SELECT CAST(c AS CHAR) FROM t{n} WHERE id = 2");
+            let src: Option<String> = dbs.src.query_first(&q).unwrap();
+            let dst: Option<String> = dbs.dst.query_first(&q).unwrap();
+            assert_ne!(src, dst, "{ctx}: the run stored the value unchanged");
+        } else {
+            run.status(1).says("row id=2");
+        }
+    }
+}
