@@ -493,3 +493,35 @@ fn check_agrees_with_a_run_on_more_type_pairs() {
         }
     }
 }
+
+/// A hazard in more rows than the report shows: the count is all of them, the examples
+/// the first 5 in key order (a composite key named whole).
+#[test]
+fn check_shows_five_examples_in_key_order() {
+    let mut dbs = Dbs::new("check_five");
+    dbs.src("CREATE TABLE m (a INT, b VARCHAR(3), v VARCHAR(20), PRIMARY KEY (a, b))");
+    for i in (1..=8).rev() {
+        dbs.src(&format!(
+            "INSERT INTO m VALUES ({i}, 'x', 'long value {i}'), ({i}, 'y', 'ok')"
+        ));
+    }
+    dbs.dst("CREATE TABLE m (a INT, b VARCHAR(3), v VARCHAR(5), PRIMARY KEY (a, b))");
+    let report = json(&check(&dbs, "copy { from = 'm' }", &["--json"]).status(2));
+    let h = &report["copies"][0]["hazards"][0];
+    assert_eq!(h["count"].as_u64(), Some(8));
+    let examples: Vec<(String, String)> = h["examples"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["key"].as_str().unwrap().into(),
+                e["value"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    let expected: Vec<(String, String)> = (1..=5)
+        .map(|i| (format!("(a={i}, b='x')"), format!("'long value {i}'")))
+        .collect();
+    assert_eq!(examples, expected);
+}
