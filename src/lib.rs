@@ -1,9 +1,9 @@
 //! ferry: moves rows from one MySQL/MariaDB database into another, driven by Lua jobs.
 //!
 //! Layers, top down (CONTRIBUTING.md, "Layout"; `tests/layers.rs` holds them): the
-//! command line and the commands (`cli`, `run`, `verify`, `introspect`, `repl`, `demo`,
-//! with the terminal in `progress`, `logging`, `signals`, `table_fmt`); the Lua binding
-//! (`lua`); what a job means, without Lua (`job`); copy plans as plain data (`plan`);
+//! command line and the commands (`cli`, `run`, `check`, `verify`, `introspect`, `repl`,
+//! `demo`, with the terminal in `progress`, `logging`, `signals`, `table_fmt`); the Lua
+//! binding (`lua`); what a job means, without Lua (`job`); copy plans as plain data (`plan`);
 //! the copy pipeline, without Lua or terminal (`engine`); the only module that speaks
 //! SQL (`db`); connection specs (`conn_spec`); the one error that reaches `main`
 //! (`error`); and the throwaway servers shared by the demo and the tests (`throwaway`).

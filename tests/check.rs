@@ -8,12 +8,13 @@ use mysql::prelude::Queryable;
 
 const COLUMNS: &str = "v VARCHAR(20), b VARBINARY(10), e VARCHAR(10), l VARCHAR(10), \
     i INT, u INT, d DECIMAL(10,4), dr DECIMAL(10,2), f DATETIME(6), g DOUBLE, \
-    c VARCHAR(5), en ENUM('a','b','c'), s SET('a','b','c'), nn VARCHAR(5), z DATETIME";
+    c VARCHAR(5), en ENUM('a','b','c'), s SET('a','b','c'), nn VARCHAR(5), z DATETIME, \
+    dt DATETIME";
 
 const NARROW: &str = "v VARCHAR(5), b VARBINARY(4), e VARCHAR(10) CHARACTER SET utf8mb3, \
     l VARCHAR(10) CHARACTER SET latin1, i TINYINT, u INT UNSIGNED, d DECIMAL(10,2), \
     dr DECIMAL(4,2), f DATETIME, g FLOAT, c CHAR(5), en ENUM('a','b'), s SET('a','b'), \
-    nn VARCHAR(5) NOT NULL, z TIMESTAMP NULL";
+    nn VARCHAR(5) NOT NULL, z TIMESTAMP NULL, dt DATE";
 
 /// The source table `h`: ten rows whose values all fit `NARROW`, then the hazards.
 fn hazard_fixture(dbs: &mut Dbs) {
@@ -21,7 +22,7 @@ fn hazard_fixture(dbs: &mut Dbs) {
     for id in 1..=10 {
         dbs.src(&format!(
             "INSERT INTO h VALUES ({id}, 'ok', 'ok', 'ok', 'ok', 1, 1, 1.5, 1.5, \
-             '2024-01-01 10:00:00', 1.5, 'ab', 'a', 'a,b', 'x', '2020-01-01 00:00:00')"
+             '2024-01-01 10:00:00', 1.5, 'ab', 'a', 'a,b', 'x', '2020-01-01 00:00:00', '2024-01-01')"
         ));
     }
     for sql in [
@@ -47,6 +48,7 @@ fn hazard_fixture(dbs: &mut Dbs) {
         "UPDATE h SET z = '1960-01-01 00:00:00' WHERE id = 3",
         "UPDATE h SET z = '2050-01-01 00:00:00' WHERE id = 4",
         "UPDATE h SET z = '0000-00-00 00:00:00' WHERE id = 5",
+        "UPDATE h SET dt = '2024-01-01 10:30:00' WHERE id = 7",
     ] {
         dbs.src(sql);
     }
@@ -134,14 +136,15 @@ fn check_finds_every_planted_hazard() {
         h("not_null", "nn", 2, &[1, 10]),
         h("zero_date", "z", 1, &[2]),
         h("timestamp_range", "z", 2, &[3, 4]),
+        h("truncate", "dt", 1, &[7]),
     ];
     expected.sort();
     assert_eq!(hazards(&report), expected, "{}", run.describe());
-    assert_eq!(report["blocking"].as_u64(), Some(16));
+    assert_eq!(report["blocking"].as_u64(), Some(17));
     let copy = &report["copies"][0];
     assert_eq!(copy["copy"], "h");
     // One count query, and one example query per hazard found.
-    assert_eq!(copy["queries"].as_u64(), Some(17));
+    assert_eq!(copy["queries"].as_u64(), Some(18));
     let v = copy["hazards"]
         .as_array()
         .unwrap()
@@ -161,9 +164,9 @@ fn check_finds_every_planted_hazard() {
         .says("BLOCKING  truncate")
         .says("id=2 'far too long'")
         .says("fix not_null `nn`")
-        .says("check: 16 blocking hazards, 0 notes in 1 copy; nothing was written");
+        .says("check: 17 blocking hazards, 0 notes in 1 copy; nothing was written");
     assert!(
-        text.stderr.contains("error: 16 blocking hazards"),
+        text.stderr.contains("error: 17 blocking hazards"),
         "{}",
         text.describe()
     );
@@ -185,10 +188,23 @@ fn check_scans_only_the_rows_a_copy_reads_and_notes_functions() {
     assert!(found.contains(&("not_null".into(), "nn".into(), 1, vec!["id=10".into()])));
     assert!(!found.iter().any(|h| h.0 == "timestamp_range"), "{found:?}");
     let notes = report["copies"][0]["notes"].as_array().unwrap();
-    assert!(
-        notes.iter().any(|n| n.as_str().unwrap().contains("`v`")),
-        "{notes:?}"
+    assert_eq!(
+        notes[0],
+        "not scanned: column `v` is made by map functions, whose values exist only when \
+         the row code runs (a run refuses those the target would change, page by page, \
+         before it commits)"
     );
+    // A transform makes every column: nothing is scanned, and one note says so.
+    let code = "copy { from = 'h', transform = function(r) return r end }";
+    let run = check(&dbs, code, &["--json"]).ok();
+    let copy = &json(&run)["copies"][0];
+    assert_eq!(copy["queries"].as_u64(), Some(0), "{}", run.describe());
+    let notes = copy["notes"].as_array().unwrap();
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert!(notes[0]
+        .as_str()
+        .unwrap()
+        .starts_with("not scanned: columns `id`, `v`, `b`,"));
 }
 
 #[test]
@@ -207,7 +223,7 @@ fn check_of_a_clean_copy_raises_nothing_and_scans_nothing() {
         "CREATE TABLE wide (id BIGINT PRIMARY KEY, v TEXT, b BLOB, e VARCHAR(40), \
          l VARCHAR(10), i BIGINT, u BIGINT, d DECIMAL(20,6), dr DECIMAL(20,4), f DATETIME(6), \
          g DOUBLE, c VARCHAR(10), en ENUM('a','b','c','d'), s SET('a','b','c','d'), \
-         nn VARCHAR(10), z DATETIME(6))",
+         nn VARCHAR(10), z DATETIME(6), dt DATETIME(6))",
     );
     let code = "copy { from = 'same' }\ncopy { from = 'h', to = 'wide' }";
     let run = check(&dbs, code, &["--json"]).ok();
@@ -298,6 +314,10 @@ fn check_of_a_wrong_job_and_of_a_keyless_table() {
     dbs.src("CREATE TABLE k (v VARCHAR(20))");
     dbs.src("INSERT INTO k VALUES ('short'), ('much too long')");
     dbs.dst("CREATE TABLE k (v VARCHAR(5))");
+    check(&dbs, "local nothing = 1", &[])
+        .ok()
+        .says("the job ran no copy")
+        .says("0 copies");
     check(&dbs, "copy { from = 'nope' }", &[])
         .status(2)
         .says("problem")
@@ -326,7 +346,7 @@ fn check_reports_accepted_hazards_as_notes() {
     let run = check(&dbs, code, &["--json"]).status(2);
     let report = json(&run);
     assert_eq!(report["blocking"].as_u64(), Some(12), "{}", run.describe());
-    assert_eq!(report["notes"].as_u64(), Some(4));
+    assert_eq!(report["notes"].as_u64(), Some(5));
     for h in report["copies"][0]["hazards"].as_array().unwrap() {
         let accepted = h["kind"] == "truncate"
             || (h["kind"] == "zero_date" && h["column"] == "z")
@@ -338,7 +358,7 @@ fn check_reports_accepted_hazards_as_notes() {
         .status(2)
         .says("accepted  range")
         .says("BLOCKING  range")
-        .says("12 blocking hazards, 4 notes");
+        .says("12 blocking hazards, 5 notes");
 
     let all = "copy { from = 'h', accept = { 'truncate', 'charset', 'range', 'scale', \
                'fraction', 'char_trailing_space', 'enum', 'not_null:nn', 'zero_date', \
@@ -346,7 +366,7 @@ fn check_reports_accepted_hazards_as_notes() {
     let run = check(&dbs, all, &["--json"]).ok();
     let report = json(&run);
     assert_eq!(report["blocking"].as_u64(), Some(0));
-    assert_eq!(report["notes"].as_u64(), Some(16));
+    assert_eq!(report["notes"].as_u64(), Some(17));
 
     check(
         &dbs,
@@ -361,4 +381,147 @@ fn check_reports_accepted_hazards_as_notes() {
         .says("unknown hazard `truncat`")
         .says("did you mean `truncate`?");
     assert_eq!(dbs.count_dst("h"), 0);
+}
+
+/// More type pairs, each with a row that fits and one that does not: check names the
+/// second (and only it) with the kind expected, and a run either fails on it or stores
+/// it changed (an ENUM's letter case, spaces an ENUM or CHAR drops).
+#[test]
+fn check_agrees_with_a_run_on_more_type_pairs() {
+    let mut dbs = Dbs::new("check_pairs");
+    // (source type, target type, a value that does not fit, one that does, the kind)
+    let pairs: &[(&str, &str, &str, &str, &str)] = &[
+        (
+            "BIGINT UNSIGNED",
+            "BIGINT",
+            "18446744073709551615",
+            "5",
+            "range",
+        ),
+        (
+            "TEXT",
+            "VARCHAR(100)",
+            "REPEAT('x', 101)",
+            "'short'",
+            "truncate",
+        ),
+        ("DOUBLE", "DECIMAL(10,2)", "1.125", "1.25", "scale"),
+        (
+            "DATETIME(6)",
+            "TIMESTAMP(3)",
+            "'2024-01-01 00:00:00.123456'",
+            "'2024-01-01 00:00:00.123'",
+            "fraction",
+        ),
+        (
+            "LONGTEXT",
+            "TINYTEXT",
+            "REPEAT('é', 200)",
+            "REPEAT('é', 100)",
+            "truncate",
+        ),
+        ("ENUM('A','b')", "ENUM('a','b')", "'A'", "'b'", "enum"),
+        ("SET('a','b')", "ENUM('a','b')", "'a,b'", "'a'", "enum"),
+        (
+            "VARCHAR(10)",
+            "VARCHAR(10) CHARACTER SET ascii",
+            "'é'",
+            "'e'",
+            "charset",
+        ),
+        ("YEAR", "TINYINT", "2024", "NULL", "range"),
+        ("CHAR(10)", "VARCHAR(5)", "'abcdefg'", "'abc'", "truncate"),
+        (
+            "DECIMAL(12,4)",
+            "DECIMAL(10,2)",
+            "1.125",
+            "12345678.12",
+            "scale",
+        ),
+        ("FLOAT", "INT", "1.5", "2", "scale"),
+        ("TIME(6)", "TIME", "'10:00:00.5'", "'10:00:00'", "fraction"),
+        (
+            "DATE",
+            "TIMESTAMP NULL",
+            "'1969-12-31'",
+            "'2000-01-01'",
+            "timestamp_range",
+        ),
+        ("VARCHAR(10)", "SET('a','b')", "'a,c'", "'a,b'", "enum"),
+        ("MEDIUMINT", "SMALLINT UNSIGNED", "-1", "65535", "range"),
+        ("VARCHAR(10)", "ENUM('a','b')", "'a '", "'a'", "enum"),
+        (
+            "TINYTEXT",
+            "CHAR(255)",
+            "' x '",
+            "'x'",
+            "char_trailing_space",
+        ),
+    ];
+    let mut code = Vec::new();
+    for (n, (s, t, bad, good, _)) in pairs.iter().enumerate() {
+        dbs.src(&format!("CREATE TABLE t{n} (id INT PRIMARY KEY, c {s})"));
+        dbs.src(&format!("INSERT INTO t{n} VALUES (1, {good}), (2, {bad})"));
+        dbs.dst(&format!("CREATE TABLE t{n} (id INT PRIMARY KEY, c {t})"));
+        code.push(format!("copy {{ from = 't{n}' }}"));
+    }
+    let report = json(&check(&dbs, &code.join("\n"), &["--json"]).status(2));
+    for (n, (s, t, _, _, kind)) in pairs.iter().enumerate() {
+        let ctx = format!("{s} -> {t}");
+        let found: Vec<(String, u64, String)> = report["copies"][n]["hazards"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| {
+                let key = h["examples"][0]["key"].as_str().unwrap().to_string();
+                (
+                    h["kind"].as_str().unwrap().into(),
+                    h["count"].as_u64().unwrap(),
+                    key,
+                )
+            })
+            .collect();
+        assert_eq!(found, vec![(kind.to_string(), 1, "id=2".into())], "{ctx}");
+        let run = dbs.run_code(&format!("copy {{ from = 't{n}', page = 1 }}"), &["-q"]);
+        if run.status == 0 {
+            let q = format!("SELECT CAST(c AS CHAR) FROM t{n} WHERE id = 2");
+            let src: Option<String> = dbs.src.query_first(&q).unwrap();
+            let dst: Option<String> = dbs.dst.query_first(&q).unwrap();
+            assert_ne!(src, dst, "{ctx}: the run stored the value unchanged");
+        } else {
+            run.status(1).says("row id=2");
+        }
+    }
+}
+
+/// A hazard in more rows than the report shows: the count is all of them, the examples
+/// the first 5 in key order (a composite key named whole).
+#[test]
+fn check_shows_five_examples_in_key_order() {
+    let mut dbs = Dbs::new("check_five");
+    dbs.src("CREATE TABLE m (a INT, b VARCHAR(3), v VARCHAR(20), PRIMARY KEY (a, b))");
+    for i in (1..=8).rev() {
+        dbs.src(&format!(
+            "INSERT INTO m VALUES ({i}, 'x', 'long value {i}'), ({i}, 'y', 'ok')"
+        ));
+    }
+    dbs.dst("CREATE TABLE m (a INT, b VARCHAR(3), v VARCHAR(5), PRIMARY KEY (a, b))");
+    let report = json(&check(&dbs, "copy { from = 'm' }", &["--json"]).status(2));
+    let h = &report["copies"][0]["hazards"][0];
+    assert_eq!(h["count"].as_u64(), Some(8));
+    let examples: Vec<(String, String)> = h["examples"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["key"].as_str().unwrap().into(),
+                e["value"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    let expected: Vec<(String, String)> = (1..=5)
+        .map(|i| (format!("(a={i}, b='x')"), format!("'long value {i}'")))
+        .collect();
+    assert_eq!(examples, expected);
 }

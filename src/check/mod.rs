@@ -53,12 +53,25 @@ pub fn check(cfg: CheckConfig) -> Result<CheckReport> {
     };
     let plan_ctx = plan_pass(&job, &args)?;
     let plans = plan_ctx.take_plans();
+    if plans.is_empty() {
+        log::warn!(
+            "the job ran no copy: {} reached no `copy` call, so nothing was checked",
+            job.name
+        );
+    }
     let mut copies = Vec::new();
     if !plans.is_empty() {
+        let server = policy::Server {
+            version: plan_ctx
+                .session(Role::Target, None)?
+                .borrow()
+                .version
+                .clone(),
+        };
         let src = plan_ctx.session(Role::Source, None)?;
         let mut src = src.borrow_mut();
         for plan in &plans {
-            copies.push(check_copy(&mut src, plan)?);
+            copies.push(check_copy(&mut src, &server, plan)?);
         }
     }
     plan_ctx.close_sessions();
@@ -72,7 +85,7 @@ pub fn check(cfg: CheckConfig) -> Result<CheckReport> {
     if report.blocking > 0 {
         return Err(Error::Hazards {
             message: format!(
-                "{}: the job's copies would refuse or change these values; fix them (see \
+                "{}: the target would refuse or change these source values; fix them (see \
                  each hazard's fix) before `ferry run`; nothing was written",
                 if report.blocking == 1 {
                     "1 blocking hazard".to_string()
@@ -87,7 +100,7 @@ pub fn check(cfg: CheckConfig) -> Result<CheckReport> {
 
 /// One copy's scan: which column pairs need a test, one count query for them all, and
 /// the example rows of each hazard found.
-fn check_copy(src: &mut Db, plan: &CopyPlan) -> Result<CopyCheck> {
+fn check_copy(src: &mut Db, server: &policy::Server, plan: &CopyPlan) -> Result<CopyCheck> {
     let mut out = CopyCheck {
         copy: plan.name.clone(),
         location: plan.location.clone(),
@@ -99,6 +112,7 @@ fn check_copy(src: &mut Db, plan: &CopyPlan) -> Result<CopyCheck> {
     };
     let mut probes = Vec::new();
     let mut planned = Vec::new();
+    let (mut by_function, mut by_transform) = (Vec::new(), Vec::new());
     for c in &plan.columns {
         let Some(target) = plan.target.column(&c.name) else {
             continue;
@@ -106,7 +120,7 @@ fn check_copy(src: &mut Db, plan: &CopyPlan) -> Result<CopyCheck> {
         match &c.fill {
             Fill::Source(i) => {
                 let source = &plan.source.columns[*i];
-                for p in policy::column_checks(source, target) {
+                for p in policy::column_checks(server, source, target) {
                     probes.push(Probe {
                         column: source.name.clone(),
                         test: p.test.clone(),
@@ -114,17 +128,27 @@ fn check_copy(src: &mut Db, plan: &CopyPlan) -> Result<CopyCheck> {
                     planned.push((c.name.clone(), source, target, p));
                 }
             }
-            Fill::Field(_) | Fill::Function => out.notes.push(format!(
-                "column `{}` is made by {} (not scanned: ferry checks such values on each \
-                 page as it writes)",
-                c.name,
-                if matches!(c.fill, Fill::Function) {
-                    "a map function"
-                } else {
-                    "the transform"
-                }
-            )),
+            Fill::Function => by_function.push(format!("`{}`", c.name)),
+            Fill::Field(_) => by_transform.push(format!("`{}`", c.name)),
             Fill::Value(_) | Fill::Sql(_) => {}
+        }
+    }
+    for (columns, maker) in [
+        (by_function, "map functions"),
+        (by_transform, "the transform"),
+    ] {
+        if !columns.is_empty() {
+            out.notes.push(format!(
+                "not scanned: {} {} made by {maker}, whose values exist only when the row \
+                 code runs (a run refuses those the target would change, page by page, \
+                 before it commits)",
+                if columns.len() == 1 {
+                    "column"
+                } else {
+                    "columns"
+                },
+                columns.join(", ") + if columns.len() == 1 { " is" } else { " are" },
+            ));
         }
     }
     if probes.is_empty() {

@@ -29,6 +29,7 @@ fn planned(kind: &'static str, test: Test, blocking: bool, fix: String) -> Plann
 
 /// A pair of columns being compared, with their shapes.
 struct Pair<'a> {
+    target_server: &'a Server,
     source: &'a ColumnInfo,
     target: &'a ColumnInfo,
     s: Shape,
@@ -44,9 +45,33 @@ impl Pair<'_> {
     }
 }
 
-/// The tests that the values of `source` need against `target` (empty: it holds them all).
-pub fn column_checks(source: &ColumnInfo, target: &ColumnInfo) -> Vec<Planned> {
+/// What of the target server decides what its columns hold.
+#[derive(Debug, Clone, Default)]
+pub struct Server {
+    /// `VERSION()`: `10.11.6-MariaDB`, `8.0.36`.
+    pub version: String,
+}
+
+impl Server {
+    /// The latest TIMESTAMP: MariaDB 11.5 and later hold up to 2106 (on 64-bit
+    /// builds), others up to 2038.
+    fn timestamp_max(&self) -> &'static str {
+        let mut parts = self.version.split(['.', '-']);
+        let major: u32 = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
+        let minor: u32 = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
+        if self.version.contains("MariaDB") && (major, minor) >= (11, 5) {
+            "2106-02-07 06:28:15"
+        } else {
+            "2038-01-19 03:14:07"
+        }
+    }
+}
+
+/// The tests that the values of `source` need against `target` on `server` (empty: it
+/// holds them all).
+pub fn column_checks(server: &Server, source: &ColumnInfo, target: &ColumnInfo) -> Vec<Planned> {
     let p = Pair {
+        target_server: server,
         source,
         target,
         s: shape(source),
@@ -98,6 +123,14 @@ pub fn column_checks(source: &ColumnInfo, target: &ColumnInfo) -> Vec<Planned> {
         )),
         Shape::DateTime(x) | Shape::Time(x) | Shape::Timestamp(x) => {
             temporal_checks(&p, *x, &mut out)
+        }
+        Shape::Date if matches!(p.s, Shape::DateTime(_) | Shape::Timestamp(_)) => {
+            out.push(planned(
+                "truncate",
+                Test::TimeOfDay,
+                true,
+                "make the target column DATETIME, or keep the date alone in a transform".into(),
+            ))
         }
         Shape::Enum(members) | Shape::Set(members) => enum_checks(&p, members, &mut out),
         _ => {}
@@ -268,10 +301,14 @@ fn temporal_checks(p: &Pair, precision: u8, out: &mut Vec<Planned>) {
             "timestamp_range",
             Test::DateRange {
                 min: "1970-01-01 00:00:01".into(),
-                max: "2038-01-19 03:14:07".into(),
+                max: p.target_server.timestamp_max().into(),
             },
             true,
-            "make the target column DATETIME, which holds years 1000 to 9999".into(),
+            format!(
+                "make the target column DATETIME, which holds years 1000 to 9999 \
+                 (TIMESTAMP: 1970-01-01 00:00:01 to {} UTC)",
+                p.target_server.timestamp_max()
+            ),
         ));
         out.push(planned(
             "zero_date",
@@ -329,7 +366,10 @@ mod tests {
                 c.charset = Some("utf8mb4".into());
             }
         }
-        column_checks(&src, &dst).iter().map(|p| p.kind).collect()
+        column_checks(&Server::default(), &src, &dst)
+            .iter()
+            .map(|p| p.kind)
+            .collect()
     }
 
     #[test]
@@ -368,10 +408,21 @@ mod tests {
             ["timestamp_range", "zero_date"]
         );
         assert_eq!(kinds("double", "int(11)"), ["range", "scale"]);
+        assert_eq!(kinds("datetime", "date"), ["truncate"]);
+        assert_eq!(kinds("year(4)", "tinyint(4)"), ["range"]);
+        assert_eq!(kinds("year(4)", "smallint(6)"), Vec::<&str>::new());
         assert_eq!(
             super::super::shape::members("enum('a','it''s','c,d')"),
             ["a", "it's", "c,d"]
         );
+    }
+
+    #[test]
+    fn timestamp_range_by_server() {
+        let v = |s: &str| Server { version: s.into() }.timestamp_max();
+        assert_eq!(v("10.11.6-MariaDB-0+deb12u1"), "2038-01-19 03:14:07");
+        assert_eq!(v("11.8.2-MariaDB"), "2106-02-07 06:28:15");
+        assert_eq!(v("8.4.0"), "2038-01-19 03:14:07");
     }
 
     #[test]
@@ -381,8 +432,11 @@ mod tests {
         let mut t = s.clone();
         t.charset = Some("utf8mb3".into());
         t.nullable = false;
-        let k: Vec<_> = column_checks(&s, &t).iter().map(|p| p.kind).collect();
+        let k: Vec<_> = column_checks(&Server::default(), &s, &t)
+            .iter()
+            .map(|p| p.kind)
+            .collect();
         assert_eq!(k, ["not_null", "charset"]);
-        assert!(column_checks(&t, &s).is_empty());
+        assert!(column_checks(&Server::default(), &t, &s).is_empty());
     }
 }

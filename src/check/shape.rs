@@ -123,6 +123,8 @@ pub(super) fn shape(c: &ColumnInfo) -> Shape {
         "mediumint" => int(24),
         "int" | "integer" => int(32),
         "bigint" => int(64),
+        // As a source: 0 or 1901 to 2155. (As a target it takes more, changed.)
+        "year" => Shape::Int { min: 0, max: 2155 },
         "decimal" | "numeric" => Shape::Decimal {
             digits: first.unwrap_or(10) as u32,
             scale: a.get(1).copied().unwrap_or(0) as u32,

@@ -38,6 +38,8 @@ pub enum Test {
     Null,
     /// A month or day of zero that is not the zero date (`2024-00-10`).
     ZeroInDate,
+    /// A time of day other than midnight.
+    TimeOfDay,
     /// Outside `min`..`max` as date-times (UTC), zero dates aside.
     DateRange { min: String, max: String },
 }
@@ -121,6 +123,9 @@ impl Test {
             Test::ZeroInDate => format!(
                 "(MONTH({c}) = 0 OR DAYOFMONTH({c}) = 0) AND NOT (YEAR({c}) = 0 AND MONTH({c}) = 0 \
                  AND DAYOFMONTH({c}) = 0)"
+            ),
+            Test::TimeOfDay => format!(
+                "(HOUR({c}) <> 0 OR MINUTE({c}) <> 0 OR SECOND({c}) <> 0 OR MICROSECOND({c}) <> 0)"
             ),
             Test::DateRange { min, max } => format!(
                 "({c} < '{min}' OR {c} > '{max}') AND MONTH({c}) <> 0 AND DAYOFMONTH({c}) <> 0"
