@@ -247,6 +247,83 @@ fn trailing_spaces_cut_from_a_varchar_fail_naming_the_row() {
     );
 }
 
+#[test]
+fn trailing_spaces_a_char_drops_fail_naming_the_row() {
+    narrowing(
+        "charsp",
+        "VARCHAR(10)",
+        "CHAR(10)",
+        ["'abc'", "' lead'", "'ab '", "'x'"],
+        "",
+        "it ends in spaces, which a CHAR column drops",
+    );
+    narrowing(
+        "charsp_lua",
+        "CHAR(10)",
+        "CHAR(10)",
+        ["'abc'", "'b'", "'c'", "'d'"],
+        ", transform = function(r) if r.id == 3 then r.x = r.x .. ' ' end return r end",
+        "it ends in spaces, which a CHAR column drops",
+    );
+}
+
+#[test]
+fn an_enum_member_in_another_case_or_with_spaces_fails_naming_the_row() {
+    narrowing(
+        "enumcase",
+        "ENUM('new','Paid')",
+        "ENUM('new','paid')",
+        ["'new'", "'new'", "'Paid'", "'new'"],
+        "",
+        "not one of the ENUM's members byte for byte",
+    );
+    narrowing(
+        "enumsp",
+        "VARCHAR(10)",
+        "ENUM('new','paid')",
+        ["'new'", "'paid'", "'paid '", "'new'"],
+        "",
+        "not one of the ENUM's members byte for byte",
+    );
+}
+
+/// The same ENUM on both sides, and a CHAR from a CHAR, need no check and copy whole
+/// (through the undecoded path too).
+#[test]
+fn the_same_enum_and_char_on_both_sides_copy_without_a_check() {
+    let mut dbs = Dbs::new("enumsame");
+    dbs.src(
+        "CREATE TABLE t (id INT PRIMARY KEY, e ENUM('a','B','it''s') NOT NULL, c CHAR(5) NOT NULL)",
+    )
+    .src("INSERT INTO t VALUES (1, 'a', 'x'), (2, 'B', 'y  '), (3, 'it''s', '')");
+    dbs.dst(
+        "CREATE TABLE t (id INT PRIMARY KEY, e ENUM('a','B','it''s') NOT NULL, c CHAR(5) NOT NULL)",
+    );
+    dbs.run_code("copy { from = 't' }", &[]).ok();
+    assert_eq!(dbs.dump_dst("t", "id"), dbs.dump_src("t", "id"));
+    // A transform's values are checked against the members, quotes and case included.
+    dbs.dst("DELETE FROM t");
+    dbs.run_code(
+        "copy { from = 't', transform = function(r) if r.id == 1 then r.e = 'b' end return r end }",
+        &[],
+    )
+    .status(1)
+    .says("row id=1")
+    .says("not one of the ENUM's members byte for byte");
+    dbs.run_code(
+        "copy { from = 't', accept = { 'enum:e' }, \
+         transform = function(r) if r.id == 1 then r.e = 'b' end return r end }",
+        &[],
+    )
+    .ok();
+    let e: String = dbs
+        .dst
+        .query_first("SELECT e FROM t WHERE id = 1")
+        .unwrap()
+        .unwrap();
+    assert_eq!(e, "B", "accepted: the server stores the member");
+}
+
 /// Target t (id primary key, email unique) holding id=100 with a@x; source rows 1..4,
 /// two a page, the third with a@x too (`clash`), or rows 3 and 4 sharing an email
 /// the target does not have (`inside`).

@@ -34,6 +34,9 @@ pub(super) fn shown(v: &Value) -> String {
 pub(super) fn misfit(v: &Value, check: Check) -> Option<&'static str> {
     match (check, v) {
         (_, Value::NULL) => None,
+        (Check::CharSpaces, Value::Bytes(b)) => b
+            .ends_with(b" ")
+            .then_some("it ends in spaces, which a CHAR column drops"),
         (Check::Int, Value::Float(f)) => (f.is_finite() && f.fract() != 0.0)
             .then_some("it has a fraction, which would be rounded away"),
         (Check::Int, Value::Double(d)) => (d.is_finite() && d.fract() != 0.0)
