@@ -21,6 +21,7 @@ mod modes;
 mod nosilent;
 mod paging;
 mod readme;
+mod repl;
 mod row_errors;
 mod scripts;
 mod security;

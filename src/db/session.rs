@@ -13,6 +13,12 @@ impl Db {
         self.conn.ping().is_ok()
     }
 
+    /// The server's id of this session (the `Id` of `SHOW PROCESSLIST`), for ending its
+    /// statement from another session (`kill_query`).
+    pub fn connection_id(&self) -> u32 {
+        self.conn.connection_id()
+    }
+
     /// Ends the statement session `id` is running (`KILL QUERY`), from this session.
     pub fn kill_query(&mut self, id: u32) -> Result<()> {
         self.conn

@@ -12,6 +12,8 @@ use mysql::Value;
 pub struct ColMeta {
     pub name: String,
     pub kind: Kind,
+    /// Binary bytes (BINARY, VARBINARY, BLOB, BIT, GEOMETRY), not text: shown as hex.
+    pub binary: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,9 +58,16 @@ impl ColMeta {
             ColumnType::MYSQL_TYPE_TIME | ColumnType::MYSQL_TYPE_TIME2 => Kind::Time(fsp),
             _ => Kind::Bytes,
         };
+        // Numbers and dates carry the binary character set too; only strings and bits
+        // of it are binary bytes.
+        let binary = kind == Kind::Bytes
+            && c.character_set() == 63
+            && c.column_type() != ColumnType::MYSQL_TYPE_NEWDECIMAL
+            && c.column_type() != ColumnType::MYSQL_TYPE_DECIMAL;
         ColMeta {
             name: c.name_str().into_owned(),
             kind,
+            binary,
         }
     }
 }

@@ -50,8 +50,14 @@ pub fn rows_to_lua(lua: &Lua, rows: &Rows) -> mlua::Result<Table> {
     for c in &rows.columns {
         order.raw_push(c.name.as_str())?;
     }
+    // And which columns hold binary bytes (shown as hex).
+    let binary = lua.create_table()?;
+    for c in rows.columns.iter().filter(|c| c.binary) {
+        binary.raw_set(c.name.as_str(), true)?;
+    }
     let mt = lua.create_table()?;
     mt.raw_set("__columns", order)?;
+    mt.raw_set("__binary", binary)?;
     out.set_metatable(Some(mt))?;
     Ok(out)
 }
