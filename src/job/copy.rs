@@ -214,7 +214,11 @@ impl Job {
         let dst = self.session(Role::Target, None)?;
         let mut problems = Vec::new();
         let source = table_or_problem(&src, &spec.from, Role::Source, &mut problems)?;
-        let target = table_or_problem(&dst, &spec.to, Role::Target, &mut problems)?;
+        let planned = self.record.borrow().planned_targets.get(&spec.to).cloned();
+        let target = match planned.filter(|_| self.host.pass == Pass::Plan) {
+            Some(t) => Some(t),
+            None => table_or_problem(&dst, &spec.to, Role::Target, &mut problems)?,
+        };
         let (Some(source), Some(target)) = (source, target) else {
             self.refuse(&loc, &name, problems)?;
             return Ok(None);

@@ -17,7 +17,7 @@ use crate::lua::errors::{BadOverlap, DefaultError};
 use crate::lua::options::{show, Options};
 use crate::lua::processor::{LuaProcessor, RowBuilder};
 use crate::lua::values::{from_lua, Sql};
-use crate::plan::{CopyPlan, CopySpec, DefaultValue, MapSource, Mode};
+use crate::plan::{CopyPlan, CopySpec, DefaultValue, MapSource, Mode, TableSelection};
 
 const COPY_OPTIONS: &[&str] = &[
     "from",
@@ -39,6 +39,9 @@ const COPY_OPTIONS: &[&str] = &[
     "before",
     "after",
     "check",
+    "tables",
+    "exclude",
+    "create",
 ];
 
 pub fn register(lua: &Lua, job: &Rc<Job>) -> mlua::Result<()> {
@@ -93,6 +96,17 @@ fn copy(lua: &Lua, job: &Rc<Job>, arg: LuaValue) -> mlua::Result<Table> {
             return stats_table(lua, &CopyStats::default());
         }
     };
+    if let Some(selection) = &args.selection {
+        let request = CopyRequest {
+            spec: args.spec,
+            options: args.options,
+            hooks: args.hooks,
+        };
+        let outcomes = job
+            .copy_tables(request, selection)
+            .map_err(mlua::Error::external)?;
+        return crate::lua::tables::stats(lua, job, outcomes);
+    }
     let code = (args.transform.is_some() || !args.functions.is_empty()).then(|| LuaCode {
         lua,
         transform: args.transform,
@@ -169,6 +183,14 @@ fn name_of(arg: &LuaValue) -> String {
     let LuaValue::Table(t) = arg else {
         return String::new();
     };
+    match t.get::<LuaValue>("tables") {
+        Ok(LuaValue::String(s)) => return format!("tables {}", s.to_string_lossy()),
+        Ok(LuaValue::Table(list)) => {
+            let names: Vec<String> = list.sequence_values::<String>().flatten().collect();
+            return format!("tables {}", names.join(", "));
+        }
+        _ => {}
+    }
     let from = t
         .get::<Option<String>>("from")
         .ok()
@@ -203,12 +225,14 @@ fn default_value(key: &str, v: &LuaValue) -> std::result::Result<DefaultValue, D
 }
 
 /// The `copy` arguments, parsed.
-struct CopyArgs {
-    spec: CopySpec,
+pub(crate) struct CopyArgs {
+    pub(crate) spec: CopySpec,
     transform: Option<Function>,
     functions: Vec<(String, Function)>,
-    options: CopyOptions,
-    hooks: crate::job::Hooks,
+    pub(crate) options: CopyOptions,
+    pub(crate) hooks: crate::job::Hooks,
+    /// `tables = ...`: a copy of many tables.
+    pub(crate) selection: Option<TableSelection>,
 }
 
 /// `file:line` of the script line calling the API function.
@@ -256,6 +280,7 @@ fn parse_copy_args(
                 functions: Vec::new(),
                 options: CopyOptions::default(),
                 hooks: crate::job::Hooks::default(),
+                selection: None,
             });
         }
         LuaValue::Table(t) => t.clone(),
@@ -266,9 +291,10 @@ fn parse_copy_args(
             )])
         }
     };
-    let mut o = Options::new("copy", t, COPY_OPTIONS, true);
+    let mut o = Options::new("copy", t.clone(), COPY_OPTIONS, true);
+    let selection = crate::lua::tables::read_selection(&t, &mut o);
     spec.from = o.string("from").or_else(|| o.first()).unwrap_or_default();
-    if spec.from.is_empty() {
+    if spec.from.is_empty() && selection.is_none() {
         o.problem("copy: `from` (the source table) is missing".into());
     }
     spec.to = o.string("to").unwrap_or_else(|| spec.from.clone());
@@ -314,6 +340,7 @@ fn parse_copy_args(
         functions,
         options,
         hooks,
+        selection,
     })
 }
 
@@ -460,10 +487,10 @@ fn lazy_stats(lua: &Lua, job: &Rc<Job>, started: Started) -> mlua::Result<Table>
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn parse(code: &str) -> std::result::Result<CopyArgs, Vec<String>> {
+    pub(crate) fn parse(code: &str) -> std::result::Result<CopyArgs, Vec<String>> {
         let lua = Lua::new();
         lua.set_app_data(crate::lua::values::Sentinels::new(&lua).unwrap());
         let v: LuaValue = lua.load(code).eval().unwrap();
