@@ -3,7 +3,8 @@
 //! foreign keys) plus order items, copied whole with `create = true` into an empty
 //! target (identical definitions and rows, parents first); globs and `exclude`; a
 //! missing target table without `create` and options that cannot apply to every table
-//! are plan problems; a copy that fails in its third table resumes exactly.
+//! are plan problems; a copy that fails (a bad row) or is killed in the middle resumes
+//! exactly; a parallel job keeps the levels in order; `ferry verify` compares each table.
 
 use crate::ddl::{show_create, SCHEMA};
 use crate::support::*;
@@ -130,6 +131,15 @@ fn a_whole_database_is_created_and_copied_parents_first() {
         .unwrap();
     assert!(views.is_empty());
 
+    // ferry verify compares every table of the copy.
+    dbs.verify(&job, &[]).ok().says("order_items");
+    dbs.src("UPDATE employees SET department_id = 2 WHERE id = 12");
+    dbs.verify(&job, &[])
+        .status(1)
+        .says("employees: 12 rows")
+        .says("orders: 200 rows in 1 chunk: equal");
+    dbs.src("UPDATE employees SET department_id = 1 WHERE id = 12");
+
     // Again: the tables are there; insert mode adds nothing and the keys stay as they are.
     dbs.run(&job, &[]).ok();
     assert!(
@@ -236,4 +246,101 @@ fn a_copy_of_many_tables_that_fails_in_the_middle_resumes_exactly() {
     for t in TABLES {
         same_rows(&mut dbs, t);
     }
+}
+
+/// Waits until the target's `table` exists and holds at least `rows` rows.
+fn wait_for_rows(dbs: &mut Dbs, table: &str, rows: u64, run: &mut Spawned) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let exists: Option<String> = dbs
+            .dst
+            .exec_first(
+                "SELECT TABLE_NAME FROM information_schema.TABLES \
+                 WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?",
+                (dbs.dst_db.clone(), table),
+            )
+            .unwrap();
+        if exists.is_some() && dbs.count_dst(table) >= rows {
+            return;
+        }
+        assert!(!run.ended(), "ended early\n{}", run.describe());
+        assert!(std::time::Instant::now() < deadline, "{}", run.describe());
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_whole_database_copy_killed_in_the_middle_resumes_exactly() {
+    let mut dbs = shop("many_kill");
+    dbs.src(
+        "INSERT INTO orders (id, customer_id, amount, placed) \
+         SELECT seq, 1 + seq % 40, seq / 100, '2024-01-01' + INTERVAL seq MINUTE \
+         FROM seq_201_to_20000",
+    );
+    let job = dbs.job(
+        "clone.lua",
+        "copy { tables = '*', create = true, page = 200, max_rows_per_second = 5000 }\n",
+    );
+    let mut run = dbs.spawn(&job, &[]);
+    // Killed while orders (level 1) loads: order_items (level 2) is not made yet.
+    wait_for_rows(&mut dbs, "orders", 2000, &mut run);
+    run.signal(libc::SIGKILL);
+    let killed = run
+        .wait_within(std::time::Duration::from_secs(60))
+        .status(-libc::SIGKILL);
+    let made = target_tables(&mut dbs);
+    assert!(
+        !made.contains(&"order_items".to_string()),
+        "{made:?}\n{}",
+        killed.describe()
+    );
+    let part = dbs.count_dst("orders");
+    assert!(part < 20_000, "orders: {part}");
+    dbs.run(&job, &["--resume"])
+        .ok()
+        .says("copy orders: resuming:")
+        .says("copy cust omers: already done by an earlier run, skipped");
+    assert_eq!(target_tables(&mut dbs), TABLES);
+    for t in TABLES {
+        assert_eq!(
+            show_create(&mut dbs.dst, t),
+            show_create(&mut dbs.src, t),
+            "{t}"
+        );
+        same_rows(&mut dbs, t);
+    }
+}
+
+#[test]
+fn a_parallel_job_runs_a_levels_tables_at_once_and_levels_in_order() {
+    let mut dbs = shop("many_parallel");
+    let run = dbs
+        .run_code(
+            "job { parallel = 3 }\n\
+             local s = copy { tables = '*', create = true, page = 40 }\n\
+             log.info('parallel: %d written', s.written)\n",
+            &[],
+        )
+        .ok();
+    for t in TABLES {
+        assert_eq!(
+            show_create(&mut dbs.dst, t),
+            show_create(&mut dbs.src, t),
+            "{t}"
+        );
+        same_rows(&mut dbs, t);
+    }
+    assert!(
+        dbs.log().contains("parallel: 855 written"),
+        "{}",
+        run.describe()
+    );
+    // Every table in the summary, the last level last.
+    let lines: Vec<&str> = run
+        .stdout
+        .lines()
+        .filter(|l| l.contains(" insert "))
+        .collect();
+    assert_eq!(lines.len(), 5, "{}", run.describe());
+    assert!(lines[4].starts_with("order_items "), "{}", run.describe());
 }
