@@ -344,3 +344,68 @@ fn a_parallel_job_runs_a_levels_tables_at_once_and_levels_in_order() {
     assert_eq!(lines.len(), 5, "{}", run.describe());
     assert!(lines[4].starts_with("order_items "), "{}", run.describe());
 }
+
+#[test]
+fn a_table_given_options_of_its_own_is_copied_with_them() {
+    let mut dbs = shop("many_own");
+    let job = dbs.job(
+        "own.lua",
+        "local s = copy {\n\
+           tables = {\n\
+             '*',\n\
+             orders = { where = 'id <= 100', map = { amount = function(r) return r.amount * 2 end } },\n\
+             ['cust omers'] = { transform = function(r) r.note = 'hidden'; return r end, page = 7 },\n\
+           },\n\
+           exclude = 'order_items',\n\
+           create = true,\n\
+         }\n\
+         log.info('own: orders %d, customers %d', s.tables.orders.written, s.tables['cust omers'].written)\n",
+    );
+    dbs.run(&job, &["--dry-run"])
+        .ok()
+        .says("where id <= 100")
+        .says("page 7");
+    dbs.run(&job, &[]).ok();
+    assert!(
+        dbs.log().contains("own: orders 100, customers 40"),
+        "{}",
+        dbs.log()
+    );
+    let doubled: Vec<(i64, String, i64)> = dbs
+        .dst
+        .query("SELECT id, amount, cents FROM orders WHERE id IN (1, 100) ORDER BY id")
+        .unwrap();
+    assert_eq!(
+        doubled,
+        [(1, "2.50".into(), 250), (100, "250.00".into(), 25000)]
+    );
+    let notes: Vec<String> = dbs
+        .dst
+        .query("SELECT DISTINCT note FROM `cust omers`")
+        .unwrap();
+    assert_eq!(notes, ["hidden"]);
+    for t in ["departments", "employees"] {
+        same_rows(&mut dbs, t);
+    }
+    for t in ["cust omers", "orders", "departments", "employees"] {
+        assert_eq!(
+            show_create(&mut dbs.dst, t),
+            show_create(&mut dbs.src, t),
+            "{t}"
+        );
+    }
+    // Options a table cannot take alone, and a table both given options and excluded.
+    dbs.run_code(
+        "copy { tables = { '*', orders = { from = 'x', wher = 'id > 1' } }, exclude = 'orders' }\n",
+        &[],
+    )
+    .status(2)
+    .says("tables.orders: `from` cannot be one table's option")
+    .says("tables.orders: copy: unknown option `wher` (did you mean `where`?)");
+    dbs.run_code(
+        "copy { tables = { '*', orders = { mode = 'upsert' } }, exclude = 'order?' }\n",
+        &[],
+    )
+    .status(2)
+    .says("`orders` is named in tables and left out by exclude `order?`");
+}

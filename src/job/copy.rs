@@ -59,6 +59,14 @@ pub struct CopyRequest {
     pub hooks: Hooks,
 }
 
+/// One table's own copy in a copy of many tables (`tables = { "*", users = {...} }`):
+/// its request and its row code.
+#[derive(Clone, Copy)]
+pub struct TableCopy<'a> {
+    pub request: &'a CopyRequest,
+    pub transform: Option<&'a dyn Transform>,
+}
+
 /// A copy running in the background (`job{parallel > 1}`): `Job::wait` gives its stats.
 #[derive(Debug, Clone)]
 pub struct Started {

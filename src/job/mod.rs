@@ -25,7 +25,7 @@ use crate::error::Error;
 use crate::plan::{CopyPlan, Mode};
 use crate::progress::Display;
 
-pub use copy::{CopyOptions, CopyOutcome, CopyRequest, Started, Transform};
+pub use copy::{CopyOptions, CopyOutcome, CopyRequest, Started, TableCopy, Transform};
 pub use hooks::{Check, Hook, HookCode, Hooks};
 pub use sessions::Sessions;
 pub use settings::{JobSettings, DEFAULT_PAGE, DEFAULT_RETRIES};

@@ -6,24 +6,26 @@
 //! target tables lack are added once every table holds its rows, so cycles load. The
 //! plan pass records the table set's plan (`--dry-run` lists it).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use crate::db::schema::TableInfo;
 use crate::db::Role;
 use crate::error::Result;
-use crate::job::{CopyOutcome, CopyRequest, Job, Pass};
+use crate::job::{CopyOutcome, CopyRequest, Job, Pass, TableCopy};
 use crate::plan::order::{load_order, LoadOrder};
 use crate::plan::tables::TableSetPlan;
 use crate::plan::{Create, SetTable, TableSelection};
 
 impl Job {
     /// Runs `req` (its `from`/`to` aside) for every table `selection` resolves to, in
-    /// load order; the outcomes by table. In a parallel job the tables of one level run
-    /// at once and the level is waited for before the next.
+    /// load order, or a table's own copy in `own`; the outcomes by table. In a parallel
+    /// job the tables of one level run at once and the level is waited for before the
+    /// next.
     pub fn copy_tables(
         &self,
         req: CopyRequest,
         selection: &TableSelection,
+        own: &HashMap<String, TableCopy<'_>>,
     ) -> Result<Vec<(String, CopyOutcome)>> {
         let loc = req.spec.location.clone();
         let label = format!("tables {}", selection.include.join(", "));
@@ -103,7 +105,7 @@ impl Job {
                 .collect();
             self.record.borrow_mut().table_sets.push(plan);
         }
-        let outcomes = self.copy_levels(&req, &order, &action)?;
+        let outcomes = self.copy_levels(&req, own, &order, &action)?;
         if self.host.pass == Pass::Real && selection.create != Create::No {
             self.add_missing_foreign_keys(&chosen)?;
         }
@@ -114,6 +116,7 @@ impl Job {
     fn copy_levels(
         &self,
         req: &CopyRequest,
+        own: &HashMap<String, TableCopy<'_>>,
         order: &LoadOrder,
         action: &dyn Fn(&str) -> &'static str,
     ) -> Result<Vec<(String, CopyOutcome)>> {
@@ -127,10 +130,16 @@ impl Job {
                     (Pass::Real, a) => self.create_target(t, a == "replaced")?,
                     (Pass::Verify, _) => {}
                 }
-                let mut r = req.clone();
-                r.spec.from = t.clone();
-                r.spec.to = t.clone();
-                outcomes.push((t.clone(), self.copy(r, None)?));
+                let outcome = match own.get(t) {
+                    Some(c) => self.copy(c.request.clone(), c.transform)?,
+                    None => {
+                        let mut r = req.clone();
+                        r.spec.from = t.clone();
+                        r.spec.to = t.clone();
+                        self.copy(r, None)?
+                    }
+                };
+                outcomes.push((t.clone(), outcome));
             }
             // Parents first: a level's copies end before the next level starts.
             for (_, outcome) in &mut outcomes[first..] {

@@ -12,7 +12,9 @@ use crate::db::schema::TableInfo;
 use crate::db::write::Method;
 use crate::engine::{CopyStats, Overlap, RowProcessor};
 use crate::error::Result;
-use crate::job::{CopyOptions, CopyOutcome, CopyRequest, Job, Started, Transform, DEFAULT_PAGE};
+use crate::job::{
+    CopyOptions, CopyOutcome, CopyRequest, Job, Started, TableCopy, Transform, DEFAULT_PAGE,
+};
 use crate::lua::errors::{BadOverlap, DefaultError};
 use crate::lua::options::{show, Options};
 use crate::lua::processor::{LuaProcessor, RowBuilder};
@@ -102,16 +104,45 @@ fn copy(lua: &Lua, job: &Rc<Job>, arg: LuaValue) -> mlua::Result<Table> {
             options: args.options,
             hooks: args.hooks,
         };
+        let own = match crate::lua::tables::own_options(lua, &arg, &loc) {
+            Ok(own) => own,
+            Err(problems) => {
+                job.refuse(&loc, &name_of(&arg), problems)
+                    .map_err(mlua::Error::external)?;
+                return stats_table(lua, &CopyStats::default());
+            }
+        };
+        let codes: Vec<(String, CopyRequest, Option<LuaCode>)> = own
+            .into_iter()
+            .map(|(name, a)| {
+                let code = code_of(lua, a.transform, a.functions);
+                let request = CopyRequest {
+                    spec: a.spec,
+                    options: a.options,
+                    hooks: a.hooks,
+                };
+                (name, request, code)
+            })
+            .collect();
+        let overrides = codes
+            .iter()
+            .map(|(name, request, code)| {
+                let t = code.as_ref().map(|c| c as &dyn Transform);
+                (
+                    name.clone(),
+                    TableCopy {
+                        request,
+                        transform: t,
+                    },
+                )
+            })
+            .collect();
         let outcomes = job
-            .copy_tables(request, selection)
+            .copy_tables(request, selection, &overrides)
             .map_err(mlua::Error::external)?;
         return crate::lua::tables::stats(lua, job, outcomes);
     }
-    let code = (args.transform.is_some() || !args.functions.is_empty()).then(|| LuaCode {
-        lua,
-        transform: args.transform,
-        functions: args.functions,
-    });
+    let code = code_of(lua, args.transform, args.functions);
     let request = CopyRequest {
         spec: args.spec,
         options: args.options,
@@ -133,6 +164,19 @@ fn copy(lua: &Lua, job: &Rc<Job>, arg: LuaValue) -> mlua::Result<Table> {
             Ok(t)
         }
     }
+}
+
+/// The copy's Lua code, when it has a transform or map functions.
+fn code_of(
+    lua: &Lua,
+    transform: Option<Function>,
+    functions: Vec<(String, Function)>,
+) -> Option<LuaCode<'_>> {
+    (transform.is_some() || !functions.is_empty()).then_some(LuaCode {
+        lua,
+        transform,
+        functions,
+    })
 }
 
 /// A copy's Lua code: its `transform` and its `map` functions.
@@ -227,8 +271,8 @@ fn default_value(key: &str, v: &LuaValue) -> std::result::Result<DefaultValue, D
 /// The `copy` arguments, parsed.
 pub(crate) struct CopyArgs {
     pub(crate) spec: CopySpec,
-    transform: Option<Function>,
-    functions: Vec<(String, Function)>,
+    pub(crate) transform: Option<Function>,
+    pub(crate) functions: Vec<(String, Function)>,
     pub(crate) options: CopyOptions,
     pub(crate) hooks: crate::job::Hooks,
     /// `tables = ...`: a copy of many tables.
@@ -264,7 +308,7 @@ fn new_spec(loc: &str) -> CopySpec {
     CopySpec::new("", "", DEFAULT_PAGE, loc)
 }
 
-fn parse_copy_args(
+pub(crate) fn parse_copy_args(
     lua: &Lua,
     arg: &LuaValue,
     loc: &str,

@@ -89,6 +89,13 @@ impl TableSelection {
         for p in &self.exclude {
             check(p, "exclude");
         }
+        for p in self.include.iter().filter(|p| !is_glob(p)) {
+            if let Some(e) = self.exclude.iter().find(|e| glob_match(e, p)) {
+                problems.push(format!(
+                    "`{p}` is named in tables and left out by exclude `{e}`"
+                ));
+            }
+        }
         let chosen: Vec<String> = available
             .iter()
             .filter(|t| {
@@ -252,6 +259,15 @@ mod tests {
         );
         assert!(p[0].contains("did you mean `users`"), "{p:?}");
         assert_eq!(p[1], "tables `x_*` matches no source table");
+        let both = TableSelection {
+            include: names(&["*", "users"]),
+            exclude: names(&["user?"]),
+            ..Default::default()
+        };
+        assert_eq!(
+            both.resolve(&available).unwrap_err(),
+            vec!["`users` is named in tables and left out by exclude `user?`"]
+        );
         assert!(p[2].starts_with("exclude names `nothing`"), "{p:?}");
         let none = TableSelection {
             include: names(&["*"]),
