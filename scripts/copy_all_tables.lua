@@ -1,8 +1,9 @@
 -- Copy every table the two databases have in common, unchanged.
 -- Shows: listing tables with source():tables() / target():tables(), copy(name) with
 -- all defaults (same-named columns, mode "insert"), and the counts copy returns.
--- ferry never creates tables: create the target schema first; source tables the
--- target lacks are skipped with a warning. Running it again adds only missing rows.
+-- This loop never creates tables: create the target schema first; source tables the
+-- target lacks are skipped with a warning (scripts/clone_database.lua copies every
+-- table and makes the missing ones: copy{tables = "*", create = true}). Running it again adds only missing rows.
 --
 --   ferry run scripts/copy_all_tables.lua --source URL --target URL
 source "mysql://reader@db1.example.com:3306/shop"

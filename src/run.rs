@@ -138,6 +138,9 @@ pub fn run_job(job: &JobSource, cfg: &RunConfig) -> Result<Vec<CopyResult>> {
                 println!("  {h}");
             }
         }
+        for set in plan_ctx.take_table_sets() {
+            println!("{set}");
+        }
         for p in &plans {
             println!("{p}");
         }

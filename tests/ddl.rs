@@ -9,7 +9,7 @@ use ferry::conn_spec::ConnSpec;
 use ferry::db::{Db, Role};
 use mysql::prelude::Queryable;
 
-const SCHEMA: &[&str] = &[
+pub(crate) const SCHEMA: &[&str] = &[
     "CREATE TABLE `cust omers` (id INT AUTO_INCREMENT PRIMARY KEY, `e-mail` VARCHAR(200) CHARACTER SET latin1 COLLATE latin1_bin NOT NULL, referred_by INT NULL, note TEXT, UNIQUE KEY uq_mail (`e-mail`), KEY note_prefix (note(10)), CONSTRAINT fk_referrer FOREIGN KEY (referred_by) REFERENCES `cust omers` (id) ON DELETE SET NULL) AUTO_INCREMENT=1000 COMMENT='the customers'",
     "CREATE TABLE orders (id BIGINT PRIMARY KEY, customer_id INT NOT NULL, amount DECIMAL(10,2) NOT NULL CHECK (amount >= 0), cents BIGINT AS (amount * 100) PERSISTENT, placed DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6), KEY (customer_id), CONSTRAINT fk_customer FOREIGN KEY (customer_id) REFERENCES `cust omers` (id) ON DELETE CASCADE) DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci",
     "CREATE TABLE departments (id INT PRIMARY KEY, manager_id INT NULL)",
@@ -17,7 +17,7 @@ const SCHEMA: &[&str] = &[
     "ALTER TABLE departments ADD CONSTRAINT fk_manager FOREIGN KEY (manager_id) REFERENCES employees (id)",
 ];
 
-fn show_create(conn: &mut mysql::Conn, table: &str) -> String {
+pub(crate) fn show_create(conn: &mut mysql::Conn, table: &str) -> String {
     let (_, text): (String, String) = conn
         .query_first(format!("SHOW CREATE TABLE `{}`", table.replace('`', "``")))
         .unwrap()

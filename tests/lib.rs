@@ -15,6 +15,7 @@ mod indexes;
 mod layers;
 mod lock;
 mod lookup;
+mod many_tables;
 mod mapping;
 mod mask;
 mod modes;

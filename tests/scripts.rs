@@ -152,6 +152,50 @@ fn copy_all_tables() {
 }
 
 #[test]
+fn clone_database() {
+    let mut dbs = Dbs::new("ex_clone");
+    dbs.src("CREATE TABLE customers (id INT PRIMARY KEY, name VARCHAR(100) NOT NULL)")
+        .src(
+            "CREATE TABLE orders (id INT PRIMARY KEY, customer_id INT NOT NULL, \
+             CONSTRAINT fk_c FOREIGN KEY (customer_id) REFERENCES customers (id))",
+        )
+        .src("CREATE TABLE scratch_tmp (id INT PRIMARY KEY)")
+        .src("INSERT INTO customers VALUES (1, 'Ada'), (2, '李小龙')")
+        .src("INSERT INTO orders VALUES (10, 2), (11, 1), (12, 2)")
+        .src("CREATE VIEW v AS SELECT id FROM orders");
+    // customers is there already, with one row; orders is made.
+    dbs.dst("CREATE TABLE customers (id INT PRIMARY KEY, name VARCHAR(100) NOT NULL)")
+        .dst("INSERT INTO customers VALUES (1, 'Ada')");
+    let dry = dbs
+        .run(&script("clone_database.lua"), &["--dry-run"])
+        .ok()
+        .says("2. orders     level 1, ~")
+        .says("created from the source's definition")
+        .says("not copied: VIEW v")
+        .says("nothing was written");
+    assert!(!dry.stdout.contains("scratch_tmp"), "{}", dry.describe());
+    dbs.run(&script("clone_database.lua"), &[]).ok();
+    assert_eq!(
+        dbs.dump_dst("customers", "id"),
+        dbs.dump_src("customers", "id")
+    );
+    assert_eq!(dbs.dump_dst("orders", "id"), dbs.dump_src("orders", "id"));
+    let fk: Option<String> = dbs
+        .dst
+        .exec_first(
+            "SELECT CONSTRAINT_NAME FROM information_schema.REFERENTIAL_CONSTRAINTS \
+             WHERE CONSTRAINT_SCHEMA = ? AND TABLE_NAME = 'orders'",
+            (dbs.dst_db.clone(),),
+        )
+        .unwrap();
+    assert_eq!(fk.as_deref(), Some("fk_c"));
+    logged(&dbs, "customers: 2 read, 1 inserted");
+    logged(&dbs, "orders: 3 read, 3 inserted");
+    logged(&dbs, "cloned: 4 rows in all");
+    assert_eq!(dbs.count_dst("customers"), 2);
+}
+
+#[test]
 fn sample_for_test() {
     let mut dbs = Dbs::new("ex_sample");
     let customers = "CREATE TABLE customers (id INT PRIMARY KEY, name VARCHAR(100) NOT NULL, \

@@ -52,6 +52,47 @@ impl TableDefinition {
     }
 }
 
+impl TableDefinition {
+    /// The name of each foreign key, in the order of `foreign_keys`.
+    pub fn foreign_key_names(&self) -> Vec<String> {
+        self.foreign_keys
+            .iter()
+            .map(|f| constraint_name(f))
+            .collect()
+    }
+
+    /// The definition with only the foreign keys not named in `present`.
+    pub fn keys_missing_from(&self, present: &[String]) -> TableDefinition {
+        TableDefinition {
+            foreign_keys: self
+                .foreign_keys
+                .iter()
+                .filter(|f| !present.contains(&constraint_name(f)))
+                .cloned()
+                .collect(),
+            ..self.clone()
+        }
+    }
+}
+
+/// The name in `` CONSTRAINT `a``b` FOREIGN KEY ... `` (`` a`b ``).
+fn constraint_name(clause: &str) -> String {
+    let rest = clause.strip_prefix("CONSTRAINT `").unwrap_or("");
+    let mut name = String::new();
+    let mut chars = rest.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '`' {
+            if chars.peek() == Some(&'`') {
+                chars.next();
+            } else {
+                break;
+            }
+        }
+        name.push(c);
+    }
+    name
+}
+
 /// A table options line without its `AUTO_INCREMENT=N` (the target starts its own).
 fn without_auto_increment(line: &str) -> String {
     line.split(' ')
@@ -177,6 +218,13 @@ mod tests {
             .ends_with(") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci"));
         assert!(def.create.contains("`id` int(11) NOT NULL AUTO_INCREMENT,"));
         assert!(!def.create.contains("FOREIGN KEY"));
+        assert_eq!(def.foreign_key_names(), ["fk_order", "fk_parent"]);
+        let left = def.keys_missing_from(&["fk_order".to_string()]);
+        assert_eq!(left.foreign_key_names(), ["fk_parent"]);
+        assert_eq!(
+            constraint_name("CONSTRAINT `a``b` FOREIGN KEY (`x`) REFERENCES `t` (`id`)"),
+            "a`b"
+        );
     }
 
     #[test]

@@ -59,6 +59,14 @@ pub struct CopyRequest {
     pub hooks: Hooks,
 }
 
+/// One table's own copy in a copy of many tables (`tables = { "*", users = {...} }`):
+/// its request and its row code.
+#[derive(Clone, Copy)]
+pub struct TableCopy<'a> {
+    pub request: &'a CopyRequest,
+    pub transform: Option<&'a dyn Transform>,
+}
+
 /// A copy running in the background (`job{parallel > 1}`): `Job::wait` gives its stats.
 #[derive(Debug, Clone)]
 pub struct Started {
@@ -214,7 +222,11 @@ impl Job {
         let dst = self.session(Role::Target, None)?;
         let mut problems = Vec::new();
         let source = table_or_problem(&src, &spec.from, Role::Source, &mut problems)?;
-        let target = table_or_problem(&dst, &spec.to, Role::Target, &mut problems)?;
+        let planned = self.record.borrow().planned_targets.get(&spec.to).cloned();
+        let target = match planned.filter(|_| self.host.pass == Pass::Plan) {
+            Some(t) => Some(t),
+            None => table_or_problem(&dst, &spec.to, Role::Target, &mut problems)?,
+        };
         let (Some(source), Some(target)) = (source, target) else {
             self.refuse(&loc, &name, problems)?;
             return Ok(None);

@@ -13,6 +13,7 @@ pub mod lookup;
 mod runner;
 mod sessions;
 mod settings;
+mod tables;
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -24,7 +25,7 @@ use crate::error::Error;
 use crate::plan::{CopyPlan, Mode};
 use crate::progress::Display;
 
-pub use copy::{CopyOptions, CopyOutcome, CopyRequest, Started, Transform};
+pub use copy::{CopyOptions, CopyOutcome, CopyRequest, Started, TableCopy, Transform};
 pub use hooks::{Check, Hook, HookCode, Hooks};
 pub use sessions::Sessions;
 pub use settings::{JobSettings, DEFAULT_PAGE, DEFAULT_RETRIES};
@@ -99,6 +100,10 @@ struct PassRecord {
     saved: Option<crate::db::state::JobState>,
     /// The verify pass's options and reports.
     verify: crate::verify::Verification,
+    /// Plan pass: target tables a copy of many tables will create, as they will be.
+    planned_targets: HashMap<String, crate::db::schema::TableInfo>,
+    /// Plan pass: the copies of many tables (`copy{tables = ...}`), as planned.
+    table_sets: Vec<crate::plan::TableSetPlan>,
 }
 
 /// The engine and the copies started on it (real pass).
@@ -189,6 +194,11 @@ impl Job {
     /// The plans the plan pass resolved, taken.
     pub fn take_plans(&self) -> Vec<CopyPlan> {
         std::mem::take(&mut self.record.borrow_mut().plans)
+    }
+
+    /// The copies of many tables the plan pass resolved, taken.
+    pub fn take_table_sets(&self) -> Vec<crate::plan::TableSetPlan> {
+        std::mem::take(&mut self.record.borrow_mut().table_sets)
     }
 
     /// How many plans the plan pass resolved.

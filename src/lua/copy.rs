@@ -12,12 +12,14 @@ use crate::db::schema::TableInfo;
 use crate::db::write::Method;
 use crate::engine::{CopyStats, Overlap, RowProcessor};
 use crate::error::Result;
-use crate::job::{CopyOptions, CopyOutcome, CopyRequest, Job, Started, Transform, DEFAULT_PAGE};
+use crate::job::{
+    CopyOptions, CopyOutcome, CopyRequest, Job, Started, TableCopy, Transform, DEFAULT_PAGE,
+};
 use crate::lua::errors::{BadOverlap, DefaultError};
 use crate::lua::options::{show, Options};
 use crate::lua::processor::{LuaProcessor, RowBuilder};
 use crate::lua::values::{from_lua, Sql};
-use crate::plan::{CopyPlan, CopySpec, DefaultValue, MapSource, Mode};
+use crate::plan::{CopyPlan, CopySpec, DefaultValue, MapSource, Mode, TableSelection};
 
 const COPY_OPTIONS: &[&str] = &[
     "from",
@@ -39,6 +41,9 @@ const COPY_OPTIONS: &[&str] = &[
     "before",
     "after",
     "check",
+    "tables",
+    "exclude",
+    "create",
 ];
 
 pub fn register(lua: &Lua, job: &Rc<Job>) -> mlua::Result<()> {
@@ -93,11 +98,51 @@ fn copy(lua: &Lua, job: &Rc<Job>, arg: LuaValue) -> mlua::Result<Table> {
             return stats_table(lua, &CopyStats::default());
         }
     };
-    let code = (args.transform.is_some() || !args.functions.is_empty()).then(|| LuaCode {
-        lua,
-        transform: args.transform,
-        functions: args.functions,
-    });
+    if let Some(selection) = &args.selection {
+        let request = CopyRequest {
+            spec: args.spec,
+            options: args.options,
+            hooks: args.hooks,
+        };
+        let own = match crate::lua::tables::own_options(lua, &arg, &loc) {
+            Ok(own) => own,
+            Err(problems) => {
+                job.refuse(&loc, &name_of(&arg), problems)
+                    .map_err(mlua::Error::external)?;
+                return stats_table(lua, &CopyStats::default());
+            }
+        };
+        let codes: Vec<(String, CopyRequest, Option<LuaCode>)> = own
+            .into_iter()
+            .map(|(name, a)| {
+                let code = code_of(lua, a.transform, a.functions);
+                let request = CopyRequest {
+                    spec: a.spec,
+                    options: a.options,
+                    hooks: a.hooks,
+                };
+                (name, request, code)
+            })
+            .collect();
+        let overrides = codes
+            .iter()
+            .map(|(name, request, code)| {
+                let t = code.as_ref().map(|c| c as &dyn Transform);
+                (
+                    name.clone(),
+                    TableCopy {
+                        request,
+                        transform: t,
+                    },
+                )
+            })
+            .collect();
+        let outcomes = job
+            .copy_tables(request, selection, &overrides)
+            .map_err(mlua::Error::external)?;
+        return crate::lua::tables::stats(lua, job, outcomes);
+    }
+    let code = code_of(lua, args.transform, args.functions);
     let request = CopyRequest {
         spec: args.spec,
         options: args.options,
@@ -119,6 +164,19 @@ fn copy(lua: &Lua, job: &Rc<Job>, arg: LuaValue) -> mlua::Result<Table> {
             Ok(t)
         }
     }
+}
+
+/// The copy's Lua code, when it has a transform or map functions.
+fn code_of(
+    lua: &Lua,
+    transform: Option<Function>,
+    functions: Vec<(String, Function)>,
+) -> Option<LuaCode<'_>> {
+    (transform.is_some() || !functions.is_empty()).then_some(LuaCode {
+        lua,
+        transform,
+        functions,
+    })
 }
 
 /// A copy's Lua code: its `transform` and its `map` functions.
@@ -169,6 +227,14 @@ fn name_of(arg: &LuaValue) -> String {
     let LuaValue::Table(t) = arg else {
         return String::new();
     };
+    match t.get::<LuaValue>("tables") {
+        Ok(LuaValue::String(s)) => return format!("tables {}", s.to_string_lossy()),
+        Ok(LuaValue::Table(list)) => {
+            let names: Vec<String> = list.sequence_values::<String>().flatten().collect();
+            return format!("tables {}", names.join(", "));
+        }
+        _ => {}
+    }
     let from = t
         .get::<Option<String>>("from")
         .ok()
@@ -203,12 +269,14 @@ fn default_value(key: &str, v: &LuaValue) -> std::result::Result<DefaultValue, D
 }
 
 /// The `copy` arguments, parsed.
-struct CopyArgs {
-    spec: CopySpec,
-    transform: Option<Function>,
-    functions: Vec<(String, Function)>,
-    options: CopyOptions,
-    hooks: crate::job::Hooks,
+pub(crate) struct CopyArgs {
+    pub(crate) spec: CopySpec,
+    pub(crate) transform: Option<Function>,
+    pub(crate) functions: Vec<(String, Function)>,
+    pub(crate) options: CopyOptions,
+    pub(crate) hooks: crate::job::Hooks,
+    /// `tables = ...`: a copy of many tables.
+    pub(crate) selection: Option<TableSelection>,
 }
 
 /// `file:line` of the script line calling the API function.
@@ -240,7 +308,7 @@ fn new_spec(loc: &str) -> CopySpec {
     CopySpec::new("", "", DEFAULT_PAGE, loc)
 }
 
-fn parse_copy_args(
+pub(crate) fn parse_copy_args(
     lua: &Lua,
     arg: &LuaValue,
     loc: &str,
@@ -256,6 +324,7 @@ fn parse_copy_args(
                 functions: Vec::new(),
                 options: CopyOptions::default(),
                 hooks: crate::job::Hooks::default(),
+                selection: None,
             });
         }
         LuaValue::Table(t) => t.clone(),
@@ -266,9 +335,10 @@ fn parse_copy_args(
             )])
         }
     };
-    let mut o = Options::new("copy", t, COPY_OPTIONS, true);
+    let mut o = Options::new("copy", t.clone(), COPY_OPTIONS, true);
+    let selection = crate::lua::tables::read_selection(&t, &mut o);
     spec.from = o.string("from").or_else(|| o.first()).unwrap_or_default();
-    if spec.from.is_empty() {
+    if spec.from.is_empty() && selection.is_none() {
         o.problem("copy: `from` (the source table) is missing".into());
     }
     spec.to = o.string("to").unwrap_or_else(|| spec.from.clone());
@@ -314,6 +384,7 @@ fn parse_copy_args(
         functions,
         options,
         hooks,
+        selection,
     })
 }
 
@@ -460,10 +531,10 @@ fn lazy_stats(lua: &Lua, job: &Rc<Job>, started: Started) -> mlua::Result<Table>
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn parse(code: &str) -> std::result::Result<CopyArgs, Vec<String>> {
+    pub(crate) fn parse(code: &str) -> std::result::Result<CopyArgs, Vec<String>> {
         let lua = Lua::new();
         lua.set_app_data(crate::lua::values::Sentinels::new(&lua).unwrap());
         let v: LuaValue = lua.load(code).eval().unwrap();

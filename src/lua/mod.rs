@@ -18,6 +18,7 @@ pub mod native;
 pub mod options;
 pub mod processor;
 pub mod stdlib;
+pub mod tables;
 pub mod values;
 
 use std::path::Path;

@@ -17,6 +17,7 @@ pub(crate) mod order;
 mod problem;
 mod resolve;
 mod show;
+pub(crate) mod tables;
 mod write;
 
 use crate::db::Value;
@@ -26,6 +27,7 @@ use crate::plan::column_map::ColumnMap;
 
 pub use problem::PlanProblem;
 pub use resolve::resolve;
+pub use tables::{Create, SetTable, TableSelection, TableSetPlan};
 
 /// The write mode is the writer's (`db::write`), named here for the plan's users.
 pub use crate::db::write::Mode;
