@@ -79,6 +79,8 @@ fn repl_opens_with_a_side_down_and_connects_it_later() {
     p.send_line("return \"still:\" .. #dst:tables()").unwrap();
     wait(&mut p, "still:1");
     p.send(ControlCode::EndOfTransmission).unwrap();
+    // The history is saved as the REPL ends: wait for its end.
+    p.expect(expectrl::Eof).expect("the REPL ends on Ctrl-D");
     let history = std::fs::read_to_string(dbs.dir.path().join("ferry/history")).unwrap();
     assert!(!history.contains("Pa55-word"), "{history}");
     assert!(history.contains(".connect dst"), "{history}");
