@@ -122,6 +122,11 @@ fn a_whole_database_is_created_and_copied_parents_first() {
         dbs.log()
     );
     // The view is listed, not made.
+    assert!(
+        dbs.log().contains("VIEW big_orders is not copied"),
+        "{}",
+        dbs.log()
+    );
     let views: Vec<String> = dbs
         .dst
         .exec(
