@@ -414,3 +414,36 @@ fn a_table_given_options_of_its_own_is_copied_with_them() {
     .status(2)
     .says("`orders` is named in tables and left out by exclude `order?`");
 }
+
+#[test]
+fn a_cycle_of_not_null_foreign_keys_loads_with_the_keys_added_after() {
+    let mut dbs = Dbs::new("many_cycle");
+    dbs.src("SET foreign_key_checks = 0")
+        .src("CREATE TABLE `a``b` (id INT PRIMARY KEY, c_id INT NOT NULL, KEY (c_id))")
+        .src(
+            "CREATE TABLE c (id INT PRIMARY KEY, ab_id INT NOT NULL, \
+             CONSTRAINT to_ab FOREIGN KEY (ab_id) REFERENCES `a``b` (id))",
+        )
+        .src("ALTER TABLE `a``b` ADD CONSTRAINT to_c FOREIGN KEY (c_id) REFERENCES c (id)")
+        .src("INSERT INTO `a``b` SELECT seq, 31 - seq FROM seq_1_to_30")
+        .src("INSERT INTO c SELECT seq, seq FROM seq_1_to_30")
+        .src("SET foreign_key_checks = 1");
+    let job = dbs.job(
+        "cycle.lua",
+        "copy { tables = '*', create = true, page = 4 }\n",
+    );
+    dbs.run(&job, &["--dry-run"])
+        .ok()
+        .says("cycle of NOT NULL foreign keys, loaded together: a`b, c")
+        .says("foreign keys added after the data: a`b.to_c, c.to_ab");
+    dbs.run(&job, &[]).ok();
+    for t in ["a`b", "c"] {
+        let quoted = format!("`{}`", t.replace('`', "``"));
+        assert_eq!(
+            show_create(&mut dbs.dst, t),
+            show_create(&mut dbs.src, t),
+            "{t}"
+        );
+        assert_eq!(dbs.dump_dst(&quoted, "id"), dbs.dump_src(&quoted, "id"));
+    }
+}
