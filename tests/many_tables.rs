@@ -276,7 +276,17 @@ fn wait_for_rows(dbs: &mut Dbs, table: &str, rows: u64, run: &mut Spawned) {
 
 #[test]
 fn a_whole_database_copy_killed_in_the_middle_resumes_exactly() {
-    let mut dbs = shop("many_kill");
+    killed_and_resumed("true");
+}
+
+/// `create = "replace"`: the resumed run does not drop what the killed one wrote.
+#[test]
+fn a_replacing_copy_killed_in_the_middle_resumes_without_dropping_its_rows() {
+    killed_and_resumed("'replace'");
+}
+
+fn killed_and_resumed(create: &str) {
+    let mut dbs = shop(&format!("many_kill{}", create.len()));
     dbs.src(
         "INSERT INTO orders (id, customer_id, amount, placed) \
          SELECT seq, 1 + seq % 40, seq / 100, '2024-01-01' + INTERVAL seq MINUTE \
@@ -284,7 +294,9 @@ fn a_whole_database_copy_killed_in_the_middle_resumes_exactly() {
     );
     let job = dbs.job(
         "clone.lua",
-        "copy { tables = '*', create = true, page = 200, max_rows_per_second = 5000 }\n",
+        &format!(
+            "copy {{ tables = '*', create = {create}, page = 200, max_rows_per_second = 5000 }}\n"
+        ),
     );
     let mut run = dbs.spawn(&job, &[]);
     // Killed while orders (level 1) loads: order_items (level 2) is not made yet.
