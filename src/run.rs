@@ -151,6 +151,11 @@ pub fn run_job(job: &JobSource, cfg: &RunConfig) -> Result<Vec<CopyResult>> {
         );
         return Ok(Vec::new());
     }
+    for set in plan_ctx.take_table_sets() {
+        for o in &set.not_copied {
+            log::info!("copy of many tables ({}): {o} is not copied", set.location);
+        }
+    }
     for p in &plans {
         for w in &p.warnings {
             log::warn!("copy {}: {w}", p.name);

@@ -122,6 +122,11 @@ fn a_whole_database_is_created_and_copied_parents_first() {
         dbs.log()
     );
     // The view is listed, not made.
+    assert!(
+        dbs.log().contains("VIEW big_orders is not copied"),
+        "{}",
+        dbs.log()
+    );
     let views: Vec<String> = dbs
         .dst
         .exec(
@@ -271,7 +276,17 @@ fn wait_for_rows(dbs: &mut Dbs, table: &str, rows: u64, run: &mut Spawned) {
 
 #[test]
 fn a_whole_database_copy_killed_in_the_middle_resumes_exactly() {
-    let mut dbs = shop("many_kill");
+    killed_and_resumed("true");
+}
+
+/// `create = "replace"`: the resumed run does not drop what the killed one wrote.
+#[test]
+fn a_replacing_copy_killed_in_the_middle_resumes_without_dropping_its_rows() {
+    killed_and_resumed("'replace'");
+}
+
+fn killed_and_resumed(create: &str) {
+    let mut dbs = shop(&format!("many_kill{}", create.len()));
     dbs.src(
         "INSERT INTO orders (id, customer_id, amount, placed) \
          SELECT seq, 1 + seq % 40, seq / 100, '2024-01-01' + INTERVAL seq MINUTE \
@@ -279,7 +294,9 @@ fn a_whole_database_copy_killed_in_the_middle_resumes_exactly() {
     );
     let job = dbs.job(
         "clone.lua",
-        "copy { tables = '*', create = true, page = 200, max_rows_per_second = 5000 }\n",
+        &format!(
+            "copy {{ tables = '*', create = {create}, page = 200, max_rows_per_second = 5000 }}\n"
+        ),
     );
     let mut run = dbs.spawn(&job, &[]);
     // Killed while orders (level 1) loads: order_items (level 2) is not made yet.
@@ -408,4 +425,37 @@ fn a_table_given_options_of_its_own_is_copied_with_them() {
     )
     .status(2)
     .says("`orders` is named in tables and left out by exclude `order?`");
+}
+
+#[test]
+fn a_cycle_of_not_null_foreign_keys_loads_with_the_keys_added_after() {
+    let mut dbs = Dbs::new("many_cycle");
+    dbs.src("SET foreign_key_checks = 0")
+        .src("CREATE TABLE `a``b` (id INT PRIMARY KEY, c_id INT NOT NULL, KEY (c_id))")
+        .src(
+            "CREATE TABLE c (id INT PRIMARY KEY, ab_id INT NOT NULL, \
+             CONSTRAINT to_ab FOREIGN KEY (ab_id) REFERENCES `a``b` (id))",
+        )
+        .src("ALTER TABLE `a``b` ADD CONSTRAINT to_c FOREIGN KEY (c_id) REFERENCES c (id)")
+        .src("INSERT INTO `a``b` SELECT seq, 31 - seq FROM seq_1_to_30")
+        .src("INSERT INTO c SELECT seq, seq FROM seq_1_to_30")
+        .src("SET foreign_key_checks = 1");
+    let job = dbs.job(
+        "cycle.lua",
+        "copy { tables = '*', create = true, page = 4 }\n",
+    );
+    dbs.run(&job, &["--dry-run"])
+        .ok()
+        .says("cycle of NOT NULL foreign keys, loaded together: a`b, c")
+        .says("foreign keys added after the data: a`b.to_c, c.to_ab");
+    dbs.run(&job, &[]).ok();
+    for t in ["a`b", "c"] {
+        let quoted = format!("`{}`", t.replace('`', "``"));
+        assert_eq!(
+            show_create(&mut dbs.dst, t),
+            show_create(&mut dbs.src, t),
+            "{t}"
+        );
+        assert_eq!(dbs.dump_dst(&quoted, "id"), dbs.dump_src(&quoted, "id"));
+    }
 }

@@ -54,6 +54,14 @@ impl Job {
         }
     }
 
+    /// The id the next copy named `name` gets in this pass (`copy_id` without taking it).
+    pub fn next_copy_id(&self, name: &str) -> String {
+        match self.record.borrow().copy_ids.get(name) {
+            None => name.to_string(),
+            Some(n) => format!("{name}#{}", n + 1),
+        }
+    }
+
     /// Starts a copy on the engine (created at the first copy).
     pub fn start(&self, task: CopyTask) -> Result<usize> {
         let parallel = self.settings.borrow().parallel;

@@ -176,7 +176,8 @@ impl Job {
     /// first when `replace`), unless `--resume` continues a copy that already wrote
     /// into it.
     fn create_target(&self, table: &str, replace: bool) -> Result<()> {
-        if self.host.flags.resume && self.saved_state()?.copies.contains_key(table) {
+        let id = self.next_copy_id(table);
+        if self.host.flags.resume && self.saved_state()?.copies.contains_key(&id) {
             return Ok(());
         }
         let src = self.session(Role::Source, None)?;

@@ -1,7 +1,9 @@
 //! A copy of many tables in Lua (`copy{tables = "*", exclude = {...}, create = true}`):
 //! `tables`, `exclude` and `create` read into a `TableSelection`, the options that
-//! would apply to every table alike refused, and the outcomes of its copies turned
-//! into one stats table (the sums, and each table's own under `tables`).
+//! would apply to every table alike refused beside `tables` and read as a table's own
+//! options inside it (`tables = { "*", users = { where = ... } }`), and the outcomes of
+//! its copies turned into one stats table (the sums, and each table's own under
+//! `tables`).
 
 use std::rc::Rc;
 

@@ -107,7 +107,9 @@ impl TableSelection {
             })
             .cloned()
             .collect();
-        if chosen.is_empty() && problems.is_empty() {
+        if self.include.is_empty() {
+            problems.push("`tables` names no table (use \"*\" for every table)".into());
+        } else if chosen.is_empty() && problems.is_empty() {
             problems.push("no source table is left once `exclude` is applied".into());
         }
         if problems.is_empty() {
@@ -277,6 +279,10 @@ mod tests {
         assert_eq!(
             none.resolve(&available).unwrap_err(),
             vec!["no source table is left once `exclude` is applied"]
+        );
+        assert_eq!(
+            TableSelection::default().resolve(&available).unwrap_err(),
+            vec!["`tables` names no table (use \"*\" for every table)"]
         );
     }
 }
