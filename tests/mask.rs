@@ -161,3 +161,87 @@ copy {
     dbs.run_code(job, &[]).ok();
     assert_eq!(read(&mut dbs), first, "the same salt, the same masks");
 }
+
+/// `copy{ mask = {...} }` with the salt from `job{ mask_salt = ... }`: the rules run
+/// after the copy's transform, a rule `keep` lists a column as reviewed, `mask_strict`
+/// refuses a written column without a rule, and every mistake is a plan problem
+/// (exit 2, nothing written); with `tables`, a mask belongs to one table's options.
+#[test]
+fn the_mask_option_masks_a_copy_and_refuses_what_it_cannot_do() {
+    let mut dbs = Dbs::new("mask_option");
+    dbs.src("CREATE TABLE users (id INT PRIMARY KEY, email VARCHAR(100) NOT NULL, phone VARCHAR(20) NOT NULL, note TEXT NULL)")
+        .src("INSERT INTO users VALUES (1, 'ann@x.org', '+44 20 7946 0001', 'secret'), (2, 'bob@y.org', '+44 20 7946 0002', NULL)");
+    dbs.dst("CREATE TABLE users (id INT PRIMARY KEY, email VARCHAR(100) NOT NULL UNIQUE, phone VARCHAR(20) NOT NULL, note TEXT NULL)");
+    let salt = "job { mask_salt = \"a salt of this test\" }\n";
+    let refused = |dbs: &mut Dbs, code: &str, says: &str| {
+        dbs.run_code(code, &[]).status(2).says(says);
+        assert_eq!(dbs.count_dst("users"), 0, "{code}");
+    };
+    refused(
+        &mut dbs,
+        "copy { from = 'users', mask = { email = 'email' } }",
+        "mask needs a salt",
+    );
+    refused(
+        &mut dbs,
+        &format!("{salt}copy {{ from = 'users', mask = {{ email = 'emial' }} }}"),
+        "mask.email: unknown rule \"emial\"",
+    );
+    refused(
+        &mut dbs,
+        &format!("{salt}copy {{ from = 'users', mask = {{ emal = 'email' }} }}"),
+        "`mask` names column `emal`, which source table users does not have (did you mean `email`?)",
+    );
+    refused(
+        &mut dbs,
+        &format!(
+            "{salt}copy {{ from = 'users', mask = {{ email = 'email', id = 'keep' }}, mask_strict = true }}"
+        ),
+        "mask_strict: source columns written but neither masked nor kept: phone, note",
+    );
+    refused(
+        &mut dbs,
+        &format!("{salt}copy {{ tables = '*', mask = {{ users = {{ email = 'email' }} }} }}"),
+        "`mask` is not allowed with `tables`",
+    );
+    dbs.run_code(
+        &format!(
+            "{salt}copy {{ from = 'users', mask_strict = true, \
+             mask = {{ id = 'keep', email = 'email', phone = 'keep_last:4', note = 'null' }}, \
+             transform = function(r) r.email = r.email:upper() return r end }}"
+        ),
+        &[],
+    )
+    .ok();
+    let rows: Vec<(i32, String, String, Option<String>)> = dbs
+        .dst
+        .query("SELECT id, email, phone, note FROM users ORDER BY id")
+        .unwrap();
+    assert_eq!(rows.len(), 2);
+    for (id, email, phone, note) in &rows {
+        assert!(
+            email.ends_with(".ORG") && !email.contains("ANN") && !email.contains("BOB"),
+            "{id}: {email}"
+        );
+        assert!(
+            phone.ends_with(&format!("000{id}")) && !phone.starts_with("+44 20 7946"),
+            "{id}: {phone}"
+        );
+        assert_eq!(note, &None);
+    }
+    // The same salt through a table's own options: the same masks.
+    dbs.dst("DELETE FROM users");
+    dbs.run_code(
+        &format!(
+            "{salt}copy {{ tables = {{ 'users', users = {{ mask = {{ email = 'email', phone = 'keep_last:4', note = 'null' }}, \
+             transform = function(r) r.email = r.email:upper() return r end }} }} }}"
+        ),
+        &[],
+    )
+    .ok();
+    let again: Vec<(i32, String, String, Option<String>)> = dbs
+        .dst
+        .query("SELECT id, email, phone, note FROM users ORDER BY id")
+        .unwrap();
+    assert_eq!(again, rows);
+}

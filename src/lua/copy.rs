@@ -30,6 +30,8 @@ const COPY_OPTIONS: &[&str] = &[
     "map",
     "default",
     "transform",
+    "mask",
+    "mask_strict",
     "workers",
     "since",
     "max_rows_per_second",
@@ -374,6 +376,11 @@ pub(crate) fn parse_copy_args(
         read_defaults(&d, &mut spec, &mut o);
     }
     let transform = o.function("transform");
+    let transform = match o.table("mask") {
+        Some(rules) => crate::lua::mask::read(lua, &rules, &mut spec, transform, &mut o),
+        None => transform,
+    };
+    spec.mask_strict = o.boolean("mask_strict").unwrap_or(false);
     spec.has_transform = transform.is_some();
     let options = read_run_options(&mut o);
     let hooks = crate::lua::hooks::read(lua, "copy", &mut o);

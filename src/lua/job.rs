@@ -26,6 +26,7 @@ const JOB_OPTIONS: &[&str] = &[
     "before",
     "after",
     "check",
+    "mask_salt",
 ];
 
 pub fn register(lua: &Lua, job: &Rc<Job>) -> mlua::Result<()> {
@@ -38,7 +39,7 @@ pub fn register(lua: &Lua, job: &Rc<Job>) -> mlua::Result<()> {
 
 /// Lua: `job{name=, state="table"|"file", state_table=, state_file=, parallel=,
 /// workers=, retries=, page_bytes=, max_rows_per_second=, max_bytes_per_second=,
-/// write=, defer_indexes=, before=, after=, check=}`; before the first copy
+/// write=, defer_indexes=, before=, after=, check=, mask_salt=}`; before the first copy
 fn settings(lua: &Lua, job: &Job, t: Table) -> mlua::Result<()> {
     let location = crate::lua::copy::location(lua);
     if job.any_copy() {
@@ -98,6 +99,18 @@ fn settings(lua: &Lua, job: &Job, t: Table) -> mlua::Result<()> {
         s.use_default_state_file(dir);
     }
     drop(s);
+    if let Some(salt) = o.string("mask_salt") {
+        // ferry.mask's own check: at least 8 bytes.
+        let set = lua
+            .globals()
+            .get::<mlua::Function>("require")
+            .and_then(|r| r.call::<mlua::Table>("ferry.mask"))
+            .and_then(|m| m.get::<mlua::Function>("salt"))
+            .and_then(|f| f.call::<()>(salt));
+        if set.is_err() {
+            o.problem("job: mask_salt is a string of at least 8 bytes".into());
+        }
+    }
     let hooks = crate::lua::hooks::read(lua, "job", &mut o);
     job.set_job_hooks(hooks, &location);
     o.finish()

@@ -14,6 +14,7 @@ pub mod handles;
 pub mod hooks;
 pub mod job;
 pub mod lookup;
+pub mod mask;
 pub mod native;
 pub mod options;
 pub mod processor;

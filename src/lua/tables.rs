@@ -27,6 +27,8 @@ const NOT_WITH_TABLES: &[&str] = &[
     "before",
     "after",
     "check",
+    "mask",
+    "mask_strict",
 ];
 
 /// What a table's own options (`tables = { "*", users = {...} }`) may not say: the

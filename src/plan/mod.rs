@@ -65,6 +65,11 @@ pub struct CopySpec {
     pub location: String,
     /// Hazards the job accepted by name (`accept = {...}`).
     pub accept: Accept,
+    /// Source columns masked (`mask = { email = "email" }`): (column, rule); `keep`
+    /// lists a column as reviewed and left as it is.
+    pub mask: Vec<(String, String)>,
+    /// `mask_strict = true`: every source column the copy writes must be in `mask`.
+    pub mask_strict: bool,
 }
 
 /// Hazards a copy may accept by name (`accept = {"triggers", ...}`): each stops the copy
@@ -174,6 +179,8 @@ impl CopySpec {
             sample_fields: None,
             location: location.to_string(),
             accept: Accept::default(),
+            mask: Vec::new(),
+            mask_strict: false,
         }
     }
 

@@ -62,6 +62,7 @@ pub fn resolve(
             ));
         }
     }
+    mask_problems(spec, source, &used_source, &mut problems);
     trigger_hazards(spec, target, &mut problems, &mut warnings);
     key_collation_hazards(spec, &columns, source, target, &mut problems, &mut warnings);
     // Functions may read any column, so "unused" is only known without them.
@@ -315,6 +316,40 @@ fn fill_field_name(fill: &Fill, source: &TableInfo) -> String {
         Fill::Source(i) => source.columns[*i].name.clone(),
         Fill::Field(f) => f.clone(),
         _ => String::new(),
+    }
+}
+
+/// `mask` names columns the row has (the source's, or fields a transform returns);
+/// with `mask_strict`, every source column the copy writes is masked or kept.
+fn mask_problems(
+    spec: &CopySpec,
+    source: &TableInfo,
+    used_source: &[String],
+    problems: &mut Vec<String>,
+) {
+    let fields = spec.sample_fields.as_deref().unwrap_or_default();
+    for (column, _) in &spec.mask {
+        if source.column(column).is_none() && !fields.contains(column) {
+            problems.push(format!(
+                "`mask` names column `{column}`, which source table {} does not have{}",
+                source.name,
+                hint(column, &mut source.columns.iter().map(|c| c.name.as_str()))
+            ));
+        }
+    }
+    if spec.mask_strict {
+        let open: Vec<&str> = used_source
+            .iter()
+            .filter(|c| !spec.mask.iter().any(|(m, _)| m.eq_ignore_ascii_case(c)))
+            .map(|c| c.as_str())
+            .collect();
+        if !open.is_empty() {
+            problems.push(format!(
+                "mask_strict: source columns written but neither masked nor kept: {}; give \
+                 each a rule in `mask` (\"keep\" to copy it as it is)",
+                open.join(", ")
+            ));
+        }
     }
 }
 

@@ -43,6 +43,11 @@ function M.salt(secret)
   salt = secret
 end
 
+--- has_salt(): whether a salt was given (by salt() or job{mask_salt = ...}).
+function M.has_salt()
+  return salt ~= nil
+end
+
 --- text(v): every letter and digit masked, the rest kept ("Ann 42" -> "Qzv 07").
 function M.text(v)
   if absent(v) then return v end
