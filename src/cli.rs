@@ -109,6 +109,10 @@ enum Command {
         /// Ignore the high-water marks of incremental copies (`since`): copy every row.
         #[arg(long)]
         full: bool,
+        /// Skip the check of the source values before the real pass (`ferry check`):
+        /// each page still refuses a value the target would change.
+        #[arg(long)]
+        no_check: bool,
     },
     /// Scan the source for values each copy would refuse or change; write nothing.
     /// Exit 2 when a hazard blocks the job.
@@ -250,17 +254,19 @@ pub fn main() -> Result<()> {
             resume,
             force,
             full,
+            no_check,
         } => {
             let flags = crate::job::RunFlags {
                 resume,
                 force,
                 full,
+                no_check,
             };
             crate::run::run(job.parse()?.run_config(log, dry_run, quiet, flags)).map(|_| ())
         }
         Command::Check { job, log, json } => {
             let job = job.parse()?;
-            crate::check::check(crate::check::CheckConfig {
+            crate::run::check_job(crate::check::CheckConfig {
                 job: job.path,
                 source: job.source,
                 target: job.target,

@@ -281,7 +281,7 @@ fn check_names_the_rows_a_run_would_fail_on() {
         let code = format!(
             "copy {{ from = 'h', to = 'x_{col}', map = map {{ id = 'id', {col} = '{col}' }} }}"
         );
-        dbs.run_code(&code, &["-q"])
+        dbs.run_code(&code, &["--no-check", "-q"])
             .status(1)
             .says(&first_key(col))
             .says(&format!("column `{col}`"));
@@ -289,14 +289,14 @@ fn check_names_the_rows_a_run_would_fail_on() {
     dbs.dst("CREATE TABLE nd (id INT, nn VARCHAR(5) NOT NULL DEFAULT 'dflt')");
     dbs.run_code(
         "copy { from = 'h', to = 'nd', map = map { id = 'id', nn = 'nn' } }",
-        &["-q"],
+        &["--no-check", "-q"],
     )
     .status(1)
     .says("row id=1");
     dbs.dst("CREATE TABLE x_c (id INT, c CHAR(5))");
     dbs.run_code(
         "copy { from = 'h', to = 'x_c', map = map { id = 'id', c = 'c' } }",
-        &["-q"],
+        &["--no-check", "-q"],
     )
     .status(1)
     .says(&first_key("c"))
@@ -305,7 +305,7 @@ fn check_names_the_rows_a_run_would_fail_on() {
     dbs.run_code(
         "copy { from = 'h', to = 'x_c', map = map { id = 'id', c = 'c' }, \
          accept = { 'char_trailing_space:c' } }",
-        &["-q"],
+        &["--no-check", "-q"],
     )
     .ok();
     let c: String = dbs
@@ -492,7 +492,10 @@ fn check_agrees_with_a_run_on_more_type_pairs() {
             })
             .collect();
         assert_eq!(found, vec![(kind.to_string(), 1, "id=2".into())], "{ctx}");
-        let run = dbs.run_code(&format!("copy {{ from = 't{n}', page = 1 }}"), &["-q"]);
+        let run = dbs.run_code(
+            &format!("copy {{ from = 't{n}', page = 1 }}"),
+            &["--no-check", "-q"],
+        );
         assert_eq!(run.status, 1, "{ctx}\n{}", run.describe());
         run.says("row id=2");
     }
@@ -528,4 +531,53 @@ fn check_shows_five_examples_in_key_order() {
         .map(|i| (format!("(a={i}, b='x')"), format!("'long value {i}'")))
         .collect();
     assert_eq!(examples, expected);
+}
+
+/// `ferry run` checks first: a blocking hazard is exit 2 with the report, before the
+/// job's lock or a row is written; an accepted one is logged and the run goes on;
+/// `--no-check` leaves it to each page (which fails on the row, exit 1).
+#[test]
+fn a_run_checks_first_and_writes_nothing_on_a_blocking_hazard() {
+    let mut dbs = Dbs::new("check_first");
+    dbs.src("CREATE TABLE r (id INT PRIMARY KEY, v VARCHAR(20) NOT NULL, c VARCHAR(10) NOT NULL)")
+        .src("INSERT INTO r VALUES (1, 'short', 'a'), (2, 'much too long here', 'b '), (3, 'ok', 'c')");
+    dbs.dst("CREATE TABLE r (id INT PRIMARY KEY, v VARCHAR(5) NOT NULL, c CHAR(10) NOT NULL)");
+    dbs.run_code("copy { from = 'r', page = 1 }", &[])
+        .status(2)
+        .says("BLOCKING  truncate")
+        .says("id=2 'much too long here'")
+        .says("2 blocking hazards")
+        .says("--no-check")
+        .never_says("page 1");
+    assert_eq!(dbs.count_dst("r"), 0, "a blocked run wrote rows");
+    assert!(
+        dbs.log().contains("check: 2 blocking hazards"),
+        "{}",
+        dbs.log()
+    );
+    // --no-check: the first page commits, the second fails on its row.
+    dbs.run_code("copy { from = 'r', page = 1 }", &["--no-check"])
+        .status(1)
+        .says("row id=2");
+    assert_eq!(dbs.count_dst("r"), 1);
+    // Accepted (trailing spaces the CHAR drops) and fixed (the long value): it runs.
+    dbs.dst("DELETE FROM r");
+    dbs.src("UPDATE r SET v = 'fine' WHERE id = 2");
+    dbs.run_code(
+        "copy { from = 'r', accept = { 'char_trailing_space:c' } }",
+        &[],
+    )
+    .ok();
+    assert_eq!(dbs.count_dst("r"), 3);
+    assert!(
+        dbs.log()
+            .contains("check: char_trailing_space in column `c` (1 rows), accepted"),
+        "{}",
+        dbs.log()
+    );
+    // A dry run plans only: no scan, so no report.
+    dbs.src("UPDATE r SET v = 'much too long here' WHERE id = 2");
+    dbs.run_code("copy { from = 'r' }", &["--dry-run"])
+        .ok()
+        .never_says("BLOCKING");
 }

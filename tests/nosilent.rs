@@ -161,7 +161,7 @@ fn narrowing(
         let run = dbs
             .run_code(
                 &format!("copy {{ from = 't', page = 2, write = '{write}'{copy_extra} }}"),
-                &[],
+                &["--no-check"],
             )
             .status(1);
         let run = run.says("row id=3").says(says);

@@ -1334,7 +1334,7 @@ fn runs_leave_no_aborted_connections_in_the_server_logs() {
         "copy.lua",
         "copy { from = 'k', page = 1000, workers = 2 }\ncopy { from = 'nk', page = 1000 }\n",
     );
-    dbs.run(&job, &[]).ok();
+    dbs.run(&job, &["--no-check"]).ok();
     assert_eq!(dbs.count_dst("k"), rows);
     assert_eq!(dbs.count_dst("nk"), rows);
     dbs.verify(&job, &[]).ok();
@@ -1343,17 +1343,17 @@ fn runs_leave_no_aborted_connections_in_the_server_logs() {
 
     // A failed copy, with and without a transform; a plan error.
     let failing = dbs.job("failing.lua", "copy { from = 'big', page = 100 }\n");
-    dbs.run(&failing, &[]).status(1);
+    dbs.run(&failing, &["--no-check"]).status(1);
     let failing = dbs.job(
         "failing_t.lua",
         "copy { from = 'big', page = 100, transform = function(r) return r end }\n",
     );
-    dbs.run(&failing, &[]).status(1);
+    dbs.run(&failing, &["--no-check"]).status(1);
     let wrong = dbs.job(
         "wrong.lua",
         "copy { from = 'k', to = 'nosuch', transform = function(r) return r end }\n",
     );
-    dbs.run(&wrong, &[]).status(2);
+    dbs.run(&wrong, &["--no-check"]).status(2);
 
     // A streamed (keyless) copy stopped by SIGTERM part-way, with and without a
     // transform (whose pages pass through the job's thread).
@@ -1369,7 +1369,7 @@ fn runs_leave_no_aborted_connections_in_the_server_logs() {
                    max_rows_per_second = 5000{transform} }}\n"
             ),
         );
-        let mut run = dbs.spawn(&slow, &[]);
+        let mut run = dbs.spawn(&slow, &["--no-check"]);
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
         while dbs.count_dst(table) < 2000 {
             assert!(

@@ -18,10 +18,8 @@ use crate::db::schema::ColumnInfo;
 use crate::db::value::show;
 use crate::db::{Db, Role};
 use crate::error::{Error, Result};
-use crate::job::RunFlags;
+use crate::job::Job;
 use crate::plan::{CopyPlan, Fill};
-use crate::progress::Display;
-use crate::run::{plan_pass, JobArgs, JobSource};
 
 pub use report::{CheckReport, CopyCheck, Example, Hazard};
 
@@ -38,64 +36,36 @@ pub struct CheckConfig {
     pub json: bool,
 }
 
-/// `ferry check`: prints the report; a blocking hazard is `Error::Hazards` (exit 2).
-pub fn check(cfg: CheckConfig) -> Result<CheckReport> {
-    crate::logging::init(&cfg.log, cfg.json)?;
-    let job = JobSource::read(&cfg.job)?;
-    let args = JobArgs {
-        command: "check",
-        source: &cfg.source,
-        target: &cfg.target,
-        vars: &cfg.vars,
-        display: Display::detect(true),
-        flags: RunFlags::default(),
-        lock: false,
-    };
-    let plan_ctx = plan_pass(&job, &args)?;
-    let plans = plan_ctx.take_plans();
-    if plans.is_empty() {
-        log::warn!(
-            "the job ran no copy: {} reached no `copy` call, so nothing was checked",
-            job.name
-        );
-    }
+/// Scans the source of every copy in `plans` on the sessions of `job`'s plan pass.
+pub fn scan(job: &Job, plans: &[CopyPlan]) -> Result<CheckReport> {
     let mut copies = Vec::new();
     if !plans.is_empty() {
         let server = policy::Server {
-            version: plan_ctx
-                .session(Role::Target, None)?
-                .borrow()
-                .version
-                .clone(),
+            version: job.session(Role::Target, None)?.borrow().version.clone(),
         };
-        let src = plan_ctx.session(Role::Source, None)?;
+        let src = job.session(Role::Source, None)?;
         let mut src = src.borrow_mut();
-        for plan in &plans {
+        for plan in plans {
             copies.push(check_copy(&mut src, &server, plan)?);
         }
     }
-    plan_ctx.close_sessions();
-    let report = CheckReport::new(copies);
-    if cfg.json {
-        println!("{}", report.json());
-    } else {
-        print!("{report}");
-    }
-    log::info!(target: crate::progress::FILE_ONLY, "check {}: {}", job.name, report.summary());
-    if report.blocking > 0 {
-        return Err(Error::Hazards {
-            message: format!(
-                "{}: the target would refuse or change these source values; fix them (see \
-                 each hazard's fix) before `ferry run`; nothing was written",
-                if report.blocking == 1 {
-                    "1 blocking hazard".to_string()
-                } else {
-                    format!("{} blocking hazards", report.blocking)
-                }
-            ),
-        });
-    }
-    Ok(report)
+    Ok(CheckReport::new(copies))
+}
+
+/// The error of a report with blocking hazards (exit 2), or none.
+pub fn blocking_error(report: &CheckReport, then: &str) -> Option<Error> {
+    (report.blocking > 0).then(|| Error::Hazards {
+        message: format!(
+            "{}: the target would refuse or change these source values; fix them (see \
+             each hazard's fix), or accept them in the copy (`accept`), {then}; nothing \
+             was written",
+            if report.blocking == 1 {
+                "1 blocking hazard".to_string()
+            } else {
+                format!("{} blocking hazards", report.blocking)
+            }
+        ),
+    })
 }
 
 /// One copy's scan: which column pairs need a test, one count query for them all, and

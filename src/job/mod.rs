@@ -48,6 +48,8 @@ pub struct RunFlags {
     pub resume: bool,
     pub force: bool,
     pub full: bool,
+    /// `--no-check`: no `ferry check` scan before the real pass.
+    pub no_check: bool,
 }
 
 /// A problem the plan pass found. `data`: a row failed (exit 1), else the job is wrong.

@@ -3,6 +3,9 @@
 //! `ferry verify`: the same plan pass, then the verify pass, in which each copy compares
 //! its source and target (`crate::verify`), then the report's summary.
 
+mod check;
+pub use check::check_job;
+
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
@@ -160,6 +163,9 @@ pub fn run_job(job: &JobSource, cfg: &RunConfig) -> Result<Vec<CopyResult>> {
         for w in &p.warnings {
             log::warn!("copy {}: {w}", p.name);
         }
+    }
+    if !cfg.flags.no_check {
+        check::before_run(&plan_ctx, &plans, &job.name).inspect_err(|e| log::error!("{e}"))?;
     }
     log::info!(
         target: crate::progress::FILE_ONLY,

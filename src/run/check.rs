@@ -1,0 +1,70 @@
+//! `ferry check JOB.lua` and the check `ferry run` makes first: the plan pass, then
+//! `check::scan` over every copy; a blocking hazard is `Error::Hazards` (exit 2) after
+//! the report, before anything is written. Accepted hazards and notes go to the log.
+
+use crate::check::{blocking_error, scan, CheckConfig, CheckReport};
+use crate::error::Result;
+use crate::job::{Job, RunFlags};
+use crate::plan::CopyPlan;
+use crate::progress::Display;
+
+use super::{plan_pass, JobArgs, JobSource};
+
+/// `ferry check`: prints the report; a blocking hazard is `Error::Hazards` (exit 2).
+pub fn check_job(cfg: CheckConfig) -> Result<CheckReport> {
+    crate::logging::init(&cfg.log, cfg.json)?;
+    let job = JobSource::read(&cfg.job)?;
+    let args = JobArgs {
+        command: "check",
+        source: &cfg.source,
+        target: &cfg.target,
+        vars: &cfg.vars,
+        display: Display::detect(true),
+        flags: RunFlags::default(),
+        lock: false,
+    };
+    let plan_ctx = plan_pass(&job, &args)?;
+    let plans = plan_ctx.take_plans();
+    if plans.is_empty() {
+        log::warn!(
+            "the job ran no copy: {} reached no `copy` call, so nothing was checked",
+            job.name
+        );
+    }
+    let report = scan(&plan_ctx, &plans)?;
+    plan_ctx.close_sessions();
+    if cfg.json {
+        println!("{}", report.json());
+    } else {
+        print!("{report}");
+    }
+    log::info!(target: crate::progress::FILE_ONLY, "check {}: {}", job.name, report.summary());
+    match blocking_error(&report, "before `ferry run`") {
+        Some(e) => Err(e),
+        None => Ok(report),
+    }
+}
+
+/// The check of a run, after its plan pass: the report and an error when a hazard
+/// blocks (nothing written yet); what was accepted or noted, in the log.
+pub(super) fn before_run(plan_ctx: &Job, plans: &[CopyPlan], job: &str) -> Result<()> {
+    let report = scan(plan_ctx, plans)?;
+    log::info!(target: crate::progress::FILE_ONLY, "run {job}: check: {}", report.summary());
+    for c in &report.copies {
+        for h in c.hazards.iter().filter(|h| !h.blocking) {
+            log::info!(
+                "copy {}: check: {} in column `{}` ({} rows){}",
+                c.copy,
+                h.kind,
+                h.column,
+                h.count,
+                if h.accepted { ", accepted" } else { "" }
+            );
+        }
+    }
+    if let Some(e) = blocking_error(&report, "or run with --no-check to let each page decide") {
+        print!("{report}");
+        return Err(e);
+    }
+    Ok(())
+}
