@@ -228,6 +228,11 @@ impl Session {
     /// One statement: a dot command, SQL on a side, or Lua.
     fn statement(&mut self, line: &str) {
         let line = line.trim();
+        // What users of other prompts type for help.
+        if matches!(line, "help" | "help()" | "?" | "\\h" | "\\?") {
+            println!("{}", help::overview());
+            return;
+        }
         if let Some(cmd) = line.strip_prefix('.') {
             if let Err(e) = self.dot(cmd) {
                 self.fail(&e.to_string());
