@@ -120,6 +120,12 @@ fn repl_prints_results_in_query_order_cut_to_the_terminal() {
         assert!(l.chars().count() <= 60, "wider than the terminal: {l:?}");
     }
     assert!(re(r"\(3 rows, \d+\.\d{3}$").is_match(lines[5]), "{table}");
+    p.send_line("src:columns(\"empty_t\")").unwrap();
+    let columns = wait(&mut p, "(2 rows, ");
+    assert!(
+        re(r"name +type +nullable +default +key +extra").is_match(&columns),
+        "{columns}"
+    );
     p.send_line("src:peek(\"empty_t\")").unwrap();
     let empty = wait(&mut p, "(0 rows)");
     assert!(re(r"id +v").is_match(&empty), "{empty}");
