@@ -158,7 +158,7 @@ impl Session {
                 let _ = editor.add_history_entry(line);
             }
         }
-        println!("ferry repl: `src` and `dst` are the databases; .help lists the API and the commands, Ctrl-D leaves.");
+        println!("ferry repl: `src` and `dst` are the databases; .help for help, Ctrl-D leaves.");
         while !self.quit {
             let prompt = sides::prompt(&self.ctx, self.sql_side);
             match editor.readline(&prompt) {
