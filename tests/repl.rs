@@ -78,9 +78,13 @@ fn repl_opens_with_a_side_down_and_connects_it_later() {
     assert!(!rest.contains("Pa55-word"), "{rest}");
     p.send_line("return \"still:\" .. #dst:tables()").unwrap();
     wait(&mut p, "still:1");
+    // Ctrl-D once the prompt is back (at a terminal between prompts it is the line
+    // discipline's end of file, which the prompt never sees).
+    wait(&mut p, "]> ");
     p.send(ControlCode::EndOfTransmission).unwrap();
-    // The history is saved as the REPL ends: wait for its end.
-    p.expect(expectrl::Eof).expect("the REPL ends on Ctrl-D");
+    // The history is written on leaving.
+    p.expect(expectrl::Eof).unwrap();
+    p.get_process_mut().wait().unwrap();
     let history = std::fs::read_to_string(dbs.dir.path().join("ferry/history")).unwrap();
     assert!(!history.contains("Pa55-word"), "{history}");
     assert!(history.contains(".connect dst"), "{history}");
@@ -116,6 +120,12 @@ fn repl_prints_results_in_query_order_cut_to_the_terminal() {
         assert!(l.chars().count() <= 60, "wider than the terminal: {l:?}");
     }
     assert!(re(r"\(3 rows, \d+\.\d{3}$").is_match(lines[5]), "{table}");
+    p.send_line("src:columns(\"empty_t\")").unwrap();
+    let columns = wait(&mut p, "(2 rows, ");
+    assert!(
+        re(r"name +type +nullable +default +key +extra").is_match(&columns),
+        "{columns}"
+    );
     p.send_line("src:peek(\"empty_t\")").unwrap();
     let empty = wait(&mut p, "(0 rows)");
     assert!(re(r"id +v").is_match(&empty), "{empty}");
@@ -137,6 +147,16 @@ fn repl_prints_results_in_query_order_cut_to_the_terminal() {
     p.send_line("src:peek(\"t\", 2)").unwrap();
     let vertical = wait(&mut p, "(2 rows, ");
     assert!(vertical.contains("2. row *"), "{vertical}");
+    // `.x auto`: vertical only when the table is wider than the terminal.
+    p.send_line(".x auto").unwrap();
+    wait(&mut p, "vertical output: auto");
+    p.send_line("src:query(\"SELECT zeta, alpha FROM t\")")
+        .unwrap();
+    let narrow = wait(&mut p, "(3 rows, ");
+    assert!(re(r"zeta +alpha").is_match(&narrow), "{narrow}");
+    p.send_line("src:query(\"SELECT * FROM t\")").unwrap();
+    let wide = wait(&mut p, "(3 rows, ");
+    assert!(wide.contains("3. row *"), "{wide}");
     p.send(ControlCode::EndOfTransmission).unwrap();
 }
 
@@ -162,6 +182,9 @@ fn repl_helps_runs_sql_on_a_side_and_hints_at_colons() {
     ] {
         assert!(help.contains(needle), "{needle}: {help}");
     }
+    // What users of other prompts type shows it too.
+    p.send_line("\\h").unwrap();
+    wait(&mut p, ".help NAME shows one");
     p.send_line(".help copy").unwrap();
     wait(&mut p, "copy{from=");
     wait(&mut p, "example: copy{from = \"users\"");

@@ -1169,7 +1169,9 @@ fn repl_history_and_process_list_never_hold_a_password() {
         p.send_line(line).unwrap();
         upto(&mut p, "]> ");
     }
+    // Ctrl-D now that the last line has answered and the prompt is back.
     p.send(expectrl::ControlCode::EndOfTransmission).unwrap();
+    p.expect(expectrl::Eof).unwrap();
     let status = p.get_process_mut().wait().unwrap();
     assert!(
         matches!(status, expectrl::process::unix::WaitStatus::Exited(_, 0)),

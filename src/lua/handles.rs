@@ -113,6 +113,12 @@ fn columns(lua: &Lua, this: &DbHandle, table: String) -> mlua::Result<Table> {
         t.set("extra", c.extra)?;
         out.raw_push(t)?;
     }
+    // The order the REPL prints them in, as `ferry columns` does.
+    let order =
+        lua.create_sequence_from(["name", "type", "nullable", "default", "key", "extra"])?;
+    let mt = lua.create_table()?;
+    mt.raw_set("__columns", order)?;
+    out.set_metatable(Some(mt))?;
     Ok(out)
 }
 

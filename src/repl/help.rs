@@ -90,6 +90,13 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_overview_fits_an_80_column_terminal() {
+        for line in overview().lines() {
+            assert!(line.chars().count() < 80, "{line}");
+        }
+    }
+
+    #[test]
     fn every_name_has_a_signature_and_an_example() {
         let all = entries();
         assert!(all.len() > 20, "{} entries", all.len());

@@ -158,7 +158,7 @@ impl Session {
                 let _ = editor.add_history_entry(line);
             }
         }
-        println!("ferry repl: `src` and `dst` are the databases; .help lists the API and the commands, Ctrl-D leaves.");
+        println!("ferry repl: `src` and `dst` are the databases; .help for help, Ctrl-D leaves.");
         while !self.quit {
             let prompt = sides::prompt(&self.ctx, self.sql_side);
             match editor.readline(&prompt) {
@@ -228,6 +228,11 @@ impl Session {
     /// One statement: a dot command, SQL on a side, or Lua.
     fn statement(&mut self, line: &str) {
         let line = line.trim();
+        // What users of other prompts type for help.
+        if matches!(line, "help" | "help()" | "?" | "\\h" | "\\?") {
+            println!("{}", help::overview());
+            return;
+        }
         if let Some(cmd) = line.strip_prefix('.') {
             if let Err(e) = self.dot(cmd) {
                 self.fail(&e.to_string());
