@@ -225,7 +225,18 @@ fn check_of_a_clean_copy_raises_nothing_and_scans_nothing() {
          g DOUBLE, c VARCHAR(10), en ENUM('a','b','c','d'), s SET('a','b','c','d'), \
          nn VARCHAR(10), z DATETIME(6), dt DATETIME(6))",
     );
-    let code = "copy { from = 'same' }\ncopy { from = 'h', to = 'wide' }";
+    // Types without a length of their own (TEXT, JSON, BLOB), the same on both sides.
+    for side in ["src", "dst"] {
+        let ddl = "CREATE TABLE lobs (id INT PRIMARY KEY, t TEXT NULL, m MEDIUMTEXT NOT NULL, \
+                   j JSON NULL, b LONGBLOB NULL, ts TIMESTAMP NULL DEFAULT NULL)";
+        if side == "src" {
+            dbs.src(ddl);
+        } else {
+            dbs.dst(ddl);
+        }
+    }
+    dbs.src("INSERT INTO lobs VALUES (1, REPEAT('é', 30000), 'x', '{}', 0x00, NULL)");
+    let code = "copy { from = 'same' }\ncopy { from = 'h', to = 'wide' }\ncopy { from = 'lobs' }";
     let run = check(&dbs, code, &["--json"]).ok();
     let report = json(&run);
     assert_eq!(report["blocking"].as_u64(), Some(0), "{}", run.describe());
@@ -237,7 +248,7 @@ fn check_of_a_clean_copy_raises_nothing_and_scans_nothing() {
         .ok()
         .says("copy same (")
         .says("no column needs a scan")
-        .says("check: 0 blocking hazards, 0 notes in 2 copies");
+        .says("check: 0 blocking hazards, 0 notes in 3 copies");
 
     // Narrower targets whose rows all fit: one scan, no alarm.
     dbs.src("DELETE FROM h WHERE id <> 1");
@@ -551,7 +562,8 @@ fn a_run_checks_first_and_writes_nothing_on_a_blocking_hazard() {
         .never_says("page 1");
     assert_eq!(dbs.count_dst("r"), 0, "a blocked run wrote rows");
     assert!(
-        dbs.log().contains("check: 2 blocking hazards"),
+        dbs.log()
+            .contains("checked before writing: 2 blocking hazard(s), 3 query(ies)"),
         "{}",
         dbs.log()
     );

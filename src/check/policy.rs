@@ -78,6 +78,15 @@ pub fn column_checks(server: &Server, source: &ColumnInfo, target: &ColumnInfo) 
         t: shape(target),
     };
     let mut out = Vec::new();
+    // The same definition holds every value of itself (a TIMESTAMP's range aside, which
+    // differs between server versions), NULLs included when the target takes them.
+    let same = source.column_type == target.column_type
+        && source.charset == target.charset
+        && (target.nullable || !source.nullable)
+        && !target.data_type.eq_ignore_ascii_case("timestamp");
+    if same {
+        return out;
+    }
     if source.nullable && !target.nullable && !target.is_auto_increment() {
         out.push(planned(
             "not_null",

@@ -49,7 +49,13 @@ pub fn check_job(cfg: CheckConfig) -> Result<CheckReport> {
 /// blocks (nothing written yet); what was accepted or noted, in the log.
 pub(super) fn before_run(plan_ctx: &Job, plans: &[CopyPlan], job: &str) -> Result<()> {
     let report = scan(plan_ctx, plans)?;
-    log::info!(target: crate::progress::FILE_ONLY, "run {job}: check: {}", report.summary());
+    let queries: u32 = report.copies.iter().map(|c| c.queries).sum();
+    log::info!(
+        target: crate::progress::FILE_ONLY,
+        "run {job}: checked before writing: {} blocking hazard(s), {} query(ies) on the source",
+        report.blocking,
+        queries
+    );
     for c in &report.copies {
         for h in c.hazards.iter().filter(|h| !h.blocking) {
             log::info!(
