@@ -49,37 +49,7 @@ fn args(column_type: &str) -> Vec<u64> {
         .unwrap_or_default()
 }
 
-/// The quoted members of `enum('a','b')` / `set(...)`, quotes undoubled.
-pub(super) fn members(column_type: &str) -> Vec<String> {
-    let Some(start) = column_type.find('(') else {
-        return Vec::new();
-    };
-    let mut out = Vec::new();
-    let mut chars = column_type[start + 1..].chars().peekable();
-    while let Some(c) = chars.next() {
-        if c != '\'' {
-            continue;
-        }
-        let mut m = String::new();
-        while let Some(c) = chars.next() {
-            match c {
-                '\'' if chars.peek() == Some(&'\'') => {
-                    chars.next();
-                    m.push('\'');
-                }
-                '\'' => break,
-                '\\' => {
-                    if let Some(n) = chars.next() {
-                        m.push(n);
-                    }
-                }
-                c => m.push(c),
-            }
-        }
-        out.push(m);
-    }
-    out
-}
+pub(super) use crate::db::schema::members;
 
 pub(super) fn shape(c: &ColumnInfo) -> Shape {
     let t = c.data_type.to_ascii_lowercase();

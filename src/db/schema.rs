@@ -213,6 +213,38 @@ impl TableInfo {
     }
 }
 
+/// The quoted members of `enum('a','b')` / `set(...)`, quotes undoubled.
+pub fn members(column_type: &str) -> Vec<String> {
+    let Some(start) = column_type.find('(') else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let mut chars = column_type[start + 1..].chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '\'' {
+            continue;
+        }
+        let mut m = String::new();
+        while let Some(c) = chars.next() {
+            match c {
+                '\'' if chars.peek() == Some(&'\'') => {
+                    chars.next();
+                    m.push('\'');
+                }
+                '\'' => break,
+                '\\' => {
+                    if let Some(n) = chars.next() {
+                        m.push(n);
+                    }
+                }
+                c => m.push(c),
+            }
+        }
+        out.push(m);
+    }
+    out
+}
+
 #[cfg(test)]
 impl ColumnInfo {
     /// A column for unit tests: `column_type` as information_schema writes it

@@ -250,29 +250,10 @@ impl RowCheck for Fit {
 
 /// The members of `enum('a','b''c')`, unquoted, byte for byte.
 fn enum_members(column_type: &str) -> Vec<Vec<u8>> {
-    let inner = column_type
-        .split_once('(')
-        .map_or("", |(_, r)| r.strip_suffix(')').unwrap_or(r));
-    let mut members = Vec::new();
-    let mut chars = inner.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c != '\'' {
-            continue;
-        }
-        let mut m = String::new();
-        while let Some(c) = chars.next() {
-            match c {
-                '\'' if chars.peek() == Some(&'\'') => {
-                    chars.next();
-                    m.push('\'');
-                }
-                '\'' => break,
-                c => m.push(c),
-            }
-        }
-        members.push(m.into_bytes());
-    }
-    members
+    crate::db::schema::members(column_type)
+        .into_iter()
+        .map(String::into_bytes)
+        .collect()
 }
 
 /// Why text `v` would not be stored as it is in an ENUM, if it would not: it is not one
