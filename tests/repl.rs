@@ -328,3 +328,56 @@ dst:peek(\"customers\")
         run.describe()
     );
 }
+
+/// `.tables` lists both sides' tables with which side lacks one; `.desc` puts two
+/// tables' columns side by side with what differs, and names a missing table.
+#[test]
+fn repl_compares_the_two_databases() {
+    let mut dbs = Dbs::new("repl_compare");
+    dbs.src("CREATE TABLE users (id INT PRIMARY KEY, name VARCHAR(10) NOT NULL, email VARCHAR(100) CHARACTER SET latin1, legacy INT)");
+    dbs.src("CREATE TABLE only_src (id INT PRIMARY KEY)");
+    dbs.dst("CREATE TABLE users (ID BIGINT PRIMARY KEY, name VARCHAR(10) NULL, email VARCHAR(100), created DATE)");
+    dbs.dst("CREATE TABLE only_dst (id INT PRIMARY KEY)");
+    let run = piped(
+        &dbs,
+        ".tables\n.desc users\n.desc src.users\n.desc dst.usres\n",
+    )
+    .status(2);
+    let out = &run.stdout;
+    let line = |start: &str| -> String {
+        out.lines()
+            .find(|l| l.starts_with(start))
+            .unwrap_or_else(|| panic!("no line starting {start:?}\n{}", run.describe()))
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    assert_eq!(line("only_dst "), "only_dst ~0 only in dst");
+    assert_eq!(line("only_src "), "only_src ~0 only in src");
+    assert!(
+        out.contains("(3 tables; connected: src, dst)"),
+        "{}",
+        run.describe()
+    );
+    assert!(line("id ").ends_with(" type"), "{}", line("id "));
+    assert!(line("name ").ends_with(" null"), "{}", line("name "));
+    assert!(line("email ").ends_with(" charset"), "{}", line("email "));
+    assert!(
+        line("legacy ").ends_with("only in src"),
+        "{}",
+        line("legacy ")
+    );
+    assert!(
+        line("created ").ends_with("only in dst"),
+        "{}",
+        line("created ")
+    );
+    assert!(out.contains("5 columns differ"), "{}", run.describe());
+    assert!(out.contains(": 4 columns, ~0 rows"), "{}", run.describe());
+    assert!(
+        run.stderr
+            .contains("no table `usres` in dst (did you mean `users`?)"),
+        "{}",
+        run.describe()
+    );
+}

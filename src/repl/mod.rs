@@ -8,6 +8,7 @@
 //! History is kept in the user's data directory, without passwords.
 
 pub mod cancel;
+mod compare;
 mod editor;
 mod help;
 mod history;
@@ -263,7 +264,7 @@ impl Session {
         sides::bind(&self.state, &self.ctx);
     }
 
-    /// `.help`, `.connect`, `.sql`, `.x`, `.quit`.
+    /// `.help`, `.connect`, `.tables`, `.desc`, `.sql`, `.x`, `.quit`.
     fn dot(&mut self, cmd: &str) -> Result<()> {
         let (name, args) = cmd.split_once(char::is_whitespace).unwrap_or((cmd, ""));
         let args = args.trim();
@@ -271,6 +272,8 @@ impl Session {
             "help" | "h" | "?" if args.is_empty() => println!("{}", help::overview()),
             "help" | "h" | "?" => println!("{}", help::about(args)),
             "connect" => println!("{}", sides::connect(&self.ctx, args)?),
+            "tables" => print!("{}", compare::tables(&self.ctx)?),
+            "desc" => print!("{}", compare::desc(&self.ctx, args)?),
             "sql" => {
                 self.sql_side = match args {
                     "off" => None,

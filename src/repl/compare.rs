@@ -1,0 +1,212 @@
+//! The two databases side by side: `.tables` (every table of either side with its row
+//! estimate on each, and which side lacks it) and `.desc src.users dst.customers`
+//! (columns aligned by name, what differs between the two marked: type, NULL-ability,
+//! character set, collation, key; columns one side lacks).
+
+use std::collections::BTreeMap;
+
+use crate::db::schema::{did_you_mean, ColumnInfo, TableInfo};
+use crate::db::Role;
+use crate::error::{Error, Result};
+use crate::job::Job;
+use crate::table_fmt::render;
+
+use super::sides::{global_name, side_named};
+
+/// `.tables`: the tables of both sides, by name.
+pub fn tables(ctx: &Job) -> Result<String> {
+    let mut by_name: BTreeMap<String, [Option<u64>; 2]> = BTreeMap::new();
+    let mut connected = Vec::new();
+    for (i, role) in [Role::Source, Role::Target].into_iter().enumerate() {
+        let Some(db) = ctx.open_session(role) else {
+            continue;
+        };
+        connected.push(global_name(role));
+        for t in db.borrow_mut().tables()? {
+            by_name.entry(t.name).or_default()[i] = Some(t.rows);
+        }
+    }
+    if connected.is_empty() {
+        return Err(Error::usage(
+            "no side is connected: .connect src URL, .connect dst URL",
+        ));
+    }
+    let rows: Vec<Vec<String>> = by_name
+        .iter()
+        .map(|(name, [s, d])| {
+            let est = |n: &Option<u64>| n.map_or(String::new(), |n| format!("~{n}"));
+            let note = match (s, d) {
+                (Some(_), None) => "only in src",
+                (None, Some(_)) => "only in dst",
+                _ => "",
+            };
+            vec![name.clone(), est(s), est(d), note.to_string()]
+        })
+        .collect();
+    Ok(format!(
+        "{}({} tables; connected: {})\n",
+        render(
+            &["table", "src rows", "dst rows", ""],
+            &rows,
+            &[false, true, true, false]
+        ),
+        rows.len(),
+        connected.join(", ")
+    ))
+}
+
+/// `.desc src.users dst.customers`, `.desc users` (the same name on both sides) or
+/// `.desc src.users` (one side).
+pub fn desc(ctx: &Job, args: &str) -> Result<String> {
+    let words: Vec<&str> = args.split_whitespace().collect();
+    let named: Vec<(Role, &str)> = match words.as_slice() {
+        [one] if !one.contains('.') => vec![(Role::Source, *one), (Role::Target, *one)],
+        [_] | [_, _] => words
+            .iter()
+            .map(|w| side_table(w))
+            .collect::<Result<Vec<_>>>()?,
+        _ => {
+            return Err(Error::usage(
+                ".desc takes TABLE, src.TABLE, or src.TABLE dst.TABLE",
+            ))
+        }
+    };
+    let mut infos = Vec::new();
+    for (role, table) in named {
+        let db = ctx.open_session(role).ok_or_else(|| {
+            Error::usage(format!(
+                "{n} is not connected: .connect {n} URL",
+                n = global_name(role)
+            ))
+        })?;
+        let mut db = db.borrow_mut();
+        let Some(info) = db.table_info(table)? else {
+            let tables = db.tables()?;
+            let hint = did_you_mean(table, tables.iter().map(|t| t.name.as_str()));
+            return Err(Error::usage(format!(
+                "no table `{table}` in {}{hint}",
+                global_name(role)
+            )));
+        };
+        infos.push((role, info));
+    }
+    Ok(match infos.as_slice() {
+        [(_, a), (_, b)] => side_by_side(a, b),
+        [(_, a)] => one_side(a),
+        _ => unreachable!("one or two sides"),
+    })
+}
+
+/// `src.users` -> (source, "users").
+fn side_table(word: &str) -> Result<(Role, &str)> {
+    let (side, table) = word
+        .split_once('.')
+        .ok_or_else(|| Error::usage(format!("`{word}`: name the side, src.TABLE or dst.TABLE")))?;
+    let role = side_named(side)
+        .ok_or_else(|| Error::usage(format!("`{word}`: the side is src or dst, not `{side}`")))?;
+    Ok((role, table))
+}
+
+fn column_type(c: &ColumnInfo) -> String {
+    let mut t = c.column_type.clone();
+    if let Some(cs) = &c.charset {
+        t.push(' ');
+        t.push_str(cs);
+    }
+    t.push_str(if c.nullable { " NULL" } else { " NOT NULL" });
+    if !c.key.is_empty() {
+        t.push(' ');
+        t.push_str(&c.key);
+    }
+    t
+}
+
+fn one_side(t: &TableInfo) -> String {
+    let rows: Vec<Vec<String>> = t
+        .columns
+        .iter()
+        .map(|c| vec![c.name.clone(), column_type(c)])
+        .collect();
+    format!(
+        "{}{}.{}: {} columns, ~{} rows\n",
+        render(&["column", "type"], &rows, &[false, false]),
+        t.database,
+        t.name,
+        t.columns.len(),
+        t.estimated_rows
+    )
+}
+
+/// What differs between two columns of the same name.
+fn differences(a: &ColumnInfo, b: &ColumnInfo) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    if a.column_type != b.column_type {
+        out.push("type");
+    }
+    if a.nullable != b.nullable {
+        out.push("null");
+    }
+    if a.charset != b.charset {
+        out.push("charset");
+    }
+    if a.collation != b.collation && a.charset == b.charset {
+        out.push("collation");
+    }
+    if a.key != b.key {
+        out.push("key");
+    }
+    out
+}
+
+/// Columns aligned by name (case-insensitive, the source's order first, then the
+/// target's own), with what differs.
+fn side_by_side(a: &TableInfo, b: &TableInfo) -> String {
+    let mut rows = Vec::new();
+    let mut differing = 0;
+    for c in &a.columns {
+        let other = b.find_column(&c.name);
+        let diff = match other {
+            Some(o) => differences(c, o).join(", "),
+            None => "only in src".into(),
+        };
+        differing += usize::from(!diff.is_empty());
+        rows.push(vec![
+            c.name.clone(),
+            column_type(c),
+            other.map(column_type).unwrap_or_default(),
+            diff,
+        ]);
+    }
+    for c in b
+        .columns
+        .iter()
+        .filter(|c| a.find_column(&c.name).is_none())
+    {
+        differing += 1;
+        rows.push(vec![
+            c.name.clone(),
+            String::new(),
+            column_type(c),
+            "only in dst".into(),
+        ]);
+    }
+    format!(
+        "{}src {}.{} ({} columns, ~{} rows) | dst {}.{} ({} columns, ~{} rows): {} \
+         column{} differ\n",
+        render(
+            &["column", "src", "dst", "differs"],
+            &rows,
+            &[false, false, false, false]
+        ),
+        a.database,
+        a.name,
+        a.columns.len(),
+        a.estimated_rows,
+        b.database,
+        b.name,
+        b.columns.len(),
+        b.estimated_rows,
+        differing,
+        if differing == 1 { "" } else { "s" }
+    )
+}
