@@ -380,4 +380,32 @@ fn repl_compares_the_two_databases() {
         "{}",
         run.describe()
     );
+    // .diff: the tables both sides have, with the columns that differ.
+    dbs.src("CREATE TABLE twin (id INT PRIMARY KEY, v TEXT)");
+    dbs.dst("CREATE TABLE twin (id INT PRIMARY KEY, v TEXT)");
+    let run = piped(&dbs, ".diff\n").ok();
+    let out = &run.stdout;
+    let line = |start: &str| -> String {
+        out.lines()
+            .find(|l| l.starts_with(start))
+            .unwrap_or_else(|| panic!("no line starting {start:?}\n{}", run.describe()))
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    assert_eq!(line("twin "), "twin ~0 ~0 same columns");
+    assert_eq!(
+        line("users "),
+        "users ~0 ~0 differ: id, name, email, legacy, created"
+    );
+    assert!(
+        out.contains("(2 tables on both sides, 1 with the same columns;"),
+        "{}",
+        run.describe()
+    );
+    assert!(
+        out.contains("only in src: only_src\nonly in dst: only_dst\n"),
+        "{}",
+        run.describe()
+    );
 }

@@ -1,7 +1,8 @@
 //! The two databases side by side: `.tables` (every table of either side with its row
 //! estimate on each, and which side lacks it) and `.desc src.users dst.customers`
 //! (columns aligned by name, what differs between the two marked: type, NULL-ability,
-//! character set, collation, key; columns one side lacks).
+//! character set, collation, key; columns one side lacks), and `.diff` (the tables both
+//! have, with the columns that differ).
 
 use std::collections::BTreeMap;
 
@@ -53,6 +54,86 @@ pub fn tables(ctx: &Job) -> Result<String> {
         rows.len(),
         connected.join(", ")
     ))
+}
+
+/// `.diff`: the tables both sides have, each with its row estimates and the columns
+/// whose definitions differ (`.desc TABLE` shows them); then the tables one side lacks.
+pub fn diff(ctx: &Job) -> Result<String> {
+    let (Some(src), Some(dst)) = (
+        ctx.open_session(Role::Source),
+        ctx.open_session(Role::Target),
+    ) else {
+        return Err(Error::usage(
+            ".diff needs both sides: .connect src URL, .connect dst URL",
+        ));
+    };
+    let (mut src, mut dst) = (src.borrow_mut(), dst.borrow_mut());
+    let theirs: BTreeMap<String, u64> = dst
+        .tables()?
+        .into_iter()
+        .map(|t| (t.name, t.rows))
+        .collect();
+    let mut rows = Vec::new();
+    let mut only_src = Vec::new();
+    let mut same = 0;
+    for t in src.tables()? {
+        let Some(dst_rows) = theirs.get(&t.name) else {
+            only_src.push(t.name);
+            continue;
+        };
+        let (Some(a), Some(b)) = (src.table_info(&t.name)?, dst.table_info(&t.name)?) else {
+            continue;
+        };
+        let mut differing: Vec<String> = a
+            .columns
+            .iter()
+            .filter(|c| {
+                b.find_column(&c.name)
+                    .is_none_or(|o| !differences(c, o).is_empty())
+            })
+            .map(|c| c.name.clone())
+            .collect();
+        differing.extend(
+            b.columns
+                .iter()
+                .filter(|c| a.find_column(&c.name).is_none())
+                .map(|c| c.name.clone()),
+        );
+        if differing.is_empty() {
+            same += 1;
+        }
+        rows.push(vec![
+            t.name,
+            format!("~{}", t.rows),
+            format!("~{dst_rows}"),
+            if differing.is_empty() {
+                "same columns".into()
+            } else {
+                format!("differ: {}", differing.join(", "))
+            },
+        ]);
+    }
+    let only_dst: Vec<&String> = theirs
+        .keys()
+        .filter(|n| !rows.iter().any(|r| &r[0] == *n) && !only_src.contains(n))
+        .collect();
+    let mut out = render(
+        &["table", "src rows", "dst rows", "columns"],
+        &rows,
+        &[false, true, true, false],
+    );
+    out.push_str(&format!(
+        "({} tables on both sides, {same} with the same columns; .desc TABLE shows one)\n",
+        rows.len()
+    ));
+    if !only_src.is_empty() {
+        out.push_str(&format!("only in src: {}\n", only_src.join(", ")));
+    }
+    if !only_dst.is_empty() {
+        let names: Vec<&str> = only_dst.iter().map(|s| s.as_str()).collect();
+        out.push_str(&format!("only in dst: {}\n", names.join(", ")));
+    }
+    Ok(out)
 }
 
 /// `.desc src.users dst.customers`, `.desc users` (the same name on both sides) or

@@ -264,7 +264,7 @@ impl Session {
         sides::bind(&self.state, &self.ctx);
     }
 
-    /// `.help`, `.connect`, `.tables`, `.desc`, `.sql`, `.x`, `.quit`.
+    /// `.help`, `.connect`, `.tables`, `.desc`, `.diff`, `.sql`, `.x`, `.quit`.
     fn dot(&mut self, cmd: &str) -> Result<()> {
         let (name, args) = cmd.split_once(char::is_whitespace).unwrap_or((cmd, ""));
         let args = args.trim();
@@ -274,6 +274,7 @@ impl Session {
             "connect" => println!("{}", sides::connect(&self.ctx, args)?),
             "tables" => print!("{}", compare::tables(&self.ctx)?),
             "desc" => print!("{}", compare::desc(&self.ctx, args)?),
+            "diff" => print!("{}", compare::diff(&self.ctx)?),
             "sql" => {
                 self.sql_side = match args {
                     "off" => None,
