@@ -329,6 +329,17 @@ dst:peek(\"customers\")
     );
 }
 
+/// The first line of `run`'s output that starts with `start`, its runs of spaces as one.
+fn line_starting(run: &Run, start: &str) -> String {
+    run.stdout
+        .lines()
+        .find(|l| l.starts_with(start))
+        .unwrap_or_else(|| panic!("no line starting {start:?}\n{}", run.describe()))
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// `.tables` lists both sides' tables with which side lacks one; `.desc` puts two
 /// tables' columns side by side with what differs, and names a missing table.
 #[test]
@@ -344,14 +355,7 @@ fn repl_compares_the_two_databases() {
     )
     .status(2);
     let out = &run.stdout;
-    let line = |start: &str| -> String {
-        out.lines()
-            .find(|l| l.starts_with(start))
-            .unwrap_or_else(|| panic!("no line starting {start:?}\n{}", run.describe()))
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" ")
-    };
+    let line = |start: &str| line_starting(&run, start);
     assert_eq!(line("only_dst "), "only_dst ~0 only in dst");
     assert_eq!(line("only_src "), "only_src ~0 only in src");
     assert!(
@@ -385,14 +389,7 @@ fn repl_compares_the_two_databases() {
     dbs.dst("CREATE TABLE twin (id INT PRIMARY KEY, v TEXT)");
     let run = piped(&dbs, ".diff\n").ok();
     let out = &run.stdout;
-    let line = |start: &str| -> String {
-        out.lines()
-            .find(|l| l.starts_with(start))
-            .unwrap_or_else(|| panic!("no line starting {start:?}\n{}", run.describe()))
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" ")
-    };
+    let line = |start: &str| line_starting(&run, start);
     assert_eq!(line("twin "), "twin ~0 ~0 same columns");
     assert_eq!(
         line("users "),

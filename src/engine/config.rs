@@ -37,6 +37,22 @@ pub struct CopyStats {
     pub already_done: bool,
 }
 
+impl CopyStats {
+    /// Adds another copy's counts to these (a copy of many tables sums its tables').
+    pub fn add(&mut self, other: &CopyStats) {
+        self.read += other.read;
+        self.written += other.written;
+        self.inserted += other.inserted;
+        self.updated += other.updated;
+        self.unchanged += other.unchanged;
+        self.ignored += other.ignored;
+        self.conflicts += other.conflicts;
+        self.skipped += other.skipped;
+        self.seconds += other.seconds;
+        self.resumed += other.resumed;
+    }
+}
+
 /// How a copy's rows become target rows.
 pub enum Processing {
     /// In the reader threads.

@@ -202,16 +202,7 @@ pub(crate) fn stats(
                 v.stats
             }
         };
-        total.read += stats.read;
-        total.written += stats.written;
-        total.inserted += stats.inserted;
-        total.updated += stats.updated;
-        total.unchanged += stats.unchanged;
-        total.ignored += stats.ignored;
-        total.conflicts += stats.conflicts;
-        total.skipped += stats.skipped;
-        total.seconds += stats.seconds;
-        total.resumed |= stats.resumed;
+        total.add(&stats);
         each.set(name, stats_table(lua, &stats)?)?;
     }
     let t = stats_table(lua, &total)?;
