@@ -124,6 +124,15 @@ fn check_copy(src: &mut Db, server: &policy::Server, plan: &CopyPlan) -> Result<
     if probes.is_empty() {
         return Ok(out);
     }
+    // One pass over the source table: say so before a long scan starts.
+    log::info!(
+        "copy {}: checking {} column test{} in one scan of {} (~{} rows)",
+        plan.name,
+        probes.len(),
+        if probes.len() == 1 { "" } else { "s" },
+        plan.source.name,
+        plan.source.estimated_rows
+    );
     let filter = plan.filter.as_deref();
     let counts = src.hazard_counts(&plan.source, filter, &probes)?;
     out.queries += 1;
