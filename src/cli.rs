@@ -126,6 +126,29 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Show what a copy would do with a few source rows (the row after transform, map
+    /// and default, the statement, the target row there now); write nothing.
+    Explain {
+        #[command(flatten)]
+        job: JobArgs,
+        /// Log file to append to.
+        #[arg(long, default_value = "ferry.log")]
+        log: PathBuf,
+        /// The copy to explain (`users`, or `users -> customers`); repeatable.
+        /// Default: every copy of the job.
+        #[arg(long = "copy", value_name = "NAME")]
+        copies: Vec<String>,
+        /// A source key of a row to explain (composite keys comma-separated, or one
+        /// part per --key); repeatable.
+        #[arg(long = "key", value_name = "K", conflicts_with = "rows")]
+        keys: Vec<String>,
+        /// Explain the first N rows of the copy's read.
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..10_001))]
+        rows: Option<u64>,
+        /// Print the report as JSON (docs/guide/explain.md).
+        #[arg(long)]
+        json: bool,
+    },
     /// Show a job's saved state (where each copy got to), or drop it with --clear.
     State {
         #[command(flatten)]
@@ -272,6 +295,32 @@ pub fn main() -> Result<()> {
                 target: job.target,
                 log,
                 vars: job.vars,
+                json,
+            })
+            .map(|_| ())
+        }
+        Command::Explain {
+            job,
+            log,
+            copies,
+            keys,
+            rows,
+            json,
+        } => {
+            let job = job.parse()?;
+            let selection = match rows {
+                _ if !keys.is_empty() => crate::explain::Selection::Keys(keys),
+                Some(n) => crate::explain::Selection::First(n as usize),
+                None => crate::explain::Selection::default(),
+            };
+            crate::run::explain_job(crate::run::ExplainConfig {
+                job: job.path,
+                source: job.source,
+                target: job.target,
+                log,
+                vars: job.vars,
+                copies,
+                selection,
                 json,
             })
             .map(|_| ())

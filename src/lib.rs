@@ -1,7 +1,7 @@
 //! ferry: moves rows from one MySQL/MariaDB database into another, driven by Lua jobs.
 //!
 //! Layers, top down (CONTRIBUTING.md, "Layout"; `tests/layers.rs` holds them): the
-//! command line and the commands (`cli`, `run`, `check`, `verify`, `introspect`, `repl`,
+//! command line and the commands (`cli`, `run`, `check`, `explain`, `verify`, `introspect`, `repl`,
 //! `demo`, with the terminal in `progress`, `logging`, `signals`, `table_fmt`); the Lua
 //! binding (`lua`); what a job means, without Lua (`job`); copy plans as plain data (`plan`);
 //! the copy pipeline, without Lua or terminal (`engine`); the only module that speaks
@@ -15,6 +15,7 @@ pub mod db;
 pub(crate) mod demo;
 pub(crate) mod engine;
 pub mod error;
+pub(crate) mod explain;
 pub(crate) mod introspect;
 pub(crate) mod job;
 pub(crate) mod log_target;

@@ -241,16 +241,17 @@ fn each_layer_imports_only_the_layers_under_it() {
                 "row_error",
                 "introspect",
                 "check",
+                "explain",
             ],
             "conn_spec" | "error" => &[
                 "db", "plan", "engine", "job", "lua", "verify", "run", "repl", "cli",
             ],
             "plan" => &[
-                "engine", "job", "lua", "verify", "run", "repl", "cli", "check",
+                "engine", "job", "lua", "verify", "run", "repl", "cli", "check", "explain",
             ],
             "engine" => &[
                 "job", "lua", "verify", "run", "repl", "cli", "demo", "progress", "logging",
-                "signals", "check",
+                "signals", "check", "explain",
             ],
             "job" => &["lua", "run", "repl", "cli", "demo", "check"],
             _ => &[],

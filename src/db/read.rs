@@ -66,6 +66,17 @@ impl SourceQuery {
         Ok(())
     }
 
+    /// Keeps the rows whose paging key is `values` (one per key column, compared as
+    /// the server compares the column with a value): `ferry explain --key`.
+    pub fn and_key_is(&mut self, values: Vec<Value>) {
+        let cond: Vec<String> = self
+            .key
+            .iter()
+            .map(|k| format!("{} = ?", k.quoted()))
+            .collect();
+        self.and(format!("({})", cond.join(" AND ")), values);
+    }
+
     fn order_by(&self) -> String {
         let cols: Vec<&str> = self.key.iter().map(|k| k.quoted()).collect();
         cols.join(", ")

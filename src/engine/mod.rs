@@ -56,6 +56,7 @@ use crate::error::{Error, Result};
 pub use config::{
     CopyProgressSink, CopyStats, CopyTask, EngineConfig, Processing, ProgressSink, Stop,
 };
+pub use fit::Fit;
 pub use retry::connect as connect_retrying;
 pub use transform::{DirectProcessor, Processed, RowProcessor, TransformError};
 pub use window::{Overlap, Since};

@@ -97,9 +97,9 @@ pub enum CopyOutcome {
 }
 
 /// A resolved copy and the sample page read for it.
-struct Resolved {
-    plan: CopyPlan,
-    sample: Vec<Vec<Value>>,
+pub(super) struct Resolved {
+    pub(super) plan: CopyPlan,
+    pub(super) sample: Vec<Vec<Value>>,
 }
 
 impl Job {
@@ -166,6 +166,11 @@ impl Job {
                 self.record.borrow_mut().plans.push(plan);
                 Ok(CopyOutcome::Planned)
             }
+            Pass::Explain => {
+                let mut p = processor(&direct)?;
+                self.explain_in_pass(&plan, &id, p.as_mut())?;
+                Ok(CopyOutcome::Planned)
+            }
             Pass::Verify => {
                 let mut p = processor(&direct)?;
                 self.verify_copy(&plan, p.as_mut())
@@ -211,7 +216,7 @@ impl Job {
     }
 
     /// The tables, the sample page and the plan; `None` when a problem was recorded.
-    fn resolve_copy(
+    pub(super) fn resolve_copy(
         &self,
         mut spec: CopySpec,
         transform: Option<&dyn Transform>,

@@ -7,6 +7,7 @@
 //! back into script values.
 
 mod copy;
+mod explain;
 mod hooks;
 pub(crate) mod lock;
 pub mod lookup;
@@ -40,6 +41,9 @@ pub enum Pass {
     /// `ferry verify`: copies compare source and target instead of copying; reads
     /// run, writes do not.
     Verify,
+    /// `ferry explain`: the chosen copies explain a few rows instead of copying; reads
+    /// run, writes do not.
+    Explain,
 }
 
 /// `--resume`, `--force`, `--full`.
@@ -102,6 +106,8 @@ struct PassRecord {
     saved: Option<crate::db::state::JobState>,
     /// The verify pass's options and reports.
     verify: crate::verify::Verification,
+    /// The explain pass's options and reports.
+    explain: crate::explain::Explaining,
     /// Plan pass: target tables a copy of many tables will create, as they will be.
     planned_targets: HashMap<String, crate::db::schema::TableInfo>,
     /// Plan pass: the copies of many tables (`copy{tables = ...}`), as planned.

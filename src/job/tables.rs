@@ -128,7 +128,7 @@ impl Job {
                     (_, "") => {}
                     (Pass::Plan, _) => self.plan_created_target(t)?,
                     (Pass::Real, a) => self.create_target(t, a == "replaced")?,
-                    (Pass::Verify, _) => {}
+                    (Pass::Verify | Pass::Explain, _) => {}
                 }
                 let outcome = match own.get(t) {
                     Some(c) => self.copy(c.request.clone(), c.transform)?,

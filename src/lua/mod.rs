@@ -1,7 +1,7 @@
 //! The Lua binding of the job API: a Lua 5.4 state per pass with one `register` per
 //! area (`globals`: null, sql, env, vars, log, planning; `connections`: source, target
 //! and the handles' methods; `copy`: copy, map, default, with `hooks` for before,
-//! after and check; `job`: job{}; `lookup`: lookup{}; `stdlib`: require), scripts
+//! after and check; `job`: job{}; `lookup`: lookup{}; `explain`: try{} and explain{}; `stdlib`: require), scripts
 //! loaded by path (so errors read `jobs/users.lua:12:`), and Lua errors rendered as
 //! one clean message. What a job does lives in `crate::job`, which
 //! knows no Lua: this layer turns script values into its requests and back.
@@ -9,6 +9,7 @@
 pub mod connections;
 pub mod copy;
 pub mod errors;
+pub mod explain;
 pub mod globals;
 pub mod handles;
 pub mod hooks;
@@ -42,6 +43,7 @@ pub fn new_state(job: Rc<Job>, script_dir: Option<&Path>) -> Result<Lua, Error> 
         copy::register(&lua, &job)?;
         job::register(&lua, &job)?;
         lookup::register(&lua, &job)?;
+        explain::register(&lua, &job)?;
         Ok(())
     };
     setup().map_err(|e| Error::Script {

@@ -4,7 +4,9 @@
 //! its source and target (`crate::verify`), then the report's summary.
 
 mod check;
+mod explain;
 pub use check::check_job;
+pub use explain::{explain_job, ExplainConfig};
 
 use std::path::{Path, PathBuf};
 use std::rc::Rc;

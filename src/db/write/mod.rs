@@ -15,6 +15,7 @@
 
 mod answers;
 mod conflicts;
+mod explain;
 mod keys;
 mod locate;
 mod messages;
@@ -35,6 +36,7 @@ use crate::error::Error;
 
 use keys::Keys;
 
+pub use explain::Outlook;
 pub use messages::without_row_number;
 pub use target::{Cell, Column, Misfit, Mode, RowCheck, Target};
 

@@ -88,6 +88,25 @@ pub(super) fn parts(target: &Target, binary: bool) -> (String, String, String) {
     (prefix, row_template, suffix)
 }
 
+/// One row of the mode's statement with `literals` (one per parameter, in order) in
+/// place of its placeholders, as `ferry explain` shows it.
+pub(super) fn literal_row(target: &Target, binary: bool, literals: &[String]) -> String {
+    let mut next = literals.iter();
+    let cells: Vec<String> = target
+        .columns
+        .iter()
+        .map(|c| match &c.cell {
+            Cell::Sql(expr) => format!("({expr})"),
+            Cell::Param => placeholder(target, &c.name, binary).replacen(
+                '?',
+                next.next().map_or("NULL", |s| s.as_str()),
+                1,
+            ),
+        })
+        .collect();
+    format!("({})", cells.join(", "))
+}
+
 impl Writer {
     /// The prepared statement for `rows` rows. Statements are prepared once per
     /// connection and row count: the crate would otherwise hash and scan the whole
