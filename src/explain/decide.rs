@@ -109,22 +109,27 @@ pub fn decide(
         }
         (Mode::Overwrite, existing, conflict) => {
             if let Some((unique, other, note)) = conflict {
-                notes.push(format!(
-                    "REPLACE also deletes the different target row {other}, which has the \
-                     same `{unique}`"
-                ));
+                if existing.is_some() {
+                    notes.push(format!(
+                        "REPLACE also deletes the different target row {other}, which has \
+                         the same `{unique}`"
+                    ));
+                }
                 notes.push(note.clone());
             }
-            match existing {
-                None if conflict.is_some() => (
+            match (existing, conflict) {
+                (None, Some((unique, other, _))) => (
                     Action::Replace,
-                    format!("{key} is new, but REPLACE deletes the row it meets first"),
+                    format!(
+                        "{key} is new, but REPLACE first deletes the different target row \
+                         {other}, which has the same `{unique}`"
+                    ),
                 ),
-                None => (
+                (None, None) => (
                     Action::Insert,
                     format!("a new row: the target has no {key}"),
                 ),
-                Some(_) => {
+                (Some(_), _) => {
                     if !unwritten.is_empty() {
                         notes.push(format!(
                             "columns the copy does not write are reset to their defaults: {}",
@@ -260,11 +265,12 @@ mod tests {
             "upsert leaves a default column as it is"
         );
         assert!(
-            d.notes[0].contains("deletes the different target row id=7"),
-            "{:?}",
-            d.notes
+            d.why
+                .contains("first deletes the different target row id=7"),
+            "{}",
+            d.why
         );
-        assert!(d.notes[1].contains("unique_conflicts"));
+        assert!(d.notes[0].contains("unique_conflicts"));
         let mut keyless = new.clone();
         keyless.key = None;
         assert_eq!(action(Mode::Upsert, &keyless, &[]), Action::Insert);

@@ -50,7 +50,7 @@ impl fmt::Display for CopyExplain {
                     })
                     .collect();
                 let table = render(
-                    &["column", "from", "written", "target now", ""],
+                    &["column", "from", "written", "target now", "change"],
                     &rows,
                     &[false; 5],
                 );

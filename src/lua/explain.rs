@@ -9,7 +9,7 @@ use std::rc::Rc;
 use mlua::{Lua, Table, Value as LuaValue};
 
 use crate::explain::{Selection, DEFAULT_ROWS};
-use crate::job::{CopyRequest, Job, Transform};
+use crate::job::{CopyRequest, Job, Pass, Transform};
 use crate::lua::copy::{code_of, location, parse_copy_args};
 
 pub fn register(lua: &Lua, job: &Rc<Job>) -> mlua::Result<()> {
@@ -28,6 +28,10 @@ pub fn register(lua: &Lua, job: &Rc<Job>) -> mlua::Result<()> {
 /// key = K | key = {K1, K2}}` (also `explain{...}`) -> nothing; prints what the copy
 /// would do with the first `rows` source rows (5) or the rows with the keys `key`
 fn explain(lua: &Lua, job: &Rc<Job>, what: &str, arg: Table) -> mlua::Result<()> {
+    // In a job script it prints once, in the real pass (`ferry run`).
+    if job.pass() != Pass::Real {
+        return Ok(());
+    }
     let loc = location(lua);
     let selection = selection(&arg, what)?;
     // The rest are copy's options, read as copy reads them.
