@@ -206,7 +206,7 @@ pub fn mark(action: Action, mapped: Option<bool>, differs: bool) -> &'static str
         (Action::Replace, Some(_)) if differs => "changed",
         (Action::Replace, None) => "reset to default",
         (Action::Update, Some(true)) if differs => "changed",
-        (Action::Update, Some(false)) if differs => "kept",
+        (Action::Update | Action::Unchanged, Some(false)) if differs => "kept",
         _ => "",
     }
 }
