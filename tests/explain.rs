@@ -349,3 +349,30 @@ fn try_in_the_repl_explains_and_writes_nothing() {
         "the target changed"
     );
 }
+
+#[test]
+fn explain_shows_map_functions_and_rows_the_row_code_refuses() {
+    let mut dbs = Dbs::new("explain_code");
+    fixture(&mut dbs);
+    let code = "copy { from = \"users\", to = \"customers\", mode = \"upsert\",\n\
+                map = { name = function(r) return r.name .. \"!\" end },\n\
+                transform = function(r) if r.id == 5 then error(\"no fives\") end return r end }\n";
+    let before = dbs.dump_dst("customers", "id");
+    let run = explain(&dbs, code, &["--key", "2", "--key", "5"]).ok();
+    let r2 = row_text(&run, "id=2");
+    assert!(r2.contains("function at "), "{r2}");
+    assert!(r2.contains("'bob!'"), "{r2}");
+    assert!(r2.starts_with("row id=2: update"), "{r2}");
+    let r5 = row_text(&run, "id=5");
+    assert!(
+        r5.starts_with("row id=5: fail: the copy's row code fails on this row:"),
+        "{r5}"
+    );
+    assert!(r5.contains("no fives"), "{r5}");
+    assert!(!r5.contains("statement"), "{r5}");
+    assert_eq!(
+        dbs.dump_dst("customers", "id"),
+        before,
+        "the target changed"
+    );
+}

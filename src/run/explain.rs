@@ -1,5 +1,6 @@
 //! `ferry explain JOB.lua [--copy NAME] [--key K | --rows N]`: the plan pass (a wrong
-//! job is reported as `ferry run` reports it, exit 2), then the explain pass, in which
+//! job is reported as `ferry run` reports it, exit 2; row code failing on a sample row
+//! is only a warning here), then the explain pass, in which
 //! each chosen copy explains a few of its rows (`crate::explain`) instead of copying;
 //! the reports print at the end. Nothing is written.
 
@@ -11,7 +12,7 @@ use crate::explain::{unknown_copies, CopyExplain, ExplainOptions, Selection};
 use crate::job::{Pass, RunFlags};
 use crate::progress::Display;
 
-use super::{next_pass, plan_pass, JobArgs, JobSource};
+use super::{next_pass, plan_pass_tolerating, JobArgs, JobSource};
 
 pub struct ExplainConfig {
     pub job: PathBuf,
@@ -38,7 +39,11 @@ pub fn explain_job(cfg: ExplainConfig) -> Result<Vec<CopyExplain>> {
         flags: RunFlags::default(),
         lock: false,
     };
-    let plan_ctx = plan_pass(&job, &args)?;
+    // Row code that fails on a sample row is what explain is for: those rows show.
+    let (plan_ctx, row_problems) = plan_pass_tolerating(&job, &args, true)?;
+    for p in &row_problems {
+        log::warn!("{p}");
+    }
     let names: Vec<String> = plan_ctx.take_plans().into_iter().map(|p| p.name).collect();
     if names.is_empty() {
         return Err(Error::usage(format!(
@@ -60,6 +65,8 @@ pub fn explain_job(cfg: ExplainConfig) -> Result<Vec<CopyExplain>> {
         )));
     }
     let ctx = next_pass(&job, &plan_ctx, &args, Pass::Explain);
+    // The explain pass only reads; the target session refuses writes to be sure.
+    crate::db::write::read_only(&mut ctx.session(crate::db::Role::Target, None)?.borrow_mut())?;
     ctx.set_explain_options(ExplainOptions {
         copies: cfg.copies.clone(),
         selection: cfg.selection.clone(),

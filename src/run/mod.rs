@@ -86,6 +86,17 @@ impl JobArgs<'_> {
 /// problem of every copy is reported at once (`Error::Plan`). Returns the plan pass's
 /// context: its plans, and the sessions and sample fields the next pass reuses.
 pub fn plan_pass(job: &JobSource, args: &JobArgs) -> Result<Rc<Job>> {
+    plan_pass_tolerating(job, args, false).map(|(ctx, _)| ctx)
+}
+
+/// `plan_pass`; with `rows_ok`, problems of rows alone (row code that fails on a
+/// sample row) come back as messages instead of failing the pass (`ferry explain`
+/// shows those rows).
+fn plan_pass_tolerating(
+    job: &JobSource,
+    args: &JobArgs,
+    rows_ok: bool,
+) -> Result<(Rc<Job>, Vec<String>)> {
     log::info!(
         target: crate::progress::FILE_ONLY,
         "{} {}: plan pass",
@@ -100,6 +111,9 @@ pub fn plan_pass(job: &JobSource, args: &JobArgs) -> Result<Rc<Job>> {
     let problems = plan_ctx.take_problems();
     if !problems.is_empty() {
         let rows_only = problems.iter().all(|p| p.data);
+        if rows_only && rows_ok {
+            return Ok((plan_ctx, problems.into_iter().map(|p| p.message).collect()));
+        }
         let e = Error::Plan {
             problems: problems.into_iter().map(|p| p.message).collect(),
             rows_only,
@@ -107,7 +121,7 @@ pub fn plan_pass(job: &JobSource, args: &JobArgs) -> Result<Rc<Job>> {
         log::error!("{e}");
         return Err(e);
     }
-    Ok(plan_ctx)
+    Ok((plan_ctx, Vec::new()))
 }
 
 /// The context of the pass after the plan pass, on the plan pass's connections.

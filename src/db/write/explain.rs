@@ -3,7 +3,8 @@
 //! values written in as literals; the target row that already has the row's value of
 //! the key the mode resolves on, every column of it, and which written columns the row
 //! would change (compared as `ferry verify` compares, as the target stores them); and
-//! a different target row the row meets through another unique key. Only SELECTs.
+//! a different target row the row meets through another unique key. Only SELECTs; and
+//! `read_only`, which makes a session refuse writes.
 
 use mysql::prelude::Queryable;
 use mysql::Value;
@@ -133,6 +134,14 @@ impl Writer {
             (all, differs)
         }))
     }
+}
+
+/// Makes `db`'s session read-only (`ferry explain`'s target: it only reads, and a
+/// mistake in that would be refused by the server).
+pub fn read_only(db: &mut Db) -> Result<(), Error> {
+    db.conn()
+        .query_drop("SET SESSION TRANSACTION READ ONLY")
+        .map_err(|e| db.err("making the session read-only", e))
 }
 
 /// A value as an SQL literal: numbers as they are, text quoted, bytes that are not

@@ -36,7 +36,7 @@ use crate::error::Error;
 
 use keys::Keys;
 
-pub use explain::Outlook;
+pub use explain::{read_only, Outlook};
 pub use messages::without_row_number;
 pub use target::{Cell, Column, Misfit, Mode, RowCheck, Target};
 
