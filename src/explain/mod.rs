@@ -255,26 +255,34 @@ fn keys_of(plan: &CopyPlan, parts: &[String]) -> Result<Vec<Vec<String>>> {
             plan.name, plan.source.name
         )));
     }
-    let parts: Vec<String> = if names.len() > 1 {
-        parts
-            .iter()
-            .flat_map(|p| p.split(',').map(|s| s.trim().to_string()))
-            .collect()
-    } else {
-        parts.to_vec()
-    };
-    if parts.is_empty() || !parts.len().is_multiple_of(names.len()) {
-        return Err(Error::usage(format!(
+    group_keys(parts, names.len()).ok_or_else(|| {
+        Error::usage(format!(
             "copy {}: its source key is ({}), so each key takes {} value{} (comma-separated \
              or one per --key); got {}",
             plan.name,
             names.join(", "),
             names.len(),
             if names.len() == 1 { "" } else { "s" },
-            parts.len()
-        )));
+            parts.join(" ")
+        ))
+    })
+}
+
+/// Key parts grouped into keys of `width` values: a part with exactly `width`
+/// comma-separated values is a whole key (of a composite key); any other part is one
+/// value, and values fill keys in order. `None` when they do not fill whole keys.
+fn group_keys(parts: &[String], width: usize) -> Option<Vec<Vec<String>>> {
+    let mut values = Vec::new();
+    for p in parts {
+        let split: Vec<&str> = p.split(',').collect();
+        if width > 1 && split.len() == width && values.len() % width == 0 {
+            values.extend(split.iter().map(|s| s.trim().to_string()));
+        } else {
+            values.push(p.clone());
+        }
     }
-    Ok(parts.chunks(names.len()).map(<[String]>::to_vec).collect())
+    (!values.is_empty() && values.len().is_multiple_of(width))
+        .then(|| values.chunks(width).map(<[String]>::to_vec).collect())
 }
 
 /// Whether the copy leaves some target column to the server (a REPLACE resets it).
@@ -388,4 +396,32 @@ pub fn unknown_copies(copies: &[String], names: &[String]) -> Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::group_keys;
+
+    fn g(parts: &[&str], width: usize) -> Option<Vec<Vec<String>>> {
+        let parts: Vec<String> = parts.iter().map(|s| s.to_string()).collect();
+        group_keys(&parts, width)
+    }
+
+    #[test]
+    fn key_parts_fill_keys_of_the_keys_width() {
+        let k = |keys: &[&[&str]]| -> Option<Vec<Vec<String>>> {
+            Some(
+                keys.iter()
+                    .map(|k| k.iter().map(|s| s.to_string()).collect())
+                    .collect(),
+            )
+        };
+        assert_eq!(g(&["3", "4"], 1), k(&[&["3"], &["4"]]));
+        assert_eq!(g(&["a,b"], 1), k(&[&["a,b"]]));
+        assert_eq!(g(&["1, 2", "1", "1"], 2), k(&[&["1", "2"], &["1", "1"]]));
+        // A value with a comma, one per --key.
+        assert_eq!(g(&["1", "x,y,z"], 2), k(&[&["1", "x,y,z"]]));
+        assert_eq!(g(&["1"], 2), None);
+        assert_eq!(g(&[], 1), None);
+    }
 }
