@@ -142,7 +142,7 @@ enum Command {
         /// part per --key); repeatable.
         #[arg(long = "key", value_name = "K", conflicts_with = "rows")]
         keys: Vec<String>,
-        /// Explain the first N rows of the copy's read.
+        /// Explain the first N rows of the copy's read (default 5).
         #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..10_001))]
         rows: Option<u64>,
         /// Print the report as JSON (docs/guide/explain.md).
