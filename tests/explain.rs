@@ -196,6 +196,11 @@ fn explain_shows_the_rows_the_statement_and_the_changed_columns() {
     // accepted.
     let r4 = row_text(&run, "id=4");
     assert!(
+        r4.contains("target now: the different row id=40, met through `email`"),
+        "{r4}"
+    );
+    assert_eq!(line(r4, "id"), "id transform: id 4 40 changed", "{r4}");
+    assert!(
         r4.contains("the different target row id=40 has the same `email`"),
         "{r4}"
     );
@@ -376,3 +381,4 @@ fn explain_shows_map_functions_and_rows_the_row_code_refuses() {
         "the target changed"
     );
 }
+

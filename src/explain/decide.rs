@@ -75,6 +75,13 @@ pub fn decide(
              be looked up ahead"
         ));
     }
+    // The row with the key; `look.existing` may be the different row met instead.
+    let existing = look.existing.as_ref().filter(|_| !look.existing_is_other);
+    if let (true, Some((unique, other))) = (look.existing_is_other, &look.other) {
+        notes.push(format!(
+            "target now: the different row {other}, met through `{unique}`"
+        ));
+    }
     let changed = look
         .differs
         .iter()
@@ -92,7 +99,7 @@ pub fn decide(
         };
         (unique.clone(), other.clone(), note)
     });
-    let (action, why) = match (mode, &look.existing, &conflict) {
+    let (action, why) = match (mode, existing, &conflict) {
         (Mode::Insert, Some(_), _) => (
             Action::Ignore,
             format!("the target has a row with {key}: insert mode leaves it as it is (IGNORE)"),
@@ -178,7 +185,8 @@ pub fn decide(
                 Action::Update,
                 format!(
                     "{key} is new, but the different target row {other} has the same \
-                     `{unique}`: upsert rewrites that row, its key included"
+                     `{unique}`: upsert rewrites that row, its key included; {}",
+                    columns(changed)
                 ),
             )
         }
@@ -221,6 +229,7 @@ mod tests {
             key: Some(("PRIMARY".into(), vec!["id".into()])),
             key_unreadable: false,
             existing: existing.then(Vec::new),
+            existing_is_other: false,
             differs,
             other: other.then(|| ("email".into(), "id=7".into())),
             unique_keys,

@@ -30,8 +30,11 @@ pub struct Outlook {
     pub key: Option<(String, Vec<String>)>,
     /// The key is written by an SQL expression: rows cannot be looked up by it.
     pub key_unreadable: bool,
-    /// The target row with the row's key, every column in table order.
+    /// The target row with the row's key, every column in table order; or, when there
+    /// is none, the different row `other` names.
     pub existing: Option<Vec<Value>>,
+    /// `existing` is the different row met through another unique key (`other`).
+    pub existing_is_other: bool,
     /// Per written column (the target's columns, in order): whether the existing row
     /// holds another value (all false without one).
     pub differs: Vec<bool>,
@@ -63,31 +66,47 @@ impl Writer {
             key: self.keys.as_ref().map(|k| (k.name.clone(), k.cols.clone())),
             key_unreadable: self.keys.as_ref().is_some_and(|k| k.at.is_none()),
             existing: None,
+            existing_is_other: false,
             differs: vec![false; target.columns.len()],
             other: None,
             unique_keys,
         };
-        if let Some(at) = self.keys.as_ref().and_then(|k| k.at.as_ref()) {
-            let key: Vec<Value> = at.iter().map(|&j| row[j].clone()).collect();
-            if let Some((values, differs)) = self.existing_row(db, target, row, &key)? {
+        let Some(k) = &self.keys else { return Ok(out) };
+        if let Some(at) = &k.at {
+            if let Some((values, differs)) = self.existing_row(db, target, row, &k.cols, at)? {
                 out.existing = Some(values);
                 out.differs = differs;
             }
         }
         out.other = self.other_row(db, row).map_err(|e| e.error)?;
+        // No row with the key, but a different one through another unique key: that
+        // row is the one the mode meets.
+        let via = out.other.as_ref().and_then(|(name, _)| {
+            k.others
+                .iter()
+                .find(|(n, _, _)| n == name)
+                .and_then(|(_, cols, at)| Some((cols, at.as_ref()?)))
+        });
+        if let (None, Some((cols, at))) = (&out.existing, via) {
+            if let Some((values, differs)) = self.existing_row(db, target, row, cols, at)? {
+                out.existing = Some(values);
+                out.differs = differs;
+                out.existing_is_other = true;
+            }
+        }
         Ok(out)
     }
 
-    /// The target row with resolving key `key`, and per written column whether it
-    /// holds another value than `row` gives it.
+    /// The target row whose unique key `cols` holds `row`'s values (at `at` among
+    /// them), and per written column whether it holds another value than `row` gives it.
     fn existing_row(
         &self,
         db: &mut Db,
         target: &Target,
         row: &[Value],
-        key: &[Value],
+        cols: &[String],
+        at: &[usize],
     ) -> Result<Option<Existing>, Error> {
-        let Some(k) = &self.keys else { return Ok(None) };
         let mut selected = target.table.quoted_columns();
         let n = selected.len();
         let mut params = Vec::new();
@@ -111,8 +130,8 @@ impl Writer {
             };
             selected.push(format!("NOT ({stored} <=> {given})"));
         }
-        let matching = self.match_sql(db, &k.cols, 1).map_err(|e| e.error)?;
-        params.extend(key.iter().cloned());
+        let matching = self.match_sql(db, cols, 1).map_err(|e| e.error)?;
+        params.extend(at.iter().map(|&j| row[j].clone()));
         let sql = format!(
             "SELECT {} FROM {} WHERE {matching} LIMIT 1",
             selected.join(", "),
@@ -120,7 +139,13 @@ impl Writer {
         );
         let found: Option<mysql::Row> = db.conn().exec_first(sql, params).map_err(|e| {
             db.err(
-                &format!("reading the target row {}", quote_ident(&k.name)),
+                &format!(
+                    "reading the target row by {}",
+                    cols.iter()
+                        .map(|c| quote_ident(c))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
                 e,
             )
         })?;
