@@ -381,4 +381,3 @@ fn explain_shows_map_functions_and_rows_the_row_code_refuses() {
         "the target changed"
     );
 }
-

@@ -75,99 +75,149 @@ pub fn decide(
              be looked up ahead"
         ));
     }
-    // The row with the key; `look.existing` may be the different row met instead.
-    let existing = look.existing.as_ref().filter(|_| !look.existing_is_other);
     if let (true, Some((unique, other))) = (look.existing_is_other, &look.other) {
         notes.push(format!(
             "target now: the different row {other}, met through `{unique}`"
         ));
     }
-    let changed = look
-        .differs
-        .iter()
-        .zip(mapped.iter().chain(std::iter::repeat(&true)))
-        .filter(|(d, m)| **d && (**m || mode != Mode::Upsert))
-        .count();
-    let conflict = look.other.as_ref().map(|(unique, other)| {
-        let note = if accept_conflicts {
-            "the copy accepts this (accept = {\"unique_conflicts\"}): counted in `conflicts`"
-                .to_string()
-        } else {
-            "the copy stops at this row (a unique conflict) unless it says accept = \
-             {\"unique_conflicts\"}"
-                .to_string()
-        };
-        (unique.clone(), other.clone(), note)
-    });
-    let (action, why) = match (mode, existing, &conflict) {
-        (Mode::Insert, Some(_), _) => (
+    let facts = Facts {
+        key,
+        // The row with the key; `look.existing` may be the different row met instead.
+        existing: look.existing.is_some() && !look.existing_is_other,
+        changed: look
+            .differs
+            .iter()
+            .zip(mapped.iter().chain(std::iter::repeat(&true)))
+            .filter(|(d, m)| **d && (**m || mode != Mode::Upsert))
+            .count(),
+        conflict: look.other.as_ref().map(|(unique, other)| Conflict {
+            unique,
+            other,
+            note: if accept_conflicts {
+                "the copy accepts this (accept = {\"unique_conflicts\"}): counted in \
+                 `conflicts`"
+            } else {
+                "the copy stops at this row (a unique conflict) unless it says accept = \
+                 {\"unique_conflicts\"}"
+            },
+        }),
+        unwritten,
+        unique_keys: look.unique_keys,
+    };
+    let (action, why) = match mode {
+        Mode::Insert => insert(&facts, &mut notes),
+        Mode::Overwrite => overwrite(&facts, &mut notes),
+        Mode::Upsert => upsert(&facts, &mut notes),
+    };
+    Decision { action, why, notes }
+}
+
+/// What a decision is made from.
+struct Facts<'a> {
+    key: &'a str,
+    /// The target has a row with the key.
+    existing: bool,
+    /// Written columns (mapped ones for upsert) whose values differ from that row's.
+    changed: usize,
+    conflict: Option<Conflict<'a>>,
+    unwritten: Vec<String>,
+    unique_keys: usize,
+}
+
+/// A different target row met through another unique key, and what the copy does
+/// about such rows.
+struct Conflict<'a> {
+    unique: &'a str,
+    other: &'a str,
+    note: &'static str,
+}
+
+fn insert(f: &Facts, notes: &mut Vec<String>) -> (Action, String) {
+    let key = f.key;
+    match (&f.conflict, f.existing) {
+        (_, true) => (
             Action::Ignore,
             format!("the target has a row with {key}: insert mode leaves it as it is (IGNORE)"),
         ),
-        (Mode::Insert, None, Some((unique, other, note))) => {
-            notes.push(note.clone());
+        (Some(c), false) => {
+            notes.push(c.note.into());
             (
                 Action::Ignore,
                 format!(
-                    "a different target row, {other}, has the same `{unique}`: insert \
-                     mode drops this row (IGNORE)"
+                    "a different target row, {}, has the same `{}`: insert mode drops this \
+                     row (IGNORE)",
+                    c.other, c.unique
                 ),
             )
         }
-        (Mode::Overwrite, existing, conflict) => {
-            if let Some((unique, other, note)) = conflict {
-                if existing.is_some() {
-                    notes.push(format!(
-                        "REPLACE also deletes the different target row {other}, which has \
-                         the same `{unique}`"
-                    ));
-                }
-                notes.push(note.clone());
+        (None, false) => (
+            Action::Insert,
+            format!("a new row: the target has no {key}"),
+        ),
+    }
+}
+
+fn overwrite(f: &Facts, notes: &mut Vec<String>) -> (Action, String) {
+    let key = f.key;
+    if let Some(c) = &f.conflict {
+        if f.existing {
+            notes.push(format!(
+                "REPLACE also deletes the different target row {}, which has the same `{}`",
+                c.other, c.unique
+            ));
+        }
+        notes.push(c.note.into());
+    }
+    match (&f.conflict, f.existing) {
+        (Some(c), false) => (
+            Action::Replace,
+            format!(
+                "{key} is new, but REPLACE first deletes the different target row {}, which \
+                 has the same `{}`",
+                c.other, c.unique
+            ),
+        ),
+        (None, false) => (
+            Action::Insert,
+            format!("a new row: the target has no {key}"),
+        ),
+        (_, true) => {
+            if !f.unwritten.is_empty() {
+                notes.push(format!(
+                    "columns the copy does not write are reset to their defaults: {}",
+                    f.unwritten.join(", ")
+                ));
             }
-            match (existing, conflict) {
-                (None, Some((unique, other, _))) => (
+            if f.changed == 0 && f.unwritten.is_empty() && f.unique_keys == 1 {
+                (
+                    Action::Unchanged,
+                    format!("the target row {key} already holds these values"),
+                )
+            } else {
+                (
                     Action::Replace,
                     format!(
-                        "{key} is new, but REPLACE first deletes the different target row \
-                         {other}, which has the same `{unique}`"
+                        "REPLACE deletes the target row {key} and inserts this one; {}",
+                        columns(f.changed)
                     ),
-                ),
-                (None, None) => (
-                    Action::Insert,
-                    format!("a new row: the target has no {key}"),
-                ),
-                (Some(_), _) => {
-                    if !unwritten.is_empty() {
-                        notes.push(format!(
-                            "columns the copy does not write are reset to their defaults: {}",
-                            unwritten.join(", ")
-                        ));
-                    }
-                    if changed == 0 && unwritten.is_empty() && look.unique_keys == 1 {
-                        (
-                            Action::Unchanged,
-                            format!("the target row {key} already holds these values"),
-                        )
-                    } else {
-                        (
-                            Action::Replace,
-                            format!(
-                                "REPLACE deletes the target row {key} and inserts this one; {}",
-                                columns(changed)
-                            ),
-                        )
-                    }
-                }
+                )
             }
         }
-        (Mode::Upsert, Some(_), conflict) => {
-            if let Some((unique, other, note)) = conflict {
+    }
+}
+
+fn upsert(f: &Facts, notes: &mut Vec<String>) -> (Action, String) {
+    let key = f.key;
+    match (&f.conflict, f.existing) {
+        (conflict, true) => {
+            if let Some(c) = conflict {
                 notes.push(format!(
-                    "it also meets the different target row {other} through `{unique}`"
+                    "it also meets the different target row {} through `{}`",
+                    c.other, c.unique
                 ));
-                notes.push(note.clone());
+                notes.push(c.note.into());
             }
-            if changed == 0 {
+            if f.changed == 0 {
                 (
                     Action::Unchanged,
                     format!("the target row {key} already holds these values"),
@@ -175,27 +225,28 @@ pub fn decide(
             } else {
                 (
                     Action::Update,
-                    format!("the target row {key} is updated; {}", columns(changed)),
+                    format!("the target row {key} is updated; {}", columns(f.changed)),
                 )
             }
         }
-        (Mode::Upsert, None, Some((unique, other, note))) => {
-            notes.push(note.clone());
+        (Some(c), false) => {
+            notes.push(c.note.into());
             (
                 Action::Update,
                 format!(
-                    "{key} is new, but the different target row {other} has the same \
-                     `{unique}`: upsert rewrites that row, its key included; {}",
-                    columns(changed)
+                    "{key} is new, but the different target row {} has the same `{}`: \
+                     upsert rewrites that row, its key included; {}",
+                    c.other,
+                    c.unique,
+                    columns(f.changed)
                 ),
             )
         }
-        (_, None, None) => (
+        (None, false) => (
             Action::Insert,
             format!("a new row: the target has no {key}"),
         ),
-    };
-    Decision { action, why, notes }
+    }
 }
 
 fn columns(n: usize) -> String {

@@ -14,7 +14,7 @@ use serde::Serialize;
 use crate::db::read::{read_page, SourceQuery};
 use crate::db::schema::did_you_mean;
 use crate::db::value::{show, show_key, Kind};
-use crate::db::write::{Cell, Method, Outlook, RowCheck, Writer};
+use crate::db::write::{Cell, Method, Outlook, RowCheck, Target, Writer};
 use crate::db::{Db, Value};
 use crate::engine::{Fit, RowProcessor};
 use crate::error::{Error, Result};
@@ -127,85 +127,105 @@ pub fn explain_copy(
 ) -> Result<CopyExplain> {
     let (rows, not_found) = read_rows(plan, src, selection, page_bytes)?;
     let target = plan.write_target();
-    let writer = Writer::new(&target, dst, Method::Prepared, None);
-    let fit = Fit::new(plan);
+    let path = RowPath {
+        plan,
+        writer: Writer::new(&target, dst, Method::Prepared, None),
+        target,
+        fit: Fit::new(plan),
+    };
     let mut out = CopyExplain {
         copy: plan.name.clone(),
         location: plan.location.clone(),
         mode: plan.mode.name(),
         source: format!("{}.{}", plan.source.database, plan.source.name),
         target: format!("{}.{}", plan.target.database, plan.target.name),
-        resolves_on: None,
+        resolves_on: path
+            .writer
+            .resolving_key()
+            .map(|(n, c)| format!("{n} ({})", c.join(", "))),
         rows: Vec::new(),
         not_found,
     };
     for (i, row) in rows.into_iter().enumerate() {
-        let key = plan.row_label(Some(&plan.key_values(&row)), i as u64 + 1);
-        let source = plan
-            .source
-            .columns
-            .iter()
-            .zip(&row)
-            .map(|(c, v)| Field {
-                name: c.name.clone(),
-                value: show(v, c.kind()),
-            })
-            .collect();
+        out.rows.push(path.explain_row(dst, processor, i, row)?);
+    }
+    Ok(out)
+}
+
+/// What a copy's rows go through: its processor (given), the value check and the
+/// writer's view of the target.
+struct RowPath<'a> {
+    plan: &'a CopyPlan,
+    target: Target,
+    writer: Writer,
+    fit: Option<Fit>,
+}
+
+impl RowPath<'_> {
+    /// Source row `row` (the `i`th read), explained.
+    fn explain_row(
+        &self,
+        dst: &mut Db,
+        processor: &mut dyn RowProcessor,
+        i: usize,
+        row: Vec<Value>,
+    ) -> Result<RowExplain> {
+        let plan = self.plan;
         let mut explained = RowExplain {
-            key,
-            source,
+            key: plan.row_label(Some(&plan.key_values(&row)), i as u64 + 1),
+            source: plan
+                .source
+                .columns
+                .iter()
+                .zip(&row)
+                .map(|(c, v)| Field {
+                    name: c.name.clone(),
+                    value: show(v, c.kind()),
+                })
+                .collect(),
             action: Action::Fail,
             why: String::new(),
             columns: Vec::new(),
             statement: None,
             notes: Vec::new(),
         };
-        match processor.process(row) {
+        let values = match processor.process(row) {
             Err(e) => {
                 explained.why = format!("the copy's row code fails on this row: {e}");
+                return Ok(explained);
             }
             Ok(None) => {
                 explained.action = Action::Skip;
                 explained.why = "the transform returns nil: the row is skipped".into();
+                return Ok(explained);
             }
-            Ok(Some(values)) => {
-                let misfit = fit
-                    .as_ref()
-                    .and_then(|f| f.check_rows(std::slice::from_ref(&values)).err());
-                match misfit {
-                    Some(m) => {
-                        explained.why = format!("the copy refuses this row: {}", m.message);
-                        explained.columns = columns(plan, &values, None, Action::Fail);
-                    }
-                    None => {
-                        let look = writer.outlook(dst, &target, &values)?;
-                        if out.resolves_on.is_none() {
-                            out.resolves_on = look
-                                .key
-                                .as_ref()
-                                .map(|(n, c)| format!("{n} ({})", c.join(", ")));
-                        }
-                        let label = key_label(plan, &values, &look);
-                        let d = decide::decide(
-                            plan.mode,
-                            &look,
-                            plan.accept.unique_conflicts,
-                            &label,
-                            &plan.columns.iter().map(|c| c.mapped).collect::<Vec<_>>(),
-                            unwritten(plan),
-                        );
-                        explained.action = d.action;
-                        explained.why = d.why;
-                        explained.notes = d.notes;
-                        explained.columns = columns(plan, &values, Some(&look), d.action);
-                        explained.statement = Some(look.statement);
-                    }
-                }
-            }
+            Ok(Some(values)) => values,
+        };
+        let misfit = self
+            .fit
+            .as_ref()
+            .and_then(|f| f.check_rows(std::slice::from_ref(&values)).err());
+        if let Some(m) = misfit {
+            explained.why = format!("the copy refuses this row: {}", m.message);
+            explained.columns = columns(plan, &values, None, Action::Fail);
+            return Ok(explained);
         }
-        out.rows.push(explained);
+        let look = self.writer.outlook(dst, &self.target, &values)?;
+        let d = decide::decide(
+            plan.mode,
+            &look,
+            plan.accept.unique_conflicts,
+            &key_label(plan, &values, &look),
+            &plan.columns.iter().map(|c| c.mapped).collect::<Vec<_>>(),
+            unwritten(plan),
+        );
+        explained.action = d.action;
+        explained.why = d.why;
+        explained.notes = d.notes;
+        explained.columns = columns(plan, &values, Some(&look), d.action);
+        explained.statement = Some(look.statement);
+        Ok(explained)
     }
-    Ok(out)
 }
 
 /// The chosen source rows, and the keys asked for that no source row has.

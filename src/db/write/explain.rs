@@ -50,6 +50,11 @@ pub struct Outlook {
 type Existing = (Vec<Value>, Vec<bool>);
 
 impl Writer {
+    /// The key the mode resolves rows on: its name and columns.
+    pub fn resolving_key(&self) -> Option<(String, Vec<String>)> {
+        self.keys.as_ref().map(|k| (k.name.clone(), k.cols.clone()))
+    }
+
     /// What the target holds for `row` (the values of `target`'s parameter columns, in
     /// order), read with SELECTs only.
     pub fn outlook(&self, db: &mut Db, target: &Target, row: &[Value]) -> Result<Outlook, Error> {
@@ -63,7 +68,7 @@ impl Writer {
         let unique_keys = target.table.indexes.iter().filter(|i| i.unique).count();
         let mut out = Outlook {
             statement,
-            key: self.keys.as_ref().map(|k| (k.name.clone(), k.cols.clone())),
+            key: self.resolving_key(),
             key_unreadable: self.keys.as_ref().is_some_and(|k| k.at.is_none()),
             existing: None,
             existing_is_other: false,
