@@ -381,3 +381,33 @@ fn explain_shows_map_functions_and_rows_the_row_code_refuses() {
         "the target changed"
     );
 }
+
+#[test]
+fn explain_reads_the_copys_rows_and_a_keyless_target_inserts_every_one() {
+    let mut dbs = Dbs::new("explain_keyless");
+    dbs.src("CREATE TABLE t (id INT PRIMARY KEY, v VARBINARY(4))");
+    dbs.src("INSERT INTO t VALUES (1, 0x00ff), (2, 0x01), (3, 0x02), (4, 0x03)");
+    dbs.dst("CREATE TABLE t (id INT, v VARBINARY(4))");
+    dbs.dst("INSERT INTO t VALUES (2, 0x01)");
+    let code = "copy { from = \"t\", mode = \"upsert\", where = \"id > 1\" }\n";
+    let run = explain(&dbs, code, &["--rows", "2"]).ok();
+    let r2 = row_text(&run, "id=2");
+    assert!(
+        r2.starts_with("row id=2: insert: a new row: the copy writes no unique key"),
+        "{r2}"
+    );
+    assert!(r2.contains("VALUES (2, X'01')"), "{r2}");
+    assert!(
+        run.stdout.contains("row id=3: insert"),
+        "{}",
+        run.describe()
+    );
+    assert!(!run.stdout.contains("row id=1:"), "{}", run.describe());
+    assert!(!run.stdout.contains("row id=4:"), "{}", run.describe());
+    assert!(
+        !run.stdout.contains("rows resolved on"),
+        "{}",
+        run.describe()
+    );
+    assert_eq!(dbs.count_dst("t"), 1);
+}
