@@ -345,6 +345,9 @@ fn try_in_the_repl_explains_and_writes_nothing() {
     p.send_line("try{ from = \"users\", to = \"customers\", rows = 0 }")
         .unwrap();
     wait(&mut p, "`rows` takes a whole number of rows");
+    // A table name alone, as `copy "users"`: the target has no `users`.
+    p.send_line("try \"users\"").unwrap();
+    wait(&mut p, "unknown target table `users`");
     wait(&mut p, "]> ");
     p.send(ControlCode::EndOfTransmission).unwrap();
     p.expect(expectrl::Eof).unwrap();

@@ -18,15 +18,28 @@ pub fn register(lua: &Lua, job: &Rc<Job>) -> mlua::Result<()> {
         let j = job.clone();
         g.set(
             name,
-            lua.create_function(move |lua, arg: Table| explain(lua, &j, name, arg))?,
+            lua.create_function(move |lua, arg: LuaValue| {
+                // `try "users"`: the same-named table, as `copy "users"`.
+                let arg = match arg {
+                    LuaValue::Table(t) => t,
+                    LuaValue::String(s) => lua.create_sequence_from([s])?,
+                    other => {
+                        return Err(mlua::Error::runtime(format!(
+                            "{name} takes a table name or a table of copy options, not a {}",
+                            other.type_name()
+                        )))
+                    }
+                };
+                explain(lua, &j, name, arg)
+            })?,
         )?;
     }
     Ok(())
 }
 
-/// Lua: `try{from=, to=, mode=, map=, default=, transform=, where=, ..., rows = N |
-/// key = K | key = {K1, K2}}` (also `explain{...}`) -> nothing; prints what the copy
-/// would do with the first `rows` source rows (5) or the rows with the keys `key`
+/// Lua: `try(table)` / `try{from=, to=, mode=, map=, default=, transform=, where=, ...,
+/// rows = N | key = K | key = {K1, K2}}` (also `explain`) -> nothing; prints what the
+/// copy would do with the first `rows` source rows (5) or the rows with the keys `key`
 fn explain(lua: &Lua, job: &Rc<Job>, what: &str, arg: Table) -> mlua::Result<()> {
     // In a job script it prints once, in the real pass (`ferry run`).
     if job.pass() != Pass::Real {
