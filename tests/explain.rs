@@ -149,6 +149,10 @@ fn explain_shows_the_rows_the_statement_and_the_changed_columns() {
         "{out}"
     );
     assert!(out.contains("rows resolved on PRIMARY (id)"), "{out}");
+    assert!(
+        out.contains("  written by write = \"bulk\": the statement shown, prepared once"),
+        "{out}"
+    );
     // Row 3: the transform's name and the default in the row written; `name` changes,
     // `status` (a default, which upsert does not update) is kept.
     let r3 = row_text(&run, "id=3");
@@ -392,7 +396,7 @@ fn explain_reads_the_copys_rows_and_a_keyless_target_inserts_every_one() {
     dbs.src("INSERT INTO t VALUES (1, 0x00ff), (2, 0x01), (3, 0x02), (4, 0x03)");
     dbs.dst("CREATE TABLE t (id INT, v VARBINARY(4))");
     dbs.dst("INSERT INTO t VALUES (2, 0x01)");
-    let code = "copy { from = \"t\", mode = \"upsert\", where = \"id > 1\" }\n";
+    let code = "copy { from = \"t\", mode = \"insert\", where = \"id > 1\", write = \"load\" }\n";
     let run = explain(&dbs, code, &["--rows", "2"]).ok();
     let r2 = row_text(&run, "id=2");
     assert!(
@@ -409,6 +413,12 @@ fn explain_reads_the_copys_rows_and_a_keyless_target_inserts_every_one() {
     assert!(!run.stdout.contains("row id=4:"), "{}", run.describe());
     assert!(
         !run.stdout.contains("rows resolved on"),
+        "{}",
+        run.describe()
+    );
+    assert!(
+        run.stdout
+            .contains("written by write = \"load\": LOAD DATA LOCAL INFILE"),
         "{}",
         run.describe()
     );

@@ -11,6 +11,7 @@ mod report;
 
 use serde::Serialize;
 
+use crate::db::load_data::LoadData;
 use crate::db::read::{read_page, SourceQuery};
 use crate::db::schema::did_you_mean;
 use crate::db::value::{show, show_key, Kind};
@@ -73,6 +74,8 @@ pub struct CopyExplain {
     pub target: String,
     /// The target key the mode resolves rows on (`PRIMARY (id)`), if any.
     pub resolves_on: Option<String>,
+    /// How a run sends the rows (the copy's `write` method, as the writer uses it).
+    pub written_by: String,
     pub rows: Vec<RowExplain>,
     /// Keys asked for that no source row has (within the copy's `where`).
     pub not_found: Vec<String>,
@@ -124,9 +127,11 @@ pub fn explain_copy(
     processor: &mut dyn RowProcessor,
     selection: &Selection,
     page_bytes: usize,
+    method: Method,
 ) -> Result<CopyExplain> {
     let (rows, not_found) = read_rows(plan, src, selection, page_bytes)?;
     let target = plan.write_target();
+    let written_by = written_by(&target, method, dst.is_mariadb());
     let path = RowPath {
         plan,
         writer: Writer::new(&target, dst, Method::Prepared, None),
@@ -143,6 +148,7 @@ pub fn explain_copy(
             .writer
             .resolving_key()
             .map(|(n, c)| format!("{n} ({})", c.join(", "))),
+        written_by,
         rows: Vec::new(),
         not_found,
     };
@@ -228,6 +234,26 @@ impl RowPath<'_> {
     }
 }
 
+/// How a run sends the rows, for `method` as the writer uses it (LOAD DATA has no
+/// upsert and carries no BIT or spatial value; bulk requests are MariaDB's).
+fn written_by(target: &Target, method: Method, mariadb: bool) -> String {
+    match method {
+        Method::Load if LoadData::new(target).is_some() => {
+            "write = \"load\": LOAD DATA LOCAL INFILE, one per page, with the same IGNORE or \
+             REPLACE as the statement shown"
+        }
+        Method::Bulk if mariadb => {
+            "write = \"bulk\": the statement shown, prepared once, its values sent as \
+             parameters for every row of a page in one request"
+        }
+        _ => {
+            "write = \"prepared\": statements of the form shown with many rows each, the \
+             values sent as parameters"
+        }
+    }
+    .to_string()
+}
+
 /// The chosen source rows, and the keys asked for that no source row has.
 fn read_rows(
     plan: &CopyPlan,
@@ -305,7 +331,7 @@ fn group_keys(parts: &[String], width: usize) -> Option<Vec<Vec<String>>> {
         .then(|| values.chunks(width).map(<[String]>::to_vec).collect())
 }
 
-/// Whether the copy leaves some target column to the server (a REPLACE resets it).
+/// The target columns the copy leaves to the server (a REPLACE resets them).
 fn unwritten(plan: &CopyPlan) -> Vec<String> {
     plan.target
         .columns

@@ -23,6 +23,7 @@ impl fmt::Display for CopyExplain {
                 None => String::new(),
             }
         )?;
+        writeln!(f, "  written by {}", self.written_by)?;
         if self.rows.is_empty() && self.not_found.is_empty() {
             writeln!(f, "  no source row to explain (the copy reads none)")?;
         }

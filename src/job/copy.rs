@@ -168,7 +168,7 @@ impl Job {
             }
             Pass::Explain => {
                 let mut p = processor(&direct)?;
-                self.explain_in_pass(&plan, &id, p.as_mut())?;
+                self.explain_in_pass(&plan, &id, p.as_mut(), options.method)?;
                 Ok(CopyOutcome::Planned)
             }
             Pass::Verify => {

@@ -3,6 +3,7 @@
 //! the REPL, in whatever pass it runs. The copy is resolved as `Job::copy` resolves it
 //! and its rows go through the same processor; nothing is written.
 
+use crate::db::write::Method;
 use crate::engine::{DirectProcessor, RowProcessor};
 use crate::error::{Error, Result};
 use crate::explain::{explain_copy, CopyExplain, ExplainOptions, Selection};
@@ -42,7 +43,7 @@ impl Job {
                 )))
             }
         };
-        self.explain_plan(&plan, processor.as_mut(), selection)
+        self.explain_plan(&plan, processor.as_mut(), selection, req.options.method)
     }
 
     /// The explain pass's copy (id `id`): explained and recorded when chosen.
@@ -51,12 +52,13 @@ impl Job {
         plan: &CopyPlan,
         id: &str,
         processor: &mut dyn RowProcessor,
+        method: Option<Method>,
     ) -> Result<()> {
         let options = self.record.borrow().explain.options.clone();
         if !options.chosen(&plan.name, id) {
             return Ok(());
         }
-        let report = self.explain_plan(plan, processor, &options.selection)?;
+        let report = self.explain_plan(plan, processor, &options.selection, method)?;
         self.record.borrow_mut().explain.reports.push(report);
         Ok(())
     }
@@ -66,14 +68,18 @@ impl Job {
         plan: &CopyPlan,
         processor: &mut dyn RowProcessor,
         selection: &Selection,
+        method: Option<Method>,
     ) -> Result<CopyExplain> {
+        let method = method.unwrap_or(self.settings.borrow().method);
         let src = self.session(crate::db::Role::Source, None)?;
         let dst = self.session(crate::db::Role::Target, None)?;
         let busy = |_| Error::usage("a copy cannot be explained inside another copy's transform");
         let mut s = src.try_borrow_mut().map_err(busy)?;
         let mut d = dst.try_borrow_mut().map_err(busy)?;
         let page_bytes = self.settings.borrow().page_bytes;
-        explain_copy(plan, &mut s, &mut d, processor, selection, page_bytes)
+        explain_copy(
+            plan, &mut s, &mut d, processor, selection, page_bytes, method,
+        )
     }
 
     /// The explain pass's options.
