@@ -11,7 +11,6 @@ mod report;
 
 use serde::Serialize;
 
-use crate::db::load_data::LoadData;
 use crate::db::read::{read_page, SourceQuery};
 use crate::db::schema::did_you_mean;
 use crate::db::value::{show, show_key, Kind};
@@ -131,10 +130,9 @@ pub fn explain_copy(
 ) -> Result<CopyExplain> {
     let (rows, not_found) = read_rows(plan, src, selection, page_bytes)?;
     let target = plan.write_target();
-    let written_by = written_by(&target, method, dst.is_mariadb());
     let path = RowPath {
         plan,
-        writer: Writer::new(&target, dst, Method::Prepared, None),
+        writer: Writer::new(&target, dst, method, None),
         target,
         fit: Fit::new(plan),
     };
@@ -148,7 +146,7 @@ pub fn explain_copy(
             .writer
             .resolving_key()
             .map(|(n, c)| format!("{n} ({})", c.join(", "))),
-        written_by,
+        written_by: path.writer.sent_as(dst.is_mariadb()).to_string(),
         rows: Vec::new(),
         not_found,
     };
@@ -232,26 +230,6 @@ impl RowPath<'_> {
         explained.statement = Some(look.statement);
         Ok(explained)
     }
-}
-
-/// How a run sends the rows, for `method` as the writer uses it (LOAD DATA has no
-/// upsert and carries no BIT or spatial value; bulk requests are MariaDB's).
-fn written_by(target: &Target, method: Method, mariadb: bool) -> String {
-    match method {
-        Method::Load if LoadData::new(target).is_some() => {
-            "write = \"load\": LOAD DATA LOCAL INFILE, one per page, with the same IGNORE or \
-             REPLACE as the statement shown"
-        }
-        Method::Bulk if mariadb => {
-            "write = \"bulk\": the statement shown, prepared once, its values sent as \
-             parameters for every row of a page in one request"
-        }
-        _ => {
-            "write = \"prepared\": statements of the form shown with many rows each, the \
-             values sent as parameters"
-        }
-    }
-    .to_string()
 }
 
 /// The chosen source rows, and the keys asked for that no source row has.

@@ -50,6 +50,21 @@ pub struct Outlook {
 type Existing = (Vec<Value>, Vec<bool>);
 
 impl Writer {
+    /// How this writer sends a page, for `ferry explain` (LOAD DATA has no upsert and
+    /// carries no BIT or spatial value; bulk requests are MariaDB's).
+    pub fn sent_as(&self, mariadb: bool) -> &'static str {
+        if self.load.is_some() {
+            "write = \"load\": LOAD DATA LOCAL INFILE, one per page, with the same IGNORE \
+             or REPLACE as the statement shown"
+        } else if self.bulk && mariadb {
+            "write = \"bulk\": the statement shown, prepared once, its values sent as \
+             parameters for every row of a page in one request"
+        } else {
+            "write = \"prepared\": statements of the form shown with many rows each, the \
+             values sent as parameters"
+        }
+    }
+
     /// The key the mode resolves rows on: its name and columns.
     pub fn resolving_key(&self) -> Option<(String, Vec<String>)> {
         self.keys.as_ref().map(|k| (k.name.clone(), k.cols.clone()))
