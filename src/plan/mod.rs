@@ -107,6 +107,12 @@ impl Accept {
         "not_null",
         "zero_date",
         "timestamp_range",
+        "float_precision",
+        "json",
+        "foreign_key",
+        "privilege",
+        "local_infile",
+        "max_allowed_packet",
     ];
 
     /// The names `accept` takes.
@@ -124,6 +130,12 @@ impl Accept {
         "not_null",
         "zero_date",
         "timestamp_range",
+        "float_precision",
+        "json",
+        "foreign_key",
+        "privilege",
+        "local_infile",
+        "max_allowed_packet",
     ];
 
     /// Adds the hazard `name` (a value hazard optionally as `kind:column`); an error
