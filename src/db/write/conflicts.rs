@@ -124,7 +124,7 @@ impl Writer {
 
     /// The unique key through which `row` meets a different target row, and that
     /// row's key (resolving key columns and values).
-    fn other_row(
+    pub(super) fn other_row(
         &self,
         db: &mut Db,
         row: &[Value],
