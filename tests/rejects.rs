@@ -307,8 +307,8 @@ fn kill_9_and_resume_never_duplicate_a_reject() {
         .stdout
         .lines()
         // The last: the plan pass prints its own.
-        .filter_map(|l| l.strip_prefix("stats read="))
-        .last()
+        .rev()
+        .find_map(|l| l.strip_prefix("stats read="))
         .unwrap_or_else(|| panic!("{}", run.describe()))
         .to_string();
     let (read, resumed) = stats.split_once(" resumed=").unwrap();
