@@ -24,6 +24,7 @@ mod modes;
 mod nosilent;
 mod paging;
 mod readme;
+mod rejects;
 mod repl;
 mod row_errors;
 mod scripts;

@@ -24,6 +24,7 @@ pub(crate) mod fork;
 pub(crate) mod hazards;
 pub(crate) mod hooks;
 pub(crate) mod indexes;
+pub mod keylist;
 pub mod keyset;
 pub(crate) mod load_data;
 mod lock;

@@ -83,6 +83,9 @@ pub struct PartState {
     pub read: u64,
     pub written: u64,
     pub skipped: u64,
+    /// Rows set aside (`on_error = "reject"`) in the pages committed so far.
+    #[serde(default)]
+    pub rejected: u64,
     pub done: bool,
 }
 

@@ -11,6 +11,7 @@ mod explain;
 mod hooks;
 pub(crate) mod lock;
 pub mod lookup;
+mod rejects;
 mod runner;
 mod sessions;
 mod settings;
@@ -28,6 +29,7 @@ use crate::progress::Display;
 
 pub use copy::{CopyOptions, CopyOutcome, CopyRequest, Started, TableCopy, Transform};
 pub use hooks::{Check, Hook, HookCode, Hooks};
+pub use rejects::{RejectOptions, Replay};
 pub use sessions::Sessions;
 pub use settings::{JobSettings, DEFAULT_PAGE, DEFAULT_RETRIES};
 
@@ -88,6 +90,8 @@ pub struct Host {
     pub job_dir: Option<PathBuf>,
     /// Whether this pass takes the job's run lock (`ferry run`, not a dry run).
     pub locking: bool,
+    /// `--replay FILE`: each copy reads just the rows of the file's entries for it.
+    pub replay: Option<std::rc::Rc<Replay>>,
 }
 
 /// What one pass has found and made so far, kept apart from the engine so a
@@ -112,6 +116,8 @@ struct PassRecord {
     planned_targets: HashMap<String, crate::db::schema::TableInfo>,
     /// Plan pass: the copies of many tables (`copy{tables = ...}`), as planned.
     table_sets: Vec<crate::plan::TableSetPlan>,
+    /// Plan pass: the names of the copies with `on_error = "reject"`.
+    rejecting: std::collections::BTreeSet<String>,
 }
 
 /// The engine and the copies started on it (real pass).
@@ -165,6 +171,7 @@ impl Job {
                 flags: RunFlags::default(),
                 job_dir: None,
                 locking: false,
+                replay: None,
             },
             settings: RefCell::new(JobSettings::new("job")),
             sessions: RefCell::new(Sessions::default()),

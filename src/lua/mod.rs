@@ -19,6 +19,7 @@ pub mod mask;
 pub mod native;
 pub mod options;
 pub mod processor;
+pub mod rejects;
 pub mod stdlib;
 pub mod tables;
 pub mod values;
