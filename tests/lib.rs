@@ -23,6 +23,7 @@ mod nosilent;
 mod paging;
 mod readme;
 mod repl;
+mod repl_complete;
 mod row_errors;
 mod scripts;
 mod security;

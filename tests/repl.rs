@@ -10,7 +10,7 @@ use crate::support::*;
 use expectrl::{ControlCode, Expect};
 use mysql::prelude::Queryable;
 
-type Pty = expectrl::session::OsSession;
+pub(crate) type Pty = expectrl::session::OsSession;
 
 fn re(pattern: &str) -> regex::Regex {
     regex::Regex::new(pattern).unwrap()
@@ -18,7 +18,7 @@ fn re(pattern: &str) -> regex::Regex {
 
 /// `ferry repl ARGS` in a pseudo-terminal `cols` wide, its history in the test's
 /// directory.
-fn repl(dbs: &Dbs, args: &[&str], cols: u16) -> Pty {
+pub(crate) fn repl(dbs: &Dbs, args: &[&str], cols: u16) -> Pty {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_ferry"));
     cmd.arg("repl")
         .args(args)
@@ -36,7 +36,8 @@ fn repl(dbs: &Dbs, args: &[&str], cols: u16) -> Pty {
 }
 
 /// Waits for `text`; returns what came before it.
-fn wait(p: &mut Pty, text: &str) -> String {
+#[track_caller]
+pub(crate) fn wait(p: &mut Pty, text: &str) -> String {
     match p.expect(text) {
         Ok(found) => String::from_utf8_lossy(found.before()).into_owned(),
         Err(e) => panic!("waiting for {text:?}: {e}"),

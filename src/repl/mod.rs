@@ -9,9 +9,11 @@
 
 pub mod cancel;
 mod compare;
+pub(crate) mod complete;
 mod editor;
 mod help;
 mod history;
+pub(crate) mod schema_cache;
 mod show;
 mod sides;
 mod sql;
@@ -48,6 +50,7 @@ struct Session {
     sql_noted: bool,
     failures: usize,
     quit: bool,
+    cache: schema_cache::SchemaCache,
 }
 
 pub fn run(job: Option<PathBuf>, source: Option<ConnSpec>, target: Option<ConnSpec>) -> Result<()> {
@@ -77,6 +80,7 @@ pub fn run(job: Option<PathBuf>, source: Option<ConnSpec>, target: Option<ConnSp
         sql_noted: false,
         failures: 0,
         quit: false,
+        cache: schema_cache::SchemaCache::new(),
     };
     if interactive {
         session.interactive_loop()
@@ -132,15 +136,22 @@ fn known_specs(ctx: &Job) -> Vec<ConnSpec> {
 impl Session {
     fn interactive_loop(&mut self) -> Result<()> {
         let sql_mode = Rc::new(Cell::new(false));
-        let mut editor: Editor<LuaHelper, rustyline::history::DefaultHistory> = Editor::new()
-            .map_err(|e| Error::System {
+        let config = rustyline::Config::builder()
+            .completion_type(rustyline::CompletionType::List)
+            .build();
+        let mut editor: Editor<LuaHelper, rustyline::history::DefaultHistory> =
+            Editor::with_config(config).map_err(|e| Error::System {
                 what: "cannot start the line editor".into(),
                 message: e.to_string(),
             })?;
         editor.set_helper(Some(LuaHelper {
             checker: Lua::new(),
             sql_mode: sql_mode.clone(),
+            state: self.state.clone(),
+            cache: self.cache.clone(),
+            help_names: help::names(),
         }));
+        self.follow_sides();
         if self.interactive {
             self.canceller = Some(cancel::Canceller::install());
         }
@@ -172,6 +183,7 @@ impl Session {
                     }
                     self.statement(&line);
                     sql_mode.set(self.sql_side.is_some());
+                    self.follow_sides();
                 }
                 Err(ReadlineError::Interrupted | ReadlineError::Signal(_)) => continue,
                 Err(ReadlineError::Eof) => break,
@@ -264,7 +276,7 @@ impl Session {
         sides::bind(&self.state, &self.ctx);
     }
 
-    /// `.help`, `.connect`, `.tables`, `.desc`, `.diff`, `.sql`, `.x`, `.quit`.
+    /// `.help`, `.connect`, `.tables`, `.desc`, `.diff`, `.rehash`, `.sql`, `.x`, `.quit`.
     fn dot(&mut self, cmd: &str) -> Result<()> {
         let (name, args) = cmd.split_once(char::is_whitespace).unwrap_or((cmd, ""));
         let args = args.trim();
@@ -295,6 +307,15 @@ impl Session {
                     Error::usage(format!(".x takes on, off or auto, not `{args}`"))
                 })?;
                 self.note(&format!("vertical output: {args}"));
+            }
+            "rehash" => {
+                for (_, role) in sides::SIDES {
+                    if let Some(db) = self.ctx.open_session(role) {
+                        self.cache.refresh(role, &db.borrow().spec);
+                    }
+                }
+                self.cache.wait(std::time::Duration::from_secs(60));
+                println!("schema cache: {}", self.cache.summary());
             }
             "quit" | "exit" | "q" => self.quit = true,
             other => {
@@ -359,6 +380,17 @@ impl Session {
                     None => self.fail(&message),
                 }
             }
+        }
+    }
+
+    /// Starts filling the schema cache of a side whose session is new or changed.
+    fn follow_sides(&self) {
+        for (_, role) in sides::SIDES {
+            let spec = self
+                .ctx
+                .open_session(role)
+                .map(|db| db.borrow().spec.clone());
+            self.cache.follow(role, spec.as_ref());
         }
     }
 
