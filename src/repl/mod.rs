@@ -13,6 +13,7 @@ pub(crate) mod complete;
 mod editor;
 mod help;
 mod history;
+mod pager;
 pub(crate) mod schema_cache;
 mod show;
 mod sides;
@@ -51,6 +52,7 @@ struct Session {
     failures: usize,
     quit: bool,
     cache: schema_cache::SchemaCache,
+    pager: pager::Pager,
 }
 
 pub fn run(job: Option<PathBuf>, source: Option<ConnSpec>, target: Option<ConnSpec>) -> Result<()> {
@@ -81,6 +83,7 @@ pub fn run(job: Option<PathBuf>, source: Option<ConnSpec>, target: Option<ConnSp
         failures: 0,
         quit: false,
         cache: schema_cache::SchemaCache::new(),
+        pager: pager::Pager::new(),
     };
     if interactive {
         session.interactive_loop()
@@ -284,9 +287,13 @@ impl Session {
             "help" | "h" | "?" if args.is_empty() => println!("{}", help::overview()),
             "help" | "h" | "?" => println!("{}", help::about(args)),
             "connect" => println!("{}", sides::connect(&self.ctx, args)?),
-            "tables" => print!("{}", compare::tables(&self.ctx)?),
-            "desc" => print!("{}", compare::desc(&self.ctx, args)?),
-            "diff" => print!("{}", compare::diff(&self.ctx)?),
+            "tables" => self.pager.print(&compare::tables(&self.ctx)?),
+            "desc" => self.pager.print(&compare::desc(&self.ctx, args)?),
+            "diff" => self.pager.print(&compare::diff(&self.ctx)?),
+            "pager" => {
+                let now = self.pager.set(args)?;
+                self.note(&now);
+            }
             "sql" => {
                 self.sql_side = match args {
                     "off" => None,
@@ -363,14 +370,18 @@ impl Session {
                 if let Some(first) = values.front().filter(|v| !v.is_nil()) {
                     let _ = self.state.globals().set("_", first.clone());
                 }
+                let mut out = String::new();
                 for v in &values {
-                    match (rows, v) {
+                    let text = match (rows, v) {
                         (false, LuaValue::Integer(n)) => {
-                            println!("{}", show::count_line(*n as usize, "row affected", &style))
+                            show::count_line(*n as usize, "row affected", &style)
                         }
-                        _ => println!("{}", show::show(&self.state, v, &style)),
-                    }
+                        _ => show::show(&self.state, v, &style),
+                    };
+                    out.push_str(&text);
+                    out.push('\n');
                 }
+                self.pager.print(&out);
             }
             Err(e) => {
                 let message = crate::conn_spec::mask_urls(&lua::to_error(&e).to_string());
