@@ -26,6 +26,8 @@ mod paging;
 mod readme;
 mod rejects;
 mod repl;
+mod repl_complete;
+mod repl_pager;
 mod row_errors;
 mod scripts;
 mod security;

@@ -36,6 +36,7 @@ mod ranges;
 pub(crate) mod read;
 pub mod relations;
 pub(crate) mod schema;
+mod schema_cache;
 mod session;
 pub(crate) mod state;
 pub(crate) mod stream;
