@@ -24,6 +24,7 @@ mod paging;
 mod readme;
 mod repl;
 mod row_errors;
+mod sample;
 mod scripts;
 mod security;
 mod stdlib;

@@ -14,6 +14,7 @@
 pub(crate) mod catalog;
 mod checkpoint;
 pub(crate) mod checksum;
+pub(crate) mod closure;
 pub(crate) mod connect;
 pub mod ddl;
 pub(crate) mod demo_data;
@@ -33,6 +34,7 @@ pub(crate) mod predicate;
 mod ranges;
 pub(crate) mod read;
 pub mod relations;
+pub(crate) mod sample_state;
 pub(crate) mod schema;
 mod session;
 pub(crate) mod state;

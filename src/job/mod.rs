@@ -11,6 +11,7 @@ mod hooks;
 pub(crate) mod lock;
 pub mod lookup;
 mod runner;
+pub mod sample;
 mod sessions;
 mod settings;
 mod tables;
@@ -106,6 +107,11 @@ struct PassRecord {
     planned_targets: HashMap<String, crate::db::schema::TableInfo>,
     /// Plan pass: the copies of many tables (`copy{tables = ...}`), as planned.
     table_sets: Vec<crate::plan::TableSetPlan>,
+    /// Plan pass: the samples (`sample{}`), as planned.
+    samples: Vec<crate::plan::sample::SamplePlan>,
+    /// The key sets each sample chose (by id), found by the plan pass for the real
+    /// pass, and whether they came frozen from an earlier run.
+    found_samples: HashMap<String, (crate::db::sample_state::FrozenSample, bool)>,
 }
 
 /// The engine and the copies started on it (real pass).
@@ -203,6 +209,11 @@ impl Job {
         std::mem::take(&mut self.record.borrow_mut().table_sets)
     }
 
+    /// The samples the plan pass resolved, taken.
+    pub fn take_samples(&self) -> Vec<crate::plan::sample::SamplePlan> {
+        std::mem::take(&mut self.record.borrow_mut().samples)
+    }
+
     /// How many plans the plan pass resolved.
     pub fn plan_count(&self) -> usize {
         self.record.borrow().plans.len()
@@ -254,6 +265,8 @@ impl Job {
         *self.locks.borrow_mut() = earlier.locks.take();
         self.record.borrow_mut().sample_fields =
             std::mem::take(&mut earlier.record.borrow_mut().sample_fields);
+        self.record.borrow_mut().found_samples =
+            std::mem::take(&mut earlier.record.borrow_mut().found_samples);
         self
     }
 }

@@ -169,7 +169,7 @@ fn copy(lua: &Lua, job: &Rc<Job>, arg: LuaValue) -> mlua::Result<Table> {
 }
 
 /// The copy's Lua code, when it has a transform or map functions.
-fn code_of(
+pub(crate) fn code_of(
     lua: &Lua,
     transform: Option<Function>,
     functions: Vec<(String, Function)>,
@@ -182,7 +182,7 @@ fn code_of(
 }
 
 /// A copy's Lua code: its `transform` and its `map` functions.
-struct LuaCode<'a> {
+pub(crate) struct LuaCode<'a> {
     lua: &'a Lua,
     transform: Option<Function>,
     functions: Vec<(String, Function)>,
