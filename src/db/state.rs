@@ -469,11 +469,14 @@ impl StateHandle {
         let n = self.load(db)?.copies.len();
         match &self.store {
             StateStore::File(path) => {
-                if path.exists() {
-                    std::fs::remove_file(path).map_err(|e| Error::Io {
-                        path: path.display().to_string(),
-                        message: format!("cannot remove the job state: {e}"),
-                    })?;
+                // The state and the samples' frozen keys beside it (`sample_state`).
+                for p in [path.clone(), path.with_extension("sample.json")] {
+                    if p.exists() {
+                        std::fs::remove_file(&p).map_err(|e| Error::Io {
+                            path: p.display().to_string(),
+                            message: format!("cannot remove the job state: {e}"),
+                        })?;
+                    }
                 }
             }
             StateStore::Table(_) => {
