@@ -29,6 +29,7 @@ mod repl;
 mod repl_complete;
 mod repl_pager;
 mod row_errors;
+mod sample;
 mod scripts;
 mod security;
 mod stdlib;

@@ -13,6 +13,7 @@ pub(crate) mod lock;
 pub mod lookup;
 mod rejects;
 mod runner;
+pub mod sample;
 mod sessions;
 mod settings;
 mod tables;
@@ -118,6 +119,11 @@ struct PassRecord {
     table_sets: Vec<crate::plan::TableSetPlan>,
     /// Plan pass: the names of the copies with `on_error = "reject"`.
     rejecting: std::collections::BTreeSet<String>,
+    /// Plan pass: the samples (`sample{}`), as planned.
+    samples: Vec<crate::plan::sample::SamplePlan>,
+    /// The key sets each sample chose (by id), found by the plan pass for the real
+    /// pass, and whether they came frozen from an earlier run.
+    found_samples: HashMap<String, (crate::db::sample_state::FrozenSample, bool)>,
 }
 
 /// The engine and the copies started on it (real pass).
@@ -216,6 +222,11 @@ impl Job {
         std::mem::take(&mut self.record.borrow_mut().table_sets)
     }
 
+    /// The samples the plan pass resolved, taken.
+    pub fn take_samples(&self) -> Vec<crate::plan::sample::SamplePlan> {
+        std::mem::take(&mut self.record.borrow_mut().samples)
+    }
+
     /// How many plans the plan pass resolved.
     pub fn plan_count(&self) -> usize {
         self.record.borrow().plans.len()
@@ -267,6 +278,8 @@ impl Job {
         *self.locks.borrow_mut() = earlier.locks.take();
         self.record.borrow_mut().sample_fields =
             std::mem::take(&mut earlier.record.borrow_mut().sample_fields);
+        self.record.borrow_mut().found_samples =
+            std::mem::take(&mut earlier.record.borrow_mut().found_samples);
         self
     }
 }

@@ -16,6 +16,7 @@ mod label;
 pub(crate) mod order;
 mod problem;
 mod resolve;
+pub(crate) mod sample;
 mod show;
 pub(crate) mod tables;
 mod write;

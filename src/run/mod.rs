@@ -155,6 +155,9 @@ pub fn run_job(job: &JobSource, cfg: &RunConfig) -> Result<Vec<CopyResult>> {
         for set in plan_ctx.take_table_sets() {
             println!("{set}");
         }
+        for sample in plan_ctx.take_samples() {
+            println!("{sample}");
+        }
         for p in &plans {
             println!("{p}");
         }
