@@ -37,6 +37,7 @@ pub fn explain_job(cfg: ExplainConfig) -> Result<Vec<CopyExplain>> {
         display: Display::detect(true),
         flags: RunFlags::default(),
         lock: false,
+        replay: None,
     };
     let plan_ctx = plan_pass(&job, &args)?;
     let names: Vec<String> = plan_ctx.take_plans().into_iter().map(|p| p.name).collect();
