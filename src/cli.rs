@@ -67,6 +67,7 @@ impl Job {
             dry_run,
             quiet,
             flags,
+            replay: None,
         }
     }
 }
@@ -113,6 +114,11 @@ enum Command {
         /// each page still refuses a value the target would change.
         #[arg(long)]
         no_check: bool,
+        /// Copy again just the source rows of a rejects file (`on_error = "reject"`),
+        /// read by key, through the job as it is now; copies the file does not name
+        /// are left out.
+        #[arg(long, value_name = "REJECTS", conflicts_with = "resume")]
+        replay: Option<PathBuf>,
     },
     /// Scan the source for values each copy would refuse or change; write nothing.
     /// Exit 2 when a hazard blocks the job.
@@ -278,6 +284,7 @@ pub fn main() -> Result<()> {
             force,
             full,
             no_check,
+            replay,
         } => {
             let flags = crate::job::RunFlags {
                 resume,
@@ -285,7 +292,9 @@ pub fn main() -> Result<()> {
                 full,
                 no_check,
             };
-            crate::run::run(job.parse()?.run_config(log, dry_run, quiet, flags)).map(|_| ())
+            let mut config = job.parse()?.run_config(log, dry_run, quiet, flags);
+            config.replay = replay;
+            crate::run::run(config).map(|_| ())
         }
         Command::Check { job, log, json } => {
             let job = job.parse()?;

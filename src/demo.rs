@@ -201,6 +201,7 @@ pub fn run(rows: u64) -> Result<()> {
         dry_run: false,
         quiet: false,
         flags: Default::default(),
+        replay: None,
     };
     crate::logging::init(&cfg.log, cfg.quiet)?;
     let job = JobSource {

@@ -29,4 +29,12 @@ pub(crate) mod signals;
 pub mod table_fmt;
 pub(crate) mod throttle;
 pub mod throwaway;
+
+/// The REPL's completer and schema cache, for the completion timing test
+/// (`tests/repl_complete.rs`); not an API.
+#[doc(hidden)]
+pub mod repl_completion {
+    pub use crate::repl::complete::{complete, Sources};
+    pub use crate::repl::schema_cache::SchemaCache;
+}
 pub(crate) mod verify;

@@ -36,6 +36,7 @@ pub(crate) fn repl(dbs: &Dbs, args: &[&str], cols: u16) -> Pty {
 }
 
 /// Waits for `text`; returns what came before it.
+#[track_caller]
 pub(crate) fn wait(p: &mut Pty, text: &str) -> String {
     match p.expect(text) {
         Ok(found) => String::from_utf8_lossy(found.before()).into_owned(),

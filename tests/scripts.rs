@@ -195,91 +195,107 @@ fn clone_database() {
     assert_eq!(dbs.count_dst("customers"), 2);
 }
 
+/// `scripts/test_env_sample.lua` with `MASK_SALT` set and `extra` arguments.
+fn test_env_run(dbs: &Dbs, extra: &[&str]) -> Run {
+    let job = script("test_env_sample.lua");
+    let mut args = vec![
+        "run".to_string(),
+        job.display().to_string(),
+        "--source".into(),
+        dbs.src_url.clone(),
+        "--target".into(),
+        dbs.dst_url.clone(),
+        "--log".into(),
+        dbs.log_path().display().to_string(),
+    ];
+    args.extend(extra.iter().map(|s| s.to_string()));
+    ferry_env(
+        &args,
+        dbs.dir.path(),
+        &[("MASK_SALT", "the salt of the script test")],
+    )
+}
+
 #[test]
-fn sample_for_test() {
+fn test_env_sample() {
     let mut dbs = Dbs::new("ex_sample");
-    let customers = "CREATE TABLE customers (id INT PRIMARY KEY, name VARCHAR(100) NOT NULL, \
-                     email VARCHAR(200) NULL, phone VARCHAR(30) NULL, created_at DATETIME NOT NULL)";
-    let orders = "CREATE TABLE orders (id INT PRIMARY KEY, customer_id INT NOT NULL, \
-                  amount DECIMAL(10,2) NOT NULL, note VARCHAR(100) NULL)";
-    dbs.src(customers).src(orders).dst(customers).dst(orders);
     dbs.src(
-        "INSERT INTO customers VALUES \
-         (1, 'Old Timer', 'old@example.com', '+1 555 0100', '2023-06-01 08:00:00'), \
-         (2, 'Zoë', 'zoe@example.de', '+49 170 1234567', '2024-01-05 10:00:00'), \
-         (3, 'Ünal', NULL, NULL, '2024-02-01 00:00:00'), \
-         (4, '王芳', 'wang@example.cn', '(030) 12-34', '2024-03-01 12:30:00'), \
-         (5, 'New Year', 'ny@example.com', '0', '2023-12-31 23:59:59')",
+        "CREATE TABLE customers (id INT PRIMARY KEY, name VARCHAR(100) NOT NULL, \
+         email VARCHAR(200) NULL, phone VARCHAR(30) NULL, referred_by INT NULL, \
+         FOREIGN KEY (referred_by) REFERENCES customers (id))",
+    )
+    .src("CREATE TABLE products (id INT PRIMARY KEY, title VARCHAR(100) NOT NULL)")
+    .src(
+        "CREATE TABLE orders (id INT PRIMARY KEY, customer_id INT NOT NULL, \
+         amount DECIMAL(10,2) NOT NULL, ordered_at DATETIME NOT NULL, \
+         FOREIGN KEY (customer_id) REFERENCES customers (id))",
     )
     .src(
-        "INSERT INTO orders VALUES (100, 1, 5.00, NULL), (101, 2, 19.99, 'Geschenk 🎁'), \
-         (102, 3, 0.50, NULL), (103, 4, 88.00, '加急'), (104, 2, 1.00, NULL), (105, 5, 2.00, NULL)",
+        "CREATE TABLE order_items (id INT PRIMARY KEY, order_id INT NOT NULL, \
+         product_id INT NOT NULL, FOREIGN KEY (order_id) REFERENCES orders (id), \
+         FOREIGN KEY (product_id) REFERENCES products (id))",
     )
-    // A stale sample from an earlier run: overwritten.
-    .dst(
-        "INSERT INTO customers VALUES (2, 'stale', 'zoe@example.de', NULL, '2000-01-01 00:00:00')",
+    .src(
+        "INSERT INTO customers VALUES (1, 'Ada Lovelace', 'ada@example.com', '+44 20 7946 0001', NULL), \
+         (2, 'Zoë Müller', 'zoe@example.de', '+49 170 1234567', 1), \
+         (3, '王芳', NULL, NULL, NULL), (4, 'Old Timer', 'old@example.com', '0', NULL)",
+    )
+    .src("INSERT INTO products VALUES (1, 'kettle'), (2, 'teapot'), (3, 'cups')")
+    .src(
+        "INSERT INTO orders VALUES (10, 2, 19.99, NOW() - INTERVAL 2 DAY), \
+         (11, 3, 5.00, NOW() - INTERVAL 10 DAY), (12, 4, 7.50, NOW() - INTERVAL 400 DAY), \
+         (13, 2, 1.00, NOW() - INTERVAL 40 DAY)",
+    )
+    .src("INSERT INTO order_items VALUES (100, 10, 1), (101, 10, 2), (102, 11, 2), (103, 12, 3)");
+    let dry = test_env_run(&dbs, &["--dry-run"]).ok();
+    assert!(
+        dry.stdout.contains("orders       level 1, 2 rows (seed)")
+            && dry.stdout.contains("customers    level 0, 3 rows (parent)")
+            && dry
+                .stdout
+                .contains("order_items  level 2, 3 rows (children)"),
+        "{}",
+        dry.describe()
     );
-
-    // The first 2 customers since 2024-01-01, and their orders.
-    let vars = ["--var", "limit=2", "--var", "since=2024-01-01"];
-    dry_run(
-        &mut dbs,
-        "sample_for_test.lua",
-        &["customers", "orders"],
-        &vars,
-    );
-    dbs.run(&script("sample_for_test.lua"), &vars).ok();
-    type Customer = (i32, String, Option<String>, Option<String>, String);
-    let customers_sql = "SELECT id, name, email, phone, CAST(created_at AS CHAR) \
-                         FROM customers ORDER BY id";
-    let rows: Vec<Customer> = dbs.dst.query(customers_sql).unwrap();
-    assert_eq!(
-        rows,
-        vec![
-            (
-                2,
-                "Zoë".into(),
-                s("user2@example.invalid"),
-                s("+xx xxx xxxxx67"),
-                "2024-01-05 10:00:00".into()
-            ),
-            (3, "Ünal".into(), None, None, "2024-02-01 00:00:00".into()),
-        ]
-    );
-    type Order = (i32, i32, String, Option<String>);
-    let orders_sql = "SELECT id, customer_id, CAST(amount AS CHAR), note FROM orders ORDER BY id";
-    let rows: Vec<Order> = dbs.dst.query(orders_sql).unwrap();
-    assert_eq!(
-        rows,
-        vec![
-            (101, 2, "19.99".into(), s("Geschenk 🎁")),
-            (102, 3, "0.50".into(), None),
-            (104, 2, "1.00".into(), None),
-        ]
-    );
-    logged(&dbs, "sample since 2024-01-01: 2 customers, 3 orders");
-
-    // Without --var: up to 1000 customers since 2024-01-01.
-    dbs.run(&script("sample_for_test.lua"), &[]).ok();
-    let rows: Vec<Customer> = dbs.dst.query(customers_sql).unwrap();
-    assert_eq!(
-        rows.iter()
-            .map(|r| (r.0, r.2.clone(), r.3.clone()))
-            .collect::<Vec<_>>(),
-        vec![
-            (2, s("user2@example.invalid"), s("+xx xxx xxxxx67")),
-            (3, None, None),
-            (4, s("user4@example.invalid"), s("(xxx) xx-34")),
-        ]
-    );
-    assert_eq!(rows[2].1, "王芳");
-    let rows: Vec<Order> = dbs.dst.query(orders_sql).unwrap();
-    assert_eq!(
-        rows.iter().map(|r| r.0).collect::<Vec<_>>(),
-        vec![101, 102, 103, 104]
-    );
-    assert_eq!(rows[2].3, s("加急"));
-    logged(&dbs, "sample since 2024-01-01: 3 customers, 4 orders");
+    let made: Vec<String> = dbs.dst.query("SHOW TABLES").unwrap();
+    assert!(made.is_empty(), "a dry run made {made:?}");
+    test_env_run(&dbs, &[]).ok();
+    let ids = |dbs: &mut Dbs, t: &str| -> Vec<i32> {
+        dbs.dst
+            .query(format!("SELECT id FROM {t} ORDER BY id"))
+            .unwrap()
+    };
+    // Orders of the last 30 days, their items, their customers (and the referrer of
+    // customer 2) and the products the items name.
+    assert_eq!(ids(&mut dbs, "orders"), [10, 11]);
+    assert_eq!(ids(&mut dbs, "order_items"), [100, 101, 102]);
+    assert_eq!(ids(&mut dbs, "customers"), [1, 2, 3]);
+    assert_eq!(ids(&mut dbs, "products"), [1, 2]);
+    type Customer = (i32, String, Option<String>, Option<String>);
+    let masked: Vec<Customer> = dbs
+        .dst
+        .query("SELECT id, name, email, phone FROM customers ORDER BY id")
+        .unwrap();
+    let source: Vec<Customer> = dbs
+        .src
+        .query("SELECT id, name, email, phone FROM customers WHERE id <= 3 ORDER BY id")
+        .unwrap();
+    for (m, s) in masked.iter().zip(&source) {
+        assert_ne!(m.1, s.1, "name of {}", m.0);
+        assert_eq!(m.2.is_none(), s.2.is_none(), "email of {}", m.0);
+        if let (Some(a), Some(b)) = (&m.2, &s.2) {
+            assert_ne!(a, b, "email of {}", m.0);
+        }
+        if let (Some(a), Some(b)) = (&m.3, &s.3) {
+            assert_ne!(a, b, "phone of {}", m.0);
+            assert_eq!(a[a.len() - 2..], b[b.len() - 2..], "phone of {}", m.0);
+        }
+    }
+    logged(&dbs, "test subset of the last 30 days: 10 rows");
+    logged(&dbs, "order_items: 3 rows");
+    // A longer window and a limit: the first order of the last 60 days only.
+    test_env_run(&dbs, &["--var", "days=60", "--var", "limit=1"]).ok();
+    logged(&dbs, "test subset of the last 60 days: 0 rows");
 }
 
 #[test]

@@ -6,6 +6,7 @@
 //! sends no query. Nothing is written; a blocking hazard is exit 2 after the report
 //! (`report`).
 
+mod keys;
 mod policy;
 mod report;
 mod shape;
@@ -40,13 +41,17 @@ pub struct CheckConfig {
 pub fn scan(job: &Job, plans: &[CopyPlan]) -> Result<CheckReport> {
     let mut copies = Vec::new();
     if !plans.is_empty() {
+        let dst = job.session(Role::Target, None)?;
+        let mut dst = dst.borrow_mut();
         let server = policy::Server {
-            version: job.session(Role::Target, None)?.borrow().version.clone(),
+            version: dst.version.clone(),
         };
         let src = job.session(Role::Source, None)?;
         let mut src = src.borrow_mut();
         for plan in plans {
-            copies.push(check_copy(&mut src, &server, plan)?);
+            let mut copy = check_copy(&mut src, &server, plan)?;
+            keys::check(&mut src, &mut dst, plan, plans, &mut copy)?;
+            copies.push(copy);
         }
     }
     Ok(CheckReport::new(copies))
@@ -77,6 +82,7 @@ fn check_copy(src: &mut Db, server: &policy::Server, plan: &CopyPlan) -> Result<
         source: format!("{}.{}", plan.source.database, plan.source.name),
         target: format!("{}.{}", plan.target.database, plan.target.name),
         queries: 0,
+        target_queries: 0,
         hazards: Vec::new(),
         notes: Vec::new(),
     };
@@ -167,6 +173,8 @@ fn check_copy(src: &mut Db, server: &policy::Server, plan: &CopyPlan) -> Result<
             accepted,
             examples,
             fix: p.fix,
+            key: None,
+            effect: None,
         });
     }
     Ok(out)

@@ -35,6 +35,34 @@ pub struct Hazard {
     /// The first few such rows, in key order.
     pub examples: Vec<Example>,
     pub fix: String,
+    /// The target key a key hazard is about (`unique key uk_email`, `foreign key
+    /// fk_customer`), or the setting an environment hazard is about.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    /// What the copy's mode would do to each row counted (key hazards).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub effect: Option<String>,
+}
+
+impl Hazard {
+    /// A hazard with no source or target column type (keys, environment): `what`
+    /// stands in the report's types column.
+    pub fn about(kind: &'static str, column: &str, what: &str, count: u64, fix: String) -> Hazard {
+        Hazard {
+            kind,
+            column: column.to_string(),
+            source_column: column.to_string(),
+            source_type: String::new(),
+            target_type: String::new(),
+            count,
+            blocking: true,
+            accepted: false,
+            examples: Vec::new(),
+            fix,
+            key: Some(what.to_string()),
+            effect: None,
+        }
+    }
 }
 
 /// One copy's findings.
@@ -48,6 +76,8 @@ pub struct CopyCheck {
     pub target: String,
     /// Queries sent to the source for this copy (0: no column needed a scan).
     pub queries: u32,
+    /// Queries sent to the target for this copy's keys (schema reads and probes).
+    pub target_queries: u32,
     pub hazards: Vec<Hazard>,
     /// What was not scanned, and why.
     pub notes: Vec<String>,
@@ -131,7 +161,10 @@ impl fmt::Display for CopyCheck {
                         .to_string(),
                         h.kind.to_string(),
                         h.column.clone(),
-                        format!("{} -> {}", h.source_type, h.target_type),
+                        match &h.key {
+                            Some(k) if h.source_type.is_empty() => k.clone(),
+                            _ => format!("{} -> {}", h.source_type, h.target_type),
+                        },
                         h.count.to_string(),
                         examples.join("; "),
                     ]
@@ -153,6 +186,9 @@ impl fmt::Display for CopyCheck {
                 writeln!(f, "  {line}")?;
             }
             for h in &self.hazards {
+                if let Some(e) = &h.effect {
+                    writeln!(f, "  {} `{}`: {e}", h.kind, h.column)?;
+                }
                 writeln!(f, "  fix {} `{}`: {}", h.kind, h.column, h.fix)?;
             }
         }

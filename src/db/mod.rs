@@ -12,8 +12,10 @@
 //! and the driver's error as its cause; passwords never appear.
 
 pub(crate) mod catalog;
+pub(crate) mod check_keys;
 mod checkpoint;
 pub(crate) mod checksum;
+pub(crate) mod closure;
 pub(crate) mod connect;
 pub mod ddl;
 pub(crate) mod demo_data;
@@ -23,6 +25,7 @@ pub(crate) mod fork;
 pub(crate) mod hazards;
 pub(crate) mod hooks;
 pub(crate) mod indexes;
+pub mod keylist;
 pub mod keyset;
 pub(crate) mod load_data;
 mod lock;
@@ -33,7 +36,9 @@ pub(crate) mod predicate;
 mod ranges;
 pub(crate) mod read;
 pub mod relations;
+pub(crate) mod sample_state;
 pub(crate) mod schema;
+mod schema_cache;
 mod session;
 pub(crate) mod state;
 pub(crate) mod stream;

@@ -33,6 +33,9 @@ pub const DEFAULT_TABLE: &str = "_ferry_state";
 /// The `part` of the state row that names the holder of the job's run lock.
 const HOLDER_PART: i32 = -2;
 
+/// The `part` of the state rows that hold a sample's frozen key sets (`sample_state`).
+pub(crate) const SAMPLE_PART: i32 = -3;
+
 /// Who holds a job's run lock: the run that took it.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Holder {
@@ -83,6 +86,9 @@ pub struct PartState {
     pub read: u64,
     pub written: u64,
     pub skipped: u64,
+    /// Rows set aside (`on_error = "reject"`) in the pages committed so far.
+    #[serde(default)]
+    pub rejected: u64,
     pub done: bool,
 }
 
@@ -185,7 +191,7 @@ pub struct StateHandle {
 }
 
 impl StateHandle {
-    fn table(&self) -> Option<String> {
+    pub(crate) fn table(&self) -> Option<String> {
         match &self.store {
             StateStore::Table(t) => Some(format!(
                 "{}.{}",
@@ -255,7 +261,7 @@ impl StateHandle {
                     )
                     .map_err(|e| db.err("reading the job state", e))?;
                 for (copy, part, text) in rows {
-                    if part == HOLDER_PART {
+                    if part == HOLDER_PART || part == SAMPLE_PART {
                         continue;
                     }
                     let entry = state.copies.entry(copy.clone()).or_default();
@@ -278,7 +284,7 @@ impl StateHandle {
         }
     }
 
-    fn table_name(&self) -> String {
+    pub(crate) fn table_name(&self) -> String {
         match &self.store {
             StateStore::Table(t) => t.clone(),
             StateStore::File(_) => String::new(),
@@ -466,11 +472,14 @@ impl StateHandle {
         let n = self.load(db)?.copies.len();
         match &self.store {
             StateStore::File(path) => {
-                if path.exists() {
-                    std::fs::remove_file(path).map_err(|e| Error::Io {
-                        path: path.display().to_string(),
-                        message: format!("cannot remove the job state: {e}"),
-                    })?;
+                // The state and the samples' frozen keys beside it (`sample_state`).
+                for p in [path.clone(), path.with_extension("sample.json")] {
+                    if p.exists() {
+                        std::fs::remove_file(&p).map_err(|e| Error::Io {
+                            path: p.display().to_string(),
+                            message: format!("cannot remove the job state: {e}"),
+                        })?;
+                    }
                 }
             }
             StateStore::Table(_) => {

@@ -30,6 +30,10 @@ pub struct CopyStats {
     /// Rows that met a different target row through another unique key (accepted).
     pub conflicts: u64,
     pub skipped: u64,
+    /// Rows set aside with `on_error = "reject"` (this run).
+    pub rejected: u64,
+    /// Where they are (`on_error = "reject"`).
+    pub rejects_file: Option<std::path::PathBuf>,
     pub seconds: f64,
     /// Rows copied by earlier runs this run resumed after.
     pub resumed: u64,
@@ -48,6 +52,10 @@ impl CopyStats {
         self.ignored += other.ignored;
         self.conflicts += other.conflicts;
         self.skipped += other.skipped;
+        self.rejected += other.rejected;
+        if self.rejects_file.is_none() {
+            self.rejects_file = other.rejects_file.clone();
+        }
         self.seconds += other.seconds;
         self.resumed += other.resumed;
     }
@@ -84,6 +92,9 @@ pub struct CopyTask {
     /// Indexes an earlier run of this copy took off and did not add back (from its
     /// state, resumed or not): added back when this run ends.
     pub deferred_before: Option<crate::db::indexes::Deferred>,
+    /// `on_error = "reject"`: rows that fail are set aside here (`None`: a row that
+    /// fails fails the copy).
+    pub rejects: Option<super::rejects::RejectSpec>,
 }
 
 /// Settings shared by every copy of a run.

@@ -145,9 +145,15 @@ fn summary(stats: &CopyStats) -> String {
     } else {
         String::new()
     };
+    let rejected = match &stats.rejects_file {
+        Some(path) if stats.rejected > 0 => {
+            format!(", {} rejected (in {})", stats.rejected, path.display())
+        }
+        _ => String::new(),
+    };
     format!(
         "done: {} read, {} written ({} inserted, {} updated), {} unchanged, \
-         {} ignored{conflicts}, {} skipped in {:.1}s",
+         {} ignored{conflicts}, {} skipped{rejected} in {:.1}s",
         stats.read,
         stats.written,
         stats.inserted,

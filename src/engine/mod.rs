@@ -36,6 +36,7 @@ mod prepare;
 mod process;
 mod ranges;
 mod reader;
+pub mod rejects;
 mod retry;
 mod row_error;
 mod row_path;

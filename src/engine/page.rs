@@ -8,6 +8,8 @@ use crate::db::wire::RawRows;
 use crate::db::write::{Counts, WriteError, Writer};
 use crate::db::Db;
 
+use super::rejects::Reject;
+
 /// A page's rows.
 pub(super) enum Rows {
     /// Rows of values (source rows, or target rows once processed).
@@ -47,6 +49,10 @@ pub(super) struct Page {
     pub last_key: Option<Vec<Value>>,
     pub read: u64,
     pub skipped: u64,
+    /// With `on_error = "reject"`: the source row of each row, as read (to write a
+    /// rejected row's), and the rows the processor refused.
+    pub sources: Vec<Vec<Value>>,
+    pub rejects: Vec<Reject>,
     /// The reader got to the end of its range: no rows, the part is done.
     pub end: bool,
 }
@@ -77,6 +83,8 @@ impl Page {
             last_key: None,
             read: 0,
             skipped: 0,
+            sources: Vec::new(),
+            rejects: Vec::new(),
             end: true,
         }
     }

@@ -26,6 +26,7 @@ use super::config::{CopyProgressSink, CopyStats, CopyTask, EngineConfig, Process
 use super::page::Page;
 use super::prepare::Prepared;
 use super::reader::ReaderCtx;
+use super::rejects::RejectFile;
 use super::retry;
 use super::row_path::RowPath;
 use super::transform::{DirectProcessor, RowProcessor};
@@ -68,6 +69,10 @@ pub(super) struct Shared {
     pub keyless_target: bool,
     pub method: Method,
     pub rows: RowPath,
+    /// `on_error = "reject"`: the copy's rejects file.
+    pub rejects: Option<RejectFile>,
+    /// Rows to copy, exactly or as estimated (for `max_rejects` as a fraction).
+    pub total: u64,
 }
 
 impl Shared {
@@ -146,6 +151,13 @@ pub(super) fn launch(
         ..
     } = prepared;
     let nparts = splits.len() + 1;
+    let rejects = match task.rejects.clone() {
+        Some(spec) => Some(RejectFile::open(
+            spec,
+            task.resume.as_ref().map(|_| &state),
+        )?),
+        None => None,
+    };
     let progress = cfg
         .progress
         .start(&task.plan.name, total, nparts as u32, resumed);
@@ -154,6 +166,7 @@ pub(super) fn launch(
         id: task.id,
         stats: Mutex::new(CopyStats {
             resumed,
+            rejects_file: task.rejects.as_ref().map(|r| r.path.clone()),
             ..CopyStats::default()
         }),
         progress: Mutex::new(progress),
@@ -165,6 +178,8 @@ pub(super) fn launch(
         keyless_target,
         method: task.method,
         rows,
+        rejects,
+        total,
     });
     let (direct, processor) = match task.processing {
         Processing::Direct(d) => (Some(d), None),

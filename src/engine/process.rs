@@ -1,7 +1,7 @@
 //! A page's rows through a `RowProcessor`: decoded rows row by row, and undecoded rows
 //! kept undecoded when every one comes back untouched (a transform that only reads or
 //! skips), decoded otherwise. A row the processor refuses fails the copy, named by its
-//! key and page.
+//! key and page, or, with `on_error = "reject"`, is set aside with its source row.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -13,6 +13,7 @@ use crate::error::{Error, Result};
 
 use super::page::{Page, Rows};
 use super::pipeline::Shared;
+use super::rejects::Reject;
 use super::transform::{Processed, RowProcessor};
 
 /// What `processor` makes of a page: its target rows, fewer the skipped ones.
@@ -49,16 +50,30 @@ pub(super) fn process_page(
     let mut out = Vec::with_capacity(rows.len());
     let mut keys = Vec::with_capacity(rows.len());
     let mut skipped = 0;
+    // With `on_error = "reject"`, each row's source row is kept for the rejects file.
+    let keep = shared.rejects.is_some();
+    let mut sources = Vec::new();
     for (row, key) in rows.into_iter().zip(std::mem::take(&mut page.keys)) {
+        let source = keep.then(|| row.clone());
         match processor.process(row) {
             Ok(Some(values)) => {
                 out.push(values);
                 keys.push(key);
+                sources.extend(source);
             }
             Ok(None) => skipped += 1,
-            Err(e) => return Err(shared.row_error(page_no, &key, e.to_string())),
+            Err(e) => match source {
+                Some(source) => page.rejects.push(Reject {
+                    key,
+                    source,
+                    row: None,
+                    error: e.to_string(),
+                }),
+                None => return Err(shared.row_error(page_no, &key, e.to_string())),
+            },
         }
     }
+    page.sources = sources;
     Ok(page.processed(Rows::Decoded(out), keys, skipped))
 }
 

@@ -202,6 +202,8 @@ impl ReaderCtx {
             last_key: self.after.clone(),
             read,
             skipped: 0,
+            sources: Vec::new(),
+            rejects: Vec::new(),
             end: false,
         };
         if let (Some(d), Some(_)) = (&mut self.direct, &self.shared.rows.key_in_row) {

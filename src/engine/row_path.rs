@@ -7,7 +7,8 @@
 //! direct copy's always (its rows name themselves), a processed copy's when its
 //! processor can hand rows back untouched, which are then written as read (a
 //! transform that returns its row without setting a field). Not when a column pair
-//! may narrow silently: those values are checked decoded (see `fit`).
+//! may narrow silently: those values are checked decoded (see `fit`). Not with
+//! `on_error = "reject"` either: a rejected row's source values are kept decoded.
 
 use crate::db::wire::RawSource;
 use crate::db::write::Method;
@@ -41,6 +42,8 @@ pub(super) fn decide(control: &mut Control, task: &CopyTask) -> Result<RowPath> 
         && plan.key.is_some()
         && control.get(Role::Target)?.is_mariadb();
     let path = match &task.processing {
+        // Rows set aside are written to the rejects file as read: decoded, with keys.
+        _ if task.rejects.is_some() => RowPath::default(),
         Processing::Direct(_) => direct(plan, bulk_target),
         Processing::Local(p) if bulk_target => {
             // Keys are read from the target rows of untouched pages.

@@ -1,7 +1,9 @@
 //! The writer thread of a part: its own target session writes each page in one
 //! transaction together with the part's checkpoint, riding out transient faults (a
 //! page in doubt after a lost connection is written again unless its checkpoint says
-//! it landed), names the row a page failed on, and counts what each page did.
+//! it landed), names the row a page failed on (or, with `on_error = "reject"`, sets
+//! the rows the target refuses apart and commits the rest), and counts what each page
+//! did.
 
 use std::sync::Arc;
 
@@ -9,12 +11,13 @@ use crate::db::Value;
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 
 use crate::db::state::{key_to_state, PartState};
-use crate::db::write::{Counts, RowCheck, WriteError, Writer};
+use crate::db::write::{Counts, Refused, RowCheck, WriteError, Writer};
 use crate::db::{Db, Role};
 use crate::error::{Error, Result, RowError};
 
 use super::page::Page;
 use super::pipeline::{Event, Shared};
+use super::rejects::Reject;
 use super::retry::Retry;
 
 pub(super) struct WriterCtx {
@@ -93,12 +96,64 @@ impl WriterCtx {
         next.read += page.read;
         next.skipped += page.skipped;
         next.written += page.len() as u64;
-        let counts = self.write_page(db, writer, &mut page, &next)?;
+        // Rows the processor refused go to the rejects file before the page commits.
+        let mut entries = Vec::new();
+        if let Some(file) = &self.shared.rejects {
+            let rejects = std::mem::take(&mut page.rejects);
+            entries = self.entries(next.pages, rejects);
+            file.write(self.part, next.pages, &entries)?;
+            next.rejected += entries.len() as u64;
+        }
+        let counts = self.write_page(db, writer, &mut page, &mut next, &mut entries)?;
+        let rejected = next.rejected - self.state.rejected;
         self.state = next;
         let shared = &self.shared;
         shared.store.part_file(&shared.id, self.part, &self.state)?;
-        self.count(&page, &counts);
+        self.count(&page, &counts, rejected);
+        if rejected > 0 {
+            self.past_max_rejects()?;
+        }
         Ok(())
+    }
+
+    /// The rejects file's entries for `rejects`, rows of the part's `page`th page.
+    fn entries(&self, page: u64, rejects: Vec<Reject>) -> Vec<String> {
+        let shared = &self.shared;
+        rejects
+            .iter()
+            .map(|r| super::rejects::entry(&shared.plan, &shared.id, self.part, page, r))
+            .collect()
+    }
+
+    /// An error when the copy has set aside more rows than `max_rejects` allows.
+    fn past_max_rejects(&self) -> Result<()> {
+        let shared = &self.shared;
+        let Some(file) = &shared.rejects else {
+            return Ok(());
+        };
+        let Some(limit) = file.limit(shared.total) else {
+            return Ok(());
+        };
+        let rejected = file.before
+            + shared
+                .stats
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .rejected;
+        if rejected <= limit {
+            return Ok(());
+        }
+        Err(Error::Database {
+            context: format!("copy {} ({})", shared.plan.name, shared.plan.location),
+            message: format!(
+                "{rejected} rows rejected, more than max_rejects allows ({limit}); they are in \
+                 {}; the copy stopped after the page that went past it, which is committed \
+                 with the pages before it: fix the job or the data, then run again \
+                 (--resume continues after the last committed page)",
+                file.spec.path.display()
+            ),
+            cause: None,
+        })
     }
 
     /// Writes a page with the part's checkpoint `next`, trying again after transient
@@ -108,7 +163,8 @@ impl WriterCtx {
         db: &mut Db,
         writer: &Writer,
         page: &mut Page,
-        next: &PartState,
+        next: &mut PartState,
+        entries: &mut Vec<String>,
     ) -> Result<Counts> {
         let shared = &self.shared;
         let mut retry = Retry::new(shared.cfg.retries);
@@ -117,6 +173,16 @@ impl WriterCtx {
             let e = match page.write(writer, db, checkpoint) {
                 Ok(c) => return Ok(c),
                 Err(e) => e,
+            };
+            // `on_error = "reject"`: the rows the target refuses are set apart and the
+            // rest of the page commits.
+            let e = if shared.rejects.is_some() && !e.transient && self.about_rows(&e) {
+                match self.apart(db, writer, page, next, entries) {
+                    Ok(c) => return Ok(c),
+                    Err(e) => e,
+                }
+            } else {
+                e
             };
             let again = e.transient
                 && retry.again(|n, of| {
@@ -144,6 +210,57 @@ impl WriterCtx {
                 });
             }
         }
+    }
+
+    /// Whether a failed page's error may be about some of its rows (not about the
+    /// statement, the table or the session, which every row would meet alike).
+    fn about_rows(&self, e: &WriteError) -> bool {
+        e.row.is_some()
+            || match &e.error {
+                Error::Database { message, .. } => super::row_error::is_about_values(message),
+                _ => true,
+            }
+    }
+
+    /// Writes a refused page row by row: the rows the target refuses go to the rejects
+    /// file (before the page commits), the rest commit with the checkpoint, which
+    /// counts them (`next` becomes the checkpoint that committed).
+    fn apart(
+        &self,
+        db: &mut Db,
+        writer: &Writer,
+        page: &Page,
+        next: &mut PartState,
+        entries: &mut Vec<String>,
+    ) -> std::result::Result<Counts, WriteError> {
+        let shared = &self.shared;
+        let file = shared
+            .rejects
+            .as_ref()
+            .expect("rows are set apart with a rejects file");
+        let rows = page.rows.decoded();
+        let mut after = next.clone();
+        let mut all = entries.clone();
+        let (counts, _) = writer.write_apart(db, rows, &mut |refused: &[Refused]| {
+            all = entries.clone();
+            for r in refused {
+                let reject = Reject {
+                    key: self.key_of(page, r.row).unwrap_or_default(),
+                    source: page.sources.get(r.row).cloned().unwrap_or_default(),
+                    row: rows.get(r.row).cloned(),
+                    error: r.message.clone(),
+                };
+                all.extend(self.entries(next.pages, vec![reject]));
+            }
+            file.write(self.part, next.pages, &all)?;
+            after = next.clone();
+            after.rejected += refused.len() as u64;
+            after.written -= refused.len() as u64;
+            Ok(shared.store.checkpoint_sql(&shared.id, self.part, &after))
+        })?;
+        *next = after;
+        *entries = all;
+        Ok(counts)
     }
 
     /// After a reconnect: whether the page in doubt (the part's `pages`th) landed, as
@@ -227,12 +344,13 @@ impl WriterCtx {
     }
 
     /// Adds a written page to the copy's counts and progress.
-    fn count(&self, page: &Page, counts: &Counts) {
+    fn count(&self, page: &Page, counts: &Counts, rejected: u64) {
         let shared = &self.shared;
         let (read, written) = {
             let mut s = shared.stats.lock().unwrap_or_else(|e| e.into_inner());
             s.read += page.read;
             s.skipped += page.skipped;
+            s.rejected += rejected;
             s.inserted += counts.inserted;
             s.updated += counts.updated;
             s.unchanged += counts.unchanged;

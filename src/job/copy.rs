@@ -20,6 +20,7 @@ use crate::engine::{
 };
 use crate::error::{Error, Result};
 use crate::job::hooks::{started, Owner};
+use crate::job::rejects::{RejectOptions, Replayed};
 use crate::job::{Hooks, Job, Pass, Problem};
 use crate::plan::{resolve, CopyPlan, CopySpec, Mode};
 use crate::throttle::Limits;
@@ -48,6 +49,8 @@ pub struct CopyOptions {
     pub limits: Limits,
     pub method: Option<Method>,
     pub defer_indexes: Option<bool>,
+    /// `on_error = "reject"` (`None`: `"abort"`).
+    pub rejects: Option<RejectOptions>,
 }
 
 /// One `copy`: what it copies and how.
@@ -127,6 +130,23 @@ impl Job {
         if bad_hooks {
             return Ok(CopyOutcome::Planned);
         }
+        let mut plan = plan;
+        match self.replay(&self.next_copy_id(&name), &mut plan) {
+            Replayed::No => {}
+            Replayed::Rows(n) => log::info!("{loc}: copy {name}: --replay: {n} rows"),
+            Replayed::LeftOut => {
+                self.copy_id(&name);
+                log::info!("{loc}: copy {name}: not in the rejects file, left out (--replay)");
+                return Ok(match self.host.pass {
+                    Pass::Plan => CopyOutcome::Planned,
+                    _ => CopyOutcome::Done(CopyStats::default()),
+                });
+            }
+            Replayed::Refused(problem) => {
+                self.refuse(&loc, &name, vec![problem])?;
+                return Ok(CopyOutcome::Planned);
+            }
+        }
         let direct = DirectProcessor::new(&plan).filter(|_| !plan.has_transform);
         let processor = |direct: &Option<DirectProcessor>| -> Result<Box<dyn RowProcessor>> {
             match (direct, transform) {
@@ -150,10 +170,17 @@ impl Job {
 
         match self.host.pass {
             Pass::Plan => {
+                if options.rejects.is_some() {
+                    self.note_rejecting(&name);
+                }
                 let mut p = processor(&direct)?;
                 for (i, row) in sample.into_iter().enumerate() {
                     let key = plan.row_label(Some(&plan.key_values(&row)), i as u64 + 1);
                     if let Err(message) = p.process(row) {
+                        if options.rejects.is_some() {
+                            // Set aside when the copy runs.
+                            continue;
+                        }
                         self.record.borrow_mut().problems.push(Problem {
                             message: format!("{loc}: copy {name}, row {key}: {message}"),
                             data: true,
@@ -349,10 +376,13 @@ impl Job {
         saved: Option<CopyState>,
         resume: Option<CopyState>,
     ) -> CopyTask {
+        let rejects = self.reject_spec(&id, &options.rejects);
         let settings = self.settings.borrow();
         let kept_mark = saved.as_ref().and_then(|s| s.mark.clone());
         // The incremental window opens at the mark the state kept (not with --full).
-        let since = options.since.map(|column| Since {
+        // A replay reads rows by key: no window, and the mark stays as it was.
+        let since = options.since.filter(|_| self.host.replay.is_none());
+        let since = since.map(|column| Since {
             column,
             overlap: options.since_overlap,
             after: if self.host.flags.full {
@@ -376,6 +406,7 @@ impl Job {
             method: options.method.unwrap_or(settings.method),
             defer_indexes: options.defer_indexes.or(settings.defer_indexes),
             deferred_before: saved.and_then(|s| s.deferred),
+            rejects,
         }
     }
 

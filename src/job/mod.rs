@@ -11,7 +11,9 @@ mod explain;
 mod hooks;
 pub(crate) mod lock;
 pub mod lookup;
+mod rejects;
 mod runner;
+pub mod sample;
 mod sessions;
 mod settings;
 mod tables;
@@ -28,6 +30,7 @@ use crate::progress::Display;
 
 pub use copy::{CopyOptions, CopyOutcome, CopyRequest, Started, TableCopy, Transform};
 pub use hooks::{Check, Hook, HookCode, Hooks};
+pub use rejects::{RejectOptions, Replay};
 pub use sessions::Sessions;
 pub use settings::{JobSettings, DEFAULT_PAGE, DEFAULT_RETRIES};
 
@@ -88,6 +91,8 @@ pub struct Host {
     pub job_dir: Option<PathBuf>,
     /// Whether this pass takes the job's run lock (`ferry run`, not a dry run).
     pub locking: bool,
+    /// `--replay FILE`: each copy reads just the rows of the file's entries for it.
+    pub replay: Option<std::rc::Rc<Replay>>,
 }
 
 /// What one pass has found and made so far, kept apart from the engine so a
@@ -112,6 +117,13 @@ struct PassRecord {
     planned_targets: HashMap<String, crate::db::schema::TableInfo>,
     /// Plan pass: the copies of many tables (`copy{tables = ...}`), as planned.
     table_sets: Vec<crate::plan::TableSetPlan>,
+    /// Plan pass: the names of the copies with `on_error = "reject"`.
+    rejecting: std::collections::BTreeSet<String>,
+    /// Plan pass: the samples (`sample{}`), as planned.
+    samples: Vec<crate::plan::sample::SamplePlan>,
+    /// The key sets each sample chose (by id), found by the plan pass for the real
+    /// pass, and whether they came frozen from an earlier run.
+    found_samples: HashMap<String, (crate::db::sample_state::FrozenSample, bool)>,
 }
 
 /// The engine and the copies started on it (real pass).
@@ -165,6 +177,7 @@ impl Job {
                 flags: RunFlags::default(),
                 job_dir: None,
                 locking: false,
+                replay: None,
             },
             settings: RefCell::new(JobSettings::new("job")),
             sessions: RefCell::new(Sessions::default()),
@@ -207,6 +220,11 @@ impl Job {
     /// The copies of many tables the plan pass resolved, taken.
     pub fn take_table_sets(&self) -> Vec<crate::plan::TableSetPlan> {
         std::mem::take(&mut self.record.borrow_mut().table_sets)
+    }
+
+    /// The samples the plan pass resolved, taken.
+    pub fn take_samples(&self) -> Vec<crate::plan::sample::SamplePlan> {
+        std::mem::take(&mut self.record.borrow_mut().samples)
     }
 
     /// How many plans the plan pass resolved.
@@ -260,6 +278,8 @@ impl Job {
         *self.locks.borrow_mut() = earlier.locks.take();
         self.record.borrow_mut().sample_fields =
             std::mem::take(&mut earlier.record.borrow_mut().sample_fields);
+        self.record.borrow_mut().found_samples =
+            std::mem::take(&mut earlier.record.borrow_mut().found_samples);
         self
     }
 }

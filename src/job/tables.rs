@@ -113,7 +113,7 @@ impl Job {
     }
 
     /// Each level's tables copied (created first when `action` says so).
-    fn copy_levels(
+    pub(super) fn copy_levels(
         &self,
         req: &CopyRequest,
         own: &HashMap<String, TableCopy<'_>>,
@@ -153,7 +153,7 @@ impl Job {
 
     /// Plan pass: the target table `table` will be the source's, so the copy's plan
     /// is resolved against the source's columns and keys.
-    fn plan_created_target(&self, table: &str) -> Result<()> {
+    pub(super) fn plan_created_target(&self, table: &str) -> Result<()> {
         let src = self.session(Role::Source, None)?;
         let dst = self.session(Role::Target, None)?;
         let Some(info) = src.borrow_mut().table_info(table)? else {
@@ -175,7 +175,7 @@ impl Job {
     /// Real pass: makes the target table from the source's definition (dropping it
     /// first when `replace`), unless `--resume` continues a copy that already wrote
     /// into it.
-    fn create_target(&self, table: &str, replace: bool) -> Result<()> {
+    pub(super) fn create_target(&self, table: &str, replace: bool) -> Result<()> {
         let id = self.next_copy_id(table);
         if self.host.flags.resume && self.saved_state()?.copies.contains_key(&id) {
             return Ok(());
@@ -196,7 +196,7 @@ impl Job {
     }
 
     /// Adds the source's foreign keys of `tables` that the target tables lack.
-    fn add_missing_foreign_keys(&self, tables: &[String]) -> Result<()> {
+    pub(super) fn add_missing_foreign_keys(&self, tables: &[String]) -> Result<()> {
         let src = self.session(Role::Source, None)?;
         let dst = self.session(Role::Target, None)?;
         let present = dst.borrow_mut().foreign_keys()?;

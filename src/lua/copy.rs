@@ -86,9 +86,9 @@ fn default(_: &Lua, t: Table) -> mlua::Result<Table> {
 
 /// Lua: `copy(name)` / `copy{from=, to=, mode=, page=, where=, map=, default=,
 /// transform=, workers=, since=, since_overlap=, max_rows_per_second=,
-/// max_bytes_per_second=, write=, defer_indexes=, accept=, before=, after=, check=}`
-/// -> `{read, written,
-/// inserted, updated, unchanged, ignored, conflicts, skipped, seconds, resumed}` (in the
+/// max_bytes_per_second=, write=, defer_indexes=, accept=, before=, after=, check=,
+/// on_error=, rejects=, max_rejects=}` -> `{read, written, inserted, updated,
+/// unchanged, ignored, conflicts, skipped, rejected, rejects, seconds, resumed}` (in the
 /// verify pass also `equal, missing, extra, changed`)
 fn copy(lua: &Lua, job: &Rc<Job>, arg: LuaValue) -> mlua::Result<Table> {
     let loc = location(lua);
@@ -337,7 +337,8 @@ pub(crate) fn parse_copy_args(
             )])
         }
     };
-    let mut o = Options::new("copy", t.clone(), COPY_OPTIONS, true);
+    let known = [COPY_OPTIONS, crate::lua::rejects::OPTIONS].concat();
+    let mut o = Options::new("copy", t.clone(), &known, true);
     let selection = crate::lua::tables::read_selection(&t, &mut o);
     spec.from = o.string("from").or_else(|| o.first()).unwrap_or_default();
     if spec.from.is_empty() && selection.is_none() {
@@ -464,6 +465,7 @@ fn read_run_options(o: &mut Options) -> CopyOptions {
     run.limits.rows_per_second = o.number("max_rows_per_second", 1.0);
     run.limits.bytes_per_second = o.number("max_bytes_per_second", 1.0);
     run.defer_indexes = o.boolean("defer_indexes");
+    run.rejects = crate::lua::rejects::read(o);
     run
 }
 
@@ -505,6 +507,9 @@ pub fn stats_table(lua: &Lua, s: &CopyStats) -> mlua::Result<Table> {
     t.set("ignored", s.ignored)?;
     t.set("conflicts", s.conflicts)?;
     t.set("skipped", s.skipped)?;
+    t.set("rejected", s.rejected)?;
+    let rejects = s.rejects_file.as_ref().map(|p| p.display().to_string());
+    t.set("rejects", rejects)?;
     t.set("seconds", s.seconds)?;
     t.set("resumed", s.resumed)?;
     Ok(t)

@@ -19,6 +19,8 @@ pub mod mask;
 pub mod native;
 pub mod options;
 pub mod processor;
+pub mod rejects;
+pub mod sample;
 pub mod stdlib;
 pub mod tables;
 pub mod values;
@@ -41,6 +43,7 @@ pub fn new_state(job: Rc<Job>, script_dir: Option<&Path>) -> Result<Lua, Error> 
         globals::register(&lua, &job)?;
         connections::register(&lua, &job)?;
         copy::register(&lua, &job)?;
+        sample::register(&lua, &job)?;
         job::register(&lua, &job)?;
         lookup::register(&lua, &job)?;
         explain::register(&lua, &job)?;

@@ -16,6 +16,7 @@ mod label;
 pub(crate) mod order;
 mod problem;
 mod resolve;
+pub(crate) mod sample;
 mod show;
 pub(crate) mod tables;
 mod write;
@@ -107,6 +108,12 @@ impl Accept {
         "not_null",
         "zero_date",
         "timestamp_range",
+        "float_precision",
+        "json",
+        "foreign_key",
+        "privilege",
+        "local_infile",
+        "max_allowed_packet",
     ];
 
     /// The names `accept` takes.
@@ -124,6 +131,12 @@ impl Accept {
         "not_null",
         "zero_date",
         "timestamp_range",
+        "float_precision",
+        "json",
+        "foreign_key",
+        "privilege",
+        "local_infile",
+        "max_allowed_packet",
     ];
 
     /// Adds the hazard `name` (a value hazard optionally as `kind:column`); an error

@@ -5,6 +5,17 @@ use std::fmt;
 
 use super::CopyPlan;
 
+/// Characters of a `where` the plan shows (a sample's is a list of keys).
+const SHOWN_WHERE: usize = 200;
+
+/// `w`, or its start and how long it is when it is long.
+fn shortened(w: &str) -> String {
+    match w.char_indices().nth(SHOWN_WHERE) {
+        None => w.to_string(),
+        Some((at, _)) => format!("{}... ({} characters)", &w[..at], w.chars().count()),
+    }
+}
+
 impl fmt::Display for CopyPlan {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let key = self.key_names();
@@ -27,7 +38,7 @@ impl fmt::Display for CopyPlan {
             self.source.estimated_rows,
             self.filter
                 .as_ref()
-                .map(|w| format!(", where {w}"))
+                .map(|w| format!(", where {}", shortened(w)))
                 .unwrap_or_default()
         )?;
         if self.has_transform {

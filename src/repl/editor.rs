@@ -1,6 +1,6 @@
 //! The line editor's side of the prompt: when typed input is complete (an open
 //! `function` continues on the next line; dot commands, SQL and SQL mode lines are
-//! complete as they are), the static word completion, and the prompt's colour. The same
+//! complete as they are), completion (`complete.rs`), and the prompt's colour. The same
 //! completeness rule splits a script read from stdin into statements.
 
 use std::borrow::Cow;
@@ -13,30 +13,8 @@ use rustyline::highlight::Highlighter;
 use rustyline::validate::{ValidationContext, ValidationResult, Validator};
 use rustyline::{Context, Helper, Hinter};
 
-const WORDS: &[&str] = &[
-    "src",
-    "dst",
-    "source",
-    "target",
-    "copy",
-    "map",
-    "default",
-    "null",
-    "sql",
-    "env",
-    "vars",
-    "log.info",
-    "log.warn",
-    "log.error",
-    "require",
-    "print",
-    "tables()",
-    "columns(",
-    "count(",
-    "query(",
-    "exec(",
-    "peek(",
-];
+use super::complete::{complete, Sources};
+use super::schema_cache::SchemaCache;
 
 /// Whether `input` is a whole statement: a dot command, a `src> `/`dst> ` statement, a
 /// line in SQL mode, SQL, or Lua that does not end mid-construct.
@@ -76,6 +54,10 @@ pub struct LuaHelper {
     pub checker: Lua,
     /// SQL mode is on (`.sql src|dst`): every line is complete.
     pub sql_mode: Rc<Cell<bool>>,
+    /// The session's Lua state, for the names of globals and module fields.
+    pub state: Lua,
+    pub cache: SchemaCache,
+    pub help_names: Vec<String>,
 }
 
 impl Validator for LuaHelper {
@@ -96,19 +78,20 @@ impl Completer for LuaHelper {
         pos: usize,
         _ctx: &Context<'_>,
     ) -> rustyline::Result<(usize, Vec<Pair>)> {
-        let start = line[..pos]
-            .rfind(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.'))
-            .map(|i| i + 1)
-            .unwrap_or(0);
-        let word = &line[start..pos];
-        let after_colon = start > 0 && line[..start].ends_with(':');
-        let pairs = WORDS
-            .iter()
-            .filter(|w| w.starts_with(word) && !word.is_empty())
-            .filter(|w| after_colon == w.contains('('))
+        if self.sql_mode.get() {
+            return Ok((pos, Vec::new()));
+        }
+        let sources = Sources {
+            lua: Some(&self.state),
+            cache: &self.cache,
+            help_names: &self.help_names,
+        };
+        let (start, names) = complete(line, pos, &sources);
+        let pairs = names
+            .into_iter()
             .map(|w| Pair {
-                display: w.to_string(),
-                replacement: w.to_string(),
+                display: w.clone(),
+                replacement: w,
             })
             .collect();
         Ok((start, pairs))

@@ -27,6 +27,14 @@ fn entries() -> Vec<Entry<'static>> {
         .collect()
 }
 
+/// Every name `.help NAME` answers to, for completion.
+pub fn names() -> Vec<String> {
+    entries()
+        .iter()
+        .flat_map(|e| e.names.iter().map(|n| n.to_string()))
+        .collect()
+}
+
 /// `.help`: the whole API and the dot commands on one screen.
 pub fn overview() -> String {
     OVERVIEW.trim_end().to_string()

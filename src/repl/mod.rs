@@ -9,9 +9,12 @@
 
 pub mod cancel;
 mod compare;
+pub(crate) mod complete;
 mod editor;
 mod help;
 mod history;
+mod pager;
+pub(crate) mod schema_cache;
 mod show;
 mod sides;
 mod sql;
@@ -48,6 +51,8 @@ struct Session {
     sql_noted: bool,
     failures: usize,
     quit: bool,
+    cache: schema_cache::SchemaCache,
+    pager: pager::Pager,
 }
 
 pub fn run(job: Option<PathBuf>, source: Option<ConnSpec>, target: Option<ConnSpec>) -> Result<()> {
@@ -77,6 +82,8 @@ pub fn run(job: Option<PathBuf>, source: Option<ConnSpec>, target: Option<ConnSp
         sql_noted: false,
         failures: 0,
         quit: false,
+        cache: schema_cache::SchemaCache::new(),
+        pager: pager::Pager::new(),
     };
     if interactive {
         session.interactive_loop()
@@ -132,15 +139,22 @@ fn known_specs(ctx: &Job) -> Vec<ConnSpec> {
 impl Session {
     fn interactive_loop(&mut self) -> Result<()> {
         let sql_mode = Rc::new(Cell::new(false));
-        let mut editor: Editor<LuaHelper, rustyline::history::DefaultHistory> = Editor::new()
-            .map_err(|e| Error::System {
+        let config = rustyline::Config::builder()
+            .completion_type(rustyline::CompletionType::List)
+            .build();
+        let mut editor: Editor<LuaHelper, rustyline::history::DefaultHistory> =
+            Editor::with_config(config).map_err(|e| Error::System {
                 what: "cannot start the line editor".into(),
                 message: e.to_string(),
             })?;
         editor.set_helper(Some(LuaHelper {
             checker: Lua::new(),
             sql_mode: sql_mode.clone(),
+            state: self.state.clone(),
+            cache: self.cache.clone(),
+            help_names: help::names(),
         }));
+        self.follow_sides();
         if self.interactive {
             self.canceller = Some(cancel::Canceller::install());
         }
@@ -172,6 +186,7 @@ impl Session {
                     }
                     self.statement(&line);
                     sql_mode.set(self.sql_side.is_some());
+                    self.follow_sides();
                 }
                 Err(ReadlineError::Interrupted | ReadlineError::Signal(_)) => continue,
                 Err(ReadlineError::Eof) => break,
@@ -264,7 +279,7 @@ impl Session {
         sides::bind(&self.state, &self.ctx);
     }
 
-    /// `.help`, `.connect`, `.tables`, `.desc`, `.diff`, `.sql`, `.x`, `.quit`.
+    /// `.help`, `.connect`, `.tables`, `.desc`, `.diff`, `.rehash`, `.sql`, `.x`, `.quit`.
     fn dot(&mut self, cmd: &str) -> Result<()> {
         let (name, args) = cmd.split_once(char::is_whitespace).unwrap_or((cmd, ""));
         let args = args.trim();
@@ -272,9 +287,13 @@ impl Session {
             "help" | "h" | "?" if args.is_empty() => println!("{}", help::overview()),
             "help" | "h" | "?" => println!("{}", help::about(args)),
             "connect" => println!("{}", sides::connect(&self.ctx, args)?),
-            "tables" => print!("{}", compare::tables(&self.ctx)?),
-            "desc" => print!("{}", compare::desc(&self.ctx, args)?),
-            "diff" => print!("{}", compare::diff(&self.ctx)?),
+            "tables" => self.pager.print(&compare::tables(&self.ctx)?),
+            "desc" => self.pager.print(&compare::desc(&self.ctx, args)?),
+            "diff" => self.pager.print(&compare::diff(&self.ctx)?),
+            "pager" => {
+                let now = self.pager.set(args)?;
+                self.note(&now);
+            }
             "sql" => {
                 self.sql_side = match args {
                     "off" => None,
@@ -295,6 +314,15 @@ impl Session {
                     Error::usage(format!(".x takes on, off or auto, not `{args}`"))
                 })?;
                 self.note(&format!("vertical output: {args}"));
+            }
+            "rehash" => {
+                for (_, role) in sides::SIDES {
+                    if let Some(db) = self.ctx.open_session(role) {
+                        self.cache.refresh(role, &db.borrow().spec);
+                    }
+                }
+                self.cache.wait(std::time::Duration::from_secs(60));
+                println!("schema cache: {}", self.cache.summary());
             }
             "quit" | "exit" | "q" => self.quit = true,
             other => {
@@ -342,14 +370,18 @@ impl Session {
                 if let Some(first) = values.front().filter(|v| !v.is_nil()) {
                     let _ = self.state.globals().set("_", first.clone());
                 }
+                let mut out = String::new();
                 for v in &values {
-                    match (rows, v) {
+                    let text = match (rows, v) {
                         (false, LuaValue::Integer(n)) => {
-                            println!("{}", show::count_line(*n as usize, "row affected", &style))
+                            show::count_line(*n as usize, "row affected", &style)
                         }
-                        _ => println!("{}", show::show(&self.state, v, &style)),
-                    }
+                        _ => show::show(&self.state, v, &style),
+                    };
+                    out.push_str(&text);
+                    out.push('\n');
                 }
+                self.pager.print(&out);
             }
             Err(e) => {
                 let message = crate::conn_spec::mask_urls(&lua::to_error(&e).to_string());
@@ -359,6 +391,17 @@ impl Session {
                     None => self.fail(&message),
                 }
             }
+        }
+    }
+
+    /// Starts filling the schema cache of a side whose session is new or changed.
+    fn follow_sides(&self) {
+        for (_, role) in sides::SIDES {
+            let spec = self
+                .ctx
+                .open_session(role)
+                .map(|db| db.borrow().spec.clone());
+            self.cache.follow(role, spec.as_ref());
         }
     }
 

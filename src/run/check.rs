@@ -22,6 +22,7 @@ pub fn check_job(cfg: CheckConfig) -> Result<CheckReport> {
         display: Display::detect(true),
         flags: RunFlags::default(),
         lock: false,
+        replay: None,
     };
     let plan_ctx = plan_pass(&job, &args)?;
     let plans = plan_ctx.take_plans();
@@ -48,7 +49,7 @@ pub fn check_job(cfg: CheckConfig) -> Result<CheckReport> {
 /// The check of a run, after its plan pass: the report and an error when a hazard
 /// blocks (nothing written yet); what was accepted or noted, in the log.
 pub(super) fn before_run(plan_ctx: &Job, plans: &[CopyPlan], job: &str) -> Result<()> {
-    let report = scan(plan_ctx, plans)?;
+    let report = rejected_not_blocking(plan_ctx, scan(plan_ctx, plans)?);
     let queries: u32 = report.copies.iter().map(|c| c.queries).sum();
     log::info!(
         target: crate::progress::FILE_ONLY,
@@ -73,4 +74,27 @@ pub(super) fn before_run(plan_ctx: &Job, plans: &[CopyPlan], job: &str) -> Resul
         return Err(e);
     }
     Ok(())
+}
+
+/// A copy with `on_error = "reject"` sets aside the rows a blocking hazard would fail
+/// or change: for it those hazards are notes (in the log), not a reason to stop.
+fn rejected_not_blocking(plan_ctx: &Job, mut report: CheckReport) -> CheckReport {
+    let rejecting = plan_ctx.rejecting_copies();
+    for c in report.copies.iter_mut() {
+        if !rejecting.contains(&c.copy) {
+            continue;
+        }
+        for h in c.hazards.iter_mut().filter(|h| h.blocking) {
+            h.blocking = false;
+            log::info!(
+                "copy {}: check: {} row(s) with a {} value in column `{}` will be rejected \
+                 (on_error = \"reject\")",
+                c.copy,
+                h.count,
+                h.kind,
+                h.column
+            );
+        }
+    }
+    CheckReport::new(report.copies)
 }

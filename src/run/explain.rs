@@ -38,6 +38,7 @@ pub fn explain_job(cfg: ExplainConfig) -> Result<Vec<CopyExplain>> {
         display: Display::detect(true),
         flags: RunFlags::default(),
         lock: false,
+        replay: None,
     };
     // Row code that fails on a sample row is what explain is for: those rows show.
     let (plan_ctx, row_problems) = plan_pass_tolerating(&job, &args, true)?;

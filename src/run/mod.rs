@@ -15,7 +15,7 @@ use crate::conn_spec::ConnSpec;
 use crate::db::state::{CopyState, StateHandle};
 use crate::db::Db;
 use crate::error::{Error, Result};
-use crate::job::{CopyResult, Job, Pass, RunFlags};
+use crate::job::{CopyResult, Job, Pass, Replay, RunFlags};
 use crate::lua;
 use crate::progress::Display;
 use crate::table_fmt::render;
@@ -29,6 +29,8 @@ pub struct RunConfig {
     pub dry_run: bool,
     pub quiet: bool,
     pub flags: RunFlags,
+    /// `--replay FILE`.
+    pub replay: Option<PathBuf>,
 }
 
 /// Where a job's code comes from: a file, or text built into the binary (the demo).
@@ -65,6 +67,8 @@ pub struct JobArgs<'a> {
     pub flags: RunFlags,
     /// Take the job's run lock (`crate::job::lock`): `ferry run`, not a dry run.
     pub lock: bool,
+    /// `--replay FILE`, read.
+    pub replay: Option<Rc<Replay>>,
 }
 
 impl JobArgs<'_> {
@@ -78,6 +82,7 @@ impl JobArgs<'_> {
         )
         .for_job(&job.name, job.dir, self.flags);
         ctx.host.locking = self.lock;
+        ctx.host.replay = self.replay.clone();
         ctx
     }
 }
@@ -143,6 +148,10 @@ pub fn run_job(job: &JobSource, cfg: &RunConfig) -> Result<Vec<CopyResult>> {
         display: Display::detect(cfg.quiet),
         flags: cfg.flags,
         lock: !cfg.dry_run,
+        replay: match &cfg.replay {
+            Some(path) => Some(Rc::new(Replay::read(path)?)),
+            None => None,
+        },
     };
     let plan_ctx = plan_pass(job, &args)?;
     let plans = plan_ctx.take_plans();
@@ -159,6 +168,9 @@ pub fn run_job(job: &JobSource, cfg: &RunConfig) -> Result<Vec<CopyResult>> {
         }
         for set in plan_ctx.take_table_sets() {
             println!("{set}");
+        }
+        for sample in plan_ctx.take_samples() {
+            println!("{sample}");
         }
         for p in &plans {
             println!("{p}");
@@ -398,6 +410,7 @@ pub fn verify(cfg: VerifyConfig) -> Result<Vec<crate::verify::CopyReport>> {
         display: Display::detect(cfg.quiet),
         flags: RunFlags::default(),
         lock: false,
+        replay: None,
     };
     let plan_ctx = plan_pass(&job, &args)?;
     log::info!(
@@ -441,13 +454,15 @@ pub fn verify(cfg: VerifyConfig) -> Result<Vec<crate::verify::CopyReport>> {
     Ok(reports)
 }
 
-/// The end-of-run table: one line per copy.
+/// The end-of-run table: one line per copy (with a `rejected` column when a copy sets
+/// rows aside, `on_error = "reject"`), then where each copy's rejected rows are.
 pub fn summary(results: &[CopyResult]) -> String {
+    let rejects = results.iter().any(|r| r.stats.rejects_file.is_some());
     let rows: Vec<Vec<String>> = results
         .iter()
         .map(|r| {
             let s = &r.stats;
-            vec![
+            let mut row = vec![
                 r.name.clone(),
                 r.mode.name().to_string(),
                 r.status.to_string(),
@@ -459,30 +474,51 @@ pub fn summary(results: &[CopyResult]) -> String {
                 s.ignored.to_string(),
                 s.conflicts.to_string(),
                 s.skipped.to_string(),
-                format!("{:.2}", s.seconds),
-                format!("{:.0}", s.read as f64 / s.seconds.max(1e-6)),
-            ]
+            ];
+            if rejects {
+                row.push(s.rejected.to_string());
+            }
+            row.push(format!("{:.2}", s.seconds));
+            row.push(format!("{:.0}", s.read as f64 / s.seconds.max(1e-6)));
+            row
         })
         .collect();
-    render(
-        &[
-            "copy",
-            "mode",
-            "status",
-            "read",
-            "written",
-            "inserted",
-            "updated",
-            "unchanged",
-            "ignored",
-            "conflicts",
-            "skipped",
-            "seconds",
-            "rows/s",
-        ],
-        &rows,
-        &[
-            false, false, false, true, true, true, true, true, true, true, true, true, true,
-        ],
-    )
+    let mut heads = vec![
+        "copy",
+        "mode",
+        "status",
+        "read",
+        "written",
+        "inserted",
+        "updated",
+        "unchanged",
+        "ignored",
+        "conflicts",
+        "skipped",
+    ];
+    if rejects {
+        heads.push("rejected");
+    }
+    heads.extend(["seconds", "rows/s"]);
+    let right: Vec<bool> = (0..heads.len()).map(|i| i >= 3).collect();
+    let mut out = render(&heads, &rows, &right);
+    for r in results {
+        let Some(path) = &r.stats.rejects_file else {
+            continue;
+        };
+        // Entries of earlier runs (--resume) count too.
+        let entries = std::fs::read(path)
+            .map(|b| b.iter().filter(|&&c| c == b'\n').count())
+            .unwrap_or(0);
+        if entries > 0 || r.stats.rejected > 0 {
+            out.push_str(&format!(
+                "copy {}: {} rows rejected; the rejects file {} holds {entries} (`ferry run \
+                 JOB --replay FILE` copies them again)\n",
+                r.name,
+                r.stats.rejected,
+                path.display()
+            ));
+        }
+    }
+    out
 }

@@ -10,10 +10,12 @@
 //! into counts), `warnings` (which warnings fail a page), `keys` (the target's unique
 //! keys and lookups of the rows already there), `conflicts` (rows that collide with a
 //! different target row), `locate` (the row a failed page's error belongs to),
-//! `messages` (reading the server's messages) and `target` (what a writer is handed:
+//! `messages` (reading the server's messages), `apart` (a refused page written row
+//! by row, its refused rows set apart: `on_error = "reject"`) and `target` (what a writer is handed:
 //! the target table, columns and mode as plain data, and the `RowCheck` of a page).
 
 mod answers;
+mod apart;
 mod conflicts;
 mod explain;
 mod keys;
@@ -36,6 +38,7 @@ use crate::error::Error;
 
 use keys::Keys;
 
+pub use apart::Refused;
 pub use explain::{read_only, Outlook};
 pub use messages::without_row_number;
 pub use target::{Cell, Column, Misfit, Mode, RowCheck, Target};

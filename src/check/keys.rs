@@ -1,0 +1,599 @@
+//! `ferry check`'s keys: source rows that would meet another row on a target UNIQUE
+//! key other than the one the mode resolves rows on (within the copy: one GROUP BY on
+//! the source; against the target's rows: the source's key values streamed in batches
+//! and joined to the target table there, so the target's collations decide), the
+//! target rows an overwrite would replace and the tables whose foreign keys point at
+//! them, and foreign keys of the target table whose parent row is neither in the target
+//! nor among the rows the job copies into the parent table.
+
+use std::collections::BTreeSet;
+
+use super::report::{CopyCheck, Example, Hazard};
+use super::EXAMPLES;
+use crate::db::check_keys::{KeyCol, Reference};
+use crate::db::schema::{ColumnInfo, IndexInfo, TableInfo};
+use crate::db::value::{show_key, Kind};
+use crate::db::{Db, Value};
+use crate::error::Result;
+use crate::plan::{CopyPlan, Fill, Mode};
+
+/// Source rows per probe of the target.
+const BATCH: usize = 500;
+
+/// The source column that feeds target column `name` as it is, if one does.
+fn fed_by<'a>(plan: &'a CopyPlan, name: &str) -> Option<&'a ColumnInfo> {
+    plan.columns
+        .iter()
+        .find(|c| c.name == name)
+        .and_then(|c| match c.fill {
+            Fill::Source(i) => plan.source.columns.get(i),
+            _ => None,
+        })
+}
+
+fn collation_of(c: Option<&ColumnInfo>) -> Option<(String, String)> {
+    let c = c?;
+    Some((c.charset.clone()?, c.collation.clone()?))
+}
+
+/// Target columns `cols` of `target` with the source columns that feed them; `None`
+/// when one is not fed by a source column as it is.
+fn key_cols(plan: &CopyPlan, target: &TableInfo, cols: &[String]) -> Option<Vec<KeyCol>> {
+    cols.iter()
+        .map(|c| {
+            Some(KeyCol {
+                source: fed_by(plan, c)?.name.clone(),
+                target: c.clone(),
+                collation: collation_of(target.column(c)),
+            })
+        })
+        .collect()
+}
+
+/// The key the mode resolves rows on, as the writer picks it: the primary key when
+/// every column of it is written, else the first unique key all written.
+fn resolving_key(plan: &CopyPlan) -> Option<&IndexInfo> {
+    let written = |c: &String| plan.columns.iter().any(|t| &t.name == c);
+    let idx = &plan.target.indexes;
+    idx.iter()
+        .find(|i| i.name == "PRIMARY" && i.columns.iter().all(written))
+        .or_else(|| {
+            idx.iter()
+                .find(|i| i.unique && i.columns.iter().all(written))
+        })
+}
+
+/// Whether the source holds no two rows with the same values in `cols` as the target
+/// compares them: a unique key of the source on some of them, each text column with
+/// the target's collation.
+fn unique_in_source(plan: &CopyPlan, cols: &[KeyCol]) -> bool {
+    let same_collation = cols
+        .iter()
+        .all(|c| collation_of(plan.source.column(&c.source)) == c.collation);
+    same_collation
+        && plan.source.indexes.iter().any(|i| {
+            i.unique
+                && i.columns
+                    .iter()
+                    .all(|s| cols.iter().any(|c| &c.source == s))
+        })
+}
+
+/// What the mode does to a row that meets another on a unique key, (within the copy,
+/// against the target's rows).
+fn effects(mode: Mode) -> (&'static str, &'static str) {
+    match mode {
+        Mode::Insert => (
+            "insert: the later of the source rows is refused (the run stops), or dropped \
+             when the copy accepts unique_conflicts",
+            "insert: the source row is refused (the run stops), or dropped when the copy \
+             accepts unique_conflicts",
+        ),
+        Mode::Overwrite => (
+            "overwrite: the later source row deletes the earlier one from the target",
+            "overwrite: the source row deletes that other target row",
+        ),
+        Mode::Upsert => (
+            "upsert: the later source row rewrites the earlier one, its key included",
+            "upsert: the source row rewrites that other target row, its key included",
+        ),
+    }
+}
+
+fn kinds(table: &TableInfo, cols: &[String]) -> Vec<Kind> {
+    cols.iter()
+        .map(|c| table.column(c).map_or(Kind::Bytes, |c| c.kind()))
+        .collect()
+}
+
+/// A count and the first examples of one probe.
+#[derive(Default)]
+struct Tally {
+    rows: u64,
+    examples: Vec<Example>,
+}
+
+impl Tally {
+    fn add(&mut self, key: impl FnOnce() -> String, value: impl FnOnce() -> String) {
+        self.rows += 1;
+        if self.examples.len() < EXAMPLES as usize {
+            self.examples.push(Example {
+                key: key(),
+                value: value(),
+            });
+        }
+    }
+}
+
+/// A unique key probed against the target.
+struct Unique<'a> {
+    index: &'a IndexInfo,
+    cols: Vec<KeyCol>,
+    tally: Tally,
+}
+
+/// A foreign key of the target table probed against its parent rows.
+struct Parent {
+    fk: Reference,
+    /// The child's key columns (the target table's), fed by the source.
+    cols: Vec<KeyCol>,
+    /// The parent table's columns as the target compares them.
+    parent_cols: Vec<KeyCol>,
+    /// Copies of the job into the parent table: their plan and the source columns
+    /// that feed the parent's key columns.
+    copies: Vec<(usize, Vec<String>)>,
+    /// The parent table exists in the target (a job may create it when it runs).
+    exists: bool,
+    tally: Tally,
+}
+
+/// The key findings of one copy, added to `out`. `plans` are every copy of the job
+/// (a parent row may come from another copy); `src` and `dst` the job's sessions.
+pub(super) fn check(
+    src: &mut Db,
+    dst: &mut Db,
+    plan: &CopyPlan,
+    plans: &[CopyPlan],
+    out: &mut CopyCheck,
+) -> Result<()> {
+    let target = &plan.target;
+    out.target_queries += 1;
+    if !dst.table_exists(&target.database, &target.name)? {
+        // The job creates it: no row to meet, no key yet.
+        return Ok(());
+    }
+    let filter = plan.filter.as_deref();
+    let source_key = plan.key_names();
+    let rk = resolving_key(plan);
+    let rk_cols = rk.and_then(|k| key_cols(plan, target, &k.columns));
+    let (in_copy, against_target) = effects(plan.mode);
+    let accepted = plan.accept.unique_conflicts;
+    let label = |row: &[Value], at: &[usize]| -> String {
+        let key: Vec<Value> = at.iter().map(|&j| row[j].clone()).collect();
+        if key.is_empty() {
+            "(no key)".to_string()
+        } else {
+            plan.row_label(Some(&key), 0)
+        }
+    };
+
+    // Unique keys other than the mode's own, within the copy.
+    let mut uniques = Vec::new();
+    for index in target.indexes.iter().filter(|i| i.unique) {
+        if rk.is_some_and(|k| k.name == index.name) {
+            continue;
+        }
+        let Some(cols) = key_cols(plan, target, &index.columns) else {
+            out.notes.push(format!(
+                "not scanned: unique key `{}` ({}) takes a column the source does not feed \
+                 as it is (a function, a transform or a default); a run refuses a row that \
+                 meets another through it",
+                index.name,
+                index.columns.join(", ")
+            ));
+            continue;
+        };
+        if unique_in_source(plan, &cols) {
+            uniques.push(Unique {
+                index,
+                cols,
+                tally: Tally::default(),
+            });
+            continue;
+        }
+        let dups =
+            src.key_duplicates(&plan.source, filter, &cols, &source_key, EXAMPLES as usize)?;
+        out.queries += 1 + dups.groups.len() as u32 + u32::from(dups.rows > 0);
+        if dups.rows > 0 {
+            let names: Vec<String> = cols.iter().map(|c| c.source.clone()).collect();
+            let src_kinds = kinds(&plan.source, &names);
+            let examples = dups
+                .groups
+                .iter()
+                .map(|(values, keys)| Example {
+                    key: keys
+                        .iter()
+                        .map(|k| plan.row_label(Some(k), 0))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    value: show_key(&names, values, &src_kinds),
+                })
+                .collect();
+            out.hazards.push(unique_hazard(
+                index,
+                "within the copy",
+                dups.rows,
+                examples,
+                in_copy,
+                accepted,
+            ));
+        }
+        uniques.push(Unique {
+            index,
+            cols,
+            tally: Tally::default(),
+        });
+    }
+
+    let overwrite = plan.mode == Mode::Overwrite && rk_cols.is_some();
+    // Nothing to meet in an empty target table.
+    let target_empty =
+        (overwrite || !uniques.is_empty()) && dst.is_empty_table(&target.database, &target.name)?;
+    out.target_queries += u32::from(overwrite || !uniques.is_empty());
+    let replaces = overwrite && !target_empty;
+    if target_empty {
+        uniques.clear();
+    }
+    let mut parents = parents(dst, plan, plans, out)?;
+    if uniques.is_empty() && !replaces && parents.is_empty() {
+        return Ok(());
+    }
+
+    // One stream of the source: its key, the mode's key, the unique and foreign keys.
+    let mut columns: Vec<String> = Vec::new();
+    let at = |name: &str, columns: &mut Vec<String>| -> usize {
+        columns.iter().position(|c| c == name).unwrap_or_else(|| {
+            columns.push(name.to_string());
+            columns.len() - 1
+        })
+    };
+    let key_at: Vec<usize> = source_key.iter().map(|k| at(k, &mut columns)).collect();
+    let rk_cols = rk_cols.unwrap_or_default();
+    let rk_at: Vec<usize> = rk_cols
+        .iter()
+        .map(|k| at(&k.source, &mut columns))
+        .collect();
+    let unique_at: Vec<Vec<usize>> = uniques
+        .iter()
+        .map(|u| u.cols.iter().map(|k| at(&k.source, &mut columns)).collect())
+        .collect();
+    let parent_at: Vec<Vec<usize>> = parents
+        .iter()
+        .map(|p| p.cols.iter().map(|k| at(&k.source, &mut columns)).collect())
+        .collect();
+    log::info!(
+        "copy {}: checking keys: {} unique key(s), {} foreign key(s){} against the target, \
+         in one read of {} (~{} rows)",
+        plan.name,
+        uniques.len(),
+        parents.len(),
+        if replaces { ", rows replaced" } else { "" },
+        plan.source.name,
+        plan.source.estimated_rows
+    );
+    let mut replaced = Tally::default();
+    let mut second: Option<Db> = None;
+    if parents.iter().any(|p| !p.copies.is_empty()) {
+        second = Some(src.reopen()?);
+    }
+    let rk_names: Vec<String> = rk_cols.iter().map(|k| k.target.clone()).collect();
+    let rk_kinds = kinds(target, &rk_names);
+    let (mut probes, mut asked) = (0u32, 0u32);
+    let pick = |row: &[Value], at: &[usize]| -> Vec<Value> {
+        at.iter().map(|&j| row[j].clone()).collect()
+    };
+    src.stream_batches(&plan.source, filter, &columns, BATCH, &mut |batch| {
+        for (u, at) in uniques.iter_mut().zip(&unique_at) {
+            let values: Vec<Vec<Value>> = batch
+                .iter()
+                .map(|r| [pick(r, at), pick(r, &rk_at)].concat())
+                .collect();
+            let met = dst.probe_rows(
+                &target.database,
+                &target.name,
+                &u.cols,
+                &rk_cols,
+                &rk_names,
+                &values,
+            )?;
+            probes += 1;
+            let mut seen = BTreeSet::new();
+            for (i, other) in met {
+                if seen.insert(i) {
+                    let names: Vec<String> = u.cols.iter().map(|c| c.target.clone()).collect();
+                    u.tally.add(
+                        || label(&batch[i], &key_at),
+                        || {
+                            format!(
+                                "{} meets target row {}",
+                                show_key(&names, &pick(&batch[i], at), &kinds(target, &names)),
+                                show_key(&rk_names, &other, &rk_kinds)
+                            )
+                        },
+                    );
+                }
+            }
+        }
+        if replaces {
+            let values: Vec<Vec<Value>> = batch.iter().map(|r| pick(r, &rk_at)).collect();
+            let met =
+                dst.probe_rows(&target.database, &target.name, &rk_cols, &[], &[], &values)?;
+            probes += 1;
+            let mut seen = BTreeSet::new();
+            for (i, _) in met {
+                if seen.insert(i) {
+                    replaced.add(
+                        || label(&batch[i], &key_at),
+                        || show_key(&rk_names, &pick(&batch[i], &rk_at), &rk_kinds),
+                    );
+                }
+            }
+        }
+        for (p, at) in parents.iter_mut().zip(&parent_at) {
+            // A NULL in a foreign key references nothing.
+            let rows: Vec<usize> = (0..batch.len())
+                .filter(|&i| at.iter().all(|&j| batch[i][j] != Value::NULL))
+                .collect();
+            let values: Vec<Vec<Value>> = rows.iter().map(|&i| pick(&batch[i], at)).collect();
+            let found = if p.exists {
+                probes += 1;
+                dst.probe_rows(
+                    &p.fk.parent_database,
+                    &p.fk.parent,
+                    &p.parent_cols,
+                    &[],
+                    &[],
+                    &values,
+                )?
+            } else {
+                Vec::new()
+            };
+            let found: BTreeSet<usize> = found.into_iter().map(|(i, _)| i).collect();
+            let mut missing: Vec<usize> = (0..rows.len()).filter(|i| !found.contains(i)).collect();
+            for (copy, cols) in &p.copies {
+                if missing.is_empty() {
+                    break;
+                }
+                let Some(db) = second.as_mut() else { break };
+                let ask: Vec<Vec<Value>> = missing.iter().map(|&m| values[m].clone()).collect();
+                let parent = &plans[*copy];
+                let there: BTreeSet<usize> = db
+                    .present_in(&parent.source, parent.filter.as_deref(), cols, &ask)?
+                    .into_iter()
+                    .collect();
+                asked += 1;
+                missing = missing
+                    .iter()
+                    .enumerate()
+                    .filter(|(k, _)| !there.contains(k))
+                    .map(|(_, &m)| m)
+                    .collect();
+            }
+            let names: Vec<String> = p.cols.iter().map(|c| c.target.clone()).collect();
+            for m in missing {
+                let i = rows[m];
+                p.tally.add(
+                    || label(&batch[i], &key_at),
+                    || show_key(&names, &values[m], &kinds(target, &names)),
+                );
+            }
+        }
+        Ok(true)
+    })?;
+    out.queries += 1 + asked;
+    out.target_queries += probes;
+
+    for u in uniques {
+        if u.tally.rows > 0 {
+            out.hazards.push(unique_hazard(
+                u.index,
+                "target rows",
+                u.tally.rows,
+                u.tally.examples,
+                against_target,
+                accepted,
+            ));
+        }
+    }
+    if replaced.rows > 0 {
+        out.hazards
+            .push(replaced_hazard(dst, plan, &rk_names, replaced)?);
+    }
+    for p in parents {
+        if p.tally.rows > 0 {
+            let column = p.fk.columns.join(",");
+            let is_accepted = plan.accept.accepts_value("foreign_key", &column);
+            let mut h = Hazard::about(
+                "foreign_key",
+                &column,
+                &format!(
+                    "foreign key `{}` -> {}({})",
+                    p.fk.name,
+                    p.fk.parent,
+                    p.fk.parent_columns.join(", ")
+                ),
+                p.tally.rows,
+                format!(
+                    "copy the parent rows of {} first (or in the same job), or leave these \
+                     rows out with the copy's `where`",
+                    p.fk.parent
+                ),
+            );
+            h.blocking = !is_accepted;
+            h.accepted = is_accepted;
+            h.examples = p.tally.examples;
+            h.effect = Some(
+                "the row would be written without its parent row: ferry's target session \
+                 does not check foreign keys, so it would reference nothing"
+                    .into(),
+            );
+            out.hazards.push(h);
+        }
+    }
+    Ok(())
+}
+
+fn unique_hazard(
+    index: &IndexInfo,
+    scope: &str,
+    rows: u64,
+    examples: Vec<Example>,
+    effect: &str,
+    accepted: bool,
+) -> Hazard {
+    let mut h = Hazard::about(
+        "unique_conflicts",
+        &index.columns.join(","),
+        &format!("unique key `{}` ({scope})", index.name),
+        rows,
+        format!(
+            "make the values of `{}` unique in the source{}, or drop the unique key on the \
+             target, or let the copy accept such rows (accept = {{\"unique_conflicts\"}})",
+            index.columns.join(", "),
+            if scope == "target rows" {
+                " and the target"
+            } else {
+                ""
+            }
+        ),
+    );
+    h.blocking = !accepted;
+    h.accepted = accepted;
+    h.examples = examples;
+    h.effect = Some(effect.to_string());
+    h
+}
+
+/// The note of an overwrite's replaced rows, with the tables whose foreign keys point
+/// at the target table.
+fn replaced_hazard(dst: &mut Db, plan: &CopyPlan, rk: &[String], t: Tally) -> Result<Hazard> {
+    let children = if dst.database() == plan.target.database {
+        dst.references(&plan.target.name, true)?
+    } else {
+        Vec::new()
+    };
+    let listed: Vec<String> = children
+        .iter()
+        .map(|c| {
+            format!(
+                "{}({}) via `{}` ON DELETE {}",
+                c.table,
+                c.columns.join(", "),
+                c.name,
+                c.on_delete
+            )
+        })
+        .collect();
+    let mut h = Hazard::about(
+        "replace",
+        &rk.join(","),
+        "the key overwrite resolves on",
+        t.rows,
+        if listed.is_empty() {
+            "none needed: overwrite replaces these rows by design (use insert to keep them)".into()
+        } else {
+            format!(
+                "none needed if the child rows may keep pointing at the replaced rows: \
+                 ferry's target session does not check foreign keys, so a replaced row is \
+                 deleted and inserted again without any ON DELETE action on {}; use upsert \
+                 to update the rows in place",
+                listed.join(", ")
+            )
+        },
+    );
+    h.blocking = false;
+    h.examples = t.examples;
+    h.effect = Some(format!(
+        "overwrite: each of these target rows is deleted and the source row inserted{}",
+        if listed.is_empty() {
+            String::new()
+        } else {
+            format!("; tables referencing them: {}", listed.join(", "))
+        }
+    ));
+    Ok(h)
+}
+
+/// The target table's foreign keys whose columns the source feeds, with how the
+/// target compares the parent's columns and the job's copies into the parent table.
+fn parents(
+    dst: &mut Db,
+    plan: &CopyPlan,
+    plans: &[CopyPlan],
+    out: &mut CopyCheck,
+) -> Result<Vec<Parent>> {
+    if dst.database() != plan.target.database {
+        return Ok(Vec::new());
+    }
+    let mut found = Vec::new();
+    out.target_queries += 1;
+    for fk in dst.references(&plan.target.name, false)? {
+        let Some(cols) = key_cols(plan, &plan.target, &fk.columns) else {
+            out.notes.push(format!(
+                "not scanned: foreign key `{}` ({}) takes a column the source does not feed \
+                 as it is",
+                fk.name,
+                fk.columns.join(", ")
+            ));
+            continue;
+        };
+        let parent = if fk.parent == plan.target.name && fk.parent_database == plan.target.database
+        {
+            Some(plan.target.clone())
+        } else if fk.parent_database == dst.database() {
+            dst.table_info(&fk.parent)?
+        } else {
+            None
+        };
+        let exists = parent.is_some() || dst.table_exists(&fk.parent_database, &fk.parent)?;
+        let parent_cols = fk
+            .parent_columns
+            .iter()
+            .map(|c| KeyCol {
+                source: c.clone(),
+                target: c.clone(),
+                collation: collation_of(parent.as_ref().and_then(|p| p.column(c))),
+            })
+            .collect();
+        let copies: Vec<(usize, Vec<String>)> = plans
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.target.name == fk.parent && p.target.database == fk.parent_database)
+            .filter_map(|(j, p)| {
+                let cols: Option<Vec<String>> = fk
+                    .parent_columns
+                    .iter()
+                    .map(|c| fed_by(p, c).map(|s| s.name.clone()))
+                    .collect();
+                cols.map(|c| (j, c))
+            })
+            .collect();
+        if !exists && copies.is_empty() {
+            out.notes.push(format!(
+                "not scanned: foreign key `{}` references {}, which the target does not have \
+                 (yet) and the job does not copy",
+                fk.name, fk.parent
+            ));
+            continue;
+        }
+        found.push(Parent {
+            fk,
+            cols,
+            parent_cols,
+            copies,
+            exists,
+            tally: Tally::default(),
+        });
+    }
+    Ok(found)
+}
