@@ -424,3 +424,27 @@ fn explain_reads_the_copys_rows_and_a_keyless_target_inserts_every_one() {
     );
     assert_eq!(dbs.count_dst("t"), 1);
 }
+
+#[test]
+fn explain_picks_one_table_of_a_copy_of_many() {
+    let mut dbs = Dbs::new("explain_many");
+    for t in ["a", "b"] {
+        dbs.src(&format!("CREATE TABLE {t} (id INT PRIMARY KEY, v INT)"));
+        dbs.src(&format!("INSERT INTO {t} VALUES (1, 10), (2, 20)"));
+        dbs.dst(&format!("CREATE TABLE {t} (id INT PRIMARY KEY, v INT)"));
+    }
+    dbs.dst("INSERT INTO b VALUES (2, 21)");
+    let code = "copy { tables = \"*\", mode = \"upsert\" }\n";
+    let run = explain(&dbs, code, &["--copy", "b", "--json"]).ok();
+    assert_eq!(
+        actions(&run),
+        pairs(&[("id=1", "insert"), ("id=2", "update")])
+    );
+    assert!(
+        !run.stdout.contains("\"copy\": \"a\""),
+        "{}",
+        run.describe()
+    );
+    assert_eq!(dbs.count_dst("a"), 0);
+    assert_eq!(dbs.count_dst("b"), 1);
+}
