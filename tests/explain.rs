@@ -382,6 +382,21 @@ fn explain_shows_map_functions_and_rows_the_row_code_refuses() {
     );
     assert!(r5.contains("no fives"), "{r5}");
     assert!(!r5.contains("statement"), "{r5}");
+    // A copy that sets such rows aside says so.
+    let rejecting = code.replace(
+        "mode = \"upsert\",",
+        "mode = \"upsert\", on_error = \"reject\",",
+    );
+    let run = explain(&dbs, &rejecting, &["--key", "5"]).ok();
+    let r5 = row_text(&run, "id=5");
+    assert!(
+        r5.starts_with("row id=5: reject: the copy's row code fails"),
+        "{r5}"
+    );
+    assert!(
+        r5.contains("on_error = \"reject\" sets it aside in the rejects file"),
+        "{r5}"
+    );
     assert_eq!(
         dbs.dump_dst("customers", "id"),
         before,

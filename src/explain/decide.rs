@@ -25,6 +25,9 @@ pub enum Action {
     Skip,
     /// The copy stops at this row (its row code fails, or a value would not fit).
     Fail,
+    /// The row is set aside in the rejects file (`on_error = "reject"`) where it would
+    /// fail.
+    Reject,
 }
 
 impl Action {
@@ -37,6 +40,7 @@ impl Action {
             Action::Unchanged => "unchanged",
             Action::Skip => "skip",
             Action::Fail => "fail",
+            Action::Reject => "reject",
         }
     }
 }

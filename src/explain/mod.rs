@@ -56,6 +56,15 @@ impl ExplainOptions {
     }
 }
 
+/// How a run would run the copy: its write method, whether it sets refused rows aside
+/// (`on_error = "reject"`), and its page size in bytes.
+#[derive(Debug, Clone, Copy)]
+pub struct RunAs {
+    pub method: Method,
+    pub rejecting: bool,
+    pub page_bytes: usize,
+}
+
 /// The explain pass's options and what it found, kept by the job.
 #[derive(Default)]
 pub struct Explaining {
@@ -125,14 +134,14 @@ pub fn explain_copy(
     dst: &mut Db,
     processor: &mut dyn RowProcessor,
     selection: &Selection,
-    page_bytes: usize,
-    method: Method,
+    run_as: &RunAs,
 ) -> Result<CopyExplain> {
-    let (rows, not_found) = read_rows(plan, src, selection, page_bytes)?;
+    let (rows, not_found) = read_rows(plan, src, selection, run_as.page_bytes)?;
     let target = plan.write_target();
     let path = RowPath {
         plan,
-        writer: Writer::new(&target, dst, method, None),
+        writer: Writer::new(&target, dst, run_as.method, None),
+        rejecting: run_as.rejecting,
         target,
         fit: Fit::new(plan),
     };
@@ -160,12 +169,24 @@ pub fn explain_copy(
 /// writer's view of the target.
 struct RowPath<'a> {
     plan: &'a CopyPlan,
+    /// `on_error = "reject"`: a row that fails is set aside, not the copy's end.
+    rejecting: bool,
     target: Target,
     writer: Writer,
     fit: Option<Fit>,
 }
 
 impl RowPath<'_> {
+    /// A row the copy cannot write: its end, or set aside when it rejects such rows.
+    fn failed(&self, mut row: RowExplain) -> RowExplain {
+        if self.rejecting {
+            row.action = Action::Reject;
+            row.why
+                .push_str("; on_error = \"reject\" sets it aside in the rejects file");
+        }
+        row
+    }
+
     /// Source row `row` (the `i`th read), explained.
     fn explain_row(
         &self,
@@ -196,7 +217,7 @@ impl RowPath<'_> {
         let values = match processor.process(row) {
             Err(e) => {
                 explained.why = format!("the copy's row code fails on this row: {e}");
-                return Ok(explained);
+                return Ok(self.failed(explained));
             }
             Ok(None) => {
                 explained.action = Action::Skip;
@@ -212,7 +233,7 @@ impl RowPath<'_> {
         if let Some(m) = misfit {
             explained.why = format!("the copy refuses this row: {}", m.message);
             explained.columns = columns(plan, &values, None, Action::Fail);
-            return Ok(explained);
+            return Ok(self.failed(explained));
         }
         let look = self.writer.outlook(dst, &self.target, &values)?;
         let d = decide::decide(

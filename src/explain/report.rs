@@ -86,6 +86,7 @@ impl CopyExplain {
             Action::Unchanged,
             Action::Skip,
             Action::Fail,
+            Action::Reject,
         ];
         let counts: Vec<String> = all
             .iter()

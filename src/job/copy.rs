@@ -195,7 +195,7 @@ impl Job {
             }
             Pass::Explain => {
                 let mut p = processor(&direct)?;
-                self.explain_in_pass(&plan, &id, p.as_mut(), options.method)?;
+                self.explain_in_pass(&plan, &id, p.as_mut(), &options)?;
                 Ok(CopyOutcome::Planned)
             }
             Pass::Verify => {

@@ -3,12 +3,11 @@
 //! the REPL, in whatever pass it runs. The copy is resolved as `Job::copy` resolves it
 //! and its rows go through the same processor; nothing is written.
 
-use crate::db::write::Method;
 use crate::engine::{DirectProcessor, RowProcessor};
 use crate::error::{Error, Result};
-use crate::explain::{explain_copy, CopyExplain, ExplainOptions, Selection};
+use crate::explain::{explain_copy, CopyExplain, ExplainOptions, RunAs, Selection};
 use crate::job::copy::Resolved;
-use crate::job::{CopyRequest, Job, Transform};
+use crate::job::{CopyOptions, CopyRequest, Job, Transform};
 use crate::plan::CopyPlan;
 
 impl Job {
@@ -43,7 +42,7 @@ impl Job {
                 )))
             }
         };
-        self.explain_plan(&plan, processor.as_mut(), selection, req.options.method)
+        self.explain_plan(&plan, processor.as_mut(), selection, &req.options)
     }
 
     /// The explain pass's copy (id `id`): explained and recorded when chosen.
@@ -52,13 +51,13 @@ impl Job {
         plan: &CopyPlan,
         id: &str,
         processor: &mut dyn RowProcessor,
-        method: Option<Method>,
+        options: &CopyOptions,
     ) -> Result<()> {
-        let options = self.record.borrow().explain.options.clone();
-        if !options.chosen(&plan.name, id) {
+        let explaining = self.record.borrow().explain.options.clone();
+        if !explaining.chosen(&plan.name, id) {
             return Ok(());
         }
-        let report = self.explain_plan(plan, processor, &options.selection, method)?;
+        let report = self.explain_plan(plan, processor, &explaining.selection, options)?;
         self.record.borrow_mut().explain.reports.push(report);
         Ok(())
     }
@@ -68,18 +67,19 @@ impl Job {
         plan: &CopyPlan,
         processor: &mut dyn RowProcessor,
         selection: &Selection,
-        method: Option<Method>,
+        options: &CopyOptions,
     ) -> Result<CopyExplain> {
-        let method = method.unwrap_or(self.settings.borrow().method);
+        let run_as = RunAs {
+            method: options.method.unwrap_or(self.settings.borrow().method),
+            rejecting: options.rejects.is_some(),
+            page_bytes: self.settings.borrow().page_bytes,
+        };
         let src = self.session(crate::db::Role::Source, None)?;
         let dst = self.session(crate::db::Role::Target, None)?;
         let busy = |_| Error::usage("a copy cannot be explained inside another copy's transform");
         let mut s = src.try_borrow_mut().map_err(busy)?;
         let mut d = dst.try_borrow_mut().map_err(busy)?;
-        let page_bytes = self.settings.borrow().page_bytes;
-        explain_copy(
-            plan, &mut s, &mut d, processor, selection, page_bytes, method,
-        )
+        explain_copy(plan, &mut s, &mut d, processor, selection, &run_as)
     }
 
     /// The explain pass's options.
