@@ -20,6 +20,7 @@ mod mapping;
 mod mask;
 mod modes;
 mod nosilent;
+mod objects;
 mod paging;
 mod readme;
 mod repl;

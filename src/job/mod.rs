@@ -10,6 +10,7 @@ mod copy;
 mod hooks;
 pub(crate) mod lock;
 pub mod lookup;
+mod objects;
 mod runner;
 pub mod sample;
 mod sessions;
