@@ -404,4 +404,32 @@ fn a_sample_killed_in_the_middle_resumes_the_rows_the_first_run_chose() {
         ))
         .unwrap();
     assert_eq!(in_target, in_source);
+    // `ferry verify` compares the rows the first run chose (order 40 is not among
+    // them), and finds the 100 whose `placed` moved on the source since they were copied.
+    dbs.verify(&job, &[])
+        .status(1)
+        .says("cust omers: 40 rows in 1 chunk: equal")
+        .says("orders: 5,029 rows in 1 chunk: 100 rows differ (100 changed)")
+        .never_says("id=40");
+}
+
+#[test]
+fn a_target_left_incomplete_is_an_error_naming_the_key() {
+    let mut dbs = shop("sample_orphan");
+    let job = dbs.job(
+        "subset.lua",
+        &format!(
+            "sample {{ from = 'orders', where = \"{RECENT}\", children = {{ 'order_items' }}, \
+               create = true }}\n"
+        ),
+    );
+    dbs.run(&job, &[]).ok();
+    // An order item of an order the sample does not hold, left by something else.
+    dbs.dst("SET foreign_key_checks = 0")
+        .dst("INSERT INTO order_items VALUES (9999, 150, NULL, 'stale')")
+        .dst("SET foreign_key_checks = 1");
+    dbs.run(&job, &[]).status(1).says(
+        "sample orders: the target is not referentially complete: 1 row of `order_items` \
+         references a row of `orders` the target lacks (foreign key fk_order)",
+    );
 }

@@ -300,8 +300,13 @@ impl Job {
         scope: &Scope,
         id: &str,
     ) -> Result<std::result::Result<(BTreeMap<String, KeySet>, bool), String>> {
-        let earlier = self.record.borrow().found_samples.get(id).cloned();
-        let use_state = self.host.flags.resume || self.host.pass == Pass::Verify;
+        // `ferry verify`'s plan pass cannot tell it is verify's: its keys are not used.
+        let verify = self.host.pass == Pass::Verify;
+        let earlier = match verify {
+            true => None,
+            false => self.record.borrow().found_samples.get(id).cloned(),
+        };
+        let use_state = self.host.flags.resume || verify;
         let (frozen, was_frozen) = match earlier {
             Some(found) => found,
             None if use_state => {
@@ -419,8 +424,13 @@ impl Job {
             let n = dst.orphans(&k.table, &k.columns, &k.parent, &k.parent_columns)?;
             if n > 0 {
                 broken.push(format!(
-                    "{n} rows of `{}` reference rows of `{}` the target lacks (foreign key {})",
-                    k.table, k.parent, k.name
+                    "{n} row{} of `{}` reference{} a row of `{}` the target lacks (foreign key \
+                     {})",
+                    if n == 1 { "" } else { "s" },
+                    k.table,
+                    if n == 1 { "s" } else { "" },
+                    k.parent,
+                    k.name
                 ));
             }
         }
