@@ -433,3 +433,53 @@ fn a_target_left_incomplete_is_an_error_naming_the_key() {
          references a row of `orders` the target lacks (foreign key fk_order)",
     );
 }
+
+/// Keys of text in latin1 (with a quote and a non-ASCII letter), DATETIME(6), bytes
+/// and DECIMAL, composite: each table's `where` selects exactly the chosen keys.
+#[test]
+fn keys_of_every_kind_select_exactly_their_rows() {
+    let mut dbs = Dbs::new("sample_keys");
+    dbs.src("CREATE TABLE tags (name VARCHAR(20) CHARACTER SET latin1 PRIMARY KEY)")
+        .src("CREATE TABLE codes (code VARBINARY(8) PRIMARY KEY, price DECIMAL(8,3) NOT NULL, UNIQUE KEY (price))")
+        .src(
+            "CREATE TABLE events (at DATETIME(6), tag VARCHAR(20) CHARACTER SET latin1, \
+             code VARBINARY(8) NULL, price DECIMAL(8,3) NULL, PRIMARY KEY (at, tag), \
+             FOREIGN KEY (tag) REFERENCES tags (name), FOREIGN KEY (code) REFERENCES codes (code), \
+             FOREIGN KEY (price) REFERENCES codes (price))",
+        )
+        .src("INSERT INTO tags VALUES ('café'), ('o''clock'), ('plain'), ('unused')")
+        .src("INSERT INTO codes VALUES (X'00ff', -1.5), (X'27', 2.25), (X'41', 3)")
+        .src(
+            "INSERT INTO events VALUES \
+             ('2024-01-01 00:00:00.000001', 'plain', X'41', NULL), \
+             ('2024-01-02 10:00:00.500000', 'café', X'00ff', NULL), \
+             ('2024-01-02 10:00:00.500000', 'o''clock', NULL, 2.25), \
+             ('2024-01-03 00:00:00', 'plain', NULL, NULL)",
+        );
+    let job = dbs.job(
+        "keys.lua",
+        "sample { from = 'events', where = \"at >= '2024-01-02'\", create = true }\n",
+    );
+    dbs.run(&job, &[]).ok();
+    let tags: Vec<String> = dbs
+        .dst
+        .query("SELECT name FROM tags ORDER BY name")
+        .unwrap();
+    assert_eq!(tags, ["café", "o'clock", "plain"]);
+    let codes: Vec<(Vec<u8>, String)> = dbs
+        .dst
+        .query("SELECT code, CAST(price AS CHAR) FROM codes ORDER BY code")
+        .unwrap();
+    assert_eq!(
+        codes,
+        [
+            (vec![0, 255], "-1.500".to_string()),
+            (vec![39], "2.250".to_string())
+        ]
+    );
+    assert_eq!(
+        dbs.dump_dst("events", "at, tag"),
+        dbs.dump_src("events", "at, tag")[1..].to_vec()
+    );
+    every_key_resolves(&mut dbs);
+}

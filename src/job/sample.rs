@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, HashMap};
 use crate::db::closure::{key_filter, Step};
 use crate::db::relations::ForeignKey;
 use crate::db::sample_state::FrozenSample;
-use crate::db::schema::TableInfo;
+use crate::db::schema::{ColumnInfo, TableInfo};
 use crate::db::state::{key_from_state, key_to_state};
 use crate::db::{Db, Role};
 use crate::error::{Error, Result};
@@ -43,13 +43,22 @@ pub struct OwnCopy<'a> {
 /// The source, as a sample's key finder.
 struct SourceKeys<'a> {
     db: &'a mut Db,
-    keys: &'a BTreeMap<String, Vec<String>>,
+    scope: &'a Scope,
     spec: &'a SampleSpec,
 }
 
 impl SourceKeys<'_> {
     fn key(&self, table: &str) -> &[String] {
-        self.keys.get(table).map_or(&[], Vec::as_slice)
+        self.scope.key_columns.get(table).map_or(&[], Vec::as_slice)
+    }
+
+    /// The key columns of `table`, as the source defines them.
+    fn key_info(&self, table: &str) -> Vec<ColumnInfo> {
+        let info = &self.scope.infos[table];
+        self.key(table)
+            .iter()
+            .filter_map(|c| info.column(c).cloned())
+            .collect()
     }
 }
 
@@ -62,7 +71,7 @@ impl KeyFinder for SourceKeys<'_> {
     }
 
     fn parents(&mut self, fk: &ForeignKey, keys: &[Key]) -> Result<Vec<Key>> {
-        let (from_key, to_key) = (self.key(&fk.table).to_vec(), self.key(&fk.parent).to_vec());
+        let (from_key, to_key) = (self.key_info(&fk.table), self.key(&fk.parent).to_vec());
         let on = fk.columns.iter().zip(&fk.parent_columns);
         let step = Step {
             from: &fk.table,
@@ -75,7 +84,7 @@ impl KeyFinder for SourceKeys<'_> {
     }
 
     fn children(&mut self, fk: &ForeignKey, keys: &[Key]) -> Result<Vec<Key>> {
-        let (from_key, to_key) = (self.key(&fk.parent).to_vec(), self.key(&fk.table).to_vec());
+        let (from_key, to_key) = (self.key_info(&fk.parent), self.key(&fk.table).to_vec());
         let on = fk.parent_columns.iter().zip(&fk.columns);
         let step = Step {
             from: &fk.parent,
@@ -352,7 +361,7 @@ impl Job {
         let mut db = src.borrow_mut();
         let mut finder = SourceKeys {
             db: &mut db,
-            keys: &scope.key_columns,
+            scope,
             spec,
         };
         let started = std::time::Instant::now();
