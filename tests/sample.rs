@@ -233,7 +233,10 @@ fn without_children_only_parents_follow_and_limit_and_percent_choose() {
     let mut dbs = shop("sample_limit");
     let job = dbs.job(
         "first.lua",
-        &format!("sample {{ from = 'orders', where = \"{RECENT}\", limit = 5, create = true }}\n"),
+        &format!(
+            "job {{ parallel = 2 }}\n\
+             sample {{ from = 'orders', where = \"{RECENT}\", limit = 5, create = true }}\n"
+        ),
     );
     dbs.run(&job, &[]).ok();
     assert_eq!(target_tables(&mut dbs), ["cust omers", "orders"]);
@@ -311,6 +314,35 @@ fn a_cycle_of_foreign_keys_closes_at_its_fixed_point() {
     );
     assert_eq!(ids(&mut dbs.dst, "SELECT id FROM departments"), [1, 2, 3]);
     assert_eq!(every_key_resolves(&mut dbs), 2);
+
+    // Into target tables that have the cycle's foreign keys already: then the server
+    // itself checks every row when the keys are made again with its checks on.
+    let mut dbs = shop("sample_cycle_keys");
+    for s in &SCHEMA[2..] {
+        dbs.dst(s);
+    }
+    let job = dbs.job(
+        "staff.lua",
+        "sample { from = 'employees', where = 'id <= 2' }\n",
+    );
+    dbs.run(&job, &[]).ok();
+    assert_eq!(
+        ids(&mut dbs.dst, "SELECT id FROM employees"),
+        [1, 2, 4, 5, 6]
+    );
+    dbs.dst("SET foreign_key_checks = 1")
+        .dst("ALTER TABLE employees DROP FOREIGN KEY fk_dept")
+        .dst("ALTER TABLE departments DROP FOREIGN KEY fk_manager")
+        .dst("ALTER TABLE employees ADD CONSTRAINT fk_dept FOREIGN KEY (department_id) REFERENCES departments (id)")
+        .dst("ALTER TABLE departments ADD CONSTRAINT fk_manager FOREIGN KEY (manager_id) REFERENCES employees (id)");
+    // The check is real: an employee whose department is missing fails it.
+    dbs.dst("SET foreign_key_checks = 0")
+        .dst("INSERT INTO employees VALUES (99, 42)")
+        .dst("SET foreign_key_checks = 1");
+    let refused = dbs
+        .dst
+        .query_drop("ALTER TABLE employees DROP FOREIGN KEY fk_dept, ADD CONSTRAINT fk_dept2 FOREIGN KEY (department_id) REFERENCES departments (id)");
+    assert!(refused.is_err(), "the server accepted an orphan");
 }
 
 #[test]
