@@ -33,7 +33,14 @@ impl Job {
         let dst = self.session(Role::Target, None)?;
         let mut problems = Vec::new();
         for def in &made {
-            if dst.borrow_mut().definer_exists(&def.definer)? == Some(false) {
+            if def.create.is_empty() {
+                problems.push(format!(
+                    "{}: the source does not show its definition to this user (it needs \
+                     SHOW VIEW for a view, or to be the routine's definer or read \
+                     mysql.proc)",
+                    def.label()
+                ));
+            } else if dst.borrow_mut().definer_exists(&def.definer)? == Some(false) {
                 problems.push(format!("{}: {}", def.label(), missing_definer(def)));
             }
         }
