@@ -176,6 +176,12 @@ impl Db {
     }
 }
 
+/// What to say of an object whose definition the source does not show.
+pub fn hidden_definition() -> &'static str {
+    "the source does not show its definition to this user (it needs SHOW VIEW for a \
+     view, or to be the routine's definer or read mysql.proc)"
+}
+
 /// What to say of an object whose definer the target lacks.
 pub fn missing_definer(def: &ObjectDefinition) -> String {
     format!(

@@ -6,7 +6,7 @@
 //! is written; where the target does not let ferry read its users, the real pass finds
 //! a missing definer when it creates the object and stops there, naming it.
 
-use crate::db::objects::{missing_definer, ObjectDefinition};
+use crate::db::objects::{hidden_definition, missing_definer, ObjectDefinition};
 use crate::db::Role;
 use crate::error::Result;
 use crate::job::Job;
@@ -34,12 +34,7 @@ impl Job {
         let mut problems = Vec::new();
         for def in &made {
             if def.create.is_empty() {
-                problems.push(format!(
-                    "{}: the source does not show its definition to this user (it needs \
-                     SHOW VIEW for a view, or to be the routine's definer or read \
-                     mysql.proc)",
-                    def.label()
-                ));
+                problems.push(format!("{}: {}", def.label(), hidden_definition()));
             } else if dst.borrow_mut().definer_exists(&def.definer)? == Some(false) {
                 problems.push(format!("{}: {}", def.label(), missing_definer(def)));
             }
