@@ -515,3 +515,33 @@ fn keys_of_every_kind_select_exactly_their_rows() {
     );
     every_key_resolves(&mut dbs);
 }
+
+/// With `state = "file"`, the chosen keys are frozen beside the state file, used by
+/// `--resume`, and removed by `ferry state --clear`.
+#[test]
+fn a_file_state_keeps_the_chosen_keys_beside_it() {
+    let mut dbs = shop("sample_file");
+    let job = dbs.job(
+        "subset.lua",
+        &format!(
+            "job {{ state = 'file' }}\n\
+             sample {{ from = 'orders', where = \"{RECENT}\", create = true }}\n"
+        ),
+    );
+    dbs.run(&job, &[]).ok();
+    let frozen = dbs.dir.path().join("subset.state.sample.json");
+    let text = std::fs::read_to_string(&frozen).unwrap();
+    assert!(
+        text.contains("\"sample orders\"") && text.contains("\"orders\""),
+        "{text}"
+    );
+    // The window moves: a new choice would hold order 40 too; the resume does not.
+    dbs.src("UPDATE orders SET placed = NOW(6) WHERE id = 40");
+    dbs.run(&job, &["--dry-run", "--resume"])
+        .ok()
+        .says("keys as the first run chose them")
+        .says("29 rows (seed)");
+    dbs.run(&job, &["--dry-run"]).ok().says("30 rows (seed)");
+    dbs.state(&job, &["--clear"]).ok();
+    assert!(!frozen.exists(), "{}", frozen.display());
+}
