@@ -138,28 +138,62 @@ fn read(lua: &Lua, t: &Table, loc: &str) -> Result<Read, Vec<String>> {
     };
     let own_tables = o.table("tables");
     let mut problems = o.finish().err().unwrap_or_default();
-    let shared = |extra: Option<&Table>, name: &str| -> mlua::Result<Table> {
-        let merged = lua.create_table()?;
-        for k in SHARED {
-            merged.set(*k, t.get::<LuaValue>(*k)?)?;
-        }
-        if let Some(extra) = extra {
-            for pair in extra.pairs::<LuaValue, LuaValue>() {
-                let (k, v) = pair?;
-                merged.set(k, v)?;
-            }
-        }
-        merged.set("from", name)?;
-        Ok(merged)
-    };
     let lua_err = |e: mlua::Error| vec![e.to_string()];
-    let base_table = shared(None, &from).map_err(lua_err)?;
+    let base_table = shared(lua, t, None, &from).map_err(lua_err)?;
     let base = parse_copy_args(lua, &LuaValue::Table(base_table), loc);
+    let own = match &own_tables {
+        Some(list) => own_copies(lua, t, list, loc, &mut problems).map_err(lua_err)?,
+        None => Vec::new(),
+    };
+    let base = match base {
+        Ok(b) => b,
+        Err(p) => {
+            problems.extend(p);
+            return Err(problems);
+        }
+    };
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    let spec = SampleSpec {
+        from,
+        filter,
+        limit,
+        percent,
+        children,
+        max_keys,
+        location: loc.to_string(),
+    };
+    Ok((spec, create, base, own))
+}
+
+/// The copy options every table shares (`SHARED` of `t`), `extra` on top, from `name`.
+fn shared(lua: &Lua, t: &Table, extra: Option<&Table>, name: &str) -> mlua::Result<Table> {
+    let merged = lua.create_table()?;
+    for k in SHARED {
+        merged.set(*k, t.get::<LuaValue>(*k)?)?;
+    }
+    if let Some(extra) = extra {
+        for pair in extra.pairs::<LuaValue, LuaValue>() {
+            let (k, v) = pair?;
+            merged.set(k, v)?;
+        }
+    }
+    merged.set("from", name)?;
+    Ok(merged)
+}
+
+/// The tables' own copies (`tables = { name = {...} }`), by name; problems to
+/// `problems`.
+fn own_copies(
+    lua: &Lua,
+    t: &Table,
+    list: &Table,
+    loc: &str,
+    problems: &mut Vec<String>,
+) -> mlua::Result<Vec<(String, CopyArgs)>> {
     let mut own = Vec::new();
-    for pair in own_tables
-        .iter()
-        .flat_map(|t| t.pairs::<LuaValue, LuaValue>())
-    {
+    for pair in list.pairs::<LuaValue, LuaValue>() {
         let (name, options) = match pair {
             Ok((LuaValue::String(k), LuaValue::Table(v))) => (k.to_string_lossy(), v),
             Ok((k, v)) => {
@@ -184,33 +218,14 @@ fn read(lua: &Lua, t: &Table, loc: &str) -> Result<Read, Vec<String>> {
                 ));
             }
         }
-        let merged = shared(Some(&options), &name).map_err(lua_err)?;
+        let merged = shared(lua, t, Some(&options), &name)?;
         match parse_copy_args(lua, &LuaValue::Table(merged), loc) {
             Ok(a) => own.push((name, a)),
             Err(p) => problems.extend(p.into_iter().map(|m| format!("tables.{name}: {m}"))),
         }
     }
-    let base = match base {
-        Ok(b) => b,
-        Err(p) => {
-            problems.extend(p);
-            return Err(problems);
-        }
-    };
-    if !problems.is_empty() {
-        return Err(problems);
-    }
     own.sort_by(|a, b| a.0.cmp(&b.0));
-    let spec = SampleSpec {
-        from,
-        filter,
-        limit,
-        percent,
-        children,
-        max_keys,
-        location: loc.to_string(),
-    };
-    Ok((spec, create, base, own))
+    Ok(own)
 }
 
 #[cfg(test)]
