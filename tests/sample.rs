@@ -542,6 +542,18 @@ fn a_file_state_keeps_the_chosen_keys_beside_it() {
         .says("keys as the first run chose them")
         .says("29 rows (seed)");
     dbs.run(&job, &["--dry-run"]).ok().says("30 rows (seed)");
+    // A job whose sample changed cannot resume its keys, but with --force.
+    let wider = dbs.job(
+        "subset.lua",
+        "job { state = 'file' }\n\
+         sample { from = 'orders', where = 'id <= 50', create = true }\n",
+    );
+    dbs.run(&wider, &["--resume"])
+        .status(2)
+        .says("copy sample orders: it changed since its keys were chosen, so it cannot resume");
+    dbs.run(&wider, &["--resume", "--force", "--dry-run"])
+        .ok()
+        .says("50 rows (seed)");
     dbs.state(&job, &["--clear"]).ok();
     assert!(!frozen.exists(), "{}", frozen.display());
 }

@@ -189,7 +189,7 @@ impl Job {
             self.record.borrow_mut().samples.push(plan);
         }
         if self.host.pass == Pass::Real && !frozen {
-            self.freeze_sample(&id, &sets)?;
+            self.freeze_sample(spec, &id, &sets)?;
         }
         let requests: HashMap<String, (CopyRequest, Option<&dyn Transform>)> = tables
             .iter()
@@ -324,8 +324,17 @@ impl Job {
                 let handle = self.state_handle()?;
                 let loaded = handle.load_sample(&mut dst.borrow_mut(), id)?;
                 match loaded {
-                    Some(f) => (f, true),
-                    None => match self.find_sample(spec, scope)? {
+                    Some(f) if f.spec == spec.fingerprint() => (f, true),
+                    Some(f) if !verify && !self.host.flags.force => {
+                        return Ok(Err(format!(
+                            "it changed since its keys were chosen, so it cannot resume \
+                             (then: {}; now: {}); run with --force to choose its rows again, \
+                             or without --resume to start the job over",
+                            f.spec,
+                            spec.fingerprint()
+                        )));
+                    }
+                    _ => match self.find_sample(spec, scope)? {
                         Ok(f) => (f, false),
                         Err(p) => return Ok(Err(p)),
                     },
@@ -388,6 +397,7 @@ impl Job {
             started.elapsed().as_secs_f64()
         );
         Ok(Ok(FrozenSample {
+            spec: spec.fingerprint(),
             tables: sets
                 .into_iter()
                 .map(|(t, s)| (t, s.keys().iter().map(|k| key_to_state(k)).collect()))
@@ -396,8 +406,14 @@ impl Job {
     }
 
     /// Records the key sets in the job's state, before the sample's first page.
-    fn freeze_sample(&self, id: &str, sets: &BTreeMap<String, KeySet>) -> Result<()> {
+    fn freeze_sample(
+        &self,
+        spec: &SampleSpec,
+        id: &str,
+        sets: &BTreeMap<String, KeySet>,
+    ) -> Result<()> {
         let frozen = FrozenSample {
+            spec: spec.fingerprint(),
             tables: sets
                 .iter()
                 .map(|(t, s)| {

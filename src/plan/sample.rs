@@ -35,6 +35,18 @@ pub struct SampleSpec {
 }
 
 impl SampleSpec {
+    /// What the sample selects, as text: a resumed run's sample must match it.
+    pub fn fingerprint(&self) -> String {
+        format!(
+            "from {}; where {}; limit {:?}; percent {:?}; children {}",
+            self.from,
+            self.filter.as_deref().unwrap_or("-"),
+            self.limit,
+            self.percent,
+            self.children.join(", ")
+        )
+    }
+
     /// Whether the sample follows `k` down, from parent rows to the rows referencing
     /// them: into a `children` table, from the seed table or another `children` table
     /// (never from a table reached as a parent: the products of the chosen order items
