@@ -412,6 +412,8 @@ impl Job {
         id: &str,
         sets: &BTreeMap<String, KeySet>,
     ) -> Result<()> {
+        // The state is written only by the run that holds the job's lock.
+        self.saved_state()?;
         let frozen = FrozenSample {
             spec: spec.fingerprint(),
             tables: sets
