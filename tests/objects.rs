@@ -103,3 +103,33 @@ fn a_definer_missing_on_the_target_is_named_and_nothing_is_written() {
         .ok()
         .says("not copied: VIEW ghostly");
 }
+
+/// `sample{ objects = true }`: the objects come along, but a view that reads a table
+/// outside the sample is left out, with a warning.
+#[test]
+fn a_sample_makes_the_objects_its_tables_allow() {
+    let mut dbs = shop("objects_sample");
+    dbs.src("CREATE VIEW audit_view AS SELECT what FROM audit");
+    let job = dbs.job(
+        "subset.lua",
+        "sample { from = 'orders', where = 'id >= 2', create = true, objects = true }\n",
+    );
+    dbs.run(&job, &["--dry-run"]).ok().says(
+        "created after the data (a view reading a table outside the sample is left out): \
+         FUNCTION cents, PROCEDURE add_order, VIEW a_top, VIEW audit_view, VIEW big_orders, \
+         TRIGGER orders_audit",
+    );
+    dbs.run(&job, &[])
+        .ok()
+        .says("VIEW audit_view: not made, it reads a table the sample does not copy");
+    assert_eq!(count(&mut dbs.dst, "SELECT COUNT(*) FROM big_orders"), 2);
+    assert_eq!(count(&mut dbs.dst, "SELECT top FROM a_top"), 9999);
+    let views: Vec<String> = dbs
+        .dst
+        .exec(
+            "SELECT TABLE_NAME FROM information_schema.VIEWS WHERE TABLE_SCHEMA = ? ORDER BY 1",
+            (dbs.dst_db.clone(),),
+        )
+        .unwrap();
+    assert_eq!(views, ["a_top", "big_orders"]);
+}

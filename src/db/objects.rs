@@ -14,6 +14,9 @@ use crate::error::{Error, Result};
 /// The warning (MariaDB) or error (MySQL) of an object whose definer does not exist.
 const NO_SUCH_DEFINER: u16 = 1449;
 
+/// A view that reads a table (or view) the target lacks.
+const NO_SUCH_TABLE: u16 = 1146;
+
 /// One object as the source defines it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ObjectDefinition {
@@ -135,8 +138,9 @@ impl Db {
 
     /// Makes `def` in this session's database: dropped first when it exists, created
     /// under its own `sql_mode`; a definer the server lacks is an error naming it (the
-    /// object is dropped again: MariaDB only warns).
-    pub fn create_object(&mut self, def: &ObjectDefinition) -> Result<()> {
+    /// object is dropped again: MariaDB only warns). `Ok(Some(message))`: not made, as
+    /// it reads a table the database lacks (the server's message).
+    pub fn create_object(&mut self, def: &ObjectDefinition) -> Result<Option<String>> {
         let context = format!("creating {} on the target", def.label());
         let drop = format!("DROP {} IF EXISTS {}", def.kind, quote_ident(&def.name));
         self.conn
@@ -172,7 +176,10 @@ impl Db {
             let _ = self.conn.query_drop(&drop);
             return Err(Error::database(context, missing_definer(def)));
         }
-        created.map_err(|e| self.err(&context, e))
+        match created {
+            Err(mysql::Error::MySqlError(e)) if e.code == NO_SUCH_TABLE => Ok(Some(e.message)),
+            other => other.map(|()| None).map_err(|e| self.err(&context, e)),
+        }
     }
 }
 

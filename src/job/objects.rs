@@ -8,7 +8,7 @@
 
 use crate::db::objects::{hidden_definition, missing_definer, ObjectDefinition};
 use crate::db::Role;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::job::Job;
 
 /// `(created, not copied, problems)` as the plan shows them.
@@ -44,30 +44,41 @@ impl Job {
     }
 
     /// Creates the objects of a copy of `tables` on the target. A view that needs
-    /// another view is tried again once the others are made.
-    pub(super) fn create_objects(&self, tables: &[String]) -> Result<()> {
+    /// another view is tried again once the others are made; one that reads a table
+    /// the target lacks is an error, or with `skip_unread` (a sample, which copies some
+    /// tables only) left out with a warning.
+    pub(super) fn create_objects(&self, tables: &[String], skip_unread: bool) -> Result<()> {
         let dst = self.session(Role::Target, None)?;
         let mut pending = self.objects_of(tables)?;
-        while !pending.is_empty() {
-            let mut failed = Vec::new();
-            let mut first_error = None;
+        loop {
+            let mut unread = Vec::new();
             for def in pending.iter() {
-                match dst.borrow_mut().create_object(def) {
-                    Ok(()) => log::info!("{}: created from the source's definition", def.label()),
-                    Err(e) => {
-                        first_error.get_or_insert(e);
-                        failed.push(def.clone());
-                    }
+                match dst.borrow_mut().create_object(def)? {
+                    None => log::info!("{}: created from the source's definition", def.label()),
+                    Some(message) => unread.push((def.clone(), message)),
                 }
             }
-            if failed.len() == pending.len() {
-                if let Some(e) = first_error {
-                    return Err(e);
-                }
+            if unread.is_empty() {
+                return Ok(());
             }
-            pending = failed;
+            if unread.len() == pending.len() {
+                let (def, message) = &unread[0];
+                if !skip_unread {
+                    return Err(Error::database(
+                        format!("creating {} on the target", def.label()),
+                        message,
+                    ));
+                }
+                for (def, message) in &unread {
+                    log::warn!(
+                        "{}: not made, it reads a table the sample does not copy ({message})",
+                        def.label()
+                    );
+                }
+                return Ok(());
+            }
+            pending = unread.into_iter().map(|(d, _)| d).collect();
         }
-        Ok(())
     }
 
     /// The source's routines and views, and the triggers of `tables`, in the order

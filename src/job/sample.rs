@@ -31,6 +31,8 @@ use crate::plan::Create;
 pub struct SampleRequest {
     pub spec: SampleSpec,
     pub create: Create,
+    /// `objects = true`: routines, views and the tables' triggers made after the data.
+    pub objects: bool,
     pub base: CopyRequest,
 }
 
@@ -179,14 +181,18 @@ impl Job {
             }
         }
         if self.host.pass == Pass::Plan {
+            let (objects, not_copied, problems) = self.plan_objects(&tables, req.objects)?;
             let plan = SamplePlan {
                 location: loc.clone(),
                 from: spec.from.clone(),
                 cycles: order.cycles.clone(),
                 frozen,
                 tables: sample_tables_in_order(spec, &order.levels, &sets, &action),
+                objects,
+                not_copied,
             };
             self.record.borrow_mut().samples.push(plan);
+            self.refuse(&loc, &label, problems)?;
         }
         if self.host.pass == Pass::Real && !frozen {
             self.freeze_sample(spec, &id, &sets)?;
@@ -225,6 +231,9 @@ impl Job {
                 self.add_missing_foreign_keys(&tables)?;
             }
             self.check_references(&label, &scope.keys, &tables)?;
+            if req.objects {
+                self.create_objects(&tables, true)?;
+            }
         }
         Ok(outcomes)
     }

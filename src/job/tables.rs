@@ -109,7 +109,7 @@ impl Job {
             self.add_missing_foreign_keys(&chosen)?;
         }
         if self.host.pass == Pass::Real && selection.objects {
-            self.create_objects(&chosen)?;
+            self.create_objects(&chosen, false)?;
         }
         Ok(outcomes)
     }

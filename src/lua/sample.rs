@@ -20,7 +20,7 @@ use crate::plan::Create;
 
 /// `sample{}`'s own options.
 const OWN: &[&str] = &[
-    "from", "where", "limit", "percent", "children", "create", "max_keys", "tables",
+    "from", "where", "limit", "percent", "children", "create", "max_keys", "tables", "objects",
 ];
 
 /// The copy options a sample hands to every table's copy.
@@ -48,7 +48,7 @@ pub fn register(lua: &Lua, job: &Rc<Job>) -> mlua::Result<()> {
     )
 }
 
-/// Lua: `sample{from=, where=, limit=, percent=, children=, create=, max_keys=,
+/// Lua: `sample{from=, where=, limit=, percent=, children=, create=, objects=, max_keys=,
 /// tables = { t = {mask=, transform=, map=, default=, ...} }, mode=, page=, write=,
 /// workers=, accept=, ...}` -> `{read, written, ..., tables = { t = {...} }}`
 fn sample(lua: &Lua, job: &Rc<Job>, arg: LuaValue) -> mlua::Result<Table> {
@@ -60,7 +60,7 @@ fn sample(lua: &Lua, job: &Rc<Job>, arg: LuaValue) -> mlua::Result<Table> {
             show(other)
         )]),
     };
-    let (spec, create, base, own) = match read {
+    let (spec, create, objects, base, own) = match read {
         Ok(r) => r,
         Err(problems) => {
             job.refuse(&loc, "sample", problems)
@@ -95,12 +95,18 @@ fn sample(lua: &Lua, job: &Rc<Job>, arg: LuaValue) -> mlua::Result<Table> {
             (name.clone(), o)
         })
         .collect();
-    let req = SampleRequest { spec, create, base };
+    let req = SampleRequest {
+        spec,
+        create,
+        objects,
+        base,
+    };
     let outcomes = job.sample(req, own).map_err(mlua::Error::external)?;
     crate::lua::tables::stats(lua, job, outcomes)
 }
 
-type Read = (SampleSpec, Create, CopyArgs, Vec<(String, CopyArgs)>);
+/// The spec, `create`, `objects`, the copy every table shares and the tables' own.
+type Read = (SampleSpec, Create, bool, CopyArgs, Vec<(String, CopyArgs)>);
 
 /// The sample's spec, `create`, the copy every table shares, and the tables' own
 /// copies; or every problem.
@@ -136,6 +142,7 @@ fn read(lua: &Lua, t: &Table, loc: &str) -> Result<Read, Vec<String>> {
             Create::No
         }
     };
+    let objects = o.boolean("objects").unwrap_or(false);
     let own_tables = o.table("tables");
     let mut problems = o.finish().err().unwrap_or_default();
     let lua_err = |e: mlua::Error| vec![e.to_string()];
@@ -164,7 +171,7 @@ fn read(lua: &Lua, t: &Table, loc: &str) -> Result<Read, Vec<String>> {
         max_keys,
         location: loc.to_string(),
     };
-    Ok((spec, create, base, own))
+    Ok((spec, create, objects, base, own))
 }
 
 /// The copy options every table shares (`SHARED` of `t`), `extra` on top, from `name`.
@@ -245,7 +252,7 @@ mod tests {
 
     #[test]
     fn a_samples_options_become_its_spec_and_every_tables_copy() {
-        let (spec, create, base, own) = parse(
+        let (spec, create, objects, base, own) = parse(
             "return { from = 'orders', where = 'id > 1', limit = 10, children = 'items', \
                create = true, mode = 'upsert', page = 7, \
                tables = { customers = { mask = { email = 'email' } } } }",
@@ -256,7 +263,7 @@ mod tests {
         assert_eq!((spec.limit, spec.percent), (Some(10), None));
         assert_eq!(spec.children, ["items"]);
         assert_eq!(spec.max_keys, DEFAULT_MAX_KEYS);
-        assert_eq!(create, Create::Missing);
+        assert_eq!((create, objects), (Create::Missing, false));
         assert_eq!((base.spec.page, base.spec.filter.clone()), (7, None));
         assert_eq!(own.len(), 1);
         assert_eq!(own[0].0, "customers");

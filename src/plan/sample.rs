@@ -204,6 +204,10 @@ pub struct SamplePlan {
     pub cycles: Vec<Vec<String>>,
     /// Whether the key sets come from an earlier run's state (`--resume`).
     pub frozen: bool,
+    /// Objects created after the data (`objects = true`), in order: `KIND name`.
+    pub objects: Vec<String>,
+    /// Views, triggers, routines and events of the source not copied.
+    pub not_copied: Vec<String>,
 }
 
 impl fmt::Display for SamplePlan {
@@ -248,6 +252,17 @@ impl fmt::Display for SamplePlan {
                 "  cycle of NOT NULL foreign keys, loaded together: {}",
                 c.join(", ")
             )?;
+        }
+        if !self.objects.is_empty() {
+            writeln!(
+                f,
+                "  created after the data (a view reading a table outside the sample is \
+                 left out): {}",
+                self.objects.join(", ")
+            )?;
+        }
+        for o in &self.not_copied {
+            writeln!(f, "  not copied: {o}")?;
         }
         Ok(())
     }
