@@ -22,6 +22,7 @@ mod mapping;
 mod mask;
 mod modes;
 mod nosilent;
+mod objects;
 mod paging;
 mod readme;
 mod rejects;

@@ -11,6 +11,7 @@ mod explain;
 mod hooks;
 pub(crate) mod lock;
 pub mod lookup;
+mod objects;
 mod rejects;
 mod runner;
 pub mod sample;

@@ -46,6 +46,7 @@ const COPY_OPTIONS: &[&str] = &[
     "tables",
     "exclude",
     "create",
+    "objects",
 ];
 
 pub fn register(lua: &Lua, job: &Rc<Job>) -> mlua::Result<()> {
