@@ -1,6 +1,7 @@
 //! Long results through a pager in `ferry repl`: at a terminal a result taller than
 //! the window goes to the pager (`.pager CMD`), a short one and `.pager off` print
-//! directly; piped output never goes through `$PAGER`.
+//! directly; piped output never goes through `$PAGER`. And `.help NAME` for the
+//! standard library's functions and modules.
 
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -95,4 +96,32 @@ fn repl_piped_output_bypasses_the_pager() {
     assert_eq!(stdout.lines().count(), 103, "{stdout}");
     assert!(stdout.ends_with("row-100\n(100 rows)\n"), "{stdout}");
     assert!(!marker.exists(), "the pager ran on piped output");
+}
+
+/// `.help NAME` for the standard library: signature, line and example of any function,
+/// and a module's functions, from the modules' own doc comments.
+#[test]
+fn repl_helps_with_every_stdlib_function() {
+    let dbs = Dbs::new("repl_help_stdlib");
+    let run = crate::repl::piped(
+        &dbs,
+        ".help date.add\n.help ferry.hash.sha256\n.help ferry.mask\n.help text.lowr\n",
+    )
+    .ok();
+    let out = &run.stdout;
+    assert!(
+        out.contains("date.add(s, n, unit)\n  s moved by n units"),
+        "{out}"
+    );
+    assert!(
+        out.contains("example: date.add(\"2024-01-31\", 1, \"month\")  --> \"2024-02-29\""),
+        "{out}"
+    );
+    assert!(out.contains("hash.sha256(s [, \"binary\"])\n"), "{out}");
+    assert!(out.contains("local mask = require \"ferry.mask\""), "{out}");
+    assert!(out.contains("functions: mask.salt mask.has_salt"), "{out}");
+    assert!(
+        out.contains("no help for `text.lowr` (did you mean"),
+        "{out}"
+    );
 }

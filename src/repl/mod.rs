@@ -12,6 +12,7 @@ mod compare;
 pub(crate) mod complete;
 mod editor;
 mod help;
+mod help_stdlib;
 mod history;
 mod pager;
 pub(crate) mod schema_cache;
