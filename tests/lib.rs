@@ -24,6 +24,7 @@ mod paging;
 mod readme;
 mod repl;
 mod repl_complete;
+mod repl_jobs;
 mod repl_pager;
 mod row_errors;
 mod scripts;

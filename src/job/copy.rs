@@ -48,6 +48,8 @@ pub struct CopyOptions {
     pub limits: Limits,
     pub method: Option<Method>,
     pub defer_indexes: Option<bool>,
+    /// Run on a thread of its own and return at once (`ferry repl` only).
+    pub background: bool,
 }
 
 /// One `copy`: what it copies and how.
@@ -94,6 +96,8 @@ pub enum CopyOutcome {
     Done(CopyStats),
     Running(Started),
     Verified(Verified),
+    /// Started with `background = true`: runs on its own thread.
+    Background(std::sync::Arc<crate::job::background::Background>),
 }
 
 /// A resolved copy and the sample page read for it.
@@ -128,6 +132,14 @@ impl Job {
             return Ok(CopyOutcome::Planned);
         }
         let direct = DirectProcessor::new(&plan).filter(|_| !plan.has_transform);
+        if options.background {
+            let problems =
+                Self::background_problems(&name, direct.is_some(), &hooks, self.host.pass);
+            if !problems.is_empty() {
+                self.refuse(&loc, &name, problems)?;
+                return Ok(CopyOutcome::Planned);
+            }
+        }
         let processor = |direct: &Option<DirectProcessor>| -> Result<Box<dyn RowProcessor>> {
             match (direct, transform) {
                 (Some(d), _) => Ok(Box::new(d.clone())),
@@ -191,7 +203,11 @@ impl Job {
                     Some(d) => Processing::Direct(d),
                     None => Processing::Local(processor(&None)?),
                 };
+                let background = options.background;
                 let task = self.task(plan, id, processing, options, saved, resume);
+                if background {
+                    return self.start_background(task).map(CopyOutcome::Background);
+                }
                 let mode = task.plan.mode;
                 let handle = self.start(task)?;
                 if !hooks.after.is_empty() || !hooks.checks.is_empty() {
@@ -208,6 +224,32 @@ impl Job {
                 self.wait(handle, &name, mode).map(CopyOutcome::Done)
             }
         }
+    }
+
+    /// Why a copy cannot run with `background = true`: only the REPL runs it, without Lua
+    /// code (the Lua state stays on the prompt's thread) and without `after` hooks or checks
+    /// (they run when the copy ends, on that thread).
+    fn background_problems(name: &str, direct: bool, hooks: &Hooks, pass: Pass) -> Vec<String> {
+        let mut problems = Vec::new();
+        if pass != Pass::Real {
+            problems.push(format!(
+                "copy {name}: `background = true` is for ferry repl; job{{parallel = N}} runs a \
+             job's copies side by side"
+            ));
+        }
+        if !direct {
+            problems.push(format!(
+                "copy {name}: `background = true` runs copies without Lua code; its transform or \
+             map functions need the prompt's Lua state: run it without `background`"
+            ));
+        }
+        if !hooks.after.is_empty() || !hooks.checks.is_empty() {
+            problems.push(format!(
+                "copy {name}: `background = true` cannot run `after` hooks or checks: run them \
+             once h:wait() returns"
+            ));
+        }
+        problems
     }
 
     /// The tables, the sample page and the plan; `None` when a problem was recorded.

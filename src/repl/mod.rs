@@ -14,6 +14,7 @@ mod editor;
 mod help;
 mod help_stdlib;
 mod history;
+mod jobs;
 mod pager;
 pub(crate) mod schema_cache;
 mod show;
@@ -86,11 +87,13 @@ pub fn run(job: Option<PathBuf>, source: Option<ConnSpec>, target: Option<ConnSp
         cache: schema_cache::SchemaCache::new(),
         pager: pager::Pager::new(),
     };
-    if interactive {
+    let result = if interactive {
         session.interactive_loop()
     } else {
         session.script_loop()
-    }
+    };
+    jobs::stop_on_leaving(&session.ctx);
+    result
 }
 
 /// Loads a job in the plan pass: it opens its connections, copies are only resolved,
@@ -157,7 +160,12 @@ impl Session {
         }));
         self.follow_sides();
         if self.interactive {
-            self.canceller = Some(cancel::Canceller::install());
+            let canceller = cancel::Canceller::install();
+            // Ctrl-C stops a copy after its current page, as in `ferry run`, and the
+            // prompt goes on (the signal handlers of `ferry run` would end it).
+            *self.ctx.stop.borrow_mut() =
+                Some(crate::engine::Stop::from_flag(canceller.copy_stop.clone()));
+            self.canceller = Some(canceller);
         }
         let history = history_path();
         if let Some(h) = &history {
@@ -291,6 +299,7 @@ impl Session {
             "tables" => self.pager.print(&compare::tables(&self.ctx)?),
             "desc" => self.pager.print(&compare::desc(&self.ctx, args)?),
             "diff" => self.pager.print(&compare::diff(&self.ctx)?),
+            "jobs" => print!("{}", jobs::list(&self.ctx)),
             "pager" => {
                 let now = self.pager.set(args)?;
                 self.note(&now);
