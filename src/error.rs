@@ -13,8 +13,8 @@ use std::sync::Arc;
 pub type Cause = Arc<dyn std::error::Error + Send + Sync>;
 
 /// The "signal" of a stop asked for by a background copy's `h:stop()` (`ferry repl`):
-/// SIGHUP's number, which ferry does not otherwise use.
-pub const STOP_ASKED: i32 = 1;
+/// a number no signal has.
+pub const STOP_ASKED: i32 = 1000;
 
 #[derive(Debug, Clone)]
 pub enum Error {
