@@ -186,3 +186,51 @@ fn a_background_copy_is_refused_by_ferry_run() {
     );
     assert_eq!(dbs.count_dst("big"), 0);
 }
+
+/// `.save FILE` writes the session's connections and copies as a job; `ferry run` of
+/// it gives the target the session gave it.
+#[test]
+fn repl_save_writes_a_job_that_ferry_run_repeats() {
+    let mut dbs = Dbs::new("repl_save");
+    dbs.src("CREATE TABLE users (id INT PRIMARY KEY, name VARCHAR(20), email VARCHAR(40))");
+    dbs.src(
+        "INSERT INTO users VALUES (1, 'Ann', 'a@x.org'), (2, 'Bo', NULL), (3, 'Cy', 'c@x.org')",
+    );
+    dbs.src("CREATE TABLE big (id INT PRIMARY KEY, v VARCHAR(20))");
+    dbs.src("INSERT INTO big SELECT seq, CONCAT('v', seq) FROM seq_1_to_500");
+    dbs.dst("CREATE TABLE customers (id INT PRIMARY KEY, full_name VARCHAR(20), email VARCHAR(40), status VARCHAR(10))");
+    dbs.dst("CREATE TABLE big (id INT PRIMARY KEY, v VARCHAR(20))");
+    let script = "\
+function shout(row)
+  row.name = string.upper(row.name)
+  return row
+end
+src:peek(\"users\")
+copy{from = \"users\", to = \"customers\", transform = shout, map = map{full_name = \"name\"}, default = default{status = \"new\"}}
+copy{from = \"nope\", to = \"customers\"}
+h = copy{from = \"big\", to = \"big\", background = true}
+h:wait()
+.save saved.lua
+";
+    let run = piped(&dbs, script).status(2);
+    assert!(
+        run.stdout
+            .contains("saved to saved.lua: connections and 3 copies"),
+        "{}",
+        run.describe()
+    );
+    let job = std::fs::read_to_string(dbs.dir.path().join("saved.lua")).unwrap();
+    assert!(job.contains("-- failed in the session: "), "{job}");
+    assert!(
+        !job.contains("peek") && !job.contains("background"),
+        "{job}"
+    );
+    let customers = dbs.dump_dst("customers", "id");
+    assert_eq!(customers.len(), 3);
+    assert_eq!(dbs.count_dst("big"), 500);
+    dbs.dst("DELETE FROM customers").dst("DELETE FROM big");
+    let again = ferry(&["run", "saved.lua"], dbs.dir.path());
+    assert_eq!(again.status, 0, "{}\n{job}", again.describe());
+    assert_eq!(dbs.dump_dst("customers", "id"), customers, "{job}");
+    assert_eq!(dbs.count_dst("big"), 500);
+}
