@@ -11,6 +11,9 @@ use crate::db::Role;
 /// The methods of `src` and `dst`.
 const DB_METHODS: &[&str] = &["columns", "count", "exec", "peek", "query", "tables"];
 
+/// The methods of a background copy's handle.
+const BACKGROUND_METHODS: &[&str] = &["pause", "resume", "status", "stop", "throttle", "wait"];
+
 /// The dot commands.
 pub const DOT_COMMANDS: &[&str] = &[
     ".connect", ".desc", ".diff", ".exit", ".help", ".jobs", ".pager", ".quit", ".rehash", ".save",
@@ -49,7 +52,7 @@ pub fn complete(line: &str, pos: usize, src: &Sources) -> (usize, Vec<String>) {
     if let Some((object, prefix)) = word.rsplit_once(':') {
         let names = match object {
             "src" | "dst" => DB_METHODS.iter().map(|s| s.to_string()).collect(),
-            _ => Vec::new(),
+            _ => src.lua.map(|l| methods_of(l, object)).unwrap_or_default(),
         };
         let at = start + object.len() + 1;
         return (at, with_prefix(names, prefix));
@@ -264,6 +267,21 @@ fn string_field(text: &str, name: &str) -> Option<String> {
         }
     }
     None
+}
+
+/// The methods of the handle in global `name`: a database or a background copy.
+fn methods_of(lua: &Lua, name: &str) -> Vec<String> {
+    let Ok(LuaValue::UserData(ud)) = lua.globals().raw_get::<LuaValue>(name) else {
+        return Vec::new();
+    };
+    let list: &[&str] = if ud.is::<crate::lua::handles::DbHandle>() {
+        DB_METHODS
+    } else if ud.is::<crate::lua::background::BackgroundHandle>() {
+        BACKGROUND_METHODS
+    } else {
+        &[]
+    };
+    list.iter().map(|s| s.to_string()).collect()
 }
 
 /// The string keys of the table at dotted `path` in the globals (`""`: the globals).
