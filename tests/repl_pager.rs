@@ -43,6 +43,17 @@ fn repl_pages_results_taller_than_the_terminal() {
     wait(&mut p, "row-7");
     wait(&mut p, "]> ");
     assert!(!paged.exists(), "a short result went to the pager");
+    // A pager that is not there: the result prints at the prompt, with why.
+    p.send_line(".pager no-such-pager-here").unwrap();
+    wait(&mut p, "pager: no-such-pager-here");
+    p.send_line("src:query(\"SELECT n, label FROM nums ORDER BY n\")")
+        .unwrap();
+    wait(
+        &mut p,
+        "error: the pager `no-such-pager-here`: command not found",
+    );
+    wait(&mut p, "row-100");
+    wait(&mut p, "]> ");
     // Off: long results print too.
     p.send_line(".pager off").unwrap();
     wait(&mut p, "pager: off");
