@@ -239,8 +239,8 @@ impl Job {
         }
         if !direct {
             problems.push(format!(
-                "copy {name}: `background = true` runs copies without Lua code; its transform or \
-             map functions need the prompt's Lua state: run it without `background`"
+                "copy {name}: `background = true` runs copies without Lua code; its transform, \
+                 map functions or mask need the prompt's Lua state: run it without `background`"
             ));
         }
         if !hooks.after.is_empty() || !hooks.checks.is_empty() {
