@@ -51,11 +51,18 @@ impl Pace {
     /// Before a page of `rows` goes on: waits while paused (until `stop` is set), then
     /// until the rows are due under the limit.
     pub fn take(&self, rows: u64, stop: &Stop) {
+        let mut paused = false;
         while self.is_paused() && !stop.is_set() {
+            paused = true;
             std::thread::sleep(Duration::from_millis(20));
         }
         let wait = {
             let mut rate = self.rate.lock().unwrap_or_else(|p| p.into_inner());
+            // The time paused earns no allowance: the limit starts over from here.
+            if let (true, Some((_, taken, since))) = (paused, rate.as_mut()) {
+                *taken = 0.0;
+                *since = Instant::now();
+            }
             match rate.as_mut() {
                 Some((r, taken, since)) => {
                     *taken += rows as f64;
@@ -98,6 +105,26 @@ mod tests {
         let started = Instant::now();
         pace.take(10, &stop);
         assert!(started.elapsed() < Duration::from_millis(100));
+    }
+
+    #[test]
+    fn a_pause_earns_no_burst() {
+        let pace = std::sync::Arc::new(Pace::new());
+        let stop = Stop::default();
+        pace.throttle(Some(1000.0));
+        pace.take(100, &stop);
+        pace.pause();
+        let p = pace.clone();
+        let t = std::thread::spawn(move || {
+            p.take(100, &Stop::default());
+            let started = Instant::now();
+            p.take(100, &Stop::default());
+            started.elapsed()
+        });
+        std::thread::sleep(Duration::from_millis(400));
+        pace.resume();
+        // After the pause the second page still waits its 0.1 s.
+        assert!(t.join().unwrap() >= Duration::from_millis(90));
     }
 
     #[test]
