@@ -64,7 +64,10 @@ pub fn complete(line: &str, pos: usize, src: &Sources) -> (usize, Vec<String>) {
                 return (at, with_prefix(cols, prefix));
             }
         }
-        let names = src.lua.map(|l| lua_fields(l, object)).unwrap_or_default();
+        let mut names = src.lua.map(|l| lua_fields(l, object)).unwrap_or_default();
+        if names.is_empty() {
+            names = stdlib_functions(object);
+        }
         return (at, with_prefix(names, prefix));
     }
     if let Some(kind) = open_constructor(before) {
@@ -269,6 +272,20 @@ fn string_field(text: &str, name: &str) -> Option<String> {
     None
 }
 
+/// The functions of the standard library module `object` names (`text`, `ferry.text`),
+/// for a module not (yet) held in a global.
+fn stdlib_functions(object: &str) -> Vec<String> {
+    let short = object.strip_prefix("ferry.").unwrap_or(object);
+    super::help_stdlib::functions()
+        .into_iter()
+        .filter_map(|f| {
+            f.name
+                .strip_prefix(&format!("{short}."))
+                .map(str::to_string)
+        })
+        .collect()
+}
+
 /// The methods of the handle in global `name`: a database or a background copy.
 fn methods_of(lua: &Lua, name: &str) -> Vec<String> {
     let Ok(LuaValue::UserData(ud)) = lua.globals().raw_get::<LuaValue>(name) else {
@@ -374,5 +391,18 @@ mod tests {
             row_param("copy{from = \"u\", transform = function( r ) r.").as_deref(),
             Some("r")
         );
+        let cache = SchemaCache::new();
+        let none = Sources {
+            lua: None,
+            cache: &cache,
+            help_names: &[],
+        };
+        let line = "x = text.pad_";
+        assert_eq!(
+            complete(line, line.len(), &none),
+            (9, vec!["pad_left".to_string(), "pad_right".to_string()])
+        );
+        let line = "ferry.date.to_";
+        assert_eq!(complete(line, line.len(), &none).1, vec!["to_unix"]);
     }
 }
