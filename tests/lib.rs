@@ -28,6 +28,7 @@ mod readme;
 mod rejects;
 mod repl;
 mod repl_complete;
+mod repl_jobs;
 mod repl_pager;
 mod row_errors;
 mod sample;

@@ -196,6 +196,7 @@ pub(crate) fn stats(
             CopyOutcome::Running(s) => job
                 .wait(s.handle, &s.name, s.mode)
                 .map_err(mlua::Error::external)?,
+            CopyOutcome::Background(b) => b.wait().map_err(mlua::Error::external)?,
             CopyOutcome::Verified(v) => {
                 equal &= v.equal;
                 missing += v.missing;
