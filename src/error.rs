@@ -12,6 +12,10 @@ use std::sync::Arc;
 /// cause never adds text to what the user sees.
 pub type Cause = Arc<dyn std::error::Error + Send + Sync>;
 
+/// The "signal" of a stop asked for by a background copy's `h:stop()` (`ferry repl`):
+/// a number no signal has.
+pub const STOP_ASKED: i32 = 1000;
+
 #[derive(Debug, Clone)]
 pub enum Error {
     /// Bad flags or arguments.
@@ -186,6 +190,7 @@ impl fmt::Display for Error {
                     match *signal {
                         2 => "Ctrl-C (SIGINT)",
                         15 => "SIGTERM",
+                        crate::error::STOP_ASKED => "h:stop()",
                         _ => "a signal",
                     }
                 )?;

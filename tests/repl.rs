@@ -255,7 +255,7 @@ fn running_sleeps(dbs: &mut Dbs) -> usize {
 }
 
 /// `ferry repl` with `script` on stdin.
-fn piped(dbs: &Dbs, script: &str) -> Run {
+pub(crate) fn piped(dbs: &Dbs, script: &str) -> Run {
     let mut child = Command::new(env!("CARGO_BIN_EXE_ferry"))
         .args(["repl", "--source", &dbs.src_url, "--target", &dbs.dst_url])
         .current_dir(dbs.dir.path())

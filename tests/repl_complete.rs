@@ -122,6 +122,7 @@ fn repl_tab_completes_methods_tables_and_columns() {
     dbs.src("CREATE TABLE orders_2024 (id INT PRIMARY KEY)");
     dbs.src("CREATE TABLE orders_2025 (id INT PRIMARY KEY)");
     dbs.dst("CREATE TABLE clients (id INT PRIMARY KEY)");
+    dbs.dst("CREATE TABLE orders_2024 (id INT PRIMARY KEY)");
     let mut p = repl(
         &dbs,
         &["--source", &dbs.src_url, "--target", &dbs.dst_url],
@@ -132,7 +133,7 @@ fn repl_tab_completes_methods_tables_and_columns() {
     p.send_line(".rehash").unwrap();
     let summary = wait(&mut p, " columns\r\n");
     assert!(
-        summary.contains("schema cache: src: 3 tables, 4 columns; dst: 1 tables, 1"),
+        summary.contains("schema cache: src: 3 tables, 4 columns; dst: 2 tables, 2"),
         "{summary}"
     );
     wait(&mut p, "]> ");
@@ -162,4 +163,13 @@ fn repl_tab_completes_methods_tables_and_columns() {
     wait(&mut p, "]> ");
     p.send_line("return type(f)").unwrap();
     wait(&mut p, "function");
+    // The methods of a background copy's handle.
+    p.send_line("h = copy{from = \"orders_2024\", to = \"orders_2024\", background = true} print(\"start\" .. \"ed\")")
+        .unwrap();
+    wait(&mut p, "started");
+    wait(&mut p, "]> ");
+    p.send("h:wa\t").unwrap();
+    wait(&mut p, "wait");
+    p.send("().read\r").unwrap();
+    wait(&mut p, "\n0\r\n");
 }

@@ -1,6 +1,7 @@
 //! Long results through a pager in `ferry repl`: at a terminal a result taller than
 //! the window goes to the pager (`.pager CMD`), a short one and `.pager off` print
-//! directly; piped output never goes through `$PAGER`.
+//! directly; piped output never goes through `$PAGER`. And `.help NAME` for the
+//! standard library's functions and modules.
 
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -42,6 +43,17 @@ fn repl_pages_results_taller_than_the_terminal() {
     wait(&mut p, "row-7");
     wait(&mut p, "]> ");
     assert!(!paged.exists(), "a short result went to the pager");
+    // A pager that is not there: the result prints at the prompt, with why.
+    p.send_line(".pager no-such-pager-here").unwrap();
+    wait(&mut p, "pager: no-such-pager-here");
+    p.send_line("src:query(\"SELECT n, label FROM nums ORDER BY n\")")
+        .unwrap();
+    wait(
+        &mut p,
+        "error: the pager `no-such-pager-here`: command not found",
+    );
+    wait(&mut p, "row-100");
+    wait(&mut p, "]> ");
     // Off: long results print too.
     p.send_line(".pager off").unwrap();
     wait(&mut p, "pager: off");
@@ -95,4 +107,32 @@ fn repl_piped_output_bypasses_the_pager() {
     assert_eq!(stdout.lines().count(), 103, "{stdout}");
     assert!(stdout.ends_with("row-100\n(100 rows)\n"), "{stdout}");
     assert!(!marker.exists(), "the pager ran on piped output");
+}
+
+/// `.help NAME` for the standard library: signature, line and example of any function,
+/// and a module's functions, from the modules' own doc comments.
+#[test]
+fn repl_helps_with_every_stdlib_function() {
+    let dbs = Dbs::new("repl_help_stdlib");
+    let run = crate::repl::piped(
+        &dbs,
+        ".help date.add\n.help ferry.hash.sha256\n.help ferry.mask\n.help text.lowr\n",
+    )
+    .ok();
+    let out = &run.stdout;
+    assert!(
+        out.contains("date.add(s, n, unit)\n  s moved by n units"),
+        "{out}"
+    );
+    assert!(
+        out.contains("example: date.add(\"2024-01-31\", 1, \"month\")  --> \"2024-02-29\""),
+        "{out}"
+    );
+    assert!(out.contains("hash.sha256(s [, \"binary\"])\n"), "{out}");
+    assert!(out.contains("local mask = require \"ferry.mask\""), "{out}");
+    assert!(out.contains("functions: mask.salt mask.has_salt"), "{out}");
+    assert!(
+        out.contains("no help for `text.lowr` (did you mean"),
+        "{out}"
+    );
 }

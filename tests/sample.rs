@@ -233,7 +233,10 @@ fn without_children_only_parents_follow_and_limit_and_percent_choose() {
     let mut dbs = shop("sample_limit");
     let job = dbs.job(
         "first.lua",
-        &format!("sample {{ from = 'orders', where = \"{RECENT}\", limit = 5, create = true }}\n"),
+        &format!(
+            "job {{ parallel = 2 }}\n\
+             sample {{ from = 'orders', where = \"{RECENT}\", limit = 5, create = true }}\n"
+        ),
     );
     dbs.run(&job, &[]).ok();
     assert_eq!(target_tables(&mut dbs), ["cust omers", "orders"]);
@@ -311,6 +314,35 @@ fn a_cycle_of_foreign_keys_closes_at_its_fixed_point() {
     );
     assert_eq!(ids(&mut dbs.dst, "SELECT id FROM departments"), [1, 2, 3]);
     assert_eq!(every_key_resolves(&mut dbs), 2);
+
+    // Into target tables that have the cycle's foreign keys already: then the server
+    // itself checks every row when the keys are made again with its checks on.
+    let mut dbs = shop("sample_cycle_keys");
+    for s in &SCHEMA[2..] {
+        dbs.dst(s);
+    }
+    let job = dbs.job(
+        "staff.lua",
+        "sample { from = 'employees', where = 'id <= 2' }\n",
+    );
+    dbs.run(&job, &[]).ok();
+    assert_eq!(
+        ids(&mut dbs.dst, "SELECT id FROM employees"),
+        [1, 2, 4, 5, 6]
+    );
+    dbs.dst("SET foreign_key_checks = 1")
+        .dst("ALTER TABLE employees DROP FOREIGN KEY fk_dept")
+        .dst("ALTER TABLE departments DROP FOREIGN KEY fk_manager")
+        .dst("ALTER TABLE employees ADD CONSTRAINT fk_dept FOREIGN KEY (department_id) REFERENCES departments (id)")
+        .dst("ALTER TABLE departments ADD CONSTRAINT fk_manager FOREIGN KEY (manager_id) REFERENCES employees (id)");
+    // The check is real: an employee whose department is missing fails it.
+    dbs.dst("SET foreign_key_checks = 0")
+        .dst("INSERT INTO employees VALUES (99, 42)")
+        .dst("SET foreign_key_checks = 1");
+    let refused = dbs
+        .dst
+        .query_drop("ALTER TABLE employees DROP FOREIGN KEY fk_dept, ADD CONSTRAINT fk_dept2 FOREIGN KEY (department_id) REFERENCES departments (id)");
+    assert!(refused.is_err(), "the server accepted an orphan");
 }
 
 #[test]
@@ -404,4 +436,124 @@ fn a_sample_killed_in_the_middle_resumes_the_rows_the_first_run_chose() {
         ))
         .unwrap();
     assert_eq!(in_target, in_source);
+    // `ferry verify` compares the rows the first run chose (order 40 is not among
+    // them), and finds the 100 whose `placed` moved on the source since they were copied.
+    dbs.verify(&job, &[])
+        .status(1)
+        .says("cust omers: 40 rows in 1 chunk: equal")
+        .says("orders: 5,029 rows in 1 chunk: 100 rows differ (100 changed)")
+        .never_says("id=40");
+}
+
+#[test]
+fn a_target_left_incomplete_is_an_error_naming_the_key() {
+    let mut dbs = shop("sample_orphan");
+    let job = dbs.job(
+        "subset.lua",
+        &format!(
+            "sample {{ from = 'orders', where = \"{RECENT}\", children = {{ 'order_items' }}, \
+               create = true }}\n"
+        ),
+    );
+    dbs.run(&job, &[]).ok();
+    // An order item of an order the sample does not hold, left by something else.
+    dbs.dst("SET foreign_key_checks = 0")
+        .dst("INSERT INTO order_items VALUES (9999, 150, NULL, 'stale')")
+        .dst("SET foreign_key_checks = 1");
+    dbs.run(&job, &[]).status(1).says(
+        "sample orders: the target is not referentially complete: 1 row of `order_items` \
+         references a row of `orders` the target lacks (foreign key fk_order)",
+    );
+}
+
+/// Keys of text in latin1 (with a quote and a non-ASCII letter), DATETIME(6), bytes
+/// and DECIMAL, composite: each table's `where` selects exactly the chosen keys.
+#[test]
+fn keys_of_every_kind_select_exactly_their_rows() {
+    let mut dbs = Dbs::new("sample_keys");
+    dbs.src("CREATE TABLE tags (name VARCHAR(20) CHARACTER SET latin1 PRIMARY KEY)")
+        .src("CREATE TABLE codes (code VARBINARY(8) PRIMARY KEY, price DECIMAL(8,3) NOT NULL, UNIQUE KEY (price))")
+        .src(
+            "CREATE TABLE events (at DATETIME(6), tag VARCHAR(20) CHARACTER SET latin1, \
+             code VARBINARY(8) NULL, price DECIMAL(8,3) NULL, PRIMARY KEY (at, tag), \
+             FOREIGN KEY (tag) REFERENCES tags (name), FOREIGN KEY (code) REFERENCES codes (code), \
+             FOREIGN KEY (price) REFERENCES codes (price))",
+        )
+        .src("INSERT INTO tags VALUES ('café'), ('o''clock'), ('plain'), ('unused')")
+        .src("INSERT INTO codes VALUES (X'00ff', -1.5), (X'27', 2.25), (X'41', 3)")
+        .src(
+            "INSERT INTO events VALUES \
+             ('2024-01-01 00:00:00.000001', 'plain', X'41', NULL), \
+             ('2024-01-02 10:00:00.500000', 'café', X'00ff', NULL), \
+             ('2024-01-02 10:00:00.500000', 'o''clock', NULL, 2.25), \
+             ('2024-01-03 00:00:00', 'plain', NULL, NULL)",
+        );
+    let job = dbs.job(
+        "keys.lua",
+        "sample { from = 'events', where = \"at >= '2024-01-02'\", create = true }\n",
+    );
+    dbs.run(&job, &[]).ok();
+    let tags: Vec<String> = dbs
+        .dst
+        .query("SELECT name FROM tags ORDER BY name")
+        .unwrap();
+    assert_eq!(tags, ["café", "o'clock", "plain"]);
+    let codes: Vec<(Vec<u8>, String)> = dbs
+        .dst
+        .query("SELECT code, CAST(price AS CHAR) FROM codes ORDER BY code")
+        .unwrap();
+    assert_eq!(
+        codes,
+        [
+            (vec![0, 255], "-1.500".to_string()),
+            (vec![39], "2.250".to_string())
+        ]
+    );
+    assert_eq!(
+        dbs.dump_dst("events", "at, tag"),
+        dbs.dump_src("events", "at, tag")[1..].to_vec()
+    );
+    every_key_resolves(&mut dbs);
+}
+
+/// With `state = "file"`, the chosen keys are frozen beside the state file, used by
+/// `--resume`, and removed by `ferry state --clear`.
+#[test]
+fn a_file_state_keeps_the_chosen_keys_beside_it() {
+    let mut dbs = shop("sample_file");
+    let job = dbs.job(
+        "subset.lua",
+        &format!(
+            "job {{ state = 'file' }}\n\
+             sample {{ from = 'orders', where = \"{RECENT}\", create = true }}\n"
+        ),
+    );
+    dbs.run(&job, &[]).ok();
+    let frozen = dbs.dir.path().join("subset.state.sample.json");
+    let text = std::fs::read_to_string(&frozen).unwrap();
+    assert!(
+        text.contains("\"sample orders\"") && text.contains("\"orders\""),
+        "{text}"
+    );
+    // The window moves: a new choice would hold order 40 too; the resume does not.
+    dbs.src("UPDATE orders SET placed = NOW(6) WHERE id = 40");
+    dbs.run(&job, &["--dry-run", "--resume"])
+        .ok()
+        .says("keys as the first run chose them")
+        .says("29 rows (seed)");
+    dbs.run(&job, &["--dry-run"]).ok().says("30 rows (seed)");
+    // A job whose sample changed cannot resume its keys, but with --force.
+    let wider = dbs.job(
+        "subset.lua",
+        "job { state = 'file' }\n\
+         sample { from = 'orders', where = 'id <= 50', create = true }\n",
+    );
+    dbs.run(&wider, &["--resume"])
+        .status(2)
+        .says("copy sample orders: it changed since its keys were chosen, so it cannot resume");
+    dbs.run(&wider, &["--resume", "--force", "--dry-run"])
+        .ok()
+        .says("50 rows (seed)");
+    dbs.state(&job, &["--clear"]).ok();
+    assert!(!frozen.exists(), "{}", frozen.display());
 }

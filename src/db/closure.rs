@@ -2,8 +2,9 @@
 //! the keys of the rows a set of rows references or is referenced by through one
 //! foreign key, the `where` text that selects a set of keys, and the count of rows
 //! whose foreign key finds no parent (the referential check after a sample). Keys
-//! travel as bound parameters, in chunks; the key sets themselves are held by the
-//! caller (`plan::sample`).
+//! travel as SQL literals that compare as the column compares (a bound text parameter
+//! would compare as bytes against a latin1 column), in chunks; the key sets themselves
+//! are held by the caller (`plan::sample`).
 
 use super::schema::{quote_ident, ColumnInfo};
 use super::{Db, Value};
@@ -18,7 +19,7 @@ const CHUNK: usize = 500;
 #[derive(Debug, Clone)]
 pub struct Step<'a> {
     pub from: &'a str,
-    pub from_key: &'a [String],
+    pub from_key: &'a [ColumnInfo],
     pub to: &'a str,
     pub to_key: &'a [String],
     pub on: Vec<(&'a str, &'a str)>,
@@ -29,21 +30,6 @@ fn columns(alias: &str, cols: &[String]) -> String {
         .map(|c| format!("{alias}.{}", quote_ident(c)))
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-/// `(a, b) IN ((?, ?), ...)` (or `a IN (?, ...)`) for `n` keys of `cols`.
-fn in_params(alias: &str, cols: &[String], n: usize) -> String {
-    let one = if cols.len() == 1 {
-        "?".to_string()
-    } else {
-        format!("({})", vec!["?"; cols.len()].join(", "))
-    };
-    let list = vec![one; n].join(", ");
-    if cols.len() == 1 {
-        format!("{} IN ({list})", columns(alias, cols))
-    } else {
-        format!("({}) IN ({list})", columns(alias, cols))
-    }
 }
 
 impl Db {
@@ -100,6 +86,7 @@ impl Db {
             .collect();
         let db = quote_ident(self.database());
         let mut found = Vec::new();
+        let from_key: Vec<&ColumnInfo> = step.from_key.iter().collect();
         for chunk in keys.chunks(CHUNK) {
             let sql = format!(
                 "SELECT DISTINCT {} FROM {db}.{} f JOIN {db}.{} t ON {} WHERE {}",
@@ -107,10 +94,9 @@ impl Db {
                 quote_ident(step.from),
                 quote_ident(step.to),
                 on.join(" AND "),
-                in_params("f", step.from_key, chunk.len())
+                keys_in(Some("f"), &from_key, chunk)
             );
-            let params: Vec<Value> = chunk.iter().flatten().cloned().collect();
-            found.extend(self.query(&sql, params)?.rows);
+            found.extend(self.query(&sql, Vec::new())?.rows);
         }
         Ok(found)
     }
@@ -156,10 +142,21 @@ impl Db {
 /// `cols`: `` `id` IN (1, 2) `` or `` (`a`, `b`) IN ((1, 'x'), ...) ``; `1 = 0` for
 /// no key.
 pub fn key_filter(cols: &[&ColumnInfo], keys: &[Vec<Value>]) -> String {
+    keys_in(None, cols, keys)
+}
+
+/// `key_filter`, its columns qualified with `alias` when given.
+fn keys_in(alias: Option<&str>, cols: &[&ColumnInfo], keys: &[Vec<Value>]) -> String {
     if keys.is_empty() {
         return "1 = 0".to_string();
     }
-    let names: Vec<String> = cols.iter().map(|c| quote_ident(&c.name)).collect();
+    let names: Vec<String> = cols
+        .iter()
+        .map(|c| match alias {
+            Some(a) => format!("{a}.{}", quote_ident(&c.name)),
+            None => quote_ident(&c.name),
+        })
+        .collect();
     let tuples: Vec<String> = keys
         .iter()
         .map(|k| {
@@ -179,8 +176,8 @@ pub fn key_filter(cols: &[&ColumnInfo], keys: &[Vec<Value>]) -> String {
 }
 
 /// A key value as SQL text that compares equal to it in `col`: numbers as digits,
-/// text as a hex literal in the session's character set (utf8mb4, so any column's
-/// character set compares), binary strings as raw bytes, dates as their text.
+/// text as a hex literal in the session's character set (utf8mb4, as it was read)
+/// converted to the column's, binary strings as raw bytes, dates as their text.
 fn literal(v: &Value, col: &ColumnInfo) -> String {
     match v {
         Value::NULL => "NULL".to_string(),
@@ -190,8 +187,15 @@ fn literal(v: &Value, col: &ColumnInfo) -> String {
         Value::Double(f) => format!("{f:e}"),
         Value::Bytes(b) => {
             let hex = crate::db::value::hex(b);
-            if col.charset.is_some() {
-                format!("_utf8mb4 X'{hex}'")
+            if let Some(cs) = &col.charset {
+                // Converted to the column's own character set and collation: MariaDB
+                // 10.11 compares a row `IN` list of several tuples wrongly when a
+                // literal's character set differs from its column's.
+                let collate = match &col.collation {
+                    Some(c) => format!(" COLLATE {c}"),
+                    None => String::new(),
+                };
+                format!("CONVERT(_utf8mb4 X'{hex}' USING {cs}){collate}")
             } else if is_number(&col.data_type) {
                 String::from_utf8_lossy(b).into_owned()
             } else {
@@ -266,7 +270,8 @@ mod tests {
         );
         assert_eq!(
             f,
-            "(`na``me`, `at`, `raw`) IN ((_utf8mb4 X'c3a927', '2024-02-29 13:45:00.000012', X'00ff'))"
+            "(`na``me`, `at`, `raw`) IN ((CONVERT(_utf8mb4 X'c3a927' USING latin1), \
+             '2024-02-29 13:45:00.000012', X'00ff'))"
         );
         assert!(crate::db::predicate::check_where(&f).is_ok());
         let dec = col("d", "decimal", None);

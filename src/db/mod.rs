@@ -30,6 +30,7 @@ pub mod keyset;
 pub(crate) mod load_data;
 mod lock;
 pub(crate) mod lookup;
+pub(crate) mod objects;
 pub(crate) mod packed;
 mod peek;
 pub(crate) mod predicate;

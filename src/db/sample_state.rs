@@ -17,6 +17,9 @@ use crate::error::{Error, Result};
 /// A sample's key sets, by table.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct FrozenSample {
+    /// What the sample asked for when its keys were chosen (`SampleSpec::fingerprint`).
+    #[serde(default)]
+    pub spec: String,
     pub tables: BTreeMap<String, Vec<Vec<KeyValue>>>,
 }
 

@@ -97,6 +97,66 @@ pub struct CopyTask {
     pub rejects: Option<super::rejects::RejectSpec>,
 }
 
+/// A `CopyTask` whose rows are turned into target rows in the reader threads (no Lua),
+/// so it can move to another thread: a background copy's engine (`job::background`).
+pub struct SendTask {
+    plan: CopyPlan,
+    id: String,
+    processing: DirectProcessor,
+    workers: usize,
+    limits: Limits,
+    since: Option<Since>,
+    resume: Option<CopyState>,
+    kept_mark: Option<String>,
+    method: Method,
+    defer_indexes: Option<bool>,
+    deferred_before: Option<crate::db::indexes::Deferred>,
+    rejects: Option<super::rejects::RejectSpec>,
+}
+
+impl CopyTask {
+    /// The task as one that can move to another thread; `None` when its rows go
+    /// through a processor that must stay on this one (Lua).
+    pub fn into_send(self) -> Option<SendTask> {
+        let Processing::Direct(processing) = self.processing else {
+            return None;
+        };
+        Some(SendTask {
+            plan: self.plan,
+            id: self.id,
+            processing,
+            workers: self.workers,
+            limits: self.limits,
+            since: self.since,
+            resume: self.resume,
+            kept_mark: self.kept_mark,
+            method: self.method,
+            defer_indexes: self.defer_indexes,
+            deferred_before: self.deferred_before,
+            rejects: self.rejects,
+        })
+    }
+}
+
+impl SendTask {
+    pub fn into_task(self) -> CopyTask {
+        CopyTask {
+            plan: self.plan,
+            id: self.id,
+            processing: Processing::Direct(self.processing),
+            workers: self.workers,
+            limits: self.limits,
+            since: self.since,
+            resume: self.resume,
+            kept_mark: self.kept_mark,
+            method: self.method,
+            defer_indexes: self.defer_indexes,
+            deferred_before: self.deferred_before,
+            rejects: self.rejects,
+        }
+    }
+}
+
 /// Settings shared by every copy of a run.
 #[derive(Clone)]
 pub struct EngineConfig {
@@ -113,6 +173,8 @@ pub struct EngineConfig {
     pub page_bytes: usize,
     /// The job-wide rate limit, shared by every copy.
     pub job_limit: Option<Arc<Throttle>>,
+    /// A background copy's pause and changing rate (`pace.rs`), taken between pages.
+    pub pace: Option<Arc<super::pace::Pace>>,
 }
 
 /// Asks every copy to stop after the page it is writing. Whoever owns the run sets it

@@ -30,6 +30,7 @@ mod config;
 mod control;
 mod finish;
 mod fit;
+mod pace;
 mod page;
 mod pipeline;
 mod prepare;
@@ -58,6 +59,7 @@ pub use config::{
     CopyProgressSink, CopyStats, CopyTask, EngineConfig, Processing, ProgressSink, Stop,
 };
 pub use fit::Fit;
+pub use pace::Pace;
 pub use retry::connect as connect_retrying;
 pub use transform::{DirectProcessor, Processed, RowProcessor, TransformError};
 pub use window::{Overlap, Since};

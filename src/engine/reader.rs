@@ -193,6 +193,9 @@ impl ReaderCtx {
         if let Some(t) = &self.shared.cfg.job_limit {
             t.take(read, bytes as u64);
         }
+        if let Some(p) = &self.shared.cfg.pace {
+            p.take(read, &self.shared.cfg.stop);
+        }
         let first_ordinal = self.ordinal + 1;
         let mut page = Page {
             part: self.part,

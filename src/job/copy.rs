@@ -51,6 +51,8 @@ pub struct CopyOptions {
     pub defer_indexes: Option<bool>,
     /// `on_error = "reject"` (`None`: `"abort"`).
     pub rejects: Option<RejectOptions>,
+    /// Run on a thread of its own and return at once (`ferry repl` only).
+    pub background: bool,
 }
 
 /// One `copy`: what it copies and how.
@@ -97,6 +99,8 @@ pub enum CopyOutcome {
     Done(CopyStats),
     Running(Started),
     Verified(Verified),
+    /// Started with `background = true`: runs on its own thread.
+    Background(std::sync::Arc<crate::job::background::Background>),
 }
 
 /// A resolved copy and the sample page read for it.
@@ -148,6 +152,14 @@ impl Job {
             }
         }
         let direct = DirectProcessor::new(&plan).filter(|_| !plan.has_transform);
+        if options.background {
+            let problems =
+                Self::background_problems(&name, direct.is_some(), &hooks, self.host.pass);
+            if !problems.is_empty() {
+                self.refuse(&loc, &name, problems)?;
+                return Ok(CopyOutcome::Planned);
+            }
+        }
         let processor = |direct: &Option<DirectProcessor>| -> Result<Box<dyn RowProcessor>> {
             match (direct, transform) {
                 (Some(d), _) => Ok(Box::new(d.clone())),
@@ -223,7 +235,11 @@ impl Job {
                     Some(d) => Processing::Direct(d),
                     None => Processing::Local(processor(&None)?),
                 };
+                let background = options.background;
                 let task = self.task(plan, id, processing, options, saved, resume);
+                if background {
+                    return self.start_background(task).map(CopyOutcome::Background);
+                }
                 let mode = task.plan.mode;
                 let handle = self.start(task)?;
                 if !hooks.after.is_empty() || !hooks.checks.is_empty() {
@@ -240,6 +256,32 @@ impl Job {
                 self.wait(handle, &name, mode).map(CopyOutcome::Done)
             }
         }
+    }
+
+    /// Why a copy cannot run with `background = true`: only the REPL runs it, without Lua
+    /// code (the Lua state stays on the prompt's thread) and without `after` hooks or checks
+    /// (they run when the copy ends, on that thread).
+    fn background_problems(name: &str, direct: bool, hooks: &Hooks, pass: Pass) -> Vec<String> {
+        let mut problems = Vec::new();
+        if pass != Pass::Real {
+            problems.push(format!(
+                "copy {name}: `background = true` is for ferry repl; job{{parallel = N}} runs a \
+             job's copies side by side"
+            ));
+        }
+        if !direct {
+            problems.push(format!(
+                "copy {name}: `background = true` runs copies without Lua code; its transform, \
+                 map functions or mask need the prompt's Lua state: run it without `background`"
+            ));
+        }
+        if !hooks.after.is_empty() || !hooks.checks.is_empty() {
+            problems.push(format!(
+                "copy {name}: `background = true` cannot run `after` hooks or checks: run them \
+             once h:wait() returns"
+            ));
+        }
+        problems
     }
 
     /// The tables, the sample page and the plan; `None` when a problem was recorded.

@@ -6,11 +6,13 @@
 //! binding (`crate::lua`) only turns script values into its requests and its answers
 //! back into script values.
 
+pub mod background;
 mod copy;
 mod explain;
 mod hooks;
 pub(crate) mod lock;
 pub mod lookup;
+mod objects;
 mod rejects;
 mod runner;
 pub mod sample;
@@ -155,6 +157,11 @@ pub struct Job {
     job_hooks_location: RefCell<String>,
     /// Whether the job's `before` hooks were considered in this pass.
     job_hooks_started: Cell<bool>,
+    /// The stop token for this job's copies when it is not the signal handlers' (the
+    /// REPL's Ctrl-C stops a copy without ending the prompt).
+    pub stop: RefCell<Option<crate::engine::Stop>>,
+    /// The copies started with `background = true` (the REPL), oldest first.
+    pub background: RefCell<Vec<std::sync::Arc<background::Background>>>,
     /// The run locks held (`crate::job::lock`); last, so they outlive the engine.
     pub locks: RefCell<Vec<crate::job::lock::RunLock>>,
 }
@@ -186,6 +193,8 @@ impl Job {
             job_hooks: RefCell::new(Hooks::default()),
             job_hooks_location: RefCell::new(String::new()),
             job_hooks_started: Cell::new(false),
+            stop: RefCell::new(None),
+            background: RefCell::new(Vec::new()),
             locks: RefCell::new(Vec::new()),
         }
     }

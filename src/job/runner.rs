@@ -85,16 +85,23 @@ impl Job {
             StateStore::File(_) => Some(state.load(&mut dst.borrow_mut())?),
             StateStore::Table(_) => None,
         };
-        crate::signals::install();
+        let stop = match self.stop.borrow().clone() {
+            Some(stop) => stop,
+            None => {
+                crate::signals::install();
+                crate::signals::stop()
+            }
+        };
         let cfg = EngineConfig {
             source: src.borrow().spec.clone(),
             target: dst.borrow().spec.clone(),
             state: Some(state),
             progress: Arc::new(crate::progress::Terminal::new(self.host.display)),
-            stop: crate::signals::stop(),
+            stop,
             retries: s.retries,
             page_bytes: s.page_bytes,
             job_limit: s.limits.is_set().then(|| Arc::new(Throttle::new(s.limits))),
+            pace: None,
         };
         Ok(Engine::new(cfg, file_state))
     }

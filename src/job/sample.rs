@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, HashMap};
 use crate::db::closure::{key_filter, Step};
 use crate::db::relations::ForeignKey;
 use crate::db::sample_state::FrozenSample;
-use crate::db::schema::TableInfo;
+use crate::db::schema::{ColumnInfo, TableInfo};
 use crate::db::state::{key_from_state, key_to_state};
 use crate::db::{Db, Role};
 use crate::error::{Error, Result};
@@ -31,6 +31,8 @@ use crate::plan::Create;
 pub struct SampleRequest {
     pub spec: SampleSpec,
     pub create: Create,
+    /// `objects = true`: routines, views and the tables' triggers made after the data.
+    pub objects: bool,
     pub base: CopyRequest,
 }
 
@@ -43,13 +45,22 @@ pub struct OwnCopy<'a> {
 /// The source, as a sample's key finder.
 struct SourceKeys<'a> {
     db: &'a mut Db,
-    keys: &'a BTreeMap<String, Vec<String>>,
+    scope: &'a Scope,
     spec: &'a SampleSpec,
 }
 
 impl SourceKeys<'_> {
     fn key(&self, table: &str) -> &[String] {
-        self.keys.get(table).map_or(&[], Vec::as_slice)
+        self.scope.key_columns.get(table).map_or(&[], Vec::as_slice)
+    }
+
+    /// The key columns of `table`, as the source defines them.
+    fn key_info(&self, table: &str) -> Vec<ColumnInfo> {
+        let info = &self.scope.infos[table];
+        self.key(table)
+            .iter()
+            .filter_map(|c| info.column(c).cloned())
+            .collect()
     }
 }
 
@@ -62,7 +73,7 @@ impl KeyFinder for SourceKeys<'_> {
     }
 
     fn parents(&mut self, fk: &ForeignKey, keys: &[Key]) -> Result<Vec<Key>> {
-        let (from_key, to_key) = (self.key(&fk.table).to_vec(), self.key(&fk.parent).to_vec());
+        let (from_key, to_key) = (self.key_info(&fk.table), self.key(&fk.parent).to_vec());
         let on = fk.columns.iter().zip(&fk.parent_columns);
         let step = Step {
             from: &fk.table,
@@ -75,7 +86,7 @@ impl KeyFinder for SourceKeys<'_> {
     }
 
     fn children(&mut self, fk: &ForeignKey, keys: &[Key]) -> Result<Vec<Key>> {
-        let (from_key, to_key) = (self.key(&fk.parent).to_vec(), self.key(&fk.table).to_vec());
+        let (from_key, to_key) = (self.key_info(&fk.parent), self.key(&fk.table).to_vec());
         let on = fk.parent_columns.iter().zip(&fk.columns);
         let step = Step {
             from: &fk.parent,
@@ -170,17 +181,21 @@ impl Job {
             }
         }
         if self.host.pass == Pass::Plan {
+            let (objects, not_copied, problems) = self.plan_objects(&tables, req.objects)?;
             let plan = SamplePlan {
                 location: loc.clone(),
                 from: spec.from.clone(),
                 cycles: order.cycles.clone(),
                 frozen,
                 tables: sample_tables_in_order(spec, &order.levels, &sets, &action),
+                objects,
+                not_copied,
             };
             self.record.borrow_mut().samples.push(plan);
+            self.refuse(&loc, &label, problems)?;
         }
         if self.host.pass == Pass::Real && !frozen {
-            self.freeze_sample(&id, &sets)?;
+            self.freeze_sample(spec, &id, &sets)?;
         }
         let requests: HashMap<String, (CopyRequest, Option<&dyn Transform>)> = tables
             .iter()
@@ -216,6 +231,9 @@ impl Job {
                 self.add_missing_foreign_keys(&tables)?;
             }
             self.check_references(&label, &scope.keys, &tables)?;
+            if req.objects {
+                self.create_objects(&tables, true)?;
+            }
         }
         Ok(outcomes)
     }
@@ -300,8 +318,13 @@ impl Job {
         scope: &Scope,
         id: &str,
     ) -> Result<std::result::Result<(BTreeMap<String, KeySet>, bool), String>> {
-        let earlier = self.record.borrow().found_samples.get(id).cloned();
-        let use_state = self.host.flags.resume || self.host.pass == Pass::Verify;
+        // `ferry verify`'s plan pass cannot tell it is verify's: its keys are not used.
+        let verify = self.host.pass == Pass::Verify;
+        let earlier = match verify {
+            true => None,
+            false => self.record.borrow().found_samples.get(id).cloned(),
+        };
+        let use_state = self.host.flags.resume || verify;
         let (frozen, was_frozen) = match earlier {
             Some(found) => found,
             None if use_state => {
@@ -310,8 +333,17 @@ impl Job {
                 let handle = self.state_handle()?;
                 let loaded = handle.load_sample(&mut dst.borrow_mut(), id)?;
                 match loaded {
-                    Some(f) => (f, true),
-                    None => match self.find_sample(spec, scope)? {
+                    Some(f) if f.spec == spec.fingerprint() => (f, true),
+                    Some(f) if !verify && !self.host.flags.force => {
+                        return Ok(Err(format!(
+                            "it changed since its keys were chosen, so it cannot resume \
+                             (then: {}; now: {}); run with --force to choose its rows again, \
+                             or without --resume to start the job over",
+                            f.spec,
+                            spec.fingerprint()
+                        )));
+                    }
+                    _ => match self.find_sample(spec, scope)? {
                         Ok(f) => (f, false),
                         Err(p) => return Ok(Err(p)),
                     },
@@ -347,7 +379,7 @@ impl Job {
         let mut db = src.borrow_mut();
         let mut finder = SourceKeys {
             db: &mut db,
-            keys: &scope.key_columns,
+            scope,
             spec,
         };
         let started = std::time::Instant::now();
@@ -374,6 +406,7 @@ impl Job {
             started.elapsed().as_secs_f64()
         );
         Ok(Ok(FrozenSample {
+            spec: spec.fingerprint(),
             tables: sets
                 .into_iter()
                 .map(|(t, s)| (t, s.keys().iter().map(|k| key_to_state(k)).collect()))
@@ -382,8 +415,16 @@ impl Job {
     }
 
     /// Records the key sets in the job's state, before the sample's first page.
-    fn freeze_sample(&self, id: &str, sets: &BTreeMap<String, KeySet>) -> Result<()> {
+    fn freeze_sample(
+        &self,
+        spec: &SampleSpec,
+        id: &str,
+        sets: &BTreeMap<String, KeySet>,
+    ) -> Result<()> {
+        // The state is written only by the run that holds the job's lock.
+        self.saved_state()?;
         let frozen = FrozenSample {
+            spec: spec.fingerprint(),
             tables: sets
                 .iter()
                 .map(|(t, s)| {
@@ -419,8 +460,13 @@ impl Job {
             let n = dst.orphans(&k.table, &k.columns, &k.parent, &k.parent_columns)?;
             if n > 0 {
                 broken.push(format!(
-                    "{n} rows of `{}` reference rows of `{}` the target lacks (foreign key {})",
-                    k.table, k.parent, k.name
+                    "{n} row{} of `{}` reference{} a row of `{}` the target lacks (foreign key \
+                     {})",
+                    if n == 1 { "" } else { "s" },
+                    k.table,
+                    if n == 1 { "s" } else { "" },
+                    k.parent,
+                    k.name
                 ));
             }
         }

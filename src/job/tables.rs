@@ -97,17 +97,19 @@ impl Job {
                     .collect();
                 plan.foreign_keys.sort();
             }
-            plan.not_copied = src
-                .borrow_mut()
-                .other_objects()?
-                .into_iter()
-                .map(|o| format!("{} {}", o.kind, o.name))
-                .collect();
+            let (made, not_copied, problems) = self.plan_objects(&chosen, selection.objects)?;
+            plan.objects = made;
+            plan.not_copied = not_copied;
             self.record.borrow_mut().table_sets.push(plan);
+            // Recorded with the copies' own problems, all reported at once.
+            self.refuse(&loc, &label, problems)?;
         }
         let outcomes = self.copy_levels(&req, own, &order, &action)?;
         if self.host.pass == Pass::Real && selection.create != Create::No {
             self.add_missing_foreign_keys(&chosen)?;
+        }
+        if self.host.pass == Pass::Real && selection.objects {
+            self.create_objects(&chosen, false)?;
         }
         Ok(outcomes)
     }

@@ -46,6 +46,8 @@ const COPY_OPTIONS: &[&str] = &[
     "tables",
     "exclude",
     "create",
+    "objects",
+    "background",
 ];
 
 pub fn register(lua: &Lua, job: &Rc<Job>) -> mlua::Result<()> {
@@ -87,20 +89,26 @@ fn default(_: &Lua, t: Table) -> mlua::Result<Table> {
 /// Lua: `copy(name)` / `copy{from=, to=, mode=, page=, where=, map=, default=,
 /// transform=, workers=, since=, since_overlap=, max_rows_per_second=,
 /// max_bytes_per_second=, write=, defer_indexes=, accept=, before=, after=, check=,
-/// on_error=, rejects=, max_rejects=}` -> `{read, written, inserted, updated,
-/// unchanged, ignored, conflicts, skipped, rejected, rejects, seconds, resumed}` (in the
-/// verify pass also `equal, missing, extra, changed`)
-fn copy(lua: &Lua, job: &Rc<Job>, arg: LuaValue) -> mlua::Result<Table> {
+/// on_error=, rejects=, max_rejects=, background=}` -> `{read, written, inserted,
+/// updated, unchanged, ignored, conflicts, skipped, rejected, rejects, seconds, resumed}`
+/// (in the verify pass also `equal, missing, extra, changed`); with `background = true`
+/// (the REPL) a handle (`lua/background.rs`) at once
+fn copy(lua: &Lua, job: &Rc<Job>, arg: LuaValue) -> mlua::Result<LuaValue> {
     let loc = location(lua);
     let args = match parse_copy_args(lua, &arg, &loc) {
         Ok(a) => a,
         Err(problems) => {
             job.refuse(&loc, &name_of(&arg), problems)
                 .map_err(mlua::Error::external)?;
-            return stats_table(lua, &CopyStats::default());
+            return stats_table(lua, &CopyStats::default()).map(LuaValue::Table);
         }
     };
     if let Some(selection) = &args.selection {
+        if args.options.background {
+            return Err(mlua::Error::runtime(
+                "copy: `background = true` takes one table (from/to), not `tables`",
+            ));
+        }
         let request = CopyRequest {
             spec: args.spec,
             options: args.options,
@@ -111,7 +119,7 @@ fn copy(lua: &Lua, job: &Rc<Job>, arg: LuaValue) -> mlua::Result<Table> {
             Err(problems) => {
                 job.refuse(&loc, &name_of(&arg), problems)
                     .map_err(mlua::Error::external)?;
-                return stats_table(lua, &CopyStats::default());
+                return stats_table(lua, &CopyStats::default()).map(LuaValue::Table);
             }
         };
         let codes: Vec<(String, CopyRequest, Option<LuaCode>)> = own
@@ -142,7 +150,7 @@ fn copy(lua: &Lua, job: &Rc<Job>, arg: LuaValue) -> mlua::Result<Table> {
         let outcomes = job
             .copy_tables(request, selection, &overrides)
             .map_err(mlua::Error::external)?;
-        return crate::lua::tables::stats(lua, job, outcomes);
+        return crate::lua::tables::stats(lua, job, outcomes).map(LuaValue::Table);
     }
     let code = code_of(lua, args.transform, args.functions);
     let request = CopyRequest {
@@ -153,10 +161,14 @@ fn copy(lua: &Lua, job: &Rc<Job>, arg: LuaValue) -> mlua::Result<Table> {
     let outcome = job
         .copy(request, code.as_ref().map(|c| c as &dyn Transform))
         .map_err(mlua::Error::external)?;
-    match outcome {
+    let table = match outcome {
         CopyOutcome::Planned => stats_table(lua, &CopyStats::default()),
         CopyOutcome::Done(stats) => stats_table(lua, &stats),
         CopyOutcome::Running(started) => lazy_stats(lua, job, started),
+        CopyOutcome::Background(b) => {
+            let h = crate::lua::background::BackgroundHandle(b);
+            return lua.create_userdata(h).map(LuaValue::UserData);
+        }
         CopyOutcome::Verified(v) => {
             let t = stats_table(lua, &v.stats)?;
             t.set("equal", v.equal)?;
@@ -165,7 +177,8 @@ fn copy(lua: &Lua, job: &Rc<Job>, arg: LuaValue) -> mlua::Result<Table> {
             t.set("changed", v.changed)?;
             Ok(t)
         }
-    }
+    };
+    table.map(LuaValue::Table)
 }
 
 /// The copy's Lua code, when it has a transform or map functions.
@@ -466,6 +479,7 @@ fn read_run_options(o: &mut Options) -> CopyOptions {
     run.limits.bytes_per_second = o.number("max_bytes_per_second", 1.0);
     run.defer_indexes = o.boolean("defer_indexes");
     run.rejects = crate::lua::rejects::read(o);
+    run.background = o.boolean("background").unwrap_or(false);
     run
 }
 

@@ -6,6 +6,7 @@
 //! one clean message. What a job does lives in `crate::job`, which
 //! knows no Lua: this layer turns script values into its requests and back.
 
+pub mod background;
 pub mod connections;
 pub mod copy;
 pub mod errors;

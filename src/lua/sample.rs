@@ -20,7 +20,7 @@ use crate::plan::Create;
 
 /// `sample{}`'s own options.
 const OWN: &[&str] = &[
-    "from", "where", "limit", "percent", "children", "create", "max_keys", "tables",
+    "from", "where", "limit", "percent", "children", "create", "max_keys", "tables", "objects",
 ];
 
 /// The copy options a sample hands to every table's copy.
@@ -48,7 +48,7 @@ pub fn register(lua: &Lua, job: &Rc<Job>) -> mlua::Result<()> {
     )
 }
 
-/// Lua: `sample{from=, where=, limit=, percent=, children=, create=, max_keys=,
+/// Lua: `sample{from=, where=, limit=, percent=, children=, create=, objects=, max_keys=,
 /// tables = { t = {mask=, transform=, map=, default=, ...} }, mode=, page=, write=,
 /// workers=, accept=, ...}` -> `{read, written, ..., tables = { t = {...} }}`
 fn sample(lua: &Lua, job: &Rc<Job>, arg: LuaValue) -> mlua::Result<Table> {
@@ -60,7 +60,7 @@ fn sample(lua: &Lua, job: &Rc<Job>, arg: LuaValue) -> mlua::Result<Table> {
             show(other)
         )]),
     };
-    let (spec, create, base, own) = match read {
+    let (spec, create, objects, base, own) = match read {
         Ok(r) => r,
         Err(problems) => {
             job.refuse(&loc, "sample", problems)
@@ -95,12 +95,18 @@ fn sample(lua: &Lua, job: &Rc<Job>, arg: LuaValue) -> mlua::Result<Table> {
             (name.clone(), o)
         })
         .collect();
-    let req = SampleRequest { spec, create, base };
+    let req = SampleRequest {
+        spec,
+        create,
+        objects,
+        base,
+    };
     let outcomes = job.sample(req, own).map_err(mlua::Error::external)?;
     crate::lua::tables::stats(lua, job, outcomes)
 }
 
-type Read = (SampleSpec, Create, CopyArgs, Vec<(String, CopyArgs)>);
+/// The spec, `create`, `objects`, the copy every table shares and the tables' own.
+type Read = (SampleSpec, Create, bool, CopyArgs, Vec<(String, CopyArgs)>);
 
 /// The sample's spec, `create`, the copy every table shares, and the tables' own
 /// copies; or every problem.
@@ -136,30 +142,65 @@ fn read(lua: &Lua, t: &Table, loc: &str) -> Result<Read, Vec<String>> {
             Create::No
         }
     };
+    let objects = o.boolean("objects").unwrap_or(false);
     let own_tables = o.table("tables");
     let mut problems = o.finish().err().unwrap_or_default();
-    let shared = |extra: Option<&Table>, name: &str| -> mlua::Result<Table> {
-        let merged = lua.create_table()?;
-        for k in SHARED {
-            merged.set(*k, t.get::<LuaValue>(*k)?)?;
-        }
-        if let Some(extra) = extra {
-            for pair in extra.pairs::<LuaValue, LuaValue>() {
-                let (k, v) = pair?;
-                merged.set(k, v)?;
-            }
-        }
-        merged.set("from", name)?;
-        Ok(merged)
-    };
     let lua_err = |e: mlua::Error| vec![e.to_string()];
-    let base_table = shared(None, &from).map_err(lua_err)?;
+    let base_table = shared(lua, t, None, &from).map_err(lua_err)?;
     let base = parse_copy_args(lua, &LuaValue::Table(base_table), loc);
+    let own = match &own_tables {
+        Some(list) => own_copies(lua, t, list, loc, &mut problems).map_err(lua_err)?,
+        None => Vec::new(),
+    };
+    let base = match base {
+        Ok(b) => b,
+        Err(p) => {
+            problems.extend(p);
+            return Err(problems);
+        }
+    };
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    let spec = SampleSpec {
+        from,
+        filter,
+        limit,
+        percent,
+        children,
+        max_keys,
+        location: loc.to_string(),
+    };
+    Ok((spec, create, objects, base, own))
+}
+
+/// The copy options every table shares (`SHARED` of `t`), `extra` on top, from `name`.
+fn shared(lua: &Lua, t: &Table, extra: Option<&Table>, name: &str) -> mlua::Result<Table> {
+    let merged = lua.create_table()?;
+    for k in SHARED {
+        merged.set(*k, t.get::<LuaValue>(*k)?)?;
+    }
+    if let Some(extra) = extra {
+        for pair in extra.pairs::<LuaValue, LuaValue>() {
+            let (k, v) = pair?;
+            merged.set(k, v)?;
+        }
+    }
+    merged.set("from", name)?;
+    Ok(merged)
+}
+
+/// The tables' own copies (`tables = { name = {...} }`), by name; problems to
+/// `problems`.
+fn own_copies(
+    lua: &Lua,
+    t: &Table,
+    list: &Table,
+    loc: &str,
+    problems: &mut Vec<String>,
+) -> mlua::Result<Vec<(String, CopyArgs)>> {
     let mut own = Vec::new();
-    for pair in own_tables
-        .iter()
-        .flat_map(|t| t.pairs::<LuaValue, LuaValue>())
-    {
+    for pair in list.pairs::<LuaValue, LuaValue>() {
         let (name, options) = match pair {
             Ok((LuaValue::String(k), LuaValue::Table(v))) => (k.to_string_lossy(), v),
             Ok((k, v)) => {
@@ -184,33 +225,14 @@ fn read(lua: &Lua, t: &Table, loc: &str) -> Result<Read, Vec<String>> {
                 ));
             }
         }
-        let merged = shared(Some(&options), &name).map_err(lua_err)?;
+        let merged = shared(lua, t, Some(&options), &name)?;
         match parse_copy_args(lua, &LuaValue::Table(merged), loc) {
             Ok(a) => own.push((name, a)),
             Err(p) => problems.extend(p.into_iter().map(|m| format!("tables.{name}: {m}"))),
         }
     }
-    let base = match base {
-        Ok(b) => b,
-        Err(p) => {
-            problems.extend(p);
-            return Err(problems);
-        }
-    };
-    if !problems.is_empty() {
-        return Err(problems);
-    }
     own.sort_by(|a, b| a.0.cmp(&b.0));
-    let spec = SampleSpec {
-        from,
-        filter,
-        limit,
-        percent,
-        children,
-        max_keys,
-        location: loc.to_string(),
-    };
-    Ok((spec, create, base, own))
+    Ok(own)
 }
 
 #[cfg(test)]
@@ -230,7 +252,7 @@ mod tests {
 
     #[test]
     fn a_samples_options_become_its_spec_and_every_tables_copy() {
-        let (spec, create, base, own) = parse(
+        let (spec, create, objects, base, own) = parse(
             "return { from = 'orders', where = 'id > 1', limit = 10, children = 'items', \
                create = true, mode = 'upsert', page = 7, \
                tables = { customers = { mask = { email = 'email' } } } }",
@@ -241,7 +263,7 @@ mod tests {
         assert_eq!((spec.limit, spec.percent), (Some(10), None));
         assert_eq!(spec.children, ["items"]);
         assert_eq!(spec.max_keys, DEFAULT_MAX_KEYS);
-        assert_eq!(create, Create::Missing);
+        assert_eq!((create, objects), (Create::Missing, false));
         assert_eq!((base.spec.page, base.spec.filter.clone()), (7, None));
         assert_eq!(own.len(), 1);
         assert_eq!(own[0].0, "customers");

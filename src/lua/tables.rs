@@ -33,7 +33,7 @@ const NOT_WITH_TABLES: &[&str] = &[
 
 /// What a table's own options (`tables = { "*", users = {...} }`) may not say: the
 /// table is the key.
-const NOT_OWN: &[&str] = &["from", "to", "tables", "exclude", "create"];
+const NOT_OWN: &[&str] = &["from", "to", "tables", "exclude", "create", "objects"];
 
 /// The tables given options of their own in `tables` (`users = { mode = "upsert" }`),
 /// each read as a copy of that table with the copy's other options and its own on top.
@@ -129,7 +129,7 @@ fn own_copy(
 pub(crate) fn read_selection(t: &Table, o: &mut Options) -> Option<TableSelection> {
     let given = |k: &str| !matches!(t.get::<LuaValue>(k), Ok(LuaValue::Nil) | Err(_));
     if !given("tables") {
-        for k in ["exclude", "create"] {
+        for k in ["exclude", "create", "objects"] {
             if given(k) {
                 o.problem(format!(
                     "copy: `{k}` needs `tables` (a copy of many tables)"
@@ -170,10 +170,12 @@ pub(crate) fn read_selection(t: &Table, o: &mut Options) -> Option<TableSelectio
             Create::No
         }
     };
+    let objects = o.boolean("objects").unwrap_or(false);
     Some(TableSelection {
         include,
         exclude,
         create,
+        objects,
     })
 }
 
@@ -194,6 +196,7 @@ pub(crate) fn stats(
             CopyOutcome::Running(s) => job
                 .wait(s.handle, &s.name, s.mode)
                 .map_err(mlua::Error::external)?,
+            CopyOutcome::Background(b) => b.wait().map_err(mlua::Error::external)?,
             CopyOutcome::Verified(v) => {
                 equal &= v.equal;
                 missing += v.missing;

@@ -35,6 +35,18 @@ pub struct SampleSpec {
 }
 
 impl SampleSpec {
+    /// What the sample selects, as text: a resumed run's sample must match it.
+    pub fn fingerprint(&self) -> String {
+        format!(
+            "from {}; where {}; limit {:?}; percent {:?}; children {}",
+            self.from,
+            self.filter.as_deref().unwrap_or("-"),
+            self.limit,
+            self.percent,
+            self.children.join(", ")
+        )
+    }
+
     /// Whether the sample follows `k` down, from parent rows to the rows referencing
     /// them: into a `children` table, from the seed table or another `children` table
     /// (never from a table reached as a parent: the products of the chosen order items
@@ -192,6 +204,10 @@ pub struct SamplePlan {
     pub cycles: Vec<Vec<String>>,
     /// Whether the key sets come from an earlier run's state (`--resume`).
     pub frozen: bool,
+    /// Objects created after the data (`objects = true`), in order: `KIND name`.
+    pub objects: Vec<String>,
+    /// Views, triggers, routines and events of the source not copied.
+    pub not_copied: Vec<String>,
 }
 
 impl fmt::Display for SamplePlan {
@@ -236,6 +252,17 @@ impl fmt::Display for SamplePlan {
                 "  cycle of NOT NULL foreign keys, loaded together: {}",
                 c.join(", ")
             )?;
+        }
+        if !self.objects.is_empty() {
+            writeln!(
+                f,
+                "  created after the data (a view reading a table outside the sample is \
+                 left out): {}",
+                self.objects.join(", ")
+            )?;
+        }
+        for o in &self.not_copied {
+            writeln!(f, "  not copied: {o}")?;
         }
         Ok(())
     }

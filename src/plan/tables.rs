@@ -26,6 +26,8 @@ pub struct TableSelection {
     pub include: Vec<String>,
     pub exclude: Vec<String>,
     pub create: Create,
+    /// `objects = true`: views, triggers and routines made on the target too.
+    pub objects: bool,
 }
 
 /// Whether `name` matches `pattern`, where `*` stands for any run of characters and
@@ -141,8 +143,10 @@ pub struct TableSetPlan {
     pub foreign_keys: Vec<String>,
     /// Tables in a cycle of NOT NULL foreign keys, loaded in one level.
     pub cycles: Vec<Vec<String>>,
-    /// Views, triggers, routines and events of the source: `KIND name`.
+    /// Views, triggers, routines and events of the source not copied: `KIND name`.
     pub not_copied: Vec<String>,
+    /// Objects created once every table holds its rows (`objects = true`), in order.
+    pub objects: Vec<String>,
 }
 
 impl fmt::Display for TableSetPlan {
@@ -189,6 +193,9 @@ impl fmt::Display for TableSetPlan {
                 "  foreign keys added after the data: {}",
                 self.foreign_keys.join(", ")
             )?;
+        }
+        if !self.objects.is_empty() {
+            writeln!(f, "  created after the data: {}", self.objects.join(", "))?;
         }
         for o in &self.not_copied {
             writeln!(f, "  not copied: {o}")?;

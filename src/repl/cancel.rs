@@ -3,7 +3,7 @@
 //! comes back at once; Lua that loops without touching a database is stopped by a
 //! hook. The terminal sends SIGINT for Ctrl-C while the statement runs. At the prompt itself Ctrl-C is the line editor's (it clears the line).
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -30,6 +30,8 @@ pub struct Busy {
 /// The Ctrl-C watcher: a SIGINT handler that sets a flag, and a thread that ends the
 /// queries of the sessions in `busy` when it is set.
 pub struct Canceller {
+    /// Set to SIGINT by Ctrl-C: a running copy stops after its current page.
+    pub copy_stop: Arc<AtomicUsize>,
     pressed: &'static AtomicBool,
     cancelled: Arc<AtomicBool>,
     busy: Arc<Mutex<Vec<Busy>>>,
@@ -50,13 +52,15 @@ impl Canceller {
             libc::sigemptyset(&mut sa.sa_mask);
             libc::sigaction(libc::SIGINT, &sa, std::ptr::null_mut());
         }
-        let (p, c, b) = (pressed, cancelled.clone(), busy.clone());
+        let copy_stop = Arc::new(AtomicUsize::new(0));
+        let (p, c, b, s) = (pressed, cancelled.clone(), busy.clone(), copy_stop.clone());
         std::thread::spawn(move || loop {
             std::thread::sleep(Duration::from_millis(10));
             if !p.swap(false, Ordering::SeqCst) {
                 continue;
             }
             c.store(true, Ordering::SeqCst);
+            s.store(libc::SIGINT as usize, Ordering::SeqCst);
             let targets = b.lock().map(|g| g.clone()).unwrap_or_default();
             for t in targets {
                 match Db::connect(&t.spec, t.role) {
@@ -70,6 +74,7 @@ impl Canceller {
             }
         });
         Canceller {
+            copy_stop,
             pressed,
             cancelled,
             busy,
@@ -81,6 +86,7 @@ impl Canceller {
     pub fn during<R>(&self, lua: &Lua, busy: Vec<Busy>, f: impl FnOnce() -> R) -> (R, bool) {
         self.pressed.store(false, Ordering::SeqCst);
         self.cancelled.store(false, Ordering::SeqCst);
+        self.copy_stop.store(0, Ordering::SeqCst);
         if let Ok(mut b) = self.busy.lock() {
             *b = busy;
         }

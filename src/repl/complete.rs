@@ -11,6 +11,9 @@ use crate::db::Role;
 /// The methods of `src` and `dst`.
 const DB_METHODS: &[&str] = &["columns", "count", "exec", "peek", "query", "tables"];
 
+/// The methods of a background copy's handle.
+const BACKGROUND_METHODS: &[&str] = &["pause", "resume", "status", "stop", "throttle", "wait"];
+
 /// The dot commands.
 pub const DOT_COMMANDS: &[&str] = &[
     ".connect", ".desc", ".diff", ".exit", ".help", ".jobs", ".pager", ".quit", ".rehash", ".save",
@@ -49,7 +52,7 @@ pub fn complete(line: &str, pos: usize, src: &Sources) -> (usize, Vec<String>) {
     if let Some((object, prefix)) = word.rsplit_once(':') {
         let names = match object {
             "src" | "dst" => DB_METHODS.iter().map(|s| s.to_string()).collect(),
-            _ => Vec::new(),
+            _ => src.lua.map(|l| methods_of(l, object)).unwrap_or_default(),
         };
         let at = start + object.len() + 1;
         return (at, with_prefix(names, prefix));
@@ -61,7 +64,10 @@ pub fn complete(line: &str, pos: usize, src: &Sources) -> (usize, Vec<String>) {
                 return (at, with_prefix(cols, prefix));
             }
         }
-        let names = src.lua.map(|l| lua_fields(l, object)).unwrap_or_default();
+        let mut names = src.lua.map(|l| lua_fields(l, object)).unwrap_or_default();
+        if names.is_empty() {
+            names = stdlib_functions(object);
+        }
         return (at, with_prefix(names, prefix));
     }
     if let Some(kind) = open_constructor(before) {
@@ -266,6 +272,35 @@ fn string_field(text: &str, name: &str) -> Option<String> {
     None
 }
 
+/// The functions of the standard library module `object` names (`text`, `ferry.text`),
+/// for a module not (yet) held in a global.
+fn stdlib_functions(object: &str) -> Vec<String> {
+    let short = object.strip_prefix("ferry.").unwrap_or(object);
+    super::help_stdlib::functions()
+        .into_iter()
+        .filter_map(|f| {
+            f.name
+                .strip_prefix(&format!("{short}."))
+                .map(str::to_string)
+        })
+        .collect()
+}
+
+/// The methods of the handle in global `name`: a database or a background copy.
+fn methods_of(lua: &Lua, name: &str) -> Vec<String> {
+    let Ok(LuaValue::UserData(ud)) = lua.globals().raw_get::<LuaValue>(name) else {
+        return Vec::new();
+    };
+    let list: &[&str] = if ud.is::<crate::lua::handles::DbHandle>() {
+        DB_METHODS
+    } else if ud.is::<crate::lua::background::BackgroundHandle>() {
+        BACKGROUND_METHODS
+    } else {
+        &[]
+    };
+    list.iter().map(|s| s.to_string()).collect()
+}
+
 /// The string keys of the table at dotted `path` in the globals (`""`: the globals).
 fn lua_fields(lua: &Lua, path: &str) -> Vec<String> {
     let mut value = LuaValue::Table(lua.globals());
@@ -356,5 +391,18 @@ mod tests {
             row_param("copy{from = \"u\", transform = function( r ) r.").as_deref(),
             Some("r")
         );
+        let cache = SchemaCache::new();
+        let none = Sources {
+            lua: None,
+            cache: &cache,
+            help_names: &[],
+        };
+        let line = "x = text.pad_";
+        assert_eq!(
+            complete(line, line.len(), &none),
+            (9, vec!["pad_left".to_string(), "pad_right".to_string()])
+        );
+        let line = "ferry.date.to_";
+        assert_eq!(complete(line, line.len(), &none).1, vec!["to_unix"]);
     }
 }

@@ -32,6 +32,7 @@ pub fn names() -> Vec<String> {
     entries()
         .iter()
         .flat_map(|e| e.names.iter().map(|n| n.to_string()))
+        .chain(super::help_stdlib::names())
         .collect()
 }
 
@@ -45,6 +46,9 @@ pub fn about(name: &str) -> String {
     let name = name.trim();
     let key = name.strip_suffix("()").unwrap_or(name);
     let key = key.strip_prefix("db:").unwrap_or(key);
+    if let Some(h) = super::help_stdlib::about(key) {
+        return h;
+    }
     let all = entries();
     match all.iter().find(|e| e.names.contains(&key)) {
         Some(e) => format!("{}\n  {}\n  example: {}", e.signature, e.what, e.example),
@@ -54,8 +58,9 @@ pub fn about(name: &str) -> String {
                 .flat_map(|e| e.names.iter().copied())
                 .filter(|n| !key.is_empty() && n.len() > 1 && (n.contains(key) || key.contains(n)))
                 .collect();
+            let stdlib = super::help_stdlib::names();
             let hint = if close.is_empty() {
-                String::new()
+                crate::db::schema::did_you_mean(key, stdlib.iter().map(String::as_str))
             } else {
                 format!(" (did you mean {}?)", close.join(", "))
             };

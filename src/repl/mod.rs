@@ -12,8 +12,11 @@ mod compare;
 pub(crate) mod complete;
 mod editor;
 mod help;
+mod help_stdlib;
 mod history;
+mod jobs;
 mod pager;
+mod save;
 pub(crate) mod schema_cache;
 mod show;
 mod sides;
@@ -53,6 +56,9 @@ struct Session {
     quit: bool,
     cache: schema_cache::SchemaCache,
     pager: pager::Pager,
+    recorder: save::Recorder,
+    /// Why the last statement failed (for `.save`).
+    last_error: Option<String>,
 }
 
 pub fn run(job: Option<PathBuf>, source: Option<ConnSpec>, target: Option<ConnSpec>) -> Result<()> {
@@ -84,12 +90,16 @@ pub fn run(job: Option<PathBuf>, source: Option<ConnSpec>, target: Option<ConnSp
         quit: false,
         cache: schema_cache::SchemaCache::new(),
         pager: pager::Pager::new(),
+        recorder: save::Recorder::default(),
+        last_error: None,
     };
-    if interactive {
+    let result = if interactive {
         session.interactive_loop()
     } else {
         session.script_loop()
-    }
+    };
+    jobs::stop_on_leaving(&session.ctx);
+    result
 }
 
 /// Loads a job in the plan pass: it opens its connections, copies are only resolved,
@@ -156,7 +166,12 @@ impl Session {
         }));
         self.follow_sides();
         if self.interactive {
-            self.canceller = Some(cancel::Canceller::install());
+            let canceller = cancel::Canceller::install();
+            // Ctrl-C stops a copy after its current page, as in `ferry run`, and the
+            // prompt goes on (the signal handlers of `ferry run` would end it).
+            *self.ctx.stop.borrow_mut() =
+                Some(crate::engine::Stop::from_flag(canceller.copy_stop.clone()));
+            self.canceller = Some(canceller);
         }
         let history = history_path();
         if let Some(h) = &history {
@@ -274,12 +289,19 @@ impl Session {
                 let rows = sql::returns_rows(stmt);
                 self.execute(line, vertical, |s| sql::run(s, role, stmt), rows)
             }
-            None => self.execute(line, vertical, |s| eval(s, code), true),
+            None => {
+                self.last_error = None;
+                self.execute(line, vertical, |s| eval(s, code), true);
+                if let Some(kept) = history_entry(code, &known_specs(&self.ctx)) {
+                    self.recorder.record(&kept, self.last_error.take());
+                }
+            }
         }
         sides::bind(&self.state, &self.ctx);
     }
 
-    /// `.help`, `.connect`, `.tables`, `.desc`, `.diff`, `.rehash`, `.sql`, `.x`, `.quit`.
+    /// `.help`, `.connect`, `.tables`, `.desc`, `.diff`, `.rehash`, `.jobs`, `.save`,
+    /// `.pager`, `.sql`, `.x`, `.quit`.
     fn dot(&mut self, cmd: &str) -> Result<()> {
         let (name, args) = cmd.split_once(char::is_whitespace).unwrap_or((cmd, ""));
         let args = args.trim();
@@ -290,6 +312,20 @@ impl Session {
             "tables" => self.pager.print(&compare::tables(&self.ctx)?),
             "desc" => self.pager.print(&compare::desc(&self.ctx, args)?),
             "diff" => self.pager.print(&compare::diff(&self.ctx)?),
+            "jobs" => print!("{}", jobs::list(&self.ctx)),
+            "save" => {
+                let sides: Vec<_> = sides::SIDES
+                    .iter()
+                    .map(|(_, role)| {
+                        let spec = self
+                            .ctx
+                            .open_session(*role)
+                            .map(|db| db.borrow().spec.clone());
+                        (*role, spec.or_else(|| self.ctx.override_for(*role)))
+                    })
+                    .collect();
+                println!("{}", self.recorder.save(args, &sides)?);
+            }
             "pager" => {
                 let now = self.pager.set(args)?;
                 self.note(&now);
@@ -414,6 +450,7 @@ impl Session {
 
     fn fail(&mut self, message: &str) {
         self.failures += 1;
+        self.last_error = Some(message.to_string());
         eprintln!("error: {message}");
     }
 }

@@ -88,6 +88,13 @@ fn through(cmd: &str, text: &str) -> Result<()> {
         // A pager left early (`q`) closes its end: not an error.
         let _ = stdin.write_all(text.as_bytes());
     }
-    child.wait().map_err(fail)?;
+    let status = child.wait().map_err(fail)?;
+    // 127: the shell found no such command (`less` not installed): nothing was shown.
+    if status.code() == Some(127) {
+        return Err(Error::System {
+            what: format!("the pager `{cmd}`"),
+            message: "command not found (.pager off, or .pager CMD for another)".into(),
+        });
+    }
     Ok(())
 }
