@@ -8,6 +8,7 @@ mod bad_input;
 mod check;
 mod cli;
 mod ddl;
+mod emit;
 mod faults;
 mod fidelity;
 mod hooks;

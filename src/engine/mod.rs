@@ -28,6 +28,7 @@
 mod checkpoint;
 mod config;
 mod control;
+mod fanout;
 mod finish;
 mod fit;
 mod page;
@@ -57,8 +58,9 @@ use crate::error::{Error, Result};
 pub use config::{
     CopyProgressSink, CopyStats, CopyTask, EngineConfig, Processing, ProgressSink, Stop,
 };
+pub use fanout::{EmitCounts, EmitSpec};
 pub use retry::connect as connect_retrying;
-pub use transform::{DirectProcessor, Processed, RowProcessor, TransformError};
+pub use transform::{DirectProcessor, Emitted, Extra, Processed, RowProcessor, TransformError};
 pub use window::{Overlap, Since};
 
 use checkpoint::Store;

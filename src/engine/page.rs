@@ -5,10 +5,11 @@
 use crate::db::Value;
 
 use crate::db::wire::RawRows;
-use crate::db::write::{Counts, WriteError, Writer};
+use crate::db::write::{Also, Counts, WriteError, Writer};
 use crate::db::Db;
 
 use super::rejects::Reject;
+use super::transform::Emitted;
 
 /// A page's rows.
 pub(super) enum Rows {
@@ -53,6 +54,8 @@ pub(super) struct Page {
     /// rejected row's), and the rows the processor refused.
     pub sources: Vec<Vec<Value>>,
     pub rejects: Vec<Reject>,
+    /// Rows the page's source rows made for other tables (`emit`).
+    pub emitted: Vec<Emitted>,
     /// The reader got to the end of its range: no rows, the part is done.
     pub end: bool,
 }
@@ -85,6 +88,7 @@ impl Page {
             skipped: 0,
             sources: Vec::new(),
             rejects: Vec::new(),
+            emitted: Vec::new(),
             end: true,
         }
     }
@@ -97,12 +101,13 @@ impl Page {
         writer: &Writer,
         db: &mut Db,
         checkpoint: Option<(String, Vec<Value>)>,
+        also: &Also<'_>,
     ) -> Result<Counts, WriteError> {
         match &mut self.rows {
-            Rows::Decoded(rows) => writer.write_page(db, rows, None, checkpoint),
+            Rows::Decoded(rows) => writer.write_page(db, rows, None, checkpoint, also),
             Rows::Undecoded(raw) => {
                 let mut rows = Vec::new();
-                let out = writer.write_page(db, &mut rows, Some(raw), checkpoint);
+                let out = writer.write_page(db, &mut rows, Some(raw), checkpoint, also);
                 if !rows.is_empty() {
                     self.rows = Rows::Decoded(rows);
                 }

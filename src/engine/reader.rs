@@ -204,6 +204,7 @@ impl ReaderCtx {
             skipped: 0,
             sources: Vec::new(),
             rejects: Vec::new(),
+            emitted: Vec::new(),
             end: false,
         };
         if let (Some(d), Some(_)) = (&mut self.direct, &self.shared.rows.key_in_row) {

@@ -11,10 +11,11 @@ use crate::db::Value;
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 
 use crate::db::state::{key_to_state, PartState};
-use crate::db::write::{Counts, Refused, RowCheck, WriteError, Writer};
+use crate::db::write::{Also, Counts, Refused, RowCheck, WriteError, Writer};
 use crate::db::{Db, Role};
 use crate::error::{Error, Result, RowError};
 
+use super::fanout::Fanout;
 use super::page::Page;
 use super::pipeline::{Event, Shared};
 use super::rejects::Reject;
@@ -50,6 +51,7 @@ impl WriterCtx {
         let plan = &self.shared.plan;
         let fit = super::fit::Fit::new(plan).map(|f| Box::new(f) as Box<dyn RowCheck>);
         let writer = Writer::new(&plan.write_target(), &db, self.shared.method, fit);
+        let mut fanout = Fanout::new(self.shared.emits.clone());
         let stop = self.shared.cfg.stop.clone();
         // Pages already queued are written even when the copy failed elsewhere (they
         // are whole and good); only a stop stops a writer before its queue is empty.
@@ -68,7 +70,7 @@ impl WriterCtx {
             if msg.end {
                 return self.end(&mut db);
             }
-            self.page(&mut db, &writer, msg)?;
+            self.page(&mut db, &writer, &mut fanout, msg)?;
             let _ = self.slots.send(());
         }
     }
@@ -87,7 +89,13 @@ impl WriterCtx {
         )
     }
 
-    fn page(&mut self, db: &mut Db, writer: &Writer, mut page: Page) -> Result<()> {
+    fn page(
+        &mut self,
+        db: &mut Db,
+        writer: &Writer,
+        fanout: &mut Fanout,
+        mut page: Page,
+    ) -> Result<()> {
         let mut next = self.state.clone();
         next.pages += 1;
         if page.last_key.is_some() {
@@ -104,7 +112,20 @@ impl WriterCtx {
             file.write(self.part, next.pages, &entries)?;
             next.rejected += entries.len() as u64;
         }
-        let counts = self.write_page(db, writer, &mut page, &mut next, &mut entries)?;
+        // Rows emitted into other tables commit in the page's transaction.
+        let groups = fanout.groups(db, &page.emitted, &self.shared.plan.name)?;
+        let also = Also {
+            writes: groups
+                .iter()
+                .map(|(k, rows)| (fanout.get(k), rows.as_slice()))
+                .collect(),
+            ..Also::default()
+        };
+        let counts = self.write_page(db, writer, &mut page, &mut next, &mut entries, &also)?;
+        if !groups.is_empty() {
+            let mut s = self.shared.stats.lock().unwrap_or_else(|e| e.into_inner());
+            super::fanout::count(&mut s.emitted, &groups, &also.counts.borrow());
+        }
         let rejected = next.rejected - self.state.rejected;
         self.state = next;
         let shared = &self.shared;
@@ -165,18 +186,23 @@ impl WriterCtx {
         page: &mut Page,
         next: &mut PartState,
         entries: &mut Vec<String>,
+        also: &Also<'_>,
     ) -> Result<Counts> {
         let shared = &self.shared;
         let mut retry = Retry::new(shared.cfg.retries);
         loop {
             let checkpoint = shared.store.checkpoint_sql(&shared.id, self.part, next);
-            let e = match page.write(writer, db, checkpoint) {
+            let e = match page.write(writer, db, checkpoint, also) {
                 Ok(c) => return Ok(c),
                 Err(e) => e,
             };
             // `on_error = "reject"`: the rows the target refuses are set apart and the
             // rest of the page commits.
-            let e = if shared.rejects.is_some() && !e.transient && self.about_rows(&e) {
+            let e = if shared.rejects.is_some()
+                && !e.transient
+                && self.about_rows(&e)
+                && also.writes.is_empty()
+            {
                 match self.apart(db, writer, page, next, entries) {
                     Ok(c) => return Ok(c),
                     Err(e) => e,
@@ -204,6 +230,14 @@ impl WriterCtx {
                     next.pages
                 );
                 // Its exact counts were lost with the connection.
+                *also.counts.borrow_mut() = also
+                    .writes
+                    .iter()
+                    .map(|(_, rows)| Counts {
+                        inserted: rows.len() as u64,
+                        ..Default::default()
+                    })
+                    .collect();
                 return Ok(Counts {
                     inserted: page.len() as u64,
                     ..Default::default()

@@ -7,6 +7,7 @@
 //! back into script values.
 
 mod copy;
+mod emit;
 mod hooks;
 pub(crate) mod lock;
 pub mod lookup;

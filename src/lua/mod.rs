@@ -8,6 +8,7 @@
 
 pub mod connections;
 pub mod copy;
+pub mod emit;
 pub mod errors;
 pub mod globals;
 pub mod handles;
@@ -19,6 +20,7 @@ pub mod native;
 pub mod options;
 pub mod processor;
 pub mod rejects;
+pub mod run_options;
 pub mod stdlib;
 pub mod tables;
 pub mod values;
@@ -41,6 +43,7 @@ pub fn new_state(job: Rc<Job>, script_dir: Option<&Path>) -> Result<Lua, Error> 
         globals::register(&lua, &job)?;
         connections::register(&lua, &job)?;
         copy::register(&lua, &job)?;
+        emit::register(&lua)?;
         job::register(&lua, &job)?;
         lookup::register(&lua, &job)?;
         Ok(())

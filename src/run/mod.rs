@@ -484,6 +484,13 @@ pub fn summary(results: &[CopyResult]) -> String {
     let right: Vec<bool> = (0..heads.len()).map(|i| i >= 3).collect();
     let mut out = render(&heads, &rows, &right);
     for r in results {
+        for (table, c) in &r.stats.emitted {
+            out.push_str(&format!(
+                "copy {}: emitted into {table}: {} written ({} inserted, {} updated), {} \
+                 unchanged, {} ignored\n",
+                r.name, c.written, c.inserted, c.updated, c.unchanged, c.ignored
+            ));
+        }
         let Some(path) = &r.stats.rejects_file else {
             continue;
         };

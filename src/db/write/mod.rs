@@ -100,6 +100,26 @@ impl WriteError {
     }
 }
 
+/// Rows of other tables written in a page's transaction, before its checkpoint (a
+/// transform's fan-out), each group with its writer; `counts` holds each group's
+/// counts from the last try.
+#[derive(Default)]
+pub struct Also<'a> {
+    pub writes: Vec<(&'a Writer, &'a [Vec<Value>])>,
+    pub counts: RefCell<Vec<Counts>>,
+}
+
+impl Also<'_> {
+    fn write(&self, db: &mut Db) -> Result<(), WriteError> {
+        let mut counts = self.counts.borrow_mut();
+        counts.clear();
+        for (w, rows) in &self.writes {
+            counts.push(w.write_more(db, rows)?);
+        }
+        Ok(())
+    }
+}
+
 /// How a page reaches the server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Method {
@@ -260,8 +280,9 @@ impl Writer {
         rows: &mut Vec<Vec<Value>>,
         undecoded: Option<&RawRows>,
         checkpoint: Option<(String, Vec<Value>)>,
+        also: &Also<'_>,
     ) -> Result<Counts, WriteError> {
-        match self.write_page_once(db, rows, undecoded, checkpoint) {
+        match self.write_page_once(db, rows, undecoded, checkpoint, also) {
             // Rows collided with other target rows: found one by one, to name one.
             Err(e) if e.conflict && !rows.is_empty() => Err(self.diagnose(db, rows, e)),
             r => r,
