@@ -148,6 +148,57 @@ fn emitting_into_a_table_the_copy_does_not_name_fails() {
         .says("from inside a copy's transform");
 }
 
+/// With on_error = "reject", a source row is set aside whole: an order whose line
+/// the target refuses (too long) is not written, nor its other line; an order the
+/// transform raises on emits nothing.
+#[test]
+fn a_rejected_row_takes_its_emitted_rows_with_it() {
+    let mut dbs = Dbs::new("emit_reject");
+    orders(&mut dbs, 100);
+    dbs.src("ALTER TABLE orders MODIFY item2 VARCHAR(40)");
+    dbs.src("UPDATE orders SET item2 = 'a line item far too long' WHERE id = 44");
+    let job = dbs.job(
+        "rejsplit.lua",
+        &SPLIT
+            .replace(
+                "emit = { order_lines = 'insert' },",
+                "emit = { order_lines = 'insert' }, on_error = 'reject',",
+            )
+            .replace(
+                "return { id = r.id, customer",
+                "if r.id == 71 then error('no order 71') end\nreturn { id = r.id, customer",
+            ),
+    );
+    // 98 orders; lines: 167 less order 44's two and order 71's two.
+    dbs.run(&job, &[])
+        .ok()
+        .says("stats read=100 resumed=0 written=98 lines=163")
+        .says("holds 2");
+    let file = dbs.dir.path().join("rejsplit.orders.rejects.jsonl");
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        text.contains("\"key\":{\"id\":44}") && text.contains("item2"),
+        "{text}"
+    );
+    assert!(text.contains("no order 71"), "{text}");
+    let keep = "WHERE id NOT IN (44, 71)";
+    let expected = dump(
+        &mut dbs.src,
+        &format!("(SELECT id, customer FROM orders {keep}) AS x"),
+        "id",
+    );
+    assert_eq!(dbs.dump_dst("orders", "id"), expected);
+    let lines = dump(
+        &mut dbs.src,
+        &format!(
+            "(SELECT * FROM {LINES_SQL} {}) AS y",
+            keep.replace("id", "order_id")
+        ),
+        "order_id, n",
+    );
+    assert_eq!(dbs.dump_dst("order_lines", "order_id, n"), lines);
+}
+
 /// kill -9 twice while a copy splits one table into two (two key ranges), then
 /// --resume: both tables exactly as SQL makes them, each line once.
 #[test]

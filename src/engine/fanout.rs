@@ -95,6 +95,19 @@ impl Fanout {
         &self.writers[key]
     }
 
+    /// An emitted row's writer (made by `groups`) and its values in that writer's
+    /// order.
+    pub fn row(&self, e: &Emitted) -> (&Writer, Vec<Value>) {
+        let names: Vec<String> = e.fields.iter().map(|(n, _)| n.clone()).collect();
+        let key = (e.table.clone(), names);
+        let values = self
+            .order(&key)
+            .iter()
+            .map(|&i| e.fields[i].1.clone())
+            .collect();
+        (&self.writers[&key], values)
+    }
+
     /// Where each of a group's columns (in target column order) is in its rows'
     /// fields (sorted by name).
     fn order(&self, key: &(String, Vec<String>)) -> Vec<usize> {

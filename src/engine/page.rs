@@ -37,6 +37,9 @@ impl Rows {
     }
 }
 
+/// A source row as read, with its key and stream position.
+pub(super) type Origin = ((Vec<Value>, u64), Vec<Value>);
+
 pub(super) struct Page {
     pub part: u32,
     pub rows: Rows,
@@ -50,9 +53,12 @@ pub(super) struct Page {
     pub last_key: Option<Vec<Value>>,
     pub read: u64,
     pub skipped: u64,
-    /// With `on_error = "reject"`: the source row of each row, as read (to write a
-    /// rejected row's), and the rows the processor refused.
-    pub sources: Vec<Vec<Value>>,
+    /// With `on_error = "reject"`: the page's source rows that made rows (their keys
+    /// and values as read, for a rejected row's entry), which of them each row and
+    /// each emitted row came from, and the rows the processor refused.
+    pub origins: Vec<Origin>,
+    pub row_origin: Vec<usize>,
+    pub emitted_origin: Vec<usize>,
     pub rejects: Vec<Reject>,
     /// Rows the page's source rows made for other tables (`emit`).
     pub emitted: Vec<Emitted>,
@@ -86,7 +92,9 @@ impl Page {
             last_key: None,
             read: 0,
             skipped: 0,
-            sources: Vec::new(),
+            origins: Vec::new(),
+            row_origin: Vec::new(),
+            emitted_origin: Vec::new(),
             rejects: Vec::new(),
             emitted: Vec::new(),
             end: true,

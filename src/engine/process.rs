@@ -52,19 +52,17 @@ pub(super) fn process_page(
     let mut skipped = 0;
     // With `on_error = "reject"`, each row's source row is kept for the rejects file.
     let keep = shared.rejects.is_some();
-    let mut sources = Vec::new();
     for (row, key) in rows.into_iter().zip(std::mem::take(&mut page.keys)) {
         let source = keep.then(|| row.clone());
         let made = processor.process(row);
         // More rows for this table (a list returned) and rows for others (`emit`).
         let extra = processor.take_extra();
-        match made {
-            Ok(Some(values)) => {
-                out.push(values);
-                keys.push(key.clone());
-                sources.extend(source.clone());
+        let own = match made {
+            Ok(Some(values)) => Some(values),
+            Ok(None) => {
+                skipped += 1;
+                None
             }
-            Ok(None) => skipped += 1,
             Err(e) => {
                 match source {
                     Some(source) => page.rejects.push(Reject {
@@ -77,15 +75,23 @@ pub(super) fn process_page(
                 }
                 continue;
             }
-        }
-        for values in extra.own {
+        };
+        let origin = page.origins.len();
+        let first = out.len();
+        for values in own.into_iter().chain(extra.own) {
             out.push(values);
             keys.push(key.clone());
-            sources.extend(source.clone());
+        }
+        let made = out.len() - first;
+        let emitted = extra.emitted.len();
+        if let Some(source) = source.filter(|_| made > 0 || emitted > 0) {
+            page.origins.push((key, source));
+            page.row_origin.extend(std::iter::repeat_n(origin, made));
+            page.emitted_origin
+                .extend(std::iter::repeat_n(origin, emitted));
         }
         page.emitted.extend(extra.emitted);
     }
-    page.sources = sources;
     Ok(page.processed(Rows::Decoded(out), keys, skipped))
 }
 

@@ -11,7 +11,7 @@ use crate::db::Value;
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 
 use crate::db::state::{key_to_state, PartState};
-use crate::db::write::{Also, Counts, Refused, RowCheck, WriteError, Writer};
+use crate::db::write::{Also, Counts, RowCheck, Unit, WriteError, Writer};
 use crate::db::{Db, Role};
 use crate::error::{Error, Result, RowError};
 
@@ -20,6 +20,7 @@ use super::page::Page;
 use super::pipeline::{Event, Shared};
 use super::rejects::Reject;
 use super::retry::Retry;
+use super::transform::Emitted;
 
 pub(super) struct WriterCtx {
     pub shared: Arc<Shared>,
@@ -121,8 +122,10 @@ impl WriterCtx {
                 .collect(),
             ..Also::default()
         };
-        let counts = self.write_page(db, writer, &mut page, &mut next, &mut entries, &also)?;
-        if !groups.is_empty() {
+        let fan = (&*fanout, &also);
+        let counts = self.write_page(db, writer, &mut page, &mut next, &mut entries, fan)?;
+        // (Counted already when the page was written row by row.)
+        if !groups.is_empty() && also.counts.borrow().len() == groups.len() {
             let mut s = self.shared.stats.lock().unwrap_or_else(|e| e.into_inner());
             super::fanout::count(&mut s.emitted, &groups, &also.counts.borrow());
         }
@@ -186,7 +189,7 @@ impl WriterCtx {
         page: &mut Page,
         next: &mut PartState,
         entries: &mut Vec<String>,
-        also: &Also<'_>,
+        (fanout, also): (&Fanout, &Also<'_>),
     ) -> Result<Counts> {
         let shared = &self.shared;
         let mut retry = Retry::new(shared.cfg.retries);
@@ -198,13 +201,12 @@ impl WriterCtx {
             };
             // `on_error = "reject"`: the rows the target refuses are set apart and the
             // rest of the page commits.
-            let e = if shared.rejects.is_some()
-                && !e.transient
-                && self.about_rows(&e)
-                && also.writes.is_empty()
-            {
-                match self.apart(db, writer, page, next, entries) {
-                    Ok(c) => return Ok(c),
+            let e = if shared.rejects.is_some() && !e.transient && self.about_rows(&e) {
+                match self.apart(db, writer, page, next, entries, fanout) {
+                    Ok(c) => {
+                        also.counts.borrow_mut().clear();
+                        return Ok(c);
+                    }
                     Err(e) => e,
                 }
             } else {
@@ -256,9 +258,10 @@ impl WriterCtx {
             }
     }
 
-    /// Writes a refused page row by row: the rows the target refuses go to the rejects
-    /// file (before the page commits), the rest commit with the checkpoint, which
-    /// counts them (`next` becomes the checkpoint that committed).
+    /// Writes a refused page row by row (each source row's rows, its emitted ones
+    /// included, under a savepoint): the source rows the target refuses go to the
+    /// rejects file (before the page commits), the rest commit with the checkpoint,
+    /// which counts them (`next` becomes the checkpoint that committed).
     fn apart(
         &self,
         db: &mut Db,
@@ -266,6 +269,7 @@ impl WriterCtx {
         page: &Page,
         next: &mut PartState,
         entries: &mut Vec<String>,
+        fanout: &Fanout,
     ) -> std::result::Result<Counts, WriteError> {
         let shared = &self.shared;
         let file = shared
@@ -273,15 +277,32 @@ impl WriterCtx {
             .as_ref()
             .expect("rows are set apart with a rejects file");
         let rows = page.rows.decoded();
+        let emitted: Vec<Vec<&Emitted>> = (0..page.origins.len())
+            .map(|o| {
+                let of = page.emitted.iter().zip(&page.emitted_origin);
+                of.filter(|(_, &eo)| eo == o).map(|(e, _)| e).collect()
+            })
+            .collect();
+        let units: Vec<Unit> = emitted
+            .iter()
+            .enumerate()
+            .map(|(o, es)| Unit {
+                rows: (0..rows.len())
+                    .filter(|&i| page.row_origin[i] == o)
+                    .collect(),
+                also: es.iter().map(|e| fanout.row(e)).collect(),
+            })
+            .collect();
         let mut after = next.clone();
         let mut all = entries.clone();
-        let (counts, _) = writer.write_apart(db, rows, &mut |refused: &[Refused]| {
+        let ((counts, others), _) = writer.write_apart(db, rows, &units, &mut |refused| {
             all = entries.clone();
             for r in refused {
+                let (key, source) = page.origins[r.unit].clone();
                 let reject = Reject {
-                    key: self.key_of(page, r.row).unwrap_or_default(),
-                    source: page.sources.get(r.row).cloned().unwrap_or_default(),
-                    row: rows.get(r.row).cloned(),
+                    key,
+                    source,
+                    row: units[r.unit].rows.first().map(|&i| rows[i].clone()),
                     error: r.message.clone(),
                 };
                 all.extend(self.entries(next.pages, vec![reject]));
@@ -289,11 +310,20 @@ impl WriterCtx {
             file.write(self.part, next.pages, &all)?;
             after = next.clone();
             after.rejected += refused.len() as u64;
-            after.written -= refused.len() as u64;
+            after.written -= refused
+                .iter()
+                .map(|r| units[r.unit].rows.len() as u64)
+                .sum::<u64>();
             Ok(shared.store.checkpoint_sql(&shared.id, self.part, &after))
         })?;
         *next = after;
         *entries = all;
+        let mut s = shared.stats.lock().unwrap_or_else(|e| e.into_inner());
+        for (es, cs) in emitted.iter().zip(&others) {
+            for (e, c) in es.iter().zip(cs) {
+                s.emitted.entry(e.table.clone()).or_default().add(c);
+            }
+        }
         Ok(counts)
     }
 

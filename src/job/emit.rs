@@ -7,20 +7,11 @@ use crate::error::Result;
 use crate::job::{CopyOptions, Job};
 
 impl Job {
-    /// What is wrong with a copy's `emit`: tables the target lacks; `on_error =
-    /// "reject"` besides (a row the target refused would be set apart without the rows
-    /// it emitted).
+    /// What is wrong with a copy's `emit`: tables the target lacks.
     pub(super) fn emit_problems(&self, o: &CopyOptions) -> Result<Vec<String>> {
         let mut problems = Vec::new();
         if o.emits.is_empty() {
             return Ok(problems);
-        }
-        if o.rejects.is_some() {
-            problems.push(
-                "`emit` and on_error = \"reject\" do not go together yet: a row the target \
-                 refused would be set aside without the rows it emitted"
-                    .to_string(),
-            );
         }
         let dst = self.session(Role::Target, None)?;
         for e in &o.emits {

@@ -37,7 +37,7 @@ use crate::error::Error;
 
 use keys::Keys;
 
-pub use apart::Refused;
+pub use apart::Unit;
 pub use messages::without_row_number;
 pub use target::{Cell, Column, Misfit, Mode, RowCheck, Target};
 
