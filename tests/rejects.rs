@@ -387,3 +387,31 @@ fn replay_finds_rows_by_composite_binary_and_temporal_keys() {
     );
     assert_eq!(dbs.dump_dst("d", "at"), expected);
 }
+
+/// A copy of many tables sets rows aside per table, each in its own file.
+#[test]
+fn a_copy_of_many_tables_sets_rows_aside_per_table() {
+    let mut dbs = Dbs::new("rejects_tables");
+    for t in ["a", "b"] {
+        dbs.src(&format!(
+            "CREATE TABLE {t} (id INT PRIMARY KEY, v VARCHAR(20))"
+        ));
+        dbs.src(&format!(
+            "INSERT INTO {t} SELECT seq, IF(seq = 5, 'far too long', 'ok') FROM seq_1_to_9"
+        ));
+        dbs.dst(&format!(
+            "CREATE TABLE {t} (id INT PRIMARY KEY, v VARCHAR(5))"
+        ));
+    }
+    let job = dbs.job(
+        "many.lua",
+        "local s = copy { tables = '*', on_error = 'reject' }\n\
+         if not planning then print('rejected=' .. s.rejected) end\n",
+    );
+    dbs.run(&job, &[]).ok().says("rejected=2");
+    for t in ["a", "b"] {
+        let all = entries(&dbs.dir.path().join(format!("many.{t}.rejects.jsonl")));
+        assert_eq!(ids(&all), [5], "table {t}");
+        assert_eq!(dbs.count_dst(t), 8);
+    }
+}

@@ -207,6 +207,8 @@ impl WriterCtx {
                         also.counts.borrow_mut().clear();
                         return Ok(c);
                     }
+                    // The rejects file could not be written: about no row.
+                    Err(e) if matches!(e.error, Error::Io { .. }) => return Err(e.error),
                     Err(e) => e,
                 }
             } else {
