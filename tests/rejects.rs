@@ -415,3 +415,23 @@ fn a_copy_of_many_tables_sets_rows_aside_per_table() {
         assert_eq!(dbs.count_dst(t), 8);
     }
 }
+
+/// A rejects file that cannot be written stops the copy before the page whose rows it
+/// should hold commits: no row is lost unrecorded.
+#[test]
+fn an_unwritable_rejects_file_stops_the_copy_before_its_page() {
+    let mut dbs = Dbs::new("rejects_unwritable");
+    planted(&mut dbs);
+    let job = dbs.job(
+        "nowhere.lua",
+        "copy { from = 't', page = 10, on_error = 'reject', rejects = '/dev/null/r.jsonl' }\n",
+    );
+    dbs.run(&job, &[])
+        .status(1)
+        .says("/dev/null/r.jsonl")
+        .says("rejects file");
+    // Pages 1 and 2 committed; page 3 (id 23 refused) did not.
+    let mut expected: Vec<i64> = (1..=20).collect();
+    expected.push(1000);
+    assert_eq!(target_ids(&mut dbs), expected);
+}
