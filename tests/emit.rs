@@ -143,6 +143,14 @@ fn emitting_into_a_table_the_copy_does_not_name_fails() {
     )
     .status(1)
     .says("a row has a field `nope`, which is not a column of order_lines");
+    dbs.run_code(
+        "copy { from = 'orders', emit = { order_lines = 'insert' }, transform = function(r)\n\
+           emit('order_lines', r)\n\
+           return { id = r.id, customer = r.customer } end }\n",
+        &[],
+    )
+    .status(1)
+    .says("give a table of your own");
     dbs.run_code("emit('order_lines', { order_id = 1 })\n", &[])
         .status(2)
         .says("from inside a copy's transform");

@@ -41,6 +41,12 @@ fn emit(lua: &Lua, (table, row): (String, Table)) -> mlua::Result<()> {
             )))
         }
     };
+    if row.metatable().is_some() {
+        return Err(mlua::Error::runtime(format!(
+            "emit(\"{table}\", row): give a table of your own ({{ id = r.id, ... }}), not \
+             the row being transformed"
+        )));
+    }
     let mut fields = Vec::new();
     for pair in row.pairs::<LuaValue, LuaValue>() {
         let (k, v) = pair?;
@@ -54,6 +60,11 @@ fn emit(lua: &Lua, (table, row): (String, Table)) -> mlua::Result<()> {
         let value = from_lua(&v, &format!("emit(\"{table}\", ...) field `{name}`"))
             .map_err(mlua::Error::external)?;
         fields.push((name, value));
+    }
+    if fields.is_empty() {
+        return Err(mlua::Error::runtime(format!(
+            "emit(\"{table}\", row): the row has no fields"
+        )));
     }
     fields.sort_by(|a, b| a.0.cmp(&b.0));
     rows.push(Emitted { table, fields });
