@@ -148,7 +148,7 @@ fn max_rejects_stops_the_copy_past_it() {
     // without it (pages 1 to 6: ids 1 to 60 but 23, 42 and 55).
     dbs.run(&job, &[])
         .status(1)
-        .says("3 rows rejected, more than max_rejects allows (2)")
+        .says("max.lua:1: copy t: on_error = \"reject\": 3 rows rejected, more than max_rejects allows (2)")
         .says("out/max.jsonl")
         .says("--resume");
     let file = dbs.dir.path().join("out/max.jsonl");

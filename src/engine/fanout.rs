@@ -71,13 +71,13 @@ impl Fanout {
 
     /// A page's emitted rows grouped by table and columns, each group's writer made
     /// the first time (reading its table's definition), in the order first emitted.
-    pub fn groups(&mut self, db: &mut Db, emitted: &[Emitted], copy: &str) -> Result<Groups> {
+    pub fn groups(&mut self, db: &mut Db, emitted: &[Emitted]) -> Result<Groups> {
         let mut groups: Groups = Vec::new();
         for e in emitted {
             let names: Vec<String> = e.fields.iter().map(|(n, _)| n.clone()).collect();
             let key = (e.table.clone(), names);
             if !self.writers.contains_key(&key) {
-                let w = self.writer(db, &key.0, &key.1, copy)?;
+                let w = self.writer(db, &key.0, &key.1)?;
                 self.writers.insert(key.clone(), w);
             }
             let order = self.order(&key);
@@ -119,15 +119,9 @@ impl Fanout {
             .collect()
     }
 
-    fn writer(
-        &mut self,
-        db: &mut Db,
-        table: &str,
-        fields: &[String],
-        copy: &str,
-    ) -> Result<Writer> {
+    fn writer(&mut self, db: &mut Db, table: &str, fields: &[String]) -> Result<Writer> {
         let bad = |message: String| Error::Database {
-            context: format!("copy {copy}, emit into {table}"),
+            context: format!("emit into {table}"),
             message,
             cause: None,
         };

@@ -114,7 +114,7 @@ impl WriterCtx {
             next.rejected += entries.len() as u64;
         }
         // Rows emitted into other tables commit in the page's transaction.
-        let groups = fanout.groups(db, &page.emitted, &self.shared.plan.name)?;
+        let groups = fanout.groups(db, &page.emitted)?;
         let also = Also {
             writes: groups
                 .iter()
@@ -168,7 +168,7 @@ impl WriterCtx {
             return Ok(());
         }
         Err(Error::Database {
-            context: format!("copy {} ({})", shared.plan.name, shared.plan.location),
+            context: "on_error = \"reject\"".into(),
             message: format!(
                 "{rejected} rows rejected, more than max_rejects allows ({limit}); they are in \
                  {}; the copy stopped after the page that went past it, which is committed \
