@@ -276,6 +276,7 @@ fn spawn_part(
         state,
         events: channels.events.clone(),
         slots: slot_tx,
+        pending: std::cell::RefCell::new(None),
     };
     // The threads end on their own: a writer when its part is done or stopped, a
     // reader when its range is read or its copy stops.

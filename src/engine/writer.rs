@@ -30,6 +30,8 @@ pub(super) struct WriterCtx {
     pub events: Sender<Event>,
     /// Gives a page's slot back to the reader once the page is written.
     pub slots: Sender<()>,
+    /// The checkpoint of a page written row by row whose commit is in doubt.
+    pub pending: std::cell::RefCell<Option<PartState>>,
 }
 
 impl WriterCtx {
@@ -193,6 +195,7 @@ impl WriterCtx {
     ) -> Result<Counts> {
         let shared = &self.shared;
         let mut retry = Retry::new(shared.cfg.retries);
+        self.pending.take();
         loop {
             let checkpoint = shared.store.checkpoint_sql(&shared.id, self.part, next);
             let e = match page.write(writer, db, checkpoint, also) {
@@ -233,7 +236,17 @@ impl WriterCtx {
                     shared.plan.name,
                     next.pages
                 );
-                // Its exact counts were lost with the connection.
+                // Its exact counts were lost with the connection. Written row by row,
+                // it committed the checkpoint made for it, which counts its rejects.
+                if let Some(landed) = self.pending.take() {
+                    let inserted = landed.written - self.state.written;
+                    *next = landed;
+                    also.counts.borrow_mut().clear();
+                    return Ok(Counts {
+                        inserted,
+                        ..Default::default()
+                    });
+                }
                 *also.counts.borrow_mut() = also
                     .writes
                     .iter()
@@ -316,8 +329,11 @@ impl WriterCtx {
                 .iter()
                 .map(|r| units[r.unit].rows.len() as u64)
                 .sum::<u64>();
+            // Kept until the commit is known (see `write_page`).
+            *self.pending.borrow_mut() = Some(after.clone());
             Ok(shared.store.checkpoint_sql(&shared.id, self.part, &after))
         })?;
+        self.pending.take();
         *next = after;
         *entries = all;
         let mut s = shared.stats.lock().unwrap_or_else(|e| e.into_inner());
