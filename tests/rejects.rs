@@ -156,6 +156,24 @@ fn max_rejects_stops_the_copy_past_it() {
     expected.push(1000);
     assert_eq!(target_ids(&mut dbs), expected);
     assert_eq!(ids(&entries(&file)), [23, 42, 55]);
+    // --resume counts the rows earlier runs set aside: still past 2 at the next one.
+    dbs.run(&job, &["--resume"])
+        .status(1)
+        .says("4 rows rejected, more than max_rejects allows (2)");
+    // Raised (a run option, not the plan): the resumed copy finishes, each row once.
+    std::fs::write(
+        &job,
+        "copy { from = 't', page = 10, on_error = 'reject', max_rejects = 10, \
+           rejects = 'out/max.jsonl' }\n",
+    )
+    .unwrap();
+    dbs.run(&job, &["--resume"]).ok().says("holds 4");
+    assert_eq!(ids(&entries(&file)), [23, 42, 55, 61]);
+    let mut expected: Vec<i64> = (1..=100)
+        .filter(|i| ![23, 42, 55, 61].contains(i))
+        .collect();
+    expected.push(1000);
+    assert_eq!(target_ids(&mut dbs), expected);
     dbs.dst("DELETE FROM t WHERE id <> 1000");
     // A fraction of the rows to copy: 5 of 100 is under 10%.
     let job = dbs.job(
