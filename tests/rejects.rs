@@ -156,6 +156,10 @@ fn max_rejects_stops_the_copy_past_it() {
     expected.push(1000);
     assert_eq!(target_ids(&mut dbs), expected);
     assert_eq!(ids(&entries(&file)), [23, 42, 55]);
+    dbs.state(&job, &[])
+        .ok()
+        .says("part-way")
+        .says("3 rows rejected");
     // --resume counts the rows earlier runs set aside: still past 2 at the next one.
     dbs.run(&job, &["--resume"])
         .status(1)
@@ -168,6 +172,7 @@ fn max_rejects_stops_the_copy_past_it() {
     )
     .unwrap();
     dbs.run(&job, &["--resume"]).ok().says("holds 4");
+    dbs.state(&job, &[]).ok().says("done; 4 rows rejected");
     assert_eq!(ids(&entries(&file)), [23, 42, 55, 61]);
     let mut expected: Vec<i64> = (1..=100)
         .filter(|i| ![23, 42, 55, 61].contains(i))

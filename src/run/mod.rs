@@ -358,6 +358,14 @@ fn state_row(id: &str, c: &CopyState) -> Vec<String> {
     if let Some(d) = &c.deferred {
         status.push_str(&format!("; indexes off the table: {}", d.names()));
     }
+    let rejected = if c.done {
+        c.rejected
+    } else {
+        c.parts.values().map(|p| p.rejected).sum()
+    };
+    if rejected > 0 {
+        status.push_str(&format!("; {rejected} rows rejected"));
+    }
     vec![
         id.to_string(),
         status,
