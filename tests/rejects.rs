@@ -151,6 +151,13 @@ fn max_rejects_stops_the_copy_past_it() {
         .says("max.lua:1: copy t: on_error = \"reject\": 3 rows rejected, more than max_rejects allows (2)")
         .says("out/max.jsonl")
         .says("--resume");
+    // The check before the run noted the values it would have stopped on.
+    assert!(
+        dbs.log()
+            .contains("in column `name` will be rejected (on_error = \"reject\")"),
+        "{}",
+        dbs.log()
+    );
     let file = dbs.dir.path().join("out/max.jsonl");
     let mut expected: Vec<i64> = (1..=60).filter(|i| ![23, 42, 55].contains(i)).collect();
     expected.push(1000);
