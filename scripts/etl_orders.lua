@@ -1,10 +1,14 @@
 -- Light ETL: legacy orders into a reporting schema, cleaned on the way.
 -- Shows: a lookup through a target table (country codes to ids, read once), the
 -- standard library (text, date, hash), a status code remapped through a Lua table, a
--- transform that returns a new row, a `check` that fails the run when an order lost
--- its country, and a job `after` hook that rebuilds a summary table from the result.
+-- transform that returns a new row, a note emitted into a second table for an order
+-- whose status code the map does not know (fan-out), an order the transform refuses
+-- set aside in a rejects file while the rest is copied (`--var rejects=FILE` says
+-- where; `ferry run ... --replay FILE` copies it again once fixed), a `check` that
+-- fails the run when an order lost its country, and a job `after` hook that rebuilds
+-- a summary table from the result.
 --
---   ferry run scripts/etl_orders.lua --source URL --target URL
+--   ferry run scripts/etl_orders.lua --source URL --target URL [--var rejects=FILE]
 source "mysql://etl@legacy.example.com:3306/shop"
 target "mysql://etl@reports.example.com:3306/reports"
 
@@ -22,7 +26,14 @@ copy {
   from = "legacy_orders", to = "orders",
   where = "deleted = 0",
   mode = "overwrite",
+  on_error = "reject", max_rejects = 100,
+  rejects = vars.rejects,
+  emit = { order_notes = "upsert" },
   transform = function(r)
+    if tonumber(r.total) < 0 then error("a negative total: " .. r.total) end
+    if not statuses[r.status_code] then
+      emit("order_notes", { order_id = r.order_no, note = "unknown status code " .. r.status_code })
+    end
     return {
       id = r.order_no,
       customer = text.squeeze(text.trim(r.cust_name)),

@@ -9,6 +9,7 @@ mod check;
 mod check_keys;
 mod cli;
 mod ddl;
+mod emit;
 mod explain;
 mod faults;
 mod fidelity;

@@ -25,7 +25,8 @@ fn lua_blocks(text: &str) -> Vec<String> {
 }
 
 /// Runs one example block against the source and target schema the examples are written
-/// for: `users` and `orders` on the source, `customers` and `orders` on the target.
+/// for: `users` and `orders` on the source, `customers`, `orders` and `order_events` on
+/// the target.
 fn run_block(origin: &str, i: usize, block: &str) {
     let mut dbs = Dbs::new("readme");
     dbs.src("CREATE TABLE users (id INT PRIMARY KEY, name VARCHAR(50) NOT NULL, email VARCHAR(100) NULL, deleted_at DATETIME NULL)");
@@ -34,6 +35,7 @@ fn run_block(origin: &str, i: usize, block: &str) {
     dbs.src("INSERT INTO orders VALUES (1, 9.99), (2, 0.01)");
     dbs.dst("CREATE TABLE customers (id INT PRIMARY KEY, full_name VARCHAR(50) NOT NULL, email VARCHAR(100) NULL, status VARCHAR(10) NOT NULL, created_at DATETIME NOT NULL, note VARCHAR(20) NULL)");
     dbs.dst("CREATE TABLE orders (id INT PRIMARY KEY, total DECIMAL(10,2))");
+    dbs.dst("CREATE TABLE order_events (order_id INT NOT NULL, kind VARCHAR(20) NOT NULL, amount DECIMAL(10,2))");
     let run = dbs.run_code(block, &[]);
     assert_eq!(
         run.status,

@@ -148,14 +148,44 @@ fn max_rejects_stops_the_copy_past_it() {
     // without it (pages 1 to 6: ids 1 to 60 but 23, 42 and 55).
     dbs.run(&job, &[])
         .status(1)
-        .says("3 rows rejected, more than max_rejects allows (2)")
+        .says("max.lua:1: copy t: on_error = \"reject\": 3 rows rejected, more than max_rejects allows (2)")
         .says("out/max.jsonl")
         .says("--resume");
+    // The check before the run noted the values it would have stopped on.
+    assert!(
+        dbs.log()
+            .contains("in column `name` will be rejected (on_error = \"reject\")"),
+        "{}",
+        dbs.log()
+    );
     let file = dbs.dir.path().join("out/max.jsonl");
     let mut expected: Vec<i64> = (1..=60).filter(|i| ![23, 42, 55].contains(i)).collect();
     expected.push(1000);
     assert_eq!(target_ids(&mut dbs), expected);
     assert_eq!(ids(&entries(&file)), [23, 42, 55]);
+    dbs.state(&job, &[])
+        .ok()
+        .says("part-way")
+        .says("3 rows rejected");
+    // --resume counts the rows earlier runs set aside: still past 2 at the next one.
+    dbs.run(&job, &["--resume"])
+        .status(1)
+        .says("4 rows rejected, more than max_rejects allows (2)");
+    // Raised (a run option, not the plan): the resumed copy finishes, each row once.
+    std::fs::write(
+        &job,
+        "copy { from = 't', page = 10, on_error = 'reject', max_rejects = 10, \
+           rejects = 'out/max.jsonl' }\n",
+    )
+    .unwrap();
+    dbs.run(&job, &["--resume"]).ok().says("holds 4");
+    dbs.state(&job, &[]).ok().says("done; 4 rows rejected");
+    assert_eq!(ids(&entries(&file)), [23, 42, 55, 61]);
+    let mut expected: Vec<i64> = (1..=100)
+        .filter(|i| ![23, 42, 55, 61].contains(i))
+        .collect();
+    expected.push(1000);
+    assert_eq!(target_ids(&mut dbs), expected);
     dbs.dst("DELETE FROM t WHERE id <> 1000");
     // A fraction of the rows to copy: 5 of 100 is under 10%.
     let job = dbs.job(
@@ -329,4 +359,109 @@ fn kill_9_and_resume_never_duplicate_a_reject() {
     let good: Vec<i64> = (1..=rows).filter(|i| !bad.contains(i)).collect();
     assert_eq!(target_ids(&mut dbs), good);
     run.says(&format!("holds {}", bad.len()));
+}
+
+/// Replay finds rows by a composite key of bytes that are not text (0xFF, a quote, a
+/// backslash, NUL) and an integer, and by a DATETIME(6) key.
+#[test]
+fn replay_finds_rows_by_composite_binary_and_temporal_keys() {
+    let mut dbs = Dbs::new("rejects_keys");
+    dbs.src("CREATE TABLE b (k VARBINARY(10), n INT, v VARCHAR(20), PRIMARY KEY (k, n))");
+    dbs.src(
+        "INSERT INTO b VALUES (X'FF00', 1, 'long value here'), ('it''s', 2, 'ok'), \
+         ('a\\\\b', 3, 'another long one'), ('plain', 4, 'x'), (X'FF00', 2, 'ok')",
+    );
+    dbs.dst("CREATE TABLE b (k VARBINARY(10), n INT, v VARCHAR(5), PRIMARY KEY (k, n))");
+    dbs.src("CREATE TABLE d (at DATETIME(6) PRIMARY KEY, v VARCHAR(20))");
+    dbs.src(
+        "INSERT INTO d VALUES ('2024-02-29 13:45:00.123456', 'far too long'), \
+         ('2024-03-01 00:00:00', 'ok')",
+    );
+    dbs.dst("CREATE TABLE d (at DATETIME(6) PRIMARY KEY, v VARCHAR(5))");
+    let job = dbs.job(
+        "keys.lua",
+        "copy { from = 'b', on_error = 'reject' }\ncopy { from = 'd', on_error = 'reject' }\n",
+    );
+    dbs.run(&job, &[]).ok().says("holds 2").says("holds 1");
+    let all = entries(&dbs.dir.path().join("keys.b.rejects.jsonl"));
+    let ff = all.iter().find(|e| e["key"]["n"] == 1).unwrap();
+    assert_eq!(ff["key"]["k"]["hex"], "ff00", "{all:?}");
+    // Fixed: values cut to the column.
+    std::fs::write(
+        &job,
+        "local function cut(r) r.v = r.v:sub(1, 5) return r end\n\
+         local b = copy { from = 'b', on_error = 'reject', transform = cut }\n\
+         local d = copy { from = 'd', on_error = 'reject', transform = cut }\n\
+         if not planning then print(string.format('read b=%d d=%d', b.read, d.read)) end\n",
+    )
+    .unwrap();
+    // Just the file's rows are read; the other copy is left out.
+    for (copy, read) in [("b", "read b=2 d=0"), ("d", "read b=0 d=1")] {
+        let file = dbs.dir.path().join(format!("keys.{copy}.rejects.jsonl"));
+        let kept = dbs.dir.path().join(format!("{copy}.replay.jsonl"));
+        std::fs::copy(&file, &kept).unwrap();
+        dbs.run(&job, &["--replay", &kept.display().to_string()])
+            .ok()
+            .says(read);
+    }
+    let expected = dump(
+        &mut dbs.src,
+        "(SELECT k, n, LEFT(v, 5) AS v FROM b) AS x",
+        "k, n",
+    );
+    assert_eq!(dbs.dump_dst("b", "k, n"), expected);
+    let expected = dump(
+        &mut dbs.src,
+        "(SELECT at, LEFT(v, 5) AS v FROM d) AS x",
+        "at",
+    );
+    assert_eq!(dbs.dump_dst("d", "at"), expected);
+}
+
+/// A copy of many tables sets rows aside per table, each in its own file.
+#[test]
+fn a_copy_of_many_tables_sets_rows_aside_per_table() {
+    let mut dbs = Dbs::new("rejects_tables");
+    for t in ["a", "b"] {
+        dbs.src(&format!(
+            "CREATE TABLE {t} (id INT PRIMARY KEY, v VARCHAR(20))"
+        ));
+        dbs.src(&format!(
+            "INSERT INTO {t} SELECT seq, IF(seq = 5, 'far too long', 'ok') FROM seq_1_to_9"
+        ));
+        dbs.dst(&format!(
+            "CREATE TABLE {t} (id INT PRIMARY KEY, v VARCHAR(5))"
+        ));
+    }
+    let job = dbs.job(
+        "many.lua",
+        "local s = copy { tables = '*', on_error = 'reject' }\n\
+         if not planning then print('rejected=' .. s.rejected) end\n",
+    );
+    dbs.run(&job, &[]).ok().says("rejected=2");
+    for t in ["a", "b"] {
+        let all = entries(&dbs.dir.path().join(format!("many.{t}.rejects.jsonl")));
+        assert_eq!(ids(&all), [5], "table {t}");
+        assert_eq!(dbs.count_dst(t), 8);
+    }
+}
+
+/// A rejects file that cannot be written stops the copy before the page whose rows it
+/// should hold commits: no row is lost unrecorded.
+#[test]
+fn an_unwritable_rejects_file_stops_the_copy_before_its_page() {
+    let mut dbs = Dbs::new("rejects_unwritable");
+    planted(&mut dbs);
+    let job = dbs.job(
+        "nowhere.lua",
+        "copy { from = 't', page = 10, on_error = 'reject', rejects = '/dev/null/r.jsonl' }\n",
+    );
+    dbs.run(&job, &[])
+        .status(1)
+        .says("/dev/null/r.jsonl")
+        .says("rejects file");
+    // Pages 1 and 2 committed; page 3 (id 23 refused) did not.
+    let mut expected: Vec<i64> = (1..=20).collect();
+    expected.push(1000);
+    assert_eq!(target_ids(&mut dbs), expected);
 }

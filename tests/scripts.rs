@@ -509,7 +509,8 @@ fn etl_orders() {
          (2, 'Bob', 'bob@y.org', 'FR', 'Q', '2024-01-15 08:30:00', 3.00, 0), \
          (3, 'Cy', 'cy@z.org', 'de ', 'S', '2024-10-27 02:30:00', 7.25, 0), \
          (4, 'Gone', 'g@x.org', 'de', 'N', '2024-05-05 05:05:05', 1.00, 1), \
-         (5, 'Dee', 'ANN@x.org', 'fr', 'X', '2024-03-31 02:30:00', 0.00, 0)",
+         (5, 'Dee', 'ANN@x.org', 'fr', 'X', '2024-03-31 02:30:00', 0.00, 0), \
+         (7, 'Neg', 'neg@x.org', 'de', 'P', '2024-04-04 04:04:04', -2.00, 0)",
     );
     dbs.dst("CREATE TABLE countries (id INT PRIMARY KEY, code CHAR(2) NOT NULL UNIQUE)")
         .dst("INSERT INTO countries VALUES (49, 'DE'), (33, 'FR')")
@@ -518,15 +519,34 @@ fn etl_orders() {
              customer_key CHAR(64) NULL, country_id INT NULL, status VARCHAR(10) NOT NULL, \
              placed_utc DATETIME NOT NULL, total DECIMAL(10,2) NOT NULL)",
         )
-        .dst("CREATE TABLE country_totals (country_id INT PRIMARY KEY, orders INT NOT NULL, total DECIMAL(12,2) NOT NULL)");
+        .dst("CREATE TABLE country_totals (country_id INT PRIMARY KEY, orders INT NOT NULL, total DECIMAL(12,2) NOT NULL)")
+        .dst("CREATE TABLE order_notes (order_id INT PRIMARY KEY, note VARCHAR(60) NOT NULL)");
+    let rejects = dbs.dir.path().join("etl.rejects.jsonl");
+    let var = format!("rejects={}", rejects.display());
 
     dry_run(
         &mut dbs,
         "etl_orders.lua",
-        &["orders", "country_totals"],
-        &[],
+        &["orders", "country_totals", "order_notes"],
+        &["--var", &var],
     );
-    dbs.run(&script("etl_orders.lua"), &[]).ok();
+    // Order 7 (a negative total) is set aside, the others copied.
+    dbs.run(&script("etl_orders.lua"), &["--var", &var])
+        .ok()
+        .says("holds 1")
+        .says("emitted into order_notes: 1 written");
+    let set_aside = std::fs::read_to_string(&rejects).unwrap();
+    assert_eq!(set_aside.lines().count(), 1, "{set_aside}");
+    assert!(
+        set_aside.contains("\"key\":{\"order_no\":7}")
+            && set_aside.contains("a negative total: -2.00"),
+        "{set_aside}"
+    );
+    let notes: Vec<(i32, String)> = dbs
+        .dst
+        .query("SELECT order_id, note FROM order_notes")
+        .unwrap();
+    assert_eq!(notes, vec![(2, "unknown status code Q".to_string())]);
 
     type Order = (i32, String, String, Option<i32>, String, String, String);
     let rows: Vec<Order> = dbs
@@ -593,7 +613,7 @@ fn etl_orders() {
 
     // A country the lookup cannot find: the check fails the run, the summary stays.
     dbs.src("INSERT INTO legacy_orders VALUES (6, 'Eve', 'eve@q.org', 'zz', 'N', '2024-02-02 02:02:02', 5.00, 0)");
-    dbs.run(&script("etl_orders.lua"), &[])
+    dbs.run(&script("etl_orders.lua"), &["--var", &var])
         .status(1)
         .says("check failed");
     let after: Vec<(i32, i32, String)> = dbs

@@ -110,10 +110,17 @@ pub struct CopyState {
     pub read: u64,
     #[serde(default)]
     pub written: u64,
+    /// Rows set aside (`on_error = "reject"`) in all, once done.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub rejected: u64,
     /// Secondary indexes the copy took off its target table for the load and has not
     /// added back yet (`indexes.rs`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deferred: Option<crate::db::indexes::Deferred>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// A key value as stored in the state: exact for every type a key can have.

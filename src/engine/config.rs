@@ -34,6 +34,8 @@ pub struct CopyStats {
     pub rejected: u64,
     /// Where they are (`on_error = "reject"`).
     pub rejects_file: Option<std::path::PathBuf>,
+    /// Rows emitted into other tables, by table.
+    pub emitted: std::collections::BTreeMap<String, super::fanout::EmitCounts>,
     pub seconds: f64,
     /// Rows copied by earlier runs this run resumed after.
     pub resumed: u64,
@@ -55,6 +57,9 @@ impl CopyStats {
         self.rejected += other.rejected;
         if self.rejects_file.is_none() {
             self.rejects_file = other.rejects_file.clone();
+        }
+        for (table, c) in &other.emitted {
+            self.emitted.entry(table.clone()).or_default().add_all(c);
         }
         self.seconds += other.seconds;
         self.resumed += other.resumed;
@@ -95,6 +100,8 @@ pub struct CopyTask {
     /// `on_error = "reject"`: rows that fail are set aside here (`None`: a row that
     /// fails fails the copy).
     pub rejects: Option<super::rejects::RejectSpec>,
+    /// The tables the copy's transform emits rows into (`emit`).
+    pub emits: Vec<super::fanout::EmitSpec>,
 }
 
 /// A `CopyTask` whose rows are turned into target rows in the reader threads (no Lua),
@@ -112,6 +119,7 @@ pub struct SendTask {
     defer_indexes: Option<bool>,
     deferred_before: Option<crate::db::indexes::Deferred>,
     rejects: Option<super::rejects::RejectSpec>,
+    emits: Vec<super::fanout::EmitSpec>,
 }
 
 impl CopyTask {
@@ -134,6 +142,7 @@ impl CopyTask {
             defer_indexes: self.defer_indexes,
             deferred_before: self.deferred_before,
             rejects: self.rejects,
+            emits: self.emits,
         })
     }
 }
@@ -153,6 +162,7 @@ impl SendTask {
             defer_indexes: self.defer_indexes,
             deferred_before: self.deferred_before,
             rejects: self.rejects,
+            emits: self.emits,
         }
     }
 }

@@ -64,6 +64,7 @@ impl Engine {
         state.done = true;
         state.read = stats.read + stats.resumed;
         state.written = stats.written + r.state.parts.values().map(|p| p.written).sum::<u64>();
+        state.rejected = stats.rejected + r.state.parts.values().map(|p| p.rejected).sum::<u64>();
         if state.next_mark.is_some() {
             state.mark = state.next_mark.take();
         }

@@ -28,6 +28,7 @@
 mod checkpoint;
 mod config;
 mod control;
+mod fanout;
 mod finish;
 mod fit;
 mod pace;
@@ -58,10 +59,11 @@ use crate::error::{Error, Result};
 pub use config::{
     CopyProgressSink, CopyStats, CopyTask, EngineConfig, Processing, ProgressSink, Stop,
 };
+pub use fanout::{EmitCounts, EmitSpec};
 pub use fit::Fit;
 pub use pace::Pace;
 pub use retry::connect as connect_retrying;
-pub use transform::{DirectProcessor, Processed, RowProcessor, TransformError};
+pub use transform::{DirectProcessor, Emitted, Extra, Processed, RowProcessor, TransformError};
 pub use window::{Overlap, Since};
 
 use checkpoint::Store;

@@ -5,10 +5,11 @@
 use crate::db::Value;
 
 use crate::db::wire::RawRows;
-use crate::db::write::{Counts, WriteError, Writer};
+use crate::db::write::{Also, Counts, WriteError, Writer};
 use crate::db::Db;
 
 use super::rejects::Reject;
+use super::transform::Emitted;
 
 /// A page's rows.
 pub(super) enum Rows {
@@ -36,6 +37,9 @@ impl Rows {
     }
 }
 
+/// A source row as read, with its key and stream position.
+pub(super) type Origin = ((Vec<Value>, u64), Vec<Value>);
+
 pub(super) struct Page {
     pub part: u32,
     pub rows: Rows,
@@ -49,10 +53,15 @@ pub(super) struct Page {
     pub last_key: Option<Vec<Value>>,
     pub read: u64,
     pub skipped: u64,
-    /// With `on_error = "reject"`: the source row of each row, as read (to write a
-    /// rejected row's), and the rows the processor refused.
-    pub sources: Vec<Vec<Value>>,
+    /// With `on_error = "reject"`: the page's source rows that made rows (their keys
+    /// and values as read, for a rejected row's entry), which of them each row and
+    /// each emitted row came from, and the rows the processor refused.
+    pub origins: Vec<Origin>,
+    pub row_origin: Vec<usize>,
+    pub emitted_origin: Vec<usize>,
     pub rejects: Vec<Reject>,
+    /// Rows the page's source rows made for other tables (`emit`).
+    pub emitted: Vec<Emitted>,
     /// The reader got to the end of its range: no rows, the part is done.
     pub end: bool,
 }
@@ -83,8 +92,11 @@ impl Page {
             last_key: None,
             read: 0,
             skipped: 0,
-            sources: Vec::new(),
+            origins: Vec::new(),
+            row_origin: Vec::new(),
+            emitted_origin: Vec::new(),
             rejects: Vec::new(),
+            emitted: Vec::new(),
             end: true,
         }
     }
@@ -97,12 +109,13 @@ impl Page {
         writer: &Writer,
         db: &mut Db,
         checkpoint: Option<(String, Vec<Value>)>,
+        also: &Also<'_>,
     ) -> Result<Counts, WriteError> {
         match &mut self.rows {
-            Rows::Decoded(rows) => writer.write_page(db, rows, None, checkpoint),
+            Rows::Decoded(rows) => writer.write_page(db, rows, None, checkpoint, also),
             Rows::Undecoded(raw) => {
                 let mut rows = Vec::new();
-                let out = writer.write_page(db, &mut rows, Some(raw), checkpoint);
+                let out = writer.write_page(db, &mut rows, Some(raw), checkpoint, also);
                 if !rows.is_empty() {
                     self.rows = Rows::Decoded(rows);
                 }

@@ -23,6 +23,7 @@ use crate::throttle::Throttle;
 
 use super::checkpoint::Store;
 use super::config::{CopyProgressSink, CopyStats, CopyTask, EngineConfig, Processing};
+use super::fanout::EmitSpec;
 use super::page::Page;
 use super::prepare::Prepared;
 use super::reader::ReaderCtx;
@@ -73,6 +74,8 @@ pub(super) struct Shared {
     pub rejects: Option<RejectFile>,
     /// Rows to copy, exactly or as estimated (for `max_rejects` as a fraction).
     pub total: u64,
+    /// The tables the copy emits rows into.
+    pub emits: Vec<EmitSpec>,
 }
 
 impl Shared {
@@ -180,6 +183,7 @@ pub(super) fn launch(
         rows,
         rejects,
         total,
+        emits: task.emits.clone(),
     });
     let (direct, processor) = match task.processing {
         Processing::Direct(d) => (Some(d), None),
@@ -272,6 +276,7 @@ fn spawn_part(
         state,
         events: channels.events.clone(),
         slots: slot_tx,
+        pending: std::cell::RefCell::new(None),
     };
     // The threads end on their own: a writer when its part is done or stopped, a
     // reader when its range is read or its copy stops.

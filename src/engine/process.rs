@@ -52,28 +52,46 @@ pub(super) fn process_page(
     let mut skipped = 0;
     // With `on_error = "reject"`, each row's source row is kept for the rejects file.
     let keep = shared.rejects.is_some();
-    let mut sources = Vec::new();
     for (row, key) in rows.into_iter().zip(std::mem::take(&mut page.keys)) {
         let source = keep.then(|| row.clone());
-        match processor.process(row) {
-            Ok(Some(values)) => {
-                out.push(values);
-                keys.push(key);
-                sources.extend(source);
+        let made = processor.process(row);
+        // More rows for this table (a list returned) and rows for others (`emit`).
+        let extra = processor.take_extra();
+        let own = match made {
+            Ok(Some(values)) => Some(values),
+            Ok(None) => {
+                skipped += 1;
+                None
             }
-            Ok(None) => skipped += 1,
-            Err(e) => match source {
-                Some(source) => page.rejects.push(Reject {
-                    key,
-                    source,
-                    row: None,
-                    error: e.to_string(),
-                }),
-                None => return Err(shared.row_error(page_no, &key, e.to_string())),
-            },
+            Err(e) => {
+                match source {
+                    Some(source) => page.rejects.push(Reject {
+                        key,
+                        source,
+                        row: None,
+                        error: e.to_string(),
+                    }),
+                    None => return Err(shared.row_error(page_no, &key, e.to_string())),
+                }
+                continue;
+            }
+        };
+        let origin = page.origins.len();
+        let first = out.len();
+        for values in own.into_iter().chain(extra.own) {
+            out.push(values);
+            keys.push(key.clone());
         }
+        let made = out.len() - first;
+        let emitted = extra.emitted.len();
+        if let Some(source) = source.filter(|_| made > 0 || emitted > 0) {
+            page.origins.push((key, source));
+            page.row_origin.extend(std::iter::repeat_n(origin, made));
+            page.emitted_origin
+                .extend(std::iter::repeat_n(origin, emitted));
+        }
+        page.emitted.extend(extra.emitted);
     }
-    page.sources = sources;
     Ok(page.processed(Rows::Decoded(out), keys, skipped))
 }
 
@@ -107,8 +125,11 @@ fn process_undecoded_page(
     // Per kept row: its values, or None when it came back untouched.
     let mut kept: Vec<(usize, Option<Vec<Value>>)> = Vec::with_capacity(n);
     let mut skipped = 0;
+    let mut page = page;
     for i in 0..n {
-        match processor.process_undecoded(&raw.layout, raw.row(i)) {
+        let made = processor.process_undecoded(&raw.layout, raw.row(i));
+        let extra = processor.take_extra();
+        match made {
             Ok(Processed::Untouched) => kept.push((i, None)),
             Ok(Processed::Row(values)) => kept.push((i, Some(values))),
             Ok(Processed::Skip) => skipped += 1,
@@ -117,6 +138,9 @@ fn process_undecoded_page(
                 return Err(shared.row_error(page_no, &key, message.to_string()));
             }
         }
+        // More rows of this table (decoded: the page then is) and rows for others.
+        kept.extend(extra.own.into_iter().map(|values| (i, Some(values))));
+        page.emitted.extend(extra.emitted);
     }
     let sources = shared
         .rows

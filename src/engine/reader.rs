@@ -205,8 +205,11 @@ impl ReaderCtx {
             last_key: self.after.clone(),
             read,
             skipped: 0,
-            sources: Vec::new(),
+            origins: Vec::new(),
+            row_origin: Vec::new(),
+            emitted_origin: Vec::new(),
             rejects: Vec::new(),
+            emitted: Vec::new(),
             end: false,
         };
         if let (Some(d), Some(_)) = (&mut self.direct, &self.shared.rows.key_in_row) {

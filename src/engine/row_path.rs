@@ -43,7 +43,7 @@ pub(super) fn decide(control: &mut Control, task: &CopyTask) -> Result<RowPath> 
         && control.get(Role::Target)?.is_mariadb();
     let path = match &task.processing {
         // Rows set aside are written to the rejects file as read: decoded, with keys.
-        _ if task.rejects.is_some() => RowPath::default(),
+        _ if task.rejects.is_some() || !task.emits.is_empty() => RowPath::default(),
         Processing::Direct(_) => direct(plan, bulk_target),
         Processing::Local(p) if bulk_target => {
             // Keys are read from the target rows of untouched pages.

@@ -1,7 +1,8 @@
 //! How source rows become target rows: the `RowProcessor` a copy is given (Lua's, or
 //! `DirectProcessor`, which moves source columns and fixed defaults into place without
-//! running code), what it makes of an undecoded row (`Processed`), and why it could
-//! not make one (`TransformError`).
+//! running code), what it makes of an undecoded row (`Processed`), why it could not
+//! make one (`TransformError`), and the rows a row makes besides its own (`Extra`:
+//! a list of rows, `emit`).
 
 use std::fmt;
 use std::sync::Arc;
@@ -38,6 +39,29 @@ pub trait RowProcessor {
     fn untouched(&self) -> Option<Arrangement> {
         None
     }
+
+    /// The rows the last row made besides its own (fan-out): more rows for the copy's
+    /// table, and rows for other tables (`emit`). Taken: the next call gives the next
+    /// row's.
+    fn take_extra(&mut self) -> Extra {
+        Extra::default()
+    }
+}
+
+/// Rows one source row made besides its target row.
+#[derive(Debug, Default)]
+pub struct Extra {
+    /// More rows for the copy's own table (values of the plan's value columns).
+    pub own: Vec<Vec<Value>>,
+    /// Rows for other target tables.
+    pub emitted: Vec<Emitted>,
+}
+
+/// A row for another target table: its fields by column name, sorted by name.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Emitted {
+    pub table: String,
+    pub fields: Vec<(String, Value)>,
 }
 
 /// Why a processor could not make a row: its undecoded source row did not decode, or

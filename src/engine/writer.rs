@@ -11,14 +11,16 @@ use crate::db::Value;
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 
 use crate::db::state::{key_to_state, PartState};
-use crate::db::write::{Counts, Refused, RowCheck, WriteError, Writer};
+use crate::db::write::{Also, Counts, RowCheck, Unit, WriteError, Writer};
 use crate::db::{Db, Role};
 use crate::error::{Error, Result, RowError};
 
+use super::fanout::Fanout;
 use super::page::Page;
 use super::pipeline::{Event, Shared};
 use super::rejects::Reject;
 use super::retry::Retry;
+use super::transform::Emitted;
 
 pub(super) struct WriterCtx {
     pub shared: Arc<Shared>,
@@ -28,6 +30,8 @@ pub(super) struct WriterCtx {
     pub events: Sender<Event>,
     /// Gives a page's slot back to the reader once the page is written.
     pub slots: Sender<()>,
+    /// The checkpoint of a page written row by row whose commit is in doubt.
+    pub pending: std::cell::RefCell<Option<PartState>>,
 }
 
 impl WriterCtx {
@@ -50,6 +54,7 @@ impl WriterCtx {
         let plan = &self.shared.plan;
         let fit = super::fit::Fit::new(plan).map(|f| Box::new(f) as Box<dyn RowCheck>);
         let writer = Writer::new(&plan.write_target(), &db, self.shared.method, fit);
+        let mut fanout = Fanout::new(self.shared.emits.clone());
         let stop = self.shared.cfg.stop.clone();
         // Pages already queued are written even when the copy failed elsewhere (they
         // are whole and good); only a stop stops a writer before its queue is empty.
@@ -68,7 +73,7 @@ impl WriterCtx {
             if msg.end {
                 return self.end(&mut db);
             }
-            self.page(&mut db, &writer, msg)?;
+            self.page(&mut db, &writer, &mut fanout, msg)?;
             let _ = self.slots.send(());
         }
     }
@@ -87,7 +92,13 @@ impl WriterCtx {
         )
     }
 
-    fn page(&mut self, db: &mut Db, writer: &Writer, mut page: Page) -> Result<()> {
+    fn page(
+        &mut self,
+        db: &mut Db,
+        writer: &Writer,
+        fanout: &mut Fanout,
+        mut page: Page,
+    ) -> Result<()> {
         let mut next = self.state.clone();
         next.pages += 1;
         if page.last_key.is_some() {
@@ -104,7 +115,22 @@ impl WriterCtx {
             file.write(self.part, next.pages, &entries)?;
             next.rejected += entries.len() as u64;
         }
-        let counts = self.write_page(db, writer, &mut page, &mut next, &mut entries)?;
+        // Rows emitted into other tables commit in the page's transaction.
+        let groups = fanout.groups(db, &page.emitted)?;
+        let also = Also {
+            writes: groups
+                .iter()
+                .map(|(k, rows)| (fanout.get(k), rows.as_slice()))
+                .collect(),
+            ..Also::default()
+        };
+        let fan = (&*fanout, &also);
+        let counts = self.write_page(db, writer, &mut page, &mut next, &mut entries, fan)?;
+        // (Counted already when the page was written row by row.)
+        if !groups.is_empty() && also.counts.borrow().len() == groups.len() {
+            let mut s = self.shared.stats.lock().unwrap_or_else(|e| e.into_inner());
+            super::fanout::count(&mut s.emitted, &groups, &also.counts.borrow());
+        }
         let rejected = next.rejected - self.state.rejected;
         self.state = next;
         let shared = &self.shared;
@@ -144,7 +170,7 @@ impl WriterCtx {
             return Ok(());
         }
         Err(Error::Database {
-            context: format!("copy {} ({})", shared.plan.name, shared.plan.location),
+            context: "on_error = \"reject\"".into(),
             message: format!(
                 "{rejected} rows rejected, more than max_rejects allows ({limit}); they are in \
                  {}; the copy stopped after the page that went past it, which is committed \
@@ -165,20 +191,27 @@ impl WriterCtx {
         page: &mut Page,
         next: &mut PartState,
         entries: &mut Vec<String>,
+        (fanout, also): (&Fanout, &Also<'_>),
     ) -> Result<Counts> {
         let shared = &self.shared;
         let mut retry = Retry::new(shared.cfg.retries);
+        self.pending.take();
         loop {
             let checkpoint = shared.store.checkpoint_sql(&shared.id, self.part, next);
-            let e = match page.write(writer, db, checkpoint) {
+            let e = match page.write(writer, db, checkpoint, also) {
                 Ok(c) => return Ok(c),
                 Err(e) => e,
             };
             // `on_error = "reject"`: the rows the target refuses are set apart and the
             // rest of the page commits.
             let e = if shared.rejects.is_some() && !e.transient && self.about_rows(&e) {
-                match self.apart(db, writer, page, next, entries) {
-                    Ok(c) => return Ok(c),
+                match self.apart(db, writer, page, next, entries, fanout) {
+                    Ok(c) => {
+                        also.counts.borrow_mut().clear();
+                        return Ok(c);
+                    }
+                    // The rejects file could not be written: about no row.
+                    Err(e) if matches!(e.error, Error::Io { .. }) => return Err(e.error),
                     Err(e) => e,
                 }
             } else {
@@ -203,7 +236,25 @@ impl WriterCtx {
                     shared.plan.name,
                     next.pages
                 );
-                // Its exact counts were lost with the connection.
+                // Its exact counts were lost with the connection. Written row by row,
+                // it committed the checkpoint made for it, which counts its rejects.
+                if let Some(landed) = self.pending.take() {
+                    let inserted = landed.written - self.state.written;
+                    *next = landed;
+                    also.counts.borrow_mut().clear();
+                    return Ok(Counts {
+                        inserted,
+                        ..Default::default()
+                    });
+                }
+                *also.counts.borrow_mut() = also
+                    .writes
+                    .iter()
+                    .map(|(_, rows)| Counts {
+                        inserted: rows.len() as u64,
+                        ..Default::default()
+                    })
+                    .collect();
                 return Ok(Counts {
                     inserted: page.len() as u64,
                     ..Default::default()
@@ -222,9 +273,10 @@ impl WriterCtx {
             }
     }
 
-    /// Writes a refused page row by row: the rows the target refuses go to the rejects
-    /// file (before the page commits), the rest commit with the checkpoint, which
-    /// counts them (`next` becomes the checkpoint that committed).
+    /// Writes a refused page row by row (each source row's rows, its emitted ones
+    /// included, under a savepoint): the source rows the target refuses go to the
+    /// rejects file (before the page commits), the rest commit with the checkpoint,
+    /// which counts them (`next` becomes the checkpoint that committed).
     fn apart(
         &self,
         db: &mut Db,
@@ -232,6 +284,7 @@ impl WriterCtx {
         page: &Page,
         next: &mut PartState,
         entries: &mut Vec<String>,
+        fanout: &Fanout,
     ) -> std::result::Result<Counts, WriteError> {
         let shared = &self.shared;
         let file = shared
@@ -239,15 +292,32 @@ impl WriterCtx {
             .as_ref()
             .expect("rows are set apart with a rejects file");
         let rows = page.rows.decoded();
+        let emitted: Vec<Vec<&Emitted>> = (0..page.origins.len())
+            .map(|o| {
+                let of = page.emitted.iter().zip(&page.emitted_origin);
+                of.filter(|(_, &eo)| eo == o).map(|(e, _)| e).collect()
+            })
+            .collect();
+        let units: Vec<Unit> = emitted
+            .iter()
+            .enumerate()
+            .map(|(o, es)| Unit {
+                rows: (0..rows.len())
+                    .filter(|&i| page.row_origin[i] == o)
+                    .collect(),
+                also: es.iter().map(|e| fanout.row(e)).collect(),
+            })
+            .collect();
         let mut after = next.clone();
         let mut all = entries.clone();
-        let (counts, _) = writer.write_apart(db, rows, &mut |refused: &[Refused]| {
+        let ((counts, others), _) = writer.write_apart(db, rows, &units, &mut |refused| {
             all = entries.clone();
             for r in refused {
+                let (key, source) = page.origins[r.unit].clone();
                 let reject = Reject {
-                    key: self.key_of(page, r.row).unwrap_or_default(),
-                    source: page.sources.get(r.row).cloned().unwrap_or_default(),
-                    row: rows.get(r.row).cloned(),
+                    key,
+                    source,
+                    row: units[r.unit].rows.first().map(|&i| rows[i].clone()),
                     error: r.message.clone(),
                 };
                 all.extend(self.entries(next.pages, vec![reject]));
@@ -255,11 +325,23 @@ impl WriterCtx {
             file.write(self.part, next.pages, &all)?;
             after = next.clone();
             after.rejected += refused.len() as u64;
-            after.written -= refused.len() as u64;
+            after.written -= refused
+                .iter()
+                .map(|r| units[r.unit].rows.len() as u64)
+                .sum::<u64>();
+            // Kept until the commit is known (see `write_page`).
+            *self.pending.borrow_mut() = Some(after.clone());
             Ok(shared.store.checkpoint_sql(&shared.id, self.part, &after))
         })?;
+        self.pending.take();
         *next = after;
         *entries = all;
+        let mut s = shared.stats.lock().unwrap_or_else(|e| e.into_inner());
+        for (es, cs) in emitted.iter().zip(&others) {
+            for (e, c) in es.iter().zip(cs) {
+                s.emitted.entry(e.table.clone()).or_default().add(c);
+            }
+        }
         Ok(counts)
     }
 

@@ -16,7 +16,7 @@ use crate::db::state::{CopyState, StateStore};
 use crate::db::write::Method;
 use crate::db::{Db, Role};
 use crate::engine::{
-    CopyStats, CopyTask, DirectProcessor, Overlap, Processing, RowProcessor, Since,
+    CopyStats, CopyTask, DirectProcessor, EmitSpec, Overlap, Processing, RowProcessor, Since,
 };
 use crate::error::{Error, Result};
 use crate::job::hooks::{started, Owner};
@@ -53,6 +53,8 @@ pub struct CopyOptions {
     pub rejects: Option<RejectOptions>,
     /// Run on a thread of its own and return at once (`ferry repl` only).
     pub background: bool,
+    /// `emit = { table = "mode", ... }`: the tables the transform emits rows into.
+    pub emits: Vec<EmitSpec>,
 }
 
 /// One `copy`: what it copies and how.
@@ -173,6 +175,7 @@ impl Job {
         // How it runs: the incremental column and the state it resumes from.
         let id = self.copy_id(&name);
         let mut problems = since_problems(&plan, &options);
+        problems.extend(self.emit_problems(&options)?);
         let saved = self.saved_state()?.copies.get(&id).cloned();
         let resume = self.reconcile(&plan, &name, saved.clone(), &mut problems);
         if !problems.is_empty() {
@@ -449,6 +452,7 @@ impl Job {
             defer_indexes: options.defer_indexes.or(settings.defer_indexes),
             deferred_before: saved.and_then(|s| s.deferred),
             rejects,
+            emits: options.emits,
         }
     }
 

@@ -8,6 +8,7 @@
 
 pub mod background;
 mod copy;
+mod emit;
 mod explain;
 mod hooks;
 pub(crate) mod lock;

@@ -9,13 +9,12 @@ use crate::db::Value;
 use mlua::{Function, Lua, Table, Value as LuaValue};
 
 use crate::db::schema::TableInfo;
-use crate::db::write::Method;
-use crate::engine::{CopyStats, Overlap, RowProcessor};
+use crate::engine::{CopyStats, RowProcessor};
 use crate::error::Result;
 use crate::job::{
     CopyOptions, CopyOutcome, CopyRequest, Job, Started, TableCopy, Transform, DEFAULT_PAGE,
 };
-use crate::lua::errors::{BadOverlap, DefaultError};
+use crate::lua::errors::DefaultError;
 use crate::lua::options::{show, Options};
 use crate::lua::processor::{LuaProcessor, RowBuilder};
 use crate::lua::values::{from_lua, Sql};
@@ -216,8 +215,14 @@ impl Transform for LuaCode<'_> {
         let builder = RowBuilder::new(self.lua, &names, &kinds).map_err(lua_err)?;
         for row in rows {
             let (t, _) = builder.build(row).map_err(lua_err)?;
-            // Skipped rows and errors are looked at later, with row keys.
-            if let Ok(LuaValue::Table(out)) = tf.call::<LuaValue>(t) {
+            // Skipped rows and errors are looked at later, with row keys. Of a list of
+            // rows, the first; rows emitted are not written.
+            let out = crate::lua::emit::discarding(self.lua, || tf.call::<LuaValue>(t));
+            if let Ok(LuaValue::Table(out)) = out {
+                let first = crate::lua::emit::list_of_rows(&out).ok().flatten();
+                let out = first
+                    .and_then(|rows| rows.into_iter().next())
+                    .unwrap_or(out);
                 let mut fields = Vec::new();
                 for pair in out.pairs::<LuaValue, LuaValue>() {
                     if let (LuaValue::String(k), _) = pair.map_err(lua_err)? {
@@ -350,7 +355,7 @@ pub(crate) fn parse_copy_args(
             )])
         }
     };
-    let known = [COPY_OPTIONS, crate::lua::rejects::OPTIONS].concat();
+    let known = [COPY_OPTIONS, crate::lua::rejects::OPTIONS, &["emit"]].concat();
     let mut o = Options::new("copy", t.clone(), &known, true);
     let selection = crate::lua::tables::read_selection(&t, &mut o);
     spec.from = o.string("from").or_else(|| o.first()).unwrap_or_default();
@@ -396,7 +401,7 @@ pub(crate) fn parse_copy_args(
     };
     spec.mask_strict = o.boolean("mask_strict").unwrap_or(false);
     spec.has_transform = transform.is_some();
-    let options = read_run_options(&mut o);
+    let options = crate::lua::run_options::read(&mut o);
     let hooks = crate::lua::hooks::read(lua, "copy", &mut o);
     o.finish()?;
     Ok(CopyArgs {
@@ -454,63 +459,6 @@ fn read_defaults(d: &Table, spec: &mut CopySpec, o: &mut Options) {
     spec.defaults.sort_by(|a, b| a.0.cmp(&b.0));
 }
 
-/// How the copy runs: `since`, `since_overlap`, `write`, `workers`, rate limits,
-/// `defer_indexes`.
-fn read_run_options(o: &mut Options) -> CopyOptions {
-    let mut run = CopyOptions {
-        since: o.string("since"),
-        ..CopyOptions::default()
-    };
-    if let Some(v) = o.value("since_overlap") {
-        match overlap(&v) {
-            Ok(x) if run.since.is_some() => run.since_overlap = Some(x),
-            Ok(_) => o.problem("copy: `since_overlap` needs `since`".into()),
-            Err(m) => o.problem(format!("copy: {m}")),
-        }
-    }
-    if let Some(w) = o.string("write") {
-        match Method::parse(&w) {
-            Ok(m) => run.method = Some(m),
-            Err(m) => o.problem(format!("copy: {m}")),
-        }
-    }
-    run.workers = o.number("workers", 1.0).map(|n| n as usize);
-    run.limits.rows_per_second = o.number("max_rows_per_second", 1.0);
-    run.limits.bytes_per_second = o.number("max_bytes_per_second", 1.0);
-    run.defer_indexes = o.boolean("defer_indexes");
-    run.rejects = crate::lua::rejects::read(o);
-    run.background = o.boolean("background").unwrap_or(false);
-    run
-}
-
-/// `since_overlap`: a number (`5`, `0.5`) or an interval (`"10 minutes"`).
-fn overlap(v: &LuaValue) -> std::result::Result<Overlap, BadOverlap> {
-    let bad = || BadOverlap { shown: show(v) };
-    match v {
-        LuaValue::Integer(n) if *n >= 0 => Ok(Overlap::Amount(n.to_string())),
-        LuaValue::Number(n) if *n >= 0.0 && n.is_finite() => Ok(Overlap::Amount(n.to_string())),
-        LuaValue::String(s) => {
-            let s = s.to_string_lossy();
-            let mut words = s.split_whitespace();
-            let (Some(n), Some(unit), None) = (words.next(), words.next(), words.next()) else {
-                return Err(bad());
-            };
-            let n: u64 = n.parse().map_err(|_| bad())?;
-            let unit = unit.to_ascii_lowercase();
-            let unit = match unit.trim_end_matches('s') {
-                "second" | "sec" => "SECOND",
-                "minute" | "min" => "MINUTE",
-                "hour" => "HOUR",
-                "day" => "DAY",
-                "week" => "WEEK",
-                _ => return Err(bad()),
-            };
-            Ok(Overlap::Interval(n, unit))
-        }
-        _ => Err(bad()),
-    }
-}
-
 pub fn stats_table(lua: &Lua, s: &CopyStats) -> mlua::Result<Table> {
     let t = lua.create_table()?;
     t.set("read", s.read)?;
@@ -524,6 +472,7 @@ pub fn stats_table(lua: &Lua, s: &CopyStats) -> mlua::Result<Table> {
     t.set("rejected", s.rejected)?;
     let rejects = s.rejects_file.as_ref().map(|p| p.display().to_string());
     t.set("rejects", rejects)?;
+    t.set("emitted", crate::lua::emit::stats(lua, &s.emitted)?)?;
     t.set("seconds", s.seconds)?;
     t.set("resumed", s.resumed)?;
     Ok(t)
@@ -559,6 +508,7 @@ fn lazy_stats(lua: &Lua, job: &Rc<Job>, started: Started) -> mlua::Result<Table>
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::engine::Overlap;
 
     pub(crate) fn parse(code: &str) -> std::result::Result<CopyArgs, Vec<String>> {
         let lua = Lua::new();

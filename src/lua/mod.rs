@@ -9,6 +9,7 @@
 pub mod background;
 pub mod connections;
 pub mod copy;
+pub mod emit;
 pub mod errors;
 pub mod explain;
 pub mod globals;
@@ -21,6 +22,7 @@ pub mod native;
 pub mod options;
 pub mod processor;
 pub mod rejects;
+pub mod run_options;
 pub mod sample;
 pub mod stdlib;
 pub mod tables;
@@ -45,6 +47,7 @@ pub fn new_state(job: Rc<Job>, script_dir: Option<&Path>) -> Result<Lua, Error> 
         connections::register(&lua, &job)?;
         copy::register(&lua, &job)?;
         sample::register(&lua, &job)?;
+        emit::register(&lua)?;
         job::register(&lua, &job)?;
         lookup::register(&lua, &job)?;
         explain::register(&lua, &job)?;

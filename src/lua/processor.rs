@@ -11,7 +11,8 @@ use mlua::{AnyUserData, Function, Lua, LuaString, Table, Value as LuaValue};
 
 use crate::db::value::Kind;
 use crate::db::wire::{RawLayout, RawSource, WireError};
-use crate::engine::{Processed, RowProcessor, TransformError};
+use crate::engine::{Extra, Processed, RowProcessor, TransformError};
+use crate::lua::emit;
 use crate::lua::errors::RowFailure;
 use crate::lua::values::{from_lua, same, to_lua, Sentinels};
 use crate::plan::column_map::{Arrangement, ValueFrom};
@@ -221,6 +222,10 @@ pub struct LuaProcessor {
     untouched: Option<Arrangement>,
     /// The same per cell: the source column it takes as read, or a fixed value.
     untouched_cells: Option<Vec<Untouched>>,
+    /// The rows the last row made besides its own (a list returned, `emit`).
+    extra: Extra,
+    /// Filling more than one row from a source row: values are copied, not moved.
+    keep: bool,
 }
 
 /// How a cell is filled when the transform returned its own row and set nothing.
@@ -306,21 +311,52 @@ impl LuaProcessor {
             cells,
             untouched,
             untouched_cells,
+            extra: Extra::default(),
+            keep: false,
         })
     }
 
     fn run(&mut self, row: Vec<Value>) -> Result<Option<Vec<Value>>, RowFailure> {
+        self.extra = Extra::default();
         let (table, ptr) = self.start_row(|st| {
             st.values = row;
             st.decoded = true;
         })?;
-        let result = self.call(&table).and_then(|out| match out {
-            None => Ok(None),
-            Some(out) => self.fill(out, ptr).map(Some),
+        let lua = self.shared.lua.clone();
+        let (result, emitted) = emit::collecting(&lua, || {
+            self.call(&table).and_then(|out| match out {
+                None => Ok(None),
+                Some(out) => self.fill_rows(out, ptr),
+            })
         });
+        self.extra.emitted = emitted;
         // The row table is done with: reading it later is an error, not another row.
         self.shared.state.borrow_mut().table = std::ptr::null();
         result
+    }
+
+    /// The target values of the row a transform returned or, for a list of rows, of
+    /// the first (the others go to `extra`; an empty list skips the row).
+    fn fill_rows(
+        &mut self,
+        out: Table,
+        ptr: *const std::ffi::c_void,
+    ) -> Result<Option<Vec<Value>>, RowFailure> {
+        let Some(rows) = emit::list_of_rows(&out).map_err(RowFailure::Lua)? else {
+            return self.fill(out, ptr).map(Some);
+        };
+        self.keep = true;
+        let mut values = Vec::with_capacity(rows.len());
+        let filled: Result<(), RowFailure> = rows.into_iter().try_for_each(|r| {
+            values.push(self.fill(r, ptr)?);
+            Ok(())
+        });
+        self.keep = false;
+        filled?;
+        let mut values = values.into_iter();
+        let first = values.next();
+        self.extra.own = values.collect();
+        Ok(first)
     }
 
     /// The same for an undecoded row, which comes back `Untouched` when the transform
@@ -338,10 +374,31 @@ impl LuaProcessor {
             }
             st.decoded = false;
         })?;
-        let result = self.call(&table).and_then(|out| {
+        self.extra = Extra::default();
+        let lua = self.shared.lua.clone();
+        let (result, emitted) = emit::collecting(&lua, || self.undecoded_out(&table, ptr));
+        self.extra.emitted = emitted;
+        self.shared.state.borrow_mut().table = std::ptr::null();
+        result
+    }
+
+    /// What the transform made of an undecoded row (see `run_undecoded`).
+    fn undecoded_out(
+        &mut self,
+        table: &Table,
+        ptr: *const std::ffi::c_void,
+    ) -> Result<Processed, RowFailure> {
+        self.call(table).and_then(|out| {
             let Some(out) = out else {
                 return Ok(Processed::Skip);
             };
+            if emit::list_of_rows(&out).map_err(RowFailure::Lua)?.is_some() {
+                decode(&mut self.shared.state.borrow_mut())?;
+                return Ok(match self.fill_rows(out, ptr)? {
+                    Some(values) => Processed::Row(values),
+                    None => Processed::Skip,
+                });
+            }
             if self.untouched.is_some() && out.to_pointer() == ptr {
                 let mut st = self.shared.state.borrow_mut();
                 if st.set.is_empty() {
@@ -352,9 +409,7 @@ impl LuaProcessor {
                 decode(&mut self.shared.state.borrow_mut())?;
             }
             self.fill(out, ptr).map(Processed::Row)
-        });
-        self.shared.state.borrow_mut().table = std::ptr::null();
-        result
+        })
     }
 
     /// A fresh row table for the row `load` puts in the state.
@@ -479,7 +534,7 @@ impl LuaProcessor {
         }
         let mut st = self.shared.state.borrow_mut();
         for (n, &(ci, i)) in as_read.iter().enumerate() {
-            let again = as_read[n + 1..].iter().any(|&(_, j)| j == i);
+            let again = self.keep || as_read[n + 1..].iter().any(|&(_, j)| j == i);
             values[ci] = Some(if again {
                 st.values[i].clone()
             } else {
@@ -528,5 +583,9 @@ impl RowProcessor for LuaProcessor {
 
     fn untouched(&self) -> Option<Arrangement> {
         self.untouched.clone()
+    }
+
+    fn take_extra(&mut self) -> Extra {
+        std::mem::take(&mut self.extra)
     }
 }

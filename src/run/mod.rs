@@ -377,6 +377,14 @@ fn state_row(id: &str, c: &CopyState) -> Vec<String> {
     if let Some(d) = &c.deferred {
         status.push_str(&format!("; indexes off the table: {}", d.names()));
     }
+    let rejected = if c.done {
+        c.rejected
+    } else {
+        c.parts.values().map(|p| p.rejected).sum()
+    };
+    if rejected > 0 {
+        status.push_str(&format!("; {rejected} rows rejected"));
+    }
     vec![
         id.to_string(),
         status,
@@ -503,6 +511,13 @@ pub fn summary(results: &[CopyResult]) -> String {
     let right: Vec<bool> = (0..heads.len()).map(|i| i >= 3).collect();
     let mut out = render(&heads, &rows, &right);
     for r in results {
+        for (table, c) in &r.stats.emitted {
+            out.push_str(&format!(
+                "copy {}: emitted into {table}: {} written ({} inserted, {} updated), {} \
+                 unchanged, {} ignored\n",
+                r.name, c.written, c.inserted, c.updated, c.unchanged, c.ignored
+            ));
+        }
         let Some(path) = &r.stats.rejects_file else {
             continue;
         };

@@ -38,7 +38,7 @@ use crate::error::Error;
 
 use keys::Keys;
 
-pub use apart::Refused;
+pub use apart::Unit;
 pub use explain::{read_only, Outlook};
 pub use messages::without_row_number;
 pub use target::{Cell, Column, Misfit, Mode, RowCheck, Target};
@@ -99,6 +99,26 @@ impl WriteError {
             error: db.err(context, e),
             conflict: false,
         }
+    }
+}
+
+/// Rows of other tables written in a page's transaction, before its checkpoint (a
+/// transform's fan-out), each group with its writer; `counts` holds each group's
+/// counts from the last try.
+#[derive(Default)]
+pub struct Also<'a> {
+    pub writes: Vec<(&'a Writer, &'a [Vec<Value>])>,
+    pub counts: RefCell<Vec<Counts>>,
+}
+
+impl Also<'_> {
+    fn write(&self, db: &mut Db) -> Result<(), WriteError> {
+        let mut counts = self.counts.borrow_mut();
+        counts.clear();
+        for (w, rows) in &self.writes {
+            counts.push(w.write_more(db, rows)?);
+        }
+        Ok(())
     }
 }
 
@@ -262,8 +282,9 @@ impl Writer {
         rows: &mut Vec<Vec<Value>>,
         undecoded: Option<&RawRows>,
         checkpoint: Option<(String, Vec<Value>)>,
+        also: &Also<'_>,
     ) -> Result<Counts, WriteError> {
-        match self.write_page_once(db, rows, undecoded, checkpoint) {
+        match self.write_page_once(db, rows, undecoded, checkpoint, also) {
             // Rows collided with other target rows: found one by one, to name one.
             Err(e) if e.conflict && !rows.is_empty() => Err(self.diagnose(db, rows, e)),
             r => r,

@@ -2,7 +2,8 @@
 //! silently, then written in one transaction with its checkpoint, by one bulk request
 //! (decoded or undecoded rows), by multi-row statements in chunks under the
 //! placeholder and packet limits, or by LOAD DATA LOCAL INFILE; a bulk page that
-//! fails is written again with multi-row statements, which name the row.
+//! fails is written again with multi-row statements, which name the row. Rows of other
+//! tables the page made (`Also`, fan-out) go in the same transaction.
 
 use mysql::prelude::Queryable;
 use mysql::{Params, Value};
@@ -10,7 +11,7 @@ use mysql::{Params, Value};
 use super::answers::Answer;
 use super::messages::row_in_message;
 use super::statement::MAX_PLACEHOLDERS;
-use super::{Counts, WriteError, Writer};
+use super::{Also, Counts, WriteError, Writer};
 use crate::db::load_data::LoadData;
 use crate::db::value::wire_size;
 use crate::db::wire::{RawRows, RequestError};
@@ -32,11 +33,12 @@ impl Writer {
         rows: &mut Vec<Vec<Value>>,
         undecoded: Option<&RawRows>,
         checkpoint: Option<(String, Vec<Value>)>,
+        also: &Also<'_>,
     ) -> Result<Counts, WriteError> {
         let bulk = self.bulk && db.is_mariadb();
         if let Some(raw) = undecoded.filter(|_| rows.is_empty()) {
             if bulk {
-                match self.try_page(db, Body::Raw(raw), checkpoint.clone()) {
+                match self.try_page(db, Body::Raw(raw), checkpoint.clone(), also) {
                     // Written again row by row, which names the row at fault.
                     Err(e) if !e.transient => self.rewriting(&e),
                     r => return r,
@@ -47,7 +49,7 @@ impl Writer {
                 .map_err(|e| WriteError::data(None, Error::database_caused(self.writing(), e)))?;
             self.check_fit(rows)?;
             if bulk {
-                return self.try_page(db, Body::Chunks(rows), checkpoint);
+                return self.try_page(db, Body::Chunks(rows), checkpoint, also);
             }
         } else {
             self.check_fit(rows)?;
@@ -57,7 +59,7 @@ impl Writer {
         } else {
             Body::Chunks(rows)
         };
-        let first = self.try_page(db, body, checkpoint.clone());
+        let first = self.try_page(db, body, checkpoint.clone(), also);
         // Rows a failed bulk request took come back from the packed copy (only then:
         // an empty page, all skipped by a transform, took nothing).
         if self.taken.replace(false) && first.is_err() {
@@ -68,7 +70,7 @@ impl Writer {
             // rolled back and written again with multi-row statements, which do.
             Err(e) if bulk && !e.transient => {
                 self.rewriting(&e);
-                self.try_page(db, Body::Chunks(rows), checkpoint)
+                self.try_page(db, Body::Chunks(rows), checkpoint, also)
             }
             r => r,
         }
@@ -105,6 +107,7 @@ impl Writer {
         db: &mut Db,
         body: Body<'_>,
         checkpoint: Option<(String, Vec<Value>)>,
+        also: &Also<'_>,
     ) -> Result<Counts, WriteError> {
         let plain = |db: &Db, ctx: &str, e| WriteError::server(db, ctx, e, None);
         if self.binary_params && !db.binary_params {
@@ -136,6 +139,7 @@ impl Writer {
                     self.conflict_effect()
                 );
             }
+            also.write(db)?;
             if let Some((sql, params)) = checkpoint {
                 db.conn()
                     .exec_drop(sql, params)
@@ -155,6 +159,24 @@ impl Writer {
                 Err(e)
             }
         }
+    }
+
+    /// Writes `rows` in the transaction a page of another writer opened (fan-out):
+    /// their counts, or an error for a row the server refuses or that collides with a
+    /// different row through another unique key.
+    pub(super) fn write_more(
+        &self,
+        db: &mut Db,
+        rows: &[Vec<Value>],
+    ) -> Result<Counts, WriteError> {
+        self.check_fit(rows)?;
+        let existing = self.existing_in(db, &Body::Chunks(rows))?;
+        let answer = self.write_chunks(db, rows)?;
+        let c = self.page_counts(answer, existing);
+        if c.conflicts > 0 && !self.accept_conflicts {
+            return Err(self.conflict_error(None, c.conflicts, None));
+        }
+        Ok(c)
     }
 
     fn write_chunks(&self, db: &mut Db, rows: &[Vec<Value>]) -> Result<Answer, WriteError> {

@@ -1,0 +1,180 @@
+//! Fan-out: rows a transform `emit`s into other target tables, written in the same
+//! transaction as the page of the source rows that made them (with its checkpoint),
+//! so a resumed copy writes each exactly once. Each table a copy emits to is named in
+//! the copy with its own mode (`EmitSpec`); its rows are mapped by field name onto its
+//! columns, grouped by the columns they give (one statement shape each), and counted
+//! per table (`EmitCounts`).
+
+use std::collections::{BTreeMap, HashMap};
+
+use crate::db::schema::TableInfo;
+use crate::db::write::{Cell, Column, Counts, Method, Mode, Target, Writer};
+use crate::db::{Db, Value};
+use crate::error::{Error, Result};
+
+use super::transform::Emitted;
+
+/// A table a copy emits rows into, and how they meet the rows already there.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EmitSpec {
+    pub table: String,
+    pub mode: Mode,
+}
+
+/// What a copy's emitted rows did in one table.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct EmitCounts {
+    pub written: u64,
+    pub inserted: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+    pub ignored: u64,
+}
+
+impl EmitCounts {
+    pub fn add(&mut self, c: &Counts) {
+        self.written += c.inserted + c.updated;
+        self.inserted += c.inserted;
+        self.updated += c.updated;
+        self.unchanged += c.unchanged;
+        self.ignored += c.ignored + c.conflicts;
+    }
+
+    pub fn add_all(&mut self, o: &EmitCounts) {
+        self.written += o.written;
+        self.inserted += o.inserted;
+        self.updated += o.updated;
+        self.unchanged += o.unchanged;
+        self.ignored += o.ignored;
+    }
+}
+
+/// The writers of one part's emitted rows: per table and set of columns.
+pub(super) struct Fanout {
+    specs: Vec<EmitSpec>,
+    tables: HashMap<String, TableInfo>,
+    writers: HashMap<(String, Vec<String>), Writer>,
+}
+
+/// One page's emitted rows, grouped: the writer's key and the rows in its column
+/// order.
+pub(super) type Groups = Vec<((String, Vec<String>), Vec<Vec<Value>>)>;
+
+impl Fanout {
+    pub fn new(specs: Vec<EmitSpec>) -> Fanout {
+        Fanout {
+            specs,
+            tables: HashMap::new(),
+            writers: HashMap::new(),
+        }
+    }
+
+    /// A page's emitted rows grouped by table and columns, each group's writer made
+    /// the first time (reading its table's definition), in the order first emitted.
+    pub fn groups(&mut self, db: &mut Db, emitted: &[Emitted]) -> Result<Groups> {
+        let mut groups: Groups = Vec::new();
+        for e in emitted {
+            let names: Vec<String> = e.fields.iter().map(|(n, _)| n.clone()).collect();
+            let key = (e.table.clone(), names);
+            if !self.writers.contains_key(&key) {
+                let w = self.writer(db, &key.0, &key.1)?;
+                self.writers.insert(key.clone(), w);
+            }
+            let order = self.order(&key);
+            let row: Vec<Value> = order.iter().map(|&i| e.fields[i].1.clone()).collect();
+            match groups.iter_mut().find(|(k, _)| *k == key) {
+                Some((_, rows)) => rows.push(row),
+                None => groups.push((key, vec![row])),
+            }
+        }
+        Ok(groups)
+    }
+
+    /// The writer of a group (made by `groups`).
+    pub fn get(&self, key: &(String, Vec<String>)) -> &Writer {
+        &self.writers[key]
+    }
+
+    /// An emitted row's writer (made by `groups`) and its values in that writer's
+    /// order.
+    pub fn row(&self, e: &Emitted) -> (&Writer, Vec<Value>) {
+        let names: Vec<String> = e.fields.iter().map(|(n, _)| n.clone()).collect();
+        let key = (e.table.clone(), names);
+        let values = self
+            .order(&key)
+            .iter()
+            .map(|&i| e.fields[i].1.clone())
+            .collect();
+        (&self.writers[&key], values)
+    }
+
+    /// Where each of a group's columns (in target column order) is in its rows'
+    /// fields (sorted by name).
+    fn order(&self, key: &(String, Vec<String>)) -> Vec<usize> {
+        let table = &self.tables[&key.0];
+        table
+            .columns
+            .iter()
+            .filter_map(|c| key.1.iter().position(|f| *f == c.name))
+            .collect()
+    }
+
+    fn writer(&mut self, db: &mut Db, table: &str, fields: &[String]) -> Result<Writer> {
+        let bad = |message: String| Error::Database {
+            context: format!("emit into {table}"),
+            message,
+            cause: None,
+        };
+        let Some(spec) = self.specs.iter().find(|s| s.table == table) else {
+            return Err(bad(format!(
+                "the copy does not emit into `{table}`: name it in the copy's `emit` \
+                 (emit = {{ {table} = \"insert\" }})"
+            )));
+        };
+        if !self.tables.contains_key(table) {
+            let info = db
+                .table_info(table)?
+                .ok_or_else(|| bad(format!("no target table `{table}`")))?;
+            self.tables.insert(table.to_string(), info);
+        }
+        let info = &self.tables[table];
+        for f in fields {
+            match info.columns.iter().find(|c| c.name == *f) {
+                None => {
+                    return Err(bad(format!(
+                        "a row has a field `{f}`, which is not a column of {table}"
+                    )))
+                }
+                Some(c) if c.is_generated() => {
+                    return Err(bad(format!(
+                        "a row has a field `{f}`, a generated column of {table}"
+                    )))
+                }
+                Some(_) => {}
+            }
+        }
+        let target = Target {
+            table: info.clone(),
+            columns: info
+                .columns
+                .iter()
+                .filter(|c| fields.contains(&c.name))
+                .map(|c| Column {
+                    name: c.name.clone(),
+                    cell: Cell::Param,
+                    mapped: true,
+                })
+                .collect(),
+            mode: spec.mode,
+            accept_conflicts: false,
+        };
+        Ok(Writer::new(&target, db, Method::Prepared, None))
+    }
+}
+
+/// Adds a page's emitted counts (per group) to a copy's (per table).
+pub(super) fn count(into: &mut BTreeMap<String, EmitCounts>, groups: &Groups, counts: &[Counts]) {
+    for ((key, _), c) in groups.iter().zip(counts) {
+        into.entry(key.0.clone()).or_default().add(c);
+    }
+}
