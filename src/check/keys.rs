@@ -155,12 +155,12 @@ pub(super) fn check(
     plan: &CopyPlan,
     plans: &[CopyPlan],
     out: &mut CopyCheck,
-) -> Result<()> {
+) -> Result<bool> {
     let target = &plan.target;
     out.target_queries += 1;
     if !dst.table_exists(&target.database, &target.name)? {
         // The job creates it: no row to meet, no key yet.
-        return Ok(());
+        return Ok(false);
     }
     let filter = plan.filter.as_deref();
     let source_key = plan.key_names();
@@ -246,7 +246,7 @@ pub(super) fn check(
     }
     let mut parents = parents(dst, plan, plans, out)?;
     if uniques.is_empty() && !replaces && parents.is_empty() {
-        return Ok(());
+        return Ok(true);
     }
 
     // One stream of the source: its key, the mode's key, the unique and foreign keys.
@@ -440,7 +440,7 @@ pub(super) fn check(
             out.hazards.push(h);
         }
     }
-    Ok(())
+    Ok(true)
 }
 
 fn unique_hazard(
