@@ -3,8 +3,8 @@
 //! INDEX where indexes are deferred, CREATE where the job creates the table), the
 //! target's `local_infile` where a copy writes with LOAD DATA, the largest row a copy
 //! may send against the target's `max_allowed_packet`, and the server versions and time
-//! zones. A missing privilege, `local_infile` off or a row too large blocks; the rest
-//! are notes.
+//! zones. A missing privilege or a row too large blocks; the rest are notes
+//! (`local_infile` off included: a run falls back to prepared statements).
 
 use super::report::{CopyCheck, Hazard};
 use super::shape::{max_bytes, shape, Shape};
@@ -159,16 +159,19 @@ pub(super) fn check(env: &Sides, plan: &CopyPlan, target_exists: bool, out: &mut
         }
     }
     if plan.method == Some(Method::Load) && !env.target.local_infile {
-        let accepted = plan.accept.accepts_value("local_infile", "");
+        // A run writes with prepared statements instead (it says so once): slower, not
+        // wrong, so a note.
         let mut h = Hazard::about(
             "local_infile",
             "",
             "local_infile=OFF on the target",
             0,
-            "SET GLOBAL local_infile = 1 on the target, or write with write = \"bulk\"".into(),
+            "SET GLOBAL local_infile = 1 on the target for LOAD DATA's speed; else a run \
+             writes with prepared statements instead"
+                .into(),
         );
-        h.blocking = !accepted;
-        h.accepted = accepted;
+        h.blocking = false;
+        h.effect = Some("write = \"load\" falls back to prepared statements".into());
         out.hazards.push(h);
     }
     let timestamps = |cols: &[ColumnInfo]| {

@@ -162,7 +162,8 @@ impl Db {
         for line in &lines {
             match parse_grant(line) {
                 Some(g) => out.grants.push(g),
-                None => out.roles |= line.starts_with("GRANT "),
+                // `GRANT role TO user`: privileges SHOW GRANTS does not list.
+                None => out.roles |= line.starts_with("GRANT ") && !line.contains(" ON "),
             }
         }
         Ok(out)

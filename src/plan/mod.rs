@@ -111,7 +111,6 @@ impl Accept {
         "json",
         "foreign_key",
         "privilege",
-        "local_infile",
         "max_allowed_packet",
     ];
 
@@ -134,7 +133,6 @@ impl Accept {
         "json",
         "foreign_key",
         "privilege",
-        "local_infile",
         "max_allowed_packet",
     ];
 
