@@ -7,6 +7,7 @@
 //! (`report`).
 
 mod environment;
+mod key_hazards;
 mod keys;
 mod policy;
 mod report;
