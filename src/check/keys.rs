@@ -138,8 +138,28 @@ pub(super) fn check(
             });
             continue;
         }
-        let dups =
-            src.key_duplicates(&plan.source, filter, &cols, &source_key, EXAMPLES as usize)?;
+        let limit = EXAMPLES as usize;
+        let dups = match src.key_duplicates(&plan.source, filter, &cols, &source_key, limit) {
+            Ok(d) => d,
+            // The source server may not know the target's collation (MySQL's
+            // utf8mb4_0900_* on MariaDB): group in the source's own, and say so.
+            Err(e) if cols.iter().any(|c| c.collation.is_some()) => {
+                out.notes.push(format!(
+                    "unique key `{}` grouped in the source's collations: the source server \
+                     cannot compare in the target's ({e})",
+                    index.name
+                ));
+                let plain: Vec<KeyCol> = cols
+                    .iter()
+                    .map(|c| KeyCol {
+                        collation: None,
+                        ..c.clone()
+                    })
+                    .collect();
+                src.key_duplicates(&plan.source, filter, &plain, &source_key, limit)?
+            }
+            Err(e) => return Err(e),
+        };
         out.queries += 1 + dups.groups.len() as u32 + u32::from(dups.rows > 0);
         if dups.rows > 0 {
             let names: Vec<String> = cols.iter().map(|c| c.source.clone()).collect();
@@ -172,6 +192,16 @@ pub(super) fn check(
         });
     }
 
+    if rk.is_some() && rk_cols.is_none() && !uniques.is_empty() {
+        // Without the mode's own key a target row met cannot be told from the row
+        // itself: no probe.
+        out.notes.push(format!(
+            "not probed against the target's rows: the key the mode resolves on (`{}`) \
+             takes a column the source does not feed as it is",
+            rk.map_or("", |k| k.name.as_str())
+        ));
+        uniques.clear();
+    }
     let overwrite = plan.mode == Mode::Overwrite && rk_cols.is_some();
     // Nothing to meet in an empty target table.
     let target_empty =
