@@ -127,7 +127,7 @@ fn a_page_refused_for_a_function_column_is_named_as_check_names_it() {
     let mut dbs = Dbs::new("check_per_page");
     dbs.src("CREATE TABLE p (id INT PRIMARY KEY, v VARCHAR(10))");
     dbs.src("INSERT INTO p VALUES (1, 'ok'), (2, 'pad')");
-    dbs.dst("CREATE TABLE p (id INT PRIMARY KEY, v CHAR(10), n INT)");
+    dbs.dst("CREATE TABLE p (id INT PRIMARY KEY, v CHAR(10), n INT, s VARCHAR(3))");
     // `v` and `n` made by functions: check cannot scan them, and says so.
     let code = "copy { from = 'p', map = { id = 'id', \
                 v = function(r) return r.v .. ' ' end, \
@@ -151,6 +151,13 @@ fn a_page_refused_for_a_function_column_is_named_as_check_names_it() {
     dbs.run(&job, &[])
         .status(1)
         .says("(check: scale in column `n`)");
+    // A value the server refuses (too long) is named so too.
+    let code = "copy { from = 'p', map = { id = 'id', s = function(r) return r.v .. '!!' end } }";
+    let job = dbs.job("s.lua", code);
+    dbs.run(&job, &[])
+        .status(1)
+        .says("Data truncated for column 's'")
+        .says("(check: truncate in column `s`)");
     assert_eq!(dbs.count_dst("p"), 0);
 }
 

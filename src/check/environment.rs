@@ -103,8 +103,8 @@ pub(super) fn packet_probe(plan: &CopyPlan, env: &Sides) -> Option<Probe> {
 /// The fix of a row larger than the target's packet.
 pub(super) fn packet_fix(env: &Sides) -> String {
     format!(
-        "raise max_allowed_packet on the target (now {} bytes; SET GLOBAL \
-         max_allowed_packet = ...), or leave the large values out of the copy",
+        "raise max_allowed_packet in the target server's settings (now {} bytes), or \
+         leave the large values out of the copy",
         env.target.max_allowed_packet
     )
 }
@@ -166,8 +166,8 @@ pub(super) fn check(env: &Sides, plan: &CopyPlan, target_exists: bool, out: &mut
             "",
             "local_infile=OFF on the target",
             0,
-            "SET GLOBAL local_infile = 1 on the target for LOAD DATA's speed; else a run \
-             writes with prepared statements instead"
+            "turn local_infile on in the target server's settings for the load method's speed; \
+             else a run writes with prepared statements instead"
                 .into(),
         );
         h.blocking = false;
