@@ -207,4 +207,27 @@ mod tests {
         assert_eq!(max_row_bytes(&[&a, &b]), 56);
         assert!(max_row_bytes(&[&a, &l]) > 1 << 31);
     }
+
+    #[test]
+    fn servers_of_other_kinds_or_versions_are_a_note() {
+        let sides = |s: &str, t: &str| Sides {
+            source: ServerSettings {
+                version: s.into(),
+                ..Default::default()
+            },
+            target: ServerSettings {
+                version: t.into(),
+                ..Default::default()
+            },
+            source_grants: Grants::default(),
+            target_grants: Grants::default(),
+        };
+        assert!(sides("10.11.6-MariaDB", "10.11.9-MariaDB-log")
+            .notes()
+            .is_empty());
+        let n = sides("8.0.36", "10.11.6-MariaDB").notes();
+        assert!(n[0].contains("MySQL and MariaDB differ in JSON"), "{n:?}");
+        let n = sides("10.6.1-MariaDB", "11.4.2-MariaDB").notes();
+        assert!(n[0].contains("release notes"), "{n:?}");
+    }
 }
