@@ -349,6 +349,13 @@ fn run_one(
             dst.query_drop(format!("DROP TABLE IF EXISTS `{target_table}`"))?;
             dst.query_drop(&s.create)?;
         }
+        if let (Method::Check { worst: true }, Some(ddl)) = (method, s.table.narrowed_ddl()) {
+            dst.query_drop(format!(
+                "DROP TABLE IF EXISTS `{}`",
+                s.table.narrowed_name()
+            ))?;
+            dst.query_drop(ddl)?;
+        }
         settle(src)?;
         settle(dst)?;
         quiet_machine();
@@ -383,7 +390,14 @@ fn run_one(
         Ok(m) => {
             let (rows, checksum) = data::count_and_checksum(conn, &target_table)?;
             let indexes = data::indexes(conn, &target_table)?;
-            let status = if rows != s.rows {
+            let status = if method.is_check() {
+                // A check writes nothing.
+                if rows == 0 {
+                    Status::Ok
+                } else {
+                    Status::Wrong(format!("a check wrote {rows} rows"))
+                }
+            } else if rows != s.rows {
                 Status::Wrong(format!(
                     "{rows} rows in the target, {} in the source",
                     s.rows
@@ -418,6 +432,13 @@ fn run_one(
         outcome
     };
     conn.query_drop(format!("DROP TABLE IF EXISTS `{target_table}`"))?;
+    if method.is_check() {
+        // A check's target table is on the target server (`conn` is `dst`).
+        conn.query_drop(format!(
+            "DROP TABLE IF EXISTS `{}`",
+            s.table.narrowed_name()
+        ))?;
+    }
     Ok(outcome)
 }
 

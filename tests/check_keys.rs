@@ -192,6 +192,14 @@ fn check_finds_rows_that_meet_on_a_unique_key() {
         .iter()
         .all(|h| h["accepted"] == true));
     assert_eq!(dbs.dump_dst("cust", "id"), before);
+    // A run of the reviewed job goes on, and its log says what it accepted.
+    let job = dbs.job("run.lua", code);
+    dbs.run(&job, &[]).ok();
+    let log = dbs.log();
+    assert!(
+        log.contains("copy cust: check: unique_conflicts in column `email` (1 rows), accepted"),
+        "{log}"
+    );
 }
 
 #[test]
@@ -302,8 +310,28 @@ fn check_of_clean_keys_reports_nothing() {
     dbs.dst("ALTER TABLE orders ADD CONSTRAINT fk_cust FOREIGN KEY (cust_id) REFERENCES cust (id)");
     dbs.src("INSERT INTO cust VALUES (1, 'a@x.org'), (2, 'b@x.org'), (3, NULL), (4, NULL)");
     dbs.src("INSERT INTO orders VALUES (1, 1), (2, 2), (3, NULL), (4, 50)");
-    dbs.dst("INSERT INTO cust VALUES (50, 'old@x.org')");
     let code = "copy { from = 'cust' }\ncopy { from = 'orders' }";
+    // An empty target: nothing to meet, no read of the customers; order 4's customer
+    // is nowhere.
+    let run = check(&dbs, code, &["--json"]).status(2);
+    let report = json(&run);
+    assert_eq!(
+        report["copies"][0]["queries"].as_u64(),
+        Some(0),
+        "{}",
+        run.describe()
+    );
+    assert_eq!(
+        found(&report, 1),
+        [hazard(
+            "foreign_key",
+            "foreign key `fk_cust` -> cust(id)",
+            1,
+            &["id=4"],
+            true
+        )]
+    );
+    dbs.dst("INSERT INTO cust VALUES (50, 'old@x.org')");
     let run = check(&dbs, code, &["--json"]).ok();
     let report = json(&run);
     assert_eq!(report["blocking"].as_u64(), Some(0), "{}", run.describe());

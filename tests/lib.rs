@@ -6,6 +6,7 @@ mod support;
 
 mod bad_input;
 mod check;
+mod check_env;
 mod check_keys;
 mod cli;
 mod ddl;

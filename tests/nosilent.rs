@@ -361,11 +361,13 @@ fn a_row_colliding_through_another_unique_key_fails_in_every_mode() {
             let mut dbs = unique_setup("uniq", false);
             let code =
                 format!("copy {{ from = 't', mode = '{mode}', page = 2, write = '{write}' }}");
-            // The check before the run finds the collision: exit 2, nothing written.
-            let checked = dbs.run_code(&code, &[]).status(2);
-            checked.says("unique_conflicts").says("id=3").says("id=100");
+            // The run's check finds the row first (exit 2, nothing written) ...
+            dbs.run_code(&code, &[])
+                .status(2)
+                .says("BLOCKING  unique_conflicts")
+                .says("id=3 email='a@x' meets target row id=100");
             assert_eq!(dst_rows(&mut dbs), vec![row(100, "a@x", 100)], "{ctx}");
-            // Without it, the page finds it.
+            // ... and without it, the page that meets the other row fails.
             let run = dbs.run_code(&code, &["--no-check"]).status(1);
             let run = run
                 .says("row id=3")
@@ -391,11 +393,13 @@ fn rows_colliding_inside_one_page_fail_in_every_mode() {
             let mut dbs = unique_setup("uniq_in", true);
             let code =
                 format!("copy {{ from = 't', mode = '{mode}', page = 2, write = '{write}' }}");
-            // The check before the run finds the collision: exit 2, nothing written.
-            let checked = dbs.run_code(&code, &[]).status(2);
-            checked.says("unique_conflicts").says("id=3").says("id=4");
+            // The run's check finds the two rows first (exit 2, nothing written) ...
+            dbs.run_code(&code, &[])
+                .status(2)
+                .says("BLOCKING  unique_conflicts")
+                .says("id=3, id=4");
             assert_eq!(dst_rows(&mut dbs), vec![row(100, "a@x", 100)], "{ctx}");
-            // Without it, the page finds it.
+            // ... and without it, the page that holds them fails.
             let run = dbs.run_code(&code, &["--no-check"]).status(1);
             // `DUP@x` meets `dup@x` under the column's case-insensitive collation.
             let run = run.says("row id=4").says("id=3").says("unique key `email`");

@@ -124,6 +124,44 @@ impl Table {
         }
     }
 
+    /// The target table `ferry-check-worst` checks a copy into.
+    pub fn narrowed_name(self) -> String {
+        format!("{}_chk", self.name())
+    }
+
+    /// A target table narrowing every column of this one, so `ferry check` tests each
+    /// (range, not_null, charset, scale, fraction, truncate, enum) and groups a unique
+    /// key; `None` for the tables `ferry-check-worst` does not run on.
+    pub fn narrowed_ddl(self) -> Option<String> {
+        let body = match self {
+            Table::Wide => {
+                "id INT NOT NULL PRIMARY KEY,
+                    qty SMALLINT NOT NULL,
+                    name VARCHAR(100) CHARACTER SET latin1 NOT NULL,
+                    amount DECIMAL(12,1) NULL,
+                    created DATETIME NOT NULL,
+                    touched DATE NULL,
+                    note VARCHAR(200) NULL,
+                    attrs TEXT NULL,
+                    raw VARBINARY(32) NULL,
+                    status ENUM('new','paid','shipped','cancelled') NOT NULL,
+                    UNIQUE KEY name_u (name)"
+            }
+            Table::Sysbench => {
+                "id SMALLINT NOT NULL PRIMARY KEY,
+                    k SMALLINT NOT NULL,
+                    c CHAR(120) CHARACTER SET latin1 NOT NULL,
+                    pad VARCHAR(50) NOT NULL,
+                    UNIQUE KEY c_u (c)"
+            }
+            _ => return None,
+        };
+        Some(format!(
+            "CREATE TABLE `{}` ({body}) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
+            self.narrowed_name()
+        ))
+    }
+
     /// The columns the `ferry-etl` transform changes: (lower-cased, replaced by its
     /// SHA-256 in hex): text columns whose type holds 64 hex digits.
     pub fn etl_columns(self) -> (&'static str, &'static str) {

@@ -36,6 +36,10 @@ pub enum Method {
     LoadData,
     /// `pt-archiver --bulk-insert --no-delete`.
     PtArchiver,
+    /// `ferry check` of the plain copy's job: nothing is written. `worst`: into a
+    /// target table whose every column narrows the source's (every column scanned, a
+    /// unique key grouped) instead of an identical one (no scan at all).
+    Check { worst: bool },
 }
 
 /// The row transform of a ferry run.
@@ -67,7 +71,7 @@ impl Method {
         workers: None,
     };
 
-    pub const ALL: [Method; 11] = [
+    pub const ALL: [Method; 13] = [
         Method::FERRY,
         Method::FERRY_TRANSFORM,
         Method::FERRY_ETL,
@@ -88,6 +92,8 @@ impl Method {
         Method::LoadData,
         Method::MariadbDump,
         Method::PtArchiver,
+        Method::Check { worst: false },
+        Method::Check { worst: true },
     ];
 
     /// The methods the issue's goals compare, in the order a rep runs them: ferry next
@@ -127,6 +133,8 @@ impl Method {
             Method::Mydumper => "mydumper",
             Method::LoadData => "load-data",
             Method::PtArchiver => "pt-archiver",
+            Method::Check { worst: false } => "ferry-check",
+            Method::Check { worst: true } => "ferry-check-worst",
         }
     }
 
@@ -157,6 +165,13 @@ impl Method {
             Method::Mydumper => "mydumper -t 2 into files, then myloader -t 2",
             Method::LoadData => "LOAD DATA LOCAL INFILE of a pre-made file (write side only)",
             Method::PtArchiver => "pt-archiver --bulk-insert --limit 1000 --no-delete",
+            Method::Check { worst: false } => {
+                "ferry check of the plain copy (identical schemas: no scan); nothing written"
+            }
+            Method::Check { worst: true } => {
+                "ferry check into a table narrowing every column (each scanned, a unique key \
+                 grouped); nothing written"
+            }
         }
     }
 
@@ -182,8 +197,16 @@ impl Method {
         matches!(self, Method::Ferry { .. })
     }
 
+    /// Whether the method is a `ferry check` (writes nothing).
+    pub fn is_check(self) -> bool {
+        matches!(self, Method::Check { .. })
+    }
+
     /// Whether the method runs on `table` (the BLOB table is ferry's memory check).
     pub fn applies_to(self, table: Table) -> bool {
+        if self.is_check() {
+            return table.narrowed_ddl().is_some();
+        }
         (table != Table::Blobs && !table.is_unique_check())
             || self
                 == Method::Ferry {
@@ -195,7 +218,7 @@ impl Method {
     /// Programs the method needs besides ferry.
     pub fn programs(self) -> &'static [&'static str] {
         match self {
-            Method::Ferry { .. } | Method::InsertSelect => &[],
+            Method::Ferry { .. } | Method::InsertSelect | Method::Check { .. } => &[],
             Method::MariadbDump => &["mariadb-dump", "mariadb"],
             Method::Mydumper => &["mydumper", "myloader"],
             Method::LoadData => &["mariadb"],
@@ -329,16 +352,38 @@ impl Env {
         job
     }
 
+    /// The `ferry check` job of `table`: into the narrowed table for the worst case,
+    /// every hazard accepted (each is still counted, with its examples read).
+    pub fn check_job(&self, table: Table, worst: bool) -> String {
+        let name = table.name();
+        if worst {
+            format!(
+                "-- ferry-check-worst on {name}: written by benches/throughput.rs\n\
+                 copy {{ from = \"{name}\", to = \"{}\", accept = {{ \"truncate\", \
+                 \"charset\", \"range\", \"scale\", \"fraction\", \"enum\", \"not_null\", \
+                 \"unique_conflicts\", \"char_trailing_space\" }} }}\n",
+                Table::narrowed_name(table)
+            )
+        } else {
+            format!("-- ferry-check on {name}: written by benches/throughput.rs\ncopy {{ from = \"{name}\" }}\n")
+        }
+    }
+
     /// A `ferry run` command for a job file, its log next to it.
     fn ferry_command(&self, job: &Path, extra: &[&str]) -> Command {
+        self.ferry_with("run", job, extra)
+    }
+
+    /// A `ferry COMMAND` for a job file, its log next to it.
+    fn ferry_with(&self, command: &str, job: &Path, extra: &[&str]) -> Command {
         let mut cmd = Command::new(&self.ferry);
-        cmd.arg("run")
+        cmd.arg(command)
             .arg(job)
             .arg("--source")
             .arg(self.src_url())
             .arg("--target")
             .arg(self.dst_url())
-            .arg("--quiet")
+            .args((command == "run").then_some("--quiet"))
             .arg("--log")
             .arg(job.with_extension("log"))
             .args(extra);
@@ -423,6 +468,12 @@ impl Env {
                 fs::write(&job, self.ferry_job(method, table))?;
                 let _ = fs::remove_file(job.with_extension("log"));
                 run_stages(vec![vec![self.ferry_command(&job, &[])]], &log)
+            }
+            Method::Check { worst } => {
+                let job = self.logs.join(format!("{}-{name}.lua", method.name()));
+                fs::write(&job, self.check_job(table, worst))?;
+                let _ = fs::remove_file(job.with_extension("log"));
+                run_stages(vec![vec![self.ferry_with("check", &job, &[])]], &log)
             }
             Method::InsertSelect => {
                 let start = Instant::now();

@@ -8,47 +8,18 @@
 
 use std::collections::BTreeSet;
 
+use super::key_hazards::{collation_of, key_cols, parents, replaced_hazard, unique_hazard, Tally};
 use super::report::{CopyCheck, Example, Hazard};
 use super::EXAMPLES;
-use crate::db::check_keys::{KeyCol, Reference};
-use crate::db::schema::{ColumnInfo, IndexInfo, TableInfo};
+use crate::db::check_keys::KeyCol;
+use crate::db::schema::{IndexInfo, TableInfo};
 use crate::db::value::{show_key, Kind};
 use crate::db::{Db, Value};
 use crate::error::Result;
-use crate::plan::{CopyPlan, Fill, Mode};
+use crate::plan::{CopyPlan, Mode};
 
 /// Source rows per probe of the target.
 const BATCH: usize = 500;
-
-/// The source column that feeds target column `name` as it is, if one does.
-fn fed_by<'a>(plan: &'a CopyPlan, name: &str) -> Option<&'a ColumnInfo> {
-    plan.columns
-        .iter()
-        .find(|c| c.name == name)
-        .and_then(|c| match c.fill {
-            Fill::Source(i) => plan.source.columns.get(i),
-            _ => None,
-        })
-}
-
-fn collation_of(c: Option<&ColumnInfo>) -> Option<(String, String)> {
-    let c = c?;
-    Some((c.charset.clone()?, c.collation.clone()?))
-}
-
-/// Target columns `cols` of `target` with the source columns that feed them; `None`
-/// when one is not fed by a source column as it is.
-fn key_cols(plan: &CopyPlan, target: &TableInfo, cols: &[String]) -> Option<Vec<KeyCol>> {
-    cols.iter()
-        .map(|c| {
-            Some(KeyCol {
-                source: fed_by(plan, c)?.name.clone(),
-                target: c.clone(),
-                collation: collation_of(target.column(c)),
-            })
-        })
-        .collect()
-}
 
 /// The key the mode resolves rows on, as the writer picks it: the primary key when
 /// every column of it is written, else the first unique key all written.
@@ -106,44 +77,10 @@ fn kinds(table: &TableInfo, cols: &[String]) -> Vec<Kind> {
         .collect()
 }
 
-/// A count and the first examples of one probe.
-#[derive(Default)]
-struct Tally {
-    rows: u64,
-    examples: Vec<Example>,
-}
-
-impl Tally {
-    fn add(&mut self, key: impl FnOnce() -> String, value: impl FnOnce() -> String) {
-        self.rows += 1;
-        if self.examples.len() < EXAMPLES as usize {
-            self.examples.push(Example {
-                key: key(),
-                value: value(),
-            });
-        }
-    }
-}
-
 /// A unique key probed against the target.
 struct Unique<'a> {
     index: &'a IndexInfo,
     cols: Vec<KeyCol>,
-    tally: Tally,
-}
-
-/// A foreign key of the target table probed against its parent rows.
-struct Parent {
-    fk: Reference,
-    /// The child's key columns (the target table's), fed by the source.
-    cols: Vec<KeyCol>,
-    /// The parent table's columns as the target compares them.
-    parent_cols: Vec<KeyCol>,
-    /// Copies of the job into the parent table: their plan and the source columns
-    /// that feed the parent's key columns.
-    copies: Vec<(usize, Vec<String>)>,
-    /// The parent table exists in the target (a job may create it when it runs).
-    exists: bool,
     tally: Tally,
 }
 
@@ -155,12 +92,12 @@ pub(super) fn check(
     plan: &CopyPlan,
     plans: &[CopyPlan],
     out: &mut CopyCheck,
-) -> Result<()> {
+) -> Result<bool> {
     let target = &plan.target;
     out.target_queries += 1;
     if !dst.table_exists(&target.database, &target.name)? {
         // The job creates it: no row to meet, no key yet.
-        return Ok(());
+        return Ok(false);
     }
     let filter = plan.filter.as_deref();
     let source_key = plan.key_names();
@@ -201,8 +138,28 @@ pub(super) fn check(
             });
             continue;
         }
-        let dups =
-            src.key_duplicates(&plan.source, filter, &cols, &source_key, EXAMPLES as usize)?;
+        let limit = EXAMPLES as usize;
+        let dups = match src.key_duplicates(&plan.source, filter, &cols, &source_key, limit) {
+            Ok(d) => d,
+            // The source server may not know the target's collation (MySQL's
+            // utf8mb4_0900_* on MariaDB): group in the source's own, and say so.
+            Err(e) if cols.iter().any(|c| c.collation.is_some()) => {
+                out.notes.push(format!(
+                    "unique key `{}` grouped in the source's collations: the source server \
+                     cannot compare in the target's ({e})",
+                    index.name
+                ));
+                let plain: Vec<KeyCol> = cols
+                    .iter()
+                    .map(|c| KeyCol {
+                        collation: None,
+                        ..c.clone()
+                    })
+                    .collect();
+                src.key_duplicates(&plan.source, filter, &plain, &source_key, limit)?
+            }
+            Err(e) => return Err(e),
+        };
         out.queries += 1 + dups.groups.len() as u32 + u32::from(dups.rows > 0);
         if dups.rows > 0 {
             let names: Vec<String> = cols.iter().map(|c| c.source.clone()).collect();
@@ -235,6 +192,16 @@ pub(super) fn check(
         });
     }
 
+    if rk.is_some() && rk_cols.is_none() && !uniques.is_empty() {
+        // Without the mode's own key a target row met cannot be told from the row
+        // itself: no probe.
+        out.notes.push(format!(
+            "not probed against the target's rows: the key the mode resolves on (`{}`) \
+             takes a column the source does not feed as it is",
+            rk.map_or("", |k| k.name.as_str())
+        ));
+        uniques.clear();
+    }
     let overwrite = plan.mode == Mode::Overwrite && rk_cols.is_some();
     // Nothing to meet in an empty target table.
     let target_empty =
@@ -246,7 +213,7 @@ pub(super) fn check(
     }
     let mut parents = parents(dst, plan, plans, out)?;
     if uniques.is_empty() && !replaces && parents.is_empty() {
-        return Ok(());
+        return Ok(true);
     }
 
     // One stream of the source: its key, the mode's key, the unique and foreign keys.
@@ -440,160 +407,5 @@ pub(super) fn check(
             out.hazards.push(h);
         }
     }
-    Ok(())
-}
-
-fn unique_hazard(
-    index: &IndexInfo,
-    scope: &str,
-    rows: u64,
-    examples: Vec<Example>,
-    effect: &str,
-    accepted: bool,
-) -> Hazard {
-    let mut h = Hazard::about(
-        "unique_conflicts",
-        &index.columns.join(","),
-        &format!("unique key `{}` ({scope})", index.name),
-        rows,
-        format!(
-            "make the values of `{}` unique in the source{}, or drop the unique key on the \
-             target, or let the copy accept such rows (accept = {{\"unique_conflicts\"}})",
-            index.columns.join(", "),
-            if scope == "target rows" {
-                " and the target"
-            } else {
-                ""
-            }
-        ),
-    );
-    h.blocking = !accepted;
-    h.accepted = accepted;
-    h.examples = examples;
-    h.effect = Some(effect.to_string());
-    h
-}
-
-/// The note of an overwrite's replaced rows, with the tables whose foreign keys point
-/// at the target table.
-fn replaced_hazard(dst: &mut Db, plan: &CopyPlan, rk: &[String], t: Tally) -> Result<Hazard> {
-    let children = if dst.database() == plan.target.database {
-        dst.references(&plan.target.name, true)?
-    } else {
-        Vec::new()
-    };
-    let listed: Vec<String> = children
-        .iter()
-        .map(|c| {
-            format!(
-                "{}({}) via `{}` ON DELETE {}",
-                c.table,
-                c.columns.join(", "),
-                c.name,
-                c.on_delete
-            )
-        })
-        .collect();
-    let mut h = Hazard::about(
-        "replace",
-        &rk.join(","),
-        "the key overwrite resolves on",
-        t.rows,
-        if listed.is_empty() {
-            "none needed: overwrite replaces these rows by design (use insert to keep them)".into()
-        } else {
-            format!(
-                "none needed if the child rows may keep pointing at the replaced rows: \
-                 ferry's target session does not check foreign keys, so a replaced row is \
-                 deleted and inserted again without any ON DELETE action on {}; use upsert \
-                 to update the rows in place",
-                listed.join(", ")
-            )
-        },
-    );
-    h.blocking = false;
-    h.examples = t.examples;
-    h.effect = Some(format!(
-        "overwrite: each of these target rows is deleted and the source row inserted{}",
-        if listed.is_empty() {
-            String::new()
-        } else {
-            format!("; tables referencing them: {}", listed.join(", "))
-        }
-    ));
-    Ok(h)
-}
-
-/// The target table's foreign keys whose columns the source feeds, with how the
-/// target compares the parent's columns and the job's copies into the parent table.
-fn parents(
-    dst: &mut Db,
-    plan: &CopyPlan,
-    plans: &[CopyPlan],
-    out: &mut CopyCheck,
-) -> Result<Vec<Parent>> {
-    if dst.database() != plan.target.database {
-        return Ok(Vec::new());
-    }
-    let mut found = Vec::new();
-    out.target_queries += 1;
-    for fk in dst.references(&plan.target.name, false)? {
-        let Some(cols) = key_cols(plan, &plan.target, &fk.columns) else {
-            out.notes.push(format!(
-                "not scanned: foreign key `{}` ({}) takes a column the source does not feed \
-                 as it is",
-                fk.name,
-                fk.columns.join(", ")
-            ));
-            continue;
-        };
-        let parent = if fk.parent == plan.target.name && fk.parent_database == plan.target.database
-        {
-            Some(plan.target.clone())
-        } else if fk.parent_database == dst.database() {
-            dst.table_info(&fk.parent)?
-        } else {
-            None
-        };
-        let exists = parent.is_some() || dst.table_exists(&fk.parent_database, &fk.parent)?;
-        let parent_cols = fk
-            .parent_columns
-            .iter()
-            .map(|c| KeyCol {
-                source: c.clone(),
-                target: c.clone(),
-                collation: collation_of(parent.as_ref().and_then(|p| p.column(c))),
-            })
-            .collect();
-        let copies: Vec<(usize, Vec<String>)> = plans
-            .iter()
-            .enumerate()
-            .filter(|(_, p)| p.target.name == fk.parent && p.target.database == fk.parent_database)
-            .filter_map(|(j, p)| {
-                let cols: Option<Vec<String>> = fk
-                    .parent_columns
-                    .iter()
-                    .map(|c| fed_by(p, c).map(|s| s.name.clone()))
-                    .collect();
-                cols.map(|c| (j, c))
-            })
-            .collect();
-        if !exists && copies.is_empty() {
-            out.notes.push(format!(
-                "not scanned: foreign key `{}` references {}, which the target does not have \
-                 (yet) and the job does not copy",
-                fk.name, fk.parent
-            ));
-            continue;
-        }
-        found.push(Parent {
-            fk,
-            cols,
-            parent_cols,
-            copies,
-            exists,
-            tally: Tally::default(),
-        });
-    }
-    Ok(found)
+    Ok(true)
 }

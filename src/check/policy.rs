@@ -124,12 +124,22 @@ pub fn column_checks(server: &Server, source: &ColumnInfo, target: &ColumnInfo) 
             scale,
             unsigned,
         } => decimal_checks(&p, *digits, *scale, *unsigned, &mut out),
-        Shape::Float if p.s == Shape::Double => out.push(planned(
-            "range",
-            Test::FloatRange,
-            true,
-            "make the target column DOUBLE".into(),
-        )),
+        Shape::Float if p.s == Shape::Double => {
+            out.push(planned(
+                "range",
+                Test::FloatRange,
+                true,
+                "make the target column DOUBLE".into(),
+            ));
+            out.push(planned(
+                "float_precision",
+                Test::FloatPrecision,
+                true,
+                "make the target column DOUBLE, or round the values in a transform if the \
+                 digits do not matter"
+                    .into(),
+            ));
+        }
         Shape::DateTime(x) | Shape::Time(x) | Shape::Timestamp(x) => {
             temporal_checks(&p, *x, &mut out)
         }
@@ -336,6 +346,30 @@ fn enum_checks(p: &Pair, members: &[String], out: &mut Vec<Planned>) {
         Shape::Set(sm) => matches!(p.t, Shape::Set(_)) && sm.iter().all(|m| members.contains(m)),
         _ => false,
     };
+    if let (Shape::Set(sm), Shape::Set(_), true) = (&p.s, &p.t, holds) {
+        // Held, but a value lists its members in the target's order.
+        let at = |m: &String| members.iter().position(|t| t == m);
+        let mut pairs = Vec::new();
+        for (i, a) in sm.iter().enumerate() {
+            for b in &sm[i + 1..] {
+                if at(a) > at(b) {
+                    pairs.push((a.clone(), b.clone()));
+                }
+            }
+        }
+        if !pairs.is_empty() {
+            out.push(planned(
+                "set_order",
+                Test::BothMembers(pairs),
+                false,
+                format!(
+                    "none needed if the order does not matter: the target lists members in \
+                     its own order ({}); else give it the source's",
+                    p.target.column_type
+                ),
+            ));
+        }
+    }
     if !holds && p.source.charset.is_some() {
         let test = match p.t {
             Shape::Set(_) => Test::NotSubset(members.to_vec()),
@@ -409,7 +443,12 @@ mod tests {
         assert_eq!(kinds("decimal(10,4)", "decimal(10,2)"), ["scale"]);
         assert_eq!(kinds("decimal(10,2)", "decimal(5,2)"), ["range"]);
         assert_eq!(kinds("datetime(6)", "datetime"), ["fraction"]);
-        assert_eq!(kinds("double", "float"), ["range"]);
+        assert_eq!(kinds("double", "float"), ["range", "float_precision"]);
+        assert_eq!(kinds("set('a','b','c')", "set('c','b','a')"), ["set_order"]);
+        assert_eq!(
+            kinds("set('a','b')", "set('a','b','c')"),
+            Vec::<&str>::new()
+        );
         assert_eq!(kinds("varchar(5)", "char(5)"), ["char_trailing_space"]);
         assert_eq!(kinds("enum('a','b')", "enum('a')"), ["enum"]);
         assert_eq!(

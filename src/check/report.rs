@@ -87,6 +87,8 @@ pub struct CopyCheck {
 #[derive(Debug, Clone, Serialize)]
 pub struct CheckReport {
     pub copies: Vec<CopyCheck>,
+    /// Notes about the job's servers (versions).
+    pub environment: Vec<String>,
     /// Hazards that block the job.
     pub blocking: usize,
     /// Hazards that are notes.
@@ -98,12 +100,13 @@ fn plural(n: usize, one: &str, many: &str) -> String {
 }
 
 impl CheckReport {
-    pub fn new(copies: Vec<CopyCheck>) -> CheckReport {
+    pub fn new(copies: Vec<CopyCheck>, environment: Vec<String>) -> CheckReport {
         let all = || copies.iter().flat_map(|c| &c.hazards);
         let blocking = all().filter(|h| h.blocking).count();
         let notes = all().filter(|h| !h.blocking).count();
         CheckReport {
             copies,
+            environment,
             blocking,
             notes,
         }
@@ -203,6 +206,9 @@ impl fmt::Display for CheckReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for c in &self.copies {
             write!(f, "{c}")?;
+        }
+        for n in &self.environment {
+            writeln!(f, "note: {n}")?;
         }
         writeln!(f, "{}", self.summary())
     }

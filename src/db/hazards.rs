@@ -42,6 +42,16 @@ pub enum Test {
     TimeOfDay,
     /// Outside `min`..`max` as date-times (UTC), zero dates aside.
     DateRange { min: String, max: String },
+    /// A DOUBLE in FLOAT's range that reads back otherwise from a FLOAT (candidates:
+    /// `check` keeps those whose shortest FLOAT form is another number).
+    FloatPrecision,
+    /// Text that is not valid JSON.
+    NotJson,
+    /// A SET value holding both members of one of these pairs (whose order the target
+    /// lists the other way round).
+    BothMembers(Vec<(String, String)>),
+    /// A row whose values (these columns, as sent) take more than `max` bytes.
+    RowBytes { columns: Vec<String>, max: u64 },
 }
 
 /// `X'...'` of a string's UTF-8 bytes, as a utf8mb4 string.
@@ -77,6 +87,21 @@ fn regex_literal(s: &str) -> String {
 }
 
 impl Test {
+    /// What an example row shows for the test on column `c`: the column, or for
+    /// `RowBytes` the row's bytes.
+    pub fn value_expr(&self, c: &str) -> String {
+        match self {
+            Test::RowBytes { columns, .. } => {
+                let parts: Vec<String> = columns
+                    .iter()
+                    .map(|c| format!("COALESCE(LENGTH({}), 0)", quote_ident(c)))
+                    .collect();
+                format!("({})", parts.join(" + "))
+            }
+            _ => c.to_string(),
+        }
+    }
+
     /// The SQL condition on the column expression `c` (true: the value is a hazard).
     pub fn condition(&self, c: &str) -> Result<String> {
         Ok(match self {
@@ -127,6 +152,24 @@ impl Test {
             Test::TimeOfDay => format!(
                 "(HOUR({c}) <> 0 OR MINUTE({c}) <> 0 OR SECOND({c}) <> 0 OR MICROSECOND({c}) <> 0)"
             ),
+            Test::FloatPrecision => format!(
+                "ABS({c}) <= 3.402823466e38 AND {c} <> CAST(CAST({c} AS FLOAT) AS DOUBLE)"
+            ),
+            Test::NotJson => format!("JSON_VALID({c}) = 0"),
+            Test::RowBytes { max, .. } => format!("{} > {max}", self.value_expr(c)),
+            Test::BothMembers(pairs) => {
+                let has = |m: &str| {
+                    format!(
+                        "FIND_IN_SET({}, CONVERT({c} USING utf8mb4)) > 0",
+                        hex_text(m)
+                    )
+                };
+                let any: Vec<String> = pairs
+                    .iter()
+                    .map(|(a, b)| format!("({} AND {})", has(a), has(b)))
+                    .collect();
+                format!("({})", any.join(" OR "))
+            }
             Test::DateRange { min, max } => format!(
                 "({c} < '{min}' OR {c} > '{max}') AND MONTH({c}) <> 0 AND DAYOFMONTH({c}) <> 0"
             ),
@@ -211,7 +254,7 @@ impl Db {
         let cond = probe.test.condition(&column)?;
         let keys: Vec<String> = key.iter().map(|k| quote_ident(k)).collect();
         let mut select = keys.clone();
-        select.push(column);
+        select.push(probe.test.value_expr(&column));
         let order = if keys.is_empty() {
             String::new()
         } else {

@@ -12,6 +12,7 @@
 //! and the driver's error as its cause; passwords never appear.
 
 pub(crate) mod catalog;
+pub(crate) mod check_env;
 pub(crate) mod check_keys;
 mod checkpoint;
 pub(crate) mod checksum;

@@ -186,6 +186,19 @@ pub fn wire_size(v: &Value) -> usize {
     }
 }
 
+/// Whether a double comes back the same from a FLOAT: its value as a 4-byte float
+/// reads as the same number (as the server prints a FLOAT, shortest form).
+pub fn survives_f32(d: f64) -> bool {
+    if !d.is_finite() {
+        return true;
+    }
+    let f = d as f32;
+    if f64::from(f) == d {
+        return true;
+    }
+    format!("{f}").parse::<f64>().ok() == Some(d)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

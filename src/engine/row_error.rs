@@ -156,6 +156,45 @@ pub fn is_about_values(message: &str) -> bool {
     }
 }
 
+/// How `ferry check` names what a server message refuses: `(check: truncate in column
+/// `v`)`, the same words as its report and a run's log, when the message names one
+/// column and says what of its value was wrong.
+pub fn check_words(plan: &CopyPlan, message: &str) -> Option<String> {
+    let column = columns_in_message(plan, message).into_iter().next()?;
+    let ty = plan
+        .target
+        .column(&column)
+        .map_or(String::new(), |c| c.data_type.to_ascii_lowercase());
+    let kind = if message.contains("Data too long") {
+        "truncate"
+    } else if message.contains("Out of range value") {
+        "range"
+    } else if message.contains("Incorrect string value") {
+        "charset"
+    } else if message.contains("cannot be null") {
+        "not_null"
+    } else if message.contains("Invalid JSON") {
+        "json"
+    } else if message.contains("Data truncated") {
+        match ty.as_str() {
+            "enum" | "set" => "enum",
+            "decimal" | "numeric" => "scale",
+            _ => "truncate",
+        }
+    } else if message.contains("Incorrect datetime value")
+        || message.contains("Incorrect date value")
+    {
+        if ty == "timestamp" {
+            "timestamp_range"
+        } else {
+            "zero_date"
+        }
+    } else {
+        return None;
+    };
+    Some(format!("(check: {kind} in column `{column}`)"))
+}
+
 /// `ERROR 1048 (23000): ...` -> (1048, "23000")
 pub fn sql_error(message: &str) -> Option<(u32, String)> {
     let rest = after(message, "ERROR ")?;
@@ -247,6 +286,25 @@ mod tests {
             "n"
         );
         assert!(named("ERROR 4025 (23000): CONSTRAINT `c` failed for `d`.`t`").is_empty());
+        assert_eq!(
+            check_words(&plan, "ERROR 1048 (23000): Column 'email' cannot be null").as_deref(),
+            Some("(check: not_null in column `Email`)")
+        );
+        assert_eq!(
+            check_words(
+                &plan,
+                "ERROR 1406 (22001): Data too long for column 'n' at row 1"
+            )
+            .as_deref(),
+            Some("(check: truncate in column `n`)")
+        );
+        assert_eq!(
+            check_words(
+                &plan,
+                "ERROR 4025 (23000): CONSTRAINT `c` failed for `d`.`t`"
+            ),
+            None
+        );
     }
 
     #[test]

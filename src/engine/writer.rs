@@ -403,10 +403,13 @@ impl WriterCtx {
                 row.and_then(|r| rows.get(r)).map(Vec::as_slice),
             ),
             message: format!(
-                "writing into {}.{}: {}",
+                "writing into {}.{}: {}{}",
                 plan.target.database,
                 plan.target.name,
-                crate::db::write::without_row_number(&server)
+                crate::db::write::without_row_number(&server),
+                super::row_error::check_words(plan, &server)
+                    .map(|w| format!(" {w}"))
+                    .unwrap_or_default()
             ),
         }))
     }

@@ -205,6 +205,10 @@ impl Job {
                 }
                 let mut plan = plan;
                 plan.hooks = hooks.lines();
+                let settings = self.settings.borrow();
+                plan.method = Some(options.method.unwrap_or(settings.method));
+                plan.defer_indexes = options.defer_indexes.or(settings.defer_indexes);
+                drop(settings);
                 self.record.borrow_mut().plans.push(plan);
                 Ok(CopyOutcome::Planned)
             }

@@ -112,7 +112,6 @@ impl Accept {
         "json",
         "foreign_key",
         "privilege",
-        "local_infile",
         "max_allowed_packet",
     ];
 
@@ -135,7 +134,6 @@ impl Accept {
         "json",
         "foreign_key",
         "privilege",
-        "local_infile",
         "max_allowed_packet",
     ];
 
@@ -256,6 +254,10 @@ pub struct CopyPlan {
     /// The copy's hooks and checks, one line each (the job fills them in; shown in the
     /// plan, never part of its fingerprint: a fixed check may resume).
     pub hooks: Vec<String>,
+    /// How the copy writes and whether it defers the target's indexes, as the job
+    /// settles them in the plan pass (`None` before; read by `ferry check`).
+    pub method: Option<crate::db::write::Method>,
+    pub defer_indexes: Option<bool>,
     /// Which source column feeds which target value, compiled from the above.
     column_map: ColumnMap,
 }

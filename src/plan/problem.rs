@@ -76,7 +76,7 @@ mod tests {
             "unknown hazard `trigers` in `accept` (did you mean `triggers`?); known: \
              triggers, unique_conflicts, key_collation, truncate, charset, range, scale, \
              fraction, char_trailing_space, enum, not_null, zero_date, timestamp_range, \
-             float_precision, json, foreign_key, privilege, local_infile, max_allowed_packet"
+             float_precision, json, foreign_key, privilege, max_allowed_packet"
         );
     }
 }

@@ -101,6 +101,8 @@ pub fn resolve(
         warnings,
         accept: spec.accept.clone(),
         hooks: Vec::new(),
+        method: None,
+        defer_indexes: None,
         column_map,
     })
 }

@@ -232,12 +232,16 @@ impl RowCheck for Fit {
                     _ => misfit(v, *check),
                 };
                 if let Some(why) = why {
+                    let named = match check_kind(*check, why) {
+                        Some(kind) => format!(" (check: {kind} in column `{name}`)"),
+                        None => String::new(),
+                    };
                     return Err(Misfit {
                         row: r,
                         message: format!(
                             "column `{name}` ({ty}) cannot hold {}: {why}, without a warning \
                              from the server; widen the target column, or change the value \
-                             in a transform",
+                             in a transform{named}",
                             shown(v)
                         ),
                     });
@@ -245,6 +249,20 @@ impl RowCheck for Fit {
             }
         }
         Ok(())
+    }
+}
+
+/// The kind `ferry check` gives the values a check refuses for reason `why` (the same
+/// words, so a page's failure reads as the check's report), if it has one.
+fn check_kind(check: Check, why: &str) -> Option<&'static str> {
+    match check {
+        Check::Int => Some("scale"),
+        Check::Float(_) | Check::Double(_) if why.contains("decimals") => Some("scale"),
+        Check::Float(_) | Check::Double(_) => Some("float_precision"),
+        Check::Fraction(_) => Some("fraction"),
+        Check::CharSpaces => Some("char_trailing_space"),
+        Check::Enum(_) => Some("enum"),
+        Check::Binary(_) | Check::Year => None,
     }
 }
 

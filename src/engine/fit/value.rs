@@ -4,6 +4,7 @@
 //! column's precision, BINARY padding, two-digit years.
 
 use super::Check;
+use crate::db::value::survives_f32;
 use crate::db::Value;
 
 /// A value for a message.
@@ -145,19 +146,6 @@ fn normal(s: &str) -> String {
         (true, false) => format!("0.{frac}"),
         (false, false) => format!("{int}.{frac}"),
     }
-}
-
-/// Whether a double comes back the same from a FLOAT: its value as a 4-byte float
-/// reads as the same number (as the server prints a FLOAT, shortest form).
-fn survives_f32(d: f64) -> bool {
-    if !d.is_finite() {
-        return true;
-    }
-    let f = d as f32;
-    if f64::from(f) == d {
-        return true;
-    }
-    format!("{f}").parse::<f64>().ok() == Some(d)
 }
 
 /// Whether a number written as text has non-zero digits after its point.
