@@ -294,6 +294,14 @@ fn check_finds_foreign_keys_without_a_parent_row() {
     let job = dbs.job("run.lua", "copy { from = 'orders' }");
     dbs.run(&job, &[]).status(2).says("BLOCKING  foreign_key");
     assert_eq!(dbs.dump_dst("orders", "id"), before);
+    // A rejecting copy cannot set orphans aside (the target writes without foreign key
+    // checks): it is refused before writing too.
+    let job = dbs.job(
+        "reject.lua",
+        "copy { from = 'orders', on_error = 'reject' }",
+    );
+    dbs.run(&job, &[]).status(2).says("BLOCKING  foreign_key");
+    assert_eq!(dbs.dump_dst("orders", "id"), before);
 }
 
 #[test]

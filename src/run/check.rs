@@ -76,15 +76,24 @@ pub(super) fn before_run(plan_ctx: &Job, plans: &[CopyPlan], job: &str) -> Resul
     Ok(())
 }
 
+/// Hazards a rejecting copy cannot set aside row by row: a missing privilege refuses
+/// every row, and the target session writes without foreign key checks, so an orphan
+/// would be written, not refused.
+const NOT_REJECTABLE: &[&str] = &["foreign_key", "privilege"];
+
 /// A copy with `on_error = "reject"` sets aside the rows a blocking hazard would fail
-/// or change: for it those hazards are notes (in the log), not a reason to stop.
+/// or change: for it those hazards are notes (in the log), not a reason to stop, except
+/// the kinds in `NOT_REJECTABLE`.
 fn rejected_not_blocking(plan_ctx: &Job, mut report: CheckReport) -> CheckReport {
     let rejecting = plan_ctx.rejecting_copies();
     for c in report.copies.iter_mut() {
         if !rejecting.contains(&c.copy) {
             continue;
         }
-        for h in c.hazards.iter_mut().filter(|h| h.blocking) {
+        for h in c.hazards.iter_mut() {
+            if !h.blocking || NOT_REJECTABLE.contains(&h.kind) {
+                continue;
+            }
             h.blocking = false;
             log::info!(
                 "copy {}: check: {} row(s) with a {} value in column `{}` will be rejected \
@@ -96,5 +105,5 @@ fn rejected_not_blocking(plan_ctx: &Job, mut report: CheckReport) -> CheckReport
             );
         }
     }
-    CheckReport::new(report.copies)
+    CheckReport::new(report.copies, report.environment)
 }
