@@ -30,6 +30,7 @@ mod repl;
 mod repl_complete;
 mod repl_jobs;
 mod repl_pager;
+mod repl_session;
 mod row_errors;
 mod sample;
 mod scripts;

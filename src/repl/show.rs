@@ -168,9 +168,10 @@ pub fn cell(v: &LuaValue, binary: bool) -> String {
             match std::str::from_utf8(&b) {
                 Ok(_) if binary => format!("0x{}", crate::db::value::hex(&b)),
                 Ok("NULL") => "'NULL'".into(),
-                Ok(text) if text.chars().any(char::is_control) => {
-                    text.chars().flat_map(char::escape_default).collect()
-                }
+                Ok(text) if text.chars().any(char::is_control) => text
+                    .chars()
+                    .flat_map(crate::db::value::escape_control)
+                    .collect(),
                 Ok(text) => text.to_string(),
                 Err(_) => format!("0x{}", crate::db::value::hex(&b)),
             }
