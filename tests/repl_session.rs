@@ -127,3 +127,18 @@ fn repl_ctrl_c_on_a_copy_and_tables_made_at_the_prompt() {
         "{one}"
     );
 }
+
+/// Every global of the job API a new user meets in the docs has its `.help`.
+#[test]
+fn repl_help_knows_sample_and_lookup() {
+    let dbs = Dbs::new("repl_session_help");
+    let run = piped(&dbs, ".help sample\n.help lookup\n.help try\n").ok();
+    for want in [
+        "sample{from=, where=, limit= | percent=",
+        "lookup{db = target() | source(), table=, key=",
+        "try{<copy options>, rows = 5 | key = K}",
+    ] {
+        assert!(run.stdout.contains(want), "{want}: {}", run.describe());
+    }
+    assert!(!run.stdout.contains("no help for"), "{}", run.describe());
+}

@@ -82,6 +82,11 @@ pub fn show(state: &Lua, v: &LuaValue, style: &Style) -> String {
 
 fn scalar(state: &Lua, v: &LuaValue) -> String {
     match v {
+        // A table inside a table (a copy's `tables`): its size, not its address.
+        LuaValue::Table(t) => {
+            let n = t.pairs::<LuaValue, LuaValue>().count();
+            format!("{{… {n} {}}}", if n == 1 { "entry" } else { "entries" })
+        }
         LuaValue::String(s) => {
             let b = s.as_bytes();
             match std::str::from_utf8(&b) {
@@ -291,6 +296,20 @@ mod tests {
         assert_eq!(cell(&s("NULL"), false), "'NULL'");
         assert_eq!(cell(&s("a\tb"), false), "a\\tb");
         assert_eq!(cell(&s("AB"), true), "0x4142");
+        let nested = lua
+            .load("return {read = 2, tables = {a = {read = 1}, b = {read = 1}}}")
+            .eval::<LuaValue>()
+            .unwrap();
+        let style = Style {
+            expanded: Expanded::Off,
+            width: None,
+            elapsed: None,
+        };
+        assert_eq!(
+            show(&lua, &nested, &style),
+            "{read = 2, tables = {… 2 entries}}"
+        );
+        assert_eq!(cell(&s("a\t日"), false), "a\\t日");
         let raw = LuaValue::String(lua.create_string([0xffu8, 0x00]).unwrap());
         assert_eq!(cell(&raw, false), "0xff00");
     }
