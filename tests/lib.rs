@@ -37,3 +37,4 @@ mod scripts;
 mod security;
 mod stdlib;
 mod verify;
+mod whole_db_session;

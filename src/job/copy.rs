@@ -326,6 +326,10 @@ impl Job {
                 .sample_fields
                 .insert(fields_key, spec.sample_fields.clone());
         }
+        if self.host.flags.verify {
+            // Verify writes nothing: no trigger fires.
+            spec.accept.triggers = true;
+        }
         match resolve(&spec, &source, &target) {
             Ok(plan) => Ok(Some(Resolved { plan, sample })),
             Err(problems) => {

@@ -59,6 +59,10 @@ pub struct RunFlags {
     pub full: bool,
     /// `--no-check`: no `ferry check` scan before the real pass.
     pub no_check: bool,
+    /// `ferry verify`: nothing is written, so the target's triggers (which fire only
+    /// on writes, and which `objects = true` made in the run being verified) are no
+    /// problem.
+    pub verify: bool,
 }
 
 /// A problem the plan pass found. `data`: a row failed (exit 1), else the job is wrong.

@@ -101,14 +101,17 @@ fn upper(c: char) -> char {
     c.to_uppercase().next().unwrap_or(c)
 }
 
-/// Accented Latin (Latin-1 and Latin Extended-A/B), Greek and Cyrillic.
-fn alphabets() -> &'static [Alphabet; 3] {
-    static ALPHABETS: OnceLock<[Alphabet; 3]> = OnceLock::new();
+/// Greek, Cyrillic, and accented Latin in three blocks: Latin-1's letters stay in
+/// Latin-1 (so a latin1 column still holds them), Latin Extended-A's and -B's in theirs.
+fn alphabets() -> &'static [Alphabet; 5] {
+    static ALPHABETS: OnceLock<[Alphabet; 5]> = OnceLock::new();
     ALPHABETS.get_or_init(|| {
         [
-            Alphabet::of(&[0xC0..=0xFF, 0x100..=0x24F]),
+            Alphabet::of(&[0xC0..=0xFF]),
             Alphabet::of(&[0x370..=0x3FF]),
             Alphabet::of(&[0x400..=0x52F]),
+            Alphabet::of(&[0x100..=0x17F]),
+            Alphabet::of(&[0x180..=0x24F]),
         ]
     })
 }
@@ -288,10 +291,10 @@ mod tests {
     }
 
     #[test]
-    fn accented_greek_and_cyrillic_letters_move_within_their_script() {
+    fn accented_greek_and_cyrillic_letters_move_within_their_block() {
         for (name, script) in [
             ("Ærø Müller-Çelik", 0),
-            ("Łódź Świętokrzyska", 0),
+            ("Łęcka Świętą", 3),
             ("Γιώργος Παπαδόπουλος", 1),
             ("Иван Петрович", 2),
         ] {
