@@ -62,7 +62,7 @@ fn repl_ctrl_c_on_a_copy_and_tables_made_at_the_prompt() {
     let mut dbs = Dbs::new("repl_session_pty");
     big(&mut dbs);
     dbs.src("CREATE TABLE `line items` (id INT PRIMARY KEY, sku VARCHAR(10))");
-    dbs.src("CREATE TABLE only_here (id INT PRIMARY KEY, note TEXT)");
+    dbs.src("CREATE TABLE only_here (id INT AUTO_INCREMENT PRIMARY KEY, note TEXT, n INT NOT NULL DEFAULT 7, twice INT AS (n * 2) STORED)");
     dbs.dst("CREATE TABLE `line items` (id BIGINT PRIMARY KEY, sku VARCHAR(10))");
     let mut p = repl(
         &dbs,
@@ -126,6 +126,14 @@ fn repl_ctrl_c_on_a_copy_and_tables_made_at_the_prompt() {
         one.contains("note") && one.contains("no table `only_here` in dst"),
         "{one}"
     );
+    // What `ferry columns` shows: the default and the extra.
+    for want in [
+        "int(11) NOT NULL PRI auto_increment",
+        "int(11) NOT NULL DEFAULT 7",
+        "int(11) NULL STORED GENERATED",
+    ] {
+        assert!(one.contains(want), "{want}: {one}");
+    }
 }
 
 /// Every global of the job API a new user meets in the docs has its `.help`.

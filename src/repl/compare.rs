@@ -262,9 +262,18 @@ fn column_type(c: &ColumnInfo) -> String {
         t.push_str(cs);
     }
     t.push_str(if c.nullable { " NULL" } else { " NOT NULL" });
+    if let Some(d) = c.default.as_deref().filter(|d| *d != "NULL") {
+        t.push_str(" DEFAULT ");
+        t.push_str(d);
+    }
     if !c.key.is_empty() {
         t.push(' ');
         t.push_str(&c.key);
+    }
+    // `auto_increment`, `STORED GENERATED`, `on update current_timestamp()`.
+    if !c.extra.is_empty() {
+        t.push(' ');
+        t.push_str(&c.extra);
     }
     t
 }
