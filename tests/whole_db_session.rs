@@ -3,7 +3,8 @@
 //! generated column, ENUM and SET, latin1 and utf8mb4 columns, a BEFORE INSERT trigger
 //! and a view) copied whole with its objects has the source's definitions and rows,
 //! and `ferry verify` of that same job finds them equal (the trigger the run made is no
-//! problem to a pass that writes nothing); a masked sample of it masks accented letters.
+//! problem to a pass that writes nothing); a second run drops that trigger before its
+//! data and makes it again after; a masked sample of it masks accented letters.
 
 use crate::support::*;
 use mysql::prelude::Queryable;
@@ -118,6 +119,20 @@ fn our_own_schema_copied_whole_then_verified_then_sampled_with_masks() {
         "{}",
         verified.describe()
     );
+
+    // A second run of the job: the trigger the first made is dropped before the data
+    // and made again after it, not refused as a target trigger.
+    let again = dbs.run(&job, &[]).ok();
+    assert!(
+        again.stderr.contains(
+            "TRIGGER 返品 audit: dropped from the target for the copy; made again after the data"
+        ),
+        "{}",
+        again.describe()
+    );
+    let triggers: Vec<String> = dbs.dst.query("SELECT TRIGGER_NAME FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = DATABASE()").unwrap();
+    assert_eq!(triggers, vec!["返品 audit".to_string()]);
+    assert_eq!(dbs.dump_dst("`返品`", "1"), dbs.dump_src("`返品`", "1"));
 
     // A masked sample into an empty database: accented letters are masked too.
     dbs.dst.query_drop("SET FOREIGN_KEY_CHECKS = 0").unwrap();

@@ -121,6 +121,9 @@ struct PassRecord {
     explain: crate::explain::Explaining,
     /// Plan pass: target tables a copy of many tables will create, as they will be.
     planned_targets: HashMap<String, crate::db::schema::TableInfo>,
+    /// Target triggers (table, trigger) a copy of many tables with `objects = true`
+    /// drops before its data and makes again after it: they do not fire on its rows.
+    remade_triggers: std::collections::BTreeSet<(String, String)>,
     /// Plan pass: the copies of many tables (`copy{tables = ...}`), as planned.
     table_sets: Vec<crate::plan::TableSetPlan>,
     /// Plan pass: the names of the copies with `on_error = "reject"`.
