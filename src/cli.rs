@@ -291,6 +291,7 @@ pub fn main() -> Result<()> {
                 force,
                 full,
                 no_check,
+                verify: false,
             };
             let mut config = job.parse()?.run_config(log, dry_run, quiet, flags);
             config.replay = replay;

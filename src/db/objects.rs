@@ -136,10 +136,19 @@ impl Db {
         Ok(n.ok().map(|n| n.unwrap_or(0) > 0))
     }
 
-    /// Makes `def` in this session's database: dropped first when it exists, created
-    /// under its own `sql_mode`; a definer the server lacks is an error naming it (the
-    /// object is dropped again: MariaDB only warns). `Ok(Some(message))`: not made, as
-    /// it reads a table the database lacks (the server's message).
+    /// Drops `def` from this session's database when it is there (a trigger made
+    /// again after the data, so it does not fire on the copied rows).
+    pub fn drop_object(&mut self, def: &ObjectDefinition) -> Result<()> {
+        let drop = format!("DROP {} IF EXISTS {}", def.kind, quote_ident(&def.name));
+        self.conn
+            .query_drop(&drop)
+            .map_err(|e| self.err(&format!("dropping {} on the target", def.label()), e))
+    }
+
+    /// Creates `def` here (dropping one of that name first), under its own `sql_mode`;
+    /// a definer the server lacks is an error naming it (the object is dropped again:
+    /// MariaDB only warns). `Ok(Some(message))`: not made, as it reads a table the
+    /// database lacks (the server's message).
     pub fn create_object(&mut self, def: &ObjectDefinition) -> Result<Option<String>> {
         let context = format!("creating {} on the target", def.label());
         let drop = format!("DROP {} IF EXISTS {}", def.kind, quote_ident(&def.name));

@@ -137,16 +137,36 @@ pub fn show(v: &Value, kind: Kind) -> String {
             Value::Int(_) | Value::UInt(_) | Value::Float(_) | Value::Double(_) => {
                 String::from_utf8_lossy(&bytes).into_owned()
             }
-            _ => {
-                let text = printable(&bytes);
-                let short: String = text.chars().take(60).collect();
-                if short.len() < text.len() {
-                    format!("'{short}…'")
-                } else {
-                    format!("'{short}'")
+            _ => match std::str::from_utf8(&bytes) {
+                // Text, quoted, its control characters escaped (`'a\tb'`).
+                Ok(text) => {
+                    let text: String = text.chars().flat_map(escape_control).collect();
+                    let short: String = text.chars().take(60).collect();
+                    if short.len() < text.len() {
+                        format!("'{short}…'")
+                    } else {
+                        format!("'{short}'")
+                    }
                 }
-            }
+                // Not text: hex, unquoted, as MySQL writes such literals.
+                Err(_) => {
+                    let hex = format!("0x{}", hex(&bytes));
+                    match hex.get(..122) {
+                        Some(short) if short.len() < hex.len() => format!("{short}…"),
+                        _ => hex,
+                    }
+                }
+            },
         },
+    }
+}
+
+/// A control character as its escape (`\t`, `\n`, `\u{1b}`), any other as it is.
+pub fn escape_control(c: char) -> Vec<char> {
+    if c.is_control() {
+        c.escape_default().collect()
+    } else {
+        vec![c]
     }
 }
 
@@ -223,5 +243,15 @@ mod tests {
         let t = Value::Time(true, 34, 22, 59, 59, 0);
         assert_eq!(to_text(&t, Kind::Time(0)).unwrap(), b"-838:59:59");
         assert_eq!(to_text(&Value::Float(0.1), Kind::Float).unwrap(), b"0.1");
+    }
+
+    #[test]
+    fn shown_text_is_quoted_with_controls_escaped_and_bytes_are_bare_hex() {
+        let b = |x: &[u8]| Value::Bytes(x.to_vec());
+        assert_eq!(show(&b(b"tab\there"), Kind::Bytes), "'tab\\there'");
+        assert_eq!(show(&b("日本\n".as_bytes()), Kind::Bytes), "'日本\\n'");
+        assert_eq!(show(&b(&[0x89, 0x50, 0xff]), Kind::Bytes), "0x8950ff");
+        assert_eq!(show(&b(&[0xff; 100]), Kind::Bytes).chars().count(), 123);
+        assert_eq!(show(&Value::NULL, Kind::Bytes), "NULL");
     }
 }

@@ -308,10 +308,17 @@ impl Job {
             Some(t) => Some(t),
             None => table_or_problem(&dst, &spec.to, Role::Target, &mut problems)?,
         };
-        let (Some(source), Some(target)) = (source, target) else {
+        let (Some(source), Some(mut target)) = (source, target) else {
             self.refuse(&loc, &name, problems)?;
             return Ok(None);
         };
+        {
+            // Triggers a copy of many tables drops for its data and makes again after.
+            let remade = &self.record.borrow().remade_triggers;
+            target
+                .triggers
+                .retain(|t| !remade.contains(&(spec.to.clone(), t.name.clone())));
+        }
         let mut sample = Vec::new();
         let fields_key = format!("{loc}|{}|{}", spec.from, spec.to);
         let known = self.record.borrow().sample_fields.get(&fields_key).cloned();
@@ -332,6 +339,10 @@ impl Job {
                 .borrow_mut()
                 .sample_fields
                 .insert(fields_key, spec.sample_fields.clone());
+        }
+        if self.host.flags.verify {
+            // Verify writes nothing: no trigger fires.
+            spec.accept.triggers = true;
         }
         match resolve(&spec, &source, &target) {
             Ok(plan) => Ok(Some(Resolved { plan, sample })),

@@ -60,6 +60,10 @@ pub struct RunFlags {
     pub full: bool,
     /// `--no-check`: no `ferry check` scan before the real pass.
     pub no_check: bool,
+    /// `ferry verify`: nothing is written, so the target's triggers (which fire only
+    /// on writes, and which `objects = true` made in the run being verified) are no
+    /// problem.
+    pub verify: bool,
 }
 
 /// A problem the plan pass found. `data`: a row failed (exit 1), else the job is wrong.
@@ -118,6 +122,9 @@ struct PassRecord {
     explain: crate::explain::Explaining,
     /// Plan pass: target tables a copy of many tables will create, as they will be.
     planned_targets: HashMap<String, crate::db::schema::TableInfo>,
+    /// Target triggers (table, trigger) a copy of many tables with `objects = true`
+    /// drops before its data and makes again after it: they do not fire on its rows.
+    remade_triggers: std::collections::BTreeSet<(String, String)>,
     /// Plan pass: the copies of many tables (`copy{tables = ...}`), as planned.
     table_sets: Vec<crate::plan::TableSetPlan>,
     /// Plan pass: the names of the copies with `on_error = "reject"`.

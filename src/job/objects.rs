@@ -81,6 +81,34 @@ impl Job {
         }
     }
 
+    /// The source's triggers of `tables` that the target has too (a re-run): made again
+    /// after the data, they are dropped before it (in the real pass) so they do not
+    /// fire on the copied rows, and are no problem to the copies' plans.
+    pub(super) fn drop_remade_triggers(&self, tables: &[String]) -> Result<()> {
+        let dst = self.session(Role::Target, None)?;
+        for def in self.objects_of(tables)? {
+            let Some(table) = def.table.as_ref().filter(|_| def.kind == "TRIGGER") else {
+                continue;
+            };
+            let on_target = dst.borrow_mut().table_info(table)?;
+            if !on_target.is_some_and(|t| t.triggers.iter().any(|x| x.name == def.name)) {
+                continue;
+            }
+            self.record
+                .borrow_mut()
+                .remade_triggers
+                .insert((table.clone(), def.name.clone()));
+            if self.host.pass == crate::job::Pass::Real {
+                dst.borrow_mut().drop_object(&def)?;
+                log::info!(
+                    "{}: dropped from the target for the copy; made again after the data",
+                    def.label()
+                );
+            }
+        }
+        Ok(())
+    }
+
     /// The source's routines and views, and the triggers of `tables`, in the order
     /// they are created.
     fn objects_of(&self, tables: &[String]) -> Result<Vec<ObjectDefinition>> {

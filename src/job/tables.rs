@@ -104,6 +104,9 @@ impl Job {
             // Recorded with the copies' own problems, all reported at once.
             self.refuse(&loc, &label, problems)?;
         }
+        if selection.objects {
+            self.drop_remade_triggers(&chosen)?;
+        }
         let outcomes = self.copy_levels(&req, own, &order, &action)?;
         if self.host.pass == Pass::Real && selection.create != Create::No {
             self.add_missing_foreign_keys(&chosen)?;

@@ -136,40 +136,56 @@ pub fn diff(ctx: &Job) -> Result<String> {
     Ok(out)
 }
 
-/// `.desc src.users dst.customers`, `.desc users` (the same name on both sides) or
-/// `.desc src.users` (one side).
+/// `.desc src.users dst.customers`, `.desc users` (the same name on both sides; the one
+/// side that has it, when the other lacks it) or `.desc src.users` (one side). A name
+/// with spaces or dots goes in backticks: `` .desc src.`line items` ``.
 pub fn desc(ctx: &Job, args: &str) -> Result<String> {
-    let words: Vec<&str> = args.split_whitespace().collect();
-    let named: Vec<(Role, &str)> = match words.as_slice() {
-        [one] if !one.contains('.') => vec![(Role::Source, *one), (Role::Target, *one)],
+    let words = desc_words(args)?;
+    let both = matches!(words.as_slice(), [(None, _)]);
+    let named: Vec<(Role, String)> = match words.as_slice() {
+        [(None, one)] => vec![(Role::Source, one.clone()), (Role::Target, one.clone())],
         [_] | [_, _] => words
             .iter()
-            .map(|w| side_table(w))
+            .map(|(side, table)| side_table(side.as_deref(), table))
             .collect::<Result<Vec<_>>>()?,
         _ => {
             return Err(Error::usage(
-                ".desc takes TABLE, src.TABLE, or src.TABLE dst.TABLE",
+                ".desc takes TABLE, src.TABLE, or src.TABLE dst.TABLE (a name with spaces \
+                 in backticks: src.`line items`)",
             ))
         }
     };
     let mut infos = Vec::new();
-    for (role, table) in named {
-        let db = ctx.open_session(role).ok_or_else(|| {
+    let mut lacking = Vec::new();
+    for (role, table) in &named {
+        let db = ctx.open_session(*role).ok_or_else(|| {
             Error::usage(format!(
                 "{n} is not connected: .connect {n} URL",
-                n = global_name(role)
+                n = global_name(*role)
             ))
         })?;
         let mut db = db.borrow_mut();
         let Some(info) = db.table_info(table)? else {
             let tables = db.tables()?;
             let hint = did_you_mean(table, tables.iter().map(|t| t.name.as_str()));
-            return Err(Error::usage(format!(
+            lacking.push(format!(
                 "no table `{table}` in {}{hint}",
-                global_name(role)
-            )));
+                global_name(*role)
+            ));
+            continue;
         };
-        infos.push((role, info));
+        infos.push((*role, info));
+    }
+    // `.desc T` where one side has T: that side, and a line on the other.
+    if both && infos.len() == 1 {
+        return Ok(format!(
+            "{}({})\n",
+            one_side(&infos[0].1),
+            lacking.join("; ")
+        ));
+    }
+    if let Some(first) = lacking.into_iter().next() {
+        return Err(Error::usage(first));
     }
     Ok(match infos.as_slice() {
         [(_, a), (_, b)] => side_by_side(a, b),
@@ -178,14 +194,65 @@ pub fn desc(ctx: &Job, args: &str) -> Result<String> {
     })
 }
 
-/// `src.users` -> (source, "users").
-fn side_table(word: &str) -> Result<(Role, &str)> {
-    let (side, table) = word
-        .split_once('.')
-        .ok_or_else(|| Error::usage(format!("`{word}`: name the side, src.TABLE or dst.TABLE")))?;
-    let role = side_named(side)
-        .ok_or_else(|| Error::usage(format!("`{word}`: the side is src or dst, not `{side}`")))?;
-    Ok((role, table))
+/// `.desc`'s words: split at spaces outside backticks, each as the side before its first
+/// dot outside backticks (if any) and the table, backticks taken off (`` `a``b` `` is
+/// a`b).
+fn desc_words(args: &str) -> Result<Vec<(Option<String>, String)>> {
+    let mut words = Vec::new();
+    let mut side: Option<String> = None;
+    let mut name = String::new();
+    let mut started = false;
+    let mut chars = args.trim().chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '`' => {
+                started = true;
+                loop {
+                    match chars.next() {
+                        Some('`') if chars.peek() == Some(&'`') => {
+                            chars.next();
+                            name.push('`');
+                        }
+                        Some('`') => break,
+                        Some(c) => name.push(c),
+                        None => {
+                            return Err(Error::usage(format!(
+                                "`.desc {}`: a backtick is not closed",
+                                args.trim()
+                            )))
+                        }
+                    }
+                }
+            }
+            '.' if side.is_none() => side = Some(std::mem::take(&mut name)),
+            c if c.is_whitespace() => {
+                if started {
+                    words.push((side.take(), std::mem::take(&mut name)));
+                    started = false;
+                }
+            }
+            c => {
+                started = true;
+                name.push(c);
+            }
+        }
+    }
+    if started {
+        words.push((side, name));
+    }
+    Ok(words)
+}
+
+/// `src` and `users` -> (source, "users").
+fn side_table(side: Option<&str>, table: &str) -> Result<(Role, String)> {
+    let side = side
+        .ok_or_else(|| Error::usage(format!("`{table}`: name the side, src.TABLE or dst.TABLE")))?;
+    let role = side_named(side).ok_or_else(|| {
+        Error::usage(format!(
+            "`{side}.{table}`: the side is src or dst, not `{side}`"
+        ))
+    })?;
+    Ok((role, table.to_string()))
 }
 
 fn column_type(c: &ColumnInfo) -> String {
@@ -195,9 +262,18 @@ fn column_type(c: &ColumnInfo) -> String {
         t.push_str(cs);
     }
     t.push_str(if c.nullable { " NULL" } else { " NOT NULL" });
+    if let Some(d) = c.default.as_deref().filter(|d| *d != "NULL") {
+        t.push_str(" DEFAULT ");
+        t.push_str(d);
+    }
     if !c.key.is_empty() {
         t.push(' ');
         t.push_str(&c.key);
+    }
+    // `auto_increment`, `STORED GENERATED`, `on update current_timestamp()`.
+    if !c.extra.is_empty() {
+        t.push(' ');
+        t.push_str(&c.extra);
     }
     t
 }
@@ -290,4 +366,24 @@ fn side_by_side(a: &TableInfo, b: &TableInfo) -> String {
         differing,
         if differing == 1 { "" } else { "s" }
     )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn desc_words_take_backticks() {
+        let w = |a: &str| super::desc_words(a).unwrap();
+        let some = |s: &str| Some(s.to_string());
+        assert_eq!(w("users"), vec![(None, "users".to_string())]);
+        assert_eq!(
+            w("src.`line items`  dst.`a``b`"),
+            vec![
+                (some("src"), "line items".to_string()),
+                (some("dst"), "a`b".to_string())
+            ]
+        );
+        assert_eq!(w("`my.table`"), vec![(None, "my.table".to_string())]);
+        assert_eq!(w("src.order"), vec![(some("src"), "order".to_string())]);
+        assert!(super::desc_words("src.`open").is_err());
+    }
 }

@@ -323,6 +323,16 @@ fn lua_fields(lua: &Lua, path: &str) -> Vec<String> {
         .collect()
 }
 
+/// A table name as `.desc` reads it: in backticks when it holds more than letters,
+/// digits and `_` (a space, a dot, a backtick).
+fn desc_name(name: &str) -> String {
+    if name.chars().all(|c| c.is_alphanumeric() || c == '_') {
+        name.to_string()
+    } else {
+        format!("`{}`", name.replace('`', "``"))
+    }
+}
+
 /// A dot command line: the commands, `.help NAME`, `.desc src.T dst.T`, `.sql` sides.
 fn dot_command(before: &str, start: usize, word: &str, src: &Sources) -> (usize, Vec<String>) {
     let trimmed = before.trim_start();
@@ -335,14 +345,24 @@ fn dot_command(before: &str, start: usize, word: &str, src: &Sources) -> (usize,
         ".help" | ".h" | ".?" => (start, with_prefix(src.help_names.to_vec(), word)),
         ".desc" => {
             for (side, role) in [("src.", Role::Source), ("dst.", Role::Target)] {
+                // After an opening backtick: the name as it goes inside one, closed.
+                if before[..start].ends_with(&format!("{side}`")) {
+                    let names = table_names(&src.cache.tables(role), word);
+                    let quoted = names.iter().map(|n| format!("{}`", n.replace('`', "``")));
+                    return (start, quoted.collect());
+                }
                 if let Some(prefix) = word.strip_prefix(side) {
+                    let names = table_names(&src.cache.tables(role), prefix);
                     return (
                         start + side.len(),
-                        table_names(&src.cache.tables(role), prefix),
+                        names.iter().map(|n| desc_name(n)).collect(),
                     );
                 }
             }
-            let mut names = table_names(&src.cache.tables(Role::Source), word);
+            let mut names: Vec<String> = table_names(&src.cache.tables(Role::Source), word)
+                .iter()
+                .map(|n| desc_name(n))
+                .collect();
             names.extend(["src.".to_string(), "dst.".to_string()]);
             (start, with_prefix(names, word))
         }

@@ -22,7 +22,7 @@ pub fn list(ctx: &Job) -> String {
             "#{} {}: {}\n",
             s.number,
             s.name,
-            s.error.as_deref().unwrap_or_default()
+            super::stopped::at_prompt(s.error.as_deref().unwrap_or_default())
         ));
     }
     out

@@ -21,6 +21,7 @@ pub(crate) mod schema_cache;
 mod show;
 mod sides;
 mod sql;
+mod stopped;
 
 use std::cell::Cell;
 use std::io::{BufRead, IsTerminal};
@@ -202,6 +203,7 @@ impl Session {
                     self.statement(&line);
                     sql_mode.set(self.sql_side.is_some());
                     self.follow_sides();
+                    self.refresh_after(&line);
                 }
                 Err(ReadlineError::Interrupted | ReadlineError::Signal(_)) => continue,
                 Err(ReadlineError::Eof) => break,
@@ -387,9 +389,31 @@ impl Session {
             None => (f(&self.state), false),
         };
         if cancelled {
-            // Over the `^C` the terminal echoed.
-            eprint!("\r");
-            self.fail("cancelled (Ctrl-C); a running query was ended on its server");
+            // Over the `^C` the terminal echoed, and a copy's progress line.
+            eprint!(
+                "{}",
+                if std::io::stderr().is_terminal() {
+                    "\r\x1b[K"
+                } else {
+                    "\r"
+                }
+            );
+            // A copy stops after its current page and says so; a query was killed.
+            let stop = result
+                .err()
+                .map(|e| crate::conn_spec::mask_urls(&lua::to_error(&e).to_string()))
+                .filter(|m| stopped::is_stop(m));
+            match stop {
+                Some(m) => self.fail(&format!(
+                    "cancelled (Ctrl-C); {}",
+                    stopped::at_prompt(&m).replacen(
+                        "stopped by Ctrl-C (SIGINT)",
+                        "the copy stopped",
+                        1
+                    )
+                )),
+                None => self.fail("cancelled (Ctrl-C); a running query was ended on its server"),
+            }
             return;
         }
         let style = Style {
@@ -420,7 +444,9 @@ impl Session {
                 self.pager.print(&out);
             }
             Err(e) => {
-                let message = crate::conn_spec::mask_urls(&lua::to_error(&e).to_string());
+                let message = stopped::at_prompt(&crate::conn_spec::mask_urls(
+                    &lua::to_error(&e).to_string(),
+                ));
                 // `src.tables()`: the binding's complaint about `self` helps nobody.
                 match help::colon_hint(line) {
                     Some(hint) => self.fail(&hint),
@@ -438,6 +464,22 @@ impl Session {
                 .open_session(role)
                 .map(|db| db.borrow().spec.clone());
             self.cache.follow(role, spec.as_ref());
+        }
+    }
+
+    /// Refills the schema cache of both sides after a statement that may have made,
+    /// dropped or changed tables (`copy{..., create = true}`, `dst> CREATE TABLE`), so
+    /// Tab knows them without `.rehash`.
+    fn refresh_after(&self, line: &str) {
+        if line.trim_start().starts_with('.') {
+            return;
+        }
+        for (_, role) in sides::SIDES {
+            let spec = self
+                .ctx
+                .open_session(role)
+                .map(|db| db.borrow().spec.clone());
+            self.cache.after_statement(line, role, spec.as_ref());
         }
     }
 

@@ -130,7 +130,16 @@ impl Recorder {
                     out.push('\n');
                 }
                 Some(why) => {
-                    let why = why.lines().next().unwrap_or_default();
+                    // The first line; when it only announces a list ("the job has 1
+                    // problem; nothing was written:"), the list too, on the same line.
+                    let mut lines = why.lines();
+                    let mut why = lines.next().unwrap_or_default().to_string();
+                    if why.ends_with(':') {
+                        for l in lines {
+                            why.push(' ');
+                            why.push_str(l.trim());
+                        }
+                    }
                     out.push_str(&format!("-- failed in the session: {why}\n"));
                     for line in e.code.lines() {
                         out.push_str(&format!("-- {line}\n"));
@@ -212,6 +221,13 @@ mod tests {
             "copy{from = \"nope\"}",
             Some("no table `nope`\nmore".into()),
         );
+        r.record(
+            "copy{from = \"a\", to = \"d\", create = true}",
+            Some(
+                "the job has 1 problem; nothing was written:\n  - copy: `create` needs `tables`"
+                    .into(),
+            ),
+        );
         r.record("function broken(", Some("syntax".into()));
         let src = ConnSpec::parse("mysql://app:S3cret-pw@db1/crm").unwrap();
         let mut dst = ConnSpec::parse("mysql://app@db2/crm?password-env=DST_PW").unwrap();
@@ -246,5 +262,9 @@ mod tests {
             "{job}"
         );
         assert!(!job.contains("broken"), "{job}");
+        assert!(
+            job.contains("-- failed in the session: the job has 1 problem; nothing was written: - copy: `create` needs `tables`\n"),
+            "{job}"
+        );
     }
 }

@@ -91,6 +91,14 @@ impl SchemaCache {
         }
     }
 
+    /// Refills `role`'s side when a statement may have changed its tables (see
+    /// `may_change_schema`); the last fill answers until the new one is in.
+    pub fn after_statement(&self, statement: &str, role: Role, spec: Option<&ConnSpec>) {
+        if let Some(spec) = spec.filter(|_| may_change_schema(statement)) {
+            self.refresh(role, spec);
+        }
+    }
+
     /// Refills `role`'s side when the session's URL is not the one the cache was
     /// filled from (a first session, or `.connect` to another server).
     pub fn follow(&self, role: Role, spec: Option<&ConnSpec>) {
@@ -149,4 +157,15 @@ impl SchemaCache {
             parts.join("; ")
         }
     }
+}
+
+/// Whether a statement may have made, dropped or changed tables: SQL that does, or Lua
+/// that copies (`create = true`) or runs SQL.
+pub fn may_change_schema(statement: &str) -> bool {
+    let lower = statement.to_ascii_lowercase();
+    [
+        "create", "drop", "alter", "rename", "copy", "sample", "exec", "query",
+    ]
+    .iter()
+    .any(|w| lower.contains(w))
 }

@@ -82,6 +82,11 @@ pub fn show(state: &Lua, v: &LuaValue, style: &Style) -> String {
 
 fn scalar(state: &Lua, v: &LuaValue) -> String {
     match v {
+        // A table inside a table (a copy's `tables`): its size, not its address.
+        LuaValue::Table(t) => {
+            let n = t.pairs::<LuaValue, LuaValue>().count();
+            format!("{{… {n} {}}}", if n == 1 { "entry" } else { "entries" })
+        }
         LuaValue::String(s) => {
             let b = s.as_bytes();
             match std::str::from_utf8(&b) {
@@ -168,9 +173,10 @@ pub fn cell(v: &LuaValue, binary: bool) -> String {
             match std::str::from_utf8(&b) {
                 Ok(_) if binary => format!("0x{}", crate::db::value::hex(&b)),
                 Ok("NULL") => "'NULL'".into(),
-                Ok(text) if text.chars().any(char::is_control) => {
-                    text.chars().flat_map(char::escape_default).collect()
-                }
+                Ok(text) if text.chars().any(char::is_control) => text
+                    .chars()
+                    .flat_map(crate::db::value::escape_control)
+                    .collect(),
                 Ok(text) => text.to_string(),
                 Err(_) => format!("0x{}", crate::db::value::hex(&b)),
             }
@@ -290,6 +296,20 @@ mod tests {
         assert_eq!(cell(&s("NULL"), false), "'NULL'");
         assert_eq!(cell(&s("a\tb"), false), "a\\tb");
         assert_eq!(cell(&s("AB"), true), "0x4142");
+        let nested = lua
+            .load("return {read = 2, tables = {a = {read = 1}, b = {read = 1}}}")
+            .eval::<LuaValue>()
+            .unwrap();
+        let style = Style {
+            expanded: Expanded::Off,
+            width: None,
+            elapsed: None,
+        };
+        assert_eq!(
+            show(&lua, &nested, &style),
+            "{read = 2, tables = {… 2 entries}}"
+        );
+        assert_eq!(cell(&s("a\t日"), false), "a\\t日");
         let raw = LuaValue::String(lua.create_string([0xffu8, 0x00]).unwrap());
         assert_eq!(cell(&raw, false), "0xff00");
     }

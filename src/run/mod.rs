@@ -416,7 +416,10 @@ pub fn verify(cfg: VerifyConfig) -> Result<Vec<crate::verify::CopyReport>> {
         target: &cfg.target,
         vars: &cfg.vars,
         display: Display::detect(cfg.quiet),
-        flags: RunFlags::default(),
+        flags: RunFlags {
+            verify: true,
+            ..RunFlags::default()
+        },
         lock: false,
         replay: None,
     };

@@ -1,6 +1,7 @@
 //! The Rust half of `ferry.mask`: a keyed, deterministic, format-preserving permutation
 //! of text. Letters stay letters (each keeps its case), digits stay digits, CJK
-//! ideographs, Hangul syllables and kana stay in their block, and every other character
+//! ideographs, Hangul syllables and kana stay in their block, accented Latin, Greek and
+//! Cyrillic letters with a case pair stay in their script, and every other character
 //! (spaces, punctuation, `@`, `.`) stays where it is; so the shape of a value survives.
 //!
 //! Each masked position moves by an offset drawn from SHA-256 of the salt, a tweak (what
@@ -11,6 +12,9 @@
 //! with the same salt always masks the same way (joins still line up). Letters enter
 //! the hash in one case, so values equal but for letter case mask to values equal but
 //! for letter case, as a case-insensitive unique key needs.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
 
 use mlua::{Lua, LuaString, Table};
 use sha2::{Digest, Sha256};
@@ -47,13 +51,69 @@ pub struct Classes {
 }
 
 /// A character that moves: its block's first code point, the block's size, its place
-/// in the block (letters case-folded), and whether it is an upper-case letter.
+/// in the block (letters case-folded), and whether it is an upper-case letter; for the
+/// letters of a script that are not one run of code points, the script's alphabet.
 #[derive(Debug, Clone, Copy)]
 struct Place {
     base: u32,
     radix: u32,
     value: u32,
     upper: bool,
+    alphabet: Option<&'static Alphabet>,
+}
+
+/// The lower-case letters of a script that have one upper-case form mapping back to
+/// them, and where each letter (of either case) sits among them.
+#[derive(Debug)]
+struct Alphabet {
+    lower: Vec<char>,
+    index: HashMap<char, (u32, bool)>,
+}
+
+impl Alphabet {
+    fn of(ranges: &[std::ops::RangeInclusive<u32>]) -> Alphabet {
+        let lower: Vec<char> = ranges
+            .iter()
+            .flat_map(|r| r.clone())
+            .filter_map(char::from_u32)
+            .filter(|c| {
+                c.is_lowercase()
+                    && single(c.to_uppercase())
+                        .is_some_and(|u| u != *c && single(u.to_lowercase()) == Some(*c))
+            })
+            .collect();
+        let mut index = HashMap::new();
+        for (i, c) in lower.iter().enumerate() {
+            index.insert(*c, (i as u32, false));
+            index.insert(upper(*c), (i as u32, true));
+        }
+        Alphabet { lower, index }
+    }
+}
+
+/// The one character `chars` holds, if it holds one.
+fn single(mut chars: impl Iterator<Item = char>) -> Option<char> {
+    let c = chars.next()?;
+    chars.next().is_none().then_some(c)
+}
+
+fn upper(c: char) -> char {
+    c.to_uppercase().next().unwrap_or(c)
+}
+
+/// Greek, Cyrillic, and accented Latin in three blocks: Latin-1's letters stay in
+/// Latin-1 (so a latin1 column still holds them), Latin Extended-A's and -B's in theirs.
+fn alphabets() -> &'static [Alphabet; 5] {
+    static ALPHABETS: OnceLock<[Alphabet; 5]> = OnceLock::new();
+    ALPHABETS.get_or_init(|| {
+        [
+            Alphabet::of(&[0xC0..=0xFF]),
+            Alphabet::of(&[0x370..=0x3FF]),
+            Alphabet::of(&[0x400..=0x52F]),
+            Alphabet::of(&[0x100..=0x17F]),
+            Alphabet::of(&[0x180..=0x24F]),
+        ]
+    })
 }
 
 fn place(c: char, classes: Classes) -> Option<Place> {
@@ -63,6 +123,7 @@ fn place(c: char, classes: Classes) -> Option<Place> {
         radix,
         value: cp - base,
         upper: false,
+        alphabet: None,
     };
     match c {
         'a'..='z' if classes.letters => Some(block('a' as u32, 26)),
@@ -76,6 +137,17 @@ fn place(c: char, classes: Classes) -> Option<Place> {
         '\u{AC00}'..='\u{D7A3}' if classes.letters => Some(block(0xAC00, 0xD7A3 - 0xAC00 + 1)),
         '\u{3041}'..='\u{3096}' if classes.letters => Some(block(0x3041, 0x3096 - 0x3041 + 1)),
         '\u{30A1}'..='\u{30FA}' if classes.letters => Some(block(0x30A1, 0x30FA - 0x30A1 + 1)),
+        '\u{C0}'..='\u{52F}' if classes.letters => {
+            let alphabet = alphabets().iter().find(|a| a.index.contains_key(&c))?;
+            let (value, upper) = alphabet.index[&c];
+            Some(Place {
+                base: alphabet.lower[0] as u32,
+                radix: alphabet.lower.len() as u32,
+                value,
+                upper,
+                alphabet: Some(alphabet),
+            })
+        }
         _ => None,
     }
 }
@@ -83,12 +155,16 @@ fn place(c: char, classes: Classes) -> Option<Place> {
 impl Place {
     /// The character at `value` of this place's block (in its case).
     fn to_char(self, value: u32) -> char {
-        char::from_u32(self.base + value).unwrap_or('?')
+        match self.alphabet {
+            Some(a) if self.upper => upper(a.lower[value as usize]),
+            Some(a) => a.lower[value as usize],
+            None => char::from_u32(self.base + value).unwrap_or('?'),
+        }
     }
 
     /// The block as the hash sees it: one block for both cases of a letter.
     fn folded_base(self) -> u32 {
-        if self.upper {
+        if self.upper && self.alphabet.is_none() {
             'a' as u32
         } else {
             self.base
@@ -212,6 +288,49 @@ mod tests {
         assert_eq!(lower.to_lowercase(), mixed.to_lowercase());
         assert!(mixed.starts_with(|c: char| c.is_ascii_uppercase()));
         assert!(mixed.chars().nth(2).unwrap().is_ascii_uppercase());
+    }
+
+    #[test]
+    fn accented_greek_and_cyrillic_letters_move_within_their_block() {
+        for (name, script) in [
+            ("Ærø Müller-Çelik", 0),
+            ("Łęcka Świętą", 3),
+            ("Γιώργος Παπαδόπουλος", 1),
+            ("Иван Петрович", 2),
+        ] {
+            let m = mask(b"s", "n", name, ALL);
+            assert_eq!(m.chars().count(), name.chars().count(), "{name} -> {m}");
+            let letters = alphabets()[script]
+                .index
+                .keys()
+                .copied()
+                .collect::<HashSet<char>>();
+            let mut moved = 0;
+            for (a, b) in name.chars().zip(m.chars()) {
+                if letters.contains(&a) {
+                    assert!(letters.contains(&b), "{a} -> {b} in {name} -> {m}");
+                    assert_eq!(a.is_uppercase(), b.is_uppercase(), "{name} -> {m}");
+                    moved += usize::from(a != b);
+                } else if !a.is_ascii_alphabetic() {
+                    assert_eq!(a, b, "{name} -> {m}");
+                }
+            }
+            // The odd letter may land on itself; most do not.
+            assert!(moved * 2 > name.chars().filter(|c| letters.contains(c)).count());
+        }
+        // One-to-one over every 2-letter Cyrillic word.
+        let cyr = &alphabets()[2].lower;
+        let mut seen = HashSet::new();
+        for a in cyr {
+            for b in cyr {
+                assert!(seen.insert(mask(b"s", "l", &format!("{a}{b}"), ALL)));
+            }
+        }
+        // Letter case does not change the letters.
+        assert_eq!(
+            mask(b"s", "t", "ÆRØ", ALL).to_lowercase(),
+            mask(b"s", "t", "ærø", ALL)
+        );
     }
 
     #[test]
