@@ -350,6 +350,8 @@ fn repl_compares_the_two_databases() {
     dbs.src("CREATE TABLE only_src (id INT PRIMARY KEY)");
     dbs.dst("CREATE TABLE users (ID BIGINT PRIMARY KEY, name VARCHAR(10) NULL, email VARCHAR(100), created DATE)");
     dbs.dst("CREATE TABLE only_dst (id INT PRIMARY KEY)");
+    // ferry's own state table is left out of `.tables` and `.diff`.
+    dbs.dst("CREATE TABLE _ferry_state (id INT PRIMARY KEY)");
     let run = piped(
         &dbs,
         ".tables\n.desc users\n.desc src.users\n.desc dst.usres\n",
@@ -359,6 +361,8 @@ fn repl_compares_the_two_databases() {
     let line = |start: &str| line_starting(&run, start);
     assert_eq!(line("only_dst "), "only_dst ~0 only in dst");
     assert_eq!(line("only_src "), "only_src ~0 only in src");
+    assert!(!out.contains("_ferry_state"), "{}", run.describe());
+    assert!(line("table ").ends_with(" note"), "{}", line("table "));
     assert!(
         out.contains("(3 tables; connected: src, dst)"),
         "{}",

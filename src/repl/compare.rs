@@ -23,7 +23,12 @@ pub fn tables(ctx: &Job) -> Result<String> {
             continue;
         };
         connected.push(global_name(role));
-        for t in db.borrow_mut().tables()? {
+        for t in db
+            .borrow_mut()
+            .tables()?
+            .into_iter()
+            .filter(|t| !ferry_own(&t.name))
+        {
             by_name.entry(t.name).or_default()[i] = Some(t.rows);
         }
     }
@@ -47,13 +52,18 @@ pub fn tables(ctx: &Job) -> Result<String> {
     Ok(format!(
         "{}({} tables; connected: {})\n",
         render(
-            &["table", "src rows", "dst rows", ""],
+            &["table", "src rows", "dst rows", "note"],
             &rows,
             &[false, true, true, false]
         ),
         rows.len(),
         connected.join(", ")
     ))
+}
+
+/// ferry's own job state table, which `.tables` and `.diff` leave out.
+fn ferry_own(table: &str) -> bool {
+    table == crate::db::state::DEFAULT_TABLE
 }
 
 /// `.diff`: the tables both sides have, each with its row estimates and the columns
@@ -71,12 +81,13 @@ pub fn diff(ctx: &Job) -> Result<String> {
     let theirs: BTreeMap<String, u64> = dst
         .tables()?
         .into_iter()
+        .filter(|t| !ferry_own(&t.name))
         .map(|t| (t.name, t.rows))
         .collect();
     let mut rows = Vec::new();
     let mut only_src = Vec::new();
     let mut same = 0;
-    for t in src.tables()? {
+    for t in src.tables()?.into_iter().filter(|t| !ferry_own(&t.name)) {
         let Some(dst_rows) = theirs.get(&t.name) else {
             only_src.push(t.name);
             continue;
