@@ -204,6 +204,10 @@ fn globs_and_exclude_choose_the_tables_and_a_missing_target_table_is_a_problem()
     .says("copy tables *: copy: `where` is not allowed with `tables`")
     .says("copy: `map` is not allowed with `tables`")
     .says("copy: `create` must be true, false or \"replace\", not \"yes\"");
+    // `create` on a copy of one table points to the form that does it.
+    dbs.run_code("copy { from = 'order_items', create = true }\n", &[])
+        .status(2)
+        .says("copy: `create` needs `tables` (a copy of many tables): for one table, name it in `tables` (copy{tables = {\"order_items\"}, create = true}");
     assert_eq!(target_tables(&mut dbs), ["orders"]);
 }
 

@@ -131,8 +131,17 @@ pub(crate) fn read_selection(t: &Table, o: &mut Options) -> Option<TableSelectio
     if !given("tables") {
         for k in ["exclude", "create", "objects"] {
             if given(k) {
+                let hint = match (k, t.get::<String>("from")) {
+                    ("create", Ok(from)) => format!(
+                        ": for one table, name it in `tables` (copy{{tables = {{\"{from}\"}}, \
+                         create = true}}; its options go in `tables = {{{from} = {{...}}}}`), \
+                         which makes it under the same name; a target of another name must \
+                         exist first"
+                    ),
+                    _ => String::new(),
+                };
                 o.problem(format!(
-                    "copy: `{k}` needs `tables` (a copy of many tables)"
+                    "copy: `{k}` needs `tables` (a copy of many tables){hint}"
                 ));
             }
         }
