@@ -221,6 +221,10 @@ pub struct LuaProcessor {
     untouched: Option<Arrangement>,
     /// The same per cell: the source column it takes as read, or a fixed value.
     untouched_cells: Option<Vec<Untouched>>,
+    /// The lookup keys the page being started asks ahead (`page_columns`), and the
+    /// source table they are for.
+    prefetch: crate::lua::lookup_batch::PagePrefetch,
+    source: String,
 }
 
 /// How a cell is filled when the transform returned its own row and set nothing.
@@ -306,6 +310,8 @@ impl LuaProcessor {
             cells,
             untouched,
             untouched_cells,
+            prefetch: Default::default(),
+            source: plan.source.name.clone(),
         })
     }
 
@@ -528,5 +534,20 @@ impl RowProcessor for LuaProcessor {
 
     fn untouched(&self) -> Option<Arrangement> {
         self.untouched.clone()
+    }
+
+    fn page_columns(&mut self) -> Vec<usize> {
+        self.prefetch = crate::lua::lookup_batch::for_columns(
+            &self.shared.lua,
+            &self.source,
+            &self.shared.names,
+        );
+        self.prefetch.columns.clone()
+    }
+
+    fn begin_page(&mut self, values: &[Vec<Value>]) -> Result<(), TransformError> {
+        self.prefetch
+            .run(values)
+            .map_err(|e| TransformError::Failed(Box::new(e)))
     }
 }
