@@ -97,7 +97,7 @@ fn lookup(lua: &Lua, job: &Rc<Job>, t: Table) -> mlua::Result<Function> {
     }
     let lookup = Rc::new(RefCell::new(lookup));
     if let Some(from) = from {
-        crate::lua::lookup_batch::remember(lua, from, lookup.clone(), db.clone());
+        crate::lua::lookup_batch::remember(lua, from, &lookup, &db);
     }
     lua.create_function(move |lua, key: LuaValue| find(lua, &db, &lookup, single, required, key))
 }

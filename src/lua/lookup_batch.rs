@@ -6,7 +6,7 @@
 //! nothing ahead, and its calls ask key by key as without `from`.
 
 use std::cell::RefCell;
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
 
 use mlua::Lua;
 
@@ -14,12 +14,13 @@ use crate::db::{Db, Value};
 use crate::error::Result;
 use crate::job::lookup::Lookup;
 
-/// One lookup with `from`.
+/// One lookup with `from`, held weakly: its Lua function owns it and its session (a
+/// session kept alive here would outlive the run, and the process waits for it).
 #[derive(Clone)]
 struct Batched {
     from: String,
-    lookup: Rc<RefCell<Lookup>>,
-    db: Rc<RefCell<Db>>,
+    lookup: Weak<RefCell<Lookup>>,
+    db: Weak<RefCell<Db>>,
 }
 
 /// The job's lookups with `from`, in the order made.
@@ -27,12 +28,18 @@ struct Batched {
 struct Registry(RefCell<Vec<Batched>>);
 
 /// Keeps a lookup made with `from = column` for the pages of later copies.
-pub fn remember(lua: &Lua, from: String, lookup: Rc<RefCell<Lookup>>, db: Rc<RefCell<Db>>) {
+pub fn remember(lua: &Lua, from: String, lookup: &Rc<RefCell<Lookup>>, db: &Rc<RefCell<Db>>) {
     if lua.app_data_ref::<Registry>().is_none() {
         lua.set_app_data(Registry::default());
     }
     if let Some(r) = lua.app_data_ref::<Registry>() {
-        r.0.borrow_mut().push(Batched { from, lookup, db });
+        let mut list = r.0.borrow_mut();
+        list.retain(|b| b.lookup.strong_count() > 0);
+        list.push(Batched {
+            from,
+            lookup: Rc::downgrade(lookup),
+            db: Rc::downgrade(db),
+        });
     }
 }
 
@@ -57,6 +64,9 @@ pub fn for_columns(lua: &Lua, table: &str, names: &[Vec<u8>]) -> PagePrefetch {
             Some(_) => continue,
             None => b.from.as_str(),
         };
+        if b.lookup.strong_count() == 0 {
+            continue;
+        }
         let Some(c) = names
             .iter()
             .position(|n| n.eq_ignore_ascii_case(column.as_bytes()))
@@ -81,7 +91,10 @@ impl PagePrefetch {
     pub fn run(&self, values: &[Vec<Value>]) -> Result<()> {
         for (at, b) in &self.lookups {
             let keys: Vec<Value> = values.iter().map(|r| r[*at].clone()).collect();
-            let (Ok(mut db), Ok(mut lookup)) = (b.db.try_borrow_mut(), b.lookup.try_borrow_mut())
+            let (Some(db), Some(lookup)) = (b.db.upgrade(), b.lookup.upgrade()) else {
+                continue;
+            };
+            let (Ok(mut db), Ok(mut lookup)) = (db.try_borrow_mut(), lookup.try_borrow_mut())
             else {
                 continue;
             };
