@@ -57,7 +57,7 @@ struct Args {
     #[arg(long, default_value_t = DEFAULT_ROWS)]
     rows: u64,
     /// Runs of each method the issues' goals compare (ferry, ferry-transform, ferry-etl,
-    /// insert-select, mydumper), side by side in every rep; the median is reported.
+    /// ferry-lookup, insert-select, mydumper), side by side in every rep; the median is reported.
     #[arg(long, default_value_t = DEFAULT_REPS)]
     reps: usize,
     /// Runs of each other method (ferry-w1/w2/w4, load-data, mariadb-dump, pt-archiver).
@@ -203,6 +203,9 @@ fn run(mut args: Args) -> Result<()> {
         if let Some(why) = skipped.get(m.name()) {
             println!("skipping {}: {why}", m.name());
         }
+    }
+    if methods.contains(&Method::FERRY_LOOKUP) {
+        Env::make_lookup_table(&mut dst, args.rows)?;
     }
     let runnable = |table: Table| -> Vec<Method> {
         methods
@@ -359,7 +362,7 @@ fn run_one(
         settle(src)?;
         settle(dst)?;
         quiet_machine();
-        match env.run(method, s.table, src) {
+        match env.run(method, s.table, s.rows, src) {
             // myloader's threads can deadlock on their first inserts into the empty
             // table (MariaDB locks a table being bulk-loaded from empty); a user would
             // run it again, and so do we, from a fresh table, saying so.

@@ -19,6 +19,7 @@ mod indexes;
 mod layers;
 mod lock;
 mod lookup;
+mod lookup_batch;
 mod many_tables;
 mod mapping;
 mod mask;

@@ -1,7 +1,8 @@
 //! `ferry verify` against real copies: an exact copy is equal and says nothing more;
 //! planted differences (a changed byte, a missing row, an extra row, two identical
 //! changes a XOR of CRC32s misses, NULL vs '' vs 'NULL', a duplicate replacing a row in
-//! a keyless table, a value a transform would have changed) are each named by key and
+//! a keyless table, a value a transform would have changed, changed rows whose composite
+//! key holds non-ASCII latin1 text) are each named by key and
 //! kind, with exit 1.
 
 use mysql::prelude::Queryable;
@@ -443,6 +444,39 @@ fn bit64_values_above_2_pow_53_compare_exactly_in_transformed_copies() {
                 "changed",
                 "id=2: b: 18446744073709551615 -> 18446744073709551614"
             )
+        ]),
+        "{}",
+        run.describe()
+    );
+}
+
+#[test]
+fn changed_rows_with_non_ascii_latin1_text_in_a_composite_key_are_named() {
+    let mut dbs = Dbs::new("verify_latin1_key");
+    let ddl = "CREATE TABLE t (a INT NOT NULL, b VARCHAR(8) CHARACTER SET latin1 NOT NULL, \
+               v INT, PRIMARY KEY (a, b))";
+    dbs.src(ddl);
+    dbs.dst(ddl);
+    dbs.src(
+        "INSERT INTO t SELECT seq DIV 4, ELT(1 + seq MOD 4, 'é', 'süß', 'Ça', 'plain'), seq \
+         FROM seq_1_to_400",
+    );
+    let job = dbs.job("job.lua", "copy 't'\n");
+    dbs.run(&job, &[]).ok();
+    dbs.verify(&job, &[]).ok();
+    // Several changed rows in one chunk: the drill-down reads them with one row `IN`
+    // list of several (a, b) tuples.
+    dbs.dst("UPDATE t SET v = -v WHERE a IN (10, 11) AND b <> 'plain'");
+    let run = dbs.verify(&job, &[]).status(1);
+    assert_eq!(
+        differences(&run),
+        diffs(&[
+            ("changed", "(a=10, b='Ça'): v: 42 -> -42"),
+            ("changed", "(a=10, b='é'): v: 40 -> -40"),
+            ("changed", "(a=10, b='süß'): v: 41 -> -41"),
+            ("changed", "(a=11, b='Ça'): v: 46 -> -46"),
+            ("changed", "(a=11, b='é'): v: 44 -> -44"),
+            ("changed", "(a=11, b='süß'): v: 45 -> -45"),
         ]),
         "{}",
         run.describe()

@@ -52,6 +52,20 @@ pub enum Transform {
     /// Light ETL: one text column lower-cased with `ferry.text`, another replaced by its
     /// SHA-256 with `ferry.hash` (issue 16's second speed bar).
     Etl,
+    /// A `lookup` per row by the row's id into a 100,000-key table on the target
+    /// (`LOOKUP_TABLE`), its answer checked, the row returned unchanged (issue 16's
+    /// third speed bar).
+    Lookup,
+}
+
+/// The table `ferry-lookup` looks in, on the target: `LOOKUP_KEYS` keys `k` spread
+/// over the source's ids (every `stride`-th id from 1), `v = 2 * k`.
+pub const LOOKUP_TABLE: &str = "lookup_keys";
+pub const LOOKUP_KEYS: u64 = 100_000;
+
+/// The ids `ferry-lookup` finds for `rows` rows: every `stride`-th from 1.
+pub fn lookup_stride(rows: u64) -> u64 {
+    (rows / LOOKUP_KEYS).max(1)
 }
 
 impl Method {
@@ -71,10 +85,17 @@ impl Method {
         workers: None,
     };
 
-    pub const ALL: [Method; 13] = [
+    /// `ferry-lookup`: a lookup per row into a 100,000-key table.
+    pub const FERRY_LOOKUP: Method = Method::Ferry {
+        transform: Transform::Lookup,
+        workers: None,
+    };
+
+    pub const ALL: [Method; 14] = [
         Method::FERRY,
         Method::FERRY_TRANSFORM,
         Method::FERRY_ETL,
+        Method::FERRY_LOOKUP,
         Method::Ferry {
             transform: Transform::None,
             workers: Some(1),
@@ -98,11 +119,12 @@ impl Method {
 
     /// The methods the issue's goals compare, in the order a rep runs them: ferry next
     /// to each method it is measured against (mydumper, the widest margin, furthest).
-    pub const GOALS: [Method; 5] = [
+    pub const GOALS: [Method; 6] = [
         Method::InsertSelect,
         Method::FERRY,
         Method::FERRY_TRANSFORM,
         Method::FERRY_ETL,
+        Method::FERRY_LOOKUP,
         Method::Mydumper,
     ];
 
@@ -121,6 +143,10 @@ impl Method {
                 transform: Transform::Etl,
                 ..
             } => "ferry-etl",
+            Method::Ferry {
+                transform: Transform::Lookup,
+                ..
+            } => "ferry-lookup",
             Method::Ferry {
                 workers: Some(1), ..
             } => "ferry-w1",
@@ -153,6 +179,10 @@ impl Method {
                 transform: Transform::Etl,
                 ..
             } => "ferry run, a transform lower-casing one column and hashing another (SHA-256)",
+            Method::Ferry {
+                transform: Transform::Lookup,
+                ..
+            } => "ferry run, a lookup per row (from = id) into a 100,000-key target table",
             Method::Ferry {
                 workers: Some(1), ..
             } => "ferry run, copy{workers = 1}",
@@ -316,8 +346,8 @@ impl Env {
         ]
     }
 
-    /// The ferry job for `method` on `table`.
-    pub fn ferry_job(&self, method: Method, table: Table) -> String {
+    /// The ferry job for `method` on `table` (of `rows` rows).
+    pub fn ferry_job(&self, method: Method, table: Table, rows: u64) -> String {
         let Method::Ferry { transform, workers } = method else {
             unreachable!("ferry_job for {method:?}");
         };
@@ -338,6 +368,24 @@ impl Env {
                 job.push_str(&format!(
                     "  transform = function(r)\n    r.{lower} = text.lower(r.{lower})\n    \
                      r.{hashed} = hash.sha256(r.{hashed})\n    return r\n  end,\n"
+                ));
+            }
+            Transform::Lookup => {
+                // Every `stride`-th id from 1 is found (its value checked), the others
+                // are not; the row goes on unchanged.
+                let stride = lookup_stride(rows);
+                let last = 1 + (LOOKUP_KEYS - 1) * stride;
+                job = format!(
+                    "local value = lookup {{ table = \"{LOOKUP_TABLE}\", key = \"k\", value = \"v\", \
+                     from = \"{}.id\" }}\n{job}",
+                    table.name()
+                );
+                job.push_str(&format!(
+                    "  transform = function(r)\n    local id = r.id\n    local v = value(id)\n    \
+                     if (id - 1) % {stride} == 0 and id <= {last} then\n      \
+                     if v ~= 2 * id then error(\"lookup gave \" .. tostring(v) .. \" for \" .. id) end\n    \
+                     elseif v ~= null then error(\"lookup found \" .. id) end\n    \
+                     return r\n  end,\n"
                 ));
             }
         }
@@ -445,11 +493,26 @@ impl Env {
         let _ = fs::remove_file(self.work.join(format!("{}.tsv", table.name())));
     }
 
+    /// Makes `ferry-lookup`'s table on the target (see `LOOKUP_TABLE`) for `rows` rows.
+    pub fn make_lookup_table(dst: &mut Conn, rows: u64) -> Result<()> {
+        let stride = lookup_stride(rows);
+        dst.query_drop(format!("DROP TABLE IF EXISTS {LOOKUP_TABLE}"))?;
+        dst.query_drop(format!(
+            "CREATE TABLE {LOOKUP_TABLE} (k BIGINT NOT NULL PRIMARY KEY, v BIGINT NOT NULL)"
+        ))?;
+        dst.query_drop(format!(
+            "INSERT INTO {LOOKUP_TABLE} SELECT 1 + (seq - 1) * {stride}, 2 * (1 + (seq - 1) * {stride}) \
+             FROM seq_1_to_{LOOKUP_KEYS}"
+        ))
+        .context("making the lookup table")?;
+        Ok(())
+    }
+
     /// Runs `method` on `table` (the target table exists and is empty), with the CPU
     /// both servers used meanwhile.
-    pub fn run(&self, method: Method, table: Table, src: &mut Conn) -> Result<Measured> {
+    pub fn run(&self, method: Method, table: Table, rows: u64, src: &mut Conn) -> Result<Measured> {
         let before = (process_cpu(self.src_pid)?, process_cpu(self.dst_pid)?);
-        let mut m = self.run_method(method, table, src)?;
+        let mut m = self.run_method(method, table, rows, src)?;
         m.cpu.source = process_cpu(self.src_pid)? - before.0;
         m.cpu.target = process_cpu(self.dst_pid)? - before.1;
         Ok(m)
@@ -457,7 +520,13 @@ impl Env {
 
     /// Times `method` on `table`: its wall-clock, and its client processes' peak RSS
     /// and CPU.
-    fn run_method(&self, method: Method, table: Table, src: &mut Conn) -> Result<Measured> {
+    fn run_method(
+        &self,
+        method: Method,
+        table: Table,
+        rows: u64,
+        src: &mut Conn,
+    ) -> Result<Measured> {
         let name = table.name();
         let log = self.logs.join(format!("{}-{name}.out", method.name()));
         let src_args = Self::client_args(self.src_port);
@@ -465,7 +534,7 @@ impl Env {
         match method {
             Method::Ferry { .. } => {
                 let job = self.logs.join(format!("{}-{name}.lua", method.name()));
-                fs::write(&job, self.ferry_job(method, table))?;
+                fs::write(&job, self.ferry_job(method, table, rows))?;
                 let _ = fs::remove_file(job.with_extension("log"));
                 run_stages(vec![vec![self.ferry_command(&job, &[])]], &log)
             }

@@ -452,6 +452,7 @@ impl Results {
             for (method, what, bar) in [
                 ("ferry-transform", "trivial transform", 10.0),
                 ("ferry-etl", "lower + sha256 transform", 30.0),
+                ("ferry-lookup", "a lookup per row (100,000 keys)", 30.0),
             ] {
                 let (Some(p), Some(t)) = (find(table, "ferry"), find(table, method)) else {
                     continue;

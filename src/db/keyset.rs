@@ -68,6 +68,19 @@ pub struct KeyColumn {
 }
 
 impl KeyColumn {
+    /// A parameter standing for a value of this column in an `IN` list: for text,
+    /// converted to the column's character set and collation (MariaDB 10.11 compares
+    /// a row `IN` list of several tuples wrongly against a latin1 column when given a
+    /// parameter in another character set).
+    pub fn placeholder(&self) -> String {
+        match &self.order {
+            Order::Text { charset, collation } => {
+                format!("CONVERT(? USING {charset}) COLLATE {collation}")
+            }
+            _ => "?".to_string(),
+        }
+    }
+
     pub fn new(col: &ColumnInfo) -> KeyColumn {
         let t = col.data_type.to_ascii_lowercase();
         let order = match t.as_str() {

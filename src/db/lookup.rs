@@ -1,7 +1,8 @@
 //! The SQL of `lookup{...}`: the value columns of the row whose key column equals one
 //! key (compared as the server compares, the column's collation included; at most two
-//! rows, so a key that is not unique is told), or the key and value columns of every
-//! row of the table (`cache = "all"`). The cache and when to ask are the job's
+//! rows, so a key that is not unique is told), the key and value columns of the rows
+//! whose key is in a list (a page's keys, one `IN` query), or those of every row of the
+//! table (`cache = "all"`). The cache and when to ask are the job's
 //! (`crate::job::lookup`).
 
 use crate::db::schema::quote_ident;
@@ -41,6 +42,19 @@ impl Db {
             quote_ident(&l.key)
         );
         self.query(&sql, vec![key])
+    }
+
+    /// The key column, then the value columns, of the rows whose key is one of `keys`
+    /// (one query: `key IN (?, ...)`, compared as `lookup_key` compares).
+    pub fn lookup_keys(&mut self, l: &LookupTable, keys: Vec<Value>) -> Result<Rows> {
+        let key = quote_ident(&l.key);
+        let marks = vec!["?"; keys.len()].join(", ");
+        let sql = format!(
+            "SELECT {key}, {} FROM {} WHERE {key} IN ({marks})",
+            l.columns(),
+            l.from(self)
+        );
+        self.query(&sql, keys)
     }
 
     /// The key column, then the value columns, of every row with a key that is not NULL.

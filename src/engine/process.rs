@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use super::page::{Page, Rows};
 use super::pipeline::Shared;
 use super::rejects::Reject;
-use super::transform::{Processed, RowProcessor};
+use super::transform::{Processed, RowProcessor, TransformError};
 
 /// What `processor` makes of a page: its target rows, fewer the skipped ones.
 pub(super) fn process(
@@ -47,6 +47,14 @@ pub(super) fn process_page(
             Error::database_caused(format!("copy {}, page {page_no}", shared.plan.name), e)
         })?,
     };
+    let columns = processor.page_columns();
+    if !columns.is_empty() {
+        let values: Vec<Vec<Value>> = rows
+            .iter()
+            .map(|r| columns.iter().map(|&c| r[c].clone()).collect())
+            .collect();
+        begin_page(shared, processor, page_no, &values)?;
+    }
     let mut out = Vec::with_capacity(rows.len());
     let mut keys = Vec::with_capacity(rows.len());
     let mut skipped = 0;
@@ -95,6 +103,25 @@ pub(super) fn process_page(
     Ok(page.processed(Rows::Decoded(out), keys, skipped))
 }
 
+/// Gives `processor` the page's values of its `page_columns` before its rows; a failure
+/// there (a lookup's query) fails the page.
+fn begin_page(
+    shared: &Shared,
+    processor: &mut dyn RowProcessor,
+    page_no: u64,
+    values: &[Vec<Value>],
+) -> Result<()> {
+    processor.begin_page(values).map_err(|e| match e {
+        TransformError::Failed(e) => match e.downcast::<Error>() {
+            Ok(e) => *e,
+            Err(e) => Error::database(format!("copy {}, page {page_no}", shared.plan.name), e),
+        },
+        TransformError::Decode(e) => {
+            Error::database_caused(format!("copy {}, page {page_no}", shared.plan.name), e)
+        }
+    })
+}
+
 /// Turns an undecoded page of source rows into target rows: still undecoded when every
 /// row came back untouched (the common case of a transform that only reads, or skips),
 /// as values otherwise.
@@ -122,6 +149,14 @@ fn process_undecoded_page(
         (key, first + i as u64)
     };
     let n = raw.len();
+    let columns = processor.page_columns();
+    if !columns.is_empty() {
+        let values = (0..n)
+            .map(|i| raw.layout.decode_some(raw.row(i), &columns))
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(broken)?;
+        begin_page(shared, processor, page_no, &values)?;
+    }
     // Per kept row: its values, or None when it came back untouched.
     let mut kept: Vec<(usize, Option<Vec<Value>>)> = Vec::with_capacity(n);
     let mut skipped = 0;

@@ -34,6 +34,18 @@ pub trait RowProcessor {
         })
     }
 
+    /// Source columns whose values the processor wants for a whole page before it is
+    /// given the page's rows (`begin_page`); empty, the default: none.
+    fn page_columns(&mut self) -> Vec<usize> {
+        Vec::new()
+    }
+
+    /// A page is about to be processed: per row, the values of `page_columns` (in that
+    /// order). Lua's processor asks the page's lookup keys here, in one query each.
+    fn begin_page(&mut self, _values: &[Vec<Value>]) -> std::result::Result<(), TransformError> {
+        Ok(())
+    }
+
     /// Where the target values of a row that comes back `Processed::Untouched` come
     /// from (the plan's `ColumnMap::untouched`); `None` when rows never do.
     fn untouched(&self) -> Option<Arrangement> {

@@ -189,6 +189,20 @@ impl Job {
                     self.note_rejecting(&name);
                 }
                 let mut p = processor(&direct)?;
+                // The sample is a page: its lookup keys are asked ahead as a page's are.
+                let columns = p.page_columns();
+                if !columns.is_empty() {
+                    let values: Vec<Vec<_>> = sample
+                        .iter()
+                        .map(|r| columns.iter().map(|&c| r[c].clone()).collect())
+                        .collect();
+                    if let Err(message) = p.begin_page(&values) {
+                        self.record.borrow_mut().problems.push(Problem {
+                            message: format!("{loc}: copy {name}, the sample's lookups: {message}"),
+                            data: false,
+                        });
+                    }
+                }
                 for (i, row) in sample.into_iter().enumerate() {
                     let key = plan.row_label(Some(&plan.key_values(&row)), i as u64 + 1);
                     if let Err(message) = p.process(row) {

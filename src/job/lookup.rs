@@ -4,6 +4,8 @@
 //! default: one query per distinct key, the answer kept for the rest of the run, a
 //! missing key included) or the whole table is read at once (`cache = "all"`, for a
 //! small table). A key found in two rows is an error: a lookup's key must be unique.
+//! A page's keys can be asked together beforehand (`prefetch`: one `IN` query), so the
+//! calls of the page's transforms find them known.
 
 use std::collections::HashMap;
 
@@ -43,6 +45,52 @@ pub struct LookupSpec {
     pub cache: Cache,
 }
 
+/// Which keys the server compares with the key column exactly as their text is
+/// compared here, so that a key an `IN` query did not give back is known to be in no
+/// row. Other keys (`'fr'` in a case-insensitive column that holds `'FR'`, `"42"` for an
+/// integer column) are asked on their own, as the server compares them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Exact {
+    /// An integer column: integer keys.
+    Integers,
+    /// A binary string column, or a text column with a `_bin` collation: string keys.
+    Bytes,
+    /// No key (a case- or accent-insensitive collation, DECIMAL, dates...).
+    Never,
+}
+
+impl Exact {
+    fn of(column: &crate::db::schema::ColumnInfo) -> Exact {
+        let data_type = column.data_type.to_ascii_lowercase();
+        match data_type.as_str() {
+            "tinyint" | "smallint" | "mediumint" | "int" | "integer" | "bigint" => Exact::Integers,
+            "binary" | "varbinary" | "tinyblob" | "blob" | "mediumblob" | "longblob" => {
+                Exact::Bytes
+            }
+            "char" | "varchar" | "tinytext" | "text" | "mediumtext" | "longtext"
+                if column
+                    .collation
+                    .as_deref()
+                    .is_some_and(|c| c.to_ascii_lowercase().ends_with("_bin")) =>
+            {
+                Exact::Bytes
+            }
+            _ => Exact::Never,
+        }
+    }
+
+    fn covers(self, key: &Value) -> bool {
+        match self {
+            Exact::Integers => matches!(key, Value::Int(_) | Value::UInt(_)),
+            Exact::Bytes => matches!(key, Value::Bytes(_)),
+            Exact::Never => false,
+        }
+    }
+}
+
+/// At most this many keys go in one `IN` query (a page's distinct keys, usually all).
+const PREFETCH_CHUNK: usize = 5000;
+
 /// A lookup, ready: its names, the kinds of its value columns, and what it has read.
 pub struct Lookup {
     table: LookupTable,
@@ -52,6 +100,9 @@ pub struct Lookup {
     cache: Cache,
     /// Whether an index starts with the key column (else each key asked is a scan).
     pub indexed: bool,
+    /// How exactly the key column compares: whether a key the `IN` query of `prefetch`
+    /// did not give back is in no row (see `Exact`).
+    exact: Exact,
     /// Value rows by key (as text); `None`: no row has that key.
     found: HashMap<Vec<u8>, Option<Vec<Value>>>,
 }
@@ -70,6 +121,7 @@ impl Lookup {
             )]));
         };
         let mut problems = Vec::new();
+        let exact = info.find_column(&spec.key).map_or(Exact::Never, Exact::of);
         let mut kind_of = |name: &str| match info.find_column(name) {
             Some(c) => Some((c.name.clone(), c.kind())),
             None => {
@@ -95,6 +147,7 @@ impl Lookup {
         });
         let mut lookup = Lookup {
             indexed,
+            exact,
             table: LookupTable {
                 table: info.name.clone(),
                 key,
@@ -170,6 +223,54 @@ impl Lookup {
             self.found.insert(text.clone(), found);
         }
         Ok(text)
+    }
+
+    /// Asks the keys among `keys` whose answer is not known in `IN` queries (one for up
+    /// to 5,000 distinct keys), and keeps the answers: a key given back is found, one
+    /// not given back is in no row when the column compares it exactly (`Exact`), and is
+    /// left for `fetch` to ask on its own otherwise. Returns how many queries it sent.
+    pub fn prefetch(&mut self, db: &mut Db, keys: &[Value]) -> Result<usize> {
+        if self.cache == Cache::All {
+            return Ok(0);
+        }
+        let mut asked: HashMap<Vec<u8>, &Value> = HashMap::new();
+        for key in keys {
+            if key == &Value::NULL {
+                continue;
+            }
+            let text = self.key_text(key);
+            if !self.found.contains_key(&text) {
+                asked.entry(text).or_insert(key);
+            }
+        }
+        let asked: Vec<(Vec<u8>, &Value)> = asked.into_iter().collect();
+        let mut queries = 0;
+        for chunk in asked.chunks(PREFETCH_CHUNK) {
+            let rows = db.lookup_keys(
+                &self.table,
+                chunk.iter().map(|(_, k)| (*k).clone()).collect(),
+            )?;
+            queries += 1;
+            let mut given: HashMap<Vec<u8>, Vec<Value>> = HashMap::new();
+            for mut row in rows.rows {
+                let key = row.remove(0);
+                if given.insert(self.key_text(&key), row).is_some() {
+                    return Err(self.not_unique(&key));
+                }
+            }
+            for (text, key) in chunk {
+                match given.remove(text) {
+                    Some(row) => {
+                        self.found.insert(text.clone(), Some(row));
+                    }
+                    None if self.exact.covers(key) => {
+                        self.found.insert(text.clone(), None);
+                    }
+                    None => {}
+                }
+            }
+        }
+        Ok(queries)
     }
 
     /// The value columns of the row with the key `fetch` gave (`None`: no such row).

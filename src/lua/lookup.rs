@@ -2,7 +2,8 @@
 //! job's `Lookup` on the handle's session, and returns a Lua function from a key to its
 //! value (one value column) or to a row table (several). A `null` key gives `null`; a
 //! missing key gives `null`, or an error naming the key with `required = true` (the
-//! copy's transform error then names the row).
+//! copy's transform error then names the row). With `from = "column"`, a copy's pages
+//! ask that column's values ahead, one query per page (`crate::lua::lookup_batch`).
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -16,7 +17,7 @@ use crate::lua::handles::DbHandle;
 use crate::lua::options::{show, Options};
 use crate::lua::values::{from_lua, is_null, to_lua, Sentinels};
 
-const LOOKUP_OPTIONS: &[&str] = &["db", "table", "key", "value", "cache", "required"];
+const LOOKUP_OPTIONS: &[&str] = &["db", "table", "key", "value", "cache", "required", "from"];
 
 pub fn register(lua: &Lua, job: &Rc<Job>) -> mlua::Result<()> {
     let j = job.clone();
@@ -27,8 +28,10 @@ pub fn register(lua: &Lua, job: &Rc<Job>) -> mlua::Result<()> {
 }
 
 /// Lua: `lookup{db = target(), table = "countries", key = "code", value = "id" | {"id",
-/// "name"}, cache = "keys" | "all", required = false}` -> `function(key)` giving the
-/// value, a row table of the value columns, or `null`
+/// "name"}, cache = "keys" | "all", required = false, from = "country"}` ->
+/// `function(key)` giving the value, a row table of the value columns, or `null`;
+/// with `from`, each page of a copy whose source has that column asks its keys ahead
+/// in one query (`lookup_batch`)
 fn lookup(lua: &Lua, job: &Rc<Job>, t: Table) -> mlua::Result<Function> {
     let mut o = Options::new("lookup", t, LOOKUP_OPTIONS, false);
     let db = match o.value("db") {
@@ -61,6 +64,7 @@ fn lookup(lua: &Lua, job: &Rc<Job>, t: Table) -> mlua::Result<Function> {
         }),
     };
     let required = o.boolean("required").unwrap_or(false);
+    let from = o.string("from");
     o.finish()
         .map_err(|problems| mlua::Error::runtime(problems.join("; ")))?;
     let db = session(job, db)?;
@@ -92,6 +96,9 @@ fn lookup(lua: &Lua, job: &Rc<Job>, t: Table) -> mlua::Result<Function> {
         );
     }
     let lookup = Rc::new(RefCell::new(lookup));
+    if let Some(from) = from {
+        crate::lua::lookup_batch::remember(lua, from, &lookup, &db);
+    }
     lua.create_function(move |lua, key: LuaValue| find(lua, &db, &lookup, single, required, key))
 }
 

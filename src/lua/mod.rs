@@ -17,6 +17,7 @@ pub mod handles;
 pub mod hooks;
 pub mod job;
 pub mod lookup;
+pub mod lookup_batch;
 pub mod mask;
 pub mod native;
 pub mod options;

@@ -226,6 +226,10 @@ pub struct LuaProcessor {
     extra: Extra,
     /// Filling more than one row from a source row: values are copied, not moved.
     keep: bool,
+    /// The lookup keys the page being started asks ahead (`page_columns`), and the
+    /// source table they are for.
+    prefetch: crate::lua::lookup_batch::PagePrefetch,
+    source: String,
 }
 
 /// How a cell is filled when the transform returned its own row and set nothing.
@@ -313,6 +317,8 @@ impl LuaProcessor {
             untouched_cells,
             extra: Extra::default(),
             keep: false,
+            prefetch: Default::default(),
+            source: plan.source.name.clone(),
         })
     }
 
@@ -587,5 +593,20 @@ impl RowProcessor for LuaProcessor {
 
     fn take_extra(&mut self) -> Extra {
         std::mem::take(&mut self.extra)
+    }
+
+    fn page_columns(&mut self) -> Vec<usize> {
+        self.prefetch = crate::lua::lookup_batch::for_columns(
+            &self.shared.lua,
+            &self.source,
+            &self.shared.names,
+        );
+        self.prefetch.columns.clone()
+    }
+
+    fn begin_page(&mut self, values: &[Vec<Value>]) -> Result<(), TransformError> {
+        self.prefetch
+            .run(values)
+            .map_err(|e| TransformError::Failed(Box::new(e)))
     }
 }

@@ -194,10 +194,13 @@ impl HashedTable {
         if keys.is_empty() {
             return Ok(HashMap::new());
         }
+        // Text parameters in each column's own character set and collation (see
+        // `KeyColumn::placeholder`).
+        let marks: Vec<String> = self.key_cols.iter().map(|k| k.placeholder()).collect();
         let one = if self.key.len() == 1 {
-            "?".to_string()
+            marks[0].clone()
         } else {
-            format!("({})", vec!["?"; self.key.len()].join(", "))
+            format!("({})", marks.join(", "))
         };
         let lhs = if self.key.len() == 1 {
             self.key[0].clone()
