@@ -261,12 +261,17 @@ mod tests {
             .err()
             .unwrap();
         assert_eq!(
-            p,
-            [
-                "copy: `exclude` needs `tables` (a copy of many tables)",
-                "copy: `create` needs `tables` (a copy of many tables)"
-            ]
+            p[0],
+            "copy: `exclude` needs `tables` (a copy of many tables)"
         );
+        assert!(
+            p[1].starts_with(
+                "copy: `create` needs `tables` (a copy of many tables): for one table, \
+                 name it in `tables` (copy{tables = {\"users\"}, create = true}"
+            ),
+            "{p:?}"
+        );
+        assert_eq!(p.len(), 2);
         let p = parse("return { tables = 5 }").err().unwrap();
         assert!(p[0].contains("tables"), "{p:?}");
     }
