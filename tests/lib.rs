@@ -35,4 +35,6 @@ mod sample;
 mod scripts;
 mod security;
 mod stdlib;
+mod ui;
+mod ui_browser;
 mod verify;
