@@ -390,6 +390,33 @@ fn ui_api_answers_with_masked_urls_and_previews_as_the_repl() {
         "{copy}"
     );
 
+    // Any pair, mapped as `copy { from = .., to = .. }` would map it.
+    let (status, m, body) = ui.get_json("/api/mapping?from=customers&to=clients");
+    assert_eq!(status, 200, "{body}");
+    bodies.push(body);
+    let grid: Vec<(String, String)> = m["copies"][0]["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["name"].as_str().unwrap().into(),
+                c["source"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    let names: Vec<&str> = grid.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["id", "name", "note", "photo"], "{m}");
+    assert_eq!(grid[1].1, "name");
+    assert_eq!(m["copies"][0]["columns"][1]["origin"], "same name");
+    assert_eq!(m["copies"][0]["server_filled"], json!(["since"]));
+    assert_eq!(m["problems"], json!([]));
+    let (status, m, body) = ui.get_json("/api/mapping?from=nope&to=clients");
+    assert_eq!(status, 200, "{body}");
+    bodies.push(body);
+    assert!(m["problems"].to_string().contains("nope"), "{m}");
+    assert_eq!(m["copies"], json!([]));
+
     for b in &bodies {
         assert!(!b.contains(password), "a password reached the page: {b}");
     }

@@ -344,6 +344,28 @@ fn ui_in_chromium_connects_searches_and_previews() {
     assert_eq!(cells[1][2][1], "cut");
     let shot = b.screenshot("3-preview");
     assert!(std::fs::metadata(&shot).unwrap().len() > 1000);
+
+    // A table on each side: the pair's mapping, as `copy` would do it.
+    b.click("#tables-target li[data-table=clients]");
+    b.wait_for(
+        "the pair",
+        "return !document.querySelector('#pair').hidden;",
+    );
+    assert_eq!(b.text("#pair-text"), "customers → clients");
+    b.click("#show-mapping");
+    b.wait_for(
+        "the mapping",
+        "return document.querySelector('#mapping').getAttribute('data-loaded') === 'customers->clients';",
+    );
+    let grid: Json = b.js(
+        "return [...document.querySelectorAll('#mapping-copy tbody tr')].map(r => [...r.cells].map(c => c.textContent));",
+    );
+    assert_eq!(grid[0], json!(["id", "id", "same name"]), "{grid}");
+    assert_eq!(grid[1], json!(["name", "name", "same name"]));
+    assert!(b
+        .text("#mapping-copy")
+        .contains("left to the server: since"));
+    b.screenshot("4-mapping");
     drop(b);
     ui.interrupt();
 }

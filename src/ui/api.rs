@@ -264,3 +264,29 @@ pub async fn preview(
         Err(e) => fail(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
     }
 }
+
+/// `?from=SOURCE_TABLE&to=TARGET_TABLE`: how `copy` would map the pair, column by column
+/// (the plan pass's column map), with the plan's problems when it cannot.
+pub async fn mapping(
+    State(app): State<Arc<App>>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let (Some(from), Some(to)) = (q.get("from").cloned(), q.get("to").cloned()) else {
+        return fail(
+            StatusCode::BAD_REQUEST,
+            "give ?from=SOURCE_TABLE&to=TARGET_TABLE".into(),
+        );
+    };
+    let (source, target) = match (side(&app, "source"), side(&app, "target")) {
+        (Ok(s), Ok(t)) => (s.0, t.0),
+        (Err((status, message)), _) | (_, Err((status, message))) => return fail(status, message),
+    };
+    let answer =
+        tokio::task::spawn_blocking(move || super::job_view::mapping(&source, &target, &from, &to))
+            .await;
+    match answer {
+        Ok(Ok(view)) => Json(view).into_response(),
+        Ok(Err(e)) => db_error(e),
+        Err(e) => fail(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
+}

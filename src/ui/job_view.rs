@@ -1,6 +1,8 @@
 //! The job as the page shows it: the file run in the plan pass (connections opened,
 //! copies resolved, nothing written), as the REPL loads a job, kept as plain data: the
-//! sides' specs and each copy's tables, mode, page and column map.
+//! sides' specs and each copy's tables, mode, page and column map. The mapping of any
+//! pair of tables is found the same way: a one-line job, `copy { from = .., to = .. }`,
+//! resolved in the plan pass, so the page shows exactly what `copy` would do.
 
 use std::path::Path;
 use std::rc::Rc;
@@ -42,6 +44,9 @@ pub struct CopyView {
 #[derive(Debug, Serialize)]
 pub struct ColumnView {
     pub name: String,
+    /// The source column copied into it as it is, if any.
+    pub source: Option<String>,
+    /// How the plan words where the value comes from (`same name`, `default ...`).
     pub origin: String,
 }
 
@@ -104,6 +109,40 @@ pub fn load(
     })
 }
 
+/// How `copy { from = FROM, to = TO }` would map the two tables (the names reach the
+/// script as `vars`, never as code). Nothing is written.
+pub fn mapping(source: &ConnSpec, target: &ConnSpec, from: &str, to: &str) -> Result<JobView> {
+    let vars = vec![
+        ("from".to_string(), from.to_string()),
+        ("to".to_string(), to.to_string()),
+    ];
+    let ctx = Rc::new(Job::new(
+        Pass::Plan,
+        Some(source.clone()),
+        Some(target.clone()),
+        vars,
+        Display::detect(true),
+    ));
+    let state = crate::lua::new_state(ctx.clone(), None)?;
+    let code = b"copy { from = vars.from, to = vars.to }\n";
+    let mut problems = Vec::new();
+    if let Err(e) = crate::lua::run_chunk(&state, "mapping", code) {
+        problems.push(crate::conn_spec::mask_urls(&e.to_string()));
+    }
+    problems.extend(
+        ctx.take_problems()
+            .into_iter()
+            .map(|p| crate::conn_spec::mask_urls(&p.message)),
+    );
+    let copies = ctx.take_plans().iter().map(copy_view).collect();
+    ctx.release_locks();
+    Ok(JobView {
+        path: None,
+        copies,
+        problems,
+    })
+}
+
 fn copy_view(p: &crate::plan::CopyPlan) -> CopyView {
     CopyView {
         name: p.name.clone(),
@@ -119,6 +158,10 @@ fn copy_view(p: &crate::plan::CopyPlan) -> CopyView {
             .iter()
             .map(|c| ColumnView {
                 name: c.name.clone(),
+                source: match c.fill {
+                    crate::plan::Fill::Source(i) => p.source.columns.get(i).map(|s| s.name.clone()),
+                    _ => None,
+                },
                 origin: c.origin.clone(),
             })
             .collect(),

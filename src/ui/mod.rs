@@ -93,6 +93,7 @@ fn router(app: Arc<App>) -> Router {
         .route("/api/connections/test", post(api::connections))
         .route("/api/tables/{side}", get(api::tables))
         .route("/api/preview/{side}/{table}", get(api::preview))
+        .route("/api/mapping", get(api::mapping))
         .layer(axum::middleware::from_fn_with_state(
             app.clone(),
             access::guard,

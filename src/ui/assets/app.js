@@ -76,6 +76,7 @@ async function loadConnections(method = "GET") {
 }
 
 const lists = { source: [], target: [] };
+const chosen = { source: null, target: null };
 
 async function loadTables(side) {
   try {
@@ -96,7 +97,8 @@ function renderTables(side) {
       el("span", { class: "name", text: t.name }),
       el("span", { class: "num", text: "~" + t.rows + " rows" }),
       el("span", { class: "num", text: t.size }));
-    li.addEventListener("click", () => preview(side, t.name, li));
+    if (chosen[side] === t.name) li.classList.add("chosen");
+    li.addEventListener("click", () => choose(side, t.name, li));
     return li;
   }));
   const all = lists[side].length;
@@ -105,9 +107,22 @@ function renderTables(side) {
     : all + " tables";
 }
 
-async function preview(side, table, li) {
-  document.querySelectorAll(".table-list li.chosen").forEach((x) => x.classList.remove("chosen"));
-  if (li) li.classList.add("chosen");
+// A click picks the side's table (one per side) and previews it; with one on each
+// side the pair can be mapped.
+function choose(side, table, li) {
+  chosen[side] = table;
+  document.querySelectorAll("#tables-" + side + " li.chosen")
+    .forEach((x) => x.classList.remove("chosen"));
+  li.classList.add("chosen");
+  const pair = $("#pair");
+  if (chosen.source && chosen.target) {
+    pair.hidden = false;
+    $("#pair-text").textContent = chosen.source + " → " + chosen.target;
+  }
+  preview(side, table);
+}
+
+async function preview(side, table) {
   const pane = $("#preview");
   pane.hidden = false;
   $("#preview-title").textContent = side + " · " + table;
@@ -138,6 +153,47 @@ async function preview(side, table, li) {
   }
 }
 
+// One copy as a grid: target columns down the side, where each value comes from.
+function copyGrid(c) {
+  const kind = (origin) => origin.startsWith("default") ? "origin-default"
+    : origin.startsWith("server") || origin.startsWith("left") ? "origin-none" : "";
+  const extra = [];
+  if (c.server_filled.length) extra.push("left to the server: " + c.server_filled.join(", "));
+  if (c.unused_source.length) extra.push("source columns not copied: " + c.unused_source.join(", "));
+  return el("div", { class: "copy", "data-copy": c.name },
+    el("h3", { text: c.from + " → " + c.to }),
+    el("p", { class: "muted",
+      text: c.mode + ", pages of " + c.page + (c.key.length ? ", key " + c.key.join(", ") : "") +
+        (c.transform ? ", with a transform" : "") + " (" + c.location + ")" }),
+    el("table", {},
+      el("thead", {}, el("tr", {}, el("th", { text: "target column" }),
+        el("th", { text: "source column" }), el("th", { text: "how" }))),
+      el("tbody", {}, ...c.columns.map((col) =>
+        el("tr", {}, el("td", { text: col.name }), el("td", { text: col.source || "" }),
+          el("td", { class: kind(col.origin), text: col.origin }))))),
+    ...extra.map((x) => el("p", { class: "muted", text: x })),
+    ...c.warnings.map((w) => el("p", { class: "error", text: w })));
+}
+
+async function showMapping() {
+  const pane = $("#mapping");
+  pane.hidden = false;
+  pane.removeAttribute("data-loaded");
+  $("#mapping-title").textContent = "copy { from = \"" + chosen.source + "\", to = \"" +
+    chosen.target + "\" }";
+  $("#mapping-problems").textContent = "resolving…";
+  $("#mapping-copy").replaceChildren();
+  try {
+    const m = await api("/api/mapping?from=" + encodeURIComponent(chosen.source) +
+      "&to=" + encodeURIComponent(chosen.target));
+    $("#mapping-problems").textContent = m.problems.join("\n");
+    $("#mapping-copy").replaceChildren(...m.copies.map(copyGrid));
+  } catch (e) {
+    $("#mapping-problems").textContent = e.message;
+  }
+  pane.setAttribute("data-loaded", chosen.source + "->" + chosen.target);
+}
+
 async function loadJob() {
   const job = await api("/api/job");
   if (!job.path) return;
@@ -145,21 +201,13 @@ async function loadJob() {
   $("#job").hidden = false;
   $("#job-problems").textContent = job.problems.join("\n");
   const box = $("#copies");
-  box.replaceChildren(...job.copies.map((c) => el("div", { class: "copy", "data-copy": c.name },
-    el("h3", { text: c.from + " → " + c.to }),
-    el("p", { class: "muted",
-      text: c.mode + ", pages of " + c.page + (c.key.length ? ", key " + c.key.join(", ") : "") +
-        (c.transform ? ", with a transform" : "") + " (" + c.location + ")" }),
-    el("table", {},
-      el("thead", {}, el("tr", {}, el("th", { text: "target column" }), el("th", { text: "from" }))),
-      el("tbody", {}, ...c.columns.map((col) =>
-        el("tr", {}, el("td", { text: col.name }), el("td", { text: col.origin }))))),
-  )));
+  box.replaceChildren(...job.copies.map(copyGrid));
 }
 
 for (const side of ["source", "target"]) {
   $("#search-" + side).addEventListener("input", () => renderTables(side));
 }
+$("#show-mapping").addEventListener("click", () => showMapping().catch(report));
 $("#retest").addEventListener("click", () => loadConnections("POST").catch(report));
 
 function report(e) {
