@@ -435,3 +435,30 @@ fn ui_without_a_side_says_so() {
     let (status, e, _) = ui.get_json("/api/tables/target");
     assert_eq!(status, 409, "{e}");
 }
+
+#[test]
+fn ui_listens_on_the_port_asked_and_says_when_it_is_taken() {
+    let mut dbs = Dbs::new("ui_port");
+    shop(&mut dbs);
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let run = ferry(
+        &["ui", "--source", &dbs.src_url, "--port", &port],
+        dbs.dir.path(),
+    )
+    .status(1)
+    .says(&format!("listening on 127.0.0.1:{port}"));
+    assert!(!run.stdout.contains("?token="), "{}", run.describe());
+    drop(taken);
+    let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = free.local_addr().unwrap().port();
+    drop(free);
+    let ui = Ui::start(
+        &["--source", &dbs.src_url, "--port", &port.to_string()],
+        dbs.dir.path(),
+    );
+    assert_eq!(ui.port, port);
+    let (status, _, _) = ui.get_json("/api/tables/source");
+    assert_eq!(status, 200);
+    ui.interrupt();
+}
