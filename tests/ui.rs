@@ -27,8 +27,10 @@ pub struct Ui {
 
 impl Ui {
     pub fn start(args: &[&str], dir: &Path) -> Ui {
-        let out = dir.join("ui.out");
-        let err = dir.join("ui.err");
+        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let out = dir.join(format!("ui{n}.out"));
+        let err = dir.join(format!("ui{n}.err"));
         let child = Command::new(env!("CARGO_BIN_EXE_ferry"))
             .arg("ui")
             .args(args)
@@ -461,4 +463,36 @@ fn ui_listens_on_the_port_asked_and_says_when_it_is_taken() {
     let (status, _, _) = ui.get_json("/api/tables/source");
     assert_eq!(status, 200);
     ui.interrupt();
+}
+
+#[test]
+fn ui_shows_a_wrong_job_s_problems_and_still_serves() {
+    let mut dbs = Dbs::new("ui_wrong");
+    shop(&mut dbs);
+    let job = dbs.job(
+        "wrong.lua",
+        &format!(
+            "source \"{}\"\ntarget \"{}\"\ncopy {{ from = \"nope\", to = \"clients\" }}\n",
+            dbs.src_url, dbs.dst_url
+        ),
+    );
+    let ui = Ui::start(&[job.to_str().unwrap()], dbs.dir.path());
+    let (_, j, _) = ui.get_json("/api/job");
+    assert_eq!(j["copies"], json!([]), "{j}");
+    assert!(j["problems"].to_string().contains("nope"), "{j}");
+    let (_, c, _) = ui.get_json("/api/connections");
+    assert_eq!(
+        c["source"]["ok"], true,
+        "the job's sides are still shown: {c}"
+    );
+
+    let broken = dbs.job("broken.lua", "copy { from = \n");
+    let ui = Ui::start(
+        &[broken.to_str().unwrap(), "--source", &dbs.src_url],
+        dbs.dir.path(),
+    );
+    let (_, j, _) = ui.get_json("/api/job");
+    assert!(j["problems"].to_string().contains("broken.lua"), "{j}");
+    let (_, c, _) = ui.get_json("/api/connections");
+    assert_eq!(c["source"]["ok"], true);
 }
