@@ -419,6 +419,28 @@ fn ui_api_answers_with_masked_urls_and_previews_as_the_repl() {
     assert!(m["problems"].to_string().contains("nope"), "{m}");
     assert_eq!(m["copies"], json!([]));
 
+    // try: the pair's first rows through the copy, nothing written.
+    let a = ui.request(
+        "POST",
+        "/api/try?from=customers&to=clients",
+        &[("X-Ferry-Token", &ui.token)],
+    );
+    assert_eq!(a.status, 200, "{a:?}");
+    let t: Json = serde_json::from_str(&a.body).unwrap();
+    bodies.push(a.body.clone());
+    let rows = t["copies"][0]["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 3, "{t}");
+    assert_eq!(rows[0]["key"], "id=1");
+    assert_eq!(rows[0]["action"], "insert");
+    assert_eq!(rows[1]["columns"][1]["value"], "'NULL'", "{}", rows[1]);
+    let a = ui.request(
+        "GET",
+        "/api/try?from=customers&to=clients",
+        &[("X-Ferry-Token", &ui.token)],
+    );
+    assert_eq!(a.status, 405, "try is a POST");
+    assert_eq!(dbs.count_dst("clients"), 0, "try wrote nothing");
+
     for b in &bodies {
         assert!(!b.contains(password), "a password reached the page: {b}");
     }

@@ -366,6 +366,21 @@ fn ui_in_chromium_connects_searches_and_previews() {
         .text("#mapping-copy")
         .contains("left to the server: since"));
     b.screenshot("4-mapping");
+
+    b.click("#try");
+    b.wait_for(
+        "try",
+        "return document.querySelector('#try-rows').getAttribute('data-loaded') === 'customers->clients';",
+    );
+    assert_eq!(
+        b.js("return document.querySelectorAll('#try-rows .try-row').length;"),
+        json!(3),
+        "{}",
+        b.text("#try-rows")
+    );
+    assert!(b.text("#try-rows .try-row").contains("insert"));
+    b.js("document.querySelector('#try-rows').scrollIntoView();");
+    b.screenshot("5-try");
     drop(b);
     ui.interrupt();
 }

@@ -265,21 +265,55 @@ pub async fn preview(
     }
 }
 
+/// The pair a request names: `?from=SOURCE_TABLE&to=TARGET_TABLE`, with both sides.
+fn pair(
+    app: &App,
+    q: &HashMap<String, String>,
+) -> Result<(ConnSpec, ConnSpec, String, String), Box<Response>> {
+    let (Some(from), Some(to)) = (q.get("from").cloned(), q.get("to").cloned()) else {
+        return Err(Box::new(fail(
+            StatusCode::BAD_REQUEST,
+            "give ?from=SOURCE_TABLE&to=TARGET_TABLE".into(),
+        )));
+    };
+    match (side(app, "source"), side(app, "target")) {
+        (Ok(s), Ok(t)) => Ok((s.0, t.0, from, to)),
+        (Err((status, message)), _) | (_, Err((status, message))) => {
+            Err(Box::new(fail(status, message)))
+        }
+    }
+}
+
+/// POST `?from=..&to=..`: the pair's first rows through the copy, as `ferry explain`
+/// shows them (a POST: it runs the copy's code, though it writes nothing).
+pub async fn try_rows(
+    State(app): State<Arc<App>>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let (source, target, from, to) = match pair(&app, &q) {
+        Ok(p) => p,
+        Err(r) => return *r,
+    };
+    let answer = tokio::task::spawn_blocking(move || {
+        super::try_rows::try_pair(&source, &target, &from, &to)
+    })
+    .await;
+    match answer {
+        Ok(Ok(view)) => Json(view).into_response(),
+        Ok(Err(e)) => db_error(e),
+        Err(e) => fail(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
+}
+
 /// `?from=SOURCE_TABLE&to=TARGET_TABLE`: how `copy` would map the pair, column by column
 /// (the plan pass's column map), with the plan's problems when it cannot.
 pub async fn mapping(
     State(app): State<Arc<App>>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let (Some(from), Some(to)) = (q.get("from").cloned(), q.get("to").cloned()) else {
-        return fail(
-            StatusCode::BAD_REQUEST,
-            "give ?from=SOURCE_TABLE&to=TARGET_TABLE".into(),
-        );
-    };
-    let (source, target) = match (side(&app, "source"), side(&app, "target")) {
-        (Ok(s), Ok(t)) => (s.0, t.0),
-        (Err((status, message)), _) | (_, Err((status, message))) => return fail(status, message),
+    let (source, target, from, to) = match pair(&app, &q) {
+        Ok(p) => p,
+        Err(r) => return *r,
     };
     let answer =
         tokio::task::spawn_blocking(move || super::job_view::mapping(&source, &target, &from, &to))

@@ -2,13 +2,15 @@
 //! the same job. The server listens on 127.0.0.1 only, behind a random access token
 //! (`access.rs`); the page and its script are compiled in (`assets/`); the JSON API
 //! (`api.rs`) tests the connections, lists tables and previews rows (`cells.rs`), and
-//! shows the job's copies as its plan pass resolved them (`job_view.rs`). Passwords never
+//! shows the job's copies as its plan pass resolved them (`job_view.rs`), and a pair's
+//! mapping and `try` on its first rows (`try_rows.rs`). Passwords never
 //! leave the process: every URL the page sees is masked.
 
 mod access;
 mod api;
 mod cells;
 mod job_view;
+mod try_rows;
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -94,6 +96,7 @@ fn router(app: Arc<App>) -> Router {
         .route("/api/tables/{side}", get(api::tables))
         .route("/api/preview/{side}/{table}", get(api::preview))
         .route("/api/mapping", get(api::mapping))
+        .route("/api/try", post(api::try_rows))
         .layer(axum::middleware::from_fn_with_state(
             app.clone(),
             access::guard,

@@ -183,6 +183,7 @@ async function showMapping() {
     chosen.target + "\" }";
   $("#mapping-problems").textContent = "resolving…";
   $("#mapping-copy").replaceChildren();
+  $("#try-rows").replaceChildren();
   try {
     const m = await api("/api/mapping?from=" + encodeURIComponent(chosen.source) +
       "&to=" + encodeURIComponent(chosen.target));
@@ -192,6 +193,40 @@ async function showMapping() {
     $("#mapping-problems").textContent = e.message;
   }
   pane.setAttribute("data-loaded", chosen.source + "->" + chosen.target);
+}
+
+// `try`: the pair's first rows through the copy, each with what the mode would do.
+async function tryRows() {
+  const box = $("#try-rows");
+  box.removeAttribute("data-loaded");
+  box.replaceChildren(el("p", { class: "muted", text: "trying…" }));
+  try {
+    const t = await api("/api/try?from=" + encodeURIComponent(chosen.source) +
+      "&to=" + encodeURIComponent(chosen.target), { method: "POST" });
+    const parts = t.problems.map((p) => el("p", { class: "error", text: p }));
+    for (const c of t.copies) {
+      parts.push(el("p", { class: "muted", text: c.mode + " into " + c.target +
+        (c.resolves_on ? ", rows resolved on " + c.resolves_on : "") + ", written by " +
+        c.written_by + "; " + c.rows.length + " rows" }));
+      for (const r of c.rows) {
+        parts.push(el("div", { class: "try-row", "data-key": r.key },
+          el("h4", {}, r.key + " ", el("span", { class: "action " + r.action, text: r.action })),
+          el("p", { class: "muted", text: r.why }),
+          el("table", {},
+            el("thead", {}, el("tr", {}, ...["column", "from", "value", "now", ""].map((h) =>
+              el("th", { text: h })))),
+            el("tbody", {}, ...r.columns.map((col) => el("tr", {},
+              el("td", { text: col.column }), el("td", { text: col.from }),
+              el("td", { text: col.value }), el("td", { text: col.now ?? "" }),
+              el("td", { class: "mark", text: col.mark }))))),
+          ...r.notes.map((n) => el("p", { class: "muted", text: n }))));
+      }
+    }
+    box.replaceChildren(...parts);
+  } catch (e) {
+    box.replaceChildren(el("p", { class: "error", text: e.message }));
+  }
+  box.setAttribute("data-loaded", chosen.source + "->" + chosen.target);
 }
 
 async function loadJob() {
@@ -208,6 +243,7 @@ for (const side of ["source", "target"]) {
   $("#search-" + side).addEventListener("input", () => renderTables(side));
 }
 $("#show-mapping").addEventListener("click", () => showMapping().catch(report));
+$("#try").addEventListener("click", () => tryRows().catch(report));
 $("#retest").addEventListener("click", () => loadConnections("POST").catch(report));
 
 function report(e) {
