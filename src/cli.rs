@@ -203,6 +203,21 @@ enum Command {
         /// The table.
         table: String,
     },
+    /// Serve a local web page over a job: connections, tables, previews, the job's
+    /// copies (docs/guide/ui.md). Listens on 127.0.0.1 only, behind a printed token.
+    Ui {
+        /// A job script to show (run in the plan pass: nothing is written).
+        job: Option<PathBuf>,
+        /// Source database URL (see `ferry run --help` on passwords).
+        #[arg(long, env = "FERRY_SOURCE", hide_env_values = true)]
+        source: Option<String>,
+        /// Target database URL.
+        #[arg(long, env = "FERRY_TARGET", hide_env_values = true)]
+        target: Option<String>,
+        /// The port to listen on (default: a free one).
+        #[arg(long, default_value_t = 0)]
+        port: u16,
+    },
     /// Run the demo job on two throwaway local servers.
     Demo {
         /// Rows to seed in the legacy shop (customers + orders).
@@ -374,6 +389,17 @@ pub fn main() -> Result<()> {
         Command::Columns { url: u, table } => {
             crate::introspect::columns(&url(Some(u), "url")?.expect("given"), &table)
         }
+        Command::Ui {
+            job,
+            source,
+            target,
+            port,
+        } => crate::ui::run(crate::ui::UiArgs {
+            job: job.map(job_file).transpose()?,
+            source: url(source, "source")?,
+            target: url(target, "target")?,
+            port,
+        }),
         Command::Demo { rows } => crate::demo::run(rows),
     }
 }

@@ -29,6 +29,7 @@ pub(crate) mod signals;
 pub mod table_fmt;
 pub(crate) mod throttle;
 pub mod throwaway;
+pub(crate) mod ui;
 
 /// The REPL's completer and schema cache, for the completion timing test
 /// (`tests/repl_complete.rs`); not an API.

@@ -39,5 +39,7 @@ mod sample;
 mod scripts;
 mod security;
 mod stdlib;
+mod ui;
+mod ui_browser;
 mod verify;
 mod whole_db_session;

@@ -23,6 +23,7 @@ pub(crate) mod demo_data;
 mod errors;
 mod fault;
 pub(crate) mod fork;
+mod grants;
 pub(crate) mod hazards;
 pub(crate) mod hooks;
 pub(crate) mod indexes;
