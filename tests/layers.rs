@@ -242,18 +242,19 @@ fn each_layer_imports_only_the_layers_under_it() {
                 "introspect",
                 "check",
                 "explain",
+                "ui",
             ],
             "conn_spec" | "error" => &[
-                "db", "plan", "engine", "job", "lua", "verify", "run", "repl", "cli",
+                "db", "plan", "engine", "job", "lua", "verify", "run", "repl", "cli", "ui",
             ],
             "plan" => &[
-                "engine", "job", "lua", "verify", "run", "repl", "cli", "check", "explain",
+                "engine", "job", "lua", "verify", "run", "repl", "cli", "check", "explain", "ui",
             ],
             "engine" => &[
                 "job", "lua", "verify", "run", "repl", "cli", "demo", "progress", "logging",
-                "signals", "check", "explain",
+                "signals", "check", "explain", "ui",
             ],
-            "job" => &["lua", "run", "repl", "cli", "demo", "check"],
+            "job" => &["lua", "run", "repl", "cli", "demo", "check", "ui"],
             _ => &[],
         }
     };

@@ -20,8 +20,9 @@ pub struct Grants {
 }
 
 impl Db {
-    /// The session user's grants.
-    pub fn grants(&mut self) -> Result<Grants> {
+    /// The session user's grants as the page shows them (`check_env`'s `grants` parses
+    /// the same statement for `ferry check`).
+    pub fn grant_lines(&mut self) -> Result<Grants> {
         let rows = self.query("SHOW GRANTS", vec![])?;
         let lines: Vec<String> = rows
             .rows

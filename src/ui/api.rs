@@ -88,7 +88,7 @@ async fn status(spec: Option<ConnSpec>, role: Role) -> SideStatus {
     let url = spec.to_string();
     let answer = tokio::task::spawn_blocking(move || {
         let mut db = Db::connect(&spec, role)?;
-        let grants = db.grants()?;
+        let grants = db.grant_lines()?;
         let tables = db.tables()?.len();
         Ok::<_, Error>((db.version.clone(), db.cipher.clone(), grants, tables))
     })
