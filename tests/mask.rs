@@ -201,7 +201,7 @@ fn the_mask_option_masks_a_copy_and_refuses_what_it_cannot_do() {
     );
     refused(
         &mut dbs,
-        &format!("{salt}copy {{ tables = '*', mask = {{ users = {{ email = 'email' }} }} }}"),
+        &format!("{salt}copy {{ tables = '*', mask = {{ email = 'email' }} }}"),
         "`mask` is not allowed with `tables`",
     );
     dbs.run_code(
@@ -244,4 +244,29 @@ fn the_mask_option_masks_a_copy_and_refuses_what_it_cannot_do() {
         .query("SELECT id, email, phone, note FROM users ORDER BY id")
         .unwrap();
     assert_eq!(again, rows);
+    // And through a mask per table (`mask = { users = {...} }`), `mask_strict` included.
+    dbs.dst("DELETE FROM users");
+    refused(
+        &mut dbs,
+        &format!(
+            "{salt}copy {{ tables = {{ 'users' }}, mask_strict = true, \
+             mask = {{ users = {{ email = 'email' }} }} }}"
+        ),
+        "mask_strict: source columns written but neither masked nor kept",
+    );
+    dbs.run_code(
+        &format!(
+            "{salt}copy {{ tables = {{ 'users', users = {{ \
+             transform = function(r) r.email = r.email:upper() return r end }} }}, \
+             mask_strict = true, \
+             mask = {{ users = {{ id = 'keep', email = 'email', phone = 'keep_last:4', note = 'null' }} }} }}"
+        ),
+        &[],
+    )
+    .ok();
+    let per_table: Vec<(i32, String, String, Option<String>)> = dbs
+        .dst
+        .query("SELECT id, email, phone, note FROM users ORDER BY id")
+        .unwrap();
+    assert_eq!(per_table, rows);
 }

@@ -94,6 +94,7 @@ fn default(_: &Lua, t: Table) -> mlua::Result<Table> {
 /// (the REPL) a handle (`lua/background.rs`) at once
 fn copy(lua: &Lua, job: &Rc<Job>, arg: LuaValue) -> mlua::Result<LuaValue> {
     let loc = location(lua);
+    let arg = crate::lua::tables::masks_by_table(lua, arg, true)?;
     let args = match parse_copy_args(lua, &arg, &loc) {
         Ok(a) => a,
         Err(problems) => {

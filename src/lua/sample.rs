@@ -53,6 +53,7 @@ pub fn register(lua: &Lua, job: &Rc<Job>) -> mlua::Result<()> {
 /// workers=, accept=, ...}` -> `{read, written, ..., tables = { t = {...} }}`
 fn sample(lua: &Lua, job: &Rc<Job>, arg: LuaValue) -> mlua::Result<Table> {
     let loc = location(lua);
+    let arg = crate::lua::tables::masks_by_table(lua, arg, false)?;
     let read = match &arg {
         LuaValue::Table(t) => read(lua, t, &loc),
         other => Err(vec![format!(
@@ -246,8 +247,24 @@ mod tests {
         lua.load("require('ferry.mask').salt('a salt of the test')")
             .exec()
             .unwrap();
-        let t: Table = lua.load(code).eval().unwrap();
+        let v: LuaValue = lua.load(code).eval().unwrap();
+        let LuaValue::Table(t) = crate::lua::tables::masks_by_table(&lua, v, false).unwrap() else {
+            panic!("not a table");
+        };
         read(&lua, &t, "job.lua:1")
+    }
+
+    #[test]
+    fn a_mask_per_table_is_that_tables_own_mask() {
+        let (.., own) = parse(
+            "return { from = 'orders', mask = { customers = { email = 'email', name = 'name' } }, \
+               tables = { customers = { page = 3 } } }",
+        )
+        .unwrap_or_else(|p| panic!("{p:?}"));
+        assert_eq!(own.len(), 1);
+        assert_eq!(own[0].0, "customers");
+        assert_eq!(own[0].1.spec.page, 3);
+        assert_eq!(own[0].1.spec.mask.len(), 2);
     }
 
     #[test]

@@ -35,6 +35,80 @@ const NOT_WITH_TABLES: &[&str] = &[
 /// table is the key.
 const NOT_OWN: &[&str] = &["from", "to", "tables", "exclude", "create", "objects"];
 
+/// `mask = { users = { email = "email" }, ... }` (a mask per table, the whole-database
+/// form) as each table's own option: `tables = { ..., users = { mask = {...} } }`, with
+/// `mask_strict` given to each masked table. `arg` is returned as it is when it has no
+/// such mask, or (`copy`) no `tables`. A table named in `mask` is copied with its mask,
+/// as a table given options of its own is.
+pub(crate) fn masks_by_table(
+    lua: &Lua,
+    arg: LuaValue,
+    needs_tables: bool,
+) -> mlua::Result<LuaValue> {
+    let LuaValue::Table(outer) = &arg else {
+        return Ok(arg);
+    };
+    let Ok(LuaValue::Table(mask)) = outer.get::<LuaValue>("mask") else {
+        return Ok(arg);
+    };
+    let tables: LuaValue = outer.get("tables")?;
+    if needs_tables && tables.is_nil() {
+        return Ok(arg);
+    }
+    let mut per_table = Vec::new();
+    for pair in mask.pairs::<LuaValue, LuaValue>() {
+        match pair? {
+            (LuaValue::String(t), LuaValue::Table(rules)) => per_table.push((t, rules)),
+            // A plain mask (`mask = { email = "email" }`): refused or taken as it is.
+            _ => return Ok(arg),
+        }
+    }
+    if per_table.is_empty() {
+        return Ok(arg);
+    }
+    let copy = lua.create_table()?;
+    for pair in outer.pairs::<LuaValue, LuaValue>() {
+        let (k, v) = pair?;
+        copy.set(k, v)?;
+    }
+    let strict: LuaValue = outer.get("mask_strict")?;
+    copy.set("mask", LuaValue::Nil)?;
+    copy.set("mask_strict", LuaValue::Nil)?;
+    let list = lua.create_table()?;
+    match tables {
+        LuaValue::Table(t) => {
+            for pair in t.pairs::<LuaValue, LuaValue>() {
+                let (k, v) = pair?;
+                list.set(k, v)?;
+            }
+        }
+        LuaValue::Nil => {}
+        other => list.push(other)?,
+    }
+    for (name, rules) in per_table {
+        let own = match list.get::<LuaValue>(name.clone())? {
+            LuaValue::Table(t) => {
+                let c = lua.create_table()?;
+                for pair in t.pairs::<LuaValue, LuaValue>() {
+                    let (k, v) = pair?;
+                    c.set(k, v)?;
+                }
+                c
+            }
+            _ => lua.create_table()?,
+        };
+        if own.get::<LuaValue>("mask")?.is_nil() {
+            own.set("mask", rules)?;
+        }
+        if own.get::<LuaValue>("mask_strict")?.is_nil() && !strict.is_nil() {
+            own.set("mask_strict", strict.clone())?;
+        }
+        list.set(name, own)?;
+    }
+    copy.set("tables", list)?;
+    Ok(LuaValue::Table(copy))
+}
+
 /// The tables given options of their own in `tables` (`users = { mode = "upsert" }`),
 /// each read as a copy of that table with the copy's other options and its own on top.
 pub(crate) fn own_options(
