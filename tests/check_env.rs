@@ -23,34 +23,8 @@ fn check_on(dbs: &Dbs, target: &str, code: &str, extra: &[&str]) -> Run {
     ferry(&args, dbs.dir.path())
 }
 
-fn json(run: &Run) -> serde_json::Value {
-    serde_json::from_str(&run.stdout)
-        .unwrap_or_else(|e| panic!("not JSON: {e}\n{}", run.describe()))
-}
-
-/// (kind, column, count, example keys, blocking) of every hazard of the first copy.
 fn found(report: &serde_json::Value) -> Vec<(String, String, u64, Vec<String>, bool)> {
-    let mut out: Vec<_> = report["copies"][0]["hazards"]
-        .as_array()
-        .expect("hazards")
-        .iter()
-        .map(|h| {
-            (
-                h["kind"].as_str().unwrap().to_string(),
-                h["column"].as_str().unwrap().to_string(),
-                h["count"].as_u64().unwrap(),
-                h["examples"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|e| e["key"].as_str().unwrap().to_string())
-                    .collect(),
-                h["blocking"].as_bool().unwrap(),
-            )
-        })
-        .collect();
-    out.sort();
-    out
+    hazards_found(report, 0)
 }
 
 fn hazard(

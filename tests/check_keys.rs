@@ -8,24 +8,7 @@
 use crate::support::*;
 
 fn check(dbs: &Dbs, code: &str, extra: &[&str]) -> Run {
-    let job = dbs.job("check.lua", code);
-    let mut args = vec![
-        "check".to_string(),
-        job.display().to_string(),
-        "--source".into(),
-        dbs.src_url.clone(),
-        "--target".into(),
-        dbs.dst_url.clone(),
-        "--log".into(),
-        dbs.log_path().display().to_string(),
-    ];
-    args.extend(extra.iter().map(|s| s.to_string()));
-    ferry(&args, dbs.dir.path())
-}
-
-fn json(run: &Run) -> serde_json::Value {
-    serde_json::from_str(&run.stdout)
-        .unwrap_or_else(|e| panic!("not JSON: {e}\n{}", run.describe()))
+    dbs.command("check", "check.lua", code, extra)
 }
 
 /// (kind, key, count, example keys, blocking) of every hazard of copy `n`.

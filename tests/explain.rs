@@ -36,19 +36,7 @@ fn job(mode: &str, extra: &str) -> String {
 }
 
 fn explain(dbs: &Dbs, code: &str, extra: &[&str]) -> Run {
-    let path = dbs.job("explain.lua", code);
-    let mut args = vec![
-        "explain".to_string(),
-        path.display().to_string(),
-        "--source".into(),
-        dbs.src_url.clone(),
-        "--target".into(),
-        dbs.dst_url.clone(),
-        "--log".into(),
-        dbs.log_path().display().to_string(),
-    ];
-    args.extend(extra.iter().map(|s| s.to_string()));
-    ferry(&args, dbs.dir.path())
+    dbs.command("explain", "explain.lua", code, extra)
 }
 
 /// (key, action) of every row of the first copy of a `--json` report.

@@ -166,6 +166,13 @@ impl Dbs {
         args
     }
 
+    /// Writes `code` as job `name` and runs `ferry COMMAND JOB --source .. --target ..
+    /// --log ..` plus `extra` args (`check`, `explain`, ...).
+    pub fn command(&self, command: &str, name: &str, code: &str, extra: &[&str]) -> Run {
+        let job = self.job(name, code);
+        ferry(&self.job_args(command, &job, extra), self.dir.path())
+    }
+
     /// Writes `code` as a job and runs it.
     pub fn run_code(&self, code: &str, extra: &[&str]) -> Run {
         let n = COUNTER.fetch_add(1, Ordering::SeqCst);
@@ -426,4 +433,39 @@ pub fn index_names(conn: &mut Conn, table: &str) -> Vec<String> {
         .collect();
     names.dedup();
     names
+}
+
+/// A run's standard output read as JSON (`--json`).
+pub fn json(run: &Run) -> serde_json::Value {
+    serde_json::from_str(&run.stdout)
+        .unwrap_or_else(|e| panic!("not JSON: {e}\n{}", run.describe()))
+}
+
+/// (kind, column, count, example keys, blocking) of every hazard of copy `n` of a
+/// `ferry check --json` report, sorted.
+pub fn hazards_found(
+    report: &serde_json::Value,
+    n: usize,
+) -> Vec<(String, String, u64, Vec<String>, bool)> {
+    let mut out: Vec<_> = report["copies"][n]["hazards"]
+        .as_array()
+        .expect("hazards")
+        .iter()
+        .map(|h| {
+            (
+                h["kind"].as_str().unwrap().to_string(),
+                h["column"].as_str().unwrap().to_string(),
+                h["count"].as_u64().unwrap(),
+                h["examples"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|e| e["key"].as_str().unwrap().to_string())
+                    .collect(),
+                h["blocking"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
 }
