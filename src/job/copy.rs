@@ -11,7 +11,7 @@ use std::rc::Rc;
 use crate::db::Value;
 
 use crate::db::read::SourceQuery;
-use crate::db::schema::{did_you_mean, TableInfo};
+use crate::db::schema::TableInfo;
 use crate::db::state::{CopyState, StateStore};
 use crate::db::write::Method;
 use crate::db::{Db, Role};
@@ -19,6 +19,7 @@ use crate::engine::{
     CopyStats, CopyTask, DirectProcessor, EmitSpec, Overlap, Processing, RowProcessor, Since,
 };
 use crate::error::{Error, Result};
+use crate::job::copy_problems as problems;
 use crate::job::hooks::{started, Owner};
 use crate::job::rejects::{RejectOptions, Replayed};
 use crate::job::{Hooks, Job, Pass, Problem};
@@ -155,8 +156,7 @@ impl Job {
         }
         let direct = DirectProcessor::new(&plan).filter(|_| !plan.has_transform);
         if options.background {
-            let problems =
-                Self::background_problems(&name, direct.is_some(), &hooks, self.host.pass);
+            let problems = problems::background(&name, direct.is_some(), &hooks, self.host.pass);
             if !problems.is_empty() {
                 self.refuse(&loc, &name, problems)?;
                 return Ok(CopyOutcome::Planned);
@@ -174,7 +174,7 @@ impl Job {
 
         // How it runs: the incremental column and the state it resumes from.
         let id = self.copy_id(&name);
-        let mut problems = since_problems(&plan, &options);
+        let mut problems = problems::since(&plan, &options);
         problems.extend(self.emit_problems(&options)?);
         let saved = self.saved_state()?.copies.get(&id).cloned();
         let resume = self.reconcile(&plan, &name, saved.clone(), &mut problems);
@@ -279,32 +279,6 @@ impl Job {
         }
     }
 
-    /// Why a copy cannot run with `background = true`: only the REPL runs it, without Lua
-    /// code (the Lua state stays on the prompt's thread) and without `after` hooks or checks
-    /// (they run when the copy ends, on that thread).
-    fn background_problems(name: &str, direct: bool, hooks: &Hooks, pass: Pass) -> Vec<String> {
-        let mut problems = Vec::new();
-        if pass != Pass::Real {
-            problems.push(format!(
-                "copy {name}: `background = true` is for ferry repl; job{{parallel = N}} runs a \
-             job's copies side by side"
-            ));
-        }
-        if !direct {
-            problems.push(format!(
-                "copy {name}: `background = true` runs copies without Lua code; its transform, \
-                 map functions or mask need the prompt's Lua state: run it without `background`"
-            ));
-        }
-        if !hooks.after.is_empty() || !hooks.checks.is_empty() {
-            problems.push(format!(
-                "copy {name}: `background = true` cannot run `after` hooks or checks: run them \
-             once h:wait() returns"
-            ));
-        }
-        problems
-    }
-
     /// The tables, the sample page and the plan; `None` when a problem was recorded.
     pub(super) fn resolve_copy(
         &self,
@@ -316,11 +290,11 @@ impl Job {
         let src = self.session(Role::Source, None)?;
         let dst = self.session(Role::Target, None)?;
         let mut problems = Vec::new();
-        let source = table_or_problem(&src, &spec.from, Role::Source, &mut problems)?;
+        let source = problems::table_or_problem(&src, &spec.from, Role::Source, &mut problems)?;
         let planned = self.record.borrow().planned_targets.get(&spec.to).cloned();
         let target = match planned.filter(|_| self.host.pass == Pass::Plan) {
             Some(t) => Some(t),
-            None => table_or_problem(&dst, &spec.to, Role::Target, &mut problems)?,
+            None => problems::table_or_problem(&dst, &spec.to, Role::Target, &mut problems)?,
         };
         let (Some(source), Some(mut target)) = (source, target) else {
             self.refuse(&loc, &name, problems)?;
@@ -436,7 +410,7 @@ impl Job {
             _ => None,
         };
         let file_store = matches!(self.settings.borrow().store, StateStore::File(_));
-        problems.extend(resume_refusal(plan, resume.as_ref(), file_store));
+        problems.extend(problems::resume_refusal(plan, resume.as_ref(), file_store));
         resume
     }
 
@@ -513,89 +487,4 @@ impl Job {
         self.record.borrow_mut().verify.record(report);
         Ok(verified)
     }
-}
-
-fn table_or_problem(
-    db: &Rc<RefCell<Db>>,
-    name: &str,
-    role: Role,
-    problems: &mut Vec<String>,
-) -> Result<Option<TableInfo>> {
-    let mut db = db.borrow_mut();
-    match db.table_info(name)? {
-        Some(t) => Ok(Some(t)),
-        None => {
-            let tables = db.tables()?;
-            let hint = did_you_mean(name, tables.iter().map(|t| t.name.as_str()));
-            problems.push(format!(
-                "unknown {} table `{name}` in database {}{hint}",
-                role.name(),
-                db.database()
-            ));
-            Ok(None)
-        }
-    }
-}
-
-/// Problems of `since` and `since_overlap` against the source's columns.
-fn since_problems(plan: &CopyPlan, options: &CopyOptions) -> Vec<String> {
-    let mut problems = Vec::new();
-    let Some(col) = &options.since else {
-        return problems;
-    };
-    let Some(c) = plan.source.column(col) else {
-        let hint = did_you_mean(col, plan.source.columns.iter().map(|c| c.name.as_str()));
-        problems.push(format!(
-            "`since` names {col}, which is not a column of the source table {}{hint}",
-            plan.source.name
-        ));
-        return problems;
-    };
-    let temporal = c.kind().is_temporal();
-    let numeric = !matches!(c.kind(), crate::db::value::Kind::Bytes)
-        || c.data_type.eq_ignore_ascii_case("decimal");
-    match &options.since_overlap {
-        Some(Overlap::Interval(..)) if !temporal => problems.push(format!(
-            "`since_overlap` is an interval, but `since` column {col} is a {}: give a number \
-             to subtract from the mark",
-            c.column_type
-        )),
-        Some(Overlap::Amount(_)) if !temporal && !numeric => problems.push(format!(
-            "`since_overlap` needs a number or date/time `since` column; {col} is a {}",
-            c.column_type
-        )),
-        _ => {}
-    }
-    problems
-}
-
-/// Why `--resume` cannot continue this copy from `resume`, its saved state (after
-/// `--force` emptied a changed copy's): found in the plan pass, before anything is
-/// written.
-fn resume_refusal(plan: &CopyPlan, resume: Option<&CopyState>, file_store: bool) -> Option<String> {
-    let r = resume.filter(|r| !r.done)?;
-    let keyless_target = !plan.target.has_not_null_unique_key();
-    if plan.key.is_none() && keyless_target {
-        if let Some(p) = r.parts.get(&0).filter(|p| p.pages > 0 && !p.done) {
-            return Some(format!(
-                "cannot resume: its source table {} has no key, so it is read in one pass \
-                 and cannot continue part-way, and its target {} has no unique key, so \
-                 starting it over would duplicate the {} rows already written; empty the \
-                 target table and run without --resume",
-                plan.source.name, plan.target.name, p.written
-            ));
-        }
-    }
-    // The file is saved after each page commits, so whatever it says (no page yet
-    // included), one more page may have landed. Only `--force` starting a changed
-    // copy over (an empty state) is not a resume.
-    if file_store && keyless_target && r.plan == plan.fingerprint() {
-        return Some(format!(
-            "cannot resume from a state file into {}, which has no unique key: the last \
-             page may or may not have landed, and writing it again would duplicate it; use \
-             the state table (the default), or empty the target and run without --resume",
-            plan.target.name
-        ));
-    }
-    None
 }

@@ -8,6 +8,7 @@
 
 pub mod background;
 mod copy;
+mod copy_problems;
 mod emit;
 mod explain;
 mod hooks;

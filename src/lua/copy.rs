@@ -16,7 +16,8 @@ use crate::job::{
 };
 use crate::lua::errors::DefaultError;
 use crate::lua::options::{show, Options};
-use crate::lua::processor::{LuaProcessor, RowBuilder};
+use crate::lua::processor::LuaProcessor;
+use crate::lua::row_builder::RowBuilder;
 use crate::lua::values::{from_lua, Sql};
 use crate::plan::{CopyPlan, CopySpec, DefaultValue, MapSource, Mode, TableSelection};
 
