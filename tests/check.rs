@@ -61,26 +61,10 @@ fn check(dbs: &Dbs, code: &str, extra: &[&str]) -> Run {
 
 /// (kind, column, count, example keys) of every hazard of the first copy.
 fn hazards(report: &serde_json::Value) -> Vec<(String, String, u64, Vec<String>)> {
-    let mut out: Vec<_> = report["copies"][0]["hazards"]
-        .as_array()
-        .expect("hazards")
-        .iter()
-        .map(|h| {
-            (
-                h["kind"].as_str().unwrap().to_string(),
-                h["column"].as_str().unwrap().to_string(),
-                h["count"].as_u64().unwrap(),
-                h["examples"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|e| e["key"].as_str().unwrap().to_string())
-                    .collect(),
-            )
-        })
-        .collect();
-    out.sort();
-    out
+    hazards_found(report, 0, "column")
+        .into_iter()
+        .map(|(kind, column, n, keys, _)| (kind, column, n, keys))
+        .collect()
 }
 
 fn target_tables(dbs: &mut Dbs) -> Vec<String> {

@@ -24,7 +24,7 @@ fn check_on(dbs: &Dbs, target: &str, code: &str, extra: &[&str]) -> Run {
 }
 
 fn found(report: &serde_json::Value) -> Vec<(String, String, u64, Vec<String>, bool)> {
-    hazards_found(report, 0)
+    hazards_found(report, 0, "column")
 }
 
 fn hazard(

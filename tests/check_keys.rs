@@ -13,27 +13,7 @@ fn check(dbs: &Dbs, code: &str, extra: &[&str]) -> Run {
 
 /// (kind, key, count, example keys, blocking) of every hazard of copy `n`.
 fn found(report: &serde_json::Value, n: usize) -> Vec<(String, String, u64, Vec<String>, bool)> {
-    let mut out: Vec<_> = report["copies"][n]["hazards"]
-        .as_array()
-        .expect("hazards")
-        .iter()
-        .map(|h| {
-            (
-                h["kind"].as_str().unwrap().to_string(),
-                h["key"].as_str().unwrap_or("").to_string(),
-                h["count"].as_u64().unwrap(),
-                h["examples"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|e| e["key"].as_str().unwrap().to_string())
-                    .collect(),
-                h["blocking"].as_bool().unwrap(),
-            )
-        })
-        .collect();
-    out.sort();
-    out
+    hazards_found(report, n, "key")
 }
 
 fn hazard(

@@ -5,6 +5,7 @@
 //! is equal), foreign keys of and into a target table. What to probe is decided above
 //! (`crate::check::keys`) as plain data (`KeyCol`, `Probe`).
 
+use crate::db::hazards::count_of;
 use mysql::prelude::Queryable;
 
 use crate::db::schema::{quote_ident, TableInfo};
@@ -45,19 +46,6 @@ fn where_all(conds: &[String]) -> String {
     } else {
         let c: Vec<String> = conds.iter().map(|c| format!("({c})")).collect();
         format!(" WHERE {}", c.join(" AND "))
-    }
-}
-
-/// A count as the server sends it.
-fn number(v: &Value) -> u64 {
-    match v {
-        Value::Int(i) => (*i).max(0) as u64,
-        Value::UInt(u) => *u,
-        Value::Bytes(b) => std::str::from_utf8(b)
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0),
-        _ => 0,
     }
 }
 
@@ -118,7 +106,7 @@ impl Db {
             exprs.join(", ")
         );
         let row = self.query(&sql, vec![])?.rows.into_iter().next();
-        let rows = row.as_ref().and_then(|r| r.get(1)).map_or(0, number);
+        let rows = row.as_ref().and_then(|r| r.get(1)).map_or(0, count_of);
         let mut out = Duplicates {
             rows,
             groups: Vec::new(),
@@ -310,7 +298,7 @@ impl Db {
         Ok(rows
             .into_iter()
             .map(|mut r| {
-                let i = r.first().map_or(0, number) as usize;
+                let i = r.first().map_or(0, count_of) as usize;
                 r.remove(0);
                 (i, r)
             })
@@ -365,7 +353,7 @@ impl Db {
             .query(&sql, params)?
             .rows
             .iter()
-            .filter_map(|r| r.first().map(|v| number(v) as usize))
+            .filter_map(|r| r.first().map(|v| count_of(v) as usize))
             .collect())
     }
 

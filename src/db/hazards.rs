@@ -199,7 +199,7 @@ fn where_clause(filter: Option<&str>, more: Option<&str>) -> String {
 }
 
 /// A count as the server sends it.
-fn count_of(v: &Value) -> u64 {
+pub(crate) fn count_of(v: &Value) -> u64 {
     match v {
         Value::Int(i) => (*i).max(0) as u64,
         Value::UInt(u) => *u,

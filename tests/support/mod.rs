@@ -441,11 +441,12 @@ pub fn json(run: &Run) -> serde_json::Value {
         .unwrap_or_else(|e| panic!("not JSON: {e}\n{}", run.describe()))
 }
 
-/// (kind, column, count, example keys, blocking) of every hazard of copy `n` of a
-/// `ferry check --json` report, sorted.
+/// (kind, `field` (`column`, `key`), count, example keys, blocking) of every hazard of
+/// copy `n` of a `ferry check --json` report, sorted.
 pub fn hazards_found(
     report: &serde_json::Value,
     n: usize,
+    field: &str,
 ) -> Vec<(String, String, u64, Vec<String>, bool)> {
     let mut out: Vec<_> = report["copies"][n]["hazards"]
         .as_array()
@@ -454,7 +455,7 @@ pub fn hazards_found(
         .map(|h| {
             (
                 h["kind"].as_str().unwrap().to_string(),
-                h["column"].as_str().unwrap().to_string(),
+                h[field].as_str().unwrap_or("").to_string(),
                 h["count"].as_u64().unwrap(),
                 h["examples"]
                     .as_array()

@@ -47,15 +47,7 @@ impl Writer {
         before_commit: &mut BeforeCommit<'_>,
     ) -> Result<(Written, Vec<Refused>), WriteError> {
         let plain = |db: &Db, ctx: &str, e| WriteError::server(db, ctx, e, None);
-        if self.binary_params && !db.binary_params {
-            db.conn()
-                .query_drop("SET character_set_client = binary")
-                .map_err(|e| plain(db, "setting up the session", e))?;
-            db.binary_params = true;
-        }
-        db.conn()
-            .query_drop("START TRANSACTION")
-            .map_err(|e| plain(db, "starting a transaction", e))?;
+        self.begin_page(db)?;
         let written = self
             .units_apart(db, rows, units)
             .and_then(|(counts, refused)| {

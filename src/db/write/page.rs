@@ -27,6 +27,21 @@ pub(super) enum Body<'a> {
 }
 
 impl Writer {
+    /// Starts a page's transaction, the session set up for binary parameters first when
+    /// the writer sends them.
+    pub(super) fn begin_page(&self, db: &mut Db) -> Result<(), WriteError> {
+        let plain = |db: &Db, ctx: &str, e| WriteError::server(db, ctx, e, None);
+        if self.binary_params && !db.binary_params {
+            db.conn()
+                .query_drop("SET character_set_client = binary")
+                .map_err(|e| plain(db, "setting up the session", e))?;
+            db.binary_params = true;
+        }
+        db.conn()
+            .query_drop("START TRANSACTION")
+            .map_err(|e| plain(db, "starting a transaction", e))
+    }
+
     pub(super) fn write_page_once(
         &self,
         db: &mut Db,
@@ -110,15 +125,7 @@ impl Writer {
         also: &Also<'_>,
     ) -> Result<Counts, WriteError> {
         let plain = |db: &Db, ctx: &str, e| WriteError::server(db, ctx, e, None);
-        if self.binary_params && !db.binary_params {
-            db.conn()
-                .query_drop("SET character_set_client = binary")
-                .map_err(|e| plain(db, "setting up the session", e))?;
-            db.binary_params = true;
-        }
-        db.conn()
-            .query_drop("START TRANSACTION")
-            .map_err(|e| plain(db, "starting a transaction", e))?;
+        self.begin_page(db)?;
         let written = self.existing_in(db, &body).and_then(|existing| {
             let answer = match body {
                 Body::Bulk(rows) => self.bulk_page(db, rows),
