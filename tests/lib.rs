@@ -20,6 +20,7 @@ mod layers;
 mod lock;
 mod lookup;
 mod lookup_batch;
+mod lookup_yield;
 mod many_tables;
 mod mapping;
 mod mask;

@@ -34,6 +34,35 @@ pub trait RowProcessor {
         })
     }
 
+    /// The rows of a page, each with what it made and the rows it made besides its own
+    /// (`take_extra`), in order. The default processes them one by one; Lua's runs a
+    /// page's transforms together when lookups wait for keys, so that a page's keys are
+    /// asked at once. An error here (a lookup's query) fails the page.
+    fn process_rows(&mut self, rows: Vec<Vec<Value>>) -> PageResult<Option<Vec<Value>>> {
+        Ok(rows
+            .into_iter()
+            .map(|row| {
+                let made = self.process(row);
+                (made, self.take_extra())
+            })
+            .collect())
+    }
+
+    /// The same for a page of undecoded rows (`process_undecoded` row by row by default).
+    fn process_rows_undecoded(
+        &mut self,
+        layout: &Arc<RawLayout>,
+        rows: &[&[u8]],
+    ) -> PageResult<Processed> {
+        Ok(rows
+            .iter()
+            .map(|row| {
+                let made = self.process_undecoded(layout, row);
+                (made, self.take_extra())
+            })
+            .collect())
+    }
+
     /// Source columns whose values the processor wants for a whole page before it is
     /// given the page's rows (`begin_page`); empty, the default: none.
     fn page_columns(&mut self) -> Vec<usize> {
@@ -59,6 +88,10 @@ pub trait RowProcessor {
         Extra::default()
     }
 }
+
+/// What a page's rows made, row by row, or why the page failed as a whole.
+pub type PageResult<T> =
+    std::result::Result<Vec<(std::result::Result<T, TransformError>, Extra)>, TransformError>;
 
 /// Rows one source row made besides its target row.
 #[derive(Debug, Default)]

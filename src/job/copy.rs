@@ -203,19 +203,30 @@ impl Job {
                         });
                     }
                 }
-                for (i, row) in sample.into_iter().enumerate() {
-                    let key = plan.row_label(Some(&plan.key_values(&row)), i as u64 + 1);
-                    if let Err(message) = p.process(row) {
-                        if options.rejects.is_some() {
-                            // Set aside when the copy runs.
-                            continue;
-                        }
+                let keys: Vec<String> = (sample.iter().enumerate())
+                    .map(|(i, row)| plan.row_label(Some(&plan.key_values(row)), i as u64 + 1))
+                    .collect();
+                // Run as a page is: the keys its lookups wait for asked together.
+                let made = match p.process_rows(sample) {
+                    Ok(made) => made,
+                    Err(message) => {
                         self.record.borrow_mut().problems.push(Problem {
-                            message: format!("{loc}: copy {name}, row {key}: {message}"),
-                            data: true,
+                            message: format!("{loc}: copy {name}, the sample's lookups: {message}"),
+                            data: false,
                         });
-                        break;
+                        Vec::new()
                     }
+                };
+                let failed = made
+                    .into_iter()
+                    .zip(keys)
+                    .find_map(|((made, _), key)| made.err().map(|message| (key, message)));
+                // A row that fails is set aside when the copy runs, with `on_error = "reject"`.
+                if let Some((key, message)) = failed.filter(|_| options.rejects.is_none()) {
+                    self.record.borrow_mut().problems.push(Problem {
+                        message: format!("{loc}: copy {name}, row {key}: {message}"),
+                        data: true,
+                    });
                 }
                 let mut plan = plan;
                 plan.hooks = hooks.lines();
