@@ -11,6 +11,7 @@ mod check_keys;
 mod cli;
 mod ddl;
 mod emit;
+mod emit_checks;
 mod explain;
 mod faults;
 mod fidelity;

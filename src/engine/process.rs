@@ -98,6 +98,8 @@ pub(super) fn process_page(
         }
         let made = out.len() - first;
         let emitted = extra.emitted.len();
+        page.emitted_keys
+            .extend(std::iter::repeat_n(&key, emitted).cloned());
         if let Some(source) = source.filter(|_| made > 0 || emitted > 0) {
             page.origins.push((key, source));
             page.row_origin.extend(std::iter::repeat_n(origin, made));
@@ -190,6 +192,11 @@ fn process_undecoded_page(
         }
         // More rows of this table (decoded: the page then is) and rows for others.
         kept.extend(extra.own.into_iter().map(|values| (i, Some(values))));
+        if !extra.emitted.is_empty() {
+            let key = key_of(i, &source_row(i)?);
+            page.emitted_keys
+                .extend(std::iter::repeat_n(key, extra.emitted.len()));
+        }
         page.emitted.extend(extra.emitted);
     }
     let sources = shared
