@@ -64,7 +64,8 @@ pub use fit::Fit;
 pub use pace::Pace;
 pub use retry::connect as connect_retrying;
 pub use transform::{
-    DirectProcessor, Emitted, Extra, PageResult, Processed, RowProcessor, TransformError,
+    one_by_one, DirectProcessor, Emitted, Extra, PageResult, Processed, RowProcessor,
+    TransformError,
 };
 pub use window::{Overlap, Since};
 

@@ -65,7 +65,7 @@ pub(super) fn process_page(
     }
     .into_iter();
     let made = processor
-        .process_rows(rows)
+        .process_rows(rows, shared.rejects.is_none())
         .map_err(|e| page_failed(shared, page_no, e))?;
     // Per row: what it made, and more rows for this table (a list returned) and rows
     // for others (`emit`).
@@ -178,7 +178,7 @@ fn process_undecoded_page(
     let mut page = page;
     let rows: Vec<&[u8]> = (0..n).map(|i| raw.row(i)).collect();
     let made = processor
-        .process_rows_undecoded(&raw.layout, &rows)
+        .process_rows_undecoded(&raw.layout, &rows, true)
         .map_err(|e| page_failed(shared, page_no, e))?;
     for (i, (made, extra)) in made.into_iter().enumerate() {
         match made {

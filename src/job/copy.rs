@@ -207,7 +207,7 @@ impl Job {
                     .map(|(i, row)| plan.row_label(Some(&plan.key_values(row)), i as u64 + 1))
                     .collect();
                 // Run as a page is: the keys its lookups wait for asked together.
-                let made = match p.process_rows(sample) {
+                let made = match p.process_rows(sample, options.rejects.is_none()) {
                     Ok(made) => made,
                     Err(message) => {
                         self.record.borrow_mut().problems.push(Problem {

@@ -13,7 +13,9 @@ use mlua::{Table, Thread, Value as LuaValue};
 
 use crate::db::wire::RawLayout;
 use crate::db::Value;
-use crate::engine::{Emitted, Extra, PageResult, Processed, RowProcessor, TransformError};
+use crate::engine::{
+    one_by_one, Emitted, Extra, PageResult, Processed, RowProcessor, TransformError,
+};
 use crate::lua::emit;
 use crate::lua::errors::RowFailure;
 use crate::lua::lookup_batch::{self, Yielding};
@@ -52,29 +54,54 @@ impl LuaProcessor {
     }
 
     /// Runs a page's rows together (see the module's text); what each made, in order.
-    fn run_together(&mut self, inputs: Vec<Input>) -> crate::error::Result<Vec<Made>> {
+    /// With `until_error`, the rows after the first that failed are not started, or not
+    /// resumed, and are left out.
+    fn run_together(
+        &mut self,
+        inputs: Vec<Input>,
+        until_error: bool,
+    ) -> crate::error::Result<Vec<Made>> {
         let lua = self.shared.lua.clone();
         let mut done: Vec<Option<Made>> = (0..inputs.len()).map(|_| None).collect();
         let mut waiting = Vec::new();
+        // The first row that failed, when rows after it are not wanted.
+        let mut last = inputs.len();
+        let mut ended = |at: usize, made: Made, last: &mut usize| {
+            if until_error && made.0.is_err() {
+                *last = (*last).min(at + 1);
+            }
+            done[at] = Some(made);
+        };
         for (at, input) in inputs.into_iter().enumerate() {
+            if at >= last {
+                break;
+            }
             match self.start(input) {
-                Step::Done(made, extra) => done[at] = Some((made, extra)),
+                Step::Done(made, extra) => ended(at, (made, extra), &mut last),
                 Step::Waiting(r) => waiting.push((at, r)),
             }
         }
         while !waiting.is_empty() {
+            waiting.retain(|(at, _)| *at < last);
+            if waiting.is_empty() {
+                break;
+            }
             lookup_batch::ask_wanted(&lua)?;
             for (at, mut r) in std::mem::take(&mut waiting) {
+                if at >= last {
+                    continue;
+                }
                 *self.shared.state.borrow_mut() = std::mem::take(&mut r.state);
                 match self.step(r, None) {
-                    Step::Done(made, extra) => done[at] = Some((made, extra)),
+                    Step::Done(made, extra) => ended(at, (made, extra), &mut last),
                     Step::Waiting(r) => waiting.push((at, r)),
                 }
             }
         }
         Ok(done
             .into_iter()
-            .map(|d| d.expect("every row of the page ran to its end"))
+            .take(last)
+            .map(|d| d.expect("every row of the page up to its last ran to its end"))
             .collect())
     }
 
@@ -193,18 +220,19 @@ impl RowProcessor for LuaProcessor {
         self.run_undecoded(layout, row).map_err(failed)
     }
 
-    fn process_rows(&mut self, rows: Vec<Vec<Value>>) -> PageResult<Option<Vec<Value>>> {
+    fn process_rows(
+        &mut self,
+        rows: Vec<Vec<Value>>,
+        until_error: bool,
+    ) -> PageResult<Option<Vec<Value>>> {
         if !self.batching() {
-            return Ok(rows
-                .into_iter()
-                .map(|row| {
-                    let made = self.process(row);
-                    (made, self.take_extra())
-                })
-                .collect());
+            return Ok(one_by_one(rows, until_error, |row| {
+                let made = self.process(row);
+                (made, self.take_extra())
+            }));
         }
         let made = self
-            .run_together(rows.into_iter().map(Input::Decoded).collect())
+            .run_together(rows.into_iter().map(Input::Decoded).collect(), until_error)
             .map_err(|e| TransformError::Failed(Box::new(e)))?;
         Ok(made
             .into_iter()
@@ -222,19 +250,17 @@ impl RowProcessor for LuaProcessor {
         &mut self,
         layout: &Arc<RawLayout>,
         rows: &[&[u8]],
+        until_error: bool,
     ) -> PageResult<Processed> {
         if !self.batching() {
-            return Ok(rows
-                .iter()
-                .map(|row| {
-                    let made = self.process_undecoded(layout, row);
-                    (made, self.take_extra())
-                })
-                .collect());
+            return Ok(one_by_one(rows.iter(), until_error, |row| {
+                let made = self.process_undecoded(layout, row);
+                (made, self.take_extra())
+            }));
         }
         let inputs = rows.iter().map(|r| Input::Undecoded(layout, r)).collect();
         let made = self
-            .run_together(inputs)
+            .run_together(inputs, until_error)
             .map_err(|e| TransformError::Failed(Box::new(e)))?;
         Ok(made
             .into_iter()
