@@ -244,7 +244,7 @@ impl Job {
             }
             Pass::Verify => {
                 let mut p = processor(&direct)?;
-                self.verify_copy(&plan, p.as_mut())
+                self.verify_copy(&plan, p.as_mut(), &options.emits)
                     .map(CopyOutcome::Verified)
             }
             Pass::Real => {
@@ -470,8 +470,15 @@ impl Job {
         }
     }
 
-    /// The verify pass's copy: compares source and target and records the report.
-    fn verify_copy(&self, plan: &CopyPlan, processor: &mut dyn RowProcessor) -> Result<Verified> {
+    /// The verify pass's copy: compares source and target and records the report. The
+    /// rows the transform emits into other tables (`emits`) are not compared: the
+    /// report says so.
+    fn verify_copy(
+        &self,
+        plan: &CopyPlan,
+        processor: &mut dyn RowProcessor,
+        emits: &[EmitSpec],
+    ) -> Result<Verified> {
         let src = self.session(Role::Source, None)?;
         let dst = self.session(Role::Target, None)?;
         let busy = |_| Error::usage("copy cannot run inside another copy's transform");
@@ -480,7 +487,15 @@ impl Job {
             let mut d = dst.try_borrow_mut().map_err(busy)?;
             let options = self.record.borrow().verify.options;
             let processor = crate::verify::needs_processor(plan).then_some(processor);
-            crate::verify::verify_copy(plan, &mut s, &mut d, processor, &options)?
+            let mut report = crate::verify::verify_copy(plan, &mut s, &mut d, processor, &options)?;
+            if !emits.is_empty() {
+                let tables: Vec<&str> = emits.iter().map(|e| e.table.as_str()).collect();
+                report.notes.push(format!(
+                    "not compared: the rows the transform emits into {}",
+                    tables.join(", ")
+                ));
+            }
+            report
         };
         let verified = Verified {
             stats: CopyStats {
