@@ -241,3 +241,23 @@ copy {
         .collect();
     assert_eq!(log, want, "{}", run.describe());
 }
+
+#[test]
+fn verify_runs_the_lookups_of_a_chunk_together_and_finds_a_changed_row() {
+    let mut dbs = Dbs::new("lookup_yield_verify");
+    setup(&mut dbs);
+    let job = dbs.job("issue.lua", ISSUE_FORM);
+    dbs.run(&job, &[]).ok();
+    let mut run = None;
+    let sql = statements_on(&mut dbs, "codes", |dbs| {
+        run = Some(dbs.verify(&job, &[]));
+    });
+    run.unwrap().ok().says("equal");
+    // The plan pass as in a run (its first row alone, its sample together), then the
+    // one chunk's 20 rows: one IN query.
+    let ins = sql.iter().filter(|s| s.contains("`k` IN (")).count();
+    let alone = sql.iter().filter(|s| s.contains("`k` = ")).count();
+    assert_eq!((ins, alone), (2, 1), "{sql:#?}");
+    dbs.dst("UPDATE people SET code_id = 1 WHERE id = 9");
+    dbs.verify(&job, &[]).status(1).says("changed: id=9");
+}

@@ -483,11 +483,21 @@ impl Job {
         let dst = self.session(Role::Target, None)?;
         let busy = |_| Error::usage("copy cannot run inside another copy's transform");
         let report = {
-            let mut s = src.try_borrow_mut().map_err(busy)?;
-            let mut d = dst.try_borrow_mut().map_err(busy)?;
             let options = self.record.borrow().verify.options;
-            let processor = crate::verify::needs_processor(plan).then_some(processor);
-            let mut report = crate::verify::verify_copy(plan, &mut s, &mut d, processor, &options)?;
+            let mut report = if crate::verify::needs_processor(plan) {
+                // The transform's lookups ask through the job's sessions: the comparison
+                // reads through sessions of its own, as a run's pipeline does.
+                let own = |db: &Rc<RefCell<Db>>, role| {
+                    let spec = db.try_borrow_mut().map_err(busy)?.spec.clone();
+                    Db::connect(&spec, role)
+                };
+                let (mut s, mut d) = (own(&src, Role::Source)?, own(&dst, Role::Target)?);
+                crate::verify::verify_copy(plan, &mut s, &mut d, Some(processor), &options)?
+            } else {
+                let mut s = src.try_borrow_mut().map_err(busy)?;
+                let mut d = dst.try_borrow_mut().map_err(busy)?;
+                crate::verify::verify_copy(plan, &mut s, &mut d, None, &options)?
+            };
             if !emits.is_empty() {
                 let tables: Vec<&str> = emits.iter().map(|e| e.table.as_str()).collect();
                 report.notes.push(format!(
