@@ -9,6 +9,7 @@
 use crate::lookup_batch::statements_on;
 use crate::support::*;
 use mysql::prelude::Queryable;
+use std::time::Duration;
 
 /// Source `people`: 20 rows in pages of 7; each row's `cc` is a code of its own
 /// ('K3', 'K6', ... 'K60': every page asks new keys), `cid` a country id 1..5 (9 for row
@@ -260,4 +261,33 @@ fn verify_runs_the_lookups_of_a_chunk_together_and_finds_a_changed_row() {
     assert_eq!((ins, alone), (2, 1), "{sql:#?}");
     dbs.dst("UPDATE people SET code_id = 1 WHERE id = 9");
     dbs.verify(&job, &[]).status(1).says("changed: id=9");
+}
+
+#[test]
+fn ctrl_c_in_the_repl_stops_a_transform_that_loops_while_rows_run_together() {
+    use crate::repl::{repl, wait};
+    use expectrl::{ControlCode, Expect};
+    let mut dbs = Dbs::new("lookup_yield_repl");
+    setup(&mut dbs);
+    let mut p = repl(
+        &dbs,
+        &["--source", &dbs.src_url, "--target", &dbs.dst_url],
+        120,
+    );
+    wait(&mut p, "]> ");
+    p.send_line("code = lookup { table = \"codes\", key = \"k\", value = \"v\" }")
+        .unwrap();
+    wait(&mut p, "]> ");
+    // Row 10 loops for ever after its lookup, in its page's coroutines.
+    p.send_line(
+        "copy { from = \"people\", page = 7, transform = function(r) local v = code(r.cc) \
+         if r.id == 10 then while true do end end return { id = r.id, code_id = v } end }",
+    )
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    p.send(ControlCode::EndOfText).unwrap();
+    wait(&mut p, "cancelled");
+    wait(&mut p, "]> ");
+    p.send_line("return \"after:\" .. 40 + 2").unwrap();
+    wait(&mut p, "after:42");
 }
