@@ -55,7 +55,7 @@ pub struct Server {
 impl Server {
     /// The latest TIMESTAMP: MariaDB 11.5 and later hold up to 2106 (on 64-bit
     /// builds), others up to 2038.
-    fn timestamp_max(&self) -> &'static str {
+    pub(super) fn timestamp_max(&self) -> &'static str {
         let mut parts = self.version.split(['.', '-']);
         let major: u32 = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
         let minor: u32 = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
