@@ -532,6 +532,13 @@ fn explain_fails_rows_the_server_would_refuse_naming_them_as_check_does() {
         "{}",
         row("id=2").1
     );
+    assert!(
+        row("id=5")
+            .1
+            .contains("column `e` (varchar(20) utf8mb3) cannot hold 'rocket"),
+        "{}",
+        row("id=5").1
+    );
     // `ferry check` of the copy without its transform (whose columns it cannot scan)
     // names the same kinds, columns and rows.
     let plain = "copy { from = \"s\" }\n";

@@ -37,10 +37,14 @@ pub fn refused_row(plan: &CopyPlan, version: &str, values: &[Value]) -> Option<S
         }
         let target = plan.target.column(&c.name)?;
         let r = refusal(&server, target, v)?;
+        // The character set where it is what refuses the value, as check's report says.
+        let ty = match (&target.charset, r.kind) {
+            (Some(cs), "charset") => format!("{} {cs}", target.column_type),
+            _ => target.column_type.clone(),
+        };
         Some(format!(
-            "column `{}` ({}) cannot hold {}: {} (check: {} in column `{}`)",
+            "column `{}` ({ty}) cannot hold {}: {} (check: {} in column `{}`)",
             c.name,
-            target.column_type,
             show(v, target.kind()),
             r.why,
             r.kind,
