@@ -10,9 +10,7 @@ mod environment;
 mod key_hazards;
 mod keys;
 mod policy;
-mod refused;
 mod report;
-mod shape;
 mod values;
 
 use std::path::PathBuf;
@@ -23,7 +21,6 @@ use crate::error::{Error, Result};
 use crate::job::Job;
 use crate::plan::CopyPlan;
 
-pub use refused::refused_row;
 pub use report::CheckReport;
 
 /// Example rows shown per hazard.

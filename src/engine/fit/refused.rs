@@ -4,14 +4,13 @@
 //! of range or sign, DECIMAL digits before or after the point, text too long for its
 //! column or outside its character set, zero months or days and the range of a
 //! TIMESTAMP, a time of day into a DATE, a value no ENUM or SET member matches). The
-//! same kinds and words as the scan (`policy`) gives whole columns, for the values a
-//! row path made (after the transform, map functions and defaults), so `ferry explain`
-//! answers `fail` where a run stops. The silent narrowings a run checks itself are
-//! `engine::Fit`'s.
+//! same kinds and words as `ferry check`'s scan gives whole columns (`check::policy`,
+//! from the same `db::shape`), for the values a row path made (after the transform, map
+//! functions and defaults), so `ferry explain` answers `fail` where a run stops. The
+//! silent narrowings a run checks itself are `Fit`'s.
 
-use super::policy::Server;
-use super::shape::{max_bytes, shape, Shape};
 use crate::db::schema::ColumnInfo;
+use crate::db::shape::{max_bytes, shape, timestamp_max, Shape};
 use crate::db::value::{show, to_text};
 use crate::db::Value;
 use crate::plan::{CopyPlan, Fill};
@@ -28,15 +27,12 @@ pub struct Refusal {
 /// the column, the value, why, and the kind as check names it (`(check: range in
 /// column `n`)`).
 pub fn refused_row(plan: &CopyPlan, version: &str, values: &[Value]) -> Option<String> {
-    let server = Server {
-        version: version.to_string(),
-    };
     plan.value_columns().zip(values).find_map(|(c, v)| {
         if matches!(c.fill, Fill::Sql(_)) {
             return None;
         }
         let target = plan.target.column(&c.name)?;
-        let r = refusal(&server, target, v)?;
+        let r = refusal(version, target, v)?;
         // The character set where it is what refuses the value, as check's report says.
         let ty = match (&target.charset, r.kind) {
             (Some(cs), "charset") => format!("{} {cs}", target.column_type),
@@ -53,8 +49,8 @@ pub fn refused_row(plan: &CopyPlan, version: &str, values: &[Value]) -> Option<S
     })
 }
 
-/// Why `target` on `server` would not hold `v` as given, if it would not.
-pub fn refusal(server: &Server, target: &ColumnInfo, v: &Value) -> Option<Refusal> {
+/// Why `target` on a server of `version` would not hold `v` as given, if it would not.
+pub fn refusal(version: &str, target: &ColumnInfo, v: &Value) -> Option<Refusal> {
     let refuse = |kind, why: String| Some(Refusal { kind, why });
     if target.is_generated() {
         return None;
@@ -176,13 +172,13 @@ pub fn refusal(server: &Server, target: &ColumnInfo, v: &Value) -> Option<Refusa
                     "it has a zero month or day, which a TIMESTAMP cannot hold".into(),
                 )
             } else {
-                let max = date(&Value::from(server.timestamp_max()))?;
+                let max = date(&Value::from(timestamp_max(version)))?;
                 let min = [1970, 1, 1, 0, 0, 1];
                 (d[..6] < min[..] || d[..6] > max[..6]).then(|| Refusal {
                     kind: "timestamp_range",
                     why: format!(
                         "a TIMESTAMP holds 1970-01-01 00:00:01 to {} (UTC)",
-                        server.timestamp_max()
+                        timestamp_max(version)
                     ),
                 })
             }
@@ -345,7 +341,7 @@ mod tests {
                 "utf8mb3".into()
             });
         }
-        refusal(&Server::default(), &c, &v).map(|r| r.kind)
+        refusal("", &c, &v).map(|r| r.kind)
     }
 
     #[test]
@@ -390,10 +386,10 @@ mod tests {
         let mut c = ColumnInfo::for_test("c", "int");
         c.nullable = false;
         assert_eq!(
-            refusal(&Server::default(), &c, &Value::NULL).map(|r| r.kind),
+            refusal("", &c, &Value::NULL).map(|r| r.kind),
             Some("not_null")
         );
         c.nullable = true;
-        assert_eq!(refusal(&Server::default(), &c, &Value::NULL), None);
+        assert_eq!(refusal("", &c, &Value::NULL), None);
     }
 }
