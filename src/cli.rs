@@ -68,6 +68,7 @@ impl Job {
             quiet,
             flags,
             replay: None,
+            control: None,
         }
     }
 }

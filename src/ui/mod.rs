@@ -10,6 +10,7 @@ mod access;
 mod api;
 mod cells;
 mod job_view;
+mod runs;
 mod try_rows;
 
 use std::net::{Ipv4Addr, SocketAddr};
@@ -43,19 +44,25 @@ pub struct App {
     pub origin: String,
     /// The Host headers accepted (`127.0.0.1:PORT`, `localhost:PORT`).
     pub hosts: [String; 2],
+    /// The runs started from the page (`runs/`).
+    pub runs: runs::Runs,
 }
 
 pub fn run(args: UiArgs) -> Result<()> {
+    let runs = runs::Runs::new(args.source.clone(), args.target.clone());
+    runs::install_logger();
     let loaded = job_view::load(args.job.as_deref(), args.source, args.target)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
+        // A run's log lines are told from the server's own by this name.
+        .thread_name(runs::SERVER_THREADS)
         .enable_all()
         .build()
         .map_err(|e| system("starting the web server", e))?;
-    runtime.block_on(serve(loaded, args.port))
+    runtime.block_on(serve(loaded, runs, args.port))
 }
 
-async fn serve(loaded: job_view::Loaded, port: u16) -> Result<()> {
+async fn serve(loaded: job_view::Loaded, runs: runs::Runs, port: u16) -> Result<()> {
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
     let listener = tokio::net::TcpListener::bind(addr)
         .await
@@ -72,15 +79,27 @@ async fn serve(loaded: job_view::Loaded, port: u16) -> Result<()> {
         origin: format!("http://127.0.0.1:{port}"),
         hosts: [format!("127.0.0.1:{port}"), format!("localhost:{port}")],
         token,
+        runs,
     });
     println!("ferry ui: http://127.0.0.1:{port}/?token={}", app.token);
     println!("(only this machine can reach it; Ctrl-C stops it)");
     use std::io::Write;
     let _ = std::io::stdout().flush();
+    let runs_of = app.clone();
+    let app_runs = app.clone();
     axum::serve(listener, router(app))
-        .with_graceful_shutdown(stopped())
+        .with_graceful_shutdown(async move {
+            stopped().await;
+            // A run going stops after its page, as Ctrl-C stops `ferry run`; its
+            // page's event stream ends with it.
+            runs_of.runs.stop_all();
+        })
         .await
         .map_err(|e| system("serving the page", e))?;
+    // A run stopping commits its page and saves its state before the process ends.
+    while app_runs.runs.any_going() {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
     println!("ferry ui stopped");
     Ok(())
 }
@@ -97,6 +116,14 @@ fn router(app: Arc<App>) -> Router {
         .route("/api/preview/{side}/{table}", get(api::preview))
         .route("/api/mapping", get(api::mapping))
         .route("/api/try", post(api::try_rows))
+        .route("/runs.js", get(runs::script))
+        .route("/api/runs", get(runs::list).post(runs::start))
+        .route("/api/runs/{id}", get(runs::get))
+        .route("/api/runs/{id}/events", get(runs::events))
+        .route("/api/runs/{id}/pause", post(runs::pause))
+        .route("/api/runs/{id}/resume", post(runs::resume))
+        .route("/api/runs/{id}/throttle", post(runs::throttle))
+        .route("/api/runs/{id}/stop", post(runs::stop))
         .layer(axum::middleware::from_fn_with_state(
             app.clone(),
             access::guard,
