@@ -42,5 +42,6 @@ mod stdlib;
 mod ui;
 mod ui_browser;
 mod ui_runs;
+mod ui_runs_browser;
 mod verify;
 mod whole_db_session;

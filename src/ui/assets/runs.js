@@ -40,6 +40,7 @@
   let source = null;   // the EventSource of the run shown
   let shown = null;    // its id
   let going = false;   // a run is going (the Run button waits)
+  let lastState = null; // the state shown, to refresh the list when it changes
   const LOG_LINES = 2000;
 
   function setButtons(state) {
@@ -70,6 +71,12 @@
     report.hidden = !s.report;
     report.textContent = s.report || "";
     setButtons(s.state);
+    $("#run-progress").classList.toggle("paused", s.state === "paused");
+    // The list and the resume state follow the run's changes (paused, ended, ...).
+    if (s.state !== lastState) {
+      lastState = s.state;
+      refresh();
+    }
   }
 
   function showProgress(p) {
@@ -86,11 +93,13 @@
     row.querySelector("progress").value = p.percent;
     row.querySelector(".pct").textContent = p.percent.toFixed(1) + "%";
     const parts = [num(p.rows) + " / " + num(p.total) + " rows"];
-    if (!p.finished) {
+    if (p.finished) {
+      parts.push("finished");
+    } else {
       parts.push(num(p.rows_per_s) + " rows/s");
-      if (p.eta_s !== null) parts.push("ETA " + secs(p.eta_s));
+      if (p.eta_s !== null && !box.classList.contains("paused")) parts.push("ETA " + secs(p.eta_s));
+      if (p.phase) parts.push(p.phase);
     }
-    if (p.phase) parts.push(p.phase);
     row.querySelector(".figures").textContent = parts.join(" · ");
     row.classList.toggle("finished", !!p.finished);
   }
@@ -145,6 +154,7 @@
     for (const s of ["#run-progress", "#run-log", "#run-summary", "#run-rejects"]) $(s).replaceChildren();
     for (const s of ["#run-exit", "#run-error"]) $(s).textContent = "";
     $("#run-report").hidden = true;
+    lastState = null;
     source = new EventSource("/api/runs/" + id + "/events");
     const on = (kind, f) => source.addEventListener(kind, (e) => f(JSON.parse(e.data)));
     on("progress", showProgress);

@@ -24,6 +24,10 @@ use crate::progress::{CopyProgress, Display};
 /// The name of the server's threads, whose lines are not a run's.
 pub const SERVER_THREADS: &str = "ferry-ui";
 
+/// Log target of what the page did to the run going (paused it, ...): the run's lines
+/// though the server's threads log them.
+pub const RUN_NOTE: &str = "ferry::file::ui_run";
+
 struct Current {
     run: Arc<Run>,
     file: Box<WriteLogger<File>>,
@@ -64,8 +68,8 @@ impl Log for Feed {
     }
 
     fn log(&self, record: &Record) {
-        if !self.enabled(record.metadata()) || std::thread::current().name() == Some(SERVER_THREADS)
-        {
+        let server = std::thread::current().name() == Some(SERVER_THREADS);
+        if !self.enabled(record.metadata()) || (server && record.target() != RUN_NOTE) {
             return;
         }
         let current = lock(current());
@@ -118,6 +122,7 @@ impl ProgressSink for Progress {
             done: resumed,
             written: 0,
             start: Instant::now(),
+            stopped: false,
         };
         sink.send(None, false);
         Box::new(sink)
@@ -134,6 +139,8 @@ struct CopySink {
     done: u64,
     written: u64,
     start: Instant,
+    /// Failed or stopped: no time left to tell.
+    stopped: bool,
 }
 
 impl CopySink {
@@ -186,6 +193,7 @@ impl CopyProgressSink for CopySink {
 
     fn abandon(&mut self) {
         self.log.abandon();
+        self.stopped = true;
         self.send(Some("stopped"), false);
     }
 }

@@ -18,6 +18,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use tokio::sync::broadcast::{self, error::RecvError};
 
+use super::feed::RUN_NOTE;
 use super::{Event, Run};
 use crate::conn_spec::mask_urls;
 use crate::ui::App;
@@ -167,13 +168,16 @@ fn control(app: &App, id: u64, what: impl FnOnce(&Run)) -> Response {
 pub async fn pause(State(app): State<Arc<App>>, Path(id): Path<u64>) -> Response {
     control(&app, id, |r| {
         r.pace.pause();
-        log::info!(target: crate::log_target::FILE_ONLY, "ui: run {id} paused");
+        log::info!(target: RUN_NOTE, "ui: run {id} paused after the pages in flight");
     })
 }
 
 /// POST /api/runs/{id}/resume: the copies go on.
 pub async fn resume(State(app): State<Arc<App>>, Path(id): Path<u64>) -> Response {
-    control(&app, id, |r| r.pace.resume())
+    control(&app, id, |r| {
+        r.pace.resume();
+        log::info!(target: RUN_NOTE, "ui: run {id} continues");
+    })
 }
 
 /// POST /api/runs/{id}/throttle `{"rows_per_s": N|null}`.
@@ -193,13 +197,22 @@ pub async fn throttle(State(app): State<Arc<App>>, Path(id): Path<u64>, bytes: B
             "rows_per_s: a number above 0, or null for no limit",
         );
     }
-    control(&app, id, |r| r.pace.throttle(b.rows_per_s))
+    control(&app, id, |r| {
+        r.pace.throttle(b.rows_per_s);
+        match b.rows_per_s {
+            Some(n) => log::info!(target: RUN_NOTE, "ui: run {id} throttled to {n} rows/s"),
+            None => log::info!(target: RUN_NOTE, "ui: run {id} without a rate limit"),
+        }
+    })
 }
 
 /// POST /api/runs/{id}/stop: as Ctrl-C, after the current page; state saved, so a run
 /// with `resume` goes on from there.
 pub async fn stop(State(app): State<Arc<App>>, Path(id): Path<u64>) -> Response {
-    control(&app, id, |r| r.stop.stop(libc::SIGINT))
+    control(&app, id, |r| {
+        r.stop.stop(libc::SIGINT);
+        log::info!(target: RUN_NOTE, "ui: run {id} stops after the pages in flight");
+    })
 }
 
 /// GET /api/runs/{id}/events: server-sent events, from the log so far and the last

@@ -95,11 +95,18 @@ fn execute(run: &Arc<Run>, cfg: &RunConfig) {
     feed::detach();
     let (state, exit, error) = match &result {
         Ok(()) => (State::Done, 0, None),
-        Err(e @ Error::Interrupted { .. }) => (
-            State::Stopped,
-            e.exit_code(),
-            Some(mask_urls(&e.to_string())),
-        ),
+        Err(e @ Error::Interrupted { met, .. }) => {
+            // The page's Stop, not a signal: said as the page says it.
+            let mut said = "stopped from the page after the pages in flight; every committed \
+                            page is checkpointed: Resume (`ferry run --resume`) goes on from there"
+                .to_string();
+            if let Some(met) = met {
+                said.push_str(&format!(
+                    "\nbefore the stop, the run had met this error: {met}"
+                ));
+            }
+            (State::Stopped, e.exit_code(), Some(mask_urls(&said)))
+        }
         Err(e) => (
             State::Failed,
             e.exit_code(),
