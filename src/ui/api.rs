@@ -39,7 +39,8 @@ fn asset(kind: &'static str, body: &'static str) -> Response {
 }
 
 pub async fn job(State(app): State<Arc<App>>) -> Response {
-    Json(&app.job).into_response()
+    let job = app.job.read().unwrap_or_else(|e| e.into_inner()).clone();
+    Json(job).into_response()
 }
 
 /// One side as the connection panel shows it.

@@ -74,7 +74,12 @@ fn body<T: serde::de::DeserializeOwned + Default>(bytes: &Bytes) -> Result<T, Re
 
 /// The job file as saved, if the page has one.
 fn job_path(app: &App) -> Option<PathBuf> {
-    app.job.path.as_ref().map(PathBuf::from)
+    app.job
+        .read()
+        .unwrap_or_else(|p| p.into_inner())
+        .path
+        .as_ref()
+        .map(PathBuf::from)
 }
 
 /// POST /api/runs `{"resume": false, "no_check": false}`: `{"id": N}`.
