@@ -371,6 +371,33 @@ fn ui_run_of_a_job_its_check_refuses_shows_exit_2_and_the_hazard() {
     assert_eq!(end["state"], "failed", "{end}");
     assert_eq!(end["exit"], 1, "{end}");
     assert!(end["report"].is_null(), "{end}");
+    assert_eq!(
+        dbs.count_dst("people"),
+        0,
+        "the page with the long name failed"
+    );
+
+    // The job file as saved now sets the row aside: the run ends well, and the
+    // summary names the rejects file and its entry (source key and error).
+    std::fs::write(
+        &job,
+        "copy { from = \"people\", to = \"people\", on_error = \"reject\" }\n",
+    )
+    .unwrap();
+    let id = post(&ui, "/api/runs", json!({}))["id"].as_u64().unwrap();
+    let all = to_end(&events(&ui, id));
+    assert_eq!(last_of(&all, "state")["exit"], 0, "{all:?}");
+    let summary = last_of(&all, "summary");
+    assert_eq!(summary["copies"][0]["rejected"], 1, "{summary}");
+    assert_eq!(summary["copies"][0]["written"], 1, "{summary}");
+    let rejects = &summary["rejects"][0];
+    assert_eq!(rejects["entries"], 1, "{rejects}");
+    let path = rejects["path"].as_str().unwrap();
+    assert!(std::path::Path::new(path).is_file(), "{path}");
+    assert_eq!(rejects["first"][0]["key"], json!({"id": 2}), "{rejects}");
+    let error = rejects["first"][0]["error"].as_str().unwrap();
+    assert!(error.contains("name"), "{error}");
+    assert_eq!(get(&ui, &format!("/api/runs/{id}"))["summary"], summary);
     ui.interrupt();
 }
 

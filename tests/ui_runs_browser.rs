@@ -150,3 +150,76 @@ fn ui_runs_in_chromium_run_pause_stop_resume_and_summary() {
     assert_eq!(b.text("#run-progress .pct"), "100.0%");
     ui.interrupt();
 }
+
+#[test]
+fn ui_runs_in_chromium_show_the_check_report_and_rejects() {
+    let Some(b) = browser("ui_runs_check_in_chromium") else {
+        return;
+    };
+    let mut dbs = Dbs::new("ui_runs_browser_check");
+    dbs.src("CREATE TABLE people (id INT PRIMARY KEY, name VARCHAR(40))");
+    dbs.src("INSERT INTO people VALUES (1, 'Ann'), (2, 'Bartholomew Longname'), (3, 'Bo')");
+    dbs.dst("CREATE TABLE people (id INT PRIMARY KEY, name VARCHAR(8))");
+    let job = dbs.job(
+        "people.lua",
+        "copy { from = \"people\", to = \"people\" }\n",
+    );
+    let ui = Ui::start(
+        &[
+            job.to_str().unwrap(),
+            "--source",
+            &dbs.src_url,
+            "--target",
+            &dbs.dst_url,
+        ],
+        dbs.dir.path(),
+    );
+    b.go(&ui.url());
+    b.wait_for(
+        "the Run button",
+        "return !document.querySelector('#run-start').disabled;",
+    );
+    b.click("#run-start");
+    b.wait_for(
+        "the failed run",
+        "return document.querySelector('#run-state').textContent === 'failed';",
+    );
+    assert_eq!(b.text("#run-exit"), "exit status 2");
+    assert!(b.text("#run-error").contains("1 blocking hazard"));
+    let report = b.text("#run-report");
+    assert!(
+        report.contains("BLOCKING") && report.contains("truncate") && report.contains("name"),
+        "{report}"
+    );
+    b.js("document.querySelector('#runs').scrollIntoView();");
+    b.screenshot("runs-4-check-refused");
+
+    // Saved again with the row set aside: the rejects under the summary.
+    std::fs::write(
+        &job,
+        "copy { from = \"people\", to = \"people\", on_error = \"reject\" }\n",
+    )
+    .unwrap();
+    b.click("#run-start");
+    b.wait_for(
+        "run 2's rejects",
+        "return document.querySelector('#run-title').textContent === 'Run 2' \
+         && !!document.querySelector('#run-rejects table');",
+    );
+    assert_eq!(b.text("#run-exit"), "exit status 0");
+    assert!(b.text("#run-report").is_empty());
+    let rejects: Json = b.js(
+        "return [...document.querySelectorAll('#run-rejects tr')].map(r => [...r.cells].map(c => c.textContent));",
+    );
+    assert_eq!(rejects[1][0], "{\"id\":2}", "{rejects}");
+    assert!(
+        rejects[1][1].as_str().unwrap().contains("name"),
+        "{rejects}"
+    );
+    assert!(b
+        .text("#run-rejects")
+        .contains("1 row rejected in this run"));
+    b.js("document.querySelector('#runs').scrollIntoView();");
+    b.screenshot("runs-5-rejects");
+    ui.interrupt();
+}

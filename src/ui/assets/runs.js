@@ -29,6 +29,7 @@
     return answer;
   }
   const num = (n) => (n === null || n === undefined ? "" : Number(n).toLocaleString("en-US"));
+  const rows = (n) => num(n) + (n === 1 ? " row" : " rows");
   const secs = (s) => {
     if (s === null || s === undefined) return "";
     s = Math.round(s);
@@ -140,8 +141,9 @@
       }
       rejects.append(
         el("h3", { text: "Rejects of " + r.copy }),
-        el("p", { class: "muted", text: num(r.rejected) + " rows rejected in this run; " + r.path + " holds " +
-          num(r.entries) + " (first " + r.first.length + " below; `ferry run JOB --replay FILE` copies them again)" }),
+        el("p", { class: "muted", text: rows(r.rejected) + " rejected in this run; " + r.path + " holds " +
+          num(r.entries) + (r.entries > r.first.length ? " (the first " + r.first.length + " below)" : "") +
+          "; `ferry run JOB --replay FILE` copies them again" }),
         el("div", { class: "scroll" }, t));
     }
   }
