@@ -415,3 +415,33 @@ fn ui_run_without_a_job_file_is_a_400() {
     assert_eq!(status, 404);
     ui.interrupt();
 }
+
+#[test]
+fn ui_run_of_a_job_failing_its_plan_pass_says_why_as_ferry_run_does() {
+    let mut dbs = Dbs::new("ui_run_plan");
+    dbs.src("CREATE TABLE people (id INT PRIMARY KEY, name VARCHAR(40))");
+    let job = dbs.job(
+        "people.lua",
+        "copy { from = \"people\", to = \"persons\" }\n",
+    );
+    let ui = start_ui(&dbs, &job);
+    let id = post(&ui, "/api/runs", json!({}))["id"].as_u64().unwrap();
+    let all = to_end(&events(&ui, id));
+    let end = last_of(&all, "state");
+    assert_eq!(end["state"], "failed", "{end}");
+    assert_eq!(end["exit"], 2, "{end}");
+    let error = end["error"].as_str().unwrap();
+    let run = dbs.run(&job, &[]).status(2);
+    let said = run.stderr.trim().strip_prefix("error: ").unwrap();
+    assert!(error.contains("persons"), "{error}");
+    // The same words, but for the connection URLs the page does not repeat.
+    let last_line = |s: &str| s.lines().last().unwrap_or("").to_string();
+    assert_eq!(last_line(error), last_line(said), "{error}\n---\n{said}");
+    let log: Vec<&str> = of(&all, "log")
+        .iter()
+        .map(|l| l["text"].as_str().unwrap())
+        .collect();
+    assert!(log.iter().any(|l| l.contains("persons")), "{log:?}");
+    assert_eq!(last_of(&all, "summary")["copies"], json!([]));
+    ui.interrupt();
+}

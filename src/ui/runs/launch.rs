@@ -90,7 +90,22 @@ fn execute(run: &Arc<Run>, cfg: &RunConfig) {
         );
         run.state_changed();
         let job = JobSource::read(&cfg.job).inspect_err(|e| log::error!("{e}"))?;
-        run_job_into(&job, cfg, &mut results)
+        // A panic in the run ends the run, not the page: it is said, and the next run
+        // may start.
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            run_job_into(&job, cfg, &mut results)
+        }))
+        .unwrap_or_else(|panic| {
+            let what = panic
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| panic.downcast_ref::<&str>().copied())
+                .unwrap_or("a panic");
+            Err(Error::System {
+                what: "the run".into(),
+                message: format!("ferry failed inside: {what}"),
+            })
+        })
     });
     feed::detach();
     let (state, exit, error) = match &result {

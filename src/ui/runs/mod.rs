@@ -286,3 +286,82 @@ impl Run {
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kinds(events: &[Event]) -> Vec<&'static str> {
+        events.iter().map(|e| e.kind).collect()
+    }
+
+    #[test]
+    fn a_late_subscriber_gets_the_log_the_last_progress_then_what_follows() {
+        let run = Run::new(1, PathBuf::from("job.lua"), false, false);
+        run.emit("log", json!({"text": "one"}));
+        run.emit("progress", json!({"copy": "a", "rows": 100}));
+        run.emit("progress", json!({"copy": "b", "rows": 5}));
+        run.emit("progress", json!({"copy": "a", "rows": 200}));
+        run.emit("log", json!({"text": "two"}));
+        let (so_far, mut rx) = run.subscribe();
+        assert_eq!(
+            kinds(&so_far),
+            ["log", "log", "progress", "progress", "state"]
+        );
+        assert_eq!(
+            so_far[2].data["rows"], 200,
+            "a's last progress, in start order"
+        );
+        assert_eq!(so_far[3].data["copy"], "b");
+        assert_eq!(so_far[4].data["state"], "running");
+
+        run.pace.pause();
+        run.state_changed();
+        run.end(
+            State::Stopped,
+            130,
+            Some("stopped".into()),
+            json!({"copies": []}),
+        );
+        let mut later = Vec::new();
+        while let Ok(e) = rx.try_recv() {
+            later.push(e);
+        }
+        assert_eq!(kinds(&later), ["state", "summary", "state", "end"]);
+        assert_eq!(later[0].data["state"], "paused");
+        assert_eq!(later[2].data["state"], "stopped");
+        assert_eq!(later[2].data["exit"], 130);
+
+        let (again, _) = run.subscribe();
+        assert_eq!(
+            kinds(&again),
+            ["log", "log", "progress", "progress", "state", "summary", "end"]
+        );
+        assert!(!run.is_going());
+    }
+
+    #[test]
+    fn one_run_at_a_time() {
+        let runs = Runs::new(None, None);
+        let first = runs.begin(PathBuf::from("a.lua"), false, false).unwrap();
+        assert_eq!(
+            runs.begin(PathBuf::from("a.lua"), true, false).err(),
+            Some(1)
+        );
+        first.end(State::Done, 0, None, json!({}));
+        let second = runs.begin(PathBuf::from("a.lua"), true, false).unwrap();
+        assert_eq!(second.id, 2);
+        assert_eq!(runs.all().len(), 2);
+    }
+
+    #[test]
+    fn the_log_kept_for_late_subscribers_is_bounded() {
+        let run = Run::new(1, PathBuf::from("job.lua"), false, false);
+        for i in 0..LOG_KEPT + 10 {
+            run.emit("log", json!({"text": i}));
+        }
+        let (so_far, _) = run.subscribe();
+        assert_eq!(so_far.len(), LOG_KEPT + 1);
+        assert_eq!(so_far[0].data["text"], 10, "the newest lines");
+    }
+}
