@@ -445,3 +445,43 @@ fn ui_run_of_a_job_failing_its_plan_pass_says_why_as_ferry_run_does() {
     assert_eq!(last_of(&all, "summary")["copies"], json!([]));
     ui.interrupt();
 }
+
+#[test]
+fn ui_run_of_a_job_the_page_saved_first() {
+    let mut dbs = Dbs::new("ui_run_saved");
+    items(&mut dbs, 500);
+    let ui = Ui::start(
+        &["--source", &dbs.src_url, "--target", &dbs.dst_url],
+        dbs.dir.path(),
+    );
+    let (status, _) = call(&ui, "POST", "/api/runs", true, Some(json!({})));
+    assert_eq!(status, 400, "nothing saved yet");
+    let path = dbs.dir.path().join("saved.lua");
+    let saved = post(
+        &ui,
+        "/api/job/save",
+        json!({
+            "edits": {"copies": [{"index": null, "from": "items", "to": "items",
+                                  "mode": "insert", "page": 50, "columns": []}]},
+            "base": null,
+            "path": path.to_str().unwrap(),
+        }),
+    );
+    assert!(path.is_file(), "{saved}");
+    let list = get(&ui, "/api/runs");
+    assert_eq!(list["job"], path.to_str().unwrap(), "{list}");
+    let id = post(&ui, "/api/runs", json!({}))["id"].as_u64().unwrap();
+    let all = to_end(&events(&ui, id));
+    assert_eq!(last_of(&all, "state")["exit"], 0, "{all:?}");
+    let copy = &last_of(&all, "summary")["copies"][0];
+    assert_eq!(copy["written"], 500, "{copy}");
+    assert!(
+        of(&all, "log").iter().any(|l| l["text"]
+            .as_str()
+            .unwrap()
+            .contains("page 10, 500/500 rows")),
+        "pages of 50, as saved"
+    );
+    assert_eq!(dbs.dump_dst("items", "id"), dbs.dump_src("items", "id"));
+    ui.interrupt();
+}

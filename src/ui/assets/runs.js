@@ -252,6 +252,9 @@
   });
   $("#run-unthrottle").addEventListener("click", () => control("throttle", { rows_per_s: null }));
   $("#run-refresh").addEventListener("click", refresh);
+  // The save dialog (another script) says when the job file changed: the job to run
+  // and its resume state are read again.
+  document.addEventListener("ferry:job-saved", refresh);
   setButtons("done");
   refresh().then(async () => {
     // A page opened mid-run (or after one) shows the newest run: its log so far and
