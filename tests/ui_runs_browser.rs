@@ -12,6 +12,15 @@ use crate::support::browser::browser;
 use crate::support::*;
 use crate::ui::Ui;
 
+/// A count as the page shows it: `1,500`.
+fn grouped(n: u64) -> String {
+    if n >= 1000 {
+        format!("{},{:03}", n / 1000, n % 1000)
+    } else {
+        n.to_string()
+    }
+}
+
 #[test]
 fn ui_runs_in_chromium_run_pause_stop_resume_and_summary() {
     let Some(b) = browser("ui_runs_in_chromium") else {
@@ -92,10 +101,7 @@ fn ui_runs_in_chromium_run_pause_stop_resume_and_summary() {
     assert!(stopped_at < 4000, "{stopped_at}");
     let saved = b.text("#run-saved-table");
     assert!(saved.contains("part-way"), "{saved}");
-    assert!(
-        saved.contains(&format!("{},{:03}", stopped_at / 1000, stopped_at % 1000)),
-        "{saved}"
-    );
+    assert!(saved.contains(&grouped(stopped_at)), "{saved}");
     b.js("document.querySelector('#runs').scrollIntoView();");
     b.screenshot("runs-2-stopped");
 
@@ -115,13 +121,11 @@ fn ui_runs_in_chromium_run_pause_stop_resume_and_summary() {
     );
     assert_eq!(row[0], "items", "{row}");
     assert_eq!(row[2], "ok", "{row}");
-    let rest = 4000 - stopped_at;
-    let rest = if rest >= 1000 {
-        format!("{},{:03}", rest / 1000, rest % 1000)
-    } else {
-        rest.to_string()
-    };
-    assert_eq!(row[4], json!(rest), "written by the resumed run: {row}");
+    assert_eq!(
+        row[4],
+        json!(grouped(4000 - stopped_at)),
+        "written by the resumed run: {row}"
+    );
     assert_eq!(
         dbs.dump_dst("items", "id"),
         dbs.dump_src("items", "id"),

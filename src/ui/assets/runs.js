@@ -158,6 +158,11 @@
     $("#run-report").hidden = true;
     lastState = null;
     source = new EventSource("/api/runs/" + id + "/events");
+    // Each (re)connection starts with the log so far and the last progress: what was
+    // shown goes, so nothing shows twice.
+    source.addEventListener("open", () => {
+      for (const s of ["#run-progress", "#run-log"]) $(s).replaceChildren();
+    });
     const on = (kind, f) => source.addEventListener(kind, (e) => f(JSON.parse(e.data)));
     on("progress", showProgress);
     on("log", showLog);
