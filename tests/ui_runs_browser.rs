@@ -99,9 +99,15 @@ fn ui_runs_in_chromium_run_pause_stop_resume_and_summary() {
     assert!(b.text("#run-error").contains("--resume"));
     let stopped_at = dbs.count_dst("items");
     assert!(stopped_at < 4000, "{stopped_at}");
-    let saved = b.text("#run-saved-table");
-    assert!(saved.contains("part-way"), "{saved}");
-    assert!(saved.contains(&grouped(stopped_at)), "{saved}");
+    // The resume state, read again once the run ended: part-way, at the rows written.
+    b.wait_for(
+        "the resume state at the stop",
+        &format!(
+            "const t = document.querySelector('#run-saved-table'); \
+             return !!t && t.textContent.includes('part-way') && t.textContent.includes('{}');",
+            grouped(stopped_at)
+        ),
+    );
     b.js("document.querySelector('#runs').scrollIntoView();");
     b.screenshot("runs-2-stopped");
 

@@ -154,7 +154,8 @@
     $("#run-live").hidden = false;
     $("#run-title").textContent = "Run " + id;
     for (const s of ["#run-progress", "#run-log", "#run-summary", "#run-rejects"]) $(s).replaceChildren();
-    for (const s of ["#run-exit", "#run-error"]) $(s).textContent = "";
+    for (const s of ["#run-exit", "#run-error", "#run-state", "#run-rate-now"]) $(s).textContent = "";
+    $("#run-state").className = "badge";
     $("#run-report").hidden = true;
     lastState = null;
     source = new EventSource("/api/runs/" + id + "/events");
@@ -195,14 +196,17 @@
     }
   }
 
+  let asked = 0; // refreshes asked; an answer older than the newest is dropped
   async function refresh() {
+    const mine = ++asked;
     let list;
     try {
       list = await api("/api/runs");
     } catch (e) {
-      $("#run-note").textContent = e.message;
+      if (mine === asked) $("#run-note").textContent = e.message;
       return;
     }
+    if (mine !== asked) return;
     $("#run-job").textContent = list.job ? list.job + " (log: " + list.log + ")" : "no job file: save the job first";
     if (!going) $("#run-start").disabled = !list.job;
     const runs = $("#run-list");
@@ -266,7 +270,7 @@
     // last progress come first on the stream.
     try {
       const list = await api("/api/runs");
-      if (list.runs.length) watch(list.runs[0].id);
+      if (list.runs.length && shown === null) watch(list.runs[0].id);
     } catch (e) { /* refresh said it */ }
   });
 })();
