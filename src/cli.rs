@@ -205,7 +205,8 @@ enum Command {
         table: String,
     },
     /// Serve a local web page over a job: connections, tables, previews, the job's
-    /// copies (docs/guide/ui.md). Listens on 127.0.0.1 only, behind a printed token.
+    /// copies, runs of the job (docs/guide/ui.md). Listens on 127.0.0.1 only, behind a
+    /// printed token.
     Ui {
         /// A job script to show (run in the plan pass: nothing is written).
         job: Option<PathBuf>,

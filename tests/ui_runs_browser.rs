@@ -52,6 +52,12 @@ fn ui_runs_in_chromium_run_pause_stop_resume_and_summary() {
          && !document.querySelector('#run-start').disabled;",
     );
     assert_eq!(b.text("#run-none"), "none yet");
+    b.wait_for(
+        "the resume state",
+        "return document.querySelector('#run-saved').textContent.includes('no saved state');",
+    );
+    b.js("document.querySelector('#runs').scrollIntoView();");
+    b.screenshot("runs-0-ready");
     b.click("#run-start");
     b.wait_for(
         "a progress bar moving",
