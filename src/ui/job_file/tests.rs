@@ -160,7 +160,8 @@ fn a_read_only_entry_and_a_loop_are_refused() {
             )],
         },
     )
-    .unwrap_err();
+    .unwrap_err()
+    .0;
     assert!(
         e.contains("email") && e.contains("Lua of the file's own"),
         "{e}"
@@ -179,7 +180,8 @@ fn a_read_only_entry_and_a_loop_are_refused() {
             )],
         },
     )
-    .unwrap_err();
+    .unwrap_err()
+    .0;
     assert!(e.contains("line 27"), "{e}");
 }
 
