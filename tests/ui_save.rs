@@ -171,6 +171,17 @@ fn ui_save_changes_only_the_edited_lines_and_refuses_a_file_changed_on_disk() {
         json!({"target": "email", "source": "mail", "transform": "text.lower"}),
         "the page reads back what it wrote"
     );
+    let note_edit = again["copies"][0]["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "note")
+        .unwrap()["edit"]
+        .clone();
+    assert_eq!(
+        note_edit,
+        json!({"target": "note", "default": {"hex": hex}})
+    );
 
     // the saved job runs, unchanged, with `ferry run`
     ferry(&["run", "job.lua"], dbs.dir.path()).ok();
