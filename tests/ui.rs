@@ -115,6 +115,22 @@ impl Ui {
         (a.status, json, a.body)
     }
 
+    /// POST `path` with a JSON body as a page at `origin` would send it: the cookie, no
+    /// token header.
+    pub fn post_from(&self, path: &str, origin: &str, body: &Json) -> (u16, Json, String) {
+        let host = format!("127.0.0.1:{}", self.port);
+        let cookie = format!("ferry_token={}", self.token);
+        let headers = [
+            ("Host", host.as_str()),
+            ("Cookie", cookie.as_str()),
+            ("Origin", origin),
+            ("Content-Type", "application/json"),
+        ];
+        let a = http_with_body(self.port, "POST", path, &headers, &body.to_string());
+        let json = serde_json::from_str(&a.body).unwrap_or(Json::Null);
+        (a.status, json, a.body)
+    }
+
     /// Ctrl-C: the server stops cleanly, exit 0.
     pub fn interrupt(mut self) -> String {
         unsafe {

@@ -334,6 +334,14 @@ fn ui_save_without_a_job_takes_a_path_and_never_overwrites() {
     let (status, _, body) = ui.post_json("/api/job/save", &json!({"edits": edits}));
     assert_eq!(status, 400, "{body}");
     assert!(body.contains("path"), "{body}");
+    // a save is a state-changing request: without the token header, from another site, 403
+    let (status, _, body) = ui.post_from(
+        "/api/job/save",
+        "http://evil.example",
+        &json!({"edits": edits, "path": "evil.lua"}),
+    );
+    assert_eq!(status, 403, "{body}");
+    assert!(!dbs.dir.path().join("evil.lua").exists());
     let existing = dbs.job("mine.lua", "-- mine\n");
     let (status, _, body) = ui.post_json(
         "/api/job/save",

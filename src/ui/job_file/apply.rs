@@ -71,6 +71,13 @@ pub fn apply(text: &str, edits: &JobEdits) -> Result<String, EditError> {
 }
 
 fn splice(text: &str, mut splices: Vec<(usize, usize, String)>) -> String {
+    // a file with CRLF line ends gets CRLF in what is added (the new text has no `\r`:
+    // strings are quoted with `\r`)
+    if text.contains("\r\n") {
+        for s in &mut splices {
+            s.2 = s.2.replace('\n', "\r\n");
+        }
+    }
     // later splices first; at one offset, keep the order they were made in
     splices.sort_by(|a, b| b.0.cmp(&a.0).then(b.1.cmp(&a.1)));
     let mut out = text.to_string();
@@ -411,8 +418,7 @@ impl Writer<'_> {
         indent: &str,
     ) {
         let close_line = line_start(self.text, t.close);
-        let close_alone = self.text[close_line..t.close].trim().is_empty() && close_line > t.open;
-        if close_alone {
+        if multi_line(self.text, t) {
             if let Some(last) = t.fields.last() {
                 if last.sep.is_none() {
                     self.splices.push((last.span.1, last.span.1, ",".into()));
@@ -568,8 +574,10 @@ fn table_text(entries: &[String], indent: &str, inner: &str, multi: bool) -> Str
     }
 }
 
+/// Whether a table is laid out a field a line: its closing brace stands alone on its line.
 fn multi_line(text: &str, t: &TableSpan) -> bool {
-    text[t.open..t.close].contains('\n')
+    let close_line = line_start(text, t.close);
+    close_line > t.open && text[close_line..t.close].trim().is_empty()
 }
 
 fn line_start(text: &str, at: usize) -> usize {
