@@ -31,6 +31,7 @@ macro_rules! fail {
 
 mod apply;
 pub mod edits;
+mod layout;
 pub mod lua_text;
 pub mod new_file;
 pub mod parse;
