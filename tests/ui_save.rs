@@ -279,6 +279,8 @@ fn ui_save_creates_a_new_job_without_passwords_that_runs_as_a_hand_written_one()
         "{notes}"
     );
     assert_eq!(diff["problems"], json!([]), "{body}");
+    let d = diff["diff"].as_str().unwrap();
+    assert!(d.starts_with("--- /dev/null\n+++ b/new.lua\n"), "{d}");
     let (status, saved, body) =
         ui.post_json("/api/job/save", &json!({"edits": edits, "base": null}));
     assert_eq!(status, 200, "{body}");
