@@ -523,7 +523,10 @@ fn wants(edit: &CopyEdit) -> Result<Vec<(String, Want)>, EditError> {
         if out.iter().any(|(t, _)| *t == c.target) {
             return Err(fail!("column `{}` is given twice", c.target));
         }
-        out.push((c.target.clone(), c.want()?));
+        match c.want()? {
+            Want::Keep => {}
+            want => out.push((c.target.clone(), want)),
+        }
     }
     Ok(out)
 }

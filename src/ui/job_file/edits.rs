@@ -65,7 +65,8 @@ pub struct ColumnEdit {
     /// `default sql "EXPR"`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sql: Option<String>,
-    /// A Lua function of the file's own (GET /api/job only; ignored in edits).
+    /// A Lua function of the file's own (GET /api/job); sent back alone, it keeps the
+    /// entry as it is.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lua: Option<String>,
 }
@@ -88,6 +89,8 @@ pub enum Want {
     Sql(Vec<u8>),
     /// Neither a map nor a default entry.
     Nothing,
+    /// `{"target", "lua"}` as GET /api/job showed it: the entry stays as the file has it.
+    Keep,
 }
 
 /// A default's value.
@@ -148,9 +151,8 @@ impl ColumnEdit {
                 .map_err(|e| fail!("column `{t}`: {e}"));
         }
         if self.lua.is_some() {
-            return Err(fail!(
-                "column `{t}`: a Lua function of the file's own is never rewritten by the page"
-            ));
+            // GET /api/job's entry sent back as it was: the file's own Lua stays
+            return Ok(Want::Keep);
         }
         Ok(Want::Nothing)
     }

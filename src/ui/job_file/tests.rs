@@ -166,6 +166,23 @@ fn a_read_only_entry_and_a_loop_are_refused() {
         e.contains("email") && e.contains("Lua of the file's own"),
         "{e}"
     );
+    // the entry sent back as GET /api/job shows it: kept
+    let kept = apply(
+        JOB,
+        &JobEdits {
+            copies: vec![edit(
+                Some(1),
+                "users",
+                "customers",
+                vec![ColumnEdit {
+                    lua: Some("function(r) return r.mail:lower() end".into()),
+                    ..col("email")
+                }],
+            )],
+        },
+    )
+    .unwrap();
+    assert_eq!(kept, JOB);
     // the plan's copies: orders, customers, then a and b from the loop's line 27
     let lines = [10, 12, 27, 27];
     let e = apply_at(
