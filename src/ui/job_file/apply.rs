@@ -50,13 +50,24 @@ pub fn apply_at(text: &str, lines: &[usize], edits: &JobEdits) -> Result<String,
         appended.push_str(&w.new_copy(edit).map_err(|e| fail!("{label}: {e}"))?);
     }
     if !appended.is_empty() {
-        if !text.is_empty() && !text.ends_with('\n') {
-            appended.insert(0, '\n');
+        match job.last {
+            // before a final `return`: the copies, then a blank line
+            Some(at) => {
+                let at = line_start(text, at);
+                appended.remove(0);
+                appended.push('\n');
+                w.splices.push((at, at, appended));
+            }
+            None => {
+                if !text.is_empty() && !text.ends_with('\n') {
+                    appended.insert(0, '\n');
+                }
+                if text.is_empty() {
+                    appended.remove(0);
+                }
+                w.splices.push((text.len(), text.len(), appended));
+            }
         }
-        if text.is_empty() {
-            appended.remove(0);
-        }
-        w.splices.push((text.len(), text.len(), appended));
     }
     w.add_requires();
     Ok(splice(text, w.splices))

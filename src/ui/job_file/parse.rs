@@ -24,6 +24,8 @@ pub struct JobText {
     /// Top-level statements: their kind and lines.
     pub statements: Vec<Statement>,
     pub copies: Vec<FileCopy>,
+    /// Where a final `return` (or `break`) starts: new copies go before it.
+    pub last: Option<usize>,
 }
 
 #[derive(Debug)]
@@ -170,7 +172,12 @@ pub fn read(text: &str) -> Result<JobText, EditError> {
             kind,
         });
     }
-    Ok(JobText { statements, copies })
+    let last = ast.nodes().last_stmt().and_then(|l| r.span(l)).map(|s| s.0);
+    Ok(JobText {
+        statements,
+        copies,
+        last,
+    })
 }
 
 fn lines(n: &impl Node) -> (usize, usize) {

@@ -419,3 +419,16 @@ fn what_the_page_cannot_rewrite_is_said() {
     .0;
     assert!(e.contains("`from` is computed"), "{e}");
 }
+
+#[test]
+fn a_new_copy_goes_before_a_final_return() {
+    let job = "copy \"a\"\nreturn 1\n";
+    let out = apply(
+        job,
+        &JobEdits {
+            copies: vec![edit(None, "b", "b", vec![])],
+        },
+    )
+    .unwrap();
+    assert_eq!(out, "copy \"a\"\ncopy {\n  from = \"b\",\n}\n\nreturn 1\n");
+}
