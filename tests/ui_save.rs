@@ -302,7 +302,14 @@ fn ui_save_creates_a_new_job_without_passwords_that_runs_as_a_hand_written_one()
         ("FERRY_SOURCE_PASSWORD", password),
         ("FERRY_TARGET_PASSWORD", password),
     ];
-    ferry_env(&["run", "new.lua"], dbs.dir.path(), &[]).status(1);
+    ferry_env(&["run", "new.lua"], dbs.dir.path(), &[])
+        .status(2)
+        .says("FERRY_SOURCE_PASSWORD, which is not set");
+    assert!(
+        written.contains("?password-env=FERRY_SOURCE_PASSWORD\"\n")
+            && written.contains("?password-env=FERRY_TARGET_PASSWORD\"\n"),
+        "{written}"
+    );
     ferry_env(&["run", "new.lua"], dbs.dir.path(), &env).ok();
     let by_page = dbs.dump_dst("users", "id");
     let orders_by_page = dbs.dump_dst("orders", "id");
