@@ -3,28 +3,26 @@
 //! spacing, hand-written code) stays as it was. New copies are appended at the end.
 
 use super::EditError;
-use std::collections::BTreeSet;
 
 use super::edits::{CopyEdit, JobEdits, Want};
 use super::layout::{indent_unit, line_indent, line_start, multi_line, removal, table_text};
 use super::lua_text::{self, quote};
+use super::modules::{choose_modules, Modules};
 use super::parse::{
     self, CopyTable, Entries, FileCopy, JobText, Shape, StatementKind, TableSpan, Value,
 };
 
 /// Where an edit of copy `index` lands: the line of each of GET /api/job's copies (its
 /// plan-pass location), so copy `index` is the file's statement on `lines[index]`.
+///
+/// Two passes, so that no splice falls inside another: the first replaces and removes
+/// (and turns `copy "name"` into a table), the second reads that text again and adds
+/// fields, entries, new copies and `require` lines.
 pub fn apply_at(text: &str, lines: &[usize], edits: &JobEdits) -> Result<String, EditError> {
     let job = parse::read(text).map_err(|e| fail!("the job file does not parse: {e}"))?;
-    let mut w = Writer {
-        text,
-        job: &job,
-        splices: Vec::new(),
-        modules: Modules::default(),
-        unit: indent_unit(text, &job),
-    };
-    w.modules = w.choose_modules(edits);
-    for edit in &edits.copies {
+    // each edit of an existing copy: its position among the file's copy statements
+    let mut targets = Vec::new();
+    for (e, edit) in edits.copies.iter().enumerate() {
         let Some(index) = edit.index else { continue };
         let line = *lines
             .get(index)
@@ -35,10 +33,40 @@ pub fn apply_at(text: &str, lines: &[usize], edits: &JobEdits) -> Result<String,
                 "{label}: line {line} makes several copies; the page does not rewrite it"
             ));
         }
-        let copy = job.copies.iter().find(|c| c.line == line).ok_or_else(|| {
+        let k = job.copies.iter().position(|c| c.line == line).ok_or_else(|| {
             fail!("{label}: line {line} is not a copy{{}} statement of its own; the page does not rewrite it")
         })?;
-        w.edit_copy(copy, edit).map_err(|e| fail!("{label}: {e}"))?;
+        targets.push((e, k, label));
+    }
+    let modules = choose_modules(&job, edits);
+    let unit = indent_unit(text, &job);
+    let mut first = Writer {
+        text,
+        job: &job,
+        splices: Vec::new(),
+        modules: modules.clone(),
+        unit: unit.clone(),
+        adding: false,
+    };
+    for (e, k, label) in &targets {
+        first
+            .edit_copy(&job.copies[*k], &edits.copies[*e])
+            .map_err(|err| fail!("{label}: {err}"))?;
+    }
+    let written: Vec<String> = first.splices.iter().map(|s| s.2.clone()).collect();
+    let text = splice(text, first.splices);
+    let job = parse::read(&text).map_err(|e| fail!("the edited job does not parse: {e}"))?;
+    let mut w = Writer {
+        text: &text,
+        job: &job,
+        splices: Vec::new(),
+        modules,
+        unit,
+        adding: true,
+    };
+    for (e, k, label) in &targets {
+        w.edit_copy(&job.copies[*k], &edits.copies[*e])
+            .map_err(|err| fail!("{label}: {err}"))?;
     }
     let mut appended = String::new();
     for edit in edits.copies.iter().filter(|e| e.index.is_none()) {
@@ -53,7 +81,7 @@ pub fn apply_at(text: &str, lines: &[usize], edits: &JobEdits) -> Result<String,
         match job.last {
             // before a final `return`: the copies, then a blank line
             Some(at) => {
-                let at = line_start(text, at);
+                let at = line_start(&text, at);
                 appended.remove(0);
                 appended.push('\n');
                 w.splices.push((at, at, appended));
@@ -69,8 +97,8 @@ pub fn apply_at(text: &str, lines: &[usize], edits: &JobEdits) -> Result<String,
             }
         }
     }
-    w.add_requires();
-    Ok(splice(text, w.splices))
+    w.add_requires(&written);
+    Ok(splice(&text, w.splices))
 }
 
 /// `apply_at` for a job whose copies are all top-level statements, one copy each:
@@ -102,77 +130,20 @@ fn splice(text: &str, mut splices: Vec<(usize, usize, String)>) -> String {
     out
 }
 
-/// How each stdlib module a transform uses is reached: a local of the file, a local
-/// this edit adds, or `require("ferry.M")` in place when the name is taken.
-#[derive(Default)]
-struct Modules {
-    /// (module, name to call it by, add `local M = require "ferry.M"`)
-    chosen: Vec<(String, String, bool)>,
-}
-
-impl Modules {
-    fn call(&self, function: &str) -> String {
-        let (module, f) = function.split_once('.').unwrap_or(("", function));
-        match self.chosen.iter().find(|(m, _, _)| m == module) {
-            Some((_, name, _)) => format!("{name}.{f}"),
-            None => format!("require(\"ferry.{module}\").{f}"),
-        }
-    }
-}
-
 struct Writer<'a> {
     text: &'a str,
     job: &'a JobText,
     splices: Vec<(usize, usize, String)>,
     modules: Modules,
     unit: String,
+    /// The second pass: adds; the first only replaces and removes.
+    adding: bool,
 }
 
 impl Writer<'_> {
-    fn choose_modules(&self, edits: &JobEdits) -> Modules {
-        let mut needed = BTreeSet::new();
-        for c in &edits.copies {
-            for col in &c.columns {
-                if let (Some(_), Some(t)) = (&col.source, &col.transform) {
-                    if let Some((m, _)) = t.split_once('.') {
-                        needed.insert(m.to_string());
-                    }
-                }
-            }
-        }
-        let first_copy = self
-            .job
-            .statements
-            .iter()
-            .position(|s| s.kind == StatementKind::Copy)
-            .unwrap_or(self.job.statements.len());
-        let mut chosen = Vec::new();
-        for m in needed {
-            let module = format!("ferry.{m}");
-            let existing = self.job.statements[..first_copy].iter().any(|s| {
-                matches!(&s.kind, StatementKind::Require { name, module: md } if *name == m && *md == module)
-            });
-            let taken =
-                self.job.statements.iter().any(|s| match &s.kind {
-                    StatementKind::Require { name, module: md } => *name == m && *md != module,
-                    StatementKind::Local(names) => names.contains(&m),
-                    _ => false,
-                }) || (!existing
-                    && self.job.statements.iter().any(
-                        |s| matches!(&s.kind, StatementKind::Require { name, .. } if *name == m),
-                    ));
-            if existing {
-                chosen.push((m.clone(), m, false));
-            } else if !taken {
-                chosen.push((m.clone(), m, true));
-            }
-        }
-        Modules { chosen }
-    }
-
     /// `local text = require "ferry.text"` for the modules that need one: after the
     /// `source`/`target`/`job` lines before the first copy, or at the top.
-    fn add_requires(&mut self) {
+    fn add_requires(&mut self, first_pass: &[String]) {
         let lines: String = self
             .modules
             .chosen
@@ -181,7 +152,9 @@ impl Writer<'_> {
             .filter(|(m, _, _)| {
                 self.splices
                     .iter()
-                    .any(|(_, _, s)| s.contains(&format!("{m}.")))
+                    .map(|(_, _, s)| s)
+                    .chain(first_pass)
+                    .any(|s| s.contains(&format!("{m}.")))
             })
             .map(|(m, name, _)| format!("local {name} = require \"ferry.{m}\"\n"))
             .collect();
@@ -344,6 +317,9 @@ impl Writer<'_> {
                 default_want,
                 &mut default_new,
             );
+        }
+        if !self.adding {
+            return Ok(());
         }
         for (which, entries, new) in [
             ("map", &t.map, map_new),

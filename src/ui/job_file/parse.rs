@@ -417,14 +417,32 @@ impl Reader<'_> {
         let [Expression::FunctionCall(fc)] = rets[..] else {
             return None;
         };
-        let Prefix::Name(module) = fc.prefix() else {
+        let Prefix::Name(first) = fc.prefix() else {
             return None;
         };
         let suffixes: Vec<_> = fc.suffixes().collect();
-        let [Suffix::Index(Index::Dot { name, .. }), Suffix::Call(Call::AnonymousCall(args))] =
-            suffixes[..]
-        else {
-            return None;
+        // `MOD.FN(...)`, or `require("ferry.MOD").FN(...)`
+        let (module, name, args) = match suffixes[..] {
+            [Suffix::Index(Index::Dot { name, .. }), Suffix::Call(Call::AnonymousCall(args))] => {
+                (first.token().to_string(), name, args)
+            }
+            [Suffix::Call(Call::AnonymousCall(req)), Suffix::Index(Index::Dot { name, .. }), Suffix::Call(Call::AnonymousCall(args))]
+                if first.token().to_string() == "require" =>
+            {
+                let module = match req.as_ref() {
+                    FunctionArgs::String(t) => self.string(t),
+                    FunctionArgs::Parentheses { arguments, .. } if arguments.len() == 1 => {
+                        match arguments.iter().next() {
+                            Some(Expression::String(t)) => self.string(t),
+                            _ => None,
+                        }
+                    }
+                    _ => None,
+                }?;
+                let module = String::from_utf8(module).ok()?;
+                (module.strip_prefix("ferry.")?.to_string(), name, args)
+            }
+            _ => return None,
         };
         let FunctionArgs::Parentheses { arguments, .. } = args.as_ref() else {
             return None;
@@ -447,7 +465,7 @@ impl Reader<'_> {
             }
             _ => return None,
         };
-        Some((col, format!("{}.{}", module.token(), name.token())))
+        Some((col, format!("{module}.{}", name.token())))
     }
 
     fn default_value(&self, e: &Expression) -> Value {

@@ -432,3 +432,29 @@ fn a_new_copy_goes_before_a_final_return() {
     .unwrap();
     assert_eq!(out, "copy \"a\"\ncopy {\n  from = \"b\",\n}\n\nreturn 1\n");
 }
+
+#[test]
+fn an_entry_removed_and_another_added_in_one_table() {
+    let job = "copy {\n  from = \"a\",\n  default = default {\n    p = 1,\n    q = 2\n  },\n  map = { x = \"y\" }\n}\n";
+    let out = apply(
+        job,
+        &JobEdits {
+            copies: vec![edit(
+                Some(0),
+                "a",
+                "a",
+                vec![
+                    col("q"),
+                    default("r", serde_json::json!(3)),
+                    col("x"),
+                    source("z", "w"),
+                ],
+            )],
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        out,
+        "copy {\n  from = \"a\",\n  default = default {\n    p = 1,\n    r = 3,\n  },\n  map = { z = \"w\" }\n}\n"
+    );
+}
