@@ -54,7 +54,7 @@ pub fn apply_at(text: &str, lines: &[usize], edits: &JobEdits) -> Result<String,
             .map_err(|err| fail!("{label}: {err}"))?;
     }
     let written: Vec<String> = first.splices.iter().map(|s| s.2.clone()).collect();
-    let text = splice(text, first.splices);
+    let text = splice(text, first.splices)?;
     let job = parse::read(&text).map_err(|e| fail!("the edited job does not parse: {e}"))?;
     let mut w = Writer {
         text: &text,
@@ -98,7 +98,7 @@ pub fn apply_at(text: &str, lines: &[usize], edits: &JobEdits) -> Result<String,
         }
     }
     w.add_requires(&written);
-    Ok(splice(&text, w.splices))
+    splice(&text, w.splices)
 }
 
 /// `apply_at` for a job whose copies are all top-level statements, one copy each:
@@ -110,7 +110,7 @@ pub fn apply(text: &str, edits: &JobEdits) -> Result<String, EditError> {
     apply_at(text, &lines, edits)
 }
 
-fn splice(text: &str, mut splices: Vec<(usize, usize, String)>) -> String {
+fn splice(text: &str, mut splices: Vec<(usize, usize, String)>) -> Result<String, EditError> {
     // a file with CRLF line ends gets CRLF in what is added (the new text has no `\r`:
     // strings are quoted with `\r`)
     if text.contains("\r\n") {
@@ -118,16 +118,33 @@ fn splice(text: &str, mut splices: Vec<(usize, usize, String)>) -> String {
             s.2 = s.2.replace('\n', "\r\n");
         }
     }
+    // deletions that overlap (two neighbours in `{ a = 1, b = 2 }` taken out) become one
+    splices.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
+    let mut merged: Vec<(usize, usize, String)> = Vec::with_capacity(splices.len());
+    for s in splices {
+        match merged.last_mut() {
+            Some(last)
+                if last.2.is_empty() && s.2.is_empty() && last.0 < last.1 && s.0 < last.1 =>
+            {
+                last.1 = last.1.max(s.1);
+            }
+            _ => merged.push(s),
+        }
+    }
     // later splices first; at one offset, keep the order they were made in
-    splices.sort_by(|a, b| b.0.cmp(&a.0).then(b.1.cmp(&a.1)));
+    merged.sort_by(|a, b| b.0.cmp(&a.0).then(b.1.cmp(&a.1)));
     let mut out = text.to_string();
     let mut seen_min = usize::MAX;
-    for (start, end, new) in splices {
-        debug_assert!(end <= seen_min || start == end, "overlapping splices");
+    for (start, end, new) in merged {
+        if end > seen_min && start != end {
+            return Err(fail!(
+                "two edits of the job's text overlap at byte {start}; nothing was changed"
+            ));
+        }
         out.replace_range(start..end, &new);
         seen_min = start;
     }
-    out
+    Ok(out)
 }
 
 struct Writer<'a> {

@@ -458,3 +458,44 @@ fn an_entry_removed_and_another_added_in_one_table() {
         "copy {\n  from = \"a\",\n  default = default {\n    p = 1,\n    r = 3,\n  },\n  map = { z = \"w\" }\n}\n"
     );
 }
+
+#[test]
+fn applying_the_same_edits_twice_changes_nothing_more() {
+    let sets = vec![
+        vec![
+            source("full_name", "first_name"),
+            default("status", serde_json::json!("new")),
+            col("note"),
+            ColumnEdit {
+                transform: Some("text.upper".into()),
+                ..source("city", "town")
+            },
+            ColumnEdit {
+                sql: Some("NOW()".into()),
+                ..col("created")
+            },
+        ],
+        vec![col("full_name"), col("status"), col("note")],
+        vec![
+            default("odd name", serde_json::json!({"hex": "00ff0a22"})),
+            default("n", serde_json::json!(-2)),
+            default("f", serde_json::json!(0.25)),
+            default("z", serde_json::json!(null)),
+        ],
+    ];
+    for columns in sets {
+        let mut e = edit(Some(1), "users", "clients", columns);
+        e.mode = Some("overwrite".into());
+        e.page = Some(10);
+        let edits = JobEdits {
+            copies: vec![
+                e,
+                edit(Some(0), "orders", "orders", vec![source("total", "amount")]),
+            ],
+        };
+        let once = apply(JOB, &edits).unwrap();
+        parse::read(&once).unwrap();
+        let twice = apply(&once, &edits).unwrap();
+        assert_eq!(once, twice, "{edits:?}");
+    }
+}
