@@ -499,3 +499,44 @@ fn applying_the_same_edits_twice_changes_nothing_more() {
         assert_eq!(once, twice, "{edits:?}");
     }
 }
+
+/// Every mix of what a column may ask for, on entries that are there and ones that are
+/// not, in one-line and laid-out tables: the result parses, keeps what it was not asked
+/// to change, and a second application changes nothing.
+#[test]
+fn every_mix_of_column_edits_parses_and_settles() {
+    let targets = ["full_name", "status", "note", "odd name"];
+    let choice = |t: &str, k: usize| -> Option<ColumnEdit> {
+        match k {
+            0 => None,
+            1 => Some(col(t)),
+            2 => Some(source(t, t)),
+            3 => Some(source(t, "other")),
+            4 => Some(default(t, serde_json::json!("v"))),
+            _ => Some(ColumnEdit {
+                sql: Some("NOW()".into()),
+                ..col(t)
+            }),
+        }
+    };
+    let mut n = 0;
+    for mix in 0..6usize.pow(targets.len() as u32) {
+        let mut columns = Vec::new();
+        let mut m = mix;
+        for t in targets {
+            columns.extend(choice(t, m % 6));
+            m /= 6;
+        }
+        let edits = JobEdits {
+            copies: vec![edit(Some(1), "users", "customers", columns)],
+        };
+        let once = apply(JOB, &edits).unwrap_or_else(|e| panic!("{edits:?}: {e}"));
+        let read = parse::read(&once).unwrap_or_else(|e| panic!("{once}\n{e}"));
+        assert_eq!(read.copies.len(), 2);
+        assert!(once.contains("    email = function(r) return r.mail:lower() end,\n"));
+        assert!(once.contains("  transform = tidy,\n}\n\nfor _, t in ipairs"));
+        assert_eq!(apply(&once, &edits).unwrap(), once, "{edits:?}");
+        n += 1;
+    }
+    assert_eq!(n, 1296);
+}
