@@ -2,7 +2,8 @@
 //! servers: a hand-written job keeps every line the edits do not concern (the diff is
 //! compared line for line), new pairs are appended, a new file holds no password and runs
 //! as a hand-written job does, a file changed on disk is not overwritten (409), and
-//! defaults with quotes, newlines, NUL and non-UTF-8 bytes reach the target as they were.
+//! defaults with quotes, newlines, NUL and non-UTF-8 bytes reach the target as they were;
+//! copies of many tables or made in a function are marked and left alone.
 
 use mysql::prelude::Queryable;
 use serde_json::{json, Value as Json};
@@ -408,5 +409,66 @@ fn ui_transforms_lists_the_stdlibs_one_value_functions() {
     assert!(
         lower["doc"].as_str().unwrap().contains("lower-cased"),
         "{lower}"
+    );
+}
+
+#[test]
+fn ui_job_marks_what_the_page_cannot_rewrite() {
+    let mut dbs = Dbs::new("ui_save_fixed");
+    for t in ["t1", "t2"] {
+        dbs.src(&format!(
+            "CREATE TABLE {t} (id INT PRIMARY KEY, v VARCHAR(10))"
+        ));
+        dbs.dst(&format!(
+            "CREATE TABLE {t} (id INT PRIMARY KEY, v VARCHAR(10))"
+        ));
+    }
+    let text = format!(
+        "source \"{}\"\ntarget \"{}\"\ncopy {{ tables = {{ \"t1\", \"t2\" }} }}\n\
+         local function again(name)\n  return copy {{ from = name }}\nend\nagain(\"t2\")\n\
+         copy \"t1\"\n",
+        dbs.src_url, dbs.dst_url
+    );
+    dbs.job("fixed.lua", &text);
+    let ui = Ui::start(&["fixed.lua"], dbs.dir.path());
+    let (status, job, body) = ui.get_json("/api/job");
+    assert_eq!(status, 200, "{body}");
+    let copies = job["copies"].as_array().unwrap();
+    let seen: Vec<(String, bool, String)> = copies
+        .iter()
+        .map(|c| {
+            (
+                c["to"].as_str().unwrap().to_string(),
+                c["editable"].as_bool().unwrap(),
+                c["why"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(seen.len(), 4, "{body}");
+    assert!(
+        !seen[0].1 && seen[0].2.contains("several copies"),
+        "{seen:?}"
+    );
+    assert!(
+        !seen[1].1 && seen[1].2.contains("several copies"),
+        "{seen:?}"
+    );
+    assert!(!seen[2].1 && seen[2].2.contains("function"), "{seen:?}");
+    assert_eq!((seen[3].0.as_str(), seen[3].1), ("t1", true), "{seen:?}");
+    // the editable one is rewritten, the others are left as they are
+    let (status, saved, body) = ui.post_json(
+        "/api/job/save",
+        &json!({"base": job["sha"], "edits": {"copies": [{"index": 3, "from": "t1", "to": "t1",
+            "mode": "upsert"}]}}),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(saved["copies"][3]["mode"], "upsert", "{body}");
+    let after = std::fs::read_to_string(dbs.dir.path().join("fixed.lua")).unwrap();
+    assert_eq!(
+        after,
+        text.replace(
+            "copy \"t1\"\n",
+            "copy {\n  from = \"t1\",\n  mode = \"upsert\",\n}\n"
+        )
     );
 }
