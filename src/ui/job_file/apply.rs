@@ -208,6 +208,27 @@ impl Writer<'_> {
     }
 
     fn edit_copy(&mut self, copy: &FileCopy, edit: &CopyEdit) -> Result<(), EditError> {
+        // an empty `from` or `to` keeps the file's
+        let (from, to) = match &copy.shape {
+            Shape::Name { name, .. } => (Some(name.clone()), Some(name.clone())),
+            Shape::Table(t) => {
+                let from = t.from.as_ref().map(|f| f.bytes.clone());
+                (
+                    from.clone(),
+                    t.to.as_ref().map(|x| x.bytes.clone()).or(from),
+                )
+            }
+            Shape::Fixed(_) => (None, None),
+        };
+        let mut filled = edit.clone();
+        for (field, file) in [(&mut filled.from, from), (&mut filled.to, to)] {
+            if field.is_empty() {
+                if let Some(s) = file.and_then(|b| String::from_utf8(b).ok()) {
+                    *field = s;
+                }
+            }
+        }
+        let edit = &filled;
         match &copy.shape {
             Shape::Fixed(why) => Err(fail!("the page does not rewrite it: {why}")),
             Shape::Table(t) => match &t.why {

@@ -540,3 +540,27 @@ fn every_mix_of_column_edits_parses_and_settles() {
     }
     assert_eq!(n, 1296);
 }
+
+#[test]
+fn an_empty_from_or_to_keeps_the_files() {
+    let out = apply(
+        JOB,
+        &JobEdits {
+            copies: vec![edit(
+                Some(1),
+                "",
+                "",
+                vec![default("status", serde_json::json!("x"))],
+            )],
+        },
+    )
+    .unwrap();
+    assert!(
+        out.contains("  from = \"users\", to = \"customers\",\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("default { status = \"x\", note = null }"),
+        "{out}"
+    );
+}
