@@ -46,5 +46,6 @@ mod ui;
 mod ui_browser;
 mod ui_runs;
 mod ui_runs_browser;
+mod ui_save;
 mod verify;
 mod whole_db_session;
