@@ -30,6 +30,20 @@ pub async fn script() -> Response {
     )
 }
 
+pub async fn grid_script() -> Response {
+    asset(
+        "text/javascript; charset=utf-8",
+        include_str!("assets/grid.js"),
+    )
+}
+
+pub async fn save_script() -> Response {
+    asset(
+        "text/javascript; charset=utf-8",
+        include_str!("assets/save.js"),
+    )
+}
+
 pub async fn style() -> Response {
     asset("text/css; charset=utf-8", include_str!("assets/style.css"))
 }

@@ -9,6 +9,8 @@
 mod access;
 mod api;
 mod cells;
+mod check_view;
+mod job_text;
 mod job_view;
 mod try_rows;
 
@@ -89,6 +91,8 @@ fn router(app: Arc<App>) -> Router {
     Router::new()
         .route("/", get(api::index))
         .route("/app.js", get(api::script))
+        .route("/grid.js", get(api::grid_script))
+        .route("/save.js", get(api::save_script))
         .route("/style.css", get(api::style))
         .route("/api/job", get(api::job))
         .route("/api/connections", get(api::connections))
@@ -97,6 +101,7 @@ fn router(app: Arc<App>) -> Router {
         .route("/api/preview/{side}/{table}", get(api::preview))
         .route("/api/mapping", get(api::mapping))
         .route("/api/try", post(api::try_rows))
+        .route("/api/check", post(check_view::check))
         .layer(axum::middleware::from_fn_with_state(
             app.clone(),
             access::guard,
