@@ -41,5 +41,6 @@ mod security;
 mod stdlib;
 mod ui;
 mod ui_browser;
+mod ui_grid_browser;
 mod verify;
 mod whole_db_session;

@@ -248,12 +248,30 @@ async function addPair() {
   if (have) { have.node.scrollIntoView(); return; }
   const m = await api("/api/mapping?from=" + encodeURIComponent(chosen.source) +
     "&to=" + encodeURIComponent(chosen.target));
+  // A pair copy cannot take as it is (a NOT NULL column nothing fills): the grid is
+  // built from the two tables' columns, matched by name as copy matches them, and the
+  // plan's problems show until the edits mend them.
+  const c = m.copies.length ? m.copies[0] : await unresolvedPair(chosen.source, chosen.target);
+  const g = await addGrid(c, null);
   if (!m.copies.length) {
-    report(new Error(m.problems.join("\n") || "the pair cannot be mapped"));
-    return;
+    g.node.querySelector(".copy-findings").append(...m.problems.map((p) =>
+      el("p", { class: "error", text: p })));
   }
-  const g = await addGrid(m.copies[0], null);
   g.node.scrollIntoView();
+}
+
+async function unresolvedPair(from, to) {
+  const [sources, targets] = await Promise.all([sourceColumns(from),
+    api("/api/preview/target/" + encodeURIComponent(to) + "?rows=1").then((p) => p.columns)]);
+  const match = (t) => sources.find((s) => s === t) ||
+    sources.find((s) => s.toLowerCase() === t.toLowerCase());
+  return {
+    from, to, mode: "insert", page: 5000, location: "", key: [],
+    columns: targets.map((t) => {
+      const s = match(t);
+      return { name: t, source: s || null, origin: s ? "same name" : "nothing fills it yet" };
+    }),
+  };
 }
 
 // Check: debounced after edits, at once from the button. Only the latest answer shows.
