@@ -25,9 +25,7 @@ fn tables(dbs: &mut Dbs) {
          (2, 'bob@example.com', 'Bob Roe', 'Germany', 'DE'), \
          (3, 'CY@X.ORG', 'Cy Doe', 'FR', 'FR')",
     );
-    dbs.src(
-        "CREATE TABLE orders_old (id INT PRIMARY KEY, person_id INT, amount DECIMAL(10,2))",
-    );
+    dbs.src("CREATE TABLE orders_old (id INT PRIMARY KEY, person_id INT, amount DECIMAL(10,2))");
     dbs.src("INSERT INTO orders_old VALUES (10, 1, 9.50), (11, 2, 120.00), (12, 1, 3.25)");
     dbs.dst(
         "CREATE TABLE members (id INT PRIMARY KEY, email VARCHAR(100) NOT NULL, \
@@ -86,7 +84,13 @@ fn ui_grid_builds_checks_saves_and_runs_a_new_job() {
     assert!(!job.exists());
     std::fs::write(&job, "").unwrap(); // TEMP until C lands
     let ui = Ui::start(
-        &["new.lua", "--source", &dbs.src_url, "--target", &dbs.dst_url],
+        &[
+            "new.lua",
+            "--source",
+            &dbs.src_url,
+            "--target",
+            &dbs.dst_url,
+        ],
         dbs.dir.path(),
     );
     b.go(&ui.url());
@@ -103,7 +107,10 @@ fn ui_grid_builds_checks_saves_and_runs_a_new_job() {
     let g1 = "new:people->members";
     b.wait_for(
         "the first grid",
-        &format!("return !!document.querySelector({});", json!(row(g1, "status"))),
+        &format!(
+            "return !!document.querySelector({});",
+            json!(row(g1, "status"))
+        ),
     );
     // copy's own matching: full_name and country by name; email and status unmatched.
     let sources: Json = b.js(&format!(
@@ -111,39 +118,81 @@ fn ui_grid_builds_checks_saves_and_runs_a_new_job() {
     ));
     assert_eq!(
         sources,
-        json!([["id", "id"], ["email", ""], ["full_name", "full_name"], ["country", "country"], ["status", ""]])
+        json!([
+            ["id", "id"],
+            ["email", ""],
+            ["full_name", "full_name"],
+            ["country", "country"],
+            ["status", ""]
+        ])
     );
     let same: Json = b.js(&format!(
         "return document.querySelector({} + ' select.source').selectedOptions[0].textContent;",
         json!(row(g1, "country"))
     ));
     assert_eq!(same, json!("country (same name)"));
-    assert!(!b.js("return document.querySelector('#dirty').hidden;").as_bool().unwrap());
+    assert!(!b
+        .js("return document.querySelector('#dirty').hidden;")
+        .as_bool()
+        .unwrap());
 
     // email <- mail, lower-cased; status: a default on an unmatched NOT NULL column.
     set(&b, &format!("{} select.source", row(g1, "email")), "mail");
-    set(&b, &format!("{} select.transform", row(g1, "email")), "text.lower");
+    set(
+        &b,
+        &format!("{} select.transform", row(g1, "email")),
+        "text.lower",
+    );
     set(&b, &format!("{} select.dkind", row(g1, "status")), "value");
     set(&b, &format!("{} input.dvalue", row(g1, "status")), "active");
 
     // The planted finding: 'Germany' does not fit CHAR(2).
     check(&b);
     let found = findings(&b, g1, "country");
-    assert_eq!(found.as_array().map(Vec::len), Some(1), "{found}\n{}", b.text("#grids"));
+    assert_eq!(
+        found.as_array().map(Vec::len),
+        Some(1),
+        "{found}\n{}",
+        b.text("#grids")
+    );
     assert_eq!(found[0][0], "finding blocking");
     assert_eq!(found[0][1], "truncate");
     let text = found[0][2].as_str().unwrap();
-    assert!(text.contains("1 row") && text.contains("id=2") && text.contains("Germany"), "{text}");
-    assert!(b.js(&format!("return document.querySelector({}).classList.contains('has-blocking');", json!(row(g1, "country")))).as_bool().unwrap());
-    assert!(b.text("#check-summary").contains("1 blocking hazard"), "{}", b.text("#check-summary"));
-    b.js(&format!("document.querySelector({}).scrollIntoView({{block: 'center'}});", json!(row(g1, "country"))));
+    assert!(
+        text.contains("1 row") && text.contains("id=2") && text.contains("Germany"),
+        "{text}"
+    );
+    assert!(b
+        .js(&format!(
+            "return document.querySelector({}).classList.contains('has-blocking');",
+            json!(row(g1, "country"))
+        ))
+        .as_bool()
+        .unwrap());
+    assert!(
+        b.text("#check-summary").contains("1 blocking hazard"),
+        "{}",
+        b.text("#check-summary")
+    );
+    b.js(&format!(
+        "document.querySelector({}).scrollIntoView({{block: 'center'}});",
+        json!(row(g1, "country"))
+    ));
     b.screenshot("grid-2-finding");
 
     // The fix: the two-letter code instead.
-    set(&b, &format!("{} select.source", row(g1, "country")), "country_code");
+    set(
+        &b,
+        &format!("{} select.source", row(g1, "country")),
+        "country_code",
+    );
     check(&b);
     assert_eq!(findings(&b, g1, "country"), json!([]));
-    assert!(b.text("#check-summary").contains("0 blocking hazards"), "{}", b.text("#check-summary"));
+    assert!(
+        b.text("#check-summary").contains("0 blocking hazards"),
+        "{}",
+        b.text("#check-summary")
+    );
 
     // try with the edits: the lower-cased mail and the default show.
     b.click(&format!("[data-grid=\"{g1}\"] .try-edits"));
@@ -152,7 +201,10 @@ fn ui_grid_builds_checks_saves_and_runs_a_new_job() {
         &format!("return document.querySelector('[data-grid=\"{g1}\"] .try-box').getAttribute('data-loaded') === '{g1}';"),
     );
     let tried = b.text(&format!("[data-grid=\"{g1}\"] .try-box"));
-    assert!(tried.contains("ann@example.com") && !tried.contains("Ann@Example.COM"), "{tried}");
+    assert!(
+        tried.contains("ann@example.com") && !tried.contains("Ann@Example.COM"),
+        "{tried}"
+    );
     assert!(tried.contains("active"), "{tried}");
 
     // The second pair: orders_old -> orders in upsert mode.
@@ -162,15 +214,33 @@ fn ui_grid_builds_checks_saves_and_runs_a_new_job() {
     let g2 = "new:orders_old->orders";
     b.wait_for(
         "the second grid",
-        &format!("return !!document.querySelector({});", json!(row(g2, "channel"))),
+        &format!(
+            "return !!document.querySelector({});",
+            json!(row(g2, "channel"))
+        ),
     );
-    set(&b, &format!("{} select.source", row(g2, "member_id")), "person_id");
+    set(
+        &b,
+        &format!("{} select.source", row(g2, "member_id")),
+        "person_id",
+    );
     set(&b, &format!("{} select.dkind", row(g2, "channel")), "value");
-    set(&b, &format!("{} input.dvalue", row(g2, "channel")), "legacy");
+    set(
+        &b,
+        &format!("{} input.dvalue", row(g2, "channel")),
+        "legacy",
+    );
     set(&b, &format!("[data-grid=\"{g2}\"] select.mode"), "upsert");
-    assert!(b.text(&format!("[data-grid=\"{g2}\"] .mode-note")).contains("mapped columns updated"));
+    assert!(b
+        .text(&format!("[data-grid=\"{g2}\"] .mode-note"))
+        .contains("mapped columns updated"));
     check(&b);
-    assert!(b.text("#check-summary").contains("0 blocking hazards in 2 copies"), "{}", b.text("#check-summary"));
+    assert!(
+        b.text("#check-summary")
+            .contains("0 blocking hazards in 2 copies"),
+        "{}",
+        b.text("#check-summary")
+    );
     b.js("document.querySelector('#grids').scrollIntoView();");
     b.screenshot("grid-1-grid");
 
@@ -181,7 +251,17 @@ fn ui_grid_builds_checks_saves_and_runs_a_new_job() {
         "return document.querySelector('#save-dialog').getAttribute('data-state') === 'ready';",
     );
     let diff = b.text("#diff");
-    for line in ["from = \"people\"", "to = \"members\"", "\"mail\"", "text.lower", "active", "country_code", "\"upsert\"", "person_id", "legacy"] {
+    for line in [
+        "from = \"people\"",
+        "to = \"members\"",
+        "\"mail\"",
+        "text.lower",
+        "active",
+        "country_code",
+        "\"upsert\"",
+        "person_id",
+        "legacy",
+    ] {
         assert!(diff.contains(line), "{line} not in the diff:\n{diff}");
     }
     let added: Json = b.js("return document.querySelectorAll('#diff .diff-add').length;");
@@ -192,17 +272,17 @@ fn ui_grid_builds_checks_saves_and_runs_a_new_job() {
         "saved",
         "return document.querySelector('#save-dialog').getAttribute('data-state') === 'saved';",
     );
-    assert!(b.js("return document.querySelector('#dirty').hidden;").as_bool().unwrap());
+    assert!(b
+        .js("return document.querySelector('#dirty').hidden;")
+        .as_bool()
+        .unwrap());
     let saved = std::fs::read_to_string(&job).expect("the saved job");
     assert_eq!(saved_copies(&saved), expected_copies(), "{saved}");
     b.js("document.querySelector('#save-cancel').click();");
 
     // Run it, and the same job written by hand, and compare the targets.
     dbs.run(&job, &[]).ok();
-    let by_page = (
-        dbs.dump_dst("members", "id"),
-        dbs.dump_dst("orders", "id"),
-    );
+    let by_page = (dbs.dump_dst("members", "id"), dbs.dump_dst("orders", "id"));
     assert_eq!(by_page.0.len(), 3);
     assert_eq!(by_page.1.len(), 3);
     dbs.dst("DELETE FROM members");

@@ -135,7 +135,7 @@ pub async fn check(
             .into_response()
     };
     let body = body.map(|b| b.0).unwrap_or_default();
-    let text = match job_text_of(&app, &body) {
+    let text = match super::job_text::of_app(&app, body.edits.as_ref()) {
         Ok(t) => t,
         Err(e) => return fail(StatusCode::BAD_REQUEST, e),
     };
@@ -148,19 +148,4 @@ pub async fn check(
         Ok(Err(e)) => fail(StatusCode::BAD_GATEWAY, e.to_string()),
         Err(e) => fail(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
     }
-}
-
-/// The job's text: the file as saved (none yet: empty), with the edits applied.
-fn job_text_of(app: &super::App, body: &CheckBody) -> std::result::Result<JobText, String> {
-    let path = app.job.path.as_ref().map(std::path::PathBuf::from);
-    let code = match &path {
-        Some(p) if p.exists() => {
-            std::fs::read(p).map_err(|e| format!("{}: cannot read the job: {e}", p.display()))?
-        }
-        _ => Vec::new(),
-    };
-    if body.edits.is_some() {
-        return Err("edits are not applied yet".into());
-    }
-    Ok(JobText::new(path.as_deref(), code))
 }

@@ -87,3 +87,29 @@ pub fn job(
     )
     .for_job(&text.name, text.dir.as_deref(), RunFlags::default())
 }
+
+/// The page's job text: the file as saved (none yet: empty), with `edits` (the
+/// contract's edit model) applied when given.
+pub fn of_app(
+    app: &super::App,
+    edits: Option<&serde_json::Value>,
+) -> std::result::Result<JobText, String> {
+    let path = app.job.path.as_ref().map(PathBuf::from);
+    let code = match &path {
+        Some(p) if p.exists() => {
+            std::fs::read(p).map_err(|e| format!("{}: cannot read the job: {e}", p.display()))?
+        }
+        _ => Vec::new(),
+    };
+    let code = match edits {
+        Some(edits) => render(&code, edits)?,
+        None => code,
+    };
+    Ok(JobText::new(path.as_deref(), code))
+}
+
+/// The text with the edits applied (`job_file::apply`, as save writes it).
+fn render(code: &[u8], edits: &serde_json::Value) -> std::result::Result<Vec<u8>, String> {
+    let _ = (code, edits);
+    Err("edits are not applied yet".into())
+}
