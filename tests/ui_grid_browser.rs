@@ -135,6 +135,10 @@ fn ui_grid_builds_checks_saves_and_runs_a_new_job() {
         .js("return document.querySelector('#dirty').hidden;")
         .as_bool()
         .unwrap());
+    b.js(&format!(
+        "document.querySelector('[data-grid=\"{g1}\"]').scrollIntoView();"
+    ));
+    b.screenshot("grid-0-new-pair");
 
     // email <- mail, lower-cased; status: a default on an unmatched NOT NULL column.
     set(&b, &format!("{} select.source", row(g1, "email")), "mail");
