@@ -283,6 +283,63 @@ fn ui_grid_builds_checks_saves_and_runs_a_new_job() {
     let saved = std::fs::read_to_string(&job).expect("the saved job");
     assert_eq!(saved_copies(&saved), expected_copies(), "{saved}");
     b.js("document.querySelector('#save-cancel').click();");
+    assert!(!saved.contains("password"), "{saved}");
+
+    // The saved job is now the page's job: its two copies are grids, and a check
+    // without edits checks the file as saved.
+    b.wait_for(
+        "the saved copies as grids",
+        "return !!document.querySelector('[data-grid=\"copy:0\"]') && \
+         !!document.querySelector('[data-grid=\"copy:1\"]') && \
+         !document.querySelector('[data-grid^=\"new:\"]');",
+    );
+    let checked = b.js(
+        "return fetch('/api/check', {method: 'POST', headers: {'Content-Type': 'application/json'}, body: '{}'}).then(r => r.json());",
+    );
+    assert_eq!(checked["blocking"], json!(0), "{checked}");
+    assert_eq!(
+        checked["copies"].as_array().map(Vec::len),
+        Some(2),
+        "{checked}"
+    );
+    assert_eq!(
+        b.js("return document.querySelector('[data-grid=\"copy:1\"] select.mode').value;"),
+        json!("upsert")
+    );
+
+    // The file changed on disk since the page read it: saving is refused (409), the
+    // dialog says so and offers to reload, which keeps the file's change.
+    std::fs::write(&job, format!("{saved}-- edited by hand\n")).unwrap();
+    set(&b, "[data-grid=\"copy:0\"] input.page", "250");
+    b.click("#save");
+    b.wait_for(
+        "the second diff",
+        "return document.querySelector('#save-dialog').getAttribute('data-state') === 'ready';",
+    );
+    assert!(b.text("#diff").contains("250"), "{}", b.text("#diff"));
+    b.click("#save-go");
+    b.wait_for(
+        "the conflict",
+        "return document.querySelector('#save-dialog').getAttribute('data-state') === 'conflict';",
+    );
+    let said = b.text("#save-status");
+    assert!(said.contains("changed"), "{said}");
+    b.screenshot("grid-4-conflict");
+    b.click("#save-reload");
+    b.wait_for(
+        "the reload",
+        "return !document.querySelector('#save-dialog').open && \
+         document.querySelector('#dirty').hidden;",
+    );
+    let on_disk = std::fs::read_to_string(&job).unwrap();
+    assert!(
+        on_disk.ends_with("-- edited by hand\n") && !on_disk.contains("250"),
+        "{on_disk}"
+    );
+    assert_eq!(
+        b.js("return document.querySelector('[data-grid=\"copy:0\"] input.page').value;"),
+        json!("5000")
+    );
 
     // Run it, and the same job written by hand, and compare the targets.
     dbs.run(&job, &[]).ok();

@@ -25,6 +25,17 @@ async function loadTransforms() {
   }
 }
 
+// What the page shows but does not edit: a Lua function of the job's own, or a default
+// of bytes that are not text.
+function readOnly(e) {
+  if (!e) return null;
+  if (e.lua) return e.lua;
+  if (e.default && typeof e.default === "object") {
+    return "default = 0x" + (e.default.hex || JSON.stringify(e.default));
+  }
+  return null;
+}
+
 // The state of a column as the job file states it (its `edit`), or as copy maps it.
 function stateOf(col) {
   const e = col.edit || { target: col.name };
@@ -107,7 +118,7 @@ async function addGrid(c, index) {
     index, from: c.from, to: c.to, mode: c.mode, page: c.page, sources,
     location: c.location, keyCols: c.key || [],
     columns: c.columns.map((col) => ({
-      name: col.name, origin: col.origin, lua: col.edit && col.edit.lua,
+      name: col.name, origin: col.origin, lua: readOnly(col.edit),
       same: sources.includes(col.name) ? col.name : null,
     })),
     state: {},
@@ -290,13 +301,19 @@ async function runCheck() {
   status.textContent = "checking…";
   $("#grids").removeAttribute("data-checked");
   const edits = editModel();
-  const r = await api("/api/check", {
-    method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify(edits.copies.length ? { edits } : {}),
-  });
-  if (seq !== checkSeq) return;
-  showFindings(r);
+  try {
+    const r = await api("/api/check", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(edits.copies.length ? { edits } : {}),
+    });
+    if (seq !== checkSeq) return;
+    showFindings(r);
+  } catch (e) {
+    if (seq !== checkSeq) return;
+    status.textContent = "check failed: " + e.message;
+    status.className = "error";
+  }
   $("#grids").setAttribute("data-checked", String(seq));
 }
 
