@@ -53,7 +53,8 @@ fn asset(kind: &'static str, body: &'static str) -> Response {
 }
 
 pub async fn job(State(app): State<Arc<App>>) -> Response {
-    Json(&app.job).into_response()
+    let job = app.job.read().unwrap_or_else(|e| e.into_inner()).clone();
+    Json(job).into_response()
 }
 
 /// One side as the connection panel shows it.
@@ -348,7 +349,7 @@ pub async fn mapping(
 #[derive(Debug, serde::Deserialize)]
 pub struct TryBody {
     #[serde(default)]
-    edits: Option<serde_json::Value>,
+    edits: Option<super::job_file::edits::JobEdits>,
     copy: TryCopy,
 }
 
@@ -361,12 +362,11 @@ struct TryCopy {
 }
 
 async fn try_edits(app: Arc<App>, body: TryBody) -> Response {
-    let text = match super::job_text::of_app(&app, body.edits.as_ref()) {
+    let (text, existing) = match super::job_text::of_app(&app, body.edits.as_ref()) {
         Ok(t) => t,
         Err(e) => return fail(StatusCode::BAD_REQUEST, e),
     };
     let (source, target) = (app.source.clone(), app.target.clone());
-    let existing = app.job.copies.len();
     let answer = tokio::task::spawn_blocking(move || {
         let c = &body.copy;
         super::try_rows::try_text(&text, &source, &target, (c.index, &c.from, &c.to), existing)

@@ -117,7 +117,7 @@ pub fn check_text(
 #[derive(Debug, Default, serde::Deserialize)]
 pub struct CheckBody {
     #[serde(default)]
-    pub edits: Option<serde_json::Value>,
+    pub edits: Option<super::job_file::edits::JobEdits>,
 }
 
 /// POST /api/check.
@@ -135,12 +135,11 @@ pub async fn check(
             .into_response()
     };
     let body = body.map(|b| b.0).unwrap_or_default();
-    let text = match super::job_text::of_app(&app, body.edits.as_ref()) {
+    let (text, existing) = match super::job_text::of_app(&app, body.edits.as_ref()) {
         Ok(t) => t,
         Err(e) => return fail(StatusCode::BAD_REQUEST, e),
     };
     let (source, target) = (app.source.clone(), app.target.clone());
-    let existing = app.job.copies.len();
     let answer =
         tokio::task::spawn_blocking(move || check_text(&text, &source, &target, existing)).await;
     match answer {

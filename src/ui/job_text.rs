@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
+use super::job_file::edits::JobEdits;
 use crate::conn_spec::{mask_urls, ConnSpec};
 use crate::error::Result;
 use crate::job::{Job, Pass, RunFlags};
@@ -89,12 +90,14 @@ pub fn job(
 }
 
 /// The page's job text: the file as saved (none yet: empty), with `edits` (the
-/// contract's edit model) applied when given.
+/// contract's edit model) applied as save would write them (`job_file::apply_at`,
+/// each copy found at its plan-pass line); and how many copies the file has.
 pub fn of_app(
     app: &super::App,
-    edits: Option<&serde_json::Value>,
-) -> std::result::Result<JobText, String> {
-    let path = app.job.path.as_ref().map(PathBuf::from);
+    edits: Option<&JobEdits>,
+) -> std::result::Result<(JobText, usize), String> {
+    let view = app.job.read().unwrap_or_else(|e| e.into_inner()).clone();
+    let path = view.path.as_ref().map(PathBuf::from);
     let code = match &path {
         Some(p) if p.exists() => {
             std::fs::read(p).map_err(|e| format!("{}: cannot read the job: {e}", p.display()))?
@@ -102,14 +105,13 @@ pub fn of_app(
         _ => Vec::new(),
     };
     let code = match edits {
-        Some(edits) => render(&code, edits)?,
+        Some(edits) => {
+            let text = String::from_utf8(code).map_err(|_| {
+                "the job file is not UTF-8 text: the page cannot apply edits to it".to_string()
+            })?;
+            super::job_file::apply_at(&text, &view.lines(), edits)?.into_bytes()
+        }
         None => code,
     };
-    Ok(JobText::new(path.as_deref(), code))
-}
-
-/// The text with the edits applied (`job_file::apply`, as save writes it).
-fn render(code: &[u8], edits: &serde_json::Value) -> std::result::Result<Vec<u8>, String> {
-    let _ = (code, edits);
-    Err("edits are not applied yet".into())
+    Ok((JobText::new(path.as_deref(), code), view.copies.len()))
 }

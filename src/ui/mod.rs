@@ -10,6 +10,8 @@ mod access;
 mod api;
 mod cells;
 mod check_view;
+mod job_api;
+pub mod job_file;
 mod job_text;
 mod job_view;
 mod try_rows;
@@ -39,7 +41,13 @@ pub struct UiArgs {
 pub struct App {
     pub source: Option<ConnSpec>,
     pub target: Option<ConnSpec>,
-    pub job: job_view::JobView,
+    /// The job as last loaded; a save replaces it (`job_api.rs`).
+    pub job: std::sync::RwLock<job_view::JobView>,
+    /// `--source`/`--target` as given: a reload of the job applies them again.
+    pub given_source: Option<ConnSpec>,
+    pub given_target: Option<ConnSpec>,
+    /// Held while a save checks, writes and reloads the file.
+    pub saving: std::sync::Mutex<()>,
     pub token: String,
     /// `http://127.0.0.1:PORT`: the one Origin a state-changing request may come from.
     pub origin: String,
@@ -48,16 +56,21 @@ pub struct App {
 }
 
 pub fn run(args: UiArgs) -> Result<()> {
+    let given = (args.source.clone(), args.target.clone());
     let loaded = job_view::load(args.job.as_deref(), args.source, args.target)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .map_err(|e| system("starting the web server", e))?;
-    runtime.block_on(serve(loaded, args.port))
+    runtime.block_on(serve(loaded, given, args.port))
 }
 
-async fn serve(loaded: job_view::Loaded, port: u16) -> Result<()> {
+async fn serve(
+    loaded: job_view::Loaded,
+    given: (Option<ConnSpec>, Option<ConnSpec>),
+    port: u16,
+) -> Result<()> {
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
     let listener = tokio::net::TcpListener::bind(addr)
         .await
@@ -70,7 +83,10 @@ async fn serve(loaded: job_view::Loaded, port: u16) -> Result<()> {
     let app = Arc::new(App {
         source: loaded.source,
         target: loaded.target,
-        job: loaded.job,
+        job: std::sync::RwLock::new(loaded.job),
+        given_source: given.0,
+        given_target: given.1,
+        saving: std::sync::Mutex::new(()),
         origin: format!("http://127.0.0.1:{port}"),
         hosts: [format!("127.0.0.1:{port}"), format!("localhost:{port}")],
         token,
@@ -95,6 +111,9 @@ fn router(app: Arc<App>) -> Router {
         .route("/save.js", get(api::save_script))
         .route("/style.css", get(api::style))
         .route("/api/job", get(api::job))
+        .route("/api/transforms", get(job_api::transforms))
+        .route("/api/job/diff", post(job_api::diff))
+        .route("/api/job/save", post(job_api::save))
         .route("/api/connections", get(api::connections))
         .route("/api/connections/test", post(api::connections))
         .route("/api/tables/{side}", get(api::tables))
