@@ -338,7 +338,7 @@ function badge(f) {
 
 function showFindings(r) {
   for (const g of grids) {
-    g.node.querySelectorAll("tr[data-column]").forEach((tr) => {
+    g.node.querySelectorAll("table.grid tr[data-column]").forEach((tr) => {
       tr.classList.remove("has-blocking", "has-note");
       tr.querySelector("td.findings").replaceChildren();
     });
@@ -347,7 +347,7 @@ function showFindings(r) {
   const loose = [];
   for (const f of r.cells) {
     const g = gridFor(f);
-    const tr = g && g.node.querySelector("tr[data-column=\"" + CSS.escape(f.column) + "\"]");
+    const tr = g && g.node.querySelector("table.grid tr[data-column=\"" + CSS.escape(f.column) + "\"]");
     if (!tr) { loose.push(f); continue; }
     tr.classList.add(f.blocking ? "has-blocking" : "has-note");
     tr.querySelector("td.findings").append(badge(f));

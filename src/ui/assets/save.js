@@ -55,6 +55,10 @@ async function showDiff() {
   dialogState("loading");
   const body = saveBody();
   const { status, answer } = await post("/api/job/diff", body);
+  if (status === 409) {
+    conflict(answer);
+    return;
+  }
   if (status !== 200) {
     dialogState("error", answer.error || "the diff failed (" + status + ")");
     return;
@@ -86,9 +90,7 @@ async function doSave() {
   dialogState("saving");
   const { status, answer } = await post("/api/job/save", pending);
   if (status === 409) {
-    dialogState("conflict", answer.error ||
-      "The job file changed on disk since the page read it: nothing was written.");
-    $("#save-reload").hidden = false;
+    conflict(answer);
     return;
   }
   if (status !== 200) {
@@ -105,6 +107,18 @@ async function doSave() {
   $("#save-status").textContent = "Saved " + (answer.path || "") + ".";
   $("#save-go").disabled = true;
   document.dispatchEvent(new CustomEvent("ferry:saved", { detail: answer }));
+}
+
+// The file changed on disk since the page read it (409, from the diff or the save):
+// nothing is written; the dialog offers to read the file again.
+function conflict(answer) {
+  pending = null;
+  $("#diff").replaceChildren();
+  $("#save-notes").replaceChildren();
+  $("#save-problems").replaceChildren();
+  dialogState("conflict", answer.error ||
+    "The job file changed on disk since the page read it: nothing was written.");
+  $("#save-reload").hidden = false;
 }
 
 // A 409: read the file again; the page's unsaved edits are dropped.
