@@ -84,8 +84,7 @@ pub fn check_text(
                 accepted: h.accepted,
                 count: h.count,
                 message: mask_urls(&format!(
-                    "{}: {} row{} of `{}` ({types}){}",
-                    h.kind,
+                    "{} row{} of `{}` ({types}){}",
                     h.count,
                     if h.count == 1 { "" } else { "s" },
                     h.source_column,

@@ -243,6 +243,7 @@ async function showJobGrids(j) {
     if (c.editable === false || c.editable === undefined) readOnly.push(c);
     else await addGrid(c, c.index);
   }
+  $("#job").hidden = !readOnly.length && !(j.problems || []).length;
   const box = $("#copies");
   box.replaceChildren(...readOnly.map((c) => {
     const view = copyGrid(c);
@@ -325,8 +326,8 @@ function gridFor(f) {
 function badge(f) {
   const cls = f.blocking ? "finding blocking" : "finding note";
   const box = el("div", { class: cls, "data-kind": f.kind },
-    el("strong", { text: f.kind }), " " + f.count + (f.count === 1 ? " row" : " rows") +
-      (f.accepted ? " (accepted)" : ""),
+    el("strong", { text: f.kind }),
+    el("span", { class: "level", text: f.blocking ? "blocking" : f.accepted ? "accepted" : "note" }),
     el("div", { class: "finding-message", text: f.message }));
   if (f.examples.length) {
     box.append(el("ul", { class: "examples" }, ...f.examples.slice(0, 5).map((x) =>
