@@ -42,5 +42,6 @@ mod stdlib;
 mod ui;
 mod ui_browser;
 mod ui_grid_browser;
+mod ui_save;
 mod verify;
 mod whole_db_session;

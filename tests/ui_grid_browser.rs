@@ -86,7 +86,6 @@ fn ui_grid_builds_checks_saves_and_runs_a_new_job() {
     tables(&mut dbs);
     let job = dbs.dir.path().join("new.lua");
     assert!(!job.exists());
-    std::fs::write(&job, "").unwrap(); // TEMP until C lands
     let ui = Ui::start(
         &[
             "new.lua",

@@ -130,7 +130,7 @@ pub fn render(app: &App, req: &SaveRequest, saving: bool) -> Result<Rendered, Re
             Err(e) => return Err(bad(e.to_string())),
         }
     };
-    let new = job_file::apply_at(&old, &lines, &req.edits).map_err(bad)?;
+    let new = job_file::apply_at(&old, &lines, &req.edits).map_err(|e| bad(e.to_string()))?;
     Ok(Rendered {
         path,
         exists: bytes.is_some(),

@@ -113,6 +113,11 @@ async function sourceColumns(table) {
 // A grid for a copy view (from GET /api/job or /api/mapping).
 async function addGrid(c, index) {
   const sources = await sourceColumns(c.from);
+  // Columns nothing fills that the server can (nullable, a default, auto_increment) are
+  // rows too: the page may give them a source or a default.
+  const filled = new Set(c.columns.map((col) => col.name));
+  c = { ...c, columns: c.columns.concat((c.server_filled || []).filter((n) => !filled.has(n))
+    .map((n) => ({ name: n, source: null, origin: "left to the server" }))) };
   const g = {
     key: index === null ? "new:" + c.from + "->" + c.to : "copy:" + index,
     index, from: c.from, to: c.to, mode: c.mode, page: c.page, sources,

@@ -2,6 +2,7 @@
 //! `parse.rs` found, so every byte the edits do not concern (comments, blank lines,
 //! spacing, hand-written code) stays as it was. New copies are appended at the end.
 
+use super::EditError;
 use std::collections::BTreeSet;
 
 use super::edits::{CopyEdit, JobEdits, Want};
@@ -12,8 +13,8 @@ use super::parse::{
 
 /// Where an edit of copy `index` lands: the line of each of GET /api/job's copies (its
 /// plan-pass location), so copy `index` is the file's statement on `lines[index]`.
-pub fn apply_at(text: &str, lines: &[usize], edits: &JobEdits) -> Result<String, String> {
-    let job = parse::read(text).map_err(|e| format!("the job file does not parse: {e}"))?;
+pub fn apply_at(text: &str, lines: &[usize], edits: &JobEdits) -> Result<String, EditError> {
+    let job = parse::read(text).map_err(|e| fail!("the job file does not parse: {e}"))?;
     let mut w = Writer {
         text,
         job: &job,
@@ -26,27 +27,26 @@ pub fn apply_at(text: &str, lines: &[usize], edits: &JobEdits) -> Result<String,
         let Some(index) = edit.index else { continue };
         let line = *lines
             .get(index)
-            .ok_or_else(|| format!("copy {index}: the job has {} copies", lines.len()))?;
+            .ok_or_else(|| fail!("copy {index}: the job has {} copies", lines.len()))?;
         let label = format!("copy {index} ({} -> {})", edit.from, edit.target());
         if lines.iter().filter(|l| **l == line).count() > 1 {
-            return Err(format!(
+            return Err(fail!(
                 "{label}: line {line} makes several copies; the page does not rewrite it"
             ));
         }
         let copy = job.copies.iter().find(|c| c.line == line).ok_or_else(|| {
-            format!("{label}: line {line} is not a copy{{}} statement of its own; the page does not rewrite it")
+            fail!("{label}: line {line} is not a copy{{}} statement of its own; the page does not rewrite it")
         })?;
-        w.edit_copy(copy, edit)
-            .map_err(|e| format!("{label}: {e}"))?;
+        w.edit_copy(copy, edit).map_err(|e| fail!("{label}: {e}"))?;
     }
     let mut appended = String::new();
     for edit in edits.copies.iter().filter(|e| e.index.is_none()) {
         let label = format!("new copy ({} -> {})", edit.from, edit.target());
         if edit.from.is_empty() {
-            return Err(format!("{label}: `from` names no table"));
+            return Err(fail!("{label}: `from` names no table"));
         }
         appended.push('\n');
-        appended.push_str(&w.new_copy(edit).map_err(|e| format!("{label}: {e}"))?);
+        appended.push_str(&w.new_copy(edit).map_err(|e| fail!("{label}: {e}"))?);
     }
     if !appended.is_empty() {
         if !text.is_empty() && !text.ends_with('\n') {
@@ -64,13 +64,20 @@ pub fn apply_at(text: &str, lines: &[usize], edits: &JobEdits) -> Result<String,
 /// `apply_at` for a job whose copies are all top-level statements, one copy each:
 /// copy `index` is the file's `index`-th copy statement.
 #[cfg_attr(not(test), allow(dead_code))]
-pub fn apply(text: &str, edits: &JobEdits) -> Result<String, String> {
-    let job = parse::read(text).map_err(|e| format!("the job file does not parse: {e}"))?;
+pub fn apply(text: &str, edits: &JobEdits) -> Result<String, EditError> {
+    let job = parse::read(text).map_err(|e| fail!("the job file does not parse: {e}"))?;
     let lines: Vec<usize> = job.copies.iter().map(|c| c.line).collect();
     apply_at(text, &lines, edits)
 }
 
 fn splice(text: &str, mut splices: Vec<(usize, usize, String)>) -> String {
+    // a file with CRLF line ends gets CRLF in what is added (the new text has no `\r`:
+    // strings are quoted with `\r`)
+    if text.contains("\r\n") {
+        for s in &mut splices {
+            s.2 = s.2.replace('\n', "\r\n");
+        }
+    }
     // later splices first; at one offset, keep the order they were made in
     splices.sort_by(|a, b| b.0.cmp(&a.0).then(b.1.cmp(&a.1)));
     let mut out = text.to_string();
@@ -198,11 +205,11 @@ impl Writer<'_> {
         self.splices.push((at, at, lines));
     }
 
-    fn edit_copy(&mut self, copy: &FileCopy, edit: &CopyEdit) -> Result<(), String> {
+    fn edit_copy(&mut self, copy: &FileCopy, edit: &CopyEdit) -> Result<(), EditError> {
         match &copy.shape {
-            Shape::Fixed(why) => Err(format!("the page does not rewrite it: {why}")),
+            Shape::Fixed(why) => Err(fail!("the page does not rewrite it: {why}")),
             Shape::Table(t) => match &t.why {
-                Some(why) => Err(format!("the page does not rewrite it: {why}")),
+                Some(why) => Err(fail!("the page does not rewrite it: {why}")),
                 None => self.edit_table(copy, t, edit),
             },
             Shape::Name { arg, name } => {
@@ -231,7 +238,7 @@ impl Writer<'_> {
         copy: &FileCopy,
         t: &CopyTable,
         edit: &CopyEdit,
-    ) -> Result<(), String> {
+    ) -> Result<(), EditError> {
         let from = t.from.as_ref().map(|f| f.bytes.clone()).unwrap_or_default();
         let mut adds: Vec<String> = Vec::new();
         if edit.from.as_bytes() != from.as_slice() {
@@ -294,7 +301,7 @@ impl Writer<'_> {
             for (entry, what) in [(in_map, "map"), (in_default, "default")] {
                 if let Some(e) = entry {
                     if let Value::Lua(code) = &e.value {
-                        return Err(format!(
+                        return Err(fail!(
                             "column `{target}`: its {what} entry is Lua of the file's own ({}); the page does not rewrite it",
                             code.lines().next().unwrap_or("")
                         ));
@@ -411,8 +418,7 @@ impl Writer<'_> {
         indent: &str,
     ) {
         let close_line = line_start(self.text, t.close);
-        let close_alone = self.text[close_line..t.close].trim().is_empty() && close_line > t.open;
-        if close_alone {
+        if multi_line(self.text, t) {
             if let Some(last) = t.fields.last() {
                 if last.sep.is_none() {
                     self.splices.push((last.span.1, last.span.1, ",".into()));
@@ -441,7 +447,7 @@ impl Writer<'_> {
     }
 
     /// `{ from = ..., ... }` for a new copy or one written `copy "name"`.
-    fn copy_body(&self, edit: &CopyEdit, indent: &str) -> Result<String, String> {
+    fn copy_body(&self, edit: &CopyEdit, indent: &str) -> Result<String, EditError> {
         let inner = format!("{indent}{}", self.unit);
         let mut fields = Vec::new();
         fields.push(if edit.target() == edit.from {
@@ -491,40 +497,38 @@ impl Writer<'_> {
         Ok(format!("{{\n{body}{indent}}}"))
     }
 
-    fn new_copy(&self, edit: &CopyEdit) -> Result<String, String> {
+    fn new_copy(&self, edit: &CopyEdit) -> Result<String, EditError> {
         Ok(format!("copy {}\n", self.copy_body(edit, "")?))
     }
 }
 
 const DEFAULT_PAGE: u64 = crate::job::DEFAULT_PAGE as u64;
 
-fn check_mode(mode: &str) -> Result<(), String> {
+fn check_mode(mode: &str) -> Result<(), EditError> {
     if ["insert", "overwrite", "upsert"].contains(&mode) {
         Ok(())
     } else {
-        Err(format!(
-            "mode `{mode}` is none of insert, overwrite, upsert"
-        ))
+        Err(fail!("mode `{mode}` is none of insert, overwrite, upsert"))
     }
 }
 
-fn check_page(page: u64) -> Result<(), String> {
+fn check_page(page: u64) -> Result<(), EditError> {
     if page == 0 {
-        Err("page must be at least 1".into())
+        Err(EditError::from("page must be at least 1"))
     } else {
         Ok(())
     }
 }
 
 /// Each column's wish, checked; a column named twice is an error.
-fn wants(edit: &CopyEdit) -> Result<Vec<(String, Want)>, String> {
+fn wants(edit: &CopyEdit) -> Result<Vec<(String, Want)>, EditError> {
     let mut out: Vec<(String, Want)> = Vec::new();
     for c in &edit.columns {
         if c.target.is_empty() {
-            return Err("a column edit names no target column".into());
+            return Err(EditError::from("a column edit names no target column"));
         }
         if out.iter().any(|(t, _)| *t == c.target) {
-            return Err(format!("column `{}` is given twice", c.target));
+            return Err(fail!("column `{}` is given twice", c.target));
         }
         out.push((c.target.clone(), c.want()?));
     }
@@ -570,8 +574,10 @@ fn table_text(entries: &[String], indent: &str, inner: &str, multi: bool) -> Str
     }
 }
 
+/// Whether a table is laid out a field a line: its closing brace stands alone on its line.
 fn multi_line(text: &str, t: &TableSpan) -> bool {
-    text[t.open..t.close].contains('\n')
+    let close_line = line_start(text, t.close);
+    close_line > t.open && text[close_line..t.close].trim().is_empty()
 }
 
 fn line_start(text: &str, at: usize) -> usize {

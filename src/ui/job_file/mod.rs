@@ -3,6 +3,32 @@
 //! (`apply.rs`), literals (`lua_text.rs`), the edit model (`edits.rs`), the stdlib's
 //! column transforms (`transforms.rs`).
 
+/// An edit the page cannot make, or a text it cannot read: the message names the copy,
+/// the column or the line.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EditError(pub String);
+
+impl std::fmt::Display for EditError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for EditError {}
+
+impl From<&str> for EditError {
+    fn from(s: &str) -> Self {
+        EditError(s.to_string())
+    }
+}
+
+/// `EditError(format!(...))`
+macro_rules! fail {
+    ($($t:tt)*) => {
+        $crate::ui::job_file::EditError(format!($($t)*))
+    };
+}
+
 mod apply;
 pub mod edits;
 pub mod lua_text;

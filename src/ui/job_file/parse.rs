@@ -3,6 +3,7 @@
 //! parts the page may rewrite. full_moon parses the text with its comments and white
 //! space; nothing here changes it: `apply.rs` splices new text into these spans.
 
+use super::EditError;
 use full_moon::ast::{
     Call, Expression, Field, FunctionArgs, FunctionCall, Index, LastStmt, Parameter, Prefix, Stmt,
     Suffix, TableConstructor, UnOp, Var,
@@ -142,11 +143,11 @@ pub enum Value {
 }
 
 /// Reads the text; an error is the parser's message with its line.
-pub fn read(text: &str) -> Result<JobText, String> {
+pub fn read(text: &str) -> Result<JobText, EditError> {
     let result = full_moon::parse_fallible(text, LuaVersion::lua54());
     if let Some(e) = result.errors().first() {
         let (start, _) = e.range();
-        return Err(format!("line {}: {}", start.line(), e.error_message()));
+        return Err(fail!("line {}: {}", start.line(), e.error_message()));
     }
     let ast = result.into_ast();
     let r = Reader { text };
@@ -320,7 +321,7 @@ impl Reader<'_> {
                             c.default = Some(e)
                         }
                     }
-                    Err(e) => why.push(e),
+                    Err(e) => why.push(e.0),
                 },
                 "tables" => why.push("it copies many tables (`tables`)".into()),
                 "transform" => c.transform = true,
@@ -336,16 +337,16 @@ impl Reader<'_> {
         c
     }
 
-    fn entries(&self, what: &str, value: &Expression) -> Result<Entries, String> {
+    fn entries(&self, what: &str, value: &Expression) -> Result<Entries, EditError> {
         let table = match value {
             Expression::TableConstructor(t) => t.as_ref(),
             Expression::FunctionCall(fc) if call_name(fc).as_deref() == Some(what) => {
                 match single_arg(fc) {
                     Some(Arg::Table(t)) => t,
-                    _ => return Err(format!("its `{what}` is not written as `{what} {{ ... }}`")),
+                    _ => return Err(fail!("its `{what}` is not written as `{what} {{ ... }}`")),
                 }
             }
-            _ => return Err(format!("its `{what}` is computed, not `{what} {{ ... }}`")),
+            _ => return Err(fail!("its `{what}` is computed, not `{what} {{ ... }}`")),
         };
         let span = self.table_span(table);
         let mut entries = Vec::new();
@@ -355,11 +356,11 @@ impl Reader<'_> {
                 Field::ExpressionKey { key, value, .. } => match self.string_expr(key) {
                     Some(t) => match String::from_utf8(t.bytes) {
                         Ok(s) => (s, value.as_ref()),
-                        Err(_) => return Err(format!("its `{what}` has a key that is not UTF-8")),
+                        Err(_) => return Err(fail!("its `{what}` has a key that is not UTF-8")),
                     },
-                    None => return Err(format!("its `{what}` has a computed key")),
+                    None => return Err(fail!("its `{what}` has a computed key")),
                 },
-                _ => return Err(format!("its `{what}` has an entry without a column name")),
+                _ => return Err(fail!("its `{what}` has an entry without a column name")),
             };
             let value = if what == "map" {
                 self.map_value(value)

@@ -160,7 +160,8 @@ fn a_read_only_entry_and_a_loop_are_refused() {
             )],
         },
     )
-    .unwrap_err();
+    .unwrap_err()
+    .0;
     assert!(
         e.contains("email") && e.contains("Lua of the file's own"),
         "{e}"
@@ -179,7 +180,8 @@ fn a_read_only_entry_and_a_loop_are_refused() {
             )],
         },
     )
-    .unwrap_err();
+    .unwrap_err()
+    .0;
     assert!(e.contains("line 27"), "{e}");
 }
 
@@ -297,4 +299,106 @@ fn a_name_taken_by_another_local_is_not_shadowed() {
         out,
         "local text = \"mine\"\ncopy { from = \"a\", map = map { b = function(r) return require(\"ferry.text\").lower(r.c) end } }\n"
     );
+}
+
+#[test]
+fn long_strings_block_comments_and_tight_spacing_stay() {
+    let job = "--[==[ a long\ncomment with copy { from = \"x\" } ]==]\ncopy{from='a',to=[[b]],where=[=[\nid > 1 -- not a comment\n]=],map=map{x='y'--[[ why ]]}}\n";
+    let parsed = parse::read(job).unwrap();
+    assert_eq!(
+        parsed.copies.len(),
+        1,
+        "the copy in the comment is not read"
+    );
+    assert_eq!(parsed.copies[0].line, 3);
+    let out = apply(
+        job,
+        &JobEdits {
+            copies: vec![edit(
+                Some(0),
+                "a",
+                "b",
+                vec![source("z", "w"), default("n", serde_json::json!(-1.5))],
+            )],
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        out,
+        "--[==[ a long\ncomment with copy { from = \"x\" } ]==]\ncopy{from='a',to=[[b]],where=[=[\nid > 1 -- not a comment\n]=],map=map{x='y', z = \"w\"--[[ why ]]}, default = default { n = -1.5 }}\n"
+    );
+}
+
+#[test]
+fn crlf_files_stay_crlf() {
+    let job = "copy {\r\n  from = \"a\",\r\n}\r\n";
+    let out = apply(
+        job,
+        &JobEdits {
+            copies: vec![edit(
+                Some(0),
+                "a",
+                "a",
+                vec![default("n", serde_json::json!(null))],
+            )],
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        out,
+        "copy {\r\n  from = \"a\",\r\n  default = default {\r\n    n = null,\r\n  },\r\n}\r\n"
+    );
+    let out = apply(
+        job,
+        &JobEdits {
+            copies: vec![edit(None, "b", "c", vec![])],
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        out,
+        "copy {\r\n  from = \"a\",\r\n}\r\n\r\ncopy {\r\n  from = \"b\", to = \"c\",\r\n}\r\n"
+    );
+}
+
+#[test]
+fn what_the_page_cannot_rewrite_is_said() {
+    let job = "copy { tables = \"*\" }\ncopy { from = name_of(1) }\ncopy { from = \"a\", map = my_map }\nsample { from = \"o\", limit = 5 }\n";
+    let lines: Vec<Option<usize>> = vec![Some(1), Some(1), Some(2), Some(3), Some(4)];
+    let st = super::state::states(Some(job.as_bytes()), &lines);
+    assert!(st.iter().all(|s| !s.editable));
+    assert!(
+        st[0].why.as_deref().unwrap().contains("several copies"),
+        "{:?}",
+        st[0].why
+    );
+    assert!(
+        st[2].why.as_deref().unwrap().contains("`from` is computed"),
+        "{:?}",
+        st[2].why
+    );
+    assert!(
+        st[3].why.as_deref().unwrap().contains("`map` is computed"),
+        "{:?}",
+        st[3].why
+    );
+    assert!(
+        st[4].why.as_deref().unwrap().contains("sample"),
+        "{:?}",
+        st[4].why
+    );
+    let e = apply(
+        job,
+        &JobEdits {
+            copies: vec![edit(
+                Some(1),
+                "a",
+                "a",
+                vec![default("n", serde_json::json!(1))],
+            )],
+        },
+    )
+    .unwrap_err()
+    .0;
+    assert!(e.contains("`from` is computed"), "{e}");
 }
