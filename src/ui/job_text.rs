@@ -109,7 +109,9 @@ pub fn of_app(
             let text = String::from_utf8(code).map_err(|_| {
                 "the job file is not UTF-8 text: the page cannot apply edits to it".to_string()
             })?;
-            super::job_file::apply_at(&text, &view.lines(), edits)?.into_bytes()
+            super::job_file::apply_at(&text, &view.lines(), edits)
+                .map_err(|e| e.to_string())?
+                .into_bytes()
         }
         None => code,
     };
