@@ -106,7 +106,7 @@ async function doSave() {
   $("#save-status").className = "ok";
   $("#save-status").textContent = "Saved " + (answer.path || "") + ".";
   $("#save-go").disabled = true;
-  document.dispatchEvent(new CustomEvent("ferry:saved", { detail: answer }));
+  document.dispatchEvent(new CustomEvent("ferry:job-saved", { detail: answer }));
 }
 
 // The file changed on disk since the page read it (409, from the diff or the save):
