@@ -188,7 +188,8 @@ function renderGrid(g) {
 function renderRow(g, c) {
   const name = el("td", { class: "col-name" }, el("span", { text: c.name }));
   if (g.keyCols.includes(c.name)) name.append(el("span", { class: "chip", text: "key" }));
-  name.append(el("div", { class: "muted origin", text: c.origin }));
+  const origin = el("div", { class: "muted origin", text: c.origin });
+  name.append(origin);
   const findings = el("td", { class: "findings" });
   if (c.lua) {
     return el("tr", { "data-column": c.name, class: "readonly" }, name,
@@ -210,7 +211,9 @@ function renderRow(g, c) {
     option("sql", "sql", s.dkind === "sql"));
   const dvalue = el("input", { type: "text", class: "dvalue", value: s.dvalue,
     placeholder: "a value" });
+  const first = JSON.stringify(s);
   const sync = () => {
+    origin.textContent = JSON.stringify(s) === first ? c.origin : describe(c, s);
     transform.disabled = !s.source;
     dkind.disabled = !!s.source;
     dvalue.disabled = !!s.source || s.dkind === "" || s.dkind === "null";
@@ -223,7 +226,7 @@ function renderRow(g, c) {
     else { s.transform = ""; transform.value = ""; }
     sync(); markDirty();
   });
-  transform.addEventListener("change", () => { s.transform = transform.value; markDirty(); });
+  transform.addEventListener("change", () => { s.transform = transform.value; sync(); markDirty(); });
   dkind.addEventListener("change", () => {
     s.dkind = dkind.value;
     if (s.dkind === "null" || s.dkind === "") { s.dvalue = ""; dvalue.value = ""; }
@@ -231,12 +234,25 @@ function renderRow(g, c) {
   });
   dvalue.addEventListener("input", () => {
     s.dvalue = dvalue.value;
+    sync();
     clearTimeout(typing);
     typing = setTimeout(markDirty, 300);
   });
   sync();
   return el("tr", { "data-column": c.name }, name, el("td", {}, source), el("td", {}, transform),
     el("td", { class: "default" }, dkind, dvalue), findings);
+}
+
+// Where a column's value comes from once edited (the plan's wording is for the file).
+function describe(c, s) {
+  if (s.source) {
+    const from = s.source === c.same ? "same name" : "from " + s.source;
+    return s.transform ? from + " through " + s.transform : from;
+  }
+  if (s.dkind === "null") return "default NULL";
+  if (s.dkind === "value") return "default '" + s.dvalue + "'";
+  if (s.dkind === "sql") return "default sql \"" + s.dvalue + "\"";
+  return "nothing fills it (the server may)";
 }
 
 // The job's copies: editable ones as grids, the rest as the read-only view.
