@@ -192,13 +192,20 @@ fn ui_grid_builds_checks_saves_and_runs_a_new_job() {
     ));
     b.screenshot("grid-2-finding");
 
-    // The fix: the two-letter code instead.
+    // The fix: the two-letter code instead. The check runs again by itself shortly
+    // after the edit (no button).
+    let before = b.js("return document.querySelector('#grids').getAttribute('data-checked');");
     set(
         &b,
         &format!("{} select.source", row(g1, "country")),
         "country_code",
     );
-    check(&b);
+    b.wait_for(
+        "the check after the edit",
+        &format!(
+            "return document.querySelector('#grids').getAttribute('data-checked') !== {before};"
+        ),
+    );
     assert_eq!(findings(&b, g1, "country"), json!([]));
     assert!(
         b.text("#check-summary").contains("0 blocking hazards"),
