@@ -41,6 +41,7 @@ mod security;
 mod stdlib;
 mod ui;
 mod ui_browser;
+mod ui_check;
 mod ui_grid_browser;
 mod ui_save;
 mod verify;

@@ -15,7 +15,7 @@ use serde_json::{json, Value as Json};
 /// People with a mail column named otherwise on the target, a country name too long
 /// for the target's CHAR(2) (the planted finding: fixed by mapping `country_code`),
 /// and orders whose customer column is named otherwise.
-fn tables(dbs: &mut Dbs) {
+pub fn tables(dbs: &mut Dbs) {
     dbs.src(
         "CREATE TABLE people (id INT PRIMARY KEY, mail VARCHAR(100), full_name VARCHAR(60), \
          country VARCHAR(40), country_code CHAR(2))",
