@@ -43,6 +43,7 @@ mod ui;
 mod ui_browser;
 mod ui_check;
 mod ui_grid_browser;
+mod ui_grid_edit_browser;
 mod ui_save;
 mod verify;
 mod whole_db_session;
