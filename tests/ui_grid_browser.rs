@@ -203,7 +203,8 @@ fn ui_grid_builds_checks_saves_and_runs_a_new_job() {
     b.wait_for(
         "the check after the edit",
         &format!(
-            "return document.querySelector('#grids').getAttribute('data-checked') !== {before};"
+            "const c = document.querySelector('#grids').getAttribute('data-checked'); \
+             return c !== null && c !== {before};"
         ),
     );
     assert_eq!(findings(&b, g1, "country"), json!([]));
