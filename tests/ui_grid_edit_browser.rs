@@ -53,6 +53,8 @@ fn ui_grid_edits_a_hand_written_job_and_saves_a_new_one_where_asked() {
         json!(0),
         "a column of the job's own Lua has no pickers"
     );
+    b.js("document.querySelector('[data-grid=\"copy:0\"]').scrollIntoView();");
+    b.screenshot("grid-6-hand-written");
     assert_eq!(
         b.js(&format!(
             "return document.querySelector({}).value;",
