@@ -451,3 +451,132 @@ fn explain_picks_one_table_of_a_copy_of_many() {
     assert_eq!(dbs.count_dst("a"), 0);
     assert_eq!(dbs.count_dst("b"), 1);
 }
+
+/// Source rows 2..9 each hold one value the target refuses or would change (row 9's
+/// only after the transform); row 1 holds none.
+fn refused_fixture(dbs: &mut Dbs) {
+    dbs.src(
+        "CREATE TABLE s (id INT PRIMARY KEY, n INT, d DECIMAL(10,4), v VARCHAR(20), \
+         e VARCHAR(20) CHARACTER SET utf8mb4, nn VARCHAR(5), ts DATETIME, en VARCHAR(5))",
+    );
+    dbs.src(
+        "INSERT INTO s VALUES \
+         (1, 1, 1.5, 'ok', 'plain', 'x', '2024-01-01 00:00:00', 'a'), \
+         (2, 300, 1, 'ok', 'plain', 'x', '2024-01-01 00:00:00', 'a'), \
+         (3, 1, 1.2345, 'ok', 'plain', 'x', '2024-01-01 00:00:00', 'a'), \
+         (4, 1, 1, 'far too long', 'plain', 'x', '2024-01-01 00:00:00', 'a'), \
+         (5, 1, 1, 'ok', 'rocket \u{1F680}', 'x', '2024-01-01 00:00:00', 'a'), \
+         (6, 1, 1, 'ok', 'plain', NULL, '2024-01-01 00:00:00', 'a'), \
+         (7, 1, 1, 'ok', 'plain', 'x', '2024-00-10 00:00:00', 'a'), \
+         (8, 1, 1, 'ok', 'plain', 'x', '2024-01-01 00:00:00', 'c'), \
+         (9, 20, 1, 'ok', 'plain', 'x', '2024-01-01 00:00:00', 'a')",
+    );
+    dbs.dst(
+        "CREATE TABLE s (id INT PRIMARY KEY, n TINYINT, d DECIMAL(6,2), v VARCHAR(5), \
+         e VARCHAR(20) CHARACTER SET utf8mb3, nn VARCHAR(5) NOT NULL DEFAULT 'x', \
+         ts TIMESTAMP NULL, en ENUM('a','b'))",
+    );
+}
+
+#[test]
+fn explain_fails_rows_the_server_would_refuse_naming_them_as_check_does() {
+    let mut dbs = Dbs::new("explain_refused");
+    refused_fixture(&mut dbs);
+    let code = "copy { from = \"s\",\n\
+                transform = function(r) if r.id == 9 then r.n = r.n * 10 end return r end }\n";
+    let before = dbs.dump_dst("s", "id");
+    let mut args = vec!["--json"];
+    for k in ["1", "2", "3", "4", "5", "6", "7", "8", "9"] {
+        args.extend(["--key", k]);
+    }
+    let run = explain(&dbs, code, &args).ok();
+    let report = json(&run);
+    let rows = report["copies"][0]["rows"].as_array().expect("rows");
+    let row = |key: &str| -> (String, String, bool) {
+        let r = rows
+            .iter()
+            .find(|r| r["key"] == key)
+            .unwrap_or_else(|| panic!("no row {key}\n{}", run.describe()));
+        (
+            r["action"].as_str().unwrap().to_string(),
+            r["why"].as_str().unwrap().to_string(),
+            r["statement"].is_null(),
+        )
+    };
+    assert_eq!(row("id=1").0, "insert", "{}", run.describe());
+    // The kind and column of each row, as `ferry check` and a run's page name them.
+    let expected = [
+        ("id=2", "range", "n"),
+        ("id=3", "scale", "d"),
+        ("id=4", "truncate", "v"),
+        ("id=5", "charset", "e"),
+        ("id=6", "not_null", "nn"),
+        ("id=7", "zero_date", "ts"),
+        ("id=8", "enum", "en"),
+        // Made by the transform (20 * 10), which check cannot scan.
+        ("id=9", "range", "n"),
+    ];
+    for (key, kind, column) in expected {
+        let (action, why, no_statement) = row(key);
+        assert_eq!(action, "fail", "{key}: {why}");
+        assert!(
+            why.contains(&format!("(check: {kind} in column `{column}`)")),
+            "{key}: {why}"
+        );
+        assert!(no_statement, "{key}: a failing row has no statement");
+    }
+    assert!(
+        row("id=2")
+            .1
+            .contains("cannot hold 300: it is outside the column's range, -128 to 127"),
+        "{}",
+        row("id=2").1
+    );
+    assert!(
+        row("id=5")
+            .1
+            .contains("column `e` (varchar(20) utf8mb3) cannot hold 'rocket"),
+        "{}",
+        row("id=5").1
+    );
+    // `ferry check` of the copy without its transform (whose columns it cannot scan)
+    // names the same kinds, columns and rows.
+    let plain = "copy { from = \"s\" }\n";
+    let check = dbs
+        .command("check", "explain.lua", plain, &["--json"])
+        .status(2);
+    let found: Vec<(String, String, Vec<String>)> = hazards_found(&json(&check), 0, "column")
+        .into_iter()
+        .map(|(kind, column, _, keys, _)| (kind, column, keys))
+        .collect();
+    for (key, kind, column) in &expected[..7] {
+        assert!(
+            found
+                .iter()
+                .any(|(k, c, keys)| k == kind && c == column && keys.iter().any(|x| x == key)),
+            "check does not name {key} as {kind} in `{column}`: {found:?}"
+        );
+    }
+    // A run stops at such a row with the same words.
+    let one = code.replace(
+        "copy { from = \"s\",",
+        "copy { from = \"s\", where = \"id = 4\",",
+    );
+    dbs.run_code(&one, &["--no-check"])
+        .status(1)
+        .says("(check: truncate in column `v`)");
+    // On_error = "reject" sets such a row aside instead.
+    let rejecting = code.replace(
+        "copy { from = \"s\",",
+        "copy { from = \"s\", on_error = \"reject\",",
+    );
+    let run = explain(&dbs, &rejecting, &["--key", "2"]).ok();
+    assert!(
+        row_text(&run, "id=2")
+            .starts_with("row id=2: reject: the server would refuse or change a value"),
+        "{}",
+        run.describe()
+    );
+    assert_eq!(dbs.dump_dst("s", "id"), before, "the target changed");
+    assert_eq!(dbs.count_dst("s"), 0);
+}

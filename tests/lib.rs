@@ -8,6 +8,7 @@ mod bad_input;
 mod check;
 mod check_env;
 mod check_keys;
+mod check_since;
 mod cli;
 mod ddl;
 mod emit;

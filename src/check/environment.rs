@@ -7,10 +7,10 @@
 //! (`local_infile` off included: a run falls back to prepared statements).
 
 use super::report::{CopyCheck, Hazard};
-use super::shape::{max_bytes, shape, Shape};
 use crate::db::check_env::{Grants, ServerSettings};
 use crate::db::hazards::{Probe, Test};
 use crate::db::schema::ColumnInfo;
+use crate::db::shape::{max_bytes, shape, Shape};
 use crate::db::write::Method;
 use crate::db::Db;
 use crate::error::Result;

@@ -99,7 +99,8 @@ pub(super) fn check(
         // The job creates it: no row to meet, no key yet.
         return Ok(false);
     }
-    let filter = plan.filter.as_deref();
+    let scanned = plan.scan_filter();
+    let filter = scanned.as_deref();
     let source_key = plan.key_names();
     let rk = resolving_key(plan);
     let rk_cols = rk.and_then(|k| key_cols(plan, target, &k.columns));
@@ -335,7 +336,7 @@ pub(super) fn check(
                 let ask: Vec<Vec<Value>> = missing.iter().map(|&m| values[m].clone()).collect();
                 let parent = &plans[*copy];
                 let there: BTreeSet<usize> = db
-                    .present_in(&parent.source, parent.filter.as_deref(), cols, &ask)?
+                    .present_in(&parent.source, parent.scan_filter().as_deref(), cols, &ask)?
                     .into_iter()
                     .collect();
                 asked += 1;

@@ -11,7 +11,6 @@ mod key_hazards;
 mod keys;
 mod policy;
 mod report;
-mod shape;
 mod values;
 
 use std::path::PathBuf;

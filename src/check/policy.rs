@@ -7,7 +7,7 @@
 use crate::db::hazards::Test;
 use crate::db::schema::ColumnInfo;
 
-use super::shape::{charset_holds, max_bytes, max_chars, numeric_bounds, shape, Shape};
+use crate::db::shape::{charset_holds, max_bytes, max_chars, numeric_bounds, shape, Shape};
 
 /// What a scan looks for in one column pair.
 #[derive(Debug, Clone)]
@@ -56,14 +56,7 @@ impl Server {
     /// The latest TIMESTAMP: MariaDB 11.5 and later hold up to 2106 (on 64-bit
     /// builds), others up to 2038.
     fn timestamp_max(&self) -> &'static str {
-        let mut parts = self.version.split(['.', '-']);
-        let major: u32 = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
-        let minor: u32 = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
-        if self.version.contains("MariaDB") && (major, minor) >= (11, 5) {
-            "2106-02-07 06:28:15"
-        } else {
-            "2038-01-19 03:14:07"
-        }
+        crate::db::shape::timestamp_max(&self.version)
     }
 }
 
@@ -460,7 +453,7 @@ mod tests {
         assert_eq!(kinds("year(4)", "tinyint(4)"), ["range"]);
         assert_eq!(kinds("year(4)", "smallint(6)"), Vec::<&str>::new());
         assert_eq!(
-            super::super::shape::members("enum('a','it''s','c,d')"),
+            crate::db::shape::members("enum('a','it''s','c,d')"),
             ["a", "it's", "c,d"]
         );
     }

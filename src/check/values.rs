@@ -31,6 +31,12 @@ pub(super) fn check(src: &mut Db, dst: &mut Db, env: &Sides, plan: &CopyPlan) ->
         hazards: Vec::new(),
         notes: Vec::new(),
     };
+    if let Some(window) = &plan.window {
+        out.notes.push(format!(
+            "incremental: only the rows past the stored mark are scanned ({window}), those \
+             the run reads"
+        ));
+    }
     let target_json = dst.json_columns(&plan.target)?;
     out.target_queries += 1;
     let source_json = if target_json.is_empty()
@@ -131,7 +137,9 @@ pub(super) fn check(src: &mut Db, dst: &mut Db, env: &Sides, plan: &CopyPlan) ->
         plan.source.name,
         plan.source.estimated_rows
     );
-    let filter = plan.filter.as_deref();
+    // The rows a run reads: its `where`, and an incremental copy's window.
+    let scanned = plan.scan_filter();
+    let filter = scanned.as_deref();
     let counts = src.hazard_counts(&plan.source, filter, &probes)?;
     out.queries += 1;
     let key = plan.key_names();
@@ -225,7 +233,7 @@ fn float_precision(
     let cond = probe
         .test
         .condition(&crate::db::schema::quote_ident(&probe.column))?;
-    let filter = match &plan.filter {
+    let filter = match &plan.scan_filter() {
         Some(f) => format!("({f}) AND ({cond})"),
         None => cond,
     };

@@ -22,7 +22,7 @@ pub fn keys_in(columns: &[String], keys: &[Vec<Value>]) -> String {
 }
 
 /// A value as an SQL literal.
-fn literal(v: &Value) -> String {
+pub(super) fn literal(v: &Value) -> String {
     match v {
         Value::NULL => "NULL".into(),
         Value::Int(i) => i.to_string(),

@@ -43,6 +43,7 @@ pub(crate) mod sample_state;
 pub(crate) mod schema;
 mod schema_cache;
 mod session;
+pub(crate) mod shape;
 pub(crate) mod state;
 pub(crate) mod stream;
 pub(crate) mod value;

@@ -5,6 +5,7 @@
 
 use mysql::prelude::Queryable;
 
+use crate::db::keylist::literal;
 use crate::db::read::{params, SourceQuery};
 use crate::db::schema::quote_ident;
 use crate::db::{Db, Value};
@@ -27,18 +28,45 @@ pub fn from_mark(
     overlap: Option<&Overlap>,
     temporal: bool,
 ) -> (String, Vec<Value>) {
-    let col = quote_ident(column);
-    let bound = match (overlap, temporal) {
-        (None, _) => "?".to_string(),
-        (Some(Overlap::Amount(n)), false) => format!("CAST(? AS DECIMAL(65,30)) - {n}"),
+    (
+        format!(
+            "{} >= {}",
+            quote_ident(column),
+            bound("?", overlap, temporal)
+        ),
+        vec![Value::from(mark)],
+    )
+}
+
+/// `column >= mark` (less the overlap) as one SQL condition, the mark written in as a
+/// literal: for queries that take a row filter as text (`ferry check`'s scans).
+pub fn from_mark_literal(
+    column: &str,
+    mark: &str,
+    overlap: Option<&Overlap>,
+    temporal: bool,
+) -> String {
+    let mark = literal(&Value::from(mark));
+    format!(
+        "{} >= {}",
+        quote_ident(column),
+        bound(&mark, overlap, temporal)
+    )
+}
+
+/// The window's lower bound: the mark `at` (a placeholder or a literal), less the
+/// overlap.
+fn bound(at: &str, overlap: Option<&Overlap>, temporal: bool) -> String {
+    match (overlap, temporal) {
+        (None, _) => at.to_string(),
+        (Some(Overlap::Amount(n)), false) => format!("CAST({at} AS DECIMAL(65,30)) - {n}"),
         (Some(Overlap::Amount(n)), true) => {
-            format!("CAST(? AS DATETIME(6)) - INTERVAL {n} SECOND")
+            format!("CAST({at} AS DATETIME(6)) - INTERVAL {n} SECOND")
         }
         (Some(Overlap::Interval(n, unit)), _) => {
-            format!("CAST(? AS DATETIME(6)) - INTERVAL {n} {unit}")
+            format!("CAST({at} AS DATETIME(6)) - INTERVAL {n} {unit}")
         }
-    };
-    (format!("{col} >= {bound}"), vec![Value::from(mark)])
+    }
 }
 
 /// Narrows `query` to rows whose `column` is at most `mark`, and to those where it is

@@ -60,7 +60,7 @@ pub use config::{
     CopyProgressSink, CopyStats, CopyTask, EngineConfig, Processing, ProgressSink, Stop,
 };
 pub use fanout::{EmitCounts, EmitSpec};
-pub use fit::Fit;
+pub use fit::{refused_row, Fit};
 pub use pace::Pace;
 pub use retry::connect as connect_retrying;
 pub use transform::{DirectProcessor, Emitted, Extra, Processed, RowProcessor, TransformError};

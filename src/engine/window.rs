@@ -4,7 +4,7 @@
 
 use crate::db::read::SourceQuery;
 use crate::db::state::CopyState;
-use crate::db::window::{from_mark, up_to_mark};
+use crate::db::window::{from_mark, from_mark_literal, up_to_mark};
 use crate::db::Role;
 use crate::db::Value;
 use crate::error::Result;
@@ -27,6 +27,20 @@ pub struct Since {
 }
 
 impl Since {
+    /// The window as one SQL condition, for what reads ahead the rows a run of `plan`
+    /// would read (`ferry check`): rows from the mark, less the overlap; `None` with no
+    /// mark (every row, NULLs in the column included). The top, the column's maximum
+    /// as the run starts, is not known yet and not needed.
+    pub fn scan_condition(&self, plan: &CopyPlan) -> Option<String> {
+        let after = self.after.as_ref()?;
+        Some(from_mark_literal(
+            &self.column,
+            after,
+            self.overlap.as_ref(),
+            temporal(plan, &self.column),
+        ))
+    }
+
     /// `col >= mark` (less the overlap), with its parameter; `None` with no mark.
     fn condition(&self, temporal: bool) -> Option<(String, Vec<Value>)> {
         let after = self.after.as_ref()?;
@@ -39,6 +53,13 @@ impl Since {
     }
 }
 
+/// Whether `plan`'s source column `column` holds dates or times.
+fn temporal(plan: &CopyPlan, column: &str) -> bool {
+    plan.source
+        .column(column)
+        .is_some_and(|c| c.kind().is_temporal())
+}
+
 /// The incremental window: rows past the last run's mark, up to the column's maximum
 /// now (rows changed while this run goes are the next run's). Narrows `query` to it
 /// and returns its top, the next run's mark.
@@ -49,11 +70,7 @@ pub(super) fn window(
     resume: Option<&CopyState>,
     query: &mut SourceQuery,
 ) -> Result<Option<String>> {
-    let temporal = plan
-        .source
-        .column(&since.column)
-        .is_some_and(|c| c.kind().is_temporal());
-    let from = since.condition(temporal);
+    let from = since.condition(temporal(plan, &since.column));
     let next_mark = match resume.and_then(|s| s.next_mark.clone()) {
         Some(m) => Some(m),
         None => {

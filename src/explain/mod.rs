@@ -235,6 +235,12 @@ impl RowPath<'_> {
             explained.columns = columns(plan, &values, None, Action::Fail);
             return Ok(self.failed(explained));
         }
+        if let Some(refused) = crate::engine::refused_row(plan, &dst.version, &values) {
+            explained.why =
+                format!("the server would refuse or change a value of this row: {refused}");
+            explained.columns = columns(plan, &values, None, Action::Fail);
+            return Ok(self.failed(explained));
+        }
         let look = self.writer.outlook(dst, &self.target, &values)?;
         let d = decide::decide(
             plan.mode,

@@ -219,6 +219,9 @@ impl Job {
                 }
                 let mut plan = plan;
                 plan.hooks = hooks.lines();
+                plan.window = self
+                    .since(&options, saved.as_ref(), resume.as_ref())
+                    .and_then(|s| s.scan_condition(&plan));
                 let settings = self.settings.borrow();
                 plan.method = Some(options.method.unwrap_or(settings.method));
                 plan.defer_indexes = options.defer_indexes.or(settings.defer_indexes);
@@ -414,6 +417,31 @@ impl Job {
         resume
     }
 
+    /// An incremental copy's window: it opens at the mark the state kept (not with
+    /// --full). A replay reads rows by key: no window, and the mark stays as it was.
+    fn since(
+        &self,
+        options: &CopyOptions,
+        saved: Option<&CopyState>,
+        resume: Option<&CopyState>,
+    ) -> Option<Since> {
+        let column = options
+            .since
+            .clone()
+            .filter(|_| self.host.replay.is_none())?;
+        Some(Since {
+            column,
+            overlap: options.since_overlap.clone(),
+            after: if self.host.flags.full {
+                None
+            } else {
+                resume
+                    .and_then(|r| r.mark.clone())
+                    .or_else(|| saved.and_then(|s| s.mark.clone()))
+            },
+        })
+    }
+
     /// The engine's task for a checked plan.
     fn task(
         &self,
@@ -427,21 +455,7 @@ impl Job {
         let rejects = self.reject_spec(&id, &options.rejects);
         let settings = self.settings.borrow();
         let kept_mark = saved.as_ref().and_then(|s| s.mark.clone());
-        // The incremental window opens at the mark the state kept (not with --full).
-        // A replay reads rows by key: no window, and the mark stays as it was.
-        let since = options.since.filter(|_| self.host.replay.is_none());
-        let since = since.map(|column| Since {
-            column,
-            overlap: options.since_overlap,
-            after: if self.host.flags.full {
-                None
-            } else {
-                resume
-                    .as_ref()
-                    .and_then(|r| r.mark.clone())
-                    .or(kept_mark.clone())
-            },
-        });
+        let since = self.since(&options, saved.as_ref(), resume.as_ref());
         CopyTask {
             plan,
             id,

@@ -258,11 +258,25 @@ pub struct CopyPlan {
     /// settles them in the plan pass (`None` before; read by `ferry check`).
     pub method: Option<crate::db::write::Method>,
     pub defer_indexes: Option<bool>,
+    /// An incremental copy's window as the job's state puts it in the plan pass (rows
+    /// from the stored mark, less the overlap), as an SQL condition; `None` for a copy
+    /// that reads its whole `where` (not incremental, a first run, `--full`). What
+    /// reads ahead the rows a run would read (`ferry check`) adds it (`scan_filter`).
+    pub window: Option<String>,
     /// Which source column feeds which target value, compiled from the above.
     column_map: ColumnMap,
 }
 
 impl CopyPlan {
+    /// The rows a run reads: the copy's `where` and, for an incremental copy with a
+    /// mark, its window (`None`: every row).
+    pub fn scan_filter(&self) -> Option<String> {
+        match (&self.filter, &self.window) {
+            (Some(f), Some(w)) => Some(format!("({f}) AND ({w})")),
+            (f, w) => f.clone().or_else(|| w.clone()),
+        }
+    }
+
     pub fn key_names(&self) -> Vec<String> {
         self.key
             .as_ref()

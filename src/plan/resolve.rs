@@ -103,6 +103,7 @@ pub fn resolve(
         hooks: Vec::new(),
         method: None,
         defer_indexes: None,
+        window: None,
         column_map,
     })
 }

@@ -17,7 +17,9 @@ use crate::db::wire::RawSource;
 use crate::db::write::{Misfit, RowCheck};
 use crate::plan::{CopyPlan, Fill};
 
+mod refused;
 mod value;
+pub use refused::refused_row;
 use value::{misfit, shown};
 
 /// What a target column keeps.

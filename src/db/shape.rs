@@ -1,12 +1,14 @@
 //! Column types as far as what they hold goes (`Shape`), read from information_schema's
 //! `column_type`: text lengths in characters or bytes, integer ranges, DECIMAL digits and
-//! scale, fractions of a second, ENUM and SET members; and what character sets hold.
+//! scale, fractions of a second, ENUM and SET members; what character sets hold; and the
+//! latest TIMESTAMP a server version holds. `ferry check`'s scan (`check::policy`) and a
+//! row's values (`engine::fit::refused`) read them alike.
 
 use crate::db::schema::ColumnInfo;
 
 /// A column type, as far as what it holds goes.
 #[derive(Debug, Clone, PartialEq)]
-pub(super) enum Shape {
+pub enum Shape {
     /// Text at most `chars` characters, or `bytes` bytes (TEXT types); `fixed`: CHAR.
     Text {
         chars: Option<u64>,
@@ -49,9 +51,9 @@ fn args(column_type: &str) -> Vec<u64> {
         .unwrap_or_default()
 }
 
-pub(super) use crate::db::schema::members;
+pub use crate::db::schema::members;
 
-pub(super) fn shape(c: &ColumnInfo) -> Shape {
+pub fn shape(c: &ColumnInfo) -> Shape {
     let t = c.data_type.to_ascii_lowercase();
     let ty = c.column_type.to_ascii_lowercase();
     let unsigned = ty.contains("unsigned");
@@ -113,7 +115,7 @@ pub(super) fn shape(c: &ColumnInfo) -> Shape {
 }
 
 /// Bytes a character may take in a character set (4 when unknown).
-pub(super) fn max_bytes(charset: &str) -> u64 {
+pub fn max_bytes(charset: &str) -> u64 {
     match charset {
         "latin1" | "ascii" | "latin2" | "latin5" | "latin7" | "cp1250" | "cp1251" | "cp1256"
         | "cp1257" | "cp850" | "cp852" | "cp866" | "koi8r" | "koi8u" | "greek" | "hebrew"
@@ -126,7 +128,7 @@ pub(super) fn max_bytes(charset: &str) -> u64 {
 }
 
 /// Whether every character of `from` exists in `to`.
-pub(super) fn charset_holds(to: &str, from: &str) -> bool {
+pub fn charset_holds(to: &str, from: &str) -> bool {
     let to = if to == "utf8" { "utf8mb3" } else { to };
     let from = if from == "utf8" { "utf8mb3" } else { from };
     to == from
@@ -136,7 +138,7 @@ pub(super) fn charset_holds(to: &str, from: &str) -> bool {
 }
 
 /// The most characters a source value may have as text (`None`: no bound known).
-pub(super) fn max_chars(s: &Shape) -> Option<u64> {
+pub fn max_chars(s: &Shape) -> Option<u64> {
     match s {
         Shape::Text { chars: Some(n), .. } => Some(*n),
         Shape::Text { bytes: Some(n), .. } | Shape::Binary(n) => Some(*n),
@@ -157,7 +159,7 @@ pub(super) fn max_chars(s: &Shape) -> Option<u64> {
 }
 
 /// `(min, max)` of what a source numeric column holds, when known.
-pub(super) fn numeric_bounds(s: &Shape) -> Option<(f64, f64)> {
+pub fn numeric_bounds(s: &Shape) -> Option<(f64, f64)> {
     match s {
         Shape::Int { min, max } => Some((*min as f64, *max as f64)),
         Shape::Decimal {
@@ -169,5 +171,18 @@ pub(super) fn numeric_bounds(s: &Shape) -> Option<(f64, f64)> {
             Some((if *unsigned { 0.0 } else { -top }, top))
         }
         _ => None,
+    }
+}
+
+/// The latest TIMESTAMP a server of `version` (`VERSION()`: `10.11.6-MariaDB`, `8.0.36`)
+/// holds: MariaDB 11.5 and later hold up to 2106 (on 64-bit builds), others up to 2038.
+pub fn timestamp_max(version: &str) -> &'static str {
+    let mut parts = version.split(['.', '-']);
+    let major: u32 = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
+    let minor: u32 = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
+    if version.contains("MariaDB") && (major, minor) >= (11, 5) {
+        "2106-02-07 06:28:15"
+    } else {
+        "2038-01-19 03:14:07"
     }
 }
