@@ -364,7 +364,7 @@ struct TryCopy {
 async fn try_edits(app: Arc<App>, body: TryBody) -> Response {
     let (text, existing) = match super::job_text::of_app(&app, body.edits.as_ref()) {
         Ok(t) => t,
-        Err(e) => return fail(StatusCode::BAD_REQUEST, e),
+        Err(e) => return fail(StatusCode::BAD_REQUEST, e.to_string()),
     };
     let (source, target) = (app.source.clone(), app.target.clone());
     let answer = tokio::task::spawn_blocking(move || {

@@ -136,7 +136,7 @@ pub async fn check(
     let body = body.map(|b| b.0).unwrap_or_default();
     let (text, existing) = match super::job_text::of_app(&app, body.edits.as_ref()) {
         Ok(t) => t,
-        Err(e) => return fail(StatusCode::BAD_REQUEST, e),
+        Err(e) => return fail(StatusCode::BAD_REQUEST, e.to_string()),
     };
     let (source, target) = (app.source.clone(), app.target.clone());
     let answer =

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
 use super::job_file::edits::JobEdits;
+use super::job_file::EditError;
 use crate::conn_spec::{mask_urls, ConnSpec};
 use crate::error::Result;
 use crate::job::{Job, Pass, RunFlags};
@@ -95,23 +96,22 @@ pub fn job(
 pub fn of_app(
     app: &super::App,
     edits: Option<&JobEdits>,
-) -> std::result::Result<(JobText, usize), String> {
+) -> std::result::Result<(JobText, usize), EditError> {
     let view = app.job.read().unwrap_or_else(|e| e.into_inner()).clone();
     let path = view.path.as_ref().map(PathBuf::from);
     let code = match &path {
-        Some(p) if p.exists() => {
-            std::fs::read(p).map_err(|e| format!("{}: cannot read the job: {e}", p.display()))?
-        }
+        Some(p) if p.exists() => std::fs::read(p)
+            .map_err(|e| EditError(format!("{}: cannot read the job: {e}", p.display())))?,
         _ => Vec::new(),
     };
     let code = match edits {
         Some(edits) => {
             let text = String::from_utf8(code).map_err(|_| {
-                "the job file is not UTF-8 text: the page cannot apply edits to it".to_string()
+                EditError(
+                    "the job file is not UTF-8 text: the page cannot apply edits to it".into(),
+                )
             })?;
-            super::job_file::apply_at(&text, &view.lines(), edits)
-                .map_err(|e| e.to_string())?
-                .into_bytes()
+            super::job_file::apply_at(&text, &view.lines(), edits)?.into_bytes()
         }
         None => code,
     };
