@@ -7,8 +7,11 @@ use crate::support::*;
 use mysql::prelude::Queryable;
 
 /// The statements the target server ran against `table` of the test's database while
-/// `f` ran (its general log, on for that time).
-fn statements_on(dbs: &mut Dbs, table: &str, f: impl FnOnce(&mut Dbs)) -> Vec<String> {
+/// `f` ran (its general log, on for that time: one test at a time, as the log is the
+/// server's).
+pub fn statements_on(dbs: &mut Dbs, table: &str, f: impl FnOnce(&mut Dbs)) -> Vec<String> {
+    static LOG: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one = LOG.lock().unwrap_or_else(|e| e.into_inner());
     dbs.dst("SET GLOBAL log_output = 'TABLE'");
     dbs.dst("SET GLOBAL general_log = 1");
     f(dbs);

@@ -8,11 +8,14 @@
 use std::collections::{BTreeMap, HashMap};
 
 use crate::db::schema::TableInfo;
-use crate::db::write::{Cell, Column, Counts, Method, Mode, Target, Writer};
+use crate::db::value::Kind;
+use crate::db::write::{Cell, Column, Counts, Method, Mode, RowCheck, Target, Writer};
 use crate::db::{Db, Value};
-use crate::error::{Error, Result};
+use crate::error::{Culprit, Error, Result};
 
+use super::fit::Fit;
 use super::transform::Emitted;
+use crate::plan::Accept;
 
 /// A table a copy emits rows into, and how they meet the rows already there.
 #[derive(Debug, Clone, PartialEq)]
@@ -52,6 +55,8 @@ impl EmitCounts {
 /// The writers of one part's emitted rows: per table and set of columns.
 pub(super) struct Fanout {
     specs: Vec<EmitSpec>,
+    /// The copy's `accept`: the value hazards its emitted rows may carry too.
+    accept: Accept,
     tables: HashMap<String, TableInfo>,
     writers: HashMap<(String, Vec<String>), Writer>,
 }
@@ -61,9 +66,10 @@ pub(super) struct Fanout {
 pub(super) type Groups = Vec<((String, Vec<String>), Vec<Vec<Value>>)>;
 
 impl Fanout {
-    pub fn new(specs: Vec<EmitSpec>) -> Fanout {
+    pub fn new(specs: Vec<EmitSpec>, accept: Accept) -> Fanout {
         Fanout {
             specs,
+            accept,
             tables: HashMap::new(),
             writers: HashMap::new(),
         }
@@ -168,8 +174,57 @@ impl Fanout {
             mode: spec.mode,
             accept_conflicts: false,
         };
-        Ok(Writer::new(&target, db, Method::Prepared, None))
+        // The value checks the copy's own rows get (`fit`): a value the target would
+        // change without a word fails the page, naming the row that emitted it.
+        let columns: Vec<String> = target.columns.iter().map(|c| c.name.clone()).collect();
+        let fit =
+            Fit::emitted(info, &columns, &self.accept).map(|f| Box::new(f) as Box<dyn RowCheck>);
+        Ok(Writer::new(&target, db, Method::Prepared, fit))
     }
+}
+
+impl Fanout {
+    /// The columns of an emitted row's table that the server's `message` names
+    /// (`'note'`, `` `note` ``), with the row's values there.
+    pub fn culprits(&self, e: &Emitted, message: &str) -> Vec<Culprit> {
+        let table = self.tables.get(&e.table);
+        e.fields
+            .iter()
+            .filter(|(n, _)| {
+                message.contains(&format!("'{n}'")) || message.contains(&format!("`{n}`"))
+            })
+            .map(|(n, v)| {
+                let kind = table
+                    .and_then(|t| t.column(n))
+                    .map_or(Kind::Bytes, |c| c.kind());
+                Culprit {
+                    column: n.clone(),
+                    value: Some(super::row_error::show_value(v, kind)),
+                }
+            })
+            .collect()
+    }
+}
+
+/// Which of a page's emitted rows each group `Fanout::groups` makes of them holds, in
+/// the groups' order.
+pub(super) fn members(emitted: &[Emitted]) -> Vec<Vec<usize>> {
+    let mut keys: Vec<(&str, Vec<&str>)> = Vec::new();
+    let mut out: Vec<Vec<usize>> = Vec::new();
+    for (i, e) in emitted.iter().enumerate() {
+        let key = (
+            e.table.as_str(),
+            e.fields.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(),
+        );
+        match keys.iter().position(|k| *k == key) {
+            Some(g) => out[g].push(i),
+            None => {
+                keys.push(key);
+                out.push(vec![i]);
+            }
+        }
+    }
+    out
 }
 
 /// Adds a page's emitted counts (per group) to a copy's (per table).

@@ -63,7 +63,10 @@ pub use fanout::{EmitCounts, EmitSpec};
 pub use fit::{refused_row, Fit};
 pub use pace::Pace;
 pub use retry::connect as connect_retrying;
-pub use transform::{DirectProcessor, Emitted, Extra, Processed, RowProcessor, TransformError};
+pub use transform::{
+    one_by_one, DirectProcessor, Emitted, Extra, PageResult, Processed, RowProcessor,
+    TransformError,
+};
 pub use window::{Overlap, Since};
 
 use checkpoint::Store;

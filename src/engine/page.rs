@@ -60,8 +60,11 @@ pub(super) struct Page {
     pub row_origin: Vec<usize>,
     pub emitted_origin: Vec<usize>,
     pub rejects: Vec<Reject>,
-    /// Rows the page's source rows made for other tables (`emit`).
+    /// Rows the page's source rows made for other tables (`emit`), and the key and
+    /// stream position of the source row each came from (to name it when the target
+    /// refuses the row).
     pub emitted: Vec<Emitted>,
+    pub emitted_keys: Vec<(Vec<Value>, u64)>,
     /// The reader got to the end of its range: no rows, the part is done.
     pub end: bool,
 }
@@ -97,6 +100,7 @@ impl Page {
             emitted_origin: Vec::new(),
             rejects: Vec::new(),
             emitted: Vec::new(),
+            emitted_keys: Vec::new(),
             end: true,
         }
     }

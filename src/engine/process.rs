@@ -59,12 +59,18 @@ pub(super) fn process_page(
     let mut keys = Vec::with_capacity(rows.len());
     let mut skipped = 0;
     // With `on_error = "reject"`, each row's source row is kept for the rejects file.
-    let keep = shared.rejects.is_some();
-    for (row, key) in rows.into_iter().zip(std::mem::take(&mut page.keys)) {
-        let source = keep.then(|| row.clone());
-        let made = processor.process(row);
-        // More rows for this table (a list returned) and rows for others (`emit`).
-        let extra = processor.take_extra();
+    let mut sources = match shared.rejects.is_some() {
+        true => rows.iter().cloned().map(Some).collect(),
+        false => Vec::new(),
+    }
+    .into_iter();
+    let made = processor
+        .process_rows(rows, shared.rejects.is_none())
+        .map_err(|e| page_failed(shared, page_no, e))?;
+    // Per row: what it made, and more rows for this table (a list returned) and rows
+    // for others (`emit`).
+    for ((made, extra), key) in made.into_iter().zip(std::mem::take(&mut page.keys)) {
+        let source = sources.next().flatten();
         let own = match made {
             Ok(Some(values)) => Some(values),
             Ok(None) => {
@@ -92,6 +98,8 @@ pub(super) fn process_page(
         }
         let made = out.len() - first;
         let emitted = extra.emitted.len();
+        page.emitted_keys
+            .extend(std::iter::repeat_n(&key, emitted).cloned());
         if let Some(source) = source.filter(|_| made > 0 || emitted > 0) {
             page.origins.push((key, source));
             page.row_origin.extend(std::iter::repeat_n(origin, made));
@@ -111,7 +119,14 @@ fn begin_page(
     page_no: u64,
     values: &[Vec<Value>],
 ) -> Result<()> {
-    processor.begin_page(values).map_err(|e| match e {
+    processor
+        .begin_page(values)
+        .map_err(|e| page_failed(shared, page_no, e))
+}
+
+/// The error of a page a processor could not run as a whole (a lookup's query).
+fn page_failed(shared: &Shared, page_no: u64, e: TransformError) -> Error {
+    match e {
         TransformError::Failed(e) => match e.downcast::<Error>() {
             Ok(e) => *e,
             Err(e) => Error::database(format!("copy {}, page {page_no}", shared.plan.name), e),
@@ -119,7 +134,7 @@ fn begin_page(
         TransformError::Decode(e) => {
             Error::database_caused(format!("copy {}, page {page_no}", shared.plan.name), e)
         }
-    })
+    }
 }
 
 /// Turns an undecoded page of source rows into target rows: still undecoded when every
@@ -161,9 +176,11 @@ fn process_undecoded_page(
     let mut kept: Vec<(usize, Option<Vec<Value>>)> = Vec::with_capacity(n);
     let mut skipped = 0;
     let mut page = page;
-    for i in 0..n {
-        let made = processor.process_undecoded(&raw.layout, raw.row(i));
-        let extra = processor.take_extra();
+    let rows: Vec<&[u8]> = (0..n).map(|i| raw.row(i)).collect();
+    let made = processor
+        .process_rows_undecoded(&raw.layout, &rows, true)
+        .map_err(|e| page_failed(shared, page_no, e))?;
+    for (i, (made, extra)) in made.into_iter().enumerate() {
         match made {
             Ok(Processed::Untouched) => kept.push((i, None)),
             Ok(Processed::Row(values)) => kept.push((i, Some(values))),
@@ -175,6 +192,11 @@ fn process_undecoded_page(
         }
         // More rows of this table (decoded: the page then is) and rows for others.
         kept.extend(extra.own.into_iter().map(|values| (i, Some(values))));
+        if !extra.emitted.is_empty() {
+            let key = key_of(i, &source_row(i)?);
+            page.emitted_keys
+                .extend(std::iter::repeat_n(key, extra.emitted.len()));
+        }
         page.emitted.extend(extra.emitted);
     }
     let sources = shared

@@ -208,6 +208,7 @@ impl ReaderCtx {
             origins: Vec::new(),
             row_origin: Vec::new(),
             emitted_origin: Vec::new(),
+            emitted_keys: Vec::new(),
             rejects: Vec::new(),
             emitted: Vec::new(),
             end: false,

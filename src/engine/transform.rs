@@ -34,6 +34,35 @@ pub trait RowProcessor {
         })
     }
 
+    /// The rows of a page, each with what it made and the rows it made besides its own
+    /// (`take_extra`), in order; with `until_error`, the rows after the first that
+    /// failed may be left out (not run). The default processes them one by one; Lua's
+    /// runs a page's transforms together when lookups wait for keys, so that a page's
+    /// keys are asked at once. An error here (a lookup's query) fails the page.
+    fn process_rows(
+        &mut self,
+        rows: Vec<Vec<Value>>,
+        until_error: bool,
+    ) -> PageResult<Option<Vec<Value>>> {
+        Ok(one_by_one(rows, until_error, |row| {
+            let made = self.process(row);
+            (made, self.take_extra())
+        }))
+    }
+
+    /// The same for a page of undecoded rows (`process_undecoded` row by row by default).
+    fn process_rows_undecoded(
+        &mut self,
+        layout: &Arc<RawLayout>,
+        rows: &[&[u8]],
+        until_error: bool,
+    ) -> PageResult<Processed> {
+        Ok(one_by_one(rows.iter(), until_error, |row| {
+            let made = self.process_undecoded(layout, row);
+            (made, self.take_extra())
+        }))
+    }
+
     /// Source columns whose values the processor wants for a whole page before it is
     /// given the page's rows (`begin_page`); empty, the default: none.
     fn page_columns(&mut self) -> Vec<usize> {
@@ -59,6 +88,29 @@ pub trait RowProcessor {
         Extra::default()
     }
 }
+
+/// What `process` makes of each of `rows` in turn, stopping after the first row that
+/// failed when `until_error` says so.
+pub fn one_by_one<I, T>(
+    rows: impl IntoIterator<Item = I>,
+    until_error: bool,
+    mut process: impl FnMut(I) -> (std::result::Result<T, TransformError>, Extra),
+) -> Vec<(std::result::Result<T, TransformError>, Extra)> {
+    let mut out = Vec::new();
+    for row in rows {
+        let made = process(row);
+        let failed = made.0.is_err();
+        out.push(made);
+        if failed && until_error {
+            break;
+        }
+    }
+    out
+}
+
+/// What a page's rows made, row by row, or why the page failed as a whole.
+pub type PageResult<T> =
+    std::result::Result<Vec<(std::result::Result<T, TransformError>, Extra)>, TransformError>;
 
 /// Rows one source row made besides its target row.
 #[derive(Debug, Default)]

@@ -54,7 +54,7 @@ impl WriterCtx {
         let plan = &self.shared.plan;
         let fit = super::fit::Fit::new(plan).map(|f| Box::new(f) as Box<dyn RowCheck>);
         let writer = Writer::new(&plan.write_target(), &db, self.shared.method, fit);
-        let mut fanout = Fanout::new(self.shared.emits.clone());
+        let mut fanout = Fanout::new(self.shared.emits.clone(), plan.accept.clone());
         let stop = self.shared.cfg.stop.clone();
         // Pages already queued are written even when the copy failed elsewhere (they
         // are whole and good); only a stop stops a writer before its queue is empty.
@@ -227,6 +227,9 @@ impl WriterCtx {
                     )
                 });
             if !again {
+                if let Some(g) = e.also.map(usize::from) {
+                    return Err(self.refused_emitted(db, page, next.pages, e, (fanout, also), g));
+                }
                 return Err(self.refused(db, writer, page, next.pages, e));
             }
             *db = shared.connect(Role::Target)?;
@@ -410,6 +413,53 @@ impl WriterCtx {
                 super::row_error::check_words(plan, &server)
                     .map(|w| format!(" {w}"))
                     .unwrap_or_default()
+            ),
+        }))
+    }
+
+    /// The error of a page whose emitted rows (group `g` of `also`) the target
+    /// refused, naming the source row that emitted the row at fault when it can be
+    /// found (the group's rows written again one at a time and rolled back).
+    fn refused_emitted(
+        &self,
+        db: &mut Db,
+        page: &Page,
+        pages: u64,
+        e: WriteError,
+        (fanout, also): (&Fanout, &Also<'_>),
+        g: usize,
+    ) -> Error {
+        let plan = &self.shared.plan;
+        let server = match &e.error {
+            Error::Database { message, .. } => message.clone(),
+            other => other.to_string(),
+        };
+        let Some(&(w, rows)) = also.writes.get(g) else {
+            return e.error;
+        };
+        let row = e.row.or_else(|| {
+            (super::row_error::is_about_values(&server) && !rows.is_empty())
+                .then(|| w.locate_row(db, rows))
+                .flatten()
+        });
+        let members = super::fanout::members(&page.emitted);
+        let at = row.and_then(|r| members.get(g)?.get(r).copied());
+        let Some(((k, n), emitted)) =
+            at.and_then(|i| Some((page.emitted_keys.get(i)?, page.emitted.get(i)?)))
+        else {
+            return e.error;
+        };
+        Error::Row(Box::new(RowError {
+            copy: plan.name.clone(),
+            location: plan.location.clone(),
+            page: pages,
+            key: plan.row_label(Some(k), *n),
+            culprits: fanout.culprits(emitted, &server),
+            message: format!(
+                "emitting into {}.{}: {}",
+                plan.target.database,
+                emitted.table,
+                crate::db::write::without_row_number(&server)
             ),
         }))
     }

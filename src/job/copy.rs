@@ -203,19 +203,30 @@ impl Job {
                         });
                     }
                 }
-                for (i, row) in sample.into_iter().enumerate() {
-                    let key = plan.row_label(Some(&plan.key_values(&row)), i as u64 + 1);
-                    if let Err(message) = p.process(row) {
-                        if options.rejects.is_some() {
-                            // Set aside when the copy runs.
-                            continue;
-                        }
+                let keys: Vec<String> = (sample.iter().enumerate())
+                    .map(|(i, row)| plan.row_label(Some(&plan.key_values(row)), i as u64 + 1))
+                    .collect();
+                // Run as a page is: the keys its lookups wait for asked together.
+                let made = match p.process_rows(sample, options.rejects.is_none()) {
+                    Ok(made) => made,
+                    Err(message) => {
                         self.record.borrow_mut().problems.push(Problem {
-                            message: format!("{loc}: copy {name}, row {key}: {message}"),
-                            data: true,
+                            message: format!("{loc}: copy {name}, the sample's lookups: {message}"),
+                            data: false,
                         });
-                        break;
+                        Vec::new()
                     }
+                };
+                let failed = made
+                    .into_iter()
+                    .zip(keys)
+                    .find_map(|((made, _), key)| made.err().map(|message| (key, message)));
+                // A row that fails is set aside when the copy runs, with `on_error = "reject"`.
+                if let Some((key, message)) = failed.filter(|_| options.rejects.is_none()) {
+                    self.record.borrow_mut().problems.push(Problem {
+                        message: format!("{loc}: copy {name}, row {key}: {message}"),
+                        data: true,
+                    });
                 }
                 let mut plan = plan;
                 plan.hooks = hooks.lines();
@@ -236,7 +247,7 @@ impl Job {
             }
             Pass::Verify => {
                 let mut p = processor(&direct)?;
-                self.verify_copy(&plan, p.as_mut())
+                self.verify_copy(&plan, p.as_mut(), &options.emits)
                     .map(CopyOutcome::Verified)
             }
             Pass::Real => {
@@ -473,17 +484,42 @@ impl Job {
         }
     }
 
-    /// The verify pass's copy: compares source and target and records the report.
-    fn verify_copy(&self, plan: &CopyPlan, processor: &mut dyn RowProcessor) -> Result<Verified> {
+    /// The verify pass's copy: compares source and target and records the report. The
+    /// rows the transform emits into other tables (`emits`) are not compared: the
+    /// report says so.
+    fn verify_copy(
+        &self,
+        plan: &CopyPlan,
+        processor: &mut dyn RowProcessor,
+        emits: &[EmitSpec],
+    ) -> Result<Verified> {
         let src = self.session(Role::Source, None)?;
         let dst = self.session(Role::Target, None)?;
         let busy = |_| Error::usage("copy cannot run inside another copy's transform");
         let report = {
-            let mut s = src.try_borrow_mut().map_err(busy)?;
-            let mut d = dst.try_borrow_mut().map_err(busy)?;
             let options = self.record.borrow().verify.options;
-            let processor = crate::verify::needs_processor(plan).then_some(processor);
-            crate::verify::verify_copy(plan, &mut s, &mut d, processor, &options)?
+            let mut report = if crate::verify::needs_processor(plan) {
+                // The transform's lookups ask through the job's sessions: the comparison
+                // reads through sessions of its own, as a run's pipeline does.
+                let own = |db: &Rc<RefCell<Db>>, role| {
+                    let spec = db.try_borrow_mut().map_err(busy)?.spec.clone();
+                    Db::connect(&spec, role)
+                };
+                let (mut s, mut d) = (own(&src, Role::Source)?, own(&dst, Role::Target)?);
+                crate::verify::verify_copy(plan, &mut s, &mut d, Some(processor), &options)?
+            } else {
+                let mut s = src.try_borrow_mut().map_err(busy)?;
+                let mut d = dst.try_borrow_mut().map_err(busy)?;
+                crate::verify::verify_copy(plan, &mut s, &mut d, None, &options)?
+            };
+            if !emits.is_empty() {
+                let tables: Vec<&str> = emits.iter().map(|e| e.table.as_str()).collect();
+                report.notes.push(format!(
+                    "not compared: the rows the transform emits into {}",
+                    tables.join(", ")
+                ));
+            }
+            report
         };
         let verified = Verified {
             stats: CopyStats {

@@ -105,6 +105,12 @@ pub struct Lookup {
     exact: Exact,
     /// Value rows by key (as text); `None`: no row has that key.
     found: HashMap<Vec<u8>, Option<Vec<Value>>>,
+    /// Keys a transform asked that are not known yet, to be asked together
+    /// (`want`, `ask_wanted`).
+    wanted: Vec<Value>,
+    /// Keys an `IN` query did not settle (see `Exact`): asked on their own, never again
+    /// in an `IN` query.
+    unsettled: std::collections::HashSet<Vec<u8>>,
 }
 
 impl Lookup {
@@ -157,6 +163,8 @@ impl Lookup {
             kinds: values.iter().map(|(_, k)| *k).collect(),
             cache: spec.cache,
             found: HashMap::new(),
+            wanted: Vec::new(),
+            unsettled: Default::default(),
         };
         if spec.cache == Cache::All {
             lookup.read_all(db)?;
@@ -239,7 +247,7 @@ impl Lookup {
                 continue;
             }
             let text = self.key_text(key);
-            if !self.found.contains_key(&text) {
+            if !self.found.contains_key(&text) && !self.unsettled.contains(&text) {
                 asked.entry(text).or_insert(key);
             }
         }
@@ -266,11 +274,45 @@ impl Lookup {
                     None if self.exact.covers(key) => {
                         self.found.insert(text.clone(), None);
                     }
-                    None => {}
+                    None => {
+                        self.unsettled.insert(text.clone());
+                    }
                 }
             }
         }
         Ok(queries)
+    }
+
+    /// Whether `key` is to be answered now: known (always with `cache = "all"`), or
+    /// one an `IN` query could not settle, which `fetch` asks on its own; otherwise the
+    /// key is kept for `ask_wanted`.
+    pub fn want(&mut self, key: &Value) -> bool {
+        let text = self.key_text(key);
+        if self.cache == Cache::All
+            || self.found.contains_key(&text)
+            || self.unsettled.contains(&text)
+        {
+            return true;
+        }
+        self.wanted.push(key.clone());
+        false
+    }
+
+    /// Whether keys wait for `ask_wanted`.
+    pub fn has_wanted(&self) -> bool {
+        !self.wanted.is_empty()
+    }
+
+    /// Asks the keys `want` kept, as `prefetch` asks a page's keys (one `IN` query for up
+    /// to 5,000 distinct keys); returns how many queries it sent.
+    pub fn ask_wanted(&mut self, db: &mut Db) -> Result<usize> {
+        let keys = std::mem::take(&mut self.wanted);
+        self.prefetch(db, &keys)
+    }
+
+    /// Forgets the keys `want` kept (their calls then ask them one by one).
+    pub fn drop_wanted(&mut self) {
+        self.wanted.clear();
     }
 
     /// The value columns of the row with the key `fetch` gave (`None`: no such row).

@@ -2,8 +2,9 @@
 //! job's `Lookup` on the handle's session, and returns a Lua function from a key to its
 //! value (one value column) or to a row table (several). A `null` key gives `null`; a
 //! missing key gives `null`, or an error naming the key with `required = true` (the
-//! copy's transform error then names the row). With `from = "column"`, a copy's pages
-//! ask that column's values ahead, one query per page (`crate::lua::lookup_batch`).
+//! copy's transform error then names the row). A page's keys are asked together, one
+//! query per page: with `from = "column"`, that column's values ahead; without, the
+//! keys the page's transforms wait for (`crate::lua::lookup_batch`).
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -96,10 +97,16 @@ fn lookup(lua: &Lua, job: &Rc<Job>, t: Table) -> mlua::Result<Function> {
         );
     }
     let lookup = Rc::new(RefCell::new(lookup));
-    if let Some(from) = from {
-        crate::lua::lookup_batch::remember(lua, from, &lookup, &db);
+    if cache == Cache::All {
+        return lua.create_function(move |lua, key: LuaValue| {
+            find(lua, &db, &lookup, single, required, key, true)
+        });
     }
-    lua.create_function(move |lua, key: LuaValue| find(lua, &db, &lookup, single, required, key))
+    crate::lua::lookup_batch::remember(lua, from, &lookup, &db);
+    let f = lua.create_function(move |lua, (key, direct): (LuaValue, bool)| {
+        find(lua, &db, &lookup, single, required, key, direct)
+    })?;
+    crate::lua::lookup_batch::wrap(lua, f)
 }
 
 /// `value`: one column name (the function gives the value) or a list (a row table).
@@ -149,7 +156,9 @@ fn busy(db: &Rc<RefCell<Db>>) -> mlua::Result<std::cell::RefMut<'_, Db>> {
     })
 }
 
-/// One call of a lookup function.
+/// One call of a lookup function; `direct = false`: a key whose answer is not known
+/// is kept to be asked with the page's others, and the call gives the `pending` value
+/// (`lookup_batch::Yielding`).
 fn find(
     lua: &Lua,
     db: &Rc<RefCell<Db>>,
@@ -157,6 +166,7 @@ fn find(
     single: bool,
     required: bool,
     key: LuaValue,
+    direct: bool,
 ) -> mlua::Result<LuaValue> {
     let null = Sentinels::get(lua).null;
     if is_null(&key) || key.is_nil() {
@@ -164,6 +174,10 @@ fn find(
     }
     let key = from_lua(&key, "a lookup key").map_err(mlua::Error::external)?;
     let mut l = lookup.borrow_mut();
+    if !direct && !l.want(&key) {
+        let y = crate::lua::lookup_batch::Yielding::get(lua)?;
+        return Ok(LuaValue::Table(y.pending));
+    }
     let text = {
         let mut d = busy(db)?;
         l.fetch(&mut d, &key).map_err(mlua::Error::external)?

@@ -23,6 +23,7 @@ pub mod native;
 pub mod options;
 pub mod processor;
 pub mod rejects;
+pub mod row_batch;
 pub mod row_builder;
 pub mod run_options;
 pub mod sample;

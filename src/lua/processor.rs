@@ -11,7 +11,7 @@ use mlua::{AnyUserData, Function, Lua, LuaString, Table, Value as LuaValue};
 
 use crate::db::value::Kind;
 use crate::db::wire::{RawLayout, RawSource, WireError};
-use crate::engine::{Extra, Processed, RowProcessor, TransformError};
+use crate::engine::{Extra, Processed};
 use crate::lua::emit;
 use crate::lua::errors::RowFailure;
 use crate::lua::values::{from_lua, same, to_lua, Sentinels};
@@ -30,9 +30,9 @@ enum Cell {
 /// only when the transform reads them, and fields it sets are kept aside, so a
 /// transform that reads two fields of a row pays for two, and one that returns the row
 /// untouched pays for none.
-struct RowState {
+pub(super) struct RowState {
     /// The row table now in use (its identity), or null between rows.
-    table: *const std::ffi::c_void,
+    pub(super) table: *const std::ffi::c_void,
     values: Vec<Value>,
     /// An undecoded row (a parameter row of `layout`), decoded into `values` when a
     /// value is first needed.
@@ -46,7 +46,38 @@ struct RowState {
     set: Vec<(Vec<u8>, LuaValue)>,
 }
 
+impl Default for RowState {
+    fn default() -> RowState {
+        RowState {
+            table: std::ptr::null(),
+            values: Vec::new(),
+            raw: Vec::new(),
+            layout: None,
+            decoded: true,
+            made: Vec::new(),
+            made_any: false,
+            set: Vec::new(),
+        }
+    }
+}
+
 impl RowState {
+    /// Loads a decoded source row.
+    pub(super) fn load(&mut self, row: Vec<Value>) {
+        self.values = row;
+        self.decoded = true;
+    }
+
+    /// Loads an undecoded source row (a parameter row of `layout`).
+    pub(super) fn load_undecoded(&mut self, layout: &Arc<RawLayout>, row: &[u8]) {
+        self.raw.clear();
+        self.raw.extend_from_slice(row);
+        if !self.layout.as_ref().is_some_and(|l| Arc::ptr_eq(l, layout)) {
+            self.layout = Some(layout.clone());
+        }
+        self.decoded = false;
+    }
+
     fn field_set(&self, key: &[u8]) -> Option<&LuaValue> {
         self.set
             .iter()
@@ -67,12 +98,12 @@ fn decode(st: &mut RowState) -> Result<(), WireError> {
     Ok(())
 }
 
-struct Shared {
-    lua: Lua,
+pub(super) struct Shared {
+    pub(super) lua: Lua,
     null: AnyUserData,
-    names: Vec<Vec<u8>>,
+    pub(super) names: Vec<Vec<u8>>,
     kinds: Vec<Kind>,
-    state: RefCell<RowState>,
+    pub(super) state: RefCell<RowState>,
 }
 
 impl Shared {
@@ -179,23 +210,25 @@ impl Shared {
 }
 
 pub struct LuaProcessor {
-    shared: std::rc::Rc<Shared>,
+    pub(super) shared: std::rc::Rc<Shared>,
     meta: Table,
-    transform: Option<Function>,
+    pub(super) transform: Option<Function>,
     cells: Vec<Cell>,
     /// Where the target values come from when the transform returned its row without
     /// setting a field (the plan's column map; `None`: every row takes the slow path).
-    untouched: Option<Arrangement>,
+    pub(super) untouched: Option<Arrangement>,
     /// The same per cell: the source column it takes as read, or a fixed value.
     untouched_cells: Option<Vec<Untouched>>,
     /// The rows the last row made besides its own (a list returned, `emit`).
-    extra: Extra,
+    pub(super) extra: Extra,
     /// Filling more than one row from a source row: values are copied, not moved.
     keep: bool,
     /// The lookup keys the page being started asks ahead (`page_columns`), and the
     /// source table they are for.
-    prefetch: crate::lua::lookup_batch::PagePrefetch,
-    source: String,
+    pub(super) prefetch: crate::lua::lookup_batch::PagePrefetch,
+    pub(super) source: String,
+    /// Coroutines of finished rows, for the next rows run together (`row_batch`).
+    pub(super) threads: Vec<mlua::Thread>,
 }
 
 /// How a cell is filled when the transform returned its own row and set nothing.
@@ -241,16 +274,7 @@ impl LuaProcessor {
             null: Sentinels::get(lua).null,
             names: names.iter().map(|n| n.as_bytes().to_vec()).collect(),
             kinds,
-            state: RefCell::new(RowState {
-                table: std::ptr::null(),
-                values: Vec::new(),
-                raw: Vec::new(),
-                layout: None,
-                decoded: true,
-                made: Vec::new(),
-                made_any: false,
-                set: Vec::new(),
-            }),
+            state: RefCell::new(RowState::default()),
         });
         let meta = lua.create_table()?;
         let s = shared.clone();
@@ -285,26 +309,33 @@ impl LuaProcessor {
             keep: false,
             prefetch: Default::default(),
             source: plan.source.name.clone(),
+            threads: Vec::new(),
         })
     }
 
-    fn run(&mut self, row: Vec<Value>) -> Result<Option<Vec<Value>>, RowFailure> {
+    pub(super) fn run(&mut self, row: Vec<Value>) -> Result<Option<Vec<Value>>, RowFailure> {
         self.extra = Extra::default();
-        let (table, ptr) = self.start_row(|st| {
-            st.values = row;
-            st.decoded = true;
-        })?;
+        let (table, ptr) = self.start_row(|st| st.load(row))?;
         let lua = self.shared.lua.clone();
         let (result, emitted) = emit::collecting(&lua, || {
-            self.call(&table).and_then(|out| match out {
-                None => Ok(None),
-                Some(out) => self.fill_rows(out, ptr),
-            })
+            self.call(&table).and_then(|out| self.fill_made(out, ptr))
         });
         self.extra.emitted = emitted;
         // The row table is done with: reading it later is an error, not another row.
         self.shared.state.borrow_mut().table = std::ptr::null();
         result
+    }
+
+    /// The target values of what the transform returned (`None`: skip the row).
+    pub(super) fn fill_made(
+        &mut self,
+        out: Option<Table>,
+        ptr: *const std::ffi::c_void,
+    ) -> Result<Option<Vec<Value>>, RowFailure> {
+        match out {
+            None => Ok(None),
+            Some(out) => self.fill_rows(out, ptr),
+        }
     }
 
     /// The target values of the row a transform returned or, for a list of rows, of
@@ -333,59 +364,54 @@ impl LuaProcessor {
 
     /// The same for an undecoded row, which comes back `Untouched` when the transform
     /// returned it without setting a field.
-    fn run_undecoded(
+    pub(super) fn run_undecoded(
         &mut self,
         layout: &Arc<RawLayout>,
         row: &[u8],
     ) -> Result<Processed, RowFailure> {
-        let (table, ptr) = self.start_row(|st| {
-            st.raw.clear();
-            st.raw.extend_from_slice(row);
-            if !st.layout.as_ref().is_some_and(|l| Arc::ptr_eq(l, layout)) {
-                st.layout = Some(layout.clone());
-            }
-            st.decoded = false;
-        })?;
+        let (table, ptr) = self.start_row(|st| st.load_undecoded(layout, row))?;
         self.extra = Extra::default();
         let lua = self.shared.lua.clone();
-        let (result, emitted) = emit::collecting(&lua, || self.undecoded_out(&table, ptr));
+        let (result, emitted) = emit::collecting(&lua, || {
+            self.call(&table)
+                .and_then(|out| self.undecoded_made(out, ptr))
+        });
         self.extra.emitted = emitted;
         self.shared.state.borrow_mut().table = std::ptr::null();
         result
     }
 
-    /// What the transform made of an undecoded row (see `run_undecoded`).
-    fn undecoded_out(
+    /// What the transform made of an undecoded row (see `run_undecoded`) from what it
+    /// returned.
+    pub(super) fn undecoded_made(
         &mut self,
-        table: &Table,
+        out: Option<Table>,
         ptr: *const std::ffi::c_void,
     ) -> Result<Processed, RowFailure> {
-        self.call(table).and_then(|out| {
-            let Some(out) = out else {
-                return Ok(Processed::Skip);
-            };
-            if emit::list_of_rows(&out).map_err(RowFailure::Lua)?.is_some() {
-                decode(&mut self.shared.state.borrow_mut())?;
-                return Ok(match self.fill_rows(out, ptr)? {
-                    Some(values) => Processed::Row(values),
-                    None => Processed::Skip,
-                });
+        let Some(out) = out else {
+            return Ok(Processed::Skip);
+        };
+        if emit::list_of_rows(&out).map_err(RowFailure::Lua)?.is_some() {
+            decode(&mut self.shared.state.borrow_mut())?;
+            return Ok(match self.fill_rows(out, ptr)? {
+                Some(values) => Processed::Row(values),
+                None => Processed::Skip,
+            });
+        }
+        if self.untouched.is_some() && out.to_pointer() == ptr {
+            let mut st = self.shared.state.borrow_mut();
+            if st.set.is_empty() {
+                return Ok(Processed::Untouched);
             }
-            if self.untouched.is_some() && out.to_pointer() == ptr {
-                let mut st = self.shared.state.borrow_mut();
-                if st.set.is_empty() {
-                    return Ok(Processed::Untouched);
-                }
-                decode(&mut st)?;
-            } else {
-                decode(&mut self.shared.state.borrow_mut())?;
-            }
-            self.fill(out, ptr).map(Processed::Row)
-        })
+            decode(&mut st)?;
+        } else {
+            decode(&mut self.shared.state.borrow_mut())?;
+        }
+        self.fill(out, ptr).map(Processed::Row)
     }
 
     /// A fresh row table for the row `load` puts in the state.
-    fn start_row(
+    pub(super) fn start_row(
         &mut self,
         load: impl FnOnce(&mut RowState),
     ) -> Result<(Table, *const std::ffi::c_void), RowFailure> {
@@ -416,18 +442,10 @@ impl LuaProcessor {
 
     /// Runs the transform on a row table: the table it returned, or None to skip.
     fn call(&self, table: &Table) -> Result<Option<Table>, RowFailure> {
-        Ok(Some(match &self.transform {
-            Some(f) => match f.call::<LuaValue>(table).map_err(RowFailure::Raised)? {
-                LuaValue::Nil => return Ok(None),
-                LuaValue::Table(t) => t,
-                other => {
-                    return Err(RowFailure::BadReturn {
-                        type_name: other.type_name(),
-                    })
-                }
-            },
-            None => table.clone(),
-        }))
+        match &self.transform {
+            Some(f) => returned(f.call::<LuaValue>(table)),
+            None => Ok(Some(table.clone())),
+        }
     }
 
     /// The target values from the table the transform returned.
@@ -520,6 +538,17 @@ impl LuaProcessor {
     }
 }
 
+/// What a transform's call gave: the table it returned, or None to skip the row.
+pub(super) fn returned(r: mlua::Result<LuaValue>) -> Result<Option<Table>, RowFailure> {
+    match r.map_err(RowFailure::Raised)? {
+        LuaValue::Nil => Ok(None),
+        LuaValue::Table(t) => Ok(Some(t)),
+        other => Err(RowFailure::BadReturn {
+            type_name: other.type_name(),
+        }),
+    }
+}
+
 /// The fast path's cells (see `Untouched`) for the plan's untouched arrangement: a
 /// source column is moved out of the row unless another cell takes it too.
 fn untouched_cells(sources: &[RawSource]) -> Vec<Untouched> {
@@ -536,43 +565,4 @@ fn untouched_cells(sources: &[RawSource]) -> Vec<Untouched> {
             RawSource::Value(v) => Untouched::Value(v.clone()),
         })
         .collect()
-}
-
-impl RowProcessor for LuaProcessor {
-    fn process(&mut self, row: Vec<Value>) -> Result<Option<Vec<Value>>, TransformError> {
-        self.run(row)
-            .map_err(|e| TransformError::Failed(Box::new(e)))
-    }
-
-    fn process_undecoded(
-        &mut self,
-        layout: &Arc<RawLayout>,
-        row: &[u8],
-    ) -> Result<Processed, TransformError> {
-        self.run_undecoded(layout, row)
-            .map_err(|e| TransformError::Failed(Box::new(e)))
-    }
-
-    fn untouched(&self) -> Option<Arrangement> {
-        self.untouched.clone()
-    }
-
-    fn take_extra(&mut self) -> Extra {
-        std::mem::take(&mut self.extra)
-    }
-
-    fn page_columns(&mut self) -> Vec<usize> {
-        self.prefetch = crate::lua::lookup_batch::for_columns(
-            &self.shared.lua,
-            &self.source,
-            &self.shared.names,
-        );
-        self.prefetch.columns.clone()
-    }
-
-    fn begin_page(&mut self, values: &[Vec<Value>]) -> Result<(), TransformError> {
-        self.prefetch
-            .run(values)
-            .map_err(|e| TransformError::Failed(Box::new(e)))
-    }
 }

@@ -91,7 +91,9 @@ impl Canceller {
             *b = busy;
         }
         let (pressed, cancelled) = (self.pressed, self.cancelled.clone());
-        let _ = lua.set_hook(
+        // Global: coroutines made meanwhile (a copy's rows run together, for its
+        // lookups) get it too.
+        let _ = lua.set_global_hook(
             HookTriggers::new().every_nth_instruction(10_000),
             move |_, _| {
                 if pressed.load(Ordering::SeqCst) || cancelled.load(Ordering::SeqCst) {
@@ -105,7 +107,7 @@ impl Canceller {
             let _keys = SignalKeys::on();
             f()
         };
-        lua.remove_hook();
+        lua.remove_global_hook();
         if let Ok(mut b) = self.busy.lock() {
             b.clear();
         }

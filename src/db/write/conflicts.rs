@@ -64,6 +64,7 @@ impl Writer {
             transient: false,
             refused: false,
             conflict: row.is_none(),
+            also: None,
         }
     }
 

@@ -74,6 +74,10 @@ pub struct WriteError {
     /// Rows collided with different target rows through another unique key (the row
     /// is found by `Writer::diagnose`).
     conflict: bool,
+    /// The failure was in group `also` of the page's `Also` writes (its writer's);
+    /// `row` then is an index in that group's rows. (A `u16` keeps the error small; a
+    /// page's groups are a table and a set of columns each.)
+    pub also: Option<u16>,
 }
 
 impl WriteError {
@@ -85,6 +89,7 @@ impl WriteError {
             transient: false,
             refused: false,
             conflict: false,
+            also: None,
         }
     }
 
@@ -98,6 +103,7 @@ impl WriteError {
                 if matches!(m.code, 1148 | 3948 | 2068 | 4166)),
             error: db.err(context, e),
             conflict: false,
+            also: None,
         }
     }
 }
@@ -115,8 +121,12 @@ impl Also<'_> {
     fn write(&self, db: &mut Db) -> Result<(), WriteError> {
         let mut counts = self.counts.borrow_mut();
         counts.clear();
-        for (w, rows) in &self.writes {
-            counts.push(w.write_more(db, rows)?);
+        for (g, (w, rows)) in self.writes.iter().enumerate() {
+            let c = w.write_more(db, rows).map_err(|e| WriteError {
+                also: u16::try_from(g).ok(),
+                ..e
+            })?;
+            counts.push(c);
         }
         Ok(())
     }
@@ -286,7 +296,9 @@ impl Writer {
     ) -> Result<Counts, WriteError> {
         match self.write_page_once(db, rows, undecoded, checkpoint, also) {
             // Rows collided with other target rows: found one by one, to name one.
-            Err(e) if e.conflict && !rows.is_empty() => Err(self.diagnose(db, rows, e)),
+            Err(e) if e.conflict && e.also.is_none() && !rows.is_empty() => {
+                Err(self.diagnose(db, rows, e))
+            }
             r => r,
         }
     }

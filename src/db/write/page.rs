@@ -54,8 +54,9 @@ impl Writer {
         if let Some(raw) = undecoded.filter(|_| rows.is_empty()) {
             if bulk {
                 match self.try_page(db, Body::Raw(raw), checkpoint.clone(), also) {
-                    // Written again row by row, which names the row at fault.
-                    Err(e) if !e.transient => self.rewriting(&e),
+                    // Written again row by row, which names the row at fault (unless
+                    // the fault is in rows of another table, `Also`).
+                    Err(e) if !e.transient && e.also.is_none() => self.rewriting(&e),
                     r => return r,
                 }
             }
@@ -83,7 +84,7 @@ impl Writer {
         match first {
             // A bulk execution does not say which row failed or warned: the page is
             // rolled back and written again with multi-row statements, which do.
-            Err(e) if bulk && !e.transient => {
+            Err(e) if bulk && !e.transient && e.also.is_none() => {
                 self.rewriting(&e);
                 self.try_page(db, Body::Chunks(rows), checkpoint, also)
             }

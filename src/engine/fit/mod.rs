@@ -12,10 +12,10 @@
 
 use crate::db::Value;
 
-use crate::db::schema::ColumnInfo;
+use crate::db::schema::{ColumnInfo, TableInfo};
 use crate::db::wire::RawSource;
 use crate::db::write::{Misfit, RowCheck};
-use crate::plan::{CopyPlan, Fill};
+use crate::plan::{Accept, CopyPlan, Fill};
 
 mod refused;
 mod value;
@@ -201,25 +201,50 @@ impl Fit {
                 Fill::Source(s) => narrows(&plan.source.columns[*s], target),
                 _ => check_for(target),
             };
-            let check = match check {
-                // A hazard the job accepted by name (`ferry check`'s kinds) is let be.
-                Some(Check::CharSpaces)
-                    if plan.accept.accepts_value("char_trailing_space", &c.name) =>
-                {
-                    None
-                }
-                Some(Check::Enum(_)) if plan.accept.accepts_value("enum", &c.name) => None,
-                Some(Check::Enum(_)) => {
-                    members.push(enum_members(&target.column_type));
-                    Some(Check::Enum(members.len() - 1))
-                }
-                other => other,
-            };
-            if let Some(check) = check {
+            if let Some(check) = unless_accepted(check, target, &plan.accept, &mut members) {
                 checks.push((i, check, c.name.clone(), target.column_type.clone()));
             }
         }
         (!checks.is_empty()).then_some(Fit { checks, members })
+    }
+
+    /// The checks of rows a transform emits (`emit`) with values for `columns` of
+    /// `table`, in that order: every value is made in Lua, so every checkable column is
+    /// checked, unless the copy's `accept` names the hazard (by kind, or `kind:column`).
+    pub fn emitted(table: &TableInfo, columns: &[String], accept: &Accept) -> Option<Fit> {
+        let mut checks = Vec::new();
+        let mut members = Vec::new();
+        for (i, name) in columns.iter().enumerate() {
+            let Some(target) = table.column(name) else {
+                continue;
+            };
+            let check = unless_accepted(check_for(target), target, accept, &mut members);
+            if let Some(check) = check {
+                checks.push((i, check, name.clone(), target.column_type.clone()));
+            }
+        }
+        (!checks.is_empty()).then_some(Fit { checks, members })
+    }
+}
+
+/// `check` of target column `target`, unless the job accepted its hazard by name
+/// (`ferry check`'s kinds: a CHAR's trailing spaces, an ENUM's members); an ENUM's
+/// members are kept in `members`.
+fn unless_accepted(
+    check: Option<Check>,
+    target: &ColumnInfo,
+    accept: &Accept,
+    members: &mut Vec<Vec<Vec<u8>>>,
+) -> Option<Check> {
+    let name = &target.name;
+    match check {
+        Some(Check::CharSpaces) if accept.accepts_value("char_trailing_space", name) => None,
+        Some(Check::Enum(_)) if accept.accepts_value("enum", name) => None,
+        Some(Check::Enum(_)) => {
+            members.push(enum_members(&target.column_type));
+            Some(Check::Enum(members.len() - 1))
+        }
+        other => other,
     }
 }
 
