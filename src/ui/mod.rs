@@ -9,8 +9,10 @@
 mod access;
 mod api;
 mod cells;
+mod check_view;
 mod job_api;
 pub mod job_file;
+mod job_text;
 mod job_view;
 mod runs;
 mod try_rows;
@@ -125,6 +127,8 @@ fn router(app: Arc<App>) -> Router {
     Router::new()
         .route("/", get(api::index))
         .route("/app.js", get(api::script))
+        .route("/grid.js", get(api::grid_script))
+        .route("/save.js", get(api::save_script))
         .route("/style.css", get(api::style))
         .route("/api/job", get(api::job))
         .route("/api/transforms", get(job_api::transforms))
@@ -144,6 +148,7 @@ fn router(app: Arc<App>) -> Router {
         .route("/api/runs/{id}/resume", post(runs::resume))
         .route("/api/runs/{id}/throttle", post(runs::throttle))
         .route("/api/runs/{id}/stop", post(runs::stop))
+        .route("/api/check", post(check_view::check))
         .layer(axum::middleware::from_fn_with_state(
             app.clone(),
             access::guard,
