@@ -362,8 +362,40 @@ fn ui_grid_builds_checks_saves_and_runs_a_new_job() {
         json!("5000")
     );
 
-    // Run it, and the same job written by hand, and compare the targets.
-    dbs.run(&job, &[]).ok();
+    // Run it from the page (the Runs section): each copy's progress reaches 100% and
+    // the summary counts every row; then the same job written by hand, and compare.
+    b.wait_for(
+        "the Run button",
+        "return document.querySelector('#run-job').textContent.includes('new.lua') \
+         && !document.querySelector('#run-start').disabled;",
+    );
+    b.click("#run-start");
+    b.wait_for(
+        "the run's summary",
+        "return document.querySelector('#run-state').textContent === 'done' \
+         && !!document.querySelector('#run-summary-table');",
+    );
+    assert_eq!(b.text("#run-exit"), "exit status 0");
+    let bars: Json = b
+        .js("return [...document.querySelectorAll('#run-progress .pct')].map(p => p.textContent);");
+    assert_eq!(
+        bars,
+        json!(["100.0%", "100.0%"]),
+        "{}",
+        b.text("#run-progress")
+    );
+    let summary: Json = b.js(
+        "return [...document.querySelectorAll('#run-summary-table tr')].slice(1).map(r => [...r.cells].map(c => c.textContent));",
+    );
+    assert_eq!(summary.as_array().map(Vec::len), Some(2), "{summary}");
+    assert_eq!(summary[0][0], "people -> members", "{summary}");
+    assert_eq!(summary[1][0], "orders_old -> orders", "{summary}");
+    for r in summary.as_array().unwrap() {
+        assert_eq!(r[2], "ok", "{summary}");
+        assert_eq!(r[4], "3", "written: {summary}");
+    }
+    b.js("document.querySelector('#runs').scrollIntoView();");
+    b.screenshot("grid-5-run");
     let by_page = (dbs.dump_dst("members", "id"), dbs.dump_dst("orders", "id"));
     assert_eq!(by_page.0.len(), 3);
     assert_eq!(by_page.1.len(), 3);
