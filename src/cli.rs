@@ -68,6 +68,7 @@ impl Job {
             quiet,
             flags,
             replay: None,
+            control: None,
         }
     }
 }
@@ -204,9 +205,11 @@ enum Command {
         table: String,
     },
     /// Serve a local web page over a job: connections, tables, previews, the job's
-    /// copies (docs/guide/ui.md). Listens on 127.0.0.1 only, behind a printed token.
+    /// copies, runs of the job (docs/guide/ui.md). Listens on 127.0.0.1 only, behind a
+    /// printed token.
     Ui {
-        /// A job script to show (run in the plan pass: nothing is written).
+        /// A job script to show (run in the plan pass: nothing is written) and save the
+        /// page's edits into; a file that does not exist yet is created on the first save.
         job: Option<PathBuf>,
         /// Source database URL (see `ferry run --help` on passwords).
         #[arg(long, env = "FERRY_SOURCE", hide_env_values = true)]
@@ -255,6 +258,19 @@ fn job_file(path: PathBuf) -> Result<PathBuf> {
             "cannot read the job file {shown}: {e}"
         ))),
     }
+}
+
+/// `ferry ui JOB`: an existing job file, or a new one the page creates when it saves
+/// (its folder must exist).
+fn ui_job_file(path: PathBuf) -> Result<PathBuf> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    if !path.exists() && dir.is_dir() {
+        return Ok(path);
+    }
+    job_file(path)
 }
 
 fn vars(pairs: Vec<String>) -> Result<Vec<(String, String)>> {
@@ -395,7 +411,7 @@ pub fn main() -> Result<()> {
             target,
             port,
         } => crate::ui::run(crate::ui::UiArgs {
-            job: job.map(job_file).transpose()?,
+            job: job.map(ui_job_file).transpose()?,
             source: url(source, "source")?,
             target: url(target, "target")?,
             port,

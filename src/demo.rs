@@ -202,6 +202,7 @@ pub fn run(rows: u64) -> Result<()> {
         quiet: false,
         flags: Default::default(),
         replay: None,
+        control: None,
     };
     crate::logging::init(&cfg.log, cfg.quiet)?;
     let job = JobSource {

@@ -5,3 +5,7 @@
 
 /// Log target for lines that go to the log file only (per-page lines and the like).
 pub const FILE_ONLY: &str = "ferry::file";
+
+/// Log target of the check report a run stops on (file only): a face that shows the
+/// run (`ferry ui`) picks the report out of the log by it.
+pub const CHECK_REPORT: &str = "ferry::file::check_report";

@@ -2,7 +2,7 @@
 //! included) and shows job messages and warnings on the terminal (per-page lines are
 //! left to the progress display).
 
-use std::fs::OpenOptions;
+use std::fs::{File, OpenOptions};
 use std::path::Path;
 
 use log::{Level, Log, Metadata, Record};
@@ -13,6 +13,25 @@ use crate::progress::FILE_ONLY;
 
 /// Starts logging to `file` (appending) and to the terminal.
 pub fn init(file: &Path, quiet: bool) -> Result<(), Error> {
+    let loggers: Vec<Box<dyn SharedLogger>> = vec![
+        file_logger(file)?,
+        Box::new(Terminal {
+            level: if quiet {
+                LevelFilter::Warn
+            } else {
+                LevelFilter::Info
+            },
+            config: ConfigBuilder::new().build(),
+        }),
+    ];
+    // A second init in one process (tests) keeps the first logger.
+    let _ = CombinedLogger::init(loggers);
+    Ok(())
+}
+
+/// The log file's logger (appending to `file`): timestamp, level, message, of every
+/// `ferry` line at info and above. `ferry ui` writes its runs' lines through one.
+pub fn file_logger(file: &Path) -> Result<Box<WriteLogger<File>>, Error> {
     let f = OpenOptions::new()
         .create(true)
         .append(true)
@@ -30,20 +49,7 @@ pub fn init(file: &Path, quiet: bool) -> Result<(), Error> {
         .set_location_level(LevelFilter::Off)
         .add_filter_allow_str("ferry")
         .build();
-    let loggers: Vec<Box<dyn SharedLogger>> = vec![
-        WriteLogger::new(LevelFilter::Info, file_config, f),
-        Box::new(Terminal {
-            level: if quiet {
-                LevelFilter::Warn
-            } else {
-                LevelFilter::Info
-            },
-            config: ConfigBuilder::new().build(),
-        }),
-    ];
-    // A second init in one process (tests) keeps the first logger.
-    let _ = CombinedLogger::init(loggers);
-    Ok(())
+    Ok(WriteLogger::new(LevelFilter::Info, file_config, f))
 }
 
 /// Job messages and warnings on stderr, as plain lines. Errors are left to `main`,

@@ -101,6 +101,36 @@ impl Ui {
         (a.status, json, a.body)
     }
 
+    /// POST `path` with a JSON body and the token header; the status, the answer's JSON
+    /// (`null` when it is not JSON) and its text.
+    pub fn post_json(&self, path: &str, body: &Json) -> (u16, Json, String) {
+        let host = format!("127.0.0.1:{}", self.port);
+        let headers = [
+            ("Host", host.as_str()),
+            ("X-Ferry-Token", self.token.as_str()),
+            ("Content-Type", "application/json"),
+        ];
+        let a = http_with_body(self.port, "POST", path, &headers, &body.to_string());
+        let json = serde_json::from_str(&a.body).unwrap_or(Json::Null);
+        (a.status, json, a.body)
+    }
+
+    /// POST `path` with a JSON body as a page at `origin` would send it: the cookie, no
+    /// token header.
+    pub fn post_from(&self, path: &str, origin: &str, body: &Json) -> (u16, Json, String) {
+        let host = format!("127.0.0.1:{}", self.port);
+        let cookie = format!("ferry_token={}", self.token);
+        let headers = [
+            ("Host", host.as_str()),
+            ("Cookie", cookie.as_str()),
+            ("Origin", origin),
+            ("Content-Type", "application/json"),
+        ];
+        let a = http_with_body(self.port, "POST", path, &headers, &body.to_string());
+        let json = serde_json::from_str(&a.body).unwrap_or(Json::Null);
+        (a.status, json, a.body)
+    }
+
     /// Ctrl-C: the server stops cleanly, exit 0.
     pub fn interrupt(mut self) -> String {
         unsafe {
@@ -152,6 +182,16 @@ impl Answer {
 /// One HTTP/1.1 request over a fresh socket (`Connection: close`), chunked bodies
 /// decoded.
 fn http(port: u16, method: &str, path: &str, headers: &[(&str, &str)]) -> Answer {
+    http_with_body(port, method, path, headers, "")
+}
+
+fn http_with_body(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> Answer {
     let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
     let mut req = format!("{method} {path} HTTP/1.1\r\nConnection: close\r\n");
@@ -159,9 +199,10 @@ fn http(port: u16, method: &str, path: &str, headers: &[(&str, &str)]) -> Answer
         req.push_str(&format!("{k}: {v}\r\n"));
     }
     if method != "GET" {
-        req.push_str("Content-Length: 0\r\n");
+        req.push_str(&format!("Content-Length: {}\r\n", body.len()));
     }
     req.push_str("\r\n");
+    req.push_str(body);
     s.write_all(req.as_bytes()).unwrap();
     let mut raw = Vec::new();
     s.read_to_end(&mut raw).unwrap();
@@ -190,7 +231,7 @@ fn http(port: u16, method: &str, path: &str, headers: &[(&str, &str)]) -> Answer
 }
 
 /// A user with a password on both databases, and URLs that carry it.
-fn password_urls(dbs: &mut Dbs, password: &str) -> (String, String) {
+pub fn password_urls(dbs: &mut Dbs, password: &str) -> (String, String) {
     let user = format!("ui_{}", std::process::id());
     for (conn, db) in [(&mut dbs.src, &dbs.src_db), (&mut dbs.dst, &dbs.dst_db)] {
         conn.query_drop(format!("DROP USER IF EXISTS '{user}'@'%'"))

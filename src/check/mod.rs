@@ -21,7 +21,7 @@ use crate::error::{Error, Result};
 use crate::job::Job;
 use crate::plan::CopyPlan;
 
-pub use report::CheckReport;
+pub use report::{CheckReport, Example};
 
 /// Example rows shown per hazard.
 const EXAMPLES: u32 = 5;

@@ -169,6 +169,11 @@ pub struct Job {
     /// The stop token for this job's copies when it is not the signal handlers' (the
     /// REPL's Ctrl-C stops a copy without ending the prompt).
     pub stop: RefCell<Option<crate::engine::Stop>>,
+    /// The pause and rate limit of every copy when a face controls the run (`ferry
+    /// ui`), taken between pages.
+    pub pace: RefCell<Option<std::sync::Arc<crate::engine::Pace>>>,
+    /// Where copies report progress when not to the terminal (`ferry ui`).
+    pub progress: RefCell<Option<std::sync::Arc<dyn crate::engine::ProgressSink>>>,
     /// The copies started with `background = true` (the REPL), oldest first.
     pub background: RefCell<Vec<std::sync::Arc<background::Background>>>,
     /// The run locks held (`crate::job::lock`); last, so they outlive the engine.
@@ -203,6 +208,8 @@ impl Job {
             job_hooks_location: RefCell::new(String::new()),
             job_hooks_started: Cell::new(false),
             stop: RefCell::new(None),
+            pace: RefCell::new(None),
+            progress: RefCell::new(None),
             background: RefCell::new(Vec::new()),
             locks: RefCell::new(Vec::new()),
         }

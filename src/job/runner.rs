@@ -96,12 +96,15 @@ impl Job {
             source: src.borrow().spec.clone(),
             target: dst.borrow().spec.clone(),
             state: Some(state),
-            progress: Arc::new(crate::progress::Terminal::new(self.host.display)),
+            progress: match self.progress.borrow().clone() {
+                Some(sink) => sink,
+                None => Arc::new(crate::progress::Terminal::new(self.host.display)),
+            },
             stop,
             retries: s.retries,
             page_bytes: s.page_bytes,
             job_limit: s.limits.is_set().then(|| Arc::new(Throttle::new(s.limits))),
-            pace: None,
+            pace: self.pace.borrow().clone(),
         };
         Ok(Engine::new(cfg, file_state))
     }

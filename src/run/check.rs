@@ -70,6 +70,7 @@ pub(super) fn before_run(plan_ctx: &Job, plans: &[CopyPlan], job: &str) -> Resul
         }
     }
     if let Some(e) = blocking_error(&report, "or run with --no-check to let each page decide") {
+        log::warn!(target: crate::log_target::CHECK_REPORT, "{report}");
         print!("{report}");
         return Err(e);
     }

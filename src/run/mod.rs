@@ -5,8 +5,10 @@
 
 mod check;
 mod explain;
+mod saved;
 pub use check::check_job;
 pub use explain::{explain_job, ExplainConfig};
+pub use saved::saved_state;
 
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
@@ -31,6 +33,27 @@ pub struct RunConfig {
     pub flags: RunFlags,
     /// `--replay FILE`.
     pub replay: Option<PathBuf>,
+    /// A run started by another face (`ferry ui`): its own stop token, pause and rate,
+    /// and progress sink, in place of the signal handlers and the terminal.
+    pub control: Option<RunControl>,
+}
+
+/// What a face that runs a job in-process (`ferry ui`) holds on the run: a stop after
+/// the current page (as Ctrl-C), a pause and rows-per-second limit taken between pages,
+/// and where the copies report their progress.
+#[derive(Clone)]
+pub struct RunControl {
+    pub stop: crate::engine::Stop,
+    pub pace: std::sync::Arc<crate::engine::Pace>,
+    pub progress: std::sync::Arc<dyn crate::engine::ProgressSink>,
+}
+
+impl RunControl {
+    fn apply(&self, ctx: &Job) {
+        *ctx.stop.borrow_mut() = Some(self.stop.clone());
+        *ctx.pace.borrow_mut() = Some(self.pace.clone());
+        *ctx.progress.borrow_mut() = Some(self.progress.clone());
+    }
 }
 
 /// Where a job's code comes from: a file, or text built into the binary (the demo).
@@ -140,6 +163,13 @@ pub fn run(cfg: RunConfig) -> Result<Vec<CopyResult>> {
 }
 
 pub fn run_job(job: &JobSource, cfg: &RunConfig) -> Result<Vec<CopyResult>> {
+    let mut results = Vec::new();
+    run_job_into(job, cfg, &mut results).map(|()| results)
+}
+
+/// `run_job`, keeping the copies' results in `out` whether the run ends well or not (a
+/// stopped or failed run still has its summary).
+pub fn run_job_into(job: &JobSource, cfg: &RunConfig, out: &mut Vec<CopyResult>) -> Result<()> {
     let args = JobArgs {
         command: "run",
         source: &cfg.source,
@@ -180,7 +210,7 @@ pub fn run_job(job: &JobSource, cfg: &RunConfig) -> Result<Vec<CopyResult>> {
             plans.len(),
             if plans.len() == 1 { "y" } else { "ies" }
         );
-        return Ok(Vec::new());
+        return Ok(());
     }
     for set in plan_ctx.take_table_sets() {
         for o in &set.not_copied {
@@ -208,6 +238,9 @@ pub fn run_job(job: &JobSource, cfg: &RunConfig) -> Result<Vec<CopyResult>> {
         crate::job::lock::hold(&plan_ctx).inspect_err(|e| log::error!("{e}"))?;
     }
     let ctx = next_pass(job, &plan_ctx, &args, Pass::Real);
+    if let Some(control) = &cfg.control {
+        control.apply(&ctx);
+    }
     let result = {
         let state = lua::new_state(ctx.clone(), job.dir)?;
         let ran = lua::run_chunk(&state, &job.name, &job.code);
@@ -217,7 +250,11 @@ pub fn run_job(job: &JobSource, cfg: &RunConfig) -> Result<Vec<CopyResult>> {
         ran.and(waited).and_then(|()| ctx.job_after())
     };
     // A stop by a signal decides the exit status, but never hides the error it met.
-    let result = match (result, crate::signals::stopped()) {
+    let stopped = match &cfg.control {
+        Some(control) => control.stop.signal(),
+        None => crate::signals::stopped(),
+    };
+    let result = match (result, stopped) {
         (Err(e), Some(signal)) => Err(Error::Interrupted {
             signal,
             met: match e {
@@ -227,7 +264,8 @@ pub fn run_job(job: &JobSource, cfg: &RunConfig) -> Result<Vec<CopyResult>> {
         }),
         (r, _) => r,
     };
-    let results = ctx.take_results();
+    *out = ctx.take_results();
+    let results = &*out;
     // A copy a signal stopped stays in the engine with its transform, which holds the
     // Lua state and, through it, the sessions: drop the engine so every session ends
     // with COM_QUIT before the process exits.
@@ -238,7 +276,7 @@ pub fn run_job(job: &JobSource, cfg: &RunConfig) -> Result<Vec<CopyResult>> {
     if results.is_empty() && result.is_ok() {
         log::warn!("{}", no_copy(&job.name, "copied"));
     }
-    let table = summary(&results);
+    let table = summary(results);
     if !results.is_empty() {
         print!("{table}");
     }
@@ -246,7 +284,7 @@ pub fn run_job(job: &JobSource, cfg: &RunConfig) -> Result<Vec<CopyResult>> {
     match result {
         Ok(()) => {
             log::info!(target: crate::progress::FILE_ONLY, "run {}: done", job.name);
-            Ok(results)
+            Ok(())
         }
         Err(e) => {
             log::error!("{e}");
@@ -263,24 +301,7 @@ fn no_copy(job: &str, done: &str) -> String {
 
 /// `ferry state JOB.lua [--clear]`: the job's saved state, one line per copy.
 pub fn state(cfg: RunConfig, clear: bool) -> Result<()> {
-    let job = JobSource::read(&cfg.job)?;
-    // The script runs in plan mode to learn its target and its job{} settings; its
-    // copies' problems do not matter here.
-    let ctx = Rc::new(
-        Job::new(
-            Pass::Plan,
-            cfg.source.clone(),
-            cfg.target.clone(),
-            cfg.vars.clone(),
-            Display::detect(true),
-        )
-        .for_job(&job.name, job.dir, cfg.flags),
-    );
-    {
-        let state = lua::new_state(ctx.clone(), job.dir)?;
-        lua::run_chunk(&state, &job.name, &job.code)?;
-    }
-    let handle = ctx.state_handle()?;
+    let (ctx, handle) = saved::job_state(&cfg)?;
     let dst = ctx.session(crate::db::Role::Target, None)?;
     let mut dst = dst.borrow_mut();
     if clear {

@@ -30,6 +30,20 @@ pub async fn script() -> Response {
     )
 }
 
+pub async fn grid_script() -> Response {
+    asset(
+        "text/javascript; charset=utf-8",
+        include_str!("assets/grid.js"),
+    )
+}
+
+pub async fn save_script() -> Response {
+    asset(
+        "text/javascript; charset=utf-8",
+        include_str!("assets/save.js"),
+    )
+}
+
 pub async fn style() -> Response {
     asset("text/css; charset=utf-8", include_str!("assets/style.css"))
 }
@@ -290,7 +304,11 @@ fn pair(
 pub async fn try_rows(
     State(app): State<Arc<App>>,
     Query(q): Query<HashMap<String, String>>,
+    body: Option<Json<TryBody>>,
 ) -> Response {
+    if let Some(Json(body)) = body {
+        return try_edits(app, body).await;
+    }
     let (source, target, from, to) = match pair(&app, &q) {
         Ok(p) => p,
         Err(r) => return *r,
@@ -319,6 +337,41 @@ pub async fn mapping(
     let answer =
         tokio::task::spawn_blocking(move || super::job_view::mapping(&source, &target, &from, &to))
             .await;
+    match answer {
+        Ok(Ok(view)) => Json(view).into_response(),
+        Ok(Err(e)) => db_error(e),
+        Err(e) => fail(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
+}
+
+/// POST /api/try with a body: `{"edits": <edit model>, "copy": {"index", "from", "to"}}`:
+/// the copy's first rows through the job as the edits would make it.
+#[derive(Debug, serde::Deserialize)]
+pub struct TryBody {
+    #[serde(default)]
+    edits: Option<super::job_file::edits::JobEdits>,
+    copy: TryCopy,
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct TryCopy {
+    #[serde(default)]
+    index: Option<usize>,
+    from: String,
+    to: String,
+}
+
+async fn try_edits(app: Arc<App>, body: TryBody) -> Response {
+    let (text, existing) = match super::job_text::of_app(&app, body.edits.as_ref()) {
+        Ok(t) => t,
+        Err(e) => return fail(StatusCode::BAD_REQUEST, e.to_string()),
+    };
+    let (source, target) = (app.source.clone(), app.target.clone());
+    let answer = tokio::task::spawn_blocking(move || {
+        let c = &body.copy;
+        super::try_rows::try_text(&text, &source, &target, (c.index, &c.from, &c.to), existing)
+    })
+    .await;
     match answer {
         Ok(Ok(view)) => Json(view).into_response(),
         Ok(Err(e)) => db_error(e),

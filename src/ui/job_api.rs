@@ -130,7 +130,7 @@ pub fn render(app: &App, req: &SaveRequest, saving: bool) -> Result<Rendered, Re
             Err(e) => return Err(bad(e.to_string())),
         }
     };
-    let new = job_file::apply_at(&old, &lines, &req.edits).map_err(bad)?;
+    let new = job_file::apply_at(&old, &lines, &req.edits).map_err(|e| bad(e.to_string()))?;
     Ok(Rendered {
         path,
         exists: bytes.is_some(),
@@ -141,12 +141,17 @@ pub fn render(app: &App, req: &SaveRequest, saving: bool) -> Result<Rendered, Re
 }
 
 /// The unified diff of the old and new text, labelled with the file's name.
-pub fn unified(path: &Path, old: &str, new: &str) -> String {
+/// A file that does not exist yet is diffed from `/dev/null`, as git shows a new file.
+pub fn unified(path: &Path, old: Option<&str>, new: &str) -> String {
     let name = path.display().to_string();
-    similar::TextDiff::from_lines(old, new)
+    let from = match old {
+        Some(_) => format!("a/{name}"),
+        None => "/dev/null".to_string(),
+    };
+    similar::TextDiff::from_lines(old.unwrap_or(""), new)
         .unified_diff()
         .context_radius(3)
-        .header(&format!("a/{name}"), &format!("b/{name}"))
+        .header(&from, &format!("b/{name}"))
         .to_string()
 }
 
@@ -169,7 +174,7 @@ pub async fn diff(State(app): State<Arc<App>>, Json(req): Json<SaveRequest>) -> 
         let problems = problems(&app, &r.path, &r.new);
         Ok::<_, Refused>(json!({
             "path": r.path.display().to_string(),
-            "diff": unified(&r.path, if r.exists { &r.old } else { "" }, &r.new),
+            "diff": unified(&r.path, r.exists.then_some(r.old.as_str()), &r.new),
             "text": r.new,
             "problems": problems,
             "notes": r.notes,
@@ -234,6 +239,11 @@ fn write_atomically(path: &Path, bytes: &[u8], exists: bool) -> std::io::Result<
         std::fs::Permissions::from_mode(0o644)
     };
     std::fs::set_permissions(tmp.path(), perms)?;
-    tmp.persist(path).map_err(|e| e.error)?;
+    if exists {
+        tmp.persist(path).map_err(|e| e.error)?;
+    } else {
+        // a file made meanwhile by someone else is not replaced
+        tmp.persist_noclobber(path).map_err(|e| e.error)?;
+    }
     Ok(())
 }

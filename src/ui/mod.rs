@@ -9,9 +9,12 @@
 mod access;
 mod api;
 mod cells;
+mod check_view;
 mod job_api;
 pub mod job_file;
+mod job_text;
 mod job_view;
+mod runs;
 mod try_rows;
 
 use std::net::{Ipv4Addr, SocketAddr};
@@ -51,22 +54,29 @@ pub struct App {
     pub origin: String,
     /// The Host headers accepted (`127.0.0.1:PORT`, `localhost:PORT`).
     pub hosts: [String; 2],
+    /// The runs started from the page (`runs/`).
+    pub runs: runs::Runs,
 }
 
 pub fn run(args: UiArgs) -> Result<()> {
     let given = (args.source.clone(), args.target.clone());
+    let runs = runs::Runs::new(args.source.clone(), args.target.clone());
+    runs::install_logger();
     let loaded = job_view::load(args.job.as_deref(), args.source, args.target)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
+        // A run's log lines are told from the server's own by this name.
+        .thread_name(runs::SERVER_THREADS)
         .enable_all()
         .build()
         .map_err(|e| system("starting the web server", e))?;
-    runtime.block_on(serve(loaded, given, args.port))
+    runtime.block_on(serve(loaded, given, runs, args.port))
 }
 
 async fn serve(
     loaded: job_view::Loaded,
     given: (Option<ConnSpec>, Option<ConnSpec>),
+    runs: runs::Runs,
     port: u16,
 ) -> Result<()> {
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
@@ -88,15 +98,27 @@ async fn serve(
         origin: format!("http://127.0.0.1:{port}"),
         hosts: [format!("127.0.0.1:{port}"), format!("localhost:{port}")],
         token,
+        runs,
     });
     println!("ferry ui: http://127.0.0.1:{port}/?token={}", app.token);
     println!("(only this machine can reach it; Ctrl-C stops it)");
     use std::io::Write;
     let _ = std::io::stdout().flush();
+    let runs_of = app.clone();
+    let app_runs = app.clone();
     axum::serve(listener, router(app))
-        .with_graceful_shutdown(stopped())
+        .with_graceful_shutdown(async move {
+            stopped().await;
+            // A run going stops after its page, as Ctrl-C stops `ferry run`; its
+            // page's event stream ends with it.
+            runs_of.runs.stop_all();
+        })
         .await
         .map_err(|e| system("serving the page", e))?;
+    // A run stopping commits its page and saves its state before the process ends.
+    while app_runs.runs.any_going() {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
     println!("ferry ui stopped");
     Ok(())
 }
@@ -105,6 +127,8 @@ fn router(app: Arc<App>) -> Router {
     Router::new()
         .route("/", get(api::index))
         .route("/app.js", get(api::script))
+        .route("/grid.js", get(api::grid_script))
+        .route("/save.js", get(api::save_script))
         .route("/style.css", get(api::style))
         .route("/api/job", get(api::job))
         .route("/api/transforms", get(job_api::transforms))
@@ -116,6 +140,15 @@ fn router(app: Arc<App>) -> Router {
         .route("/api/preview/{side}/{table}", get(api::preview))
         .route("/api/mapping", get(api::mapping))
         .route("/api/try", post(api::try_rows))
+        .route("/runs.js", get(runs::script))
+        .route("/api/runs", get(runs::list).post(runs::start))
+        .route("/api/runs/{id}", get(runs::get))
+        .route("/api/runs/{id}/events", get(runs::events))
+        .route("/api/runs/{id}/pause", post(runs::pause))
+        .route("/api/runs/{id}/resume", post(runs::resume))
+        .route("/api/runs/{id}/throttle", post(runs::throttle))
+        .route("/api/runs/{id}/stop", post(runs::stop))
+        .route("/api/check", post(check_view::check))
         .layer(axum::middleware::from_fn_with_state(
             app.clone(),
             access::guard,

@@ -117,6 +117,7 @@ function choose(side, table, li) {
   const pair = $("#pair");
   if (chosen.source && chosen.target) {
     pair.hidden = false;
+    $("#add-pair").textContent = "Add " + chosen.source + " → " + chosen.target + " to the job";
     $("#pair-text").textContent = chosen.source + " → " + chosen.target;
   }
   preview(side, table);
@@ -195,6 +196,30 @@ async function showMapping() {
   pane.setAttribute("data-loaded", chosen.source + "->" + chosen.target);
 }
 
+// try's answer as elements: each row with what the mode would do.
+function tryParts(t) {
+  const parts = t.problems.map((p) => el("p", { class: "error", text: p }));
+  for (const c of t.copies) {
+    parts.push(el("p", { class: "muted", text: c.mode + " into " + c.target +
+      (c.resolves_on ? ", rows resolved on " + c.resolves_on : "") + ", written by " +
+      c.written_by + "; " + c.rows.length + " rows" }));
+    for (const r of c.rows) {
+      parts.push(el("div", { class: "try-row", "data-key": r.key },
+        el("h4", {}, r.key + " ", el("span", { class: "action " + r.action, text: r.action })),
+        el("p", { class: "muted", text: r.why }),
+        el("table", {},
+          el("thead", {}, el("tr", {}, ...["column", "from", "value", "now", ""].map((h) =>
+            el("th", { text: h })))),
+          el("tbody", {}, ...r.columns.map((col) => el("tr", { "data-column": col.column },
+            el("td", { text: col.column }), el("td", { text: col.from }),
+            el("td", { text: col.value }), el("td", { text: col.now ?? "" }),
+            el("td", { class: "mark", text: col.mark }))))),
+        ...r.notes.map((n) => el("p", { class: "muted", text: n }))));
+    }
+  }
+  return parts;
+}
+
 // `try`: the pair's first rows through the copy, each with what the mode would do.
 async function tryRows() {
   const box = $("#try-rows");
@@ -203,26 +228,7 @@ async function tryRows() {
   try {
     const t = await api("/api/try?from=" + encodeURIComponent(chosen.source) +
       "&to=" + encodeURIComponent(chosen.target), { method: "POST" });
-    const parts = t.problems.map((p) => el("p", { class: "error", text: p }));
-    for (const c of t.copies) {
-      parts.push(el("p", { class: "muted", text: c.mode + " into " + c.target +
-        (c.resolves_on ? ", rows resolved on " + c.resolves_on : "") + ", written by " +
-        c.written_by + "; " + c.rows.length + " rows" }));
-      for (const r of c.rows) {
-        parts.push(el("div", { class: "try-row", "data-key": r.key },
-          el("h4", {}, r.key + " ", el("span", { class: "action " + r.action, text: r.action })),
-          el("p", { class: "muted", text: r.why }),
-          el("table", {},
-            el("thead", {}, el("tr", {}, ...["column", "from", "value", "now", ""].map((h) =>
-              el("th", { text: h })))),
-            el("tbody", {}, ...r.columns.map((col) => el("tr", {},
-              el("td", { text: col.column }), el("td", { text: col.from }),
-              el("td", { text: col.value }), el("td", { text: col.now ?? "" }),
-              el("td", { class: "mark", text: col.mark }))))),
-          ...r.notes.map((n) => el("p", { class: "muted", text: n }))));
-      }
-    }
-    box.replaceChildren(...parts);
+    box.replaceChildren(...tryParts(t));
   } catch (e) {
     box.replaceChildren(el("p", { class: "error", text: e.message }));
   }
@@ -230,13 +236,16 @@ async function tryRows() {
 }
 
 async function loadJob() {
+  await loadTransforms();
   const job = await api("/api/job");
-  if (!job.path) return;
+  if (!job.path) {
+    await showJobGrids(job);
+    return;
+  }
   $("#job-path").textContent = job.path;
   $("#job").hidden = false;
   $("#job-problems").textContent = job.problems.join("\n");
-  const box = $("#copies");
-  box.replaceChildren(...job.copies.map(copyGrid));
+  await showJobGrids(job);
 }
 
 for (const side of ["source", "target"]) {
@@ -251,5 +260,8 @@ function report(e) {
   $("#job").hidden = false;
 }
 
-loadJob().catch(report);
-loadConnections().catch(report);
+// After every script of the page has run (grid.js, save.js).
+window.addEventListener("DOMContentLoaded", () => {
+  loadJob().catch(report);
+  loadConnections().catch(report);
+});

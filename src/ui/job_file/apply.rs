@@ -2,103 +2,149 @@
 //! `parse.rs` found, so every byte the edits do not concern (comments, blank lines,
 //! spacing, hand-written code) stays as it was. New copies are appended at the end.
 
-use std::collections::BTreeSet;
+use super::EditError;
 
 use super::edits::{CopyEdit, JobEdits, Want};
+use super::layout::{indent_unit, line_indent, line_start, multi_line, removal, table_text};
 use super::lua_text::{self, quote};
+use super::modules::{choose_modules, Modules};
 use super::parse::{
     self, CopyTable, Entries, FileCopy, JobText, Shape, StatementKind, TableSpan, Value,
 };
 
 /// Where an edit of copy `index` lands: the line of each of GET /api/job's copies (its
 /// plan-pass location), so copy `index` is the file's statement on `lines[index]`.
-pub fn apply_at(text: &str, lines: &[usize], edits: &JobEdits) -> Result<String, String> {
-    let job = parse::read(text).map_err(|e| format!("the job file does not parse: {e}"))?;
-    let mut w = Writer {
-        text,
-        job: &job,
-        splices: Vec::new(),
-        modules: Modules::default(),
-        unit: indent_unit(text, &job),
-    };
-    w.modules = w.choose_modules(edits);
-    for edit in &edits.copies {
+///
+/// Two passes, so that no splice falls inside another: the first replaces and removes
+/// (and turns `copy "name"` into a table), the second reads that text again and adds
+/// fields, entries, new copies and `require` lines.
+pub fn apply_at(text: &str, lines: &[usize], edits: &JobEdits) -> Result<String, EditError> {
+    let job = parse::read(text).map_err(|e| fail!("the job file does not parse: {e}"))?;
+    // each edit of an existing copy: its position among the file's copy statements
+    let mut targets = Vec::new();
+    for (e, edit) in edits.copies.iter().enumerate() {
         let Some(index) = edit.index else { continue };
         let line = *lines
             .get(index)
-            .ok_or_else(|| format!("copy {index}: the job has {} copies", lines.len()))?;
+            .ok_or_else(|| fail!("copy {index}: the job has {} copies", lines.len()))?;
         let label = format!("copy {index} ({} -> {})", edit.from, edit.target());
         if lines.iter().filter(|l| **l == line).count() > 1 {
-            return Err(format!(
+            return Err(fail!(
                 "{label}: line {line} makes several copies; the page does not rewrite it"
             ));
         }
-        let copy = job.copies.iter().find(|c| c.line == line).ok_or_else(|| {
-            format!("{label}: line {line} is not a copy{{}} statement of its own; the page does not rewrite it")
+        let k = job.copies.iter().position(|c| c.line == line).ok_or_else(|| {
+            fail!("{label}: line {line} is not a copy{{}} statement of its own; the page does not rewrite it")
         })?;
-        w.edit_copy(copy, edit)
-            .map_err(|e| format!("{label}: {e}"))?;
+        targets.push((e, k, label));
+    }
+    let modules = choose_modules(&job, edits);
+    let unit = indent_unit(text, &job);
+    let mut first = Writer {
+        text,
+        job: &job,
+        splices: Vec::new(),
+        modules: modules.clone(),
+        unit: unit.clone(),
+        adding: false,
+    };
+    for (e, k, label) in &targets {
+        first
+            .edit_copy(&job.copies[*k], &edits.copies[*e])
+            .map_err(|err| fail!("{label}: {err}"))?;
+    }
+    let written: Vec<String> = first.splices.iter().map(|s| s.2.clone()).collect();
+    let text = splice(text, first.splices)?;
+    let job = parse::read(&text).map_err(|e| fail!("the edited job does not parse: {e}"))?;
+    let mut w = Writer {
+        text: &text,
+        job: &job,
+        splices: Vec::new(),
+        modules,
+        unit,
+        adding: true,
+    };
+    for (e, k, label) in &targets {
+        w.edit_copy(&job.copies[*k], &edits.copies[*e])
+            .map_err(|err| fail!("{label}: {err}"))?;
     }
     let mut appended = String::new();
     for edit in edits.copies.iter().filter(|e| e.index.is_none()) {
         let label = format!("new copy ({} -> {})", edit.from, edit.target());
         if edit.from.is_empty() {
-            return Err(format!("{label}: `from` names no table"));
+            return Err(fail!("{label}: `from` names no table"));
         }
         appended.push('\n');
-        appended.push_str(&w.new_copy(edit).map_err(|e| format!("{label}: {e}"))?);
+        appended.push_str(&w.new_copy(edit).map_err(|e| fail!("{label}: {e}"))?);
     }
     if !appended.is_empty() {
-        if !text.is_empty() && !text.ends_with('\n') {
-            appended.insert(0, '\n');
+        match job.last {
+            // before a final `return`: the copies, then a blank line
+            Some(at) => {
+                let at = line_start(&text, at);
+                appended.remove(0);
+                appended.push('\n');
+                w.splices.push((at, at, appended));
+            }
+            None => {
+                if !text.is_empty() && !text.ends_with('\n') {
+                    appended.insert(0, '\n');
+                }
+                if text.is_empty() {
+                    appended.remove(0);
+                }
+                w.splices.push((text.len(), text.len(), appended));
+            }
         }
-        if text.is_empty() {
-            appended.remove(0);
-        }
-        w.splices.push((text.len(), text.len(), appended));
     }
-    w.add_requires();
-    Ok(splice(text, w.splices))
+    w.add_requires(&written);
+    splice(&text, w.splices)
 }
 
 /// `apply_at` for a job whose copies are all top-level statements, one copy each:
 /// copy `index` is the file's `index`-th copy statement.
 #[cfg_attr(not(test), allow(dead_code))]
-pub fn apply(text: &str, edits: &JobEdits) -> Result<String, String> {
-    let job = parse::read(text).map_err(|e| format!("the job file does not parse: {e}"))?;
+pub fn apply(text: &str, edits: &JobEdits) -> Result<String, EditError> {
+    let job = parse::read(text).map_err(|e| fail!("the job file does not parse: {e}"))?;
     let lines: Vec<usize> = job.copies.iter().map(|c| c.line).collect();
     apply_at(text, &lines, edits)
 }
 
-fn splice(text: &str, mut splices: Vec<(usize, usize, String)>) -> String {
+fn splice(text: &str, mut splices: Vec<(usize, usize, String)>) -> Result<String, EditError> {
+    // a file with CRLF line ends gets CRLF in what is added (the new text has no `\r`:
+    // strings are quoted with `\r`)
+    if text.contains("\r\n") {
+        for s in &mut splices {
+            s.2 = s.2.replace('\n', "\r\n");
+        }
+    }
+    // deletions that overlap (two neighbours in `{ a = 1, b = 2 }` taken out) become one
+    splices.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
+    let mut merged: Vec<(usize, usize, String)> = Vec::with_capacity(splices.len());
+    for s in splices {
+        match merged.last_mut() {
+            Some(last)
+                if last.2.is_empty() && s.2.is_empty() && last.0 < last.1 && s.0 < last.1 =>
+            {
+                last.1 = last.1.max(s.1);
+            }
+            _ => merged.push(s),
+        }
+    }
     // later splices first; at one offset, keep the order they were made in
-    splices.sort_by(|a, b| b.0.cmp(&a.0).then(b.1.cmp(&a.1)));
+    merged.sort_by(|a, b| b.0.cmp(&a.0).then(b.1.cmp(&a.1)));
     let mut out = text.to_string();
     let mut seen_min = usize::MAX;
-    for (start, end, new) in splices {
-        debug_assert!(end <= seen_min || start == end, "overlapping splices");
+    for (start, end, new) in merged {
+        if end > seen_min && start != end {
+            return Err(fail!(
+                "two edits of the job's text overlap at byte {start}; nothing was changed"
+            ));
+        }
         out.replace_range(start..end, &new);
         seen_min = start;
     }
-    out
-}
-
-/// How each stdlib module a transform uses is reached: a local of the file, a local
-/// this edit adds, or `require("ferry.M")` in place when the name is taken.
-#[derive(Default)]
-struct Modules {
-    /// (module, name to call it by, add `local M = require "ferry.M"`)
-    chosen: Vec<(String, String, bool)>,
-}
-
-impl Modules {
-    fn call(&self, function: &str) -> String {
-        let (module, f) = function.split_once('.').unwrap_or(("", function));
-        match self.chosen.iter().find(|(m, _, _)| m == module) {
-            Some((_, name, _)) => format!("{name}.{f}"),
-            None => format!("require(\"ferry.{module}\").{f}"),
-        }
-    }
+    Ok(out)
 }
 
 struct Writer<'a> {
@@ -107,53 +153,14 @@ struct Writer<'a> {
     splices: Vec<(usize, usize, String)>,
     modules: Modules,
     unit: String,
+    /// The second pass: adds; the first only replaces and removes.
+    adding: bool,
 }
 
 impl Writer<'_> {
-    fn choose_modules(&self, edits: &JobEdits) -> Modules {
-        let mut needed = BTreeSet::new();
-        for c in &edits.copies {
-            for col in &c.columns {
-                if let (Some(_), Some(t)) = (&col.source, &col.transform) {
-                    if let Some((m, _)) = t.split_once('.') {
-                        needed.insert(m.to_string());
-                    }
-                }
-            }
-        }
-        let first_copy = self
-            .job
-            .statements
-            .iter()
-            .position(|s| s.kind == StatementKind::Copy)
-            .unwrap_or(self.job.statements.len());
-        let mut chosen = Vec::new();
-        for m in needed {
-            let module = format!("ferry.{m}");
-            let existing = self.job.statements[..first_copy].iter().any(|s| {
-                matches!(&s.kind, StatementKind::Require { name, module: md } if *name == m && *md == module)
-            });
-            let taken =
-                self.job.statements.iter().any(|s| match &s.kind {
-                    StatementKind::Require { name, module: md } => *name == m && *md != module,
-                    StatementKind::Local(names) => names.contains(&m),
-                    _ => false,
-                }) || (!existing
-                    && self.job.statements.iter().any(
-                        |s| matches!(&s.kind, StatementKind::Require { name, .. } if *name == m),
-                    ));
-            if existing {
-                chosen.push((m.clone(), m, false));
-            } else if !taken {
-                chosen.push((m.clone(), m, true));
-            }
-        }
-        Modules { chosen }
-    }
-
     /// `local text = require "ferry.text"` for the modules that need one: after the
     /// `source`/`target`/`job` lines before the first copy, or at the top.
-    fn add_requires(&mut self) {
+    fn add_requires(&mut self, first_pass: &[String]) {
         let lines: String = self
             .modules
             .chosen
@@ -162,7 +169,9 @@ impl Writer<'_> {
             .filter(|(m, _, _)| {
                 self.splices
                     .iter()
-                    .any(|(_, _, s)| s.contains(&format!("{m}.")))
+                    .map(|(_, _, s)| s)
+                    .chain(first_pass)
+                    .any(|s| s.contains(&format!("{m}.")))
             })
             .map(|(m, name, _)| format!("local {name} = require \"ferry.{m}\"\n"))
             .collect();
@@ -198,11 +207,32 @@ impl Writer<'_> {
         self.splices.push((at, at, lines));
     }
 
-    fn edit_copy(&mut self, copy: &FileCopy, edit: &CopyEdit) -> Result<(), String> {
+    fn edit_copy(&mut self, copy: &FileCopy, edit: &CopyEdit) -> Result<(), EditError> {
+        // an empty `from` or `to` keeps the file's
+        let (from, to) = match &copy.shape {
+            Shape::Name { name, .. } => (Some(name.clone()), Some(name.clone())),
+            Shape::Table(t) => {
+                let from = t.from.as_ref().map(|f| f.bytes.clone());
+                (
+                    from.clone(),
+                    t.to.as_ref().map(|x| x.bytes.clone()).or(from),
+                )
+            }
+            Shape::Fixed(_) => (None, None),
+        };
+        let mut filled = edit.clone();
+        for (field, file) in [(&mut filled.from, from), (&mut filled.to, to)] {
+            if field.is_empty() {
+                if let Some(s) = file.and_then(|b| String::from_utf8(b).ok()) {
+                    *field = s;
+                }
+            }
+        }
+        let edit = &filled;
         match &copy.shape {
-            Shape::Fixed(why) => Err(format!("the page does not rewrite it: {why}")),
+            Shape::Fixed(why) => Err(fail!("the page does not rewrite it: {why}")),
             Shape::Table(t) => match &t.why {
-                Some(why) => Err(format!("the page does not rewrite it: {why}")),
+                Some(why) => Err(fail!("the page does not rewrite it: {why}")),
                 None => self.edit_table(copy, t, edit),
             },
             Shape::Name { arg, name } => {
@@ -231,7 +261,7 @@ impl Writer<'_> {
         copy: &FileCopy,
         t: &CopyTable,
         edit: &CopyEdit,
-    ) -> Result<(), String> {
+    ) -> Result<(), EditError> {
         let from = t.from.as_ref().map(|f| f.bytes.clone()).unwrap_or_default();
         let mut adds: Vec<String> = Vec::new();
         if edit.from.as_bytes() != from.as_slice() {
@@ -294,7 +324,7 @@ impl Writer<'_> {
             for (entry, what) in [(in_map, "map"), (in_default, "default")] {
                 if let Some(e) = entry {
                     if let Value::Lua(code) = &e.value {
-                        return Err(format!(
+                        return Err(fail!(
                             "column `{target}`: its {what} entry is Lua of the file's own ({}); the page does not rewrite it",
                             code.lines().next().unwrap_or("")
                         ));
@@ -326,6 +356,9 @@ impl Writer<'_> {
                 &mut default_new,
             );
         }
+        if !self.adding {
+            return Ok(());
+        }
         for (which, entries, new) in [
             ("map", &t.map, map_new),
             ("default", &t.default, default_new),
@@ -336,8 +369,7 @@ impl Writer<'_> {
             match entries {
                 Some(e) => {
                     let indent = self.field_indent(&e.table, line_start(self.text, e.table.open));
-                    let removed = BTreeSet::new();
-                    self.insert_fields(&e.table, &removed, &new, &indent);
+                    self.insert_fields(&e.table, &new, &indent);
                 }
                 None => {
                     let inner = format!("{field_indent}{}", self.unit);
@@ -349,8 +381,7 @@ impl Writer<'_> {
             }
         }
         if !adds.is_empty() {
-            let removed = BTreeSet::new();
-            self.insert_fields(&t.table, &removed, &adds, &field_indent);
+            self.insert_fields(&t.table, &adds, &field_indent);
         }
         Ok(())
     }
@@ -403,16 +434,9 @@ impl Writer<'_> {
 
     /// Adds fields at the end of a table: each on a line of its own when the table's
     /// closing brace stands alone on its line, else after its last field on that line.
-    fn insert_fields(
-        &mut self,
-        t: &TableSpan,
-        _removed: &BTreeSet<usize>,
-        new: &[String],
-        indent: &str,
-    ) {
+    fn insert_fields(&mut self, t: &TableSpan, new: &[String], indent: &str) {
         let close_line = line_start(self.text, t.close);
-        let close_alone = self.text[close_line..t.close].trim().is_empty() && close_line > t.open;
-        if close_alone {
+        if multi_line(self.text, t) {
             if let Some(last) = t.fields.last() {
                 if last.sep.is_none() {
                     self.splices.push((last.span.1, last.span.1, ",".into()));
@@ -441,7 +465,7 @@ impl Writer<'_> {
     }
 
     /// `{ from = ..., ... }` for a new copy or one written `copy "name"`.
-    fn copy_body(&self, edit: &CopyEdit, indent: &str) -> Result<String, String> {
+    fn copy_body(&self, edit: &CopyEdit, indent: &str) -> Result<String, EditError> {
         let inner = format!("{indent}{}", self.unit);
         let mut fields = Vec::new();
         fields.push(if edit.target() == edit.from {
@@ -491,42 +515,43 @@ impl Writer<'_> {
         Ok(format!("{{\n{body}{indent}}}"))
     }
 
-    fn new_copy(&self, edit: &CopyEdit) -> Result<String, String> {
+    fn new_copy(&self, edit: &CopyEdit) -> Result<String, EditError> {
         Ok(format!("copy {}\n", self.copy_body(edit, "")?))
     }
 }
 
 const DEFAULT_PAGE: u64 = crate::job::DEFAULT_PAGE as u64;
 
-fn check_mode(mode: &str) -> Result<(), String> {
+fn check_mode(mode: &str) -> Result<(), EditError> {
     if ["insert", "overwrite", "upsert"].contains(&mode) {
         Ok(())
     } else {
-        Err(format!(
-            "mode `{mode}` is none of insert, overwrite, upsert"
-        ))
+        Err(fail!("mode `{mode}` is none of insert, overwrite, upsert"))
     }
 }
 
-fn check_page(page: u64) -> Result<(), String> {
+fn check_page(page: u64) -> Result<(), EditError> {
     if page == 0 {
-        Err("page must be at least 1".into())
+        Err(EditError::from("page must be at least 1"))
     } else {
         Ok(())
     }
 }
 
 /// Each column's wish, checked; a column named twice is an error.
-fn wants(edit: &CopyEdit) -> Result<Vec<(String, Want)>, String> {
+fn wants(edit: &CopyEdit) -> Result<Vec<(String, Want)>, EditError> {
     let mut out: Vec<(String, Want)> = Vec::new();
     for c in &edit.columns {
         if c.target.is_empty() {
-            return Err("a column edit names no target column".into());
+            return Err(EditError::from("a column edit names no target column"));
         }
         if out.iter().any(|(t, _)| *t == c.target) {
-            return Err(format!("column `{}` is given twice", c.target));
+            return Err(fail!("column `{}` is given twice", c.target));
         }
-        out.push((c.target.clone(), c.want()?));
+        match c.want()? {
+            Want::Keep => {}
+            want => out.push((c.target.clone(), want)),
+        }
     }
     Ok(out)
 }
@@ -557,80 +582,5 @@ fn default_text(v: &Value) -> String {
         Value::Sql(s) => format!("sql {}", quote(s)),
         Value::Source(s) => quote(s.as_bytes()),
         Value::Transform { .. } | Value::Lua(_) => String::new(),
-    }
-}
-
-/// `{ a, b }` on one line, or one entry a line.
-fn table_text(entries: &[String], indent: &str, inner: &str, multi: bool) -> String {
-    if multi {
-        let body: String = entries.iter().map(|e| format!("{inner}{e},\n")).collect();
-        format!("{{\n{body}{indent}}}")
-    } else {
-        format!("{{ {} }}", entries.join(", "))
-    }
-}
-
-fn multi_line(text: &str, t: &TableSpan) -> bool {
-    text[t.open..t.close].contains('\n')
-}
-
-fn line_start(text: &str, at: usize) -> usize {
-    text[..at].rfind('\n').map(|i| i + 1).unwrap_or(0)
-}
-
-fn line_indent(text: &str, at: usize) -> String {
-    let start = line_start(text, at);
-    text[start..]
-        .chars()
-        .take_while(|c| *c == ' ' || *c == '\t')
-        .collect()
-}
-
-/// The file's indentation step: that of the first field of a copy table written over
-/// several lines, else two spaces.
-fn indent_unit(text: &str, job: &JobText) -> String {
-    for c in &job.copies {
-        if let Shape::Table(t) = &c.shape {
-            if let Some(f) = t.table.fields.first() {
-                if multi_line(text, &t.table) && line_start(text, f.span.0) > t.table.open {
-                    let outer = line_indent(text, c.span.0);
-                    let inner = line_indent(text, f.span.0);
-                    if let Some(unit) = inner.strip_prefix(&outer) {
-                        if !unit.is_empty() {
-                            return unit.to_string();
-                        }
-                    }
-                }
-            }
-        }
-    }
-    "  ".into()
-}
-
-/// The bytes to delete to take field `i` out of a table: its whole line(s) when it
-/// stands on lines of its own (a comment after it on its line goes with it), else the
-/// field and its separator (or the separator before it).
-fn removal(text: &str, t: &TableSpan, i: usize) -> (usize, usize) {
-    let f = &t.fields[i];
-    let end = f.sep.map(|s| s.1).unwrap_or(f.span.1);
-    let start_line = line_start(text, f.span.0);
-    let alone_before = text[start_line..f.span.0].trim().is_empty() && start_line > t.open;
-    let rest_of_line = match text[end..].find('\n') {
-        Some(n) => &text[end..end + n],
-        None => &text[end..],
-    };
-    let rest = rest_of_line.trim();
-    let alone_after = (rest.is_empty() || (rest.starts_with("--") && !rest.starts_with("--[")))
-        && end + rest_of_line.len() < t.close;
-    if alone_before && alone_after {
-        return (start_line, (end + rest_of_line.len() + 1).min(text.len()));
-    }
-    if f.sep.is_some() {
-        let after = text[end..].len() - text[end..].trim_start_matches([' ', '\t']).len();
-        return (f.span.0, end + after);
-    }
-    match i.checked_sub(1).and_then(|p| t.fields[p].sep) {
-        Some(prev) => (prev.0, f.span.1),
-        None => (f.span.0, f.span.1),
     }
 }

@@ -2,6 +2,7 @@
 //! copy, the mode, page and the target columns the page sets explicitly. See
 //! /work/briefs/ui-contract.md and docs/guide/ui.md ("Saving the job").
 
+use super::EditError;
 use serde::{Deserialize, Deserializer, Serialize};
 
 /// All the page's changes to the job.
@@ -64,7 +65,8 @@ pub struct ColumnEdit {
     /// `default sql "EXPR"`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sql: Option<String>,
-    /// A Lua function of the file's own (GET /api/job only; ignored in edits).
+    /// A Lua function of the file's own (GET /api/job); sent back alone, it keeps the
+    /// entry as it is.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lua: Option<String>,
 }
@@ -87,6 +89,8 @@ pub enum Want {
     Sql(Vec<u8>),
     /// Neither a map nor a default entry.
     Nothing,
+    /// `{"target", "lua"}` as GET /api/job showed it: the entry stays as the file has it.
+    Keep,
 }
 
 /// A default's value.
@@ -101,7 +105,7 @@ pub enum Literal {
 
 impl ColumnEdit {
     /// What this column asks for, or why it cannot be written.
-    pub fn want(&self) -> Result<Want, String> {
+    pub fn want(&self) -> Result<Want, EditError> {
         let t = &self.target;
         let set = [
             self.source.is_some(),
@@ -112,21 +116,21 @@ impl ColumnEdit {
         .filter(|x| **x)
         .count();
         if set > 1 {
-            return Err(format!(
+            return Err(fail!(
                 "column `{t}`: give one of source, default or sql, not several"
             ));
         }
         if self.transform.is_some() && self.source.is_none() {
-            return Err(format!("column `{t}`: a transform needs a source column"));
+            return Err(fail!("column `{t}`: a transform needs a source column"));
         }
         if let Some(source) = &self.source {
             if source.is_empty() {
-                return Err(format!("column `{t}`: the source column has no name"));
+                return Err(fail!("column `{t}`: the source column has no name"));
             }
             return Ok(match &self.transform {
                 Some(f) => {
                     if !super::transforms::exists(f) {
-                        return Err(format!(
+                        return Err(fail!(
                             "column `{t}`: `{f}` is not one of the transforms (GET /api/transforms)"
                         ));
                     }
@@ -144,18 +148,17 @@ impl ColumnEdit {
         if let Some(v) = &self.default {
             return literal(v)
                 .map(Want::Value)
-                .map_err(|e| format!("column `{t}`: {e}"));
+                .map_err(|e| fail!("column `{t}`: {e}"));
         }
         if self.lua.is_some() {
-            return Err(format!(
-                "column `{t}`: a Lua function of the file's own is never rewritten by the page"
-            ));
+            // GET /api/job's entry sent back as it was: the file's own Lua stays
+            return Ok(Want::Keep);
         }
         Ok(Want::Nothing)
     }
 }
 
-fn literal(v: &serde_json::Value) -> Result<Literal, String> {
+fn literal(v: &serde_json::Value) -> Result<Literal, EditError> {
     use serde_json::Value;
     Ok(match v {
         Value::Null => Literal::Null,
@@ -165,16 +168,22 @@ fn literal(v: &serde_json::Value) -> Result<Literal, String> {
             Some(i) => Literal::Integer(i),
             None => match n.as_f64() {
                 Some(f) if f.is_finite() => Literal::Float(f),
-                _ => return Err(format!("the number {n} does not fit a Lua number")),
+                _ => return Err(fail!("the number {n} does not fit a Lua number")),
             },
         },
         Value::Object(o) if o.len() == 1 && o.contains_key("hex") => {
             let hex = o["hex"]
                 .as_str()
-                .ok_or("`hex` must be a string of hex digits")?;
-            Literal::Bytes(from_hex(hex).ok_or("`hex` must be an even number of hex digits")?)
+                .ok_or(EditError::from("`hex` must be a string of hex digits"))?;
+            Literal::Bytes(from_hex(hex).ok_or(EditError::from(
+                "`hex` must be an even number of hex digits",
+            ))?)
         }
-        _ => return Err("a default is a string, a number, null or {\"hex\": \"...\"}".to_string()),
+        _ => {
+            return Err(EditError::from(
+                "a default is a string, a number, null or {\"hex\": \"...\"}",
+            ))
+        }
     })
 }
 
@@ -237,6 +246,6 @@ mod tests {
             sql: Some("NOW()".into()),
             ..Default::default()
         };
-        assert!(c.want().unwrap_err().contains("column `x`"));
+        assert!(c.want().unwrap_err().0.contains("column `x`"));
     }
 }

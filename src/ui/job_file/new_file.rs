@@ -1,7 +1,7 @@
 //! The first lines of a job the page creates: `source` and `target` without a password.
-//! A password typed into a URL on the command line is left out: the job reads it the way
-//! any connection can (`FERRY_SOURCE_PASSWORD` / `FERRY_TARGET_PASSWORD`), and a
-//! `password-env` / `password-file` option stays as it was given.
+//! A password typed into a URL on the command line is left out: the URL says
+//! `?password-env=FERRY_SOURCE_PASSWORD` (`FERRY_TARGET_PASSWORD`), so the job reads it
+//! from there, and a `password-env` / `password-file` option stays as it was given.
 
 use super::lua_text::quote;
 use crate::conn_spec::{ConnSpec, PasswordSource};
@@ -53,12 +53,15 @@ pub fn url_without_password(spec: &ConnSpec, role: Role) -> (String, Option<Stri
             url.push_str(&format!("{sep}password-file={}", p.display()));
             None
         }
-        None if typed => Some(format!(
-            "the {} password typed on the command line is not written to the file: set {} \
-             (or add ?password-env=NAME to the URL) before `ferry run`",
-            role.name(),
-            role.password_env()
-        )),
+        None if typed => {
+            url.push_str(&format!("{sep}password-env={}", role.password_env()));
+            Some(format!(
+                "the {} password typed on the command line is not written to the file: \
+                 the job reads it from {} (set it before `ferry run`)",
+                role.name(),
+                role.password_env()
+            ))
+        }
         None => None,
     };
     (url, note)
@@ -76,7 +79,9 @@ mod tests {
         assert!(!text.contains("s3cr"), "{text}");
         assert!(!text.contains("***"), "{text}");
         assert!(
-            text.contains("source \"mysql://app@db1:3307/legacy\"\n"),
+            text.contains(
+                "source \"mysql://app@db1:3307/legacy?password-env=FERRY_SOURCE_PASSWORD\"\n"
+            ),
             "{text}"
         );
         assert!(

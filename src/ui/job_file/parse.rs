@@ -3,6 +3,7 @@
 //! parts the page may rewrite. full_moon parses the text with its comments and white
 //! space; nothing here changes it: `apply.rs` splices new text into these spans.
 
+use super::EditError;
 use full_moon::ast::{
     Call, Expression, Field, FunctionArgs, FunctionCall, Index, LastStmt, Parameter, Prefix, Stmt,
     Suffix, TableConstructor, UnOp, Var,
@@ -23,6 +24,8 @@ pub struct JobText {
     /// Top-level statements: their kind and lines.
     pub statements: Vec<Statement>,
     pub copies: Vec<FileCopy>,
+    /// Where a final `return` (or `break`) starts: new copies go before it.
+    pub last: Option<usize>,
 }
 
 #[derive(Debug)]
@@ -142,11 +145,11 @@ pub enum Value {
 }
 
 /// Reads the text; an error is the parser's message with its line.
-pub fn read(text: &str) -> Result<JobText, String> {
+pub fn read(text: &str) -> Result<JobText, EditError> {
     let result = full_moon::parse_fallible(text, LuaVersion::lua54());
     if let Some(e) = result.errors().first() {
         let (start, _) = e.range();
-        return Err(format!("line {}: {}", start.line(), e.error_message()));
+        return Err(fail!("line {}: {}", start.line(), e.error_message()));
     }
     let ast = result.into_ast();
     let r = Reader { text };
@@ -169,7 +172,12 @@ pub fn read(text: &str) -> Result<JobText, String> {
             kind,
         });
     }
-    Ok(JobText { statements, copies })
+    let last = ast.nodes().last_stmt().and_then(|l| r.span(l)).map(|s| s.0);
+    Ok(JobText {
+        statements,
+        copies,
+        last,
+    })
 }
 
 fn lines(n: &impl Node) -> (usize, usize) {
@@ -320,7 +328,7 @@ impl Reader<'_> {
                             c.default = Some(e)
                         }
                     }
-                    Err(e) => why.push(e),
+                    Err(e) => why.push(e.0),
                 },
                 "tables" => why.push("it copies many tables (`tables`)".into()),
                 "transform" => c.transform = true,
@@ -336,16 +344,16 @@ impl Reader<'_> {
         c
     }
 
-    fn entries(&self, what: &str, value: &Expression) -> Result<Entries, String> {
+    fn entries(&self, what: &str, value: &Expression) -> Result<Entries, EditError> {
         let table = match value {
             Expression::TableConstructor(t) => t.as_ref(),
             Expression::FunctionCall(fc) if call_name(fc).as_deref() == Some(what) => {
                 match single_arg(fc) {
                     Some(Arg::Table(t)) => t,
-                    _ => return Err(format!("its `{what}` is not written as `{what} {{ ... }}`")),
+                    _ => return Err(fail!("its `{what}` is not written as `{what} {{ ... }}`")),
                 }
             }
-            _ => return Err(format!("its `{what}` is computed, not `{what} {{ ... }}`")),
+            _ => return Err(fail!("its `{what}` is computed, not `{what} {{ ... }}`")),
         };
         let span = self.table_span(table);
         let mut entries = Vec::new();
@@ -355,11 +363,11 @@ impl Reader<'_> {
                 Field::ExpressionKey { key, value, .. } => match self.string_expr(key) {
                     Some(t) => match String::from_utf8(t.bytes) {
                         Ok(s) => (s, value.as_ref()),
-                        Err(_) => return Err(format!("its `{what}` has a key that is not UTF-8")),
+                        Err(_) => return Err(fail!("its `{what}` has a key that is not UTF-8")),
                     },
-                    None => return Err(format!("its `{what}` has a computed key")),
+                    None => return Err(fail!("its `{what}` has a computed key")),
                 },
-                _ => return Err(format!("its `{what}` has an entry without a column name")),
+                _ => return Err(fail!("its `{what}` has an entry without a column name")),
             };
             let value = if what == "map" {
                 self.map_value(value)
@@ -409,14 +417,32 @@ impl Reader<'_> {
         let [Expression::FunctionCall(fc)] = rets[..] else {
             return None;
         };
-        let Prefix::Name(module) = fc.prefix() else {
+        let Prefix::Name(first) = fc.prefix() else {
             return None;
         };
         let suffixes: Vec<_> = fc.suffixes().collect();
-        let [Suffix::Index(Index::Dot { name, .. }), Suffix::Call(Call::AnonymousCall(args))] =
-            suffixes[..]
-        else {
-            return None;
+        // `MOD.FN(...)`, or `require("ferry.MOD").FN(...)`
+        let (module, name, args) = match suffixes[..] {
+            [Suffix::Index(Index::Dot { name, .. }), Suffix::Call(Call::AnonymousCall(args))] => {
+                (first.token().to_string(), name, args)
+            }
+            [Suffix::Call(Call::AnonymousCall(req)), Suffix::Index(Index::Dot { name, .. }), Suffix::Call(Call::AnonymousCall(args))]
+                if first.token().to_string() == "require" =>
+            {
+                let module = match req.as_ref() {
+                    FunctionArgs::String(t) => self.string(t),
+                    FunctionArgs::Parentheses { arguments, .. } if arguments.len() == 1 => {
+                        match arguments.iter().next() {
+                            Some(Expression::String(t)) => self.string(t),
+                            _ => None,
+                        }
+                    }
+                    _ => None,
+                }?;
+                let module = String::from_utf8(module).ok()?;
+                (module.strip_prefix("ferry.")?.to_string(), name, args)
+            }
+            _ => return None,
         };
         let FunctionArgs::Parentheses { arguments, .. } = args.as_ref() else {
             return None;
@@ -439,7 +465,7 @@ impl Reader<'_> {
             }
             _ => return None,
         };
-        Some((col, format!("{}.{}", module.token(), name.token())))
+        Some((col, format!("{module}.{}", name.token())))
     }
 
     fn default_value(&self, e: &Expression) -> Value {

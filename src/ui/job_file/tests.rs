@@ -160,11 +160,29 @@ fn a_read_only_entry_and_a_loop_are_refused() {
             )],
         },
     )
-    .unwrap_err();
+    .unwrap_err()
+    .0;
     assert!(
         e.contains("email") && e.contains("Lua of the file's own"),
         "{e}"
     );
+    // the entry sent back as GET /api/job shows it: kept
+    let kept = apply(
+        JOB,
+        &JobEdits {
+            copies: vec![edit(
+                Some(1),
+                "users",
+                "customers",
+                vec![ColumnEdit {
+                    lua: Some("function(r) return r.mail:lower() end".into()),
+                    ..col("email")
+                }],
+            )],
+        },
+    )
+    .unwrap();
+    assert_eq!(kept, JOB);
     // the plan's copies: orders, customers, then a and b from the loop's line 27
     let lines = [10, 12, 27, 27];
     let e = apply_at(
@@ -179,7 +197,8 @@ fn a_read_only_entry_and_a_loop_are_refused() {
             )],
         },
     )
-    .unwrap_err();
+    .unwrap_err()
+    .0;
     assert!(e.contains("line 27"), "{e}");
 }
 
@@ -296,5 +315,252 @@ fn a_name_taken_by_another_local_is_not_shadowed() {
     assert_eq!(
         out,
         "local text = \"mine\"\ncopy { from = \"a\", map = map { b = function(r) return require(\"ferry.text\").lower(r.c) end } }\n"
+    );
+}
+
+#[test]
+fn long_strings_block_comments_and_tight_spacing_stay() {
+    let job = "--[==[ a long\ncomment with copy { from = \"x\" } ]==]\ncopy{from='a',to=[[b]],where=[=[\nid > 1 -- not a comment\n]=],map=map{x='y'--[[ why ]]}}\n";
+    let parsed = parse::read(job).unwrap();
+    assert_eq!(
+        parsed.copies.len(),
+        1,
+        "the copy in the comment is not read"
+    );
+    assert_eq!(parsed.copies[0].line, 3);
+    let out = apply(
+        job,
+        &JobEdits {
+            copies: vec![edit(
+                Some(0),
+                "a",
+                "b",
+                vec![source("z", "w"), default("n", serde_json::json!(-1.5))],
+            )],
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        out,
+        "--[==[ a long\ncomment with copy { from = \"x\" } ]==]\ncopy{from='a',to=[[b]],where=[=[\nid > 1 -- not a comment\n]=],map=map{x='y', z = \"w\"--[[ why ]]}, default = default { n = -1.5 }}\n"
+    );
+}
+
+#[test]
+fn crlf_files_stay_crlf() {
+    let job = "copy {\r\n  from = \"a\",\r\n}\r\n";
+    let out = apply(
+        job,
+        &JobEdits {
+            copies: vec![edit(
+                Some(0),
+                "a",
+                "a",
+                vec![default("n", serde_json::json!(null))],
+            )],
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        out,
+        "copy {\r\n  from = \"a\",\r\n  default = default {\r\n    n = null,\r\n  },\r\n}\r\n"
+    );
+    let out = apply(
+        job,
+        &JobEdits {
+            copies: vec![edit(None, "b", "c", vec![])],
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        out,
+        "copy {\r\n  from = \"a\",\r\n}\r\n\r\ncopy {\r\n  from = \"b\", to = \"c\",\r\n}\r\n"
+    );
+}
+
+#[test]
+fn what_the_page_cannot_rewrite_is_said() {
+    let job = "copy { tables = \"*\" }\ncopy { from = name_of(1) }\ncopy { from = \"a\", map = my_map }\nsample { from = \"o\", limit = 5 }\n";
+    let lines: Vec<Option<usize>> = vec![Some(1), Some(1), Some(2), Some(3), Some(4)];
+    let st = super::state::states(Some(job.as_bytes()), &lines);
+    assert!(st.iter().all(|s| !s.editable));
+    assert!(
+        st[0].why.as_deref().unwrap().contains("several copies"),
+        "{:?}",
+        st[0].why
+    );
+    assert!(
+        st[2].why.as_deref().unwrap().contains("`from` is computed"),
+        "{:?}",
+        st[2].why
+    );
+    assert!(
+        st[3].why.as_deref().unwrap().contains("`map` is computed"),
+        "{:?}",
+        st[3].why
+    );
+    assert!(
+        st[4].why.as_deref().unwrap().contains("sample"),
+        "{:?}",
+        st[4].why
+    );
+    let e = apply(
+        job,
+        &JobEdits {
+            copies: vec![edit(
+                Some(1),
+                "a",
+                "a",
+                vec![default("n", serde_json::json!(1))],
+            )],
+        },
+    )
+    .unwrap_err()
+    .0;
+    assert!(e.contains("`from` is computed"), "{e}");
+}
+
+#[test]
+fn a_new_copy_goes_before_a_final_return() {
+    let job = "copy \"a\"\nreturn 1\n";
+    let out = apply(
+        job,
+        &JobEdits {
+            copies: vec![edit(None, "b", "b", vec![])],
+        },
+    )
+    .unwrap();
+    assert_eq!(out, "copy \"a\"\ncopy {\n  from = \"b\",\n}\n\nreturn 1\n");
+}
+
+#[test]
+fn an_entry_removed_and_another_added_in_one_table() {
+    let job = "copy {\n  from = \"a\",\n  default = default {\n    p = 1,\n    q = 2\n  },\n  map = { x = \"y\" }\n}\n";
+    let out = apply(
+        job,
+        &JobEdits {
+            copies: vec![edit(
+                Some(0),
+                "a",
+                "a",
+                vec![
+                    col("q"),
+                    default("r", serde_json::json!(3)),
+                    col("x"),
+                    source("z", "w"),
+                ],
+            )],
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        out,
+        "copy {\n  from = \"a\",\n  default = default {\n    p = 1,\n    r = 3,\n  },\n  map = { z = \"w\" }\n}\n"
+    );
+}
+
+#[test]
+fn applying_the_same_edits_twice_changes_nothing_more() {
+    let sets = vec![
+        vec![
+            source("full_name", "first_name"),
+            default("status", serde_json::json!("new")),
+            col("note"),
+            ColumnEdit {
+                transform: Some("text.upper".into()),
+                ..source("city", "town")
+            },
+            ColumnEdit {
+                sql: Some("NOW()".into()),
+                ..col("created")
+            },
+        ],
+        vec![col("full_name"), col("status"), col("note")],
+        vec![
+            default("odd name", serde_json::json!({"hex": "00ff0a22"})),
+            default("n", serde_json::json!(-2)),
+            default("f", serde_json::json!(0.25)),
+            default("z", serde_json::json!(null)),
+        ],
+    ];
+    for columns in sets {
+        let mut e = edit(Some(1), "users", "clients", columns);
+        e.mode = Some("overwrite".into());
+        e.page = Some(10);
+        let edits = JobEdits {
+            copies: vec![
+                e,
+                edit(Some(0), "orders", "orders", vec![source("total", "amount")]),
+            ],
+        };
+        let once = apply(JOB, &edits).unwrap();
+        parse::read(&once).unwrap();
+        let twice = apply(&once, &edits).unwrap();
+        assert_eq!(once, twice, "{edits:?}");
+    }
+}
+
+/// Every mix of what a column may ask for, on entries that are there and ones that are
+/// not, in one-line and laid-out tables: the result parses, keeps what it was not asked
+/// to change, and a second application changes nothing.
+#[test]
+fn every_mix_of_column_edits_parses_and_settles() {
+    let targets = ["full_name", "status", "note", "odd name"];
+    let choice = |t: &str, k: usize| -> Option<ColumnEdit> {
+        match k {
+            0 => None,
+            1 => Some(col(t)),
+            2 => Some(source(t, t)),
+            3 => Some(source(t, "other")),
+            4 => Some(default(t, serde_json::json!("v"))),
+            _ => Some(ColumnEdit {
+                sql: Some("NOW()".into()),
+                ..col(t)
+            }),
+        }
+    };
+    let mut n = 0;
+    for mix in 0..6usize.pow(targets.len() as u32) {
+        let mut columns = Vec::new();
+        let mut m = mix;
+        for t in targets {
+            columns.extend(choice(t, m % 6));
+            m /= 6;
+        }
+        let edits = JobEdits {
+            copies: vec![edit(Some(1), "users", "customers", columns)],
+        };
+        let once = apply(JOB, &edits).unwrap_or_else(|e| panic!("{edits:?}: {e}"));
+        let read = parse::read(&once).unwrap_or_else(|e| panic!("{once}\n{e}"));
+        assert_eq!(read.copies.len(), 2);
+        assert!(once.contains("    email = function(r) return r.mail:lower() end,\n"));
+        assert!(once.contains("  transform = tidy,\n}\n\nfor _, t in ipairs"));
+        assert_eq!(apply(&once, &edits).unwrap(), once, "{edits:?}");
+        n += 1;
+    }
+    assert_eq!(n, 1296);
+}
+
+#[test]
+fn an_empty_from_or_to_keeps_the_files() {
+    let out = apply(
+        JOB,
+        &JobEdits {
+            copies: vec![edit(
+                Some(1),
+                "",
+                "",
+                vec![default("status", serde_json::json!("x"))],
+            )],
+        },
+    )
+    .unwrap();
+    assert!(
+        out.contains("  from = \"users\", to = \"customers\",\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("default { status = \"x\", note = null }"),
+        "{out}"
     );
 }
