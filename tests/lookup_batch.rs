@@ -12,6 +12,10 @@ use mysql::prelude::Queryable;
 pub fn statements_on(dbs: &mut Dbs, table: &str, f: impl FnOnce(&mut Dbs)) -> Vec<String> {
     static LOG: std::sync::Mutex<()> = std::sync::Mutex::new(());
     let _one = LOG.lock().unwrap_or_else(|e| e.into_inner());
+    // The log table keeps what other tests' windows caught of this database's
+    // earlier statements (a run of this test while another test had the log on):
+    // only this window's lines count.
+    let since: String = dbs.dst.query_first("SELECT NOW(6)").unwrap().unwrap();
     dbs.dst("SET GLOBAL log_output = 'TABLE'");
     dbs.dst("SET GLOBAL general_log = 1");
     f(dbs);
@@ -20,8 +24,9 @@ pub fn statements_on(dbs: &mut Dbs, table: &str, f: impl FnOnce(&mut Dbs)) -> Ve
     dbs.dst
         .exec(
             "SELECT CONVERT(argument USING utf8mb4) FROM mysql.general_log \
-             WHERE command_type IN ('Query', 'Execute') AND argument LIKE ?",
-            (like,),
+             WHERE command_type IN ('Query', 'Execute') AND argument LIKE ? \
+             AND event_time >= ?",
+            (like, since),
         )
         .unwrap()
 }
