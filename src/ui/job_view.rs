@@ -14,8 +14,7 @@ use super::job_file::state::states;
 use super::job_text::JobText;
 use crate::conn_spec::ConnSpec;
 use crate::error::Result;
-use crate::job::{Job, Pass};
-use crate::progress::Display;
+use crate::job::Pass;
 
 #[derive(Debug, Default, Clone, Serialize)]
 pub struct JobView {
@@ -198,35 +197,28 @@ pub fn mapping(source: &ConnSpec, target: &ConnSpec, from: &str, to: &str) -> Re
         ("from".to_string(), from.to_string()),
         ("to".to_string(), to.to_string()),
     ];
-    let ctx = Rc::new(Job::new(
-        Pass::Plan,
-        Some(source.clone()),
-        Some(target.clone()),
+    let text = JobText {
+        name: "mapping".into(),
+        dir: None,
+        code: b"copy { from = vars.from, to = vars.to }\n".to_vec(),
         vars,
-        Display::detect(true),
-    ));
-    let state = crate::lua::new_state(ctx.clone(), None)?;
-    let code = b"copy { from = vars.from, to = vars.to }\n";
-    let mut problems = Vec::new();
-    if let Err(e) = crate::lua::run_chunk(&state, "mapping", code) {
-        problems.push(crate::conn_spec::mask_urls(&e.to_string()));
-    }
-    problems.extend(
-        ctx.take_problems()
-            .into_iter()
-            .map(|p| crate::conn_spec::mask_urls(&p.message)),
-    );
-    let mut copies: Vec<CopyView> = ctx.take_plans().iter().enumerate().map(copy_view).collect();
+    };
+    let planned = super::job_text::plan(
+        &text,
+        &Some(source.clone()),
+        &Some(target.clone()),
+        Pass::Plan,
+    )?;
+    let mut copies: Vec<CopyView> = planned.plans.iter().enumerate().map(copy_view).collect();
     for c in &mut copies {
         c.editable = true;
     }
-    ctx.release_locks();
     Ok(JobView {
         path: None,
         sha: None,
         writable: false,
         copies,
-        problems,
+        problems: planned.problems,
     })
 }
 
