@@ -23,7 +23,7 @@ use std::fmt;
 use std::path::PathBuf;
 
 pub use error::SpecError;
-pub use secrets::mask_urls;
+pub use secrets::{mask_urls, PasswordLeftOut};
 pub use tls::{SslMode, Tls};
 pub use url::redact_raw;
 

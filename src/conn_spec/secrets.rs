@@ -2,10 +2,23 @@
 //! before connecting (`resolve`), and hidden in every message that could show it
 //! (`scrub`, `mask_urls`).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::tls::check_tls_file;
 use super::{ConnSpec, PasswordSource, SpecError};
+
+/// Where `ConnSpec::url_without_password` leaves the job to find the password.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PasswordLeftOut {
+    /// The spec has no password.
+    Nothing,
+    /// The spec's `password-env`: read from this variable when the job runs.
+    Env(String),
+    /// The spec's `password-file`.
+    File(PathBuf),
+    /// Typed into the URL: not written (read from `typed_env`, if one was given).
+    Typed,
+}
 
 impl ConnSpec {
     /// This spec, ready to connect: the password read from `password-env` or
@@ -48,6 +61,36 @@ impl ConnSpec {
             }
         }
         Ok(spec)
+    }
+
+    /// The URL to write into a job file: no password in it. A `password-env` /
+    /// `password-file` option stays as given; a password typed into the URL is left
+    /// out, and with `typed_env` the URL says `password-env=typed_env` instead. The
+    /// second value says which it was, for the caller's note to the user.
+    pub fn url_without_password(&self, typed_env: Option<&str>) -> (String, PasswordLeftOut) {
+        let mut clean = self.clone();
+        let typed = clean.password.take().is_some();
+        let source = clean.password_source.take();
+        let mut url = clean.to_string();
+        let sep = if url.contains('?') { '&' } else { '?' };
+        let left_out = match source {
+            Some(PasswordSource::Env(name)) => {
+                url.push_str(&format!("{sep}password-env={name}"));
+                PasswordLeftOut::Env(name)
+            }
+            Some(PasswordSource::File(p)) => {
+                url.push_str(&format!("{sep}password-file={}", p.display()));
+                PasswordLeftOut::File(p)
+            }
+            None if typed => {
+                if let Some(name) = typed_env {
+                    url.push_str(&format!("{sep}password-env={name}"));
+                }
+                PasswordLeftOut::Typed
+            }
+            None => PasswordLeftOut::Nothing,
+        };
+        (url, left_out)
     }
 
     /// The password, if any, so callers can scrub it from server messages.

@@ -64,8 +64,8 @@ pub use fit::{refused_row, Fit};
 pub use pace::Pace;
 pub use retry::connect as connect_retrying;
 pub use transform::{
-    one_by_one, DirectProcessor, Emitted, Extra, PageResult, Processed, RowProcessor,
-    TransformError,
+    rows_one_by_one, undecoded_one_by_one, DirectProcessor, Emitted, Extra, PageResult, Processed,
+    RowProcessor, TransformError,
 };
 pub use window::{Overlap, Since};
 

@@ -287,19 +287,9 @@ pub fn value_of_json(j: &Json) -> Option<Value> {
             _ => return None,
         },
         Json::String(s) => Value::Bytes(s.as_bytes().to_vec()),
-        Json::Object(o) => Value::Bytes(unhex(o.get("hex")?.as_str()?)?),
+        Json::Object(o) => Value::Bytes(crate::db::value::unhex(o.get("hex")?.as_str()?)?),
         _ => return None,
     })
-}
-
-fn unhex(s: &str) -> Option<Vec<u8>> {
-    if !s.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
-        .collect()
 }
 
 /// The source keys of a rejects file, by copy id (in file order, each once).
@@ -359,6 +349,6 @@ mod tests {
             json_value(&Value::Time(true, 34, 22, 59, 59, 0)),
             json!("-838:59:59")
         );
-        assert_eq!(unhex("0g"), None);
+        assert_eq!(crate::db::value::unhex("0g"), None);
     }
 }

@@ -44,10 +44,7 @@ pub trait RowProcessor {
         rows: Vec<Vec<Value>>,
         until_error: bool,
     ) -> PageResult<Option<Vec<Value>>> {
-        Ok(one_by_one(rows, until_error, |row| {
-            let made = self.process(row);
-            (made, self.take_extra())
-        }))
+        rows_one_by_one(self, rows, until_error)
     }
 
     /// The same for a page of undecoded rows (`process_undecoded` row by row by default).
@@ -57,10 +54,7 @@ pub trait RowProcessor {
         rows: &[&[u8]],
         until_error: bool,
     ) -> PageResult<Processed> {
-        Ok(one_by_one(rows.iter(), until_error, |row| {
-            let made = self.process_undecoded(layout, row);
-            (made, self.take_extra())
-        }))
+        undecoded_one_by_one(self, layout, rows, until_error)
     }
 
     /// Source columns whose values the processor wants for a whole page before it is
@@ -106,6 +100,32 @@ pub fn one_by_one<I, T>(
         }
     }
     out
+}
+
+/// `process_rows`'s default: `process` on each row in turn, with its `take_extra`.
+/// A processor that runs a page together only sometimes falls back to it.
+pub fn rows_one_by_one<P: RowProcessor + ?Sized>(
+    processor: &mut P,
+    rows: Vec<Vec<Value>>,
+    until_error: bool,
+) -> PageResult<Option<Vec<Value>>> {
+    Ok(one_by_one(rows, until_error, |row| {
+        let made = processor.process(row);
+        (made, processor.take_extra())
+    }))
+}
+
+/// `process_rows_undecoded`'s default: `process_undecoded` on each row in turn.
+pub fn undecoded_one_by_one<P: RowProcessor + ?Sized>(
+    processor: &mut P,
+    layout: &Arc<RawLayout>,
+    rows: &[&[u8]],
+    until_error: bool,
+) -> PageResult<Processed> {
+    Ok(one_by_one(rows.iter(), until_error, |row| {
+        let made = processor.process_undecoded(layout, row);
+        (made, processor.take_extra())
+    }))
 }
 
 /// What a page's rows made, row by row, or why the page failed as a whole.

@@ -14,7 +14,8 @@ use mlua::{Table, Thread, Value as LuaValue};
 use crate::db::wire::RawLayout;
 use crate::db::Value;
 use crate::engine::{
-    one_by_one, Emitted, Extra, PageResult, Processed, RowProcessor, TransformError,
+    rows_one_by_one, undecoded_one_by_one, Emitted, Extra, PageResult, Processed, RowProcessor,
+    TransformError,
 };
 use crate::lua::emit;
 use crate::lua::errors::RowFailure;
@@ -232,10 +233,7 @@ impl RowProcessor for LuaProcessor {
         until_error: bool,
     ) -> PageResult<Option<Vec<Value>>> {
         if !self.batching() {
-            return Ok(one_by_one(rows, until_error, |row| {
-                let made = self.process(row);
-                (made, self.take_extra())
-            }));
+            return rows_one_by_one(self, rows, until_error);
         }
         let made = self
             .run_together(rows.into_iter().map(Input::Decoded).collect(), until_error)
@@ -259,10 +257,7 @@ impl RowProcessor for LuaProcessor {
         until_error: bool,
     ) -> PageResult<Processed> {
         if !self.batching() {
-            return Ok(one_by_one(rows.iter(), until_error, |row| {
-                let made = self.process_undecoded(layout, row);
-                (made, self.take_extra())
-            }));
+            return undecoded_one_by_one(self, layout, rows, until_error);
         }
         let inputs = rows.iter().map(|r| Input::Undecoded(layout, r)).collect();
         let made = self

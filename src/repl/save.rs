@@ -5,7 +5,7 @@
 //! failed kept as comments, with why; `background = true` dropped, since `ferry run`
 //! runs copies in order).
 
-use crate::conn_spec::{ConnSpec, PasswordSource};
+use crate::conn_spec::{ConnSpec, PasswordLeftOut};
 use crate::db::Role;
 use crate::error::{Error, Result};
 
@@ -169,27 +169,14 @@ impl Recorder {
 
 /// A spec's URL with no password in it, and a note when a typed one was left out.
 fn url_without_password(spec: &ConnSpec, role: Role) -> (String, Option<String>) {
-    let mut clean = spec.clone();
-    let typed = clean.password.take().is_some();
-    let source = clean.password_source.take();
-    let mut url = clean.to_string();
-    let sep = if url.contains('?') { '&' } else { '?' };
-    let note = match source {
-        Some(PasswordSource::Env(name)) => {
-            url.push_str(&format!("{sep}password-env={name}"));
-            None
-        }
-        Some(PasswordSource::File(p)) => {
-            url.push_str(&format!("{sep}password-file={}", p.display()));
-            None
-        }
-        None if typed => Some(format!(
+    let (url, left_out) = spec.url_without_password(None);
+    let note = (left_out == PasswordLeftOut::Typed).then(|| {
+        format!(
             "the {} password is left out: set {} (or add ?password-env=NAME)",
             role.name(),
             role.password_env()
-        )),
-        None => None,
-    };
+        )
+    });
     (url, note)
 }
 

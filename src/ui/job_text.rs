@@ -1,7 +1,8 @@
 //! A job given as text (the job file as saved, or as the page's edits would render it),
 //! run in the plan pass as `ferry check` runs a file (`run::plan_pass`): connections
-//! opened, copies resolved, nothing written. `check_view` scans its plans and
-//! `try_rows` explains one of them; the text never touches the disk.
+//! opened, copies resolved, nothing written. `job_view` shows its plans (GET /api/job,
+//! a pair of tables' mapping), `check_view` scans them and `try_rows` explains one of
+//! them; the text never touches the disk.
 
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
@@ -22,6 +23,8 @@ pub struct JobText {
     /// The file's folder, where its `require`s look.
     pub dir: Option<PathBuf>,
     pub code: Vec<u8>,
+    /// The script's `vars` (`--var`): none for a job file.
+    pub vars: Vec<(String, String)>,
 }
 
 impl JobText {
@@ -31,6 +34,7 @@ impl JobText {
             name: path.map_or("new job".to_string(), |p| p.display().to_string()),
             dir: path.and_then(Path::parent).map(Path::to_path_buf),
             code,
+            vars: Vec::new(),
         }
     }
 }
@@ -84,7 +88,7 @@ pub fn job(
         pass,
         source.clone(),
         target.clone(),
-        Vec::new(),
+        text.vars.clone(),
         Display::detect(true),
     )
     .for_job(&text.name, text.dir.as_deref(), RunFlags::default())

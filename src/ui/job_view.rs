@@ -11,10 +11,10 @@ use serde::Serialize;
 
 use super::job_file::edits::ColumnEdit;
 use super::job_file::state::states;
+use super::job_text::JobText;
 use crate::conn_spec::ConnSpec;
 use crate::error::Result;
-use crate::job::{Job, Pass};
-use crate::progress::Display;
+use crate::job::Pass;
 
 #[derive(Debug, Default, Clone, Serialize)]
 pub struct JobView {
@@ -127,32 +127,16 @@ pub fn plan(
             },
         });
     };
-    let ctx = Rc::new(Job::new(
-        Pass::Plan,
-        source.clone(),
-        target.clone(),
-        Vec::new(),
-        Display::detect(false),
-    ));
-    let state = crate::lua::new_state(ctx.clone(), path.parent())?;
-    let mut problems = Vec::new();
-    if let Err(e) = crate::lua::run_chunk(&state, &path.display().to_string(), code) {
-        problems.push(crate::conn_spec::mask_urls(&e.to_string()));
-    }
-    problems.extend(
-        ctx.take_problems()
-            .into_iter()
-            .map(|p| crate::conn_spec::mask_urls(&p.message)),
-    );
-    let mut copies: Vec<CopyView> = ctx.take_plans().iter().enumerate().map(copy_view).collect();
+    let text = JobText::new(Some(path), code.to_vec());
+    let planned = super::job_text::plan(&text, &source, &target, Pass::Plan)?;
+    let mut copies: Vec<CopyView> = planned.plans.iter().enumerate().map(copy_view).collect();
     let (job_source, job_target) = {
-        let sessions = ctx.sessions.borrow();
+        let sessions = planned.ctx.sessions.borrow();
         let spec = |s: &Option<Rc<std::cell::RefCell<crate::db::Db>>>| {
             s.as_ref().map(|d| d.borrow().spec.clone())
         };
         (spec(&sessions.source), spec(&sessions.target))
     };
-    ctx.release_locks();
     let lines: Vec<Option<usize>> = copies.iter().map(|c| c.line).collect();
     for (c, st) in copies.iter_mut().zip(states(Some(code), &lines)) {
         c.editable = st.editable;
@@ -171,7 +155,7 @@ pub fn plan(
             sha: Some(sha256(code)),
             writable: false,
             copies,
-            problems,
+            problems: planned.problems,
         },
     })
 }
@@ -213,35 +197,28 @@ pub fn mapping(source: &ConnSpec, target: &ConnSpec, from: &str, to: &str) -> Re
         ("from".to_string(), from.to_string()),
         ("to".to_string(), to.to_string()),
     ];
-    let ctx = Rc::new(Job::new(
-        Pass::Plan,
-        Some(source.clone()),
-        Some(target.clone()),
+    let text = JobText {
+        name: "mapping".into(),
+        dir: None,
+        code: b"copy { from = vars.from, to = vars.to }\n".to_vec(),
         vars,
-        Display::detect(true),
-    ));
-    let state = crate::lua::new_state(ctx.clone(), None)?;
-    let code = b"copy { from = vars.from, to = vars.to }\n";
-    let mut problems = Vec::new();
-    if let Err(e) = crate::lua::run_chunk(&state, "mapping", code) {
-        problems.push(crate::conn_spec::mask_urls(&e.to_string()));
-    }
-    problems.extend(
-        ctx.take_problems()
-            .into_iter()
-            .map(|p| crate::conn_spec::mask_urls(&p.message)),
-    );
-    let mut copies: Vec<CopyView> = ctx.take_plans().iter().enumerate().map(copy_view).collect();
+    };
+    let planned = super::job_text::plan(
+        &text,
+        &Some(source.clone()),
+        &Some(target.clone()),
+        Pass::Plan,
+    )?;
+    let mut copies: Vec<CopyView> = planned.plans.iter().enumerate().map(copy_view).collect();
     for c in &mut copies {
         c.editable = true;
     }
-    ctx.release_locks();
     Ok(JobView {
         path: None,
         sha: None,
         writable: false,
         copies,
-        problems,
+        problems: planned.problems,
     })
 }
 

@@ -1,33 +1,17 @@
 // ferry ui, runs: start `ferry run` of the job file as saved, watch it live (server-sent
 // events: each copy's progress, the log, state changes, the summary), pause, throttle
 // or stop it, and list this page's runs and the job's resume state. Text is set with
-// textContent only. Wrapped in a function: app.js has globals of its own.
+// textContent only. Wrapped in a function: app.js has globals of its own, and its
+// helpers are used here.
 "use strict";
 (() => {
-  const $ = (sel) => document.querySelector(sel);
-  const el = (tag, props = {}, ...children) => {
-    const e = document.createElement(tag);
-    for (const [k, v] of Object.entries(props)) {
-      if (k === "class") e.className = v;
-      else if (k === "text") e.textContent = v;
-      else if (k.startsWith("data-")) e.setAttribute(k, v);
-      else e[k] = v;
-    }
-    for (const c of children) e.append(c);
-    return e;
-  };
-  async function api(path, body) {
-    const options = { credentials: "same-origin" };
-    if (body !== undefined) {
-      options.method = "POST";
-      options.headers = { "Content-Type": "application/json" };
-      options.body = JSON.stringify(body);
-    }
-    const res = await fetch(path, options);
-    const answer = await res.json().catch(() => ({ error: res.status + " " + res.statusText }));
-    if (!res.ok) throw new Error(answer.error || res.statusText);
-    return answer;
-  }
+  // `$`, `el` and `api` are app.js's (loaded first); `jsonPost` makes api's options for a
+  // JSON POST.
+  const jsonPost = (body) => ({
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify(body),
+  });
   const num = (n) => (n === null || n === undefined ? "" : Number(n).toLocaleString("en-US"));
   const rows = (n) => num(n) + (n === 1 ? " row" : " rows");
   const secs = (s) => {
@@ -179,7 +163,7 @@
   async function start(resume) {
     $("#run-note").textContent = "";
     try {
-      const r = await api("/api/runs", { resume, no_check: $("#run-no-check").checked });
+      const r = await api("/api/runs", jsonPost({ resume, no_check: $("#run-no-check").checked }));
       watch(r.id);
       refresh();
     } catch (e) {
@@ -190,7 +174,7 @@
   async function control(what, body = {}) {
     if (shown === null) return;
     try {
-      showState(await api("/api/runs/" + shown + "/" + what, body));
+      showState(await api("/api/runs/" + shown + "/" + what, jsonPost(body)));
     } catch (e) {
       $("#run-note").textContent = e.message;
     }

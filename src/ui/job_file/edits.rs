@@ -175,7 +175,7 @@ fn literal(v: &serde_json::Value) -> Result<Literal, EditError> {
             let hex = o["hex"]
                 .as_str()
                 .ok_or(EditError::from("`hex` must be a string of hex digits"))?;
-            Literal::Bytes(from_hex(hex).ok_or(EditError::from(
+            Literal::Bytes(crate::db::value::unhex(hex).ok_or(EditError::from(
                 "`hex` must be an even number of hex digits",
             ))?)
         }
@@ -185,16 +185,6 @@ fn literal(v: &serde_json::Value) -> Result<Literal, EditError> {
             ))
         }
     })
-}
-
-fn from_hex(s: &str) -> Option<Vec<u8>> {
-    if !s.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
-        .collect()
 }
 
 /// The JSON form of a default value read from the file.

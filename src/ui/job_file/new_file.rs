@@ -4,7 +4,7 @@
 //! from there, and a `password-env` / `password-file` option stays as it was given.
 
 use super::lua_text::quote;
-use crate::conn_spec::{ConnSpec, PasswordSource};
+use crate::conn_spec::{ConnSpec, PasswordLeftOut};
 use crate::db::Role;
 
 /// The header text, and the notes telling the user what to set before `ferry run`.
@@ -36,33 +36,19 @@ pub fn header(source: Option<&ConnSpec>, target: Option<&ConnSpec>) -> (String, 
 
 /// A spec's URL with no password in it, and a note when a typed one was left out.
 pub fn url_without_password(spec: &ConnSpec, role: Role) -> (String, Option<String>) {
-    let mut clean = spec.clone();
-    let typed = clean.password.take().is_some();
-    let source = clean.password_source.take();
-    let mut url = clean.to_string();
-    let sep = if url.contains('?') { '&' } else { '?' };
-    let note = match source {
-        Some(PasswordSource::Env(name)) => {
-            url.push_str(&format!("{sep}password-env={name}"));
-            Some(format!(
-                "the {} password is read from the variable {name} when the job runs",
-                role.name()
-            ))
-        }
-        Some(PasswordSource::File(p)) => {
-            url.push_str(&format!("{sep}password-file={}", p.display()));
-            None
-        }
-        None if typed => {
-            url.push_str(&format!("{sep}password-env={}", role.password_env()));
-            Some(format!(
-                "the {} password typed on the command line is not written to the file: \
-                 the job reads it from {} (set it before `ferry run`)",
-                role.name(),
-                role.password_env()
-            ))
-        }
-        None => None,
+    let (url, left_out) = spec.url_without_password(Some(role.password_env()));
+    let note = match left_out {
+        PasswordLeftOut::Env(name) => Some(format!(
+            "the {} password is read from the variable {name} when the job runs",
+            role.name()
+        )),
+        PasswordLeftOut::Typed => Some(format!(
+            "the {} password typed on the command line is not written to the file: \
+             the job reads it from {} (set it before `ferry run`)",
+            role.name(),
+            role.password_env()
+        )),
+        PasswordLeftOut::File(_) | PasswordLeftOut::Nothing => None,
     };
     (url, note)
 }
