@@ -345,6 +345,11 @@ fn ui_grid_builds_checks_saves_and_runs_a_new_job() {
     );
     let said = b.text("#save-status");
     assert!(said.contains("changed"), "{said}");
+    // Said to a person, not to an API client.
+    assert!(
+        said.contains("nothing was written") && !said.contains("/api/"),
+        "{said}"
+    );
     b.screenshot("grid-4-conflict");
     b.click("#save-reload");
     b.wait_for(
