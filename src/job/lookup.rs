@@ -216,6 +216,11 @@ impl Lookup {
     /// Asks for `key` unless its answer is known; the key as `found` takes it.
     pub fn fetch(&mut self, db: &mut Db, key: &Value) -> Result<Vec<u8>> {
         let text = self.key_text(key);
+        self.fetch_text(db, key, text)
+    }
+
+    /// `fetch` of a key whose text (as `found` takes it) is `text`, as `want` gave it.
+    pub fn fetch_text(&mut self, db: &mut Db, key: &Value, text: Vec<u8>) -> Result<Vec<u8>> {
         if !self.found.contains_key(&text) {
             let found = match self.cache {
                 // Every row was read: a key not there is in no row.
@@ -284,18 +289,18 @@ impl Lookup {
     }
 
     /// Whether `key` is to be answered now: known (always with `cache = "all"`), or
-    /// one an `IN` query could not settle, which `fetch` asks on its own; otherwise the
-    /// key is kept for `ask_wanted`.
-    pub fn want(&mut self, key: &Value) -> bool {
+    /// one an `IN` query could not settle, which `fetch` asks on its own; then its text
+    /// (for `fetch_text`). Otherwise the key is kept for `ask_wanted`.
+    pub fn want(&mut self, key: &Value) -> Option<Vec<u8>> {
         let text = self.key_text(key);
         if self.cache == Cache::All
             || self.found.contains_key(&text)
             || self.unsettled.contains(&text)
         {
-            return true;
+            return Some(text);
         }
         self.wanted.push(key.clone());
-        false
+        None
     }
 
     /// Whether keys wait for `ask_wanted`.

@@ -97,14 +97,19 @@ fn lookup(lua: &Lua, job: &Rc<Job>, t: Table) -> mlua::Result<Function> {
         );
     }
     let lookup = Rc::new(RefCell::new(lookup));
+    // Made once here, not per call: a clone of a Lua value is a new reference.
+    let marks = Marks {
+        null: Sentinels::get(lua).null,
+        pending: crate::lua::lookup_batch::Yielding::get(lua)?.pending,
+    };
     if cache == Cache::All {
         return lua.create_function(move |lua, key: LuaValue| {
-            find(lua, &db, &lookup, single, required, key, true)
+            find(lua, &marks, &db, &lookup, single, required, key, true)
         });
     }
     crate::lua::lookup_batch::remember(lua, from, &lookup, &db);
     let f = lua.create_function(move |lua, (key, direct): (LuaValue, bool)| {
-        find(lua, &db, &lookup, single, required, key, direct)
+        find(lua, &marks, &db, &lookup, single, required, key, direct)
     })?;
     crate::lua::lookup_batch::wrap(lua, f)
 }
@@ -156,11 +161,20 @@ fn busy(db: &Rc<RefCell<Db>>) -> mlua::Result<std::cell::RefMut<'_, Db>> {
     })
 }
 
+/// The values a lookup function gives back as they are: `null`, and the `pending` of
+/// `lookup_batch::Yielding`.
+struct Marks {
+    null: AnyUserData,
+    pending: Table,
+}
+
 /// One call of a lookup function; `direct = false`: a key whose answer is not known
 /// is kept to be asked with the page's others, and the call gives the `pending` value
 /// (`lookup_batch::Yielding`).
+#[allow(clippy::too_many_arguments)]
 fn find(
     lua: &Lua,
+    marks: &Marks,
     db: &Rc<RefCell<Db>>,
     lookup: &RefCell<Lookup>,
     single: bool,
@@ -168,19 +182,26 @@ fn find(
     key: LuaValue,
     direct: bool,
 ) -> mlua::Result<LuaValue> {
-    let null = Sentinels::get(lua).null;
+    let null = &marks.null;
     if is_null(&key) || key.is_nil() {
-        return Ok(LuaValue::UserData(null));
+        return Ok(LuaValue::UserData(null.clone()));
     }
     let key = from_lua(&key, "a lookup key").map_err(mlua::Error::external)?;
     let mut l = lookup.borrow_mut();
-    if !direct && !l.want(&key) {
-        let y = crate::lua::lookup_batch::Yielding::get(lua)?;
-        return Ok(LuaValue::Table(y.pending));
-    }
+    let known = match direct {
+        true => None,
+        false => match l.want(&key) {
+            Some(text) => Some(text),
+            None => return Ok(LuaValue::Table(marks.pending.clone())),
+        },
+    };
     let text = {
         let mut d = busy(db)?;
-        l.fetch(&mut d, &key).map_err(mlua::Error::external)?
+        match known {
+            Some(text) => l.fetch_text(&mut d, &key, text),
+            None => l.fetch(&mut d, &key),
+        }
+        .map_err(mlua::Error::external)?
     };
     let Some(row) = l.found(&text) else {
         if required {
@@ -190,14 +211,14 @@ fn find(
                 l.show_key(&key)
             )));
         }
-        return Ok(LuaValue::UserData(null));
+        return Ok(LuaValue::UserData(null.clone()));
     };
     if single {
-        return to_lua(lua, &null, &row[0], l.kinds[0]);
+        return to_lua(lua, null, &row[0], l.kinds[0]);
     }
     let t = lua.create_table_with_capacity(0, row.len())?;
     for ((n, v), k) in l.value_names().iter().zip(row).zip(&l.kinds) {
-        t.raw_set(n.as_str(), to_lua(lua, &null, v, *k)?)?;
+        t.raw_set(n.as_str(), to_lua(lua, null, v, *k)?)?;
     }
     Ok(LuaValue::Table(t))
 }

@@ -229,6 +229,9 @@ pub struct LuaProcessor {
     pub(super) source: String,
     /// Coroutines of finished rows, for the next rows run together (`row_batch`).
     pub(super) threads: Vec<mlua::Thread>,
+    /// Row states of rows done with, for rows that wait (`row_batch`): their buffers
+    /// reused, not made anew per row.
+    pub(super) spare: Vec<RowState>,
 }
 
 /// How a cell is filled when the transform returned its own row and set nothing.
@@ -310,6 +313,7 @@ impl LuaProcessor {
             prefetch: Default::default(),
             source: plan.source.name.clone(),
             threads: Vec::new(),
+            spare: Vec::new(),
         })
     }
 

@@ -91,7 +91,11 @@ impl LuaProcessor {
                 if at >= last {
                     continue;
                 }
-                *self.shared.state.borrow_mut() = std::mem::take(&mut r.state);
+                let ran = std::mem::replace(
+                    &mut *self.shared.state.borrow_mut(),
+                    std::mem::take(&mut r.state),
+                );
+                self.spare.push(ran);
                 match self.step(r, None) {
                     Step::Done(made, extra) => ended(at, (made, extra), &mut last),
                     Step::Waiting(r) => waiting.push((at, r)),
@@ -165,7 +169,9 @@ impl LuaProcessor {
         let out = match resumed {
             Ok(v) if r.thread.is_resumable() => {
                 if lookup_batch::is_pending(&lua, &v) {
-                    r.state = std::mem::take(&mut *self.shared.state.borrow_mut());
+                    // `start_row` sets up every part of a state it is given.
+                    let spare = self.spare.pop().unwrap_or_default();
+                    r.state = std::mem::replace(&mut *self.shared.state.borrow_mut(), spare);
                     return Step::Waiting(r);
                 }
                 Err(RowFailure::Raised(mlua::Error::runtime(
