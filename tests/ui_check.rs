@@ -121,6 +121,21 @@ fn ui_check_places_findings_in_cells_for_the_saved_job_and_for_edits() {
     assert_eq!(r["cells"], json!([]));
     assert_eq!(r["copies"], json!([]));
 
+    // A default of NULL for a NOT NULL column (the NULL picked in the page's "when
+    // nothing fills it"): the server would refuse every row, so it is the plan's
+    // problem at check time, not a surprise at Try or at run.
+    let null_default = json!({"copies": [{"index": 0, "from": "people", "to": "members",
+        "columns": [{"target": "country", "source": "country_code"},
+                    {"target": "status", "default": null}]}]});
+    let (status, r, body) = ui.post_json("/api/check", &json!({ "edits": null_default }));
+    assert_eq!(status, 200, "{body}");
+    let problems = r["problems"].to_string();
+    assert!(
+        problems.contains("`status` (varchar(10)) is NOT NULL and its default is null"),
+        "{r}"
+    );
+    assert_eq!(r["cells"], json!([]));
+
     // An edit the page cannot make: 400, naming the column.
     let wrong = json!({"copies": [{"index": 0, "from": "people", "to": "members",
         "columns": [{"target": "country", "source": "country_code", "default": "x"}]}]});

@@ -226,6 +226,24 @@ fn ui_grid_builds_checks_saves_and_runs_a_new_job() {
         "{tried}"
     );
     assert!(tried.contains("active"), "{tried}");
+    // An edit after the try: the tried rows say they are from before it.
+    let stale = format!("[data-grid=\"{g1}\"] .try-box .stale");
+    assert_eq!(
+        b.js(&format!(
+            "return document.querySelectorAll({}).length;",
+            json!(stale)
+        )),
+        json!(0)
+    );
+    let page_css = format!("[data-grid=\"{g1}\"] input.page");
+    let page = b.js(&format!(
+        "return document.querySelector({}).value;",
+        json!(page_css)
+    ));
+    set(&b, &page_css, "7");
+    set(&b, &page_css, page.as_str().unwrap());
+    let said = b.text(&stale);
+    assert!(said.contains("before the last edit"), "{said}");
 
     // The second pair: orders_old -> orders in upsert mode.
     b.click("#tables-source li[data-table=orders_old]");
@@ -345,6 +363,11 @@ fn ui_grid_builds_checks_saves_and_runs_a_new_job() {
     );
     let said = b.text("#save-status");
     assert!(said.contains("changed"), "{said}");
+    // Said to a person, not to an API client.
+    assert!(
+        said.contains("nothing was written") && !said.contains("/api/"),
+        "{said}"
+    );
     b.screenshot("grid-4-conflict");
     b.click("#save-reload");
     b.wait_for(

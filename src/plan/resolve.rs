@@ -224,6 +224,13 @@ fn target_columns(
             continue;
         }
         if let Some((_, d)) = spec.defaults.iter().find(|(m, _)| m == &col.name) {
+            if !col.nullable && matches!(d, DefaultValue::Value(crate::db::Value::NULL)) {
+                problems.push(format!(
+                    "target column `{}` ({}) is NOT NULL and its default is null: the \
+                     server refuses a NULL there; give it a value or map a source column",
+                    col.name, col.column_type
+                ));
+            }
             out.columns.push(default_column(&col.name, d));
             continue;
         }
@@ -491,6 +498,36 @@ mod tests {
         for part in ["nosuch", "missing", "must", "gen"] {
             assert!(all.contains(part), "no problem names `{part}`:\n{all}");
         }
+    }
+
+    #[test]
+    fn a_null_default_on_a_not_null_column_is_a_problem_before_any_row() {
+        let source = table("s", vec![col("id", false, None, "")], &["id"]);
+        let target = table(
+            "t",
+            vec![
+                col("id", false, None, ""),
+                col("region", false, None, ""),
+                col("note", true, None, ""),
+            ],
+            &["id"],
+        );
+        let defaults = || {
+            vec![
+                ("region", DefaultValue::Value(Value::NULL)),
+                ("note", DefaultValue::Value(Value::NULL)),
+            ]
+        };
+        let problems = resolve(&spec(vec![], defaults()), &source, &target).unwrap_err();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(
+            problems[0].contains("`region` (varchar(10)) is NOT NULL and its default is null"),
+            "{problems:?}"
+        );
+        // A value, or sql, is left to the scans and the server.
+        let mut ok = defaults();
+        ok[0].1 = DefaultValue::Sql("'EU'".into());
+        resolve(&spec(vec![], ok), &source, &target).unwrap();
     }
 
     #[test]

@@ -99,7 +99,8 @@ pub fn render(app: &App, req: &SaveRequest, saving: bool) -> Result<Rendered, Re
         return Err(conflict(match (&sha, &req.base) {
             (None, Some(_)) => format!("{} is gone from the disk since the page read it", path.display()),
             _ => format!(
-                "{} changed on disk since the page read it: reload the page (GET /api/job) and make the edits again",
+                "{} changed on disk since the page read it: nothing was written; read the file again \
+                 (the page's edits are dropped) and make the edits again",
                 path.display()
             ),
         }));
@@ -144,14 +145,22 @@ pub fn render(app: &App, req: &SaveRequest, saving: bool) -> Result<Rendered, Re
 /// A file that does not exist yet is diffed from `/dev/null`, as git shows a new file.
 pub fn unified(path: &Path, old: Option<&str>, new: &str) -> String {
     let name = path.display().to_string();
-    let from = match old {
-        Some(_) => format!("a/{name}"),
-        None => "/dev/null".to_string(),
+    // git's a/ and b/ go before a relative path; an absolute one is shown as it is
+    // (`b//srv/jobs/x.lua` reads as a typo).
+    let (a, b) = if path.is_absolute() {
+        (name.clone(), name)
+    } else {
+        (format!("a/{name}"), format!("b/{name}"))
+    };
+    let from = if old.is_some() {
+        a
+    } else {
+        "/dev/null".to_string()
     };
     similar::TextDiff::from_lines(old.unwrap_or(""), new)
         .unified_diff()
         .context_radius(3)
-        .header(&from, &format!("b/{name}"))
+        .header(&from, &b)
         .to_string()
 }
 
@@ -246,4 +255,23 @@ fn write_atomically(path: &Path, bytes: &[u8], exists: bool) -> std::io::Result<
         tmp.persist_noclobber(path).map_err(|e| e.error)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unified;
+    use std::path::Path;
+
+    #[test]
+    fn the_diff_labels_a_relative_path_as_git_does_and_an_absolute_one_as_it_is() {
+        let d = unified(Path::new("jobs/x.lua"), Some("a\n"), "b\n");
+        assert!(d.starts_with("--- a/jobs/x.lua\n+++ b/jobs/x.lua\n"), "{d}");
+        let d = unified(Path::new("/srv/jobs/x.lua"), Some("a\n"), "b\n");
+        assert!(
+            d.starts_with("--- /srv/jobs/x.lua\n+++ /srv/jobs/x.lua\n"),
+            "{d}"
+        );
+        let d = unified(Path::new("/srv/new.lua"), None, "b\n");
+        assert!(d.starts_with("--- /dev/null\n+++ /srv/new.lua\n"), "{d}");
+    }
 }

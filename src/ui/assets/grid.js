@@ -91,6 +91,13 @@ function markDirty() {
   const dirty = anyDirty();
   $("#dirty").hidden = !dirty;
   for (const g of grids) g.node.classList.toggle("dirty", gridDirty(g));
+  // Rows tried before this edit no longer show what the copy would write: say so.
+  for (const box of document.querySelectorAll(".try-box[data-loaded]")) {
+    if (!box.querySelector(".stale")) {
+      box.prepend(el("p", { class: "stale",
+        text: "These rows were tried before the last edit: Try again to see it." }));
+    }
+  }
   scheduleCheck();
 }
 
