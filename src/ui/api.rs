@@ -195,6 +195,7 @@ pub async fn tables(State(app): State<Arc<App>>, Path(name): Path<String>) -> Re
         Ok(Ok(list)) => {
             let rows: Vec<TableRow> = list
                 .into_iter()
+                .filter(|t| !crate::plan::tables::is_ferry_table(&t.name))
                 .map(|t| TableRow {
                     size: crate::table_fmt::human_bytes(t.bytes),
                     name: t.name,
