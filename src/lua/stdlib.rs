@@ -30,6 +30,28 @@ pub const MODULES: &[(&str, &str, &str)] = &[
     module!("mask"),
 ];
 
+/// Every function the built-in modules export, as `text.lower`: each `function M.x`
+/// or `M.x =` line of their sources (what the REPL's help and the page's transform list
+/// are checked against).
+#[cfg(test)]
+pub fn exported_functions() -> Vec<String> {
+    let mut names = Vec::new();
+    for (module, _, source) in MODULES {
+        let short = module.trim_start_matches("ferry.");
+        for line in source.lines() {
+            let Some(rest) = line.strip_prefix("function M.").or(line.strip_prefix("M.")) else {
+                continue;
+            };
+            let name: String = rest
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
+            names.push(format!("{short}.{name}"));
+        }
+    }
+    names
+}
+
 /// Puts the job's directory first on `package.path` and adds the built-in modules' searcher.
 pub fn register(lua: &Lua, script_dir: Option<&Path>) -> mlua::Result<()> {
     let package: Table = lua.globals().get("package")?;
