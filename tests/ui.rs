@@ -26,6 +26,14 @@ pub struct Ui {
 }
 
 impl Ui {
+    /// `ferry ui JOB --source .. --target ..` on the test's databases, in its directory.
+    pub fn with_job(dbs: &Dbs, job: &str) -> Ui {
+        Ui::start(
+            &[job, "--source", &dbs.src_url, "--target", &dbs.dst_url],
+            dbs.dir.path(),
+        )
+    }
+
     pub fn start(args: &[&str], dir: &Path) -> Ui {
         static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);

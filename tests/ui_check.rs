@@ -21,16 +21,7 @@ fn ui_check_places_findings_in_cells_for_the_saved_job_and_for_edits() {
     let mut dbs = Dbs::new("ui_check");
     tables(&mut dbs);
     let job = dbs.job("checked.lua", JOB);
-    let ui = Ui::start(
-        &[
-            "checked.lua",
-            "--source",
-            &dbs.src_url,
-            "--target",
-            &dbs.dst_url,
-        ],
-        dbs.dir.path(),
-    );
+    let ui = Ui::with_job(&dbs, "checked.lua");
 
     // The job as saved: 'Germany' does not fit the target's CHAR(2).
     let (status, r, body) = ui.post_json("/api/check", &json!({}));

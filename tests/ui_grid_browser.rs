@@ -86,16 +86,7 @@ fn ui_grid_builds_checks_saves_and_runs_a_new_job() {
     tables(&mut dbs);
     let job = dbs.dir.path().join("new.lua");
     assert!(!job.exists());
-    let ui = Ui::start(
-        &[
-            "new.lua",
-            "--source",
-            &dbs.src_url,
-            "--target",
-            &dbs.dst_url,
-        ],
-        dbs.dir.path(),
-    );
+    let ui = Ui::with_job(&dbs, "new.lua");
     b.go(&ui.url());
     b.wait_for(
         "both table lists",

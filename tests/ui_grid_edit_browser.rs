@@ -21,16 +21,7 @@ fn ui_grid_edits_a_hand_written_job_and_saves_a_new_one_where_asked() {
     let mut dbs = Dbs::new("ui_grid_hand");
     tables(&mut dbs);
     let job = dbs.job("hand.lua", HAND_JOB);
-    let ui = Ui::start(
-        &[
-            "hand.lua",
-            "--source",
-            &dbs.src_url,
-            "--target",
-            &dbs.dst_url,
-        ],
-        dbs.dir.path(),
-    );
+    let ui = Ui::with_job(&dbs, "hand.lua");
     b.go(&ui.url());
     let g = "copy:0";
     b.wait_for(

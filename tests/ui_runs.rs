@@ -126,16 +126,7 @@ fn items(dbs: &mut Dbs, n: u32) {
 }
 
 fn start_ui(dbs: &Dbs, job: &std::path::Path) -> Ui {
-    Ui::start(
-        &[
-            job.to_str().unwrap(),
-            "--source",
-            &dbs.src_url,
-            "--target",
-            &dbs.dst_url,
-        ],
-        dbs.dir.path(),
-    )
+    Ui::with_job(dbs, job.to_str().unwrap())
 }
 
 /// Waits until `f` holds (or panics after 60 s).

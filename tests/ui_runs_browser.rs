@@ -35,16 +35,7 @@ fn ui_runs_in_chromium_run_pause_stop_resume_and_summary() {
         "items.lua",
         "copy { from = \"items\", to = \"items\", page = 100, max_rows_per_second = 500 }\n",
     );
-    let ui = Ui::start(
-        &[
-            job.to_str().unwrap(),
-            "--source",
-            &dbs.src_url,
-            "--target",
-            &dbs.dst_url,
-        ],
-        dbs.dir.path(),
-    );
+    let ui = Ui::with_job(&dbs, job.to_str().unwrap());
     b.go(&ui.url());
     b.wait_for(
         "the Run button",
@@ -180,16 +171,7 @@ fn ui_runs_in_chromium_show_the_check_report_and_rejects() {
         "people.lua",
         "copy { from = \"people\", to = \"people\" }\n",
     );
-    let ui = Ui::start(
-        &[
-            job.to_str().unwrap(),
-            "--source",
-            &dbs.src_url,
-            "--target",
-            &dbs.dst_url,
-        ],
-        dbs.dir.path(),
-    );
+    let ui = Ui::with_job(&dbs, job.to_str().unwrap());
     b.go(&ui.url());
     b.wait_for(
         "the Run button",
