@@ -22,6 +22,7 @@ mod layers;
 mod lock;
 mod lookup;
 mod lookup_batch;
+mod lookup_learn;
 mod lookup_yield;
 mod many_tables;
 mod mapping;

@@ -15,7 +15,7 @@ use std::time::Duration;
 /// ('K3', 'K6', ... 'K60': every page asks new keys), `cid` a country id 1..5 (9 for row
 /// 13: in no row) and NULL for row 4. Target `codes` (k 'K1'..'K60' -> 1000 + n) and
 /// `countries` (1..5).
-fn setup(dbs: &mut Dbs) {
+pub fn setup(dbs: &mut Dbs) {
     dbs.src("CREATE TABLE people (id INT PRIMARY KEY, cc VARCHAR(4) NOT NULL, cid INT NULL)");
     dbs.src(
         "INSERT INTO people SELECT seq, CONCAT('K', 3 * seq), \
@@ -32,7 +32,7 @@ fn setup(dbs: &mut Dbs) {
 }
 
 /// What each row must get, as a query per row gives it.
-fn expected() -> Vec<(i32, Option<i32>, Option<String>)> {
+pub fn expected() -> Vec<(i32, Option<i32>, Option<String>)> {
     (1..=20)
         .map(|id| {
             let country = match id {
@@ -44,7 +44,7 @@ fn expected() -> Vec<(i32, Option<i32>, Option<String>)> {
         .collect()
 }
 
-fn written(dbs: &mut Dbs) -> Vec<(i32, Option<i32>, Option<String>)> {
+pub fn written(dbs: &mut Dbs) -> Vec<(i32, Option<i32>, Option<String>)> {
     dbs.dst
         .query("SELECT id, code_id, country FROM people ORDER BY id")
         .unwrap()

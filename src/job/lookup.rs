@@ -7,7 +7,7 @@
 //! A page's keys can be asked together beforehand (`prefetch`: one `IN` query), so the
 //! calls of the page's transforms find them known.
 
-use std::collections::HashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::db::lookup::LookupTable;
 use crate::db::schema::did_you_mean;
@@ -88,6 +88,31 @@ impl Exact {
     }
 }
 
+/// A key as the lookup keeps it: equal for two keys exactly when their text (as the
+/// server is sent it) is equal, with the text of an integer kept as the integer, so
+/// that the common key (an id) is hashed and compared without making its text.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum KeyId {
+    /// A key whose text is an `i64` written the way Rust writes it (`42`, `-7`).
+    Int(i64),
+    /// Any other key's text.
+    Text(Vec<u8>),
+}
+
+impl KeyId {
+    fn of_text(text: Vec<u8>) -> KeyId {
+        let canonical = std::str::from_utf8(&text)
+            .ok()
+            .filter(|t| (1..=20).contains(&t.len()))
+            .and_then(|t| t.parse::<i64>().ok())
+            .filter(|n| n.to_string().as_bytes() == text.as_slice());
+        match canonical {
+            Some(n) => KeyId::Int(n),
+            None => KeyId::Text(text),
+        }
+    }
+}
+
 /// At most this many keys go in one `IN` query (a page's distinct keys, usually all).
 const PREFETCH_CHUNK: usize = 5000;
 
@@ -103,14 +128,14 @@ pub struct Lookup {
     /// How exactly the key column compares: whether a key the `IN` query of `prefetch`
     /// did not give back is in no row (see `Exact`).
     exact: Exact,
-    /// Value rows by key (as text); `None`: no row has that key.
-    found: HashMap<Vec<u8>, Option<Vec<Value>>>,
+    /// Value rows by key; `None`: no row has that key.
+    found: FxHashMap<KeyId, Option<Vec<Value>>>,
     /// Keys a transform asked that are not known yet, to be asked together
-    /// (`want`, `ask_wanted`).
-    wanted: Vec<Value>,
+    /// (`wait_for`, `ask_wanted`).
+    wanted: Vec<(KeyId, Value)>,
     /// Keys an `IN` query did not settle (see `Exact`): asked on their own, never again
     /// in an `IN` query.
-    unsettled: std::collections::HashSet<Vec<u8>>,
+    unsettled: FxHashSet<KeyId>,
 }
 
 impl Lookup {
@@ -162,7 +187,7 @@ impl Lookup {
             key_kind,
             kinds: values.iter().map(|(_, k)| *k).collect(),
             cache: spec.cache,
-            found: HashMap::new(),
+            found: FxHashMap::default(),
             wanted: Vec::new(),
             unsettled: Default::default(),
         };
@@ -187,16 +212,29 @@ impl Lookup {
         format!("{} = {}", self.table.key, show(key, self.key_kind))
     }
 
-    fn key_text(&self, key: &Value) -> Vec<u8> {
-        to_text(key, self.key_kind).unwrap_or_default()
+    /// How the lookup keeps `key` (not NULL).
+    pub fn key_id(&self, key: &Value) -> KeyId {
+        match key {
+            Value::Int(i) => KeyId::Int(*i),
+            Value::UInt(u) if i64::try_from(*u).is_ok() => KeyId::Int(*u as i64),
+            Value::Bytes(b) if !b.first().is_some_and(|c| c.is_ascii_digit() || *c == b'-') => {
+                KeyId::Text(b.clone())
+            }
+            _ => KeyId::of_text(to_text(key, self.key_kind).unwrap_or_default()),
+        }
     }
 
     fn read_all(&mut self, db: &mut Db) -> Result<()> {
         let rows = db.lookup_all(&self.table)?;
+        self.found.reserve(rows.rows.len());
         for mut row in rows.rows {
             let key = row.remove(0);
-            let text = self.key_text(&key);
-            if self.found.insert(text, Some(row)).is_some() {
+            // A NULL key is equal to no key (a unique column may hold several).
+            if key == Value::NULL {
+                continue;
+            }
+            let id = self.key_id(&key);
+            if self.found.insert(id, Some(row)).is_some() {
                 return Err(self.not_unique(&key));
             }
         }
@@ -213,29 +251,28 @@ impl Lookup {
         }
     }
 
-    /// Asks for `key` unless its answer is known; the key as `found` takes it.
-    pub fn fetch(&mut self, db: &mut Db, key: &Value) -> Result<Vec<u8>> {
-        let text = self.key_text(key);
-        self.fetch_text(db, key, text)
+    /// What is known of the key `id`: `Some(Some(row))`, its value columns;
+    /// `Some(None)`, no row has it; `None`, not known yet (never with `cache = "all"`,
+    /// which read every row).
+    pub fn known(&self, id: &KeyId) -> Option<Option<&[Value]>> {
+        match self.found.get(id) {
+            Some(row) => Some(row.as_deref()),
+            None if self.cache == Cache::All => Some(None),
+            None => None,
+        }
     }
 
-    /// `fetch` of a key whose text (as `found` takes it) is `text`, as `want` gave it.
-    pub fn fetch_text(&mut self, db: &mut Db, key: &Value, text: Vec<u8>) -> Result<Vec<u8>> {
-        if !self.found.contains_key(&text) {
-            let found = match self.cache {
-                // Every row was read: a key not there is in no row.
-                Cache::All => None,
-                Cache::Keys => {
-                    let mut rows = db.lookup_key(&self.table, key.clone())?.rows;
-                    if rows.len() > 1 {
-                        return Err(self.not_unique(key));
-                    }
-                    rows.pop()
-                }
-            };
-            self.found.insert(text.clone(), found);
+    /// Asks for `key` (whose id is `id`) on its own and keeps the answer.
+    pub fn fetch(&mut self, db: &mut Db, key: &Value, id: KeyId) -> Result<()> {
+        if self.known(&id).is_some() {
+            return Ok(());
         }
-        Ok(text)
+        let mut rows = db.lookup_key(&self.table, key.clone())?.rows;
+        if rows.len() > 1 {
+            return Err(self.not_unique(key));
+        }
+        self.found.insert(id, rows.pop());
+        Ok(())
     }
 
     /// Asks the keys among `keys` whose answer is not known in `IN` queries (one for up
@@ -246,41 +283,49 @@ impl Lookup {
         if self.cache == Cache::All {
             return Ok(0);
         }
-        let mut asked: HashMap<Vec<u8>, &Value> = HashMap::new();
-        for key in keys {
-            if key == &Value::NULL {
-                continue;
-            }
-            let text = self.key_text(key);
-            if !self.found.contains_key(&text) && !self.unsettled.contains(&text) {
-                asked.entry(text).or_insert(key);
-            }
-        }
-        let asked: Vec<(Vec<u8>, &Value)> = asked.into_iter().collect();
+        let keys = keys
+            .iter()
+            .filter(|k| **k != Value::NULL)
+            .map(|k| (self.key_id(k), k.clone()))
+            .collect();
+        self.ask(db, keys)
+    }
+
+    /// `prefetch` of keys with their ids, in the order given.
+    fn ask(&mut self, db: &mut Db, keys: Vec<(KeyId, Value)>) -> Result<usize> {
+        let mut seen = FxHashSet::default();
+        let asked: Vec<(KeyId, Value)> = keys
+            .into_iter()
+            .filter(|(id, _)| {
+                !self.found.contains_key(id)
+                    && !self.unsettled.contains(id)
+                    && seen.insert(id.clone())
+            })
+            .collect();
         let mut queries = 0;
         for chunk in asked.chunks(PREFETCH_CHUNK) {
-            let rows = db.lookup_keys(
-                &self.table,
-                chunk.iter().map(|(_, k)| (*k).clone()).collect(),
-            )?;
+            let rows =
+                db.lookup_keys(&self.table, chunk.iter().map(|(_, k)| k.clone()).collect())?;
             queries += 1;
-            let mut given: HashMap<Vec<u8>, Vec<Value>> = HashMap::new();
+            let mut given: FxHashMap<KeyId, Vec<Value>> = FxHashMap::default();
+            given.reserve(rows.rows.len());
             for mut row in rows.rows {
                 let key = row.remove(0);
-                if given.insert(self.key_text(&key), row).is_some() {
+                if given.insert(self.key_id(&key), row).is_some() {
                     return Err(self.not_unique(&key));
                 }
             }
-            for (text, key) in chunk {
-                match given.remove(text) {
+            self.found.reserve(chunk.len());
+            for (id, key) in chunk {
+                match given.remove(id) {
                     Some(row) => {
-                        self.found.insert(text.clone(), Some(row));
+                        self.found.insert(id.clone(), Some(row));
                     }
                     None if self.exact.covers(key) => {
-                        self.found.insert(text.clone(), None);
+                        self.found.insert(id.clone(), None);
                     }
                     None => {
-                        self.unsettled.insert(text.clone());
+                        self.unsettled.insert(id.clone());
                     }
                 }
             }
@@ -288,19 +333,16 @@ impl Lookup {
         Ok(queries)
     }
 
-    /// Whether `key` is to be answered now: known (always with `cache = "all"`), or
-    /// one an `IN` query could not settle, which `fetch` asks on its own; then its text
-    /// (for `fetch_text`). Otherwise the key is kept for `ask_wanted`.
-    pub fn want(&mut self, key: &Value) -> Option<Vec<u8>> {
-        let text = self.key_text(key);
-        if self.cache == Cache::All
-            || self.found.contains_key(&text)
-            || self.unsettled.contains(&text)
-        {
-            return Some(text);
-        }
-        self.wanted.push(key.clone());
-        None
+    /// Whether a key not known yet (`known`) can wait to be asked with the page's
+    /// others (`wait_for`, `ask_wanted`): not one an `IN` query could not settle, which
+    /// `fetch` asks on its own.
+    pub fn can_wait(&self, id: &KeyId) -> bool {
+        self.cache == Cache::Keys && !self.unsettled.contains(id)
+    }
+
+    /// Keeps `key` (whose id is `id`) for `ask_wanted`.
+    pub fn wait_for(&mut self, id: KeyId, key: Value) {
+        self.wanted.push((id, key));
     }
 
     /// Whether keys wait for `ask_wanted`.
@@ -308,20 +350,74 @@ impl Lookup {
         !self.wanted.is_empty()
     }
 
-    /// Asks the keys `want` kept, as `prefetch` asks a page's keys (one `IN` query for up
-    /// to 5,000 distinct keys); returns how many queries it sent.
+    /// Asks the keys `wait_for` kept, as `prefetch` asks a page's keys (one `IN` query
+    /// for up to 5,000 distinct keys); returns how many queries it sent.
     pub fn ask_wanted(&mut self, db: &mut Db) -> Result<usize> {
         let keys = std::mem::take(&mut self.wanted);
-        self.prefetch(db, &keys)
+        self.ask(db, keys)
     }
 
-    /// Forgets the keys `want` kept (their calls then ask them one by one).
+    /// Forgets the keys `wait_for` kept (their calls then ask them one by one).
     pub fn drop_wanted(&mut self) {
         self.wanted.clear();
     }
+}
 
-    /// The value columns of the row with the key `fetch` gave (`None`: no such row).
-    pub fn found(&self, text: &[u8]) -> Option<&[Value]> {
-        self.found.get(text).and_then(|r| r.as_deref())
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Two keys are one key exactly when their texts are equal.
+    #[test]
+    fn a_key_id_is_equal_exactly_when_the_text_is() {
+        let lookup = Lookup {
+            table: LookupTable {
+                table: "t".into(),
+                key: "k".into(),
+                values: vec!["v".into()],
+            },
+            key_kind: Kind::Bytes,
+            kinds: vec![Kind::Bytes],
+            cache: Cache::Keys,
+            indexed: true,
+            exact: Exact::Integers,
+            found: Default::default(),
+            wanted: Vec::new(),
+            unsettled: Default::default(),
+        };
+        let keys = [
+            Value::Int(42),
+            Value::UInt(42),
+            Value::from("42"),
+            Value::Int(-7),
+            Value::from("-7"),
+            Value::from("+7"),
+            Value::from("07"),
+            Value::from("-0"),
+            Value::Int(0),
+            Value::from("0"),
+            Value::UInt(u64::MAX),
+            Value::from(u64::MAX.to_string()),
+            Value::Int(i64::MIN),
+            Value::from(i64::MIN.to_string()),
+            Value::from("9223372036854775808"),
+            Value::from("fr"),
+            Value::from("FR"),
+            Value::from(""),
+            Value::Double(1.5),
+            Value::from("1.5"),
+        ];
+        for a in &keys {
+            for b in &keys {
+                let text = |v: &Value| to_text(v, Kind::Bytes).unwrap();
+                assert_eq!(
+                    lookup.key_id(a) == lookup.key_id(b),
+                    text(a) == text(b),
+                    "{a:?} and {b:?}"
+                );
+            }
+        }
+        assert_eq!(lookup.key_id(&Value::from("42")), KeyId::Int(42));
+        assert!(matches!(lookup.key_id(&Value::from("07")), KeyId::Text(_)));
     }
 }

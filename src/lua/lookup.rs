@@ -104,12 +104,13 @@ fn lookup(lua: &Lua, job: &Rc<Job>, t: Table) -> mlua::Result<Function> {
     };
     if cache == Cache::All {
         return lua.create_function(move |lua, key: LuaValue| {
-            find(lua, &marks, &db, &lookup, single, required, key, true)
+            find(lua, &marks, &db, &lookup, single, required, key, None)
         });
     }
-    crate::lua::lookup_batch::remember(lua, from, &lookup, &db);
+    let id = crate::lua::lookup_batch::remember(lua, from, &lookup, &db);
     let f = lua.create_function(move |lua, (key, direct): (LuaValue, bool)| {
-        find(lua, &marks, &db, &lookup, single, required, key, direct)
+        let waits = (!direct).then_some(id);
+        find(lua, &marks, &db, &lookup, single, required, key, waits)
     })?;
     crate::lua::lookup_batch::wrap(lua, f)
 }
@@ -168,9 +169,9 @@ struct Marks {
     pending: Table,
 }
 
-/// One call of a lookup function; `direct = false`: a key whose answer is not known
-/// is kept to be asked with the page's others, and the call gives the `pending` value
-/// (`lookup_batch::Yielding`).
+/// One call of a lookup function; `waits = Some(id)` (the lookup's id in
+/// `lookup_batch`): a key whose answer is not known is kept to be asked with the page's
+/// others, and the call gives the `pending` value (`lookup_batch::Yielding`).
 #[allow(clippy::too_many_arguments)]
 fn find(
     lua: &Lua,
@@ -180,7 +181,7 @@ fn find(
     single: bool,
     required: bool,
     key: LuaValue,
-    direct: bool,
+    waits: Option<u64>,
 ) -> mlua::Result<LuaValue> {
     let null = &marks.null;
     if is_null(&key) || key.is_nil() {
@@ -188,22 +189,18 @@ fn find(
     }
     let key = from_lua(&key, "a lookup key").map_err(mlua::Error::external)?;
     let mut l = lookup.borrow_mut();
-    let known = match direct {
-        true => None,
-        false => match l.want(&key) {
-            Some(text) => Some(text),
-            None => return Ok(LuaValue::Table(marks.pending.clone())),
-        },
-    };
-    let text = {
-        let mut d = busy(db)?;
-        match known {
-            Some(text) => l.fetch_text(&mut d, &key, text),
-            None => l.fetch(&mut d, &key),
+    let id = l.key_id(&key);
+    if l.known(&id).is_none() {
+        if let Some(lookup_id) = waits.filter(|_| l.can_wait(&id)) {
+            crate::lua::lookup_batch::note_wait(lua, lookup_id, key.clone());
+            l.wait_for(id, key);
+            return Ok(LuaValue::Table(marks.pending.clone()));
         }
-        .map_err(mlua::Error::external)?
-    };
-    let Some(row) = l.found(&text) else {
+        let mut d = busy(db)?;
+        l.fetch(&mut d, &key, id.clone())
+            .map_err(mlua::Error::external)?;
+    }
+    let Some(row) = l.known(&id).flatten() else {
         if required {
             return Err(mlua::Error::runtime(format!(
                 "lookup {}: no row with {} (required = true)",

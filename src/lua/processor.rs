@@ -78,6 +78,14 @@ impl RowState {
         self.decoded = false;
     }
 
+    /// Every value of the row (`None`: an undecoded row that does not decode).
+    pub(super) fn all_values(&self) -> Option<Vec<Value>> {
+        match (&self.layout, self.decoded) {
+            (Some(layout), false) => layout.decode(&self.raw).ok(),
+            _ => Some(self.values.clone()),
+        }
+    }
+
     fn field_set(&self, key: &[u8]) -> Option<&LuaValue> {
         self.set
             .iter()
@@ -116,8 +124,17 @@ impl Shared {
         if let Some(v) = &st.made[i] {
             return Ok(v.clone());
         }
-        decode(st).map_err(mlua::Error::runtime)?;
-        let v = to_lua(&self.lua, &self.null, &st.values[i], self.kinds[i])?;
+        let v = match (&st.layout, st.decoded) {
+            // An undecoded row: only this column is decoded (a transform that reads
+            // its row's id pays for the id, not for its text and JSON columns).
+            (Some(layout), false) => {
+                let one = layout
+                    .decode_some(&st.raw, &[i])
+                    .map_err(mlua::Error::runtime)?;
+                to_lua(&self.lua, &self.null, &one[0], self.kinds[i])?
+            }
+            _ => to_lua(&self.lua, &self.null, &st.values[i], self.kinds[i])?,
+        };
         st.made[i] = Some(v.clone());
         st.made_any = true;
         Ok(v)
@@ -226,6 +243,9 @@ pub struct LuaProcessor {
     /// The lookup keys the page being started asks ahead (`page_columns`), and the
     /// source table they are for.
     pub(super) prefetch: crate::lua::lookup_batch::PagePrefetch,
+    /// Which source columns the transform's lookup keys come from, learned from pages
+    /// whose rows waited for them (`row_batch`).
+    pub(super) learned: crate::lua::lookup_batch::Learned,
     pub(super) source: String,
     /// Coroutines of finished rows, for the next rows run together (`row_batch`).
     pub(super) threads: Vec<mlua::Thread>,
@@ -311,6 +331,7 @@ impl LuaProcessor {
             extra: Extra::default(),
             keep: false,
             prefetch: Default::default(),
+            learned: Default::default(),
             source: plan.source.name.clone(),
             threads: Vec::new(),
             spare: Vec::new(),

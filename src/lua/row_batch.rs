@@ -37,6 +37,8 @@ struct Running {
     undecoded: bool,
     /// Rows it emitted so far.
     emitted: Vec<Emitted>,
+    /// The lookup (its id) and key it waits for.
+    wait: Option<(u64, Value)>,
     /// Its row state while other rows run.
     state: RowState,
 }
@@ -87,6 +89,11 @@ impl LuaProcessor {
             if waiting.is_empty() {
                 break;
             }
+            let waits: Vec<_> = waiting
+                .iter()
+                .filter_map(|(_, r)| r.wait.as_ref().map(|(id, key)| (*id, key, &r.state)))
+                .collect();
+            self.learned.learn(&waits, |st| st.all_values());
             lookup_batch::ask_wanted(&lua)?;
             for (at, mut r) in std::mem::take(&mut waiting) {
                 if at >= last {
@@ -135,6 +142,7 @@ impl LuaProcessor {
             ptr,
             undecoded,
             emitted: Vec::new(),
+            wait: None,
             state: RowState::default(),
         };
         self.step(r, Some(arg))
@@ -173,6 +181,7 @@ impl LuaProcessor {
                     // `start_row` sets up every part of a state it is given.
                     let spare = self.spare.pop().unwrap_or_default();
                     r.state = std::mem::replace(&mut *self.shared.state.borrow_mut(), spare);
+                    r.wait = lookup_batch::take_wait(&lua);
                     return Step::Waiting(r);
                 }
                 Err(RowFailure::Raised(mlua::Error::runtime(
@@ -278,8 +287,12 @@ impl RowProcessor for LuaProcessor {
     }
 
     fn page_columns(&mut self) -> Vec<usize> {
-        self.prefetch =
-            lookup_batch::for_columns(&self.shared.lua, &self.source, &self.shared.names);
+        self.prefetch = lookup_batch::for_columns(
+            &self.shared.lua,
+            &self.source,
+            &self.shared.names,
+            &self.learned,
+        );
         self.prefetch.columns.clone()
     }
 

@@ -230,6 +230,12 @@ mod tests {
         }
         let source = raw.decode().unwrap();
         assert_eq!(source[0][0], Value::Int(4_000_000_000));
+        // One column decoded on its own (a transform reading one field) is the same.
+        for (i, row) in source.iter().enumerate() {
+            for (j, v) in row.iter().enumerate() {
+                assert_eq!(&all.decode_some(raw.row(i), &[j]).unwrap()[0], v);
+            }
+        }
         assert_eq!(source[1][3], Value::Double(0.5));
 
         let same = Arc::new(
