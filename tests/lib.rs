@@ -31,6 +31,7 @@ mod modes;
 mod nosilent;
 mod objects;
 mod paging;
+mod patched_rows;
 mod readme;
 mod rejects;
 mod repl;

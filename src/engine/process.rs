@@ -111,6 +111,36 @@ pub(super) fn process_page(
     Ok(page.processed(Rows::Decoded(out), keys, skipped))
 }
 
+/// A row of an undecoded page, as its processor made it.
+enum Kept {
+    /// Its source row as read, arranged by the processor's `untouched`.
+    Untouched,
+    /// The same with these target values (index, value) in place of the row's.
+    Patched(Vec<(usize, Value)>),
+    /// Its target values.
+    Values(Vec<Value>),
+}
+
+/// Whether an undecoded page's patched rows can cross undecoded: no row made as values,
+/// and every patched value one the request sends as its column's parameter type, in no
+/// key column (a row's key is read from its target row), and passing its column's
+/// value check (else the page is decoded, and its check names the row).
+fn patches_cross(shared: &Shared, layout: &RawLayout, kept: &[(usize, Kept)]) -> bool {
+    let Some(key_at) = &shared.rows.key_in_row else {
+        return false;
+    };
+    let fit = super::fit::Fit::new(&shared.plan);
+    kept.iter().all(|(_, k)| match k {
+        Kept::Untouched => true,
+        Kept::Values(_) => false,
+        Kept::Patched(patches) => patches.iter().all(|(at, v)| {
+            layout.patch_fits(*at, v)
+                && !key_at.contains(at)
+                && fit.as_ref().is_none_or(|f| f.fits(*at, v))
+        }),
+    })
+}
+
 /// Gives `processor` the page's values of its `page_columns` before its rows; a failure
 /// there (a lookup's query) fails the page.
 fn begin_page(
@@ -172,8 +202,7 @@ fn process_undecoded_page(
             .map_err(broken)?;
         begin_page(shared, processor, page_no, &values)?;
     }
-    // Per kept row: its values, or None when it came back untouched.
-    let mut kept: Vec<(usize, Option<Vec<Value>>)> = Vec::with_capacity(n);
+    let mut kept: Vec<(usize, Kept)> = Vec::with_capacity(n);
     let mut skipped = 0;
     let mut page = page;
     let rows: Vec<&[u8]> = (0..n).map(|i| raw.row(i)).collect();
@@ -182,8 +211,9 @@ fn process_undecoded_page(
         .map_err(|e| page_failed(shared, page_no, e))?;
     for (i, (made, extra)) in made.into_iter().enumerate() {
         match made {
-            Ok(Processed::Untouched) => kept.push((i, None)),
-            Ok(Processed::Row(values)) => kept.push((i, Some(values))),
+            Ok(Processed::Untouched) => kept.push((i, Kept::Untouched)),
+            Ok(Processed::Patched(patches)) => kept.push((i, Kept::Patched(patches))),
+            Ok(Processed::Row(values)) => kept.push((i, Kept::Values(values))),
             Ok(Processed::Skip) => skipped += 1,
             Err(message) => {
                 let key = key_of(i, &source_row(i)?);
@@ -191,7 +221,12 @@ fn process_undecoded_page(
             }
         }
         // More rows of this table (decoded: the page then is) and rows for others.
-        kept.extend(extra.own.into_iter().map(|values| (i, Some(values))));
+        kept.extend(
+            extra
+                .own
+                .into_iter()
+                .map(|values| (i, Kept::Values(values))),
+        );
         if !extra.emitted.is_empty() {
             let key = key_of(i, &source_row(i)?);
             page.emitted_keys
@@ -212,7 +247,8 @@ fn process_undecoded_page(
             l
         }
     };
-    let (rows, keys) = if kept.iter().all(|(_, v)| v.is_none()) {
+    let patched = kept.iter().any(|(_, k)| matches!(k, Kept::Patched(_)));
+    let (rows, keys) = if !patched && kept.iter().all(|(_, k)| matches!(k, Kept::Untouched)) {
         let out = if layout.is_identity() && kept.len() == n {
             raw.with_layout(layout)
         } else {
@@ -220,13 +256,23 @@ fn process_undecoded_page(
                 .map_err(broken)?
         };
         (Rows::Undecoded(out), Vec::new())
+    } else if patched && patches_cross(shared, &layout, &kept) {
+        let mut out = RawRows::new(layout.clone());
+        for (i, k) in &kept {
+            match k {
+                Kept::Patched(patches) => layout.push_row_patched(raw.row(*i), patches, &mut out),
+                _ => layout.push_row(raw.row(*i), &mut out),
+            }
+            .map_err(broken)?;
+        }
+        (Rows::Undecoded(out), Vec::new())
     } else {
         let mut rows = Vec::with_capacity(kept.len());
         let mut keys = Vec::with_capacity(kept.len());
-        for (i, values) in kept {
+        for (i, k) in kept {
             let src = source_row(i)?;
             keys.push(key_of(i, &src));
-            rows.push(values.unwrap_or_else(|| {
+            let as_read = || -> Vec<Value> {
                 sources
                     .iter()
                     .map(|s| match s {
@@ -234,7 +280,18 @@ fn process_undecoded_page(
                         RawSource::Value(v) => v.clone(),
                     })
                     .collect()
-            }));
+            };
+            rows.push(match k {
+                Kept::Values(values) => values,
+                Kept::Untouched => as_read(),
+                Kept::Patched(patches) => {
+                    let mut values = as_read();
+                    for (at, v) in patches {
+                        values[at] = v;
+                    }
+                    values
+                }
+            });
         }
         (Rows::Decoded(rows), keys)
     };

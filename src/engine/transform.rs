@@ -186,6 +186,9 @@ pub enum Processed {
     Row(Vec<Value>),
     /// The source row as read, its values arranged by `RowProcessor::untouched`.
     Untouched,
+    /// The same with some target values replaced: (target value index, value), in
+    /// index order (a transform that set a few fields of its row and returned it).
+    Patched(Vec<(usize, Value)>),
     Skip,
 }
 

@@ -10,13 +10,16 @@ use crate::db::Value;
 use mlua::{AnyUserData, Function, Lua, LuaString, Table, Value as LuaValue};
 
 use crate::db::value::Kind;
-use crate::db::wire::{RawLayout, RawSource, WireError};
+use crate::db::wire::{RawLayout, WireError};
 use crate::engine::{Extra, Processed};
 use crate::lua::emit;
 use crate::lua::errors::RowFailure;
-use crate::lua::values::{from_lua, same, to_lua, Sentinels};
+use crate::lua::values::{to_lua, Sentinels};
 use crate::plan::column_map::{Arrangement, ValueFrom};
 use crate::plan::CopyPlan;
+
+mod fill;
+use fill::untouched_cells;
 
 enum Cell {
     /// Field of the transformed row; `Some(i)`: also source column i.
@@ -424,11 +427,12 @@ impl LuaProcessor {
             });
         }
         if self.untouched.is_some() && out.to_pointer() == ptr {
-            let mut st = self.shared.state.borrow_mut();
-            if st.set.is_empty() {
-                return Ok(Processed::Untouched);
-            }
-            decode(&mut st)?;
+            // Its own row: as read but for the fields it set.
+            let patches = self.patches()?;
+            return Ok(match patches.is_empty() {
+                true => Processed::Untouched,
+                false => Processed::Patched(patches),
+            });
         } else {
             decode(&mut self.shared.state.borrow_mut())?;
         }
@@ -472,95 +476,6 @@ impl LuaProcessor {
             None => Ok(Some(table.clone())),
         }
     }
-
-    /// The target values from the table the transform returned.
-    fn fill(&mut self, out: Table, ptr: *const std::ffi::c_void) -> Result<Vec<Value>, RowFailure> {
-        let is_row = out.to_pointer() == ptr;
-        if let Some(plan) = self.untouched_cells.as_ref().filter(|_| is_row) {
-            let mut st = self.shared.state.borrow_mut();
-            if st.set.is_empty() {
-                // The common case (a transform that reads fields, or none, and returns
-                // its row): every value exactly as read, without looking up a field.
-                return Ok(plan
-                    .iter()
-                    .map(|u| match u {
-                        Untouched::Column(i, true) => st.values[*i].clone(),
-                        Untouched::Column(i, false) => {
-                            std::mem::replace(&mut st.values[*i], Value::NULL)
-                        }
-                        Untouched::Value(v) => v.clone(),
-                    })
-                    .collect());
-            }
-        }
-        // Values computed here; cells that take a source value as read are filled
-        // last, by moving the value out of the row (copied only when another cell
-        // takes the same one), after every function has seen the row.
-        let mut values: Vec<Option<Value>> = Vec::with_capacity(self.cells.len());
-        let mut as_read: Vec<(usize, usize)> = Vec::new();
-        for (ci, cell) in self.cells.iter().enumerate() {
-            values.push(match cell {
-                Cell::Source(i) => {
-                    as_read.push((ci, *i));
-                    None
-                }
-                Cell::Value(v) => Some(v.clone()),
-                Cell::Field(key, col, src) => {
-                    let k = key.as_bytes();
-                    let v: LuaValue = if is_row {
-                        let st = self.shared.state.borrow();
-                        match (st.field_set(&k), src) {
-                            (Some(v), _) => v.clone(),
-                            // Untouched: the value exactly as read.
-                            (None, Some(i)) => {
-                                as_read.push((ci, *i));
-                                values.push(None);
-                                continue;
-                            }
-                            (None, None) => LuaValue::Nil,
-                        }
-                    } else {
-                        out.raw_get(key.clone()).map_err(RowFailure::Lua)?
-                    };
-                    if let Some(i) = src {
-                        let st = self.shared.state.borrow();
-                        if st.made[*i].as_ref().is_some_and(|m| same(&v, m)) {
-                            as_read.push((ci, *i));
-                            values.push(None);
-                            continue;
-                        }
-                    }
-                    if v.is_nil() {
-                        return Err(RowFailure::MissingField {
-                            field: key.to_string_lossy(),
-                            column: col.to_string(),
-                        });
-                    }
-                    Some(from_lua(&v, &format!("target column `{col}`"))?)
-                }
-                Cell::Function(f, col) => {
-                    let v: LuaValue = f.call(out.clone()).map_err(RowFailure::Raised)?;
-                    Some(
-                        from_lua(&v, &format!("the map function for `{col}`"))
-                            .map_err(|e| e.returned())?,
-                    )
-                }
-            });
-        }
-        let mut st = self.shared.state.borrow_mut();
-        for (n, &(ci, i)) in as_read.iter().enumerate() {
-            let again = self.keep || as_read[n + 1..].iter().any(|&(_, j)| j == i);
-            values[ci] = Some(if again {
-                st.values[i].clone()
-            } else {
-                std::mem::replace(&mut st.values[i], Value::NULL)
-            });
-        }
-        Ok(values
-            .into_iter()
-            .map(|v| v.unwrap_or(Value::NULL))
-            .collect())
-    }
 }
 
 /// What a transform's call gave: the table it returned, or None to skip the row.
@@ -572,22 +487,4 @@ pub(super) fn returned(r: mlua::Result<LuaValue>) -> Result<Option<Table>, RowFa
             type_name: other.type_name(),
         }),
     }
-}
-
-/// The fast path's cells (see `Untouched`) for the plan's untouched arrangement: a
-/// source column is moved out of the row unless another cell takes it too.
-fn untouched_cells(sources: &[RawSource]) -> Vec<Untouched> {
-    sources
-        .iter()
-        .map(|s| match s {
-            RawSource::Column(i) => {
-                let uses = sources
-                    .iter()
-                    .filter(|o| matches!(o, RawSource::Column(c) if c == i))
-                    .count();
-                Untouched::Column(*i, uses > 1)
-            }
-            RawSource::Value(v) => Untouched::Value(v.clone()),
-        })
-        .collect()
 }

@@ -253,6 +253,9 @@ impl RowProcessor for LuaProcessor {
                 let made = made.map_err(failed).map(|p| match p {
                     Processed::Row(values) => Some(values),
                     Processed::Skip | Processed::Untouched => None,
+                    Processed::Patched(_) => {
+                        unreachable!("decoded rows are filled, only undecoded ones patched")
+                    }
                 });
                 (made, extra)
             })

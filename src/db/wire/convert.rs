@@ -2,6 +2,10 @@
 //! packet (NULL bitmap, then the values) or of a parameter row (an indicator byte
 //! before each value), copied in target order, integers widened to eight bytes.
 
+use mysql::Value;
+use mysql_common::packets::StmtBulkExecuteParamType;
+use mysql_common::proto::MySerialize;
+
 use super::layout::{Input, Width};
 use super::{RawLayout, RawRows, WireError, INDICATOR_NONE, INDICATOR_NULL};
 
@@ -9,6 +13,17 @@ impl RawLayout {
     /// Appends the parameter row for one binary-protocol result row to `rows`. Returns
     /// the row's size in bytes, or why the packet is not a row of this layout.
     pub fn push_row(&self, packet: &[u8], rows: &mut RawRows) -> Result<usize, WireError> {
+        self.push_cells(packet, &[], rows)
+    }
+
+    /// `push_row`, target values `patches` (index, value, in index order) in place of
+    /// the row's.
+    fn push_cells(
+        &self,
+        packet: &[u8],
+        patches: &[(usize, Value)],
+        rows: &mut RawRows,
+    ) -> Result<usize, WireError> {
         let spans = &mut rows.spans;
         spans.clear();
         match self.input {
@@ -17,7 +32,18 @@ impl RawLayout {
         }
         let data = &mut rows.data;
         let start = data.len();
-        for cell in &self.cells {
+        let mut patches = patches.iter().peekable();
+        for (at, cell) in self.cells.iter().enumerate() {
+            if let Some((_, v)) = patches.next_if(|(p, _)| *p == at) {
+                match v {
+                    Value::NULL => data.push(INDICATOR_NULL),
+                    v => {
+                        data.push(INDICATOR_NONE);
+                        v.serialize(data);
+                    }
+                }
+                continue;
+            }
             match cell {
                 Ok(i) => match spans[*i] {
                     None => data.push(INDICATOR_NULL),
@@ -43,6 +69,27 @@ impl RawLayout {
         }
         rows.ends.push(data.len());
         Ok(data.len() - start)
+    }
+
+    /// Whether `v` can stand for target value `cell` in a row of this layout: NULL, or
+    /// a value the request sends as that value's parameter type.
+    pub fn patch_fits(&self, cell: usize, v: &Value) -> bool {
+        if matches!(v, Value::NULL) {
+            return true;
+        }
+        let pt = StmtBulkExecuteParamType::from_value(v);
+        self.types.get(2 * cell..2 * cell + 2) == Some(&[pt.column_type() as u8, pt.flags().bits()])
+    }
+
+    /// `push_row` with target values `patches` (index, value; each `patch_fits`, in
+    /// index order) in place of the ones the row holds.
+    pub fn push_row_patched(
+        &self,
+        row: &[u8],
+        patches: &[(usize, Value)],
+        rows: &mut RawRows,
+    ) -> Result<usize, WireError> {
+        self.push_cells(row, patches, rows)
     }
 
     /// The value spans of a parameter row: an indicator byte, then (unless NULL) the

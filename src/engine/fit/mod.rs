@@ -248,6 +248,19 @@ fn unless_accepted(
     }
 }
 
+impl Fit {
+    /// Whether value `i` of a target row, `v`, passes its column's check (or has none).
+    pub fn fits(&self, i: usize, v: &Value) -> bool {
+        self.checks
+            .iter()
+            .filter(|(at, ..)| *at == i)
+            .all(|(_, check, ..)| match check {
+                Check::Enum(m) => not_a_member(v, &self.members[*m]).is_none(),
+                _ => misfit(v, *check).is_none(),
+            })
+    }
+}
+
 impl RowCheck for Fit {
     /// The first row of `rows` with a value its column would change, and why.
     fn check_rows(&self, rows: &[Vec<Value>]) -> Result<(), Misfit> {
