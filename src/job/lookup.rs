@@ -113,6 +113,72 @@ impl KeyId {
     }
 }
 
+/// What a lookup knows, by key: integer keys in a map of their own (16 bytes a
+/// slot, so that more of it stays in cache), the answers in the order they came (a
+/// page's keys are asked and then read in the same order).
+#[derive(Default)]
+struct Found {
+    ints: FxHashMap<i64, u32>,
+    texts: FxHashMap<Vec<u8>, u32>,
+    /// The value columns of the row with the key; `None`: no row has it.
+    answers: Vec<Option<Vec<Value>>>,
+}
+
+impl Found {
+    fn at(&self, id: &KeyId) -> Option<u32> {
+        match id {
+            KeyId::Int(i) => self.ints.get(i).copied(),
+            KeyId::Text(t) => self.texts.get(t).copied(),
+        }
+    }
+
+    fn contains(&self, id: &KeyId) -> bool {
+        self.at(id).is_some()
+    }
+
+    /// Keeps the answer for `id`; whether it had one (then kept as it was).
+    fn insert(&mut self, id: KeyId, answer: Option<Vec<Value>>) -> bool {
+        let next = u32::try_from(self.answers.len()).expect("fewer than 2^32 keys");
+        let slot = match id {
+            KeyId::Int(i) => self.ints.entry(i),
+            KeyId::Text(t) => return self.insert_text(t, answer, next),
+        };
+        match slot {
+            std::collections::hash_map::Entry::Occupied(_) => true,
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(next);
+                self.answers.push(answer);
+                false
+            }
+        }
+    }
+
+    fn insert_text(&mut self, t: Vec<u8>, answer: Option<Vec<Value>>, next: u32) -> bool {
+        match self.texts.entry(t) {
+            std::collections::hash_map::Entry::Occupied(_) => true,
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(next);
+                self.answers.push(answer);
+                false
+            }
+        }
+    }
+
+    fn reserve(&mut self, n: usize) {
+        self.ints.reserve(n);
+        self.answers.reserve(n);
+    }
+}
+
+/// Where a lookup's answer for a key is (`Lookup::locate_next`).
+#[derive(Debug, Clone, Copy)]
+pub enum Located {
+    /// At this place among the answers.
+    At(u32),
+    /// Nowhere: no row has the key (`cache = "all"` read every row).
+    Missing,
+}
+
 /// At most this many keys go in one `IN` query (a page's distinct keys, usually all).
 const PREFETCH_CHUNK: usize = 5000;
 
@@ -129,13 +195,17 @@ pub struct Lookup {
     /// did not give back is in no row (see `Exact`).
     exact: Exact,
     /// Value rows by key; `None`: no row has that key.
-    found: FxHashMap<KeyId, Option<Vec<Value>>>,
+    found: Found,
     /// Keys a transform asked that are not known yet, to be asked together
     /// (`wait_for`, `ask_wanted`).
     wanted: Vec<(KeyId, Value)>,
     /// Keys an `IN` query did not settle (see `Exact`): asked on their own, never again
     /// in an `IN` query.
     unsettled: FxHashSet<KeyId>,
+    /// The keys last asked together (`ask`) in the order asked, with where their
+    /// answers are, and how many of them calls found in turn (`locate_next`).
+    recent: Vec<(KeyId, u32)>,
+    cursor: usize,
 }
 
 impl Lookup {
@@ -187,9 +257,11 @@ impl Lookup {
             key_kind,
             kinds: values.iter().map(|(_, k)| *k).collect(),
             cache: spec.cache,
-            found: FxHashMap::default(),
+            found: Found::default(),
             wanted: Vec::new(),
             unsettled: Default::default(),
+            recent: Vec::new(),
+            cursor: 0,
         };
         if spec.cache == Cache::All {
             lookup.read_all(db)?;
@@ -234,7 +306,7 @@ impl Lookup {
                 continue;
             }
             let id = self.key_id(&key);
-            if self.found.insert(id, Some(row)).is_some() {
+            if self.found.insert(id, Some(row)) {
                 return Err(self.not_unique(&key));
             }
         }
@@ -255,10 +327,38 @@ impl Lookup {
     /// `Some(None)`, no row has it; `None`, not known yet (never with `cache = "all"`,
     /// which read every row).
     pub fn known(&self, id: &KeyId) -> Option<Option<&[Value]>> {
-        match self.found.get(id) {
-            Some(row) => Some(row.as_deref()),
-            None if self.cache == Cache::All => Some(None),
+        self.locate(id).map(|at| self.answer(at))
+    }
+
+    /// Where the answer for `id` is (`None`: not known yet), looked for first where
+    /// the last keys asked together left off: a page's rows call in the order their
+    /// keys were asked, so most calls find theirs there without hashing the key (the
+    /// map is large, and what the rows did since their keys were asked has pushed it
+    /// out of the cache).
+    pub fn locate_next(&mut self, id: &KeyId) -> Option<Located> {
+        if let Some((k, at)) = self.recent.get(self.cursor) {
+            if k == id {
+                let at = *at;
+                self.cursor += 1;
+                return Some(Located::At(at));
+            }
+        }
+        self.locate(id)
+    }
+
+    fn locate(&self, id: &KeyId) -> Option<Located> {
+        match self.found.at(id) {
+            Some(at) => Some(Located::At(at)),
+            None if self.cache == Cache::All => Some(Located::Missing),
             None => None,
+        }
+    }
+
+    /// The value columns of the row at `at` (`None`: no row has the key).
+    pub fn answer(&self, at: Located) -> Option<&[Value]> {
+        match at {
+            Located::At(at) => self.found.answers[at as usize].as_deref(),
+            Located::Missing => None,
         }
     }
 
@@ -293,13 +393,12 @@ impl Lookup {
 
     /// `prefetch` of keys with their ids, in the order given.
     fn ask(&mut self, db: &mut Db, keys: Vec<(KeyId, Value)>) -> Result<usize> {
+        let order: Vec<KeyId> = keys.iter().map(|(id, _)| id.clone()).collect();
         let mut seen = FxHashSet::default();
         let asked: Vec<(KeyId, Value)> = keys
             .into_iter()
             .filter(|(id, _)| {
-                !self.found.contains_key(id)
-                    && !self.unsettled.contains(id)
-                    && seen.insert(id.clone())
+                !self.found.contains(id) && !self.unsettled.contains(id) && seen.insert(id.clone())
             })
             .collect();
         let mut queries = 0;
@@ -330,6 +429,11 @@ impl Lookup {
                 }
             }
         }
+        self.recent = order
+            .into_iter()
+            .filter_map(|id| self.found.at(&id).map(|at| (id, at)))
+            .collect();
+        self.cursor = 0;
         Ok(queries)
     }
 
@@ -384,6 +488,8 @@ mod tests {
             found: Default::default(),
             wanted: Vec::new(),
             unsettled: Default::default(),
+            recent: Vec::new(),
+            cursor: 0,
         };
         let keys = [
             Value::Int(42),

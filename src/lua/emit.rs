@@ -4,6 +4,7 @@
 //! per-table counts `copy` returns (`emitted`).
 
 use std::cell::RefCell;
+use std::rc::Rc;
 
 use mlua::{Lua, Table, Value as LuaValue};
 
@@ -14,8 +15,10 @@ use crate::lua::values::from_lua;
 
 /// Where `emit` puts rows: the rows of the transform call running now; `None` outside
 /// one (an error), `Discard` while the plan pass looks at what a transform returns.
-#[derive(Default)]
-struct Sink(RefCell<State>);
+/// Where `emit` puts rows: the Lua state's, kept in its app data and by the
+/// processors that run transforms (`Sink::of`).
+#[derive(Default, Clone)]
+pub struct Sink(Rc<RefCell<State>>);
 
 #[derive(Default)]
 enum State {
@@ -76,19 +79,28 @@ pub fn register(lua: &Lua) -> mlua::Result<()> {
     lua.globals().set("emit", lua.create_function(emit)?)
 }
 
-/// Runs `f` (a transform call) with `emit` open; returns what it gave and the rows
-/// emitted meanwhile.
-pub fn collecting<R>(lua: &Lua, f: impl FnOnce() -> R) -> (R, Vec<Emitted>) {
-    if lua.app_data_ref::<Sink>().is_none() {
-        lua.set_app_data(Sink::default());
+impl Sink {
+    /// The sink of `lua` (made on first use).
+    pub fn of(lua: &Lua) -> Sink {
+        if let Some(sink) = lua.app_data_ref::<Sink>() {
+            return sink.clone();
+        }
+        let sink = Sink::default();
+        lua.set_app_data(sink.clone());
+        sink
     }
-    let before = swap(lua, State::Open(Vec::new()));
-    let out = f();
-    let rows = match swap(lua, before) {
-        State::Open(rows) => rows,
-        _ => Vec::new(),
-    };
-    (out, rows)
+
+    /// Runs `f` (a transform call) with `emit` open; returns what it gave and the rows
+    /// emitted meanwhile.
+    pub fn collecting<R>(&self, f: impl FnOnce() -> R) -> (R, Vec<Emitted>) {
+        let before = std::mem::replace(&mut *self.0.borrow_mut(), State::Open(Vec::new()));
+        let out = f();
+        let rows = match std::mem::replace(&mut *self.0.borrow_mut(), before) {
+            State::Open(rows) => rows,
+            _ => Vec::new(),
+        };
+        (out, rows)
+    }
 }
 
 /// Runs `f` (a transform on a sample row) with emitted rows thrown away.

@@ -190,17 +190,22 @@ fn find(
     let key = from_lua(&key, "a lookup key").map_err(mlua::Error::external)?;
     let mut l = lookup.borrow_mut();
     let id = l.key_id(&key);
-    if l.known(&id).is_none() {
-        if let Some(lookup_id) = waits.filter(|_| l.can_wait(&id)) {
-            crate::lua::lookup_batch::note_wait(lua, lookup_id, key.clone());
-            l.wait_for(id, key);
-            return Ok(LuaValue::Table(marks.pending.clone()));
+    let at = match l.locate_next(&id) {
+        Some(at) => at,
+        None => {
+            if let Some(lookup_id) = waits.filter(|_| l.can_wait(&id)) {
+                crate::lua::lookup_batch::note_wait(lua, lookup_id, key.clone());
+                l.wait_for(id, key);
+                return Ok(LuaValue::Table(marks.pending.clone()));
+            }
+            let mut d = busy(db)?;
+            l.fetch(&mut d, &key, id.clone())
+                .map_err(mlua::Error::external)?;
+            l.locate_next(&id)
+                .ok_or_else(|| mlua::Error::runtime("a lookup key asked is not known"))?
         }
-        let mut d = busy(db)?;
-        l.fetch(&mut d, &key, id.clone())
-            .map_err(mlua::Error::external)?;
-    }
-    let Some(row) = l.known(&id).flatten() else {
+    };
+    let Some(row) = l.answer(at) else {
         if required {
             return Err(mlua::Error::runtime(format!(
                 "lookup {}: no row with {} (required = true)",

@@ -132,9 +132,9 @@ impl Shared {
             // its row's id pays for the id, not for its text and JSON columns).
             (Some(layout), false) => {
                 let one = layout
-                    .decode_some(&st.raw, &[i])
+                    .decode_one(&st.raw, i)
                     .map_err(mlua::Error::runtime)?;
-                to_lua(&self.lua, &self.null, &one[0], self.kinds[i])?
+                to_lua(&self.lua, &self.null, &one, self.kinds[i])?
             }
             _ => to_lua(&self.lua, &self.null, &st.values[i], self.kinds[i])?,
         };
@@ -249,6 +249,8 @@ pub struct LuaProcessor {
     /// Which source columns the transform's lookup keys come from, learned from pages
     /// whose rows waited for them (`row_batch`).
     pub(super) learned: crate::lua::lookup_batch::Learned,
+    /// Where `emit` puts the rows of the row being run.
+    pub(super) sink: emit::Sink,
     pub(super) source: String,
     /// Coroutines of finished rows, for the next rows run together (`row_batch`).
     pub(super) threads: Vec<mlua::Thread>,
@@ -335,6 +337,7 @@ impl LuaProcessor {
             keep: false,
             prefetch: Default::default(),
             learned: Default::default(),
+            sink: emit::Sink::of(lua),
             source: plan.source.name.clone(),
             threads: Vec::new(),
             spare: Vec::new(),
@@ -344,10 +347,10 @@ impl LuaProcessor {
     pub(super) fn run(&mut self, row: Vec<Value>) -> Result<Option<Vec<Value>>, RowFailure> {
         self.extra = Extra::default();
         let (table, ptr) = self.start_row(|st| st.load(row))?;
-        let lua = self.shared.lua.clone();
-        let (result, emitted) = emit::collecting(&lua, || {
-            self.call(&table).and_then(|out| self.fill_made(out, ptr))
-        });
+        let (result, emitted) = self
+            .sink
+            .clone()
+            .collecting(|| self.call(&table).and_then(|out| self.fill_made(out, ptr)));
         self.extra.emitted = emitted;
         // The row table is done with: reading it later is an error, not another row.
         self.shared.state.borrow_mut().table = std::ptr::null();
@@ -399,8 +402,7 @@ impl LuaProcessor {
     ) -> Result<Processed, RowFailure> {
         let (table, ptr) = self.start_row(|st| st.load_undecoded(layout, row))?;
         self.extra = Extra::default();
-        let lua = self.shared.lua.clone();
-        let (result, emitted) = emit::collecting(&lua, || {
+        let (result, emitted) = self.sink.clone().collecting(|| {
             self.call(&table)
                 .and_then(|out| self.undecoded_made(out, ptr))
         });
@@ -419,6 +421,15 @@ impl LuaProcessor {
         let Some(out) = out else {
             return Ok(Processed::Skip);
         };
+        // Its own row (never a list of rows: it has a metatable): as read but for the
+        // fields it set.
+        if self.untouched.is_some() && out.to_pointer() == ptr {
+            let patches = self.patches()?;
+            return Ok(match patches.is_empty() {
+                true => Processed::Untouched,
+                false => Processed::Patched(patches),
+            });
+        }
         if emit::list_of_rows(&out).map_err(RowFailure::Lua)?.is_some() {
             decode(&mut self.shared.state.borrow_mut())?;
             return Ok(match self.fill_rows(out, ptr)? {
@@ -426,16 +437,7 @@ impl LuaProcessor {
                 None => Processed::Skip,
             });
         }
-        if self.untouched.is_some() && out.to_pointer() == ptr {
-            // Its own row: as read but for the fields it set.
-            let patches = self.patches()?;
-            return Ok(match patches.is_empty() {
-                true => Processed::Untouched,
-                false => Processed::Patched(patches),
-            });
-        } else {
-            decode(&mut self.shared.state.borrow_mut())?;
-        }
+        decode(&mut self.shared.state.borrow_mut())?;
         self.fill(out, ptr).map(Processed::Row)
     }
 

@@ -17,7 +17,6 @@ use crate::engine::{
     rows_one_by_one, undecoded_one_by_one, Emitted, Extra, PageResult, Processed, RowProcessor,
     TransformError,
 };
-use crate::lua::emit;
 use crate::lua::errors::RowFailure;
 use crate::lua::lookup_batch::{self, Yielding};
 use crate::lua::processor::{returned, LuaProcessor, RowState};
@@ -39,8 +38,9 @@ struct Running {
     emitted: Vec<Emitted>,
     /// The lookup (its id) and key it waits for.
     wait: Option<(u64, Value)>,
-    /// Its row state while other rows run.
-    state: RowState,
+    /// Its row state while other rows run (boxed: a row that runs to its end, the
+    /// common case, moves no state).
+    state: Option<Box<RowState>>,
 }
 
 enum Step {
@@ -91,7 +91,10 @@ impl LuaProcessor {
             }
             let waits: Vec<_> = waiting
                 .iter()
-                .filter_map(|(_, r)| r.wait.as_ref().map(|(id, key)| (*id, key, &r.state)))
+                .filter_map(|(_, r)| {
+                    let state = r.state.as_deref()?;
+                    r.wait.as_ref().map(|(id, key)| (*id, key, state))
+                })
                 .collect();
             self.learned.learn(&waits, |st| st.all_values());
             lookup_batch::ask_wanted(&lua)?;
@@ -101,10 +104,10 @@ impl LuaProcessor {
                 }
                 let ran = std::mem::replace(
                     &mut *self.shared.state.borrow_mut(),
-                    std::mem::take(&mut r.state),
+                    *r.state.take().expect("a waiting row keeps its state"),
                 );
                 self.spare.push(ran);
-                match self.step(r, None) {
+                match self.step(r, false) {
                     Step::Done(made, extra) => ended(at, (made, extra), &mut last),
                     Step::Waiting(r) => waiting.push((at, r)),
                 }
@@ -135,7 +138,6 @@ impl LuaProcessor {
                 return Step::Done(Err(RowFailure::Lua(e)), Extra::default());
             }
         };
-        let arg = table.clone();
         let r = Running {
             thread,
             table,
@@ -143,9 +145,9 @@ impl LuaProcessor {
             undecoded,
             emitted: Vec::new(),
             wait: None,
-            state: RowState::default(),
+            state: None,
         };
-        self.step(r, Some(arg))
+        self.step(r, true)
     }
 
     /// A coroutine for a row's transform: a finished one again, or a new one.
@@ -166,13 +168,13 @@ impl LuaProcessor {
         Ok(t)
     }
 
-    /// Runs a row's transform (`first`: its row table, to start it) until it ends or
+    /// Runs a row's transform (`first`: given its row table, to start it) until it ends or
     /// waits for a lookup's keys.
-    fn step(&mut self, mut r: Running, first: Option<Table>) -> Step {
+    fn step(&mut self, mut r: Running, first: bool) -> Step {
         let lua = self.shared.lua.clone();
-        let (resumed, emitted) = emit::collecting(&lua, || match first {
-            Some(t) => r.thread.resume::<LuaValue>(t),
-            None => r.thread.resume::<LuaValue>(()),
+        let (resumed, emitted) = self.sink.clone().collecting(|| match first {
+            true => r.thread.resume::<LuaValue>(&r.table),
+            false => r.thread.resume::<LuaValue>(()),
         });
         r.emitted.extend(emitted);
         let out = match resumed {
@@ -180,7 +182,10 @@ impl LuaProcessor {
                 if lookup_batch::is_pending(&lua, &v) {
                     // `start_row` sets up every part of a state it is given.
                     let spare = self.spare.pop().unwrap_or_default();
-                    r.state = std::mem::replace(&mut *self.shared.state.borrow_mut(), spare);
+                    r.state = Some(Box::new(std::mem::replace(
+                        &mut *self.shared.state.borrow_mut(),
+                        spare,
+                    )));
                     r.wait = lookup_batch::take_wait(&lua);
                     return Step::Waiting(r);
                 }
@@ -200,8 +205,7 @@ impl LuaProcessor {
     /// What a row whose transform ended made of what it returned.
     fn finish(&mut self, r: Running, out: Result<Option<Table>, RowFailure>) -> Step {
         self.extra = Extra::default();
-        let lua = self.shared.lua.clone();
-        let (made, emitted) = emit::collecting(&lua, || {
+        let (made, emitted) = self.sink.clone().collecting(|| {
             out.and_then(|out| match r.undecoded {
                 true => self.undecoded_made(out, r.ptr),
                 false => Ok(match self.fill_made(out, r.ptr)? {

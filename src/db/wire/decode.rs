@@ -32,18 +32,62 @@ impl RawLayout {
     }
 
     /// The values of parameters `want` (in that order) of a parameter row; the others
-    /// are stepped over undecoded.
+    /// are stepped over undecoded, and those after the last wanted not looked at.
     pub fn decode_some(&self, row: &[u8], want: &[usize]) -> Result<Vec<Value>, WireError> {
-        use ColumnType::*;
         let mut found: Vec<Option<Value>> = vec![None; want.len()];
+        let mut left = want.len();
+        self.walk_params(row, |j, bytes| {
+            if let Some(k) = want.iter().position(|w| *w == j) {
+                found[k] = Some(self.value(j, bytes)?);
+                left -= 1;
+            }
+            Ok(left > 0)
+        })?;
+        found
+            .into_iter()
+            .map(|v| v.ok_or(WireError::KeyMissing))
+            .collect()
+    }
+
+    /// The value of parameter `want` of a parameter row (`decode_some` of one).
+    pub fn decode_one(&self, row: &[u8], want: usize) -> Result<Value, WireError> {
+        let mut found = None;
+        self.walk_params(row, |j, bytes| {
+            if j == want {
+                found = Some(self.value(j, bytes)?);
+                return Ok(false);
+            }
+            Ok(true)
+        })?;
+        found.ok_or(WireError::KeyMissing)
+    }
+
+    /// Parameter `j`'s value from its bytes (`None`: NULL).
+    fn value(&self, j: usize, bytes: Option<&[u8]>) -> Result<Value, WireError> {
+        let Some(bytes) = bytes else {
+            return Ok(Value::NULL);
+        };
+        let mut buf = ParseBuf(bytes);
+        ValueDeserializer::<BinValue>::deserialize(self.params[j], &mut buf)
+            .map(|v| v.0)
+            .map_err(WireError::Undecodable)
+    }
+
+    /// Calls `f` with each parameter of a parameter row in turn (its index, and its
+    /// bytes or `None` for NULL) while `f` answers true.
+    fn walk_params(
+        &self,
+        row: &[u8],
+        mut f: impl FnMut(usize, Option<&[u8]>) -> Result<bool, WireError>,
+    ) -> Result<(), WireError> {
+        use ColumnType::*;
         let mut pos = 0;
         for (j, p) in self.params.iter().enumerate() {
             let ind = *row.get(pos).ok_or(WireError::ParamRowEndsEarly)?;
             pos += 1;
-            let wanted = want.iter().position(|w| *w == j);
             if ind == INDICATOR_NULL {
-                if let Some(k) = wanted {
-                    found[k] = Some(Value::NULL);
+                if !f(j, None)? {
+                    return Ok(());
                 }
                 continue;
             }
@@ -55,17 +99,11 @@ impl RawLayout {
                 _ => Width::LenEnc,
             };
             let len = value_len(width, row, pos).ok_or(WireError::ParamRowEndsEarly)?;
-            if let Some(k) = wanted {
-                let mut buf = ParseBuf(&row[pos..pos + len]);
-                let v = ValueDeserializer::<BinValue>::deserialize(*p, &mut buf)
-                    .map_err(WireError::Undecodable)?;
-                found[k] = Some(v.0);
+            if !f(j, Some(&row[pos..pos + len]))? {
+                return Ok(());
             }
             pos += len;
         }
-        found
-            .into_iter()
-            .map(|v| v.ok_or(WireError::KeyMissing))
-            .collect()
+        Ok(())
     }
 }

@@ -234,6 +234,7 @@ mod tests {
         for (i, row) in source.iter().enumerate() {
             for (j, v) in row.iter().enumerate() {
                 assert_eq!(&all.decode_some(raw.row(i), &[j]).unwrap()[0], v);
+                assert_eq!(&all.decode_one(raw.row(i), j).unwrap(), v);
             }
         }
         assert_eq!(source[1][3], Value::Double(0.5));

@@ -18,6 +18,9 @@ impl LuaProcessor {
     pub(super) fn patches(&self) -> Result<Vec<(usize, Value)>, RowFailure> {
         let st = self.shared.state.borrow();
         let mut patches = Vec::new();
+        if st.set.is_empty() {
+            return Ok(patches);
+        }
         for (at, cell) in self.cells.iter().enumerate() {
             let Cell::Field(key, col, src) = cell else {
                 continue;
