@@ -22,8 +22,9 @@ mod fill;
 use fill::untouched_cells;
 
 enum Cell {
-    /// Field of the transformed row; `Some(i)`: also source column i.
-    Field(LuaString, String, Option<usize>),
+    /// Field of the transformed row (as a Lua string and its bytes), for the target
+    /// column named; `Some(i)`: also source column i.
+    Field(LuaString, Vec<u8>, String, Option<usize>),
     Source(usize),
     Function(Function, String),
     Value(Value),
@@ -280,9 +281,12 @@ impl LuaProcessor {
         for v in map.values() {
             let name = &plan.columns[v.column].name;
             cells.push(match &v.from {
-                ValueFrom::Field(f, source) => {
-                    Cell::Field(lua.create_string(f)?, name.clone(), *source)
-                }
+                ValueFrom::Field(f, source) => Cell::Field(
+                    lua.create_string(f)?,
+                    f.as_bytes().to_vec(),
+                    name.clone(),
+                    *source,
+                ),
                 ValueFrom::Column(i) => Cell::Source(*i),
                 ValueFrom::Function => {
                     let f = functions

@@ -22,10 +22,10 @@ impl LuaProcessor {
             return Ok(patches);
         }
         for (at, cell) in self.cells.iter().enumerate() {
-            let Cell::Field(key, col, src) = cell else {
+            let Cell::Field(key, bytes, col, src) = cell else {
                 continue;
             };
-            let Some(v) = st.field_set(&key.as_bytes()) else {
+            let Some(v) = st.field_set(bytes) else {
                 continue;
             };
             if src.is_some_and(|i| st.made[i].as_ref().is_some_and(|m| same(v, m))) {
@@ -78,11 +78,10 @@ impl LuaProcessor {
                     None
                 }
                 Cell::Value(v) => Some(v.clone()),
-                Cell::Field(key, col, src) => {
-                    let k = key.as_bytes();
+                Cell::Field(key, bytes, col, src) => {
                     let v: LuaValue = if is_row {
                         let st = self.shared.state.borrow();
-                        match (st.field_set(&k), src) {
+                        match (st.field_set(bytes), src) {
                             (Some(v), _) => v.clone(),
                             // Untouched: the value exactly as read.
                             (None, Some(i)) => {
