@@ -2,10 +2,10 @@
 //! replaced and the lock taken again; a lock another run took meanwhile stops this run
 //! (as SIGTERM does). Dropping the lock lets it go.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::holder::holder_now;
 use super::running;
@@ -22,12 +22,13 @@ const RETRY: Duration = Duration::from_secs(1);
 pub(super) struct NamedLock {
     shared: Arc<Shared>,
     watchdog: Option<JoinHandle<()>>,
+    /// Dropped to stop the watchdog at once (it waits on the other end).
+    stop: Option<mpsc::Sender<()>>,
 }
 
 struct Shared {
     /// The lock's session; `None` while it is lost.
     db: Mutex<Option<Db>>,
-    stop: AtomicBool,
     name: String,
     handle: StateHandle,
     target: ConnSpec,
@@ -44,24 +45,28 @@ impl NamedLock {
     ) -> Self {
         let shared = Arc::new(Shared {
             db: Mutex::new(Some(db)),
-            stop: AtomicBool::new(false),
             name,
             handle,
             target,
             record,
         });
         let s = shared.clone();
+        let (stop, stopped) = mpsc::channel();
         let watchdog = std::thread::Builder::new()
             .name("ferry-lock".into())
-            .spawn(move || watch(&s))
+            .spawn(move || watch(&s, &stopped))
             .ok();
-        NamedLock { shared, watchdog }
+        NamedLock {
+            shared,
+            watchdog,
+            stop: Some(stop),
+        }
     }
 }
 
 impl Drop for NamedLock {
     fn drop(&mut self) {
-        self.shared.stop.store(true, Ordering::SeqCst);
+        drop(self.stop.take());
         if let Some(t) = self.watchdog.take() {
             let _ = t.join();
         }
@@ -81,16 +86,15 @@ impl Drop for NamedLock {
 
 /// Keeps the lock: checks its session every `KEEPALIVE`; a lost session is replaced
 /// and the lock taken again; a lock another run took meanwhile stops this run.
-fn watch(s: &Shared) {
+/// Stops when `stopped`'s sender is dropped (at once: a run's end waited up to a tenth
+/// of a second for a poll here).
+fn watch(s: &Shared, stopped: &mpsc::Receiver<()>) {
     let mut lost = false;
     loop {
         let pause = if lost { RETRY } else { KEEPALIVE };
-        let until = Instant::now() + pause;
-        while Instant::now() < until {
-            if s.stop.load(Ordering::SeqCst) {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(100));
+        match stopped.recv_timeout(pause) {
+            Err(RecvTimeoutError::Timeout) => {}
+            Ok(()) | Err(RecvTimeoutError::Disconnected) => return,
         }
         let Ok(mut guard) = s.db.lock() else { return };
         if let Some(db) = guard.as_mut() {
