@@ -23,6 +23,7 @@ mod lock;
 mod lookup;
 mod lookup_batch;
 mod lookup_learn;
+mod lookup_range;
 mod lookup_yield;
 mod many_tables;
 mod mapping;

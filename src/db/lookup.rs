@@ -57,6 +57,19 @@ impl Db {
         self.query(&sql, keys)
     }
 
+    /// The key column, then the value columns, of the rows whose key is from `lo` to
+    /// `hi` (an integer key column: one range read in place of an `IN` list of most of
+    /// the keys in it).
+    pub fn lookup_range(&mut self, l: &LookupTable, lo: i64, hi: i64) -> Result<Rows> {
+        let key = quote_ident(&l.key);
+        let sql = format!(
+            "SELECT {key}, {} FROM {} WHERE {key} BETWEEN ? AND ?",
+            l.columns(),
+            l.from(self)
+        );
+        self.query(&sql, vec![Value::Int(lo), Value::Int(hi)])
+    }
+
     /// The key column, then the value columns, of every row with a key that is not NULL.
     pub fn lookup_all(&mut self, l: &LookupTable) -> Result<Rows> {
         let key = quote_ident(&l.key);

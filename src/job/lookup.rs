@@ -403,17 +403,33 @@ impl Lookup {
             .collect();
         let mut queries = 0;
         for chunk in asked.chunks(PREFETCH_CHUNK) {
-            let rows =
-                db.lookup_keys(&self.table, chunk.iter().map(|(_, k)| k.clone()).collect())?;
+            let rows = match self.dense(chunk) {
+                Some((lo, hi)) => db.lookup_range(&self.table, lo, hi)?,
+                None => {
+                    db.lookup_keys(&self.table, chunk.iter().map(|(_, k)| k.clone()).collect())?
+                }
+            };
             queries += 1;
             let mut given: FxHashMap<KeyId, Vec<Value>> = FxHashMap::default();
             given.reserve(rows.rows.len());
+            // Keys in two rows: an error for a key asked, left out for another key a
+            // range read gave.
+            let mut twice = FxHashSet::default();
             for mut row in rows.rows {
                 let key = row.remove(0);
-                if given.insert(self.key_id(&key), row).is_some() {
-                    return Err(self.not_unique(&key));
+                match given.entry(self.key_id(&key)) {
+                    std::collections::hash_map::Entry::Occupied(e) => {
+                        twice.insert(e.key().clone());
+                    }
+                    std::collections::hash_map::Entry::Vacant(e) => {
+                        e.insert(row);
+                    }
                 }
             }
+            if let Some((_, key)) = chunk.iter().find(|(id, _)| twice.contains(id)) {
+                return Err(self.not_unique(key));
+            }
+            given.retain(|id, _| !twice.contains(id));
             self.found.reserve(chunk.len());
             for (id, key) in chunk {
                 match given.remove(id) {
@@ -428,6 +444,10 @@ impl Lookup {
                     }
                 }
             }
+            // A range read gives rows of keys not asked too: they are answers all the same.
+            for (id, row) in given {
+                self.found.insert(id, Some(row));
+            }
         }
         self.recent = order
             .into_iter()
@@ -435,6 +455,29 @@ impl Lookup {
             .collect();
         self.cursor = 0;
         Ok(queries)
+    }
+
+    /// The range `lo..=hi` that holds the keys of `chunk` when it is cheaper for the
+    /// server to read than an `IN` list of them: an integer key column, integer keys
+    /// (compared exactly: a key the range does not give back is in no row), and a range
+    /// at most twice as wide as the keys are many (a page of ids in order).
+    fn dense(&self, chunk: &[(KeyId, Value)]) -> Option<(i64, i64)> {
+        if self.exact != Exact::Integers || chunk.len() < 16 {
+            return None;
+        }
+        let mut lo = i64::MAX;
+        let mut hi = i64::MIN;
+        for (id, key) in chunk {
+            match (id, key) {
+                (KeyId::Int(i), Value::Int(_) | Value::UInt(_)) => {
+                    lo = lo.min(*i);
+                    hi = hi.max(*i);
+                }
+                _ => return None,
+            }
+        }
+        let width = (hi as i128) - (lo as i128) + 1;
+        (width <= 2 * chunk.len() as i128).then_some((lo, hi))
     }
 
     /// Whether a key not known yet (`known`) can wait to be asked with the page's
