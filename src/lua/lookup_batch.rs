@@ -33,14 +33,16 @@ struct Batched {
     db: Weak<RefCell<Db>>,
 }
 
-/// The job's lookups that ask keys (`cache = "keys"`), in the order made; the id of
-/// the next; and the lookup and key of the call that last answered `pending`.
+/// The job's lookups that ask keys (`cache = "keys"`).
 #[derive(Default)]
-struct Registry(
-    RefCell<Vec<Batched>>,
-    std::cell::Cell<u64>,
-    RefCell<Option<(u64, Value)>>,
-);
+struct Registry {
+    /// In the order made.
+    lookups: RefCell<Vec<Batched>>,
+    /// The id of the next.
+    next: std::cell::Cell<u64>,
+    /// The lookup and key of the call that last answered `pending`.
+    waits: RefCell<Option<(u64, Value)>>,
+}
 
 /// Keeps a lookup (`cache = "keys"`; `from`: its `from` option) for the pages of later
 /// copies; its id (for `note_wait`).
@@ -56,9 +58,9 @@ pub fn remember(
     let Some(r) = lua.app_data_ref::<Registry>() else {
         return 0;
     };
-    let id = r.1.get();
-    r.1.set(id + 1);
-    let mut list = r.0.borrow_mut();
+    let id = r.next.get();
+    r.next.set(id + 1);
+    let mut list = r.lookups.borrow_mut();
     list.retain(|b| b.lookup.strong_count() > 0);
     list.push(Batched {
         id,
@@ -73,14 +75,14 @@ pub fn remember(
 /// is about to wait for it (`take_wait`).
 pub fn note_wait(lua: &Lua, id: u64, key: Value) {
     if let Some(r) = lua.app_data_ref::<Registry>() {
-        *r.2.borrow_mut() = Some((id, key));
+        *r.waits.borrow_mut() = Some((id, key));
     }
 }
 
 /// The lookup and key a row's coroutine that just yielded `pending` waits for.
 pub fn take_wait(lua: &Lua) -> Option<(u64, Value)> {
     lua.app_data_ref::<Registry>()
-        .and_then(|r| r.2.borrow_mut().take())
+        .and_then(|r| r.waits.borrow_mut().take())
 }
 
 /// What a page of one copy asks ahead: the source columns wanted, and per lookup the
@@ -99,7 +101,7 @@ pub fn for_columns(lua: &Lua, table: &str, names: &[Vec<u8>], learned: &Learned)
     let Some(registry) = lua.app_data_ref::<Registry>() else {
         return p;
     };
-    for b in registry.0.borrow().iter() {
+    for b in registry.lookups.borrow().iter() {
         if b.lookup.strong_count() == 0 {
             continue;
         }
@@ -233,8 +235,12 @@ fn same_key(v: &Value, key: &Value) -> bool {
 /// Whether the job has a lookup that asks keys: a page's transforms then run as
 /// coroutines, so that its calls' keys are asked together.
 pub fn any(lua: &Lua) -> bool {
-    lua.app_data_ref::<Registry>()
-        .is_some_and(|r| r.0.borrow().iter().any(|b| b.lookup.strong_count() > 0))
+    lua.app_data_ref::<Registry>().is_some_and(|r| {
+        r.lookups
+            .borrow()
+            .iter()
+            .any(|b| b.lookup.strong_count() > 0)
+    })
 }
 
 /// Asks each lookup the keys that calls waiting in coroutines want (`Lookup::want`), in
@@ -242,7 +248,7 @@ pub fn any(lua: &Lua) -> bool {
 /// them: its calls ask them one by one, as they would without batching.
 pub fn ask_wanted(lua: &Lua) -> Result<()> {
     let list: Vec<Batched> = match lua.app_data_ref::<Registry>() {
-        Some(r) => r.0.borrow().clone(),
+        Some(r) => r.lookups.borrow().clone(),
         None => return Ok(()),
     };
     for b in list {
