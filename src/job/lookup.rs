@@ -136,37 +136,31 @@ impl Found {
         self.at(id).is_some()
     }
 
-    /// Keeps the answer for `id`; whether it had one (then kept as it was).
-    fn insert(&mut self, id: KeyId, answer: Option<Vec<Value>>) -> bool {
+    /// Keeps the answer for `id`: where it is, and whether `id` had one already (then
+    /// kept as it was).
+    fn insert(&mut self, id: KeyId, answer: Option<Vec<Value>>) -> (u32, bool) {
         let next = u32::try_from(self.answers.len()).expect("fewer than 2^32 keys");
-        let slot = match id {
-            KeyId::Int(i) => self.ints.entry(i),
-            KeyId::Text(t) => return self.insert_text(t, answer, next),
+        let (at, had) = match id {
+            KeyId::Int(i) => slot(self.ints.entry(i), next),
+            KeyId::Text(t) => slot(self.texts.entry(t), next),
         };
-        match slot {
-            std::collections::hash_map::Entry::Occupied(_) => true,
-            std::collections::hash_map::Entry::Vacant(v) => {
-                v.insert(next);
-                self.answers.push(answer);
-                false
-            }
+        if !had {
+            self.answers.push(answer);
         }
-    }
-
-    fn insert_text(&mut self, t: Vec<u8>, answer: Option<Vec<Value>>, next: u32) -> bool {
-        match self.texts.entry(t) {
-            std::collections::hash_map::Entry::Occupied(_) => true,
-            std::collections::hash_map::Entry::Vacant(v) => {
-                v.insert(next);
-                self.answers.push(answer);
-                false
-            }
-        }
+        (at, had)
     }
 
     fn reserve(&mut self, n: usize) {
         self.ints.reserve(n);
         self.answers.reserve(n);
+    }
+}
+
+/// The place a map entry holds, `next` for a new entry; whether it was there.
+fn slot<K>(entry: std::collections::hash_map::Entry<'_, K, u32>, next: u32) -> (u32, bool) {
+    match entry {
+        std::collections::hash_map::Entry::Occupied(e) => (*e.get(), true),
+        std::collections::hash_map::Entry::Vacant(e) => (*e.insert(next), false),
     }
 }
 
@@ -194,7 +188,7 @@ pub struct Lookup {
     /// How exactly the key column compares: whether a key the `IN` query of `prefetch`
     /// did not give back is in no row (see `Exact`).
     exact: Exact,
-    /// Value rows by key; `None`: no row has that key.
+    /// What it has read, by key.
     found: Found,
     /// Keys a transform asked that are not known yet, to be asked together
     /// (`wait_for`, `ask_wanted`).
@@ -306,7 +300,7 @@ impl Lookup {
                 continue;
             }
             let id = self.key_id(&key);
-            if self.found.insert(id, Some(row)) {
+            if self.found.insert(id, Some(row)).1 {
                 return Err(self.not_unique(&key));
             }
         }
@@ -321,13 +315,6 @@ impl Lookup {
                 self.show_key(key)
             ),
         }
-    }
-
-    /// What is known of the key `id`: `Some(Some(row))`, its value columns;
-    /// `Some(None)`, no row has it; `None`, not known yet (never with `cache = "all"`,
-    /// which read every row).
-    pub fn known(&self, id: &KeyId) -> Option<Option<&[Value]>> {
-        self.locate(id).map(|at| self.answer(at))
     }
 
     /// Where the answer for `id` is (`None`: not known yet), looked for first where
@@ -362,29 +349,33 @@ impl Lookup {
         }
     }
 
-    /// Asks for `key` (whose id is `id`) on its own and keeps the answer.
-    pub fn fetch(&mut self, db: &mut Db, key: &Value, id: KeyId) -> Result<()> {
-        if self.known(&id).is_some() {
-            return Ok(());
+    /// Asks for `key` (whose id is `id`) on its own unless its answer is known, and
+    /// keeps the answer; where it is.
+    pub fn fetch(&mut self, db: &mut Db, key: &Value, id: KeyId) -> Result<Located> {
+        if let Some(at) = self.locate(&id) {
+            return Ok(at);
         }
         let mut rows = db.lookup_key(&self.table, key.clone())?.rows;
         if rows.len() > 1 {
             return Err(self.not_unique(key));
         }
-        self.found.insert(id, rows.pop());
-        Ok(())
+        Ok(Located::At(self.found.insert(id, rows.pop()).0))
     }
 
     /// Asks the keys among `keys` whose answer is not known in `IN` queries (one for up
     /// to 5,000 distinct keys), and keeps the answers: a key given back is found, one
     /// not given back is in no row when the column compares it exactly (`Exact`), and is
     /// left for `fetch` to ask on its own otherwise. Returns how many queries it sent.
-    pub fn prefetch(&mut self, db: &mut Db, keys: &[Value]) -> Result<usize> {
+    pub fn prefetch<'k>(
+        &mut self,
+        db: &mut Db,
+        keys: impl IntoIterator<Item = &'k Value>,
+    ) -> Result<usize> {
         if self.cache == Cache::All {
             return Ok(0);
         }
         let keys = keys
-            .iter()
+            .into_iter()
             .filter(|k| **k != Value::NULL)
             .map(|k| (self.key_id(k), k.clone()))
             .collect();
@@ -480,7 +471,7 @@ impl Lookup {
         (width <= 2 * chunk.len() as i128).then_some((lo, hi))
     }
 
-    /// Whether a key not known yet (`known`) can wait to be asked with the page's
+    /// Whether a key not known yet (`locate_next`) can wait to be asked with the page's
     /// others (`wait_for`, `ask_wanted`): not one an `IN` query could not settle, which
     /// `fetch` asks on its own.
     pub fn can_wait(&self, id: &KeyId) -> bool {

@@ -199,10 +199,7 @@ fn find(
                 return Ok(LuaValue::Table(marks.pending.clone()));
             }
             let mut d = busy(db)?;
-            l.fetch(&mut d, &key, id.clone())
-                .map_err(mlua::Error::external)?;
-            l.locate_next(&id)
-                .ok_or_else(|| mlua::Error::runtime("a lookup key asked is not known"))?
+            l.fetch(&mut d, &key, id).map_err(mlua::Error::external)?
         }
     };
     let Some(row) = l.answer(at) else {

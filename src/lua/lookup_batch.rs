@@ -138,7 +138,6 @@ impl PagePrefetch {
     /// A lookup whose connection is busy is left to ask key by key.
     pub fn run(&self, values: &[Vec<Value>]) -> Result<()> {
         for (at, b) in &self.lookups {
-            let keys: Vec<Value> = values.iter().map(|r| r[*at].clone()).collect();
             let (Some(db), Some(lookup)) = (b.db.upgrade(), b.lookup.upgrade()) else {
                 continue;
             };
@@ -146,11 +145,11 @@ impl PagePrefetch {
             else {
                 continue;
             };
-            let queries = lookup.prefetch(&mut db, &keys)?;
+            let queries = lookup.prefetch(&mut db, values.iter().map(|r| &r[*at]))?;
             log::debug!(
                 "lookup {}: {} keys of a page asked ahead in {queries} queries",
                 lookup.name(),
-                keys.len()
+                values.len()
             );
         }
         Ok(())
