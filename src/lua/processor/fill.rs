@@ -2,7 +2,7 @@
 //! but for the fields it set (`patches`, for rows that cross undecoded), or every
 //! cell filled from the table (`fill`).
 
-use mlua::{Table, Value as LuaValue};
+use mlua::{LuaString, Table, Value as LuaValue};
 
 use crate::db::wire::RawSource;
 use crate::db::Value;
@@ -28,18 +28,41 @@ impl LuaProcessor {
             let Some(v) = st.field_set(bytes) else {
                 continue;
             };
-            if src.is_some_and(|i| st.made[i].as_ref().is_some_and(|m| same(v, m))) {
-                continue;
+            if let Filled::Made(value) = self.field_value(key, col, *src, v)? {
+                patches.push((at, value));
             }
-            if v.is_nil() {
-                return Err(RowFailure::MissingField {
-                    field: key.to_string_lossy(),
-                    column: col.to_string(),
-                });
-            }
-            patches.push((at, from_lua(v, &format!("target column `{col}`"))?));
         }
         Ok(patches)
+    }
+
+    /// What a field's value `v` gives a field cell's target column `col`: source column
+    /// `src` as read when it is that column's value unchanged, else the value; a field
+    /// that is not there is an error naming it and the column.
+    fn field_value(
+        &self,
+        key: &LuaString,
+        col: &str,
+        src: Option<usize>,
+        v: &LuaValue,
+    ) -> Result<Filled, RowFailure> {
+        if let Some(i) = src {
+            if self.shared.state.borrow().made[i]
+                .as_ref()
+                .is_some_and(|m| same(v, m))
+            {
+                return Ok(Filled::AsRead(i));
+            }
+        }
+        if v.is_nil() {
+            return Err(RowFailure::MissingField {
+                field: key.to_string_lossy(),
+                column: col.to_string(),
+            });
+        }
+        Ok(Filled::Made(from_lua(
+            v,
+            &format!("target column `{col}`"),
+        )?))
     }
 
     /// The target values from the table the transform returned.
@@ -72,51 +95,36 @@ impl LuaProcessor {
         let mut values: Vec<Option<Value>> = Vec::with_capacity(self.cells.len());
         let mut as_read: Vec<(usize, usize)> = Vec::new();
         for (ci, cell) in self.cells.iter().enumerate() {
-            values.push(match cell {
-                Cell::Source(i) => {
-                    as_read.push((ci, *i));
-                    None
-                }
-                Cell::Value(v) => Some(v.clone()),
+            let made = match cell {
+                Cell::Source(i) => Filled::AsRead(*i),
+                Cell::Value(v) => Filled::Made(v.clone()),
                 Cell::Field(key, bytes, col, src) => {
-                    let v: LuaValue = if is_row {
-                        let st = self.shared.state.borrow();
-                        match (st.field_set(bytes), src) {
-                            (Some(v), _) => v.clone(),
-                            // Untouched: the value exactly as read.
-                            (None, Some(i)) => {
-                                as_read.push((ci, *i));
-                                values.push(None);
-                                continue;
-                            }
-                            (None, None) => LuaValue::Nil,
-                        }
-                    } else {
-                        out.raw_get(key.clone()).map_err(RowFailure::Lua)?
+                    let v = match is_row {
+                        true => self.shared.state.borrow().field_set(bytes).cloned(),
+                        false => Some(out.raw_get(key.clone()).map_err(RowFailure::Lua)?),
                     };
-                    if let Some(i) = src {
-                        let st = self.shared.state.borrow();
-                        if st.made[*i].as_ref().is_some_and(|m| same(&v, m)) {
-                            as_read.push((ci, *i));
-                            values.push(None);
-                            continue;
+                    match (v, src) {
+                        // Its own row, the field not set: the value exactly as read.
+                        (None, Some(i)) => Filled::AsRead(*i),
+                        (v, src) => {
+                            self.field_value(key, col, *src, &v.unwrap_or(LuaValue::Nil))?
                         }
                     }
-                    if v.is_nil() {
-                        return Err(RowFailure::MissingField {
-                            field: key.to_string_lossy(),
-                            column: col.to_string(),
-                        });
-                    }
-                    Some(from_lua(&v, &format!("target column `{col}`"))?)
                 }
                 Cell::Function(f, col) => {
                     let v: LuaValue = f.call(out.clone()).map_err(RowFailure::Raised)?;
-                    Some(
+                    Filled::Made(
                         from_lua(&v, &format!("the map function for `{col}`"))
                             .map_err(|e| e.returned())?,
                     )
                 }
+            };
+            values.push(match made {
+                Filled::AsRead(i) => {
+                    as_read.push((ci, i));
+                    None
+                }
+                Filled::Made(v) => Some(v),
             });
         }
         let mut st = self.shared.state.borrow_mut();
@@ -133,6 +141,12 @@ impl LuaProcessor {
             .map(|v| v.unwrap_or(Value::NULL))
             .collect())
     }
+}
+
+/// What fills a cell: a source column's value as read, or a value made here.
+enum Filled {
+    AsRead(usize),
+    Made(Value),
 }
 
 /// The fast path's cells (see `Untouched`) for the plan's untouched arrangement: a
