@@ -76,6 +76,8 @@ pub(super) struct Shared {
     pub total: u64,
     /// The tables the copy emits rows into.
     pub emits: Vec<EmitSpec>,
+    /// The checks of values the target would change (`fit`), made once for the copy.
+    pub fit: Option<super::fit::Fit>,
 }
 
 impl Shared {
@@ -164,7 +166,9 @@ pub(super) fn launch(
     let progress = cfg
         .progress
         .start(&task.plan.name, total, nparts as u32, resumed);
+    let fit = super::fit::Fit::new(&task.plan);
     let shared = Arc::new(Shared {
+        fit,
         plan: task.plan,
         id: task.id,
         stats: Mutex::new(CopyStats {

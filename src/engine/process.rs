@@ -129,14 +129,12 @@ fn patches_cross(shared: &Shared, layout: &RawLayout, kept: &[(usize, Kept)]) ->
     let Some(key_at) = &shared.rows.key_in_row else {
         return false;
     };
-    let fit = super::fit::Fit::new(&shared.plan);
+    let fit = shared.fit.as_ref();
     kept.iter().all(|(_, k)| match k {
         Kept::Untouched => true,
         Kept::Values(_) => false,
         Kept::Patched(patches) => patches.iter().all(|(at, v)| {
-            layout.patch_fits(*at, v)
-                && !key_at.contains(at)
-                && fit.as_ref().is_none_or(|f| f.fits(*at, v))
+            layout.patch_fits(*at, v) && !key_at.contains(at) && fit.is_none_or(|f| f.fits(*at, v))
         }),
     })
 }

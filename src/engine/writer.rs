@@ -52,7 +52,11 @@ impl WriterCtx {
     fn write(&mut self, rx: Receiver<Page>) -> Result<()> {
         let mut db = self.shared.connect(Role::Target)?;
         let plan = &self.shared.plan;
-        let fit = super::fit::Fit::new(plan).map(|f| Box::new(f) as Box<dyn RowCheck>);
+        let fit = self
+            .shared
+            .fit
+            .clone()
+            .map(|f| Box::new(f) as Box<dyn RowCheck>);
         let writer = Writer::new(&plan.write_target(), &db, self.shared.method, fit);
         let mut fanout = Fanout::new(self.shared.emits.clone(), plan.accept.clone());
         let stop = self.shared.cfg.stop.clone();

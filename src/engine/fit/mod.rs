@@ -254,10 +254,15 @@ impl Fit {
         self.checks
             .iter()
             .filter(|(at, ..)| *at == i)
-            .all(|(_, check, ..)| match check {
-                Check::Enum(m) => not_a_member(v, &self.members[*m]).is_none(),
-                _ => misfit(v, *check).is_none(),
-            })
+            .all(|(_, check, ..)| self.why(v, *check).is_none())
+    }
+
+    /// Why `check` finds that its column would change `v`, if it does.
+    fn why(&self, v: &Value, check: Check) -> Option<&'static str> {
+        match check {
+            Check::Enum(m) => not_a_member(v, &self.members[m]),
+            _ => misfit(v, check),
+        }
     }
 }
 
@@ -267,11 +272,7 @@ impl RowCheck for Fit {
         for (r, row) in rows.iter().enumerate() {
             for (i, check, name, ty) in &self.checks {
                 let Some(v) = row.get(*i) else { continue };
-                let why = match check {
-                    Check::Enum(m) => not_a_member(v, &self.members[*m]),
-                    _ => misfit(v, *check),
-                };
-                if let Some(why) = why {
+                if let Some(why) = self.why(v, *check) {
                     let named = match check_kind(*check, why) {
                         Some(kind) => format!(" (check: {kind} in column `{name}`)"),
                         None => String::new(),
