@@ -2,14 +2,12 @@
 //! and arranged it for the target: whole rows (to write a page another way) or only
 //! some parameters (the key of a row).
 
-use mysql::consts::ColumnType;
 use mysql::Value;
 use mysql_common::io::ParseBuf;
 use mysql_common::proto::MyDeserialize;
 use mysql_common::value::{BinValue, ValueDeserializer};
 
 use super::convert::value_len;
-use super::layout::Width;
 use super::{RawLayout, WireError, INDICATOR_NULL};
 
 impl RawLayout {
@@ -80,9 +78,8 @@ impl RawLayout {
         row: &[u8],
         mut f: impl FnMut(usize, Option<&[u8]>) -> Result<bool, WireError>,
     ) -> Result<(), WireError> {
-        use ColumnType::*;
         let mut pos = 0;
-        for (j, p) in self.params.iter().enumerate() {
+        for j in 0..self.params.len() {
             let ind = *row.get(pos).ok_or(WireError::ParamRowEndsEarly)?;
             pos += 1;
             if ind == INDICATOR_NULL {
@@ -91,14 +88,8 @@ impl RawLayout {
                 }
                 continue;
             }
-            let width = match p.0 {
-                MYSQL_TYPE_LONGLONG | MYSQL_TYPE_DOUBLE => Width::Fixed(8),
-                MYSQL_TYPE_FLOAT => Width::Fixed(4),
-                MYSQL_TYPE_DATETIME | MYSQL_TYPE_TIME => Width::Counted,
-                MYSQL_TYPE_NULL => Width::Empty,
-                _ => Width::LenEnc,
-            };
-            let len = value_len(width, row, pos).ok_or(WireError::ParamRowEndsEarly)?;
+            let len =
+                value_len(self.param_width(j), row, pos).ok_or(WireError::ParamRowEndsEarly)?;
             if !f(j, Some(&row[pos..pos + len]))? {
                 return Ok(());
             }

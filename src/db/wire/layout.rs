@@ -89,6 +89,20 @@ pub(super) enum Input {
     Params,
 }
 
+/// How a parameter of type `t` is laid out in a parameter row (the types `column_kind`
+/// sends), or `None` for another type.
+fn param_width(t: ColumnType) -> Option<Width> {
+    use ColumnType::*;
+    Some(match t {
+        MYSQL_TYPE_LONGLONG | MYSQL_TYPE_DOUBLE => Width::Fixed(8),
+        MYSQL_TYPE_FLOAT => Width::Fixed(4),
+        MYSQL_TYPE_DATETIME | MYSQL_TYPE_TIME => Width::Counted,
+        MYSQL_TYPE_VAR_STRING => Width::LenEnc,
+        MYSQL_TYPE_NULL => Width::Empty,
+        _ => return None,
+    })
+}
+
 impl RawLayout {
     /// The layout for `sources` over a result with `columns`.
     pub fn new(sources: &[RawSource], columns: &[Column]) -> Result<RawLayout, WireError> {
@@ -109,24 +123,21 @@ impl RawLayout {
     /// The layout that takes this layout's parameter rows and arranges them for
     /// `sources` (indices into this layout's parameters).
     pub fn remap(&self, sources: &[RawSource]) -> Result<RawLayout, WireError> {
-        use ColumnType::*;
         let kinds = self
             .params
             .iter()
             .zip(self.types.chunks(2))
             .map(|((t, _), ty)| {
-                let width = match t {
-                    MYSQL_TYPE_LONGLONG | MYSQL_TYPE_DOUBLE => Width::Fixed(8),
-                    MYSQL_TYPE_FLOAT => Width::Fixed(4),
-                    MYSQL_TYPE_DATETIME | MYSQL_TYPE_TIME => Width::Counted,
-                    MYSQL_TYPE_VAR_STRING => Width::LenEnc,
-                    MYSQL_TYPE_NULL => Width::Empty,
-                    other => return Err(WireError::UnremappableParam(*other)),
-                };
+                let width = param_width(*t).ok_or(WireError::UnremappableParam(*t))?;
                 Ok((width, *t, ty[1]))
             })
             .collect::<Result<Vec<_>, _>>()?;
         RawLayout::build(Input::Params, kinds, sources)
+    }
+
+    /// The width of parameter `i`'s value in a parameter row.
+    pub(super) fn param_width(&self, i: usize) -> Width {
+        param_width(self.params[i].0).unwrap_or(Width::LenEnc)
     }
 
     /// Whether this layout passes its input through unchanged (parameter rows in,
