@@ -378,40 +378,13 @@ fn show_state(handle: &StateHandle, dst: &mut Db) -> Result<()> {
 
 /// One copy's line in `ferry state`.
 fn state_row(id: &str, c: &CopyState) -> Vec<String> {
-    let parts = c.bounds.len() + 1;
-    let done_parts = c.parts.values().filter(|p| p.done).count();
-    let (read, written) = if c.done {
-        (c.read, c.written)
-    } else {
-        (
-            c.parts.values().map(|p| p.read).sum(),
-            c.parts.values().map(|p| p.written).sum(),
-        )
-    };
-    let mut status = if c.done {
-        "done".to_string()
-    } else if c.parts.values().any(|p| p.pages > 0) {
-        format!("part-way ({done_parts}/{parts} ranges done)")
-    } else {
-        "not started".to_string()
-    };
-    if let Some(d) = &c.deferred {
-        status.push_str(&format!("; indexes off the table: {}", d.names()));
-    }
-    let rejected = if c.done {
-        c.rejected
-    } else {
-        c.parts.values().map(|p| p.rejected).sum()
-    };
-    if rejected > 0 {
-        status.push_str(&format!("; {rejected} rows rejected"));
-    }
+    let s = saved::SavedCopy::of(id, c);
     vec![
-        id.to_string(),
-        status,
-        read.to_string(),
-        written.to_string(),
-        c.mark.clone().unwrap_or_default(),
+        s.copy,
+        s.status,
+        s.read.to_string(),
+        s.written.to_string(),
+        s.mark.unwrap_or_default(),
     ]
 }
 

@@ -6,13 +6,13 @@ use std::rc::Rc;
 
 use serde::Serialize;
 
-use crate::db::state::StateHandle;
+use crate::db::state::{CopyState, StateHandle};
 use crate::error::Result;
 use crate::job::{Job, Pass};
 use crate::lua;
 use crate::progress::Display;
 
-use super::{state_row, JobSource, RunConfig};
+use super::{JobSource, RunConfig};
 
 /// The job's state as its target holds it.
 #[derive(Debug, Serialize)]
@@ -38,6 +38,43 @@ pub struct SavedCopy {
     pub read: u64,
     pub written: u64,
     pub mark: Option<String>,
+}
+
+impl SavedCopy {
+    /// Copy `id`'s line from its saved state: a finished copy's totals, or the sum of
+    /// its ranges' so far.
+    pub(super) fn of(id: &str, c: &CopyState) -> SavedCopy {
+        let parts = c.bounds.len() + 1;
+        let done_parts = c.parts.values().filter(|p| p.done).count();
+        let sum = |f: fn(&crate::db::state::PartState) -> u64| c.parts.values().map(f).sum();
+        let (read, written, rejected) = match c.done {
+            true => (c.read, c.written, c.rejected),
+            false => (sum(|p| p.read), sum(|p| p.written), sum(|p| p.rejected)),
+        };
+        let started = c.parts.values().any(|p| p.pages > 0);
+        let mut status = if c.done {
+            "done".to_string()
+        } else if started {
+            format!("part-way ({done_parts}/{parts} ranges done)")
+        } else {
+            "not started".to_string()
+        };
+        if let Some(d) = &c.deferred {
+            status.push_str(&format!("; indexes off the table: {}", d.names()));
+        }
+        if rejected > 0 {
+            status.push_str(&format!("; {rejected} rows rejected"));
+        }
+        SavedCopy {
+            copy: id.to_string(),
+            status,
+            done: c.done,
+            resumable: !c.done && started,
+            read,
+            written,
+            mark: c.mark.clone(),
+        }
+    }
 }
 
 /// The job's plan-mode context (its sessions open) and its state handle.
@@ -72,19 +109,7 @@ pub fn saved_state(cfg: &RunConfig) -> Result<SavedState> {
         let copies = saved
             .copies
             .iter()
-            .map(|(id, c)| {
-                let row = state_row(id, c);
-                let started = c.parts.values().any(|p| p.pages > 0);
-                SavedCopy {
-                    copy: id.clone(),
-                    status: row[1].clone(),
-                    done: c.done,
-                    resumable: !c.done && started,
-                    read: row[2].parse().unwrap_or(0),
-                    written: row[3].parse().unwrap_or(0),
-                    mark: c.mark.clone(),
-                }
-            })
+            .map(|(id, c)| SavedCopy::of(id, c))
             .collect();
         SavedState {
             job: handle.job.clone(),
