@@ -79,19 +79,25 @@ impl Fanout {
     /// the first time (reading its table's definition), in the order first emitted.
     pub fn groups(&mut self, db: &mut Db, emitted: &[Emitted]) -> Result<Groups> {
         let mut groups: Groups = Vec::new();
-        for e in emitted {
-            let names: Vec<String> = e.fields.iter().map(|(n, _)| n.clone()).collect();
-            let key = (e.table.clone(), names);
+        for rows in members(emitted) {
+            let first = &emitted[rows[0]];
+            let names: Vec<String> = first.fields.iter().map(|(n, _)| n.clone()).collect();
+            let key = (first.table.clone(), names);
             if !self.writers.contains_key(&key) {
                 let w = self.writer(db, &key.0, &key.1)?;
                 self.writers.insert(key.clone(), w);
             }
             let order = self.order(&key);
-            let row: Vec<Value> = order.iter().map(|&i| e.fields[i].1.clone()).collect();
-            match groups.iter_mut().find(|(k, _)| *k == key) {
-                Some((_, rows)) => rows.push(row),
-                None => groups.push((key, vec![row])),
-            }
+            let rows = rows
+                .iter()
+                .map(|&r| {
+                    order
+                        .iter()
+                        .map(|&i| emitted[r].fields[i].1.clone())
+                        .collect()
+                })
+                .collect();
+            groups.push((key, rows));
         }
         Ok(groups)
     }
@@ -206,8 +212,9 @@ impl Fanout {
     }
 }
 
-/// Which of a page's emitted rows each group `Fanout::groups` makes of them holds, in
-/// the groups' order.
+/// Which of a page's emitted rows each group holds (rows for one table with the same
+/// fields), groups in the order of their first rows: `Fanout::groups` makes its groups
+/// from these, and a failed group's row is found by them.
 pub(super) fn members(emitted: &[Emitted]) -> Vec<Vec<usize>> {
     let mut keys: Vec<(&str, Vec<&str>)> = Vec::new();
     let mut out: Vec<Vec<usize>> = Vec::new();
