@@ -1,9 +1,9 @@
 //! The SQL of `lookup{...}`: the value columns of the row whose key column equals one
 //! key (compared as the server compares, the column's collation included; at most two
 //! rows, so a key that is not unique is told), the key and value columns of the rows
-//! whose key is in a list (a page's keys, one `IN` query), or those of every row of the
-//! table (`cache = "all"`). The cache and when to ask are the job's
-//! (`crate::job::lookup`).
+//! whose key is in a list (a page's keys, one `IN` query) or a range (close integer
+//! keys), or those of every row of the table (`cache = "all"`). The cache and when to
+//! ask are the job's (`crate::job::lookup`).
 
 use crate::db::schema::quote_ident;
 use crate::db::{Db, Rows, Value};

@@ -4,7 +4,8 @@
 //! default: one query per distinct key, the answer kept for the rest of the run, a
 //! missing key included) or the whole table is read at once (`cache = "all"`, for a
 //! small table). A key found in two rows is an error: a lookup's key must be unique.
-//! A page's keys can be asked together beforehand (`prefetch`: one `IN` query), so the
+//! A page's keys can be asked together beforehand (`prefetch`: one `IN` query, or one
+//! range for integer keys that lie close together, `dense`), so the
 //! calls of the page's transforms find them known.
 
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -363,7 +364,7 @@ impl Lookup {
     }
 
     /// Asks the keys among `keys` whose answer is not known in `IN` queries (one for up
-    /// to 5,000 distinct keys), and keeps the answers: a key given back is found, one
+    /// to 5,000 distinct keys; a range for close integer keys, `dense`), and keeps the answers: a key given back is found, one
     /// not given back is in no row when the column compares it exactly (`Exact`), and is
     /// left for `fetch` to ask on its own otherwise. Returns how many queries it sent.
     pub fn prefetch<'k>(

@@ -4,7 +4,7 @@
 //! them known. `from` is a column of every copy's source, or `table.column` of one
 //! table's. Without it, a page's transforms run as coroutines
 //! (`crate::lua::row_batch`): a call whose key is not known yields, and the keys the
-//! page's rows wait for are asked in one `IN` query per lookup (`ask_wanted`) before
+//! page's rows wait for are asked in one query per lookup (`ask_wanted`) before
 //! they resume. The lookups are kept in the Lua state's app data.
 //!
 //! A copy also learns where its transform's keys come from (`Learned`): when every

@@ -2,7 +2,7 @@
 //! one, or, when the job has lookups that ask keys, together: each row's transform runs
 //! as a coroutine, a lookup call whose key is not known yields
 //! (`lookup_batch::wrap`), and when every row of the page has finished or is waiting,
-//! the keys they wait for are asked in one `IN` query per lookup
+//! the keys they wait for are asked in one query per lookup
 //! (`lookup_batch::ask_wanted`) and the waiting rows resume, until all are done. Rows
 //! start in order and their results are kept in order; each waiting row keeps its own
 //! row state and emitted rows aside while others run.
