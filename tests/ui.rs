@@ -123,6 +123,22 @@ impl Ui {
         (a.status, json, a.body)
     }
 
+    /// `method path` with a JSON body (if any), with the token header or (`token`
+    /// false) without it; the status and the answer's text.
+    pub fn call(&self, method: &str, path: &str, token: bool, body: Option<Json>) -> (u16, String) {
+        let host = format!("127.0.0.1:{}", self.port);
+        let mut headers = vec![
+            ("Host", host.as_str()),
+            ("Content-Type", "application/json"),
+        ];
+        if token {
+            headers.push(("X-Ferry-Token", self.token.as_str()));
+        }
+        let body = body.map(|b| b.to_string()).unwrap_or_default();
+        let a = http_with_body(self.port, method, path, &headers, &body);
+        (a.status, a.body)
+    }
+
     /// POST `path` with a JSON body as a page at `origin` would send it: the cookie, no
     /// token header.
     pub fn post_from(&self, path: &str, origin: &str, body: &Json) -> (u16, Json, String) {
@@ -206,7 +222,7 @@ fn http_with_body(
     for (k, v) in headers {
         req.push_str(&format!("{k}: {v}\r\n"));
     }
-    if method != "GET" {
+    if method != "GET" || !body.is_empty() {
         req.push_str(&format!("Content-Length: {}\r\n", body.len()));
     }
     req.push_str("\r\n");
@@ -236,6 +252,15 @@ fn http_with_body(
         return Answer { body: out, ..a };
     }
     a
+}
+
+/// Waits until `f` holds (or panics after `secs` seconds).
+pub fn until(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while !f() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 /// A user with a password on both databases, and URLs that carry it.
