@@ -44,6 +44,13 @@ pub async fn save_script() -> Response {
     )
 }
 
+pub async fn runs_script() -> Response {
+    asset(
+        "text/javascript; charset=utf-8",
+        include_str!("assets/runs.js"),
+    )
+}
+
 pub async fn style() -> Response {
     asset("text/css; charset=utf-8", include_str!("assets/style.css"))
 }
