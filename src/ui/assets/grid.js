@@ -331,11 +331,7 @@ async function runCheck() {
   $("#grids").removeAttribute("data-checked");
   const edits = editModel();
   try {
-    const r = await api("/api/check", {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify(edits.copies.length ? { edits } : {}),
-    });
+    const r = await api("/api/check", jsonPost(edits.copies.length ? { edits } : {}));
     if (seq !== checkSeq) return;
     showFindings(r);
   } catch (e) {
@@ -394,20 +390,9 @@ function showFindings(r) {
 }
 
 // `try` with the page's edits: the copy's first rows as a run would write them.
-async function tryGrid(g, box) {
-  box.removeAttribute("data-loaded");
-  box.replaceChildren(el("p", { class: "muted", text: "trying…" }));
-  try {
-    const t = await api("/api/try", {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ edits: editModel(), copy: { index: g.index, from: g.from, to: g.to } }),
-    });
-    box.replaceChildren(...tryParts(t));
-  } catch (e) {
-    box.replaceChildren(el("p", { class: "error", text: e.message }));
-  }
-  box.setAttribute("data-loaded", g.key);
+function tryGrid(g, box) {
+  return showTry(box, g.key, "/api/try",
+    jsonPost({ edits: editModel(), copy: { index: g.index, from: g.from, to: g.to } }));
 }
 
 $("#add-pair").addEventListener("click", () => addPair().catch(report));

@@ -5,13 +5,7 @@
 // helpers are used here.
 "use strict";
 (() => {
-  // `$`, `el` and `api` are app.js's (loaded first); `jsonPost` makes api's options for a
-  // JSON POST.
-  const jsonPost = (body) => ({
-    method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify(body),
-  });
+  // `$`, `el`, `api` and `jsonPost` are app.js's (loaded first).
   const num = (n) => (n === null || n === undefined ? "" : Number(n).toLocaleString("en-US"));
   const rows = (n) => num(n) + (n === 1 ? " row" : " rows");
   const secs = (s) => {

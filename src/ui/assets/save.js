@@ -13,12 +13,7 @@ function saveBody() {
 }
 
 async function post(path, body) {
-  const res = await fetch(path, {
-    method: "POST",
-    credentials: "same-origin",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify(body),
-  });
+  const res = await fetch(path, { credentials: "same-origin", ...jsonPost(body) });
   const answer = await res.json().catch(() => ({ error: res.status + " " + res.statusText }));
   return { status: res.status, answer };
 }
