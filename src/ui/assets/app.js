@@ -248,15 +248,7 @@ function tryRows() {
 
 async function loadJob() {
   await loadTransforms();
-  const job = await api("/api/job");
-  if (!job.path) {
-    await showJobGrids(job);
-    return;
-  }
-  $("#job-path").textContent = job.path;
-  $("#job").hidden = false;
-  $("#job-problems").textContent = job.problems.join("\n");
-  await showJobGrids(job);
+  await showJobGrids(await api("/api/job"));
 }
 
 for (const side of ["source", "target"]) {

@@ -262,9 +262,12 @@ function describe(c, s) {
   return "nothing fills it (the server may)";
 }
 
-// The job's copies: editable ones as grids, the rest as the read-only view.
+// The job as GET /api/job (or a save) answers it: its file, its problems, and its
+// copies: editable ones as grids, the rest as the read-only view.
 async function showJobGrids(j) {
   job = j;
+  if (j.path) $("#job-path").textContent = j.path;
+  $("#job-problems").textContent = (j.problems || []).join("\n");
   for (const g of grids.splice(0)) g.node.remove();
   const readOnly = [];
   for (const c of j.copies) {
