@@ -175,6 +175,7 @@
   }
 
   let asked = 0; // refreshes asked; an answer older than the newest is dropped
+  // Reads this page's runs and the job's resume state and shows them; the list read.
   async function refresh() {
     const mine = ++asked;
     let list;
@@ -182,9 +183,13 @@
       list = await api("/api/runs");
     } catch (e) {
       if (mine === asked) $("#run-note").textContent = e.message;
-      return;
+      return null;
     }
-    if (mine !== asked) return;
+    if (mine === asked) showList(list);
+    return list;
+  }
+
+  function showList(list) {
     $("#run-job").textContent = list.job ? list.job + " (log: " + list.log + ")" : "no job file: save the job first";
     if (!going) $("#run-start").disabled = !list.job;
     const runs = $("#run-list");
@@ -243,12 +248,9 @@
   // and its resume state are read again.
   document.addEventListener("ferry:job-saved", refresh);
   setButtons("done");
-  refresh().then(async () => {
+  refresh().then((list) => {
     // A page opened mid-run (or after one) shows the newest run: its log so far and
     // last progress come first on the stream.
-    try {
-      const list = await api("/api/runs");
-      if (list.runs.length && shown === null) watch(list.runs[0].id);
-    } catch (e) { /* refresh said it */ }
+    if (list && list.runs.length && shown === null) watch(list.runs[0].id);
   });
 })();
