@@ -147,10 +147,10 @@
     on("log", showLog);
     on("state", showState);
     on("summary", showSummary);
+    // The `state` event before `end` has refreshed the list and the resume state.
     on("end", () => {
       source.close();
       source = null;
-      refresh();
     });
   }
 
