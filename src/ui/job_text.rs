@@ -111,9 +111,12 @@ pub fn of_app(
     let code = match edits {
         Some(edits) => {
             let text = String::from_utf8(code).map_err(|_| {
-                EditError(
-                    "the job file is not UTF-8 text: the page cannot apply edits to it".into(),
-                )
+                let file = path
+                    .as_ref()
+                    .map_or("the job file".into(), |p| p.display().to_string());
+                EditError(format!(
+                    "{file} is not UTF-8 text: the page cannot apply edits to it"
+                ))
             })?;
             super::job_file::apply_at(&text, &view.lines(), edits)?.into_bytes()
         }
