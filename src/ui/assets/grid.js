@@ -117,9 +117,10 @@ async function sourceColumns(table) {
   }
 }
 
-// A grid for a copy view (from GET /api/job or /api/mapping).
+// A grid for a copy view (from GET /api/job or /api/mapping, or an unresolved pair's,
+// which has its source columns already).
 async function addGrid(c, index) {
-  const sources = await sourceColumns(c.from);
+  const sources = c.sources || await sourceColumns(c.from);
   // Columns nothing fills that the server can (nullable, a default, auto_increment) are
   // rows too: the page may give them a source or a default.
   const filled = new Set(c.columns.map((col) => col.name));
@@ -309,7 +310,7 @@ async function unresolvedPair(from, to) {
   const match = (t) => sources.find((s) => s === t) ||
     sources.find((s) => s.toLowerCase() === t.toLowerCase());
   return {
-    from, to, mode: "insert", page: 5000, location: "", key: [],
+    from, to, mode: "insert", page: 5000, location: "", key: [], sources,
     columns: targets.map((t) => {
       const s = match(t);
       return { name: t, source: s || null, origin: s ? "same name" : "nothing fills it yet" };
