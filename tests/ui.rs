@@ -112,20 +112,20 @@ impl Ui {
     /// POST `path` with a JSON body and the token header; the status, the answer's JSON
     /// (`null` when it is not JSON) and its text.
     pub fn post_json(&self, path: &str, body: &Json) -> (u16, Json, String) {
-        let host = format!("127.0.0.1:{}", self.port);
-        let headers = [
-            ("Host", host.as_str()),
-            ("X-Ferry-Token", self.token.as_str()),
-            ("Content-Type", "application/json"),
-        ];
-        let a = http_with_body(self.port, "POST", path, &headers, &body.to_string());
-        let json = serde_json::from_str(&a.body).unwrap_or(Json::Null);
-        (a.status, json, a.body)
+        let (status, text) = self.call("POST", path, true, Some(body));
+        let json = serde_json::from_str(&text).unwrap_or(Json::Null);
+        (status, json, text)
     }
 
     /// `method path` with a JSON body (if any), with the token header or (`token`
     /// false) without it; the status and the answer's text.
-    pub fn call(&self, method: &str, path: &str, token: bool, body: Option<Json>) -> (u16, String) {
+    pub fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: bool,
+        body: Option<&Json>,
+    ) -> (u16, String) {
         let host = format!("127.0.0.1:{}", self.port);
         let mut headers = vec![
             ("Host", host.as_str()),

@@ -15,7 +15,7 @@ use crate::support::*;
 use crate::ui::{until, Ui};
 
 fn post(ui: &Ui, path: &str, body: Json) -> Json {
-    let (status, text) = ui.call("POST", path, true, Some(body));
+    let (status, text) = ui.call("POST", path, true, Some(&body));
     assert_eq!(status, 200, "POST {path}: {text}\n{}", ui.output());
     serde_json::from_str(&text).unwrap()
 }
@@ -135,7 +135,7 @@ fn ui_run_streams_progress_log_and_summary_to_the_target_s_rows() {
         ("GET", "/api/runs/1/events"),
         ("POST", "/api/runs/1/stop"),
     ] {
-        let (status, body) = ui.call(method, path, false, Some(json!({})));
+        let (status, body) = ui.call(method, path, false, Some(&json!({})));
         assert_eq!(status, 403, "{method} {path} without the token: {body}");
     }
     assert_eq!(get(&ui, "/api/runs")["runs"], json!([]));
@@ -217,7 +217,7 @@ fn ui_run_pauses_throttles_stops_and_resumes_to_exact_rows() {
     );
     assert_eq!(state["rows_per_s"], 800.0, "{state}");
     // One run at a time.
-    let (status, body) = ui.call("POST", "/api/runs", true, Some(json!({})));
+    let (status, body) = ui.call("POST", "/api/runs", true, Some(&json!({})));
     assert_eq!(status, 409, "{body}");
     assert!(body.contains("run 1 is going"), "{body}");
 
@@ -268,7 +268,7 @@ fn ui_run_pauses_throttles_stops_and_resumes_to_exact_rows() {
     assert_eq!(saved["resumable"], true, "{list}");
     assert_eq!(saved["written"], stopped_at, "{list}");
     // Controls of an ended run: 409.
-    let (status, _) = ui.call("POST", "/api/runs/1/pause", true, Some(json!({})));
+    let (status, _) = ui.call("POST", "/api/runs/1/pause", true, Some(&json!({})));
     assert_eq!(status, 409);
 
     let id = start_run(&ui, json!({"resume": true}));
@@ -366,7 +366,7 @@ fn ui_run_without_a_job_file_is_a_400() {
         &["--source", &dbs.src_url, "--target", &dbs.dst_url],
         dbs.dir.path(),
     );
-    let (status, body) = ui.call("POST", "/api/runs", true, Some(json!({})));
+    let (status, body) = ui.call("POST", "/api/runs", true, Some(&json!({})));
     assert_eq!(status, 400, "{body}");
     assert!(body.contains("save the job first"), "{body}");
     let (status, _) = ui.call("GET", "/api/runs/7", true, None);
@@ -409,7 +409,7 @@ fn ui_run_of_a_job_the_page_saved_first() {
         &["--source", &dbs.src_url, "--target", &dbs.dst_url],
         dbs.dir.path(),
     );
-    let (status, _) = ui.call("POST", "/api/runs", true, Some(json!({})));
+    let (status, _) = ui.call("POST", "/api/runs", true, Some(&json!({})));
     assert_eq!(status, 400, "nothing saved yet");
     let path = dbs.dir.path().join("saved.lua");
     let saved = post(
