@@ -112,15 +112,31 @@ impl Ui {
     /// POST `path` with a JSON body and the token header; the status, the answer's JSON
     /// (`null` when it is not JSON) and its text.
     pub fn post_json(&self, path: &str, body: &Json) -> (u16, Json, String) {
+        let (status, text) = self.call("POST", path, true, Some(body));
+        let json = serde_json::from_str(&text).unwrap_or(Json::Null);
+        (status, json, text)
+    }
+
+    /// `method path` with a JSON body (if any), with the token header or (`token`
+    /// false) without it; the status and the answer's text.
+    pub fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: bool,
+        body: Option<&Json>,
+    ) -> (u16, String) {
         let host = format!("127.0.0.1:{}", self.port);
-        let headers = [
+        let mut headers = vec![
             ("Host", host.as_str()),
-            ("X-Ferry-Token", self.token.as_str()),
             ("Content-Type", "application/json"),
         ];
-        let a = http_with_body(self.port, "POST", path, &headers, &body.to_string());
-        let json = serde_json::from_str(&a.body).unwrap_or(Json::Null);
-        (a.status, json, a.body)
+        if token {
+            headers.push(("X-Ferry-Token", self.token.as_str()));
+        }
+        let body = body.map(|b| b.to_string()).unwrap_or_default();
+        let a = http_with_body(self.port, method, path, &headers, &body);
+        (a.status, a.body)
     }
 
     /// POST `path` with a JSON body as a page at `origin` would send it: the cookie, no
@@ -206,7 +222,7 @@ fn http_with_body(
     for (k, v) in headers {
         req.push_str(&format!("{k}: {v}\r\n"));
     }
-    if method != "GET" {
+    if method != "GET" || !body.is_empty() {
         req.push_str(&format!("Content-Length: {}\r\n", body.len()));
     }
     req.push_str("\r\n");
@@ -236,6 +252,15 @@ fn http_with_body(
         return Answer { body: out, ..a };
     }
     a
+}
+
+/// Waits until `f` holds (or panics after `secs` seconds).
+pub fn until(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while !f() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 /// A user with a password on both databases, and URLs that carry it.

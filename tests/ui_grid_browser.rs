@@ -61,13 +61,71 @@ pub fn row(grid: &str, column: &str) -> String {
 pub fn check(b: &Browser) {
     let before = b.js("return document.querySelector('#grids').getAttribute('data-checked');");
     b.click("#check");
+    wait_for_check(b, "the check", &before);
+}
+
+/// Waits for a check newer than the one `before` names (`#grids`'s `data-checked`).
+fn wait_for_check(b: &Browser, what: &str, before: &Json) {
     b.wait_for(
-        "the check",
+        what,
         &format!(
             "const c = document.querySelector('#grids').getAttribute('data-checked'); \
              return c !== null && c !== {before};"
         ),
     );
+}
+
+/// Waits until both table lists show `n` tables.
+pub fn wait_for_tables(b: &Browser, n: usize) {
+    b.wait_for(
+        "both table lists",
+        &format!(
+            "return document.querySelectorAll('#tables-source li').length === {n} && \
+             document.querySelectorAll('#tables-target li').length === {n};"
+        ),
+    );
+}
+
+/// Waits until grid `grid` shows a row of `column`.
+pub fn wait_for_grid(b: &Browser, grid: &str, column: &str) {
+    b.wait_for(
+        &format!("the grid {grid}"),
+        &format!(
+            "return !!document.querySelector({});",
+            json!(row(grid, column))
+        ),
+    );
+}
+
+/// Picks `from` and `to` in the table lists and adds the pair; waits for its grid
+/// (a row of `column`) and gives the grid's name.
+pub fn add_pair(b: &Browser, from: &str, to: &str, column: &str) -> String {
+    b.click(&format!("#tables-source li[data-table={from}]"));
+    b.click(&format!("#tables-target li[data-table={to}]"));
+    b.click("#add-pair");
+    let grid = format!("new:{from}->{to}");
+    wait_for_grid(b, &grid, column);
+    grid
+}
+
+/// Waits until the save dialog's `data-state` is `state`.
+pub fn wait_for_dialog(b: &Browser, what: &str, state: &str) {
+    b.wait_for(
+        what,
+        &format!(
+            "return document.querySelector('#save-dialog').getAttribute('data-state') === '{state}';"
+        ),
+    );
+}
+
+/// Presses a grid's Try and waits for it; the rows as the page shows them.
+pub fn try_grid(b: &Browser, grid: &str) -> String {
+    b.click(&format!("[data-grid=\"{grid}\"] .try-edits"));
+    b.wait_for(
+        "try",
+        &format!("return document.querySelector('[data-grid=\"{grid}\"] .try-box').getAttribute('data-loaded') === '{grid}';"),
+    );
+    b.text(&format!("[data-grid=\"{grid}\"] .try-box"))
 }
 
 pub fn findings(b: &Browser, grid: &str, column: &str) -> Json {
@@ -88,24 +146,10 @@ fn ui_grid_builds_checks_saves_and_runs_a_new_job() {
     assert!(!job.exists());
     let ui = Ui::with_job(&dbs, "new.lua");
     b.go(&ui.url());
-    b.wait_for(
-        "both table lists",
-        "return document.querySelectorAll('#tables-source li').length === 2 && \
-         document.querySelectorAll('#tables-target li').length === 2;",
-    );
+    wait_for_tables(&b, 2);
 
     // The first pair: people -> members.
-    b.click("#tables-source li[data-table=people]");
-    b.click("#tables-target li[data-table=members]");
-    b.click("#add-pair");
-    let g1 = "new:people->members";
-    b.wait_for(
-        "the first grid",
-        &format!(
-            "return !!document.querySelector({});",
-            json!(row(g1, "status"))
-        ),
-    );
+    let g1 = &add_pair(&b, "people", "members", "status");
     // copy's own matching: full_name and country by name; email and status unmatched.
     let sources: Json = b.js(&format!(
         "return [...document.querySelectorAll('[data-grid=\"{g1}\"] table.grid tr[data-column]')].map(r => [r.dataset.column, r.querySelector('select.source').value]);"
@@ -191,13 +235,7 @@ fn ui_grid_builds_checks_saves_and_runs_a_new_job() {
         &format!("{} select.source", row(g1, "country")),
         "country_code",
     );
-    b.wait_for(
-        "the check after the edit",
-        &format!(
-            "const c = document.querySelector('#grids').getAttribute('data-checked'); \
-             return c !== null && c !== {before};"
-        ),
-    );
+    wait_for_check(&b, "the check after the edit", &before);
     assert_eq!(findings(&b, g1, "country"), json!([]));
     assert!(
         b.text("#check-summary").contains("0 blocking hazards"),
@@ -206,12 +244,7 @@ fn ui_grid_builds_checks_saves_and_runs_a_new_job() {
     );
 
     // try with the edits: the lower-cased mail and the default show.
-    b.click(&format!("[data-grid=\"{g1}\"] .try-edits"));
-    b.wait_for(
-        "try",
-        &format!("return document.querySelector('[data-grid=\"{g1}\"] .try-box').getAttribute('data-loaded') === '{g1}';"),
-    );
-    let tried = b.text(&format!("[data-grid=\"{g1}\"] .try-box"));
+    let tried = try_grid(&b, g1);
     assert!(
         tried.contains("ann@example.com") && !tried.contains("Ann@Example.COM"),
         "{tried}"
@@ -237,17 +270,7 @@ fn ui_grid_builds_checks_saves_and_runs_a_new_job() {
     assert!(said.contains("before the last edit"), "{said}");
 
     // The second pair: orders_old -> orders in upsert mode.
-    b.click("#tables-source li[data-table=orders_old]");
-    b.click("#tables-target li[data-table=orders]");
-    b.click("#add-pair");
-    let g2 = "new:orders_old->orders";
-    b.wait_for(
-        "the second grid",
-        &format!(
-            "return !!document.querySelector({});",
-            json!(row(g2, "channel"))
-        ),
-    );
+    let g2 = &add_pair(&b, "orders_old", "orders", "channel");
     set(
         &b,
         &format!("{} select.source", row(g2, "member_id")),
@@ -275,10 +298,7 @@ fn ui_grid_builds_checks_saves_and_runs_a_new_job() {
 
     // Save: the diff first, then the file.
     b.click("#save");
-    b.wait_for(
-        "the diff",
-        "return document.querySelector('#save-dialog').getAttribute('data-state') === 'ready';",
-    );
+    wait_for_dialog(&b, "the diff", "ready");
     let diff = b.text("#diff");
     for line in [
         "from = \"people\"",
@@ -297,10 +317,7 @@ fn ui_grid_builds_checks_saves_and_runs_a_new_job() {
     assert!(added.as_u64().unwrap() > 6, "{added}");
     b.screenshot("grid-3-diff");
     b.click("#save-go");
-    b.wait_for(
-        "saved",
-        "return document.querySelector('#save-dialog').getAttribute('data-state') === 'saved';",
-    );
+    wait_for_dialog(&b, "saved", "saved");
     assert!(b
         .js("return document.querySelector('#dirty').hidden;")
         .as_bool()
@@ -348,10 +365,7 @@ fn ui_grid_builds_checks_saves_and_runs_a_new_job() {
     {
         b.click("#save-go");
     }
-    b.wait_for(
-        "the conflict",
-        "return document.querySelector('#save-dialog').getAttribute('data-state') === 'conflict';",
-    );
+    wait_for_dialog(&b, "the conflict", "conflict");
     let said = b.text("#save-status");
     assert!(said.contains("changed"), "{said}");
     // Said to a person, not to an API client.

@@ -6,7 +6,9 @@
 use crate::support::browser::browser;
 use crate::support::*;
 use crate::ui::Ui;
-use crate::ui_grid_browser::{row, set, tables};
+use crate::ui_grid_browser::{
+    add_pair, row, set, tables, try_grid, wait_for_dialog, wait_for_grid, wait_for_tables,
+};
 use serde_json::{json, Value as Json};
 
 /// A hand-written job: its copy is a grid, the column it fills with its own Lua is shown
@@ -24,13 +26,7 @@ fn ui_grid_edits_a_hand_written_job_and_saves_a_new_one_where_asked() {
     let ui = Ui::with_job(&dbs, "hand.lua");
     b.go(&ui.url());
     let g = "copy:0";
-    b.wait_for(
-        "the job's copy as a grid",
-        &format!(
-            "return !!document.querySelector({});",
-            json!(row(g, "status"))
-        ),
-    );
+    wait_for_grid(&b, g, "status");
     let email = b.text(&row(g, "email"));
     assert!(
         email.contains("function(r) return r.mail:upper() end"),
@@ -54,21 +50,13 @@ fn ui_grid_edits_a_hand_written_job_and_saves_a_new_one_where_asked() {
         json!("active")
     );
     // try: the job's own Lua runs on the rows.
-    b.click(&format!("[data-grid=\"{g}\"] .try-edits"));
-    b.wait_for(
-        "try",
-        &format!("return document.querySelector('[data-grid=\"{g}\"] .try-box').getAttribute('data-loaded') === '{g}';"),
-    );
-    let tried = b.text(&format!("[data-grid=\"{g}\"] .try-box"));
+    let tried = try_grid(&b, g);
     assert!(tried.contains("ANN@EXAMPLE.COM"), "{tried}");
 
     set(&b, &format!("[data-grid=\"{g}\"] select.mode"), "upsert");
     set(&b, &format!("{} input.dvalue", row(g, "status")), "new");
     b.click("#save");
-    b.wait_for(
-        "the diff",
-        "return document.querySelector('#save-dialog').getAttribute('data-state') === 'ready';",
-    );
+    wait_for_dialog(&b, "the diff", "ready");
     let changed: Json = b.js(
         "return [...document.querySelectorAll('#diff .diff-add, #diff .diff-del')].map(d => d.textContent);",
     );
@@ -83,10 +71,7 @@ fn ui_grid_edits_a_hand_written_job_and_saves_a_new_one_where_asked() {
         b.text("#diff")
     );
     b.click("#save-go");
-    b.wait_for(
-        "saved",
-        "return document.querySelector('#save-dialog').getAttribute('data-state') === 'saved';",
-    );
+    wait_for_dialog(&b, "saved", "saved");
     let saved = std::fs::read_to_string(&job).unwrap();
     assert_eq!(
         saved,
@@ -103,22 +88,8 @@ fn ui_grid_edits_a_hand_written_job_and_saves_a_new_one_where_asked() {
         dbs.dir.path(),
     );
     b.go(&ui.url());
-    b.wait_for(
-        "the table lists",
-        "return document.querySelectorAll('#tables-source li').length === 2 && \
-         document.querySelectorAll('#tables-target li').length === 2;",
-    );
-    b.click("#tables-source li[data-table=orders_old]");
-    b.click("#tables-target li[data-table=orders]");
-    b.click("#add-pair");
-    let g2 = "new:orders_old->orders";
-    b.wait_for(
-        "the grid",
-        &format!(
-            "return !!document.querySelector({});",
-            json!(row(g2, "channel"))
-        ),
-    );
+    wait_for_tables(&b, 2);
+    let g2 = &add_pair(&b, "orders_old", "orders", "channel");
     set(
         &b,
         &format!("{} select.source", row(g2, "member_id")),
@@ -137,20 +108,14 @@ fn ui_grid_edits_a_hand_written_job_and_saves_a_new_one_where_asked() {
     );
     b.type_into("#save-path", "made.lua");
     b.click("#save-show");
-    b.wait_for(
-        "the diff",
-        "return document.querySelector('#save-dialog').getAttribute('data-state') === 'ready';",
-    );
+    wait_for_dialog(&b, "the diff", "ready");
     assert!(
         b.text("#diff").contains("channel = sql \"'web'\""),
         "{}",
         b.text("#diff")
     );
     b.click("#save-go");
-    b.wait_for(
-        "saved",
-        "return document.querySelector('#save-dialog').getAttribute('data-state') === 'saved';",
-    );
+    wait_for_dialog(&b, "saved", "saved");
     let made = std::fs::read_to_string(dbs.dir.path().join("made.lua")).expect("made.lua");
     assert!(made.contains("member_id = \"person_id\""), "{made}");
     dbs.run(&dbs.dir.path().join("made.lua"), &[]).ok();

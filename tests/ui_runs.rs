@@ -4,7 +4,7 @@
 //! growing), continue, throttle, stop after a page then `resume` to exact rows; one run
 //! at a time (409); no token (403); a job its check refuses (exit 2, the hazard shown).
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -12,42 +12,23 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value as Json};
 
 use crate::support::*;
-use crate::ui::Ui;
-
-/// One request: `(status, body)`. With `token`, the `X-Ferry-Token` header.
-fn call(ui: &Ui, method: &str, path: &str, token: bool, body: Option<Json>) -> (u16, String) {
-    let mut s = TcpStream::connect(("127.0.0.1", ui.port)).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(120))).unwrap();
-    let body = body.map(|b| b.to_string()).unwrap_or_default();
-    let mut req = format!(
-        "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1:{}\r\nContent-Type: application/json\r\n\
-         Content-Length: {}\r\n",
-        ui.port,
-        body.len()
-    );
-    if token {
-        req.push_str(&format!("X-Ferry-Token: {}\r\n", ui.token));
-    }
-    req.push_str("\r\n");
-    req.push_str(&body);
-    s.write_all(req.as_bytes()).unwrap();
-    let mut raw = String::new();
-    s.read_to_string(&mut raw).unwrap();
-    let (head, body) = raw.split_once("\r\n\r\n").expect("an HTTP answer");
-    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
-    (status, body.to_string())
-}
+use crate::ui::{until, Ui};
 
 fn post(ui: &Ui, path: &str, body: Json) -> Json {
-    let (status, text) = call(ui, "POST", path, true, Some(body));
+    let (status, text) = ui.call("POST", path, true, Some(&body));
     assert_eq!(status, 200, "POST {path}: {text}\n{}", ui.output());
     serde_json::from_str(&text).unwrap()
 }
 
 fn get(ui: &Ui, path: &str) -> Json {
-    let (status, text) = call(ui, "GET", path, true, None);
+    let (status, text) = ui.call("GET", path, true, None);
     assert_eq!(status, 200, "GET {path}: {text}");
     serde_json::from_str(&text).unwrap()
+}
+
+/// POST /api/runs with `body`: the new run's id.
+fn start_run(ui: &Ui, body: Json) -> u64 {
+    post(ui, "/api/runs", body)["id"].as_u64().unwrap()
 }
 
 /// A run's server-sent events, read on a thread: `(event, data)` as they come.
@@ -108,6 +89,14 @@ fn of<'a>(events: &'a [(String, Json)], kind: &str) -> Vec<&'a Json> {
         .collect()
 }
 
+/// The text of each `log` event.
+fn log_texts(events: &[(String, Json)]) -> Vec<&str> {
+    of(events, "log")
+        .iter()
+        .map(|l| l["text"].as_str().unwrap())
+        .collect()
+}
+
 /// The last event of `kind`.
 fn last_of(events: &[(String, Json)], kind: &str) -> Json {
     of(events, kind)
@@ -129,15 +118,6 @@ fn start_ui(dbs: &Dbs, job: &std::path::Path) -> Ui {
     Ui::with_job(dbs, job.to_str().unwrap())
 }
 
-/// Waits until `f` holds (or panics after 60 s).
-fn until(what: &str, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !f() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 #[test]
 fn ui_run_streams_progress_log_and_summary_to_the_target_s_rows() {
     let mut dbs = Dbs::new("ui_run_stream");
@@ -155,18 +135,12 @@ fn ui_run_streams_progress_log_and_summary_to_the_target_s_rows() {
         ("GET", "/api/runs/1/events"),
         ("POST", "/api/runs/1/stop"),
     ] {
-        let (status, body) = call(&ui, method, path, false, Some(json!({})));
+        let (status, body) = ui.call(method, path, false, Some(&json!({})));
         assert_eq!(status, 403, "{method} {path} without the token: {body}");
     }
     assert_eq!(get(&ui, "/api/runs")["runs"], json!([]));
 
-    let id = post(
-        &ui,
-        "/api/runs",
-        json!({"resume": false, "no_check": false}),
-    )["id"]
-        .as_u64()
-        .unwrap();
+    let id = start_run(&ui, json!({"resume": false, "no_check": false}));
     assert_eq!(id, 1);
     let all = to_end(&events(&ui, id));
     let progress = of(&all, "progress");
@@ -181,10 +155,7 @@ fn ui_run_streams_progress_log_and_summary_to_the_target_s_rows() {
             .any(|p| p["rows"] == 200 && p["percent"].as_f64() < Some(100.0)),
         "a page at a time: {progress:?}"
     );
-    let log: Vec<&str> = of(&all, "log")
-        .iter()
-        .map(|l| l["text"].as_str().unwrap())
-        .collect();
+    let log = log_texts(&all);
     assert!(log.iter().any(|l| l.contains("plan pass")), "{log:?}");
     assert!(
         log.iter().any(|l| l.contains("page 15, 3000/3000 rows")),
@@ -236,7 +207,7 @@ fn ui_run_pauses_throttles_stops_and_resumes_to_exact_rows() {
     );
     let ui = start_ui(&dbs, &job);
 
-    let id = post(&ui, "/api/runs", json!({}))["id"].as_u64().unwrap();
+    let id = start_run(&ui, json!({}));
     let rx = events(&ui, id);
     // Slow it down, so there is time to look.
     let state = post(
@@ -246,11 +217,11 @@ fn ui_run_pauses_throttles_stops_and_resumes_to_exact_rows() {
     );
     assert_eq!(state["rows_per_s"], 800.0, "{state}");
     // One run at a time.
-    let (status, body) = call(&ui, "POST", "/api/runs", true, Some(json!({})));
+    let (status, body) = ui.call("POST", "/api/runs", true, Some(&json!({})));
     assert_eq!(status, 409, "{body}");
     assert!(body.contains("run 1 is going"), "{body}");
 
-    until("some rows", || dbs.count_dst("items") >= 300);
+    until("some rows", 60, || dbs.count_dst("items") >= 300);
     let state = post(&ui, &format!("/api/runs/{id}/pause"), json!({}));
     assert_eq!(state["state"], "paused", "{state}");
     // The page in flight commits; then nothing grows.
@@ -263,7 +234,7 @@ fn ui_run_pauses_throttles_stops_and_resumes_to_exact_rows() {
 
     let state = post(&ui, &format!("/api/runs/{id}/resume"), json!({}));
     assert_eq!(state["state"], "running", "{state}");
-    until("more rows", || dbs.count_dst("items") > held + 200);
+    until("more rows", 60, || dbs.count_dst("items") > held + 200);
     // Under the limit: about 800 rows/s (a page of 100 at a time).
     let (t0, n0) = (Instant::now(), dbs.count_dst("items"));
     std::thread::sleep(Duration::from_millis(1500));
@@ -297,12 +268,10 @@ fn ui_run_pauses_throttles_stops_and_resumes_to_exact_rows() {
     assert_eq!(saved["resumable"], true, "{list}");
     assert_eq!(saved["written"], stopped_at, "{list}");
     // Controls of an ended run: 409.
-    let (status, _) = call(&ui, "POST", "/api/runs/1/pause", true, Some(json!({})));
+    let (status, _) = ui.call("POST", "/api/runs/1/pause", true, Some(&json!({})));
     assert_eq!(status, 409);
 
-    let id = post(&ui, "/api/runs", json!({"resume": true}))["id"]
-        .as_u64()
-        .unwrap();
+    let id = start_run(&ui, json!({"resume": true}));
     assert_eq!(id, 2);
     let all = to_end(&events(&ui, id));
     let end = last_of(&all, "state");
@@ -338,7 +307,7 @@ fn ui_run_of_a_job_its_check_refuses_shows_exit_2_and_the_hazard() {
         "copy { from = \"people\", to = \"people\" }\n",
     );
     let ui = start_ui(&dbs, &job);
-    let id = post(&ui, "/api/runs", json!({}))["id"].as_u64().unwrap();
+    let id = start_run(&ui, json!({}));
     let all = to_end(&events(&ui, id));
     let end = last_of(&all, "state");
     assert_eq!(end["state"], "failed", "{end}");
@@ -355,9 +324,7 @@ fn ui_run_of_a_job_its_check_refuses_shows_exit_2_and_the_hazard() {
     let run = dbs.run(&job, &[]).status(2);
     assert!(run.stdout.contains("truncate"), "{}", run.describe());
     // A run that skips the check: the page refuses the row that does not fit.
-    let id = post(&ui, "/api/runs", json!({"no_check": true}))["id"]
-        .as_u64()
-        .unwrap();
+    let id = start_run(&ui, json!({"no_check": true}));
     let end = last_of(&to_end(&events(&ui, id)), "state");
     assert_eq!(end["state"], "failed", "{end}");
     assert_eq!(end["exit"], 1, "{end}");
@@ -375,7 +342,7 @@ fn ui_run_of_a_job_its_check_refuses_shows_exit_2_and_the_hazard() {
         "copy { from = \"people\", to = \"people\", on_error = \"reject\" }\n",
     )
     .unwrap();
-    let id = post(&ui, "/api/runs", json!({}))["id"].as_u64().unwrap();
+    let id = start_run(&ui, json!({}));
     let all = to_end(&events(&ui, id));
     assert_eq!(last_of(&all, "state")["exit"], 0, "{all:?}");
     let summary = last_of(&all, "summary");
@@ -399,10 +366,10 @@ fn ui_run_without_a_job_file_is_a_400() {
         &["--source", &dbs.src_url, "--target", &dbs.dst_url],
         dbs.dir.path(),
     );
-    let (status, body) = call(&ui, "POST", "/api/runs", true, Some(json!({})));
+    let (status, body) = ui.call("POST", "/api/runs", true, Some(&json!({})));
     assert_eq!(status, 400, "{body}");
     assert!(body.contains("save the job first"), "{body}");
-    let (status, _) = call(&ui, "GET", "/api/runs/7", true, None);
+    let (status, _) = ui.call("GET", "/api/runs/7", true, None);
     assert_eq!(status, 404);
     ui.interrupt();
 }
@@ -416,7 +383,7 @@ fn ui_run_of_a_job_failing_its_plan_pass_says_why_as_ferry_run_does() {
         "copy { from = \"people\", to = \"persons\" }\n",
     );
     let ui = start_ui(&dbs, &job);
-    let id = post(&ui, "/api/runs", json!({}))["id"].as_u64().unwrap();
+    let id = start_run(&ui, json!({}));
     let all = to_end(&events(&ui, id));
     let end = last_of(&all, "state");
     assert_eq!(end["state"], "failed", "{end}");
@@ -428,10 +395,7 @@ fn ui_run_of_a_job_failing_its_plan_pass_says_why_as_ferry_run_does() {
     // The same words, but for the connection URLs the page does not repeat.
     let last_line = |s: &str| s.lines().last().unwrap_or("").to_string();
     assert_eq!(last_line(error), last_line(said), "{error}\n---\n{said}");
-    let log: Vec<&str> = of(&all, "log")
-        .iter()
-        .map(|l| l["text"].as_str().unwrap())
-        .collect();
+    let log = log_texts(&all);
     assert!(log.iter().any(|l| l.contains("persons")), "{log:?}");
     assert_eq!(last_of(&all, "summary")["copies"], json!([]));
     ui.interrupt();
@@ -445,7 +409,7 @@ fn ui_run_of_a_job_the_page_saved_first() {
         &["--source", &dbs.src_url, "--target", &dbs.dst_url],
         dbs.dir.path(),
     );
-    let (status, _) = call(&ui, "POST", "/api/runs", true, Some(json!({})));
+    let (status, _) = ui.call("POST", "/api/runs", true, Some(&json!({})));
     assert_eq!(status, 400, "nothing saved yet");
     let path = dbs.dir.path().join("saved.lua");
     let saved = post(
@@ -461,16 +425,15 @@ fn ui_run_of_a_job_the_page_saved_first() {
     assert!(path.is_file(), "{saved}");
     let list = get(&ui, "/api/runs");
     assert_eq!(list["job"], path.to_str().unwrap(), "{list}");
-    let id = post(&ui, "/api/runs", json!({}))["id"].as_u64().unwrap();
+    let id = start_run(&ui, json!({}));
     let all = to_end(&events(&ui, id));
     assert_eq!(last_of(&all, "state")["exit"], 0, "{all:?}");
     let copy = &last_of(&all, "summary")["copies"][0];
     assert_eq!(copy["written"], 500, "{copy}");
     assert!(
-        of(&all, "log").iter().any(|l| l["text"]
-            .as_str()
-            .unwrap()
-            .contains("page 10, 500/500 rows")),
+        log_texts(&all)
+            .iter()
+            .any(|l| l.contains("page 10, 500/500 rows")),
         "pages of 50, as saved"
     );
     assert_eq!(dbs.dump_dst("items", "id"), dbs.dump_src("items", "id"));

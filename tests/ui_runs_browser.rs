@@ -10,7 +10,7 @@ use serde_json::{json, Value as Json};
 
 use crate::support::browser::browser;
 use crate::support::*;
-use crate::ui::Ui;
+use crate::ui::{until, Ui};
 
 /// A count as the page shows it: `1,500`.
 fn grouped(n: u64) -> String {
@@ -77,14 +77,9 @@ fn ui_runs_in_chromium_run_pause_stop_resume_and_summary() {
         "the run going again",
         "return document.querySelector('#run-state').textContent === 'running';",
     );
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    while dbs.count_dst("items") < held + 500 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no rows after Continue"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    until("rows after Continue", 30, || {
+        dbs.count_dst("items") >= held + 500
+    });
     // Stop: after the page in flight, as Ctrl-C; the state table says where.
     b.click("#run-stop");
     b.wait_for(

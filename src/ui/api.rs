@@ -14,6 +14,8 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::cells::{cell, Cell};
+use super::job_file::edits::JobEdits;
+use super::job_text::JobText;
 use super::App;
 use crate::conn_spec::{mask_urls, ConnSpec};
 use crate::db::{Db, Role};
@@ -41,6 +43,13 @@ pub async fn save_script() -> Response {
     asset(
         "text/javascript; charset=utf-8",
         include_str!("assets/save.js"),
+    )
+}
+
+pub async fn runs_script() -> Response {
+    asset(
+        "text/javascript; charset=utf-8",
+        include_str!("assets/runs.js"),
     )
 }
 
@@ -169,6 +178,37 @@ fn fail(status: StatusCode, message: String) -> Response {
 
 fn db_error(e: Error) -> Response {
     fail(StatusCode::BAD_GATEWAY, e.to_string())
+}
+
+/// `work` on a blocking thread (it opens sessions); its answer as JSON, its error as a
+/// 502.
+async fn blocking_json<T, F>(work: F) -> Response
+where
+    T: Serialize + Send + 'static,
+    F: FnOnce() -> Result<T, Error> + Send + 'static,
+{
+    match tokio::task::spawn_blocking(work).await {
+        Ok(Ok(view)) => Json(view).into_response(),
+        Ok(Err(e)) => db_error(e),
+        Err(e) => fail(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
+}
+
+/// `work` on the page's job text (the job file with `edits` applied: a 400 when they
+/// cannot be), the page's sides and the file's number of copies, as `blocking_json`.
+pub(super) async fn on_job_text<T, F>(app: &App, edits: Option<&JobEdits>, work: F) -> Response
+where
+    T: Serialize + Send + 'static,
+    F: FnOnce(&JobText, &Option<ConnSpec>, &Option<ConnSpec>, usize) -> Result<T, Error>
+        + Send
+        + 'static,
+{
+    let (text, existing) = match super::job_text::of_app(app, edits) {
+        Ok(t) => t,
+        Err(e) => return fail(StatusCode::BAD_REQUEST, e.to_string()),
+    };
+    let (source, target) = (app.source.clone(), app.target.clone());
+    blocking_json(move || work(&text, &source, &target, existing)).await
 }
 
 #[derive(Debug, Serialize)]
@@ -314,15 +354,7 @@ pub async fn try_rows(
         Ok(p) => p,
         Err(r) => return *r,
     };
-    let answer = tokio::task::spawn_blocking(move || {
-        super::try_rows::try_pair(&source, &target, &from, &to)
-    })
-    .await;
-    match answer {
-        Ok(Ok(view)) => Json(view).into_response(),
-        Ok(Err(e)) => db_error(e),
-        Err(e) => fail(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
-    }
+    blocking_json(move || super::try_rows::try_pair(&source, &target, &from, &to)).await
 }
 
 /// `?from=SOURCE_TABLE&to=TARGET_TABLE`: how `copy` would map the pair, column by column
@@ -335,14 +367,7 @@ pub async fn mapping(
         Ok(p) => p,
         Err(r) => return *r,
     };
-    let answer =
-        tokio::task::spawn_blocking(move || super::job_view::mapping(&source, &target, &from, &to))
-            .await;
-    match answer {
-        Ok(Ok(view)) => Json(view).into_response(),
-        Ok(Err(e)) => db_error(e),
-        Err(e) => fail(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
-    }
+    blocking_json(move || super::job_view::mapping(&source, &target, &from, &to)).await
 }
 
 /// POST /api/try with a body: `{"edits": <edit model>, "copy": {"index", "from", "to"}}`:
@@ -350,7 +375,7 @@ pub async fn mapping(
 #[derive(Debug, serde::Deserialize)]
 pub struct TryBody {
     #[serde(default)]
-    edits: Option<super::job_file::edits::JobEdits>,
+    edits: Option<JobEdits>,
     copy: TryCopy,
 }
 
@@ -363,19 +388,13 @@ struct TryCopy {
 }
 
 async fn try_edits(app: Arc<App>, body: TryBody) -> Response {
-    let (text, existing) = match super::job_text::of_app(&app, body.edits.as_ref()) {
-        Ok(t) => t,
-        Err(e) => return fail(StatusCode::BAD_REQUEST, e.to_string()),
-    };
-    let (source, target) = (app.source.clone(), app.target.clone());
-    let answer = tokio::task::spawn_blocking(move || {
-        let c = &body.copy;
-        super::try_rows::try_text(&text, &source, &target, (c.index, &c.from, &c.to), existing)
-    })
-    .await;
-    match answer {
-        Ok(Ok(view)) => Json(view).into_response(),
-        Ok(Err(e)) => db_error(e),
-        Err(e) => fail(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
-    }
+    let TryBody { edits, copy: c } = body;
+    on_job_text(
+        &app,
+        edits.as_ref(),
+        move |text, source, target, existing| {
+            super::try_rows::try_text(text, source, target, (c.index, &c.from, &c.to), existing)
+        },
+    )
+    .await
 }

@@ -124,26 +124,6 @@ pub async fn check(
     axum::extract::State(app): axum::extract::State<std::sync::Arc<super::App>>,
     body: Option<axum::Json<CheckBody>>,
 ) -> axum::response::Response {
-    use axum::http::StatusCode;
-    use axum::response::IntoResponse;
-    let fail = |status: StatusCode, message: String| {
-        (
-            status,
-            axum::Json(serde_json::json!({ "error": mask_urls(&message) })),
-        )
-            .into_response()
-    };
-    let body = body.map(|b| b.0).unwrap_or_default();
-    let (text, existing) = match super::job_text::of_app(&app, body.edits.as_ref()) {
-        Ok(t) => t,
-        Err(e) => return fail(StatusCode::BAD_REQUEST, e.to_string()),
-    };
-    let (source, target) = (app.source.clone(), app.target.clone());
-    let answer =
-        tokio::task::spawn_blocking(move || check_text(&text, &source, &target, existing)).await;
-    match answer {
-        Ok(Ok(view)) => axum::Json(view).into_response(),
-        Ok(Err(e)) => fail(StatusCode::BAD_GATEWAY, e.to_string()),
-        Err(e) => fail(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
-    }
+    let edits = body.and_then(|b| b.0.edits);
+    super::api::on_job_text(&app, edits.as_ref(), check_text).await
 }

@@ -101,8 +101,12 @@ pub fn of_app(
     app: &super::App,
     edits: Option<&JobEdits>,
 ) -> std::result::Result<(JobText, usize), EditError> {
-    let view = app.job.read().unwrap_or_else(|e| e.into_inner()).clone();
-    let path = view.path.as_ref().map(PathBuf::from);
+    // What is needed of the page's view of the job (not a copy of all of it).
+    let (path, lines, existing) = {
+        let view = app.job.read().unwrap_or_else(|e| e.into_inner());
+        let path = view.path.as_ref().map(PathBuf::from);
+        (path, view.lines(), view.copies.len())
+    };
     let code = match &path {
         Some(p) if p.exists() => std::fs::read(p)
             .map_err(|e| EditError(format!("{}: cannot read the job: {e}", p.display())))?,
@@ -111,13 +115,16 @@ pub fn of_app(
     let code = match edits {
         Some(edits) => {
             let text = String::from_utf8(code).map_err(|_| {
-                EditError(
-                    "the job file is not UTF-8 text: the page cannot apply edits to it".into(),
-                )
+                let file = path
+                    .as_ref()
+                    .map_or("the job file".into(), |p| p.display().to_string());
+                EditError(format!(
+                    "{file} is not UTF-8 text: the page cannot apply edits to it"
+                ))
             })?;
-            super::job_file::apply_at(&text, &view.lines(), edits)?.into_bytes()
+            super::job_file::apply_at(&text, &lines, edits)?.into_bytes()
         }
         None => code,
     };
-    Ok((JobText::new(path.as_deref(), code), view.copies.len()))
+    Ok((JobText::new(path.as_deref(), code), existing))
 }

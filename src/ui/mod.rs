@@ -140,7 +140,7 @@ fn router(app: Arc<App>) -> Router {
         .route("/api/preview/{side}/{table}", get(api::preview))
         .route("/api/mapping", get(api::mapping))
         .route("/api/try", post(api::try_rows))
-        .route("/runs.js", get(runs::script))
+        .route("/runs.js", get(api::runs_script))
         .route("/api/runs", get(runs::list).post(runs::start))
         .route("/api/runs/{id}", get(runs::get))
         .route("/api/runs/{id}/events", get(runs::events))

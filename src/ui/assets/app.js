@@ -24,6 +24,13 @@ async function api(path, options = {}) {
   return body;
 }
 
+// api's options for a POST of `body` as JSON.
+const jsonPost = (body) => ({
+  method: "POST",
+  headers: { "Content-Type": "application/json" },
+  body: JSON.stringify(body),
+});
+
 const PRIVILEGES = ["SELECT", "INSERT", "UPDATE", "DELETE", "CREATE", "ALTER", "DROP"];
 const NEEDED = { source: ["SELECT"], target: ["SELECT", "INSERT", "UPDATE", "DELETE"] };
 
@@ -220,32 +227,28 @@ function tryParts(t) {
   return parts;
 }
 
-// `try`: the pair's first rows through the copy, each with what the mode would do.
-async function tryRows() {
-  const box = $("#try-rows");
+// try's answer to `request` (api's arguments) shown in `box`, then marked `loaded`.
+async function showTry(box, loaded, ...request) {
   box.removeAttribute("data-loaded");
   box.replaceChildren(el("p", { class: "muted", text: "trying…" }));
   try {
-    const t = await api("/api/try?from=" + encodeURIComponent(chosen.source) +
-      "&to=" + encodeURIComponent(chosen.target), { method: "POST" });
-    box.replaceChildren(...tryParts(t));
+    box.replaceChildren(...tryParts(await api(...request)));
   } catch (e) {
     box.replaceChildren(el("p", { class: "error", text: e.message }));
   }
-  box.setAttribute("data-loaded", chosen.source + "->" + chosen.target);
+  box.setAttribute("data-loaded", loaded);
+}
+
+// `try`: the pair's first rows through the copy, each with what the mode would do.
+function tryRows() {
+  return showTry($("#try-rows"), chosen.source + "->" + chosen.target,
+    "/api/try?from=" + encodeURIComponent(chosen.source) +
+      "&to=" + encodeURIComponent(chosen.target), { method: "POST" });
 }
 
 async function loadJob() {
   await loadTransforms();
-  const job = await api("/api/job");
-  if (!job.path) {
-    await showJobGrids(job);
-    return;
-  }
-  $("#job-path").textContent = job.path;
-  $("#job").hidden = false;
-  $("#job-problems").textContent = job.problems.join("\n");
-  await showJobGrids(job);
+  await showJobGrids(await api("/api/job"));
 }
 
 for (const side of ["source", "target"]) {

@@ -117,9 +117,10 @@ async function sourceColumns(table) {
   }
 }
 
-// A grid for a copy view (from GET /api/job or /api/mapping).
+// A grid for a copy view (from GET /api/job or /api/mapping, or an unresolved pair's,
+// which has its source columns already).
 async function addGrid(c, index) {
-  const sources = await sourceColumns(c.from);
+  const sources = c.sources || await sourceColumns(c.from);
   // Columns nothing fills that the server can (nullable, a default, auto_increment) are
   // rows too: the page may give them a source or a default.
   const filled = new Set(c.columns.map((col) => col.name));
@@ -262,9 +263,12 @@ function describe(c, s) {
   return "nothing fills it (the server may)";
 }
 
-// The job's copies: editable ones as grids, the rest as the read-only view.
+// The job as GET /api/job (or a save) answers it: its file, its problems, and its
+// copies: editable ones as grids, the rest as the read-only view.
 async function showJobGrids(j) {
   job = j;
+  if (j.path) $("#job-path").textContent = j.path;
+  $("#job-problems").textContent = (j.problems || []).join("\n");
   for (const g of grids.splice(0)) g.node.remove();
   const readOnly = [];
   for (const c of j.copies) {
@@ -306,7 +310,7 @@ async function unresolvedPair(from, to) {
   const match = (t) => sources.find((s) => s === t) ||
     sources.find((s) => s.toLowerCase() === t.toLowerCase());
   return {
-    from, to, mode: "insert", page: 5000, location: "", key: [],
+    from, to, mode: "insert", page: 5000, location: "", key: [], sources,
     columns: targets.map((t) => {
       const s = match(t);
       return { name: t, source: s || null, origin: s ? "same name" : "nothing fills it yet" };
@@ -331,11 +335,7 @@ async function runCheck() {
   $("#grids").removeAttribute("data-checked");
   const edits = editModel();
   try {
-    const r = await api("/api/check", {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify(edits.copies.length ? { edits } : {}),
-    });
+    const r = await api("/api/check", jsonPost(edits.copies.length ? { edits } : {}));
     if (seq !== checkSeq) return;
     showFindings(r);
   } catch (e) {
@@ -394,20 +394,9 @@ function showFindings(r) {
 }
 
 // `try` with the page's edits: the copy's first rows as a run would write them.
-async function tryGrid(g, box) {
-  box.removeAttribute("data-loaded");
-  box.replaceChildren(el("p", { class: "muted", text: "trying…" }));
-  try {
-    const t = await api("/api/try", {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ edits: editModel(), copy: { index: g.index, from: g.from, to: g.to } }),
-    });
-    box.replaceChildren(...tryParts(t));
-  } catch (e) {
-    box.replaceChildren(el("p", { class: "error", text: e.message }));
-  }
-  box.setAttribute("data-loaded", g.key);
+function tryGrid(g, box) {
+  return showTry(box, g.key, "/api/try",
+    jsonPost({ edits: editModel(), copy: { index: g.index, from: g.from, to: g.to } }));
 }
 
 $("#add-pair").addEventListener("click", () => addPair().catch(report));

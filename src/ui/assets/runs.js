@@ -5,13 +5,7 @@
 // helpers are used here.
 "use strict";
 (() => {
-  // `$`, `el` and `api` are app.js's (loaded first); `jsonPost` makes api's options for a
-  // JSON POST.
-  const jsonPost = (body) => ({
-    method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify(body),
-  });
+  // `$`, `el`, `api` and `jsonPost` are app.js's (loaded first).
   const num = (n) => (n === null || n === undefined ? "" : Number(n).toLocaleString("en-US"));
   const rows = (n) => num(n) + (n === 1 ? " row" : " rows");
   const secs = (s) => {
@@ -153,10 +147,10 @@
     on("log", showLog);
     on("state", showState);
     on("summary", showSummary);
+    // The `state` event before `end` has refreshed the list and the resume state.
     on("end", () => {
       source.close();
       source = null;
-      refresh();
     });
   }
 
@@ -181,6 +175,7 @@
   }
 
   let asked = 0; // refreshes asked; an answer older than the newest is dropped
+  // Reads this page's runs and the job's resume state and shows them; the list read.
   async function refresh() {
     const mine = ++asked;
     let list;
@@ -188,9 +183,13 @@
       list = await api("/api/runs");
     } catch (e) {
       if (mine === asked) $("#run-note").textContent = e.message;
-      return;
+      return null;
     }
-    if (mine !== asked) return;
+    if (mine === asked) showList(list);
+    return list;
+  }
+
+  function showList(list) {
     $("#run-job").textContent = list.job ? list.job + " (log: " + list.log + ")" : "no job file: save the job first";
     if (!going) $("#run-start").disabled = !list.job;
     const runs = $("#run-list");
@@ -249,12 +248,9 @@
   // and its resume state are read again.
   document.addEventListener("ferry:job-saved", refresh);
   setButtons("done");
-  refresh().then(async () => {
+  refresh().then((list) => {
     // A page opened mid-run (or after one) shows the newest run: its log so far and
     // last progress come first on the stream.
-    try {
-      const list = await api("/api/runs");
-      if (list.runs.length && shown === null) watch(list.runs[0].id);
-    } catch (e) { /* refresh said it */ }
+    if (list && list.runs.length && shown === null) watch(list.runs[0].id);
   });
 })();

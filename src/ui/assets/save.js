@@ -13,12 +13,7 @@ function saveBody() {
 }
 
 async function post(path, body) {
-  const res = await fetch(path, {
-    method: "POST",
-    credentials: "same-origin",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify(body),
-  });
+  const res = await fetch(path, { credentials: "same-origin", ...jsonPost(body) });
   const answer = await res.json().catch(() => ({ error: res.status + " " + res.statusText }));
   return { status: res.status, answer };
 }
@@ -98,9 +93,6 @@ async function doSave() {
     return;
   }
   pending = null;
-  $("#job-path").textContent = answer.path || "";
-  if (answer.path) $("#job").hidden = false;
-  $("#job-problems").textContent = (answer.problems || []).join("\n");
   await showJobGrids(answer);
   $("#save-dialog").setAttribute("data-state", "saved");
   $("#save-status").className = "ok";
@@ -123,9 +115,7 @@ function conflict(answer) {
 
 // A 409: read the file again; the page's unsaved edits are dropped.
 async function reloadJob() {
-  const j = await api("/api/job");
-  $("#job-problems").textContent = j.problems.join("\n");
-  await showJobGrids(j);
+  await showJobGrids(await api("/api/job"));
   $("#save-dialog").close();
 }
 

@@ -122,7 +122,6 @@ impl ProgressSink for Progress {
             done: resumed,
             written: 0,
             start: Instant::now(),
-            stopped: false,
         };
         sink.send(None, false);
         Box::new(sink)
@@ -139,8 +138,6 @@ struct CopySink {
     done: u64,
     written: u64,
     start: Instant,
-    /// Failed or stopped: no time left to tell.
-    stopped: bool,
 }
 
 impl CopySink {
@@ -193,7 +190,6 @@ impl CopyProgressSink for CopySink {
 
     fn abandon(&mut self) {
         self.log.abandon();
-        self.stopped = true;
         self.send(Some("stopped"), false);
     }
 }

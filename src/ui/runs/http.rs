@@ -38,18 +38,6 @@ struct ThrottleBody {
     rows_per_s: Option<f64>,
 }
 
-/// GET /runs.js: the runs section's script.
-pub async fn script() -> Response {
-    (
-        [(
-            axum::http::header::CONTENT_TYPE,
-            "text/javascript; charset=utf-8",
-        )],
-        include_str!("../assets/runs.js"),
-    )
-        .into_response()
-}
-
 fn problem(status: StatusCode, message: impl Into<String>) -> Response {
     Refusal(status, message.into()).into_response()
 }

@@ -38,28 +38,23 @@ impl Runs {
         }
     }
 
-    /// Starts a run of `job` on its own thread; `Err(id)` while run `id` is going.
+    /// Starts a run of `job` on its own thread (`ferry run`: `state_config`'s, not a dry
+    /// run, with the flags and the page's control); `Err(id)` while run `id` is going.
     pub fn start(&self, job: PathBuf, resume: bool, no_check: bool) -> Result<Arc<Run>, u64> {
         let run = self.begin(job.clone(), resume, no_check)?;
         let cfg = RunConfig {
-            job,
-            source: self.source.clone(),
-            target: self.target.clone(),
-            log: PathBuf::from(LOG_FILE),
-            vars: Vec::new(),
             dry_run: false,
-            quiet: true,
             flags: RunFlags {
                 resume,
                 no_check,
                 ..RunFlags::default()
             },
-            replay: None,
             control: Some(RunControl {
                 stop: run.stop.clone(),
                 pace: run.pace.clone(),
                 progress: Arc::new(feed::Progress(run.clone())),
             }),
+            ..self.state_config(job)
         };
         let on_thread = run.clone();
         let spawned = std::thread::Builder::new()

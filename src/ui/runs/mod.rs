@@ -11,7 +11,7 @@ mod http;
 mod launch;
 
 pub use feed::{install_logger, SERVER_THREADS};
-pub use http::{events, get, list, pause, resume, script, start, stop, throttle};
+pub use http::{events, get, list, pause, resume, start, stop, throttle};
 
 use std::collections::VecDeque;
 use std::path::PathBuf;
