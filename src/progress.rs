@@ -74,6 +74,15 @@ impl CopyProgressSink for CopyProgress {
     }
 }
 
+/// Where a copy stands after `done` rows: its total (raised to `done` when the
+/// estimate was short), this run's rows/s, the seconds left when known, percent done.
+pub struct Figures {
+    pub total: u64,
+    pub rate: f64,
+    pub eta: Option<f64>,
+    pub percent: f64,
+}
+
 pub struct CopyProgress {
     name: String,
     total: u64,
@@ -123,6 +132,24 @@ impl CopyProgress {
         }
     }
 
+    /// The copy's figures after `done` rows (this run's and earlier runs').
+    pub fn figures(&self, done: u64) -> Figures {
+        let secs = self.start.elapsed().as_secs_f64().max(1e-6);
+        let rate = done.saturating_sub(self.base) as f64 / secs;
+        let eta = (rate > 0.0 && self.total > done).then(|| (self.total - done) as f64 / rate);
+        let percent = if self.total > 0 {
+            (done as f64 * 100.0 / self.total as f64).min(100.0)
+        } else {
+            100.0
+        };
+        Figures {
+            total: self.total.max(done),
+            rate,
+            eta,
+            percent,
+        }
+    }
+
     /// Rows an earlier run copied (`--resume`): the bar starts there and rates count
     /// only this run's rows.
     pub fn resume(&mut self, done: u64) {
@@ -142,18 +169,13 @@ impl CopyProgress {
                 bar.set_length(done);
             }
         }
-        let secs = self.start.elapsed().as_secs_f64().max(1e-6);
-        let rate = done.saturating_sub(self.base) as f64 / secs;
-        let eta = if rate > 0.0 && self.total > done {
-            format_secs((self.total - done) as f64 / rate)
-        } else {
-            "0s".into()
-        };
-        let pct = if self.total > 0 {
-            done as f64 * 100.0 / self.total as f64
-        } else {
-            100.0
-        };
+        let Figures {
+            rate,
+            eta,
+            percent: pct,
+            ..
+        } = self.figures(done);
+        let eta = eta.map_or_else(|| "0s".into(), format_secs);
         let line = format!(
             "copy {}: page {page}{}, {done}/{} rows ({pct:.1}%), {written} written, {:.0} rows/s, ETA {eta}",
             self.name,

@@ -9,7 +9,6 @@
 use std::fs::File;
 use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::Instant;
 
 use log::{Level, LevelFilter, Log, Metadata, Record};
 use serde_json::json;
@@ -117,11 +116,8 @@ impl ProgressSink for Progress {
             run: self.0.clone(),
             log,
             copy: copy.to_string(),
-            total,
-            base: resumed,
             done: resumed,
             written: 0,
-            start: Instant::now(),
         };
         sink.send(None, false);
         Box::new(sink)
@@ -132,32 +128,26 @@ struct CopySink {
     run: Arc<Run>,
     log: CopyProgress,
     copy: String,
-    total: u64,
-    /// Rows earlier runs copied (`--resume`).
-    base: u64,
     done: u64,
     written: u64,
-    start: Instant,
 }
 
 impl CopySink {
     fn send(&self, phase: Option<&str>, finished: bool) {
-        let secs = self.start.elapsed().as_secs_f64().max(1e-6);
-        let rate = self.done.saturating_sub(self.base) as f64 / secs;
-        let eta =
-            (rate > 0.0 && self.total > self.done).then(|| (self.total - self.done) as f64 / rate);
-        let percent = if finished || self.total == 0 {
-            100.0
-        } else {
-            (self.done as f64 * 100.0 / self.total as f64).min(100.0)
+        // The terminal's and the log's figures; a finished copy is all there.
+        let f = self.log.figures(self.done);
+        let (total, eta, percent) = match finished {
+            true => (self.done, None, 100.0),
+            false => (f.total, f.eta, f.percent),
         };
+        let rate = f.rate;
         self.run.emit(
             "progress",
             json!({
                 "copy": self.copy,
                 "rows": self.done,
                 "written": self.written,
-                "total": self.total,
+                "total": total,
                 "rows_per_s": rate.round(),
                 "eta_s": eta.map(f64::round),
                 "percent": (percent * 10.0).round() / 10.0,
@@ -173,7 +163,6 @@ impl CopyProgressSink for CopySink {
         self.log.page(part, page, done, written);
         self.done = done;
         self.written = written;
-        self.total = self.total.max(done);
         self.send(None, false);
     }
 
@@ -184,7 +173,6 @@ impl CopyProgressSink for CopySink {
 
     fn finish(&mut self, summary: &str) {
         self.log.finish(summary);
-        self.total = self.done;
         self.send(Some(summary), true);
     }
 
